@@ -1,0 +1,43 @@
+"""Composition root: build the core from settings (and, later, a host adapter)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .catalog import Catalog
+from .fileops import FileOps
+from .hasher import Hasher
+from .scanner import Scanner
+from .settings import Settings
+from .storage.repository import SqlLibraryRepository, open_repository
+
+
+@dataclass
+class App:
+    settings: Settings
+    repo: SqlLibraryRepository
+    scanner: Scanner
+    hasher: Hasher
+    files: FileOps
+    catalog: Catalog
+
+    def scan(self, progress=None, hash_after: bool = True):
+        report = self.scanner.scan(progress)
+        if hash_after:
+            self.hasher.wake()
+        return report
+
+    def close(self) -> None:
+        self.hasher.stop()
+        self.repo.close()
+
+
+def build(settings: Settings, *, on_event: Callable[[dict[str, Any]], None] | None = None) -> App:
+    os.makedirs(settings.data_dir, exist_ok=True)
+    repo = open_repository(settings.db_url)
+    scanner = Scanner(repo, settings.lora_dirs, workers=settings.scan_workers, skip={settings.data_dir})
+    hasher = Hasher(repo, workers=settings.hash_workers, on_event=on_event)
+    files = FileOps(repo, settings.lora_dirs, settings.trash_dir)
+    return App(settings, repo, scanner, hasher, files, Catalog(repo))

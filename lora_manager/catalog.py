@@ -1,0 +1,63 @@
+"""The library as the faces see it: queries, one entry, edits and bulk edits by key."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from .errors import InvalidInput
+from .storage.repository import LoraQuery, Page, SqlLibraryRepository
+from .userdata import normalise_tags, validate_edit
+
+BULK_ACTIONS = ("tag", "untag", "favorite", "unfavorite", "set_base", "collect", "uncollect")
+MAX_BULK = 10_000
+
+
+class Catalog:
+    def __init__(self, repo: SqlLibraryRepository):
+        self.repo = repo
+
+    def list(self, query: LoraQuery | None = None, **kwargs) -> Page:
+        return self.repo.list_loras(query or LoraQuery(**kwargs))
+
+    def get(self, key: str | int) -> dict[str, Any]:
+        return self.repo.get(key)
+
+    def edit(self, key: str | int, fields: dict[str, Any]) -> dict[str, Any]:
+        """Change user data of one LoRA; returns the entry as it now is."""
+        values = validate_edit(fields)
+        lid = self.repo.resolve(key)
+        self.repo.edit([lid], values)
+        return self.repo.get(lid)
+
+    def resolve_many(self, keys: Iterable[str | int]) -> list[int]:
+        keys = list(keys)
+        if not keys:
+            raise InvalidInput("no LoRAs given")
+        if len(keys) > MAX_BULK:
+            raise InvalidInput(f"at most {MAX_BULK} LoRAs per bulk edit")
+        return list(dict.fromkeys(self.repo.resolve(k) for k in keys))
+
+    def bulk(self, keys: Iterable[str | int], action: str, value: Any = None) -> int:
+        """One action on many LoRAs: tag/untag (value: tags), favorite/unfavorite,
+        set_base (value: family or null), collect/uncollect (value: collection name)."""
+        if action not in BULK_ACTIONS:
+            raise InvalidInput(f"unknown bulk action {action!r}", {"allowed": list(BULK_ACTIONS)})
+        ids = self.resolve_many(keys)
+        if action in ("tag", "untag"):
+            tags = normalise_tags(value)
+            if not tags:
+                raise InvalidInput("no tags given")
+            return self.repo.add_tags(ids, tags) if action == "tag" else self.repo.remove_tags(ids, tags)
+        if action in ("favorite", "unfavorite"):
+            return self.repo.edit(ids, {"favorite": action == "favorite"})
+        if action == "set_base":
+            return self.repo.edit(ids, validate_edit({"base_override": value}))
+        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+            raise InvalidInput("a collection name (1-200 characters) is needed")
+        return self.repo.collect(value.strip(), ids, add=action == "collect")
+
+    def tags(self) -> list[tuple[str, int]]:
+        return self.repo.tag_counts()
+
+    def collections(self) -> list[dict[str, Any]]:
+        return self.repo.collections()

@@ -1,0 +1,240 @@
+"""Command line: `python -m lora_manager scan | list | show | edit | bulk | move | trash | restore | tags`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any, Sequence
+
+import orjson
+
+from . import __version__
+from .errors import LoraManagerError
+from .settings import Settings
+from .storage.repository import LoraQuery
+
+SUMMARY_KEYS = ("total", "new", "unchanged", "changed", "moved", "returned", "missing", "duplicate", "broken", "unsupported")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lora-dir", action="append", dest="lora_dirs", metavar="DIR", help="a library root (repeatable)")
+    p.add_argument("--data-dir", help="where the database and trash live")
+    p.add_argument("--db", dest="db_url", metavar="URL", help="database URL (default: SQLite in the data dir)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m lora_manager", description="LoRA Manager: index and manage a LoRA library.")
+    ap.add_argument("--version", action="version", version=f"lora-manager {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("scan", help="index the library roots and print what changed")
+    _common(p)
+    p.add_argument("--demo", action="store_true", help="generate a sample library in the data dir and index it")
+    p.add_argument("--wait-hashes", action="store_true", help="wait until every file is hashed")
+    p.add_argument("--no-hash", action="store_true", help="do not hash now (hashing resumes on the next scan)")
+    p = sub.add_parser("list", help="list entries")
+    _common(p)
+    p.add_argument("--query", "-q", default="", help="full-text search (prefix matching)")
+    p.add_argument("--base", help="base family: sd1, sd2, xl, sd3, f1, ...")
+    p.add_argument("--tag", action="append", default=[], help="only entries with this tag (repeatable)")
+    p.add_argument("--folder", help="this folder and below, relative to its root")
+    p.add_argument("--favorite", action="store_true", help="favorites only")
+    for flag in ("missing", "duplicate", "broken"):
+        p.add_argument(f"--{flag}", action="store_true", help=f"{flag} entries only")
+    p.add_argument("--network", dest="network_type", help="LoRA, LoCon, LoHa, LoKr, DoRA, ...")
+    p.add_argument("--sort", default="name", help="name | modified | added | size; prefix - for descending")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--offset", type=int, default=0)
+    p = sub.add_parser("show", help="one entry by id, prompt name, file name or hash")
+    _common(p)
+    p.add_argument("key")
+    p = sub.add_parser("edit", help="edit user data: --set field=value (JSON values)")
+    _common(p)
+    p.add_argument("key")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", required=True)
+    p = sub.add_parser("bulk", help="one action on many entries")
+    _common(p)
+    p.add_argument("action", help="tag | untag | favorite | unfavorite | set_base | collect | uncollect")
+    p.add_argument("keys", nargs="+")
+    p.add_argument("--value", help="tags (comma-separated), base family, or collection name")
+    p = sub.add_parser("move", help="move and/or rename a LoRA with its sidecars and previews")
+    _common(p)
+    p.add_argument("key")
+    p.add_argument("--to", dest="folder", help="folder relative to its root (or absolute, inside a root)")
+    p.add_argument("--name", dest="new_name", help="new base name")
+    for name in ("trash", "restore"):
+        p = sub.add_parser(name, help=f"{name} a LoRA (trash is recoverable)")
+        _common(p)
+        p.add_argument("key")
+    p = sub.add_parser("tags", help="tags with counts")
+    _common(p)
+    return ap
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(lora_dirs=args.lora_dirs, data_dir=args.data_dir, db_url=args.db_url)
+
+
+def _print(args, data: Any, text: str) -> None:
+    if args.json:
+        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        print(text)
+
+
+def _line(e: dict[str, Any]) -> str:
+    base = e["base_model"] or "?"
+    flags = "".join(f for f, on in (("*", e["favorite"]), ("!", e["state"] != "ok")) if on)
+    trig = ", ".join(e["triggers"][:3])
+    return f"{e['id']:>6} {flags:<2} <lora:{e['prompt_name']}> [{base}] {e['network_type'] or ''} {e['state'] if e['state'] != 'ok' else ''} {trig}".rstrip()
+
+
+def _progress_bar(enabled: bool):
+    if not enabled:
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="file", file=sys.stderr, leave=False)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return update, lambda: [b.close() for b in bars.values()]
+
+
+def cmd_scan(app, args) -> int:
+    tty = sys.stderr.isatty() and not args.json
+    progress, close = _progress_bar(tty)
+    report = app.scan(progress, hash_after=not args.no_hash)
+    close()
+    if args.wait_hashes and not args.no_hash:
+        _wait_hashes(app, tty)
+        report.duplicate = app.repo.duplicate_count()
+    data = {k: getattr(report, k) for k in SUMMARY_KEYS}
+    data.update(seconds=report.seconds, unavailable_roots=report.unavailable_roots, errors=report.errors,
+                roots=app.settings.lora_dirs, hashing=app.hasher.status())
+    text = "  ".join(f"{k}: {data[k]}" for k in SUMMARY_KEYS) + f"  ({report.seconds:.2f} s)"
+    for root in report.unavailable_roots:
+        text += f"\nroot not available (offline?): {root} - its entries are kept"
+    _print(args, data, text)
+    return 0
+
+
+def _wait_hashes(app, tty: bool) -> None:
+    if not tty:
+        app.hasher.wait()
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=app.hasher.queued_bytes or None, unit="B", unit_scale=True, desc="hash", file=sys.stderr, leave=False) as bar:
+        while not app.hasher.wait(0.2):
+            bar.total = app.hasher.queued_bytes
+            bar.n = app.hasher.done_bytes
+            bar.refresh()
+
+
+def cmd_list(app, args) -> int:
+    q = LoraQuery(query=args.query, base=args.base, tags=args.tag, folder=args.folder, favorite=True if args.favorite else None,
+                  missing=True if args.missing else None, duplicate=True if args.duplicate else None,
+                  broken=True if args.broken else None, network_type=args.network_type, sort=args.sort,
+                  limit=args.limit, offset=args.offset)
+    page = app.catalog.list(q)
+    text = "\n".join(_line(e) for e in page.items) + f"\n({len(page.items)} of {page.total})"
+    _print(args, {"total": page.total, "limit": page.limit, "offset": page.offset, "items": page.items}, text)
+    return 0
+
+
+def _detail_text(e: dict[str, Any]) -> str:
+    keys = ("id", "prompt_name", "title", "alias", "path", "state", "error", "base_model", "base_label", "network_type", "rank",
+            "alpha", "sha256", "autov2", "tensor_sha256", "autov3", "legacy_hash", "hash_state", "triggers", "tags",
+            "favorite", "rating", "preferred_weight", "notes", "description")
+    lines = [f"{k:>15}: {e.get(k)}" for k in keys if e.get(k) not in (None, [], "")]
+    lines += [f"{'training_tags':>15}: " + ", ".join(t for t, _ in e["training_tags"][:15])] if e["training_tags"] else []
+    lines += [f"{'previews':>15}: " + ", ".join(p["name"] for p in e["previews"])] if e["previews"] else []
+    lines += [f"{'sidecar':>15}: {s['name']} ({s['kind']}){' ERROR: ' + s['error'] if s.get('error') else ''}" for s in e["sidecars"]]
+    lines += [f"{'duplicate of':>15}: {d['path']}" for d in e.get("duplicates", [])]
+    return "\n".join(lines)
+
+
+def cmd_show(app, args) -> int:
+    e = app.catalog.get(args.key)
+    _print(args, e, _detail_text(e))
+    return 0
+
+
+def cmd_edit(app, args) -> int:
+    fields: dict[str, Any] = {}
+    for item in args.set:
+        name, sep, raw = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set needs FIELD=VALUE, got {item!r}")
+        try:
+            fields[name.strip()] = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            fields[name.strip()] = raw  # plain text, e.g. notes=hello
+    e = app.catalog.edit(args.key, fields)
+    _print(args, e, _detail_text(e))
+    return 0
+
+
+def cmd_bulk(app, args) -> int:
+    n = app.catalog.bulk(args.keys, args.action, args.value)
+    _print(args, {"changed": n}, f"{args.action}: {n} LoRA(s)")
+    return 0
+
+
+def cmd_files(app, args) -> int:
+    if args.command == "move":
+        e = app.files.move(args.key, args.folder, args.new_name)
+    else:
+        e = getattr(app.files, args.command)(args.key)
+    _print(args, e, f"{args.command}: {e['path']} ({e['state']})")
+    return 0
+
+
+def cmd_tags(app, args) -> int:
+    tags = app.catalog.tags()
+    _print(args, [{"tag": t, "count": n} for t, n in tags], "\n".join(f"{n:>6} {t}" for t, n in tags))
+    return 0
+
+
+COMMANDS = {"scan": cmd_scan, "list": cmd_list, "show": cmd_show, "edit": cmd_edit, "bulk": cmd_bulk,
+            "move": cmd_files, "trash": cmd_files, "restore": cmd_files, "tags": cmd_tags}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = _settings(args)
+    if getattr(args, "demo", False):
+        from .synthetic import demo_library
+
+        demo = os.path.join(settings.data_dir, "demo-library")
+        if not os.path.isdir(demo):
+            demo_library(demo)
+        settings = Settings.from_env(lora_dirs=[*settings.lora_dirs, demo], data_dir=settings.data_dir, db_url=settings.db_url)
+    if args.command == "scan" and not settings.lora_dirs:
+        print("no library roots: give --lora-dir DIR (repeatable), set LORA_MANAGER_LORA_DIRS, or try --demo", file=sys.stderr)
+        return 2
+    from .app import build
+
+    try:
+        app = build(settings)
+    except LoraManagerError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    try:
+        return COMMANDS[args.command](app, args)
+    except LoraManagerError as exc:
+        if args.json:
+            sys.stdout.write(orjson.dumps({"error": {"code": exc.code, "message": exc.message, "details": exc.details}}).decode() + "\n")
+        else:
+            print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        app.close()

@@ -1,0 +1,146 @@
+"""Background hashing: every file hashed once per (path, size, mtime), on both cores.
+
+A daemon thread feeds a small thread pool (hashlib releases the GIL on
+large updates) and stores results in batches. It never blocks a scan or a
+query, and it exits when nothing is left (an idle library costs nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, Callable
+
+from .library.hashing import hash_file
+from .storage.repository import HashResult, SqlLibraryRepository
+
+log = logging.getLogger(__name__)
+SAVE_EVERY_S = 0.5
+
+
+class Hasher:
+    def __init__(self, repo: SqlLibraryRepository, *, workers: int = 2, on_event: Callable[[dict[str, Any]], None] | None = None):
+        self.repo = repo
+        self.workers = max(1, workers)
+        self.on_event = on_event
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._wakeups = 0
+        self.done_files = 0
+        self.done_bytes = 0
+        self.failed = 0
+        self.queued_files = 0
+        self.queued_bytes = 0
+        self.started_at: float | None = None
+
+    # --- control -------------------------------------------------------
+    def wake(self) -> None:
+        """Hash whatever is pending; start the worker thread if it is not running."""
+        with self._lock:
+            self._wakeups += 1
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                self._thread = threading.Thread(target=self._run, name="lora-manager-hasher", daemon=True)
+                self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the queue is drained (True) or the timeout passes (False)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            thread = self._thread
+            if thread is None or not thread.is_alive():
+                return True
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            thread.join(remaining if remaining is not None else 1.0)
+            if deadline is not None and time.monotonic() >= deadline:
+                return not thread.is_alive()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wait(30)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def status(self) -> dict[str, Any]:
+        elapsed = time.monotonic() - self.started_at if self.started_at and self.running else None
+        return {
+            "running": self.running,
+            "queued_files": self.queued_files,
+            "queued_bytes": self.queued_bytes,
+            "done_files": self.done_files,
+            "done_bytes": self.done_bytes,
+            "failed": self.failed,
+            "bytes_per_s": round(self.done_bytes / elapsed) if elapsed else None,
+        }
+
+    # --- work ----------------------------------------------------------
+    def _progress(self, n: int) -> None:
+        with self._lock:
+            self.done_bytes += n
+
+    def _hash_one(self, lid: int, path: str, size: int) -> HashResult:
+        import os
+
+        try:
+            st = os.stat(path)
+            h = hash_file(path, self._progress)
+            return HashResult(lid, st.st_size, st.st_mtime_ns, h.sha256, h.tensor_sha256, h.legacy)
+        except OSError as exc:
+            return HashResult(lid, size, -1, error=f"cannot read file: {exc.strerror or exc}")
+
+    def _run(self) -> None:
+        self.started_at = time.monotonic()
+        self.queued_files, self.queued_bytes = self.repo.pending_hash_totals()
+        self._emit("hash.started")
+        in_flight: dict[Future, int] = {}
+        results: list[HashResult] = []
+        failed: set[int] = set()  # unreadable now: not retried until the next wake
+        last_save = time.monotonic()
+        try:
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="lora-manager-hash") as pool:
+                while not self._stop.is_set():
+                    if len(in_flight) < self.workers * 2:
+                        todo = self.repo.pending_hashes(self.workers * 8, exclude=set(in_flight.values()) | {r.id for r in results} | failed)
+                        for lid, path, size in todo:
+                            if len(in_flight) >= self.workers * 4:
+                                break
+                            in_flight[pool.submit(self._hash_one, lid, path, size)] = lid
+                    if not in_flight:
+                        break
+                    finished, _ = wait(list(in_flight), timeout=SAVE_EVERY_S, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        in_flight.pop(fut)
+                        res = fut.result()
+                        results.append(res)
+                        if res.error is not None:
+                            failed.add(res.id)
+                        with self._lock:
+                            self.done_files += 1
+                            self.failed += res.error is not None
+                    if results and (time.monotonic() - last_save >= SAVE_EVERY_S or not in_flight):
+                        self._save(results)
+                        results = []
+                        last_save = time.monotonic()
+                if results:
+                    self._save(results)
+        except Exception:  # a broken database must not kill the host; the next wake retries
+            log.exception("hashing stopped")
+            self._emit("hash.failed")
+            return
+        self._emit("hash.finished")
+
+    def _save(self, results: list[HashResult]) -> None:
+        self.repo.save_hashes(results)
+        self._emit("hash.progress")
+
+    def _emit(self, kind: str) -> None:
+        if self.on_event is not None:
+            try:
+                self.on_event({"type": kind, **self.status()})
+            except Exception:  # a listener's bug is not the hasher's
+                log.exception("hash event listener failed")

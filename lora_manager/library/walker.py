@@ -1,0 +1,146 @@
+"""Find LoRA files under library roots, with the sidecar files beside them.
+
+One `os.scandir` pass per folder; every file is stat'ed once. The result is
+enough to decide "unchanged" without opening any file.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from dataclasses import dataclass, field
+
+from .records import LORA_EXTENSIONS
+
+
+@dataclass(slots=True)
+class FileEntry:
+    path: str  # absolute path of the LoRA file
+    root: str  # the library root it was found under
+    name: str  # file name
+    size: int
+    mtime_ns: int
+    companions: tuple[str, ...]  # sidecar and preview file names in the same folder
+    companion_sig: int  # changes when any companion is added, removed or modified
+
+    @property
+    def folder(self) -> str:
+        return os.path.dirname(self.path)
+
+    @property
+    def base(self) -> str:
+        return os.path.splitext(self.name)[0]
+
+
+@dataclass(slots=True)
+class WalkResult:
+    files: list[FileEntry] = field(default_factory=list)
+    unavailable_roots: list[str] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
+
+
+def _lora_base(name: str) -> str | None:
+    lower = name.lower()
+    for ext in LORA_EXTENSIONS:
+        if lower.endswith(ext) and len(name) > len(ext):
+            return name[: -len(ext)]
+    return None
+
+
+def _owner(name: str, bases: set[str]) -> str | None:
+    """The LoRA base a companion file belongs to: the longest base that is a prefix up to a dot.
+
+    `style.v2.preview.png` belongs to `style.v2`, not `style`, when both exist.
+    """
+    best = None
+    pos = name.find(".")
+    while pos > 0:
+        prefix = name[:pos]
+        if prefix in bases:
+            best = prefix
+        pos = name.find(".", pos + 1)
+    return best
+
+
+def walk(roots: list[str], skip: set[str] | None = None) -> WalkResult:
+    """Walk every root. A root that is absent (an offline drive) is reported, never an error."""
+    result = WalkResult()
+    seen_dirs: set[tuple[int, int]] = set()
+    skip_real = {os.path.realpath(s) for s in (skip or ())}
+    for root in roots:
+        root_abs = os.path.abspath(root)
+        if not os.path.isdir(root_abs):
+            result.unavailable_roots.append(root_abs)
+            continue
+        stack = [root_abs]
+        while stack:
+            folder = stack.pop()
+            try:
+                st = os.stat(folder)
+            except OSError as exc:
+                result.errors.append((folder, exc.strerror or str(exc)))
+                continue
+            key = (st.st_dev, st.st_ino)
+            if key in seen_dirs or (skip_real and os.path.realpath(folder) in skip_real):
+                continue  # a symlink loop, or a folder we own (trash)
+            seen_dirs.add(key)
+            _scan_folder(folder, root_abs, stack, result)
+    return result
+
+
+def _scan_folder(folder: str, root: str, stack: list[str], result: WalkResult) -> None:
+    loras: list[tuple[str, os.DirEntry]] = []
+    others: list[os.DirEntry] = []
+    try:
+        with os.scandir(folder) as it:
+            for entry in it:
+                name = entry.name
+                try:
+                    if entry.is_dir():
+                        if not name.startswith("."):
+                            stack.append(entry.path)
+                        continue
+                except OSError:
+                    continue
+                base = _lora_base(name)
+                if base is not None:
+                    loras.append((base, entry))
+                else:
+                    others.append(entry)
+    except OSError as exc:
+        result.errors.append((folder, exc.strerror or str(exc)))
+        return
+    if not loras:
+        return
+    bases = {base for base, _ in loras}
+    owned: dict[str, list[tuple[str, int, int]]] = {}
+    for entry in others:
+        owner = _owner(entry.name, bases)
+        if owner is None:
+            continue
+        try:
+            st = entry.stat()
+        except OSError:
+            continue
+        owned.setdefault(owner, []).append((entry.name, st.st_size, st.st_mtime_ns))
+    for base, entry in loras:
+        try:
+            st = entry.stat()
+        except OSError as exc:
+            result.errors.append((entry.path, exc.strerror or str(exc)))
+            continue
+        comps = sorted(owned.get(base, ()))
+        sig = 0
+        if comps:
+            sig = zlib.crc32(repr(comps).encode("utf-8", "surrogateescape"))
+        result.files.append(
+            FileEntry(entry.path, root, entry.name, st.st_size, st.st_mtime_ns, tuple(c[0] for c in comps), sig)
+        )
+
+
+def entry_for(path: str, root: str) -> FileEntry | None:
+    """The FileEntry of one LoRA file, listing only its own folder."""
+    result = WalkResult()
+    _scan_folder(os.path.dirname(os.path.abspath(path)), os.path.abspath(root), [], result)
+    target = os.path.abspath(path)
+    return next((e for e in result.files if e.path == target), None)

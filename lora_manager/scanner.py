@@ -1,0 +1,189 @@
+"""Sync: the index follows the disk and never loses user data.
+
+Each scan classifies every file: new, unchanged (stat alone), changed,
+moved/renamed (same size and header; confirmed by the full hash later),
+returned (was missing), missing (kept with its user data), broken.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from .library.probe import probe_many
+from .library.walker import FileEntry, walk
+from .storage.repository import SqlLibraryRepository
+from .storage.scan_store import PRESENT
+
+log = logging.getLogger(__name__)
+POOL_THRESHOLD = 200  # below this, worker start-up costs more than it saves
+CHUNK = 100
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(slots=True)
+class ScanReport:
+    total: int = 0
+    new: int = 0
+    unchanged: int = 0
+    changed: int = 0
+    moved: int = 0
+    returned: int = 0
+    missing: int = 0
+    duplicate: int = 0
+    broken: int = 0
+    unsupported: int = 0
+    unavailable_roots: list[str] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Scanner:
+    def __init__(self, repo: SqlLibraryRepository, roots: list[str], *, workers: int = 2, skip: set[str] | None = None):
+        self.repo = repo
+        self.roots = [os.path.abspath(r) for r in roots]
+        self.workers = max(1, workers)
+        self.skip = skip or set()
+
+    def scan(self, progress: Progress | None = None) -> ScanReport:
+        started = time.perf_counter()
+        report = ScanReport()
+        walked = walk(self.roots, self.skip)
+        report.unavailable_roots = walked.unavailable_roots
+        report.errors = [{"path": p, "error": e} for p, e in walked.errors]
+        index = self.repo.file_index()
+        report.total = len(walked.files)
+
+        to_probe: list[FileEntry] = []
+        kind: dict[str, str] = {}  # path -> "new" | "changed" | "returned"
+        for entry in walked.files:
+            known = index.get(entry.path)
+            if known is None:
+                kind[entry.path] = "new"
+            elif known.state == "trashed":
+                continue  # a file put back by hand over a trashed entry is handled by restore
+            elif known.state == "missing":
+                kind[entry.path] = "returned"
+            elif (known.size, known.mtime_ns, known.companion_sig) == (entry.size, entry.mtime_ns, entry.companion_sig):
+                report.unchanged += 1
+                continue
+            else:
+                kind[entry.path] = "changed"
+            to_probe.append(entry)
+
+        seen = {e.path for e in walked.files}
+        offline = tuple(r.rstrip(os.sep) + os.sep for r in walked.unavailable_roots)
+        vanished = [
+            (path, row) for path, row in index.items()
+            if path not in seen and row.state in PRESENT and not (offline and path.startswith(offline))
+        ]
+        candidates = _move_candidates(vanished, index, offline)
+
+        rows = self._probe(to_probe, progress)
+        inserts: list[dict[str, Any]] = []
+        updates: list[tuple[int, dict[str, Any]]] = []
+        moved_from: dict[int, tuple[str, str | None]] = {}
+        for row in rows:
+            what = kind[row["path"]]
+            if what == "new":
+                match = _claim(candidates, row)
+                if match is not None:
+                    lid, old_path, old_sha, old_mtime = match
+                    updates.append((lid, row))
+                    # A rename keeps mtime: same size, header and mtime is the
+                    # same file. A copy gets a new mtime: the hasher re-checks it
+                    # against the old full hash and undoes the move if it differs.
+                    moved_from[lid] = (old_path, old_sha if row["mtime_ns"] != old_mtime else None)
+                    report.moved += 1
+                    continue
+                inserts.append(row)
+                report.new += 1
+            else:
+                updates.append((index[row["path"]].id, row))
+                setattr(report, what, getattr(report, what) + 1)
+        claimed = set(moved_from)
+        gone = [row.id for _, row in vanished if row.id not in claimed]
+        report.missing = len(gone)
+
+        if updates:
+            self.repo.update_files(updates, moved_from=moved_from)
+        if inserts:
+            self.repo.insert_files(inserts)
+        if gone:
+            self.repo.mark_missing(gone)
+        counts = self.repo.counts()
+        report.broken = counts["broken"]
+        report.unsupported = counts["unsupported"]
+        report.duplicate = self.repo.duplicate_count()
+        report.seconds = round(time.perf_counter() - started, 3)
+        return report
+
+    def _probe(self, entries: list[FileEntry], progress: Progress | None) -> list[dict[str, Any]]:
+        total = len(entries)
+        if progress:
+            progress("read", 0, total)
+        if total < POOL_THRESHOLD or self.workers == 1:
+            out = []
+            for i in range(0, total, CHUNK):
+                out.extend(probe_many(entries[i : i + CHUNK]))
+                if progress:
+                    progress("read", len(out), total)
+            return out
+        parts = [entries[i : i + CHUNK] for i in range(0, total, CHUNK)]
+        out = []
+        try:
+            # spawn, not fork: the host process has threads (and maybe CUDA)
+            # that a forked child would inherit in an undefined state.
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx) as pool:
+                for rows in pool.map(probe_many, parts):
+                    out.extend(rows)
+                    if progress:
+                        progress("read", len(out), total)
+        except (BrokenProcessPool, OSError) as exc:
+            log.warning("scan workers failed (%s); reading in this process", exc)
+            done = {r["path"] for r in out}
+            out.extend(probe_many([e for e in entries if e.path not in done]))
+        return out
+
+
+def _move_candidates(vanished, index, offline: tuple[str, ...]) -> dict[tuple, list[tuple[int, str, str | None, int]]]:
+    """Rows a new file may be: gone in this scan, or missing since an earlier one.
+
+    Entries on an offline root are never candidates: the original may still
+    be there, and a copy elsewhere must not take its user data away.
+    """
+    out: dict[tuple, list[tuple[int, str, str | None, int]]] = {}
+    pool = list(vanished) + [
+        (p, r) for p, r in index.items() if r.state == "missing" and not (offline and p.startswith(offline))
+    ]
+    for path, row in pool:
+        key = _identity(row.size, row.header_digest, os.path.basename(path))
+        out.setdefault(key, []).append((row.id, path, row.sha256, row.mtime_ns))
+    return out
+
+
+def _identity(size: int, digest: str | None, file_name: str) -> tuple:
+    # Same size and same header bytes: the header carries every tensor's
+    # offsets and the training metadata, so this is the same file in all but
+    # freak cases, which the background hash then catches and undoes. Files
+    # without a readable header fall back to size and file name.
+    return ("h", size, digest) if digest else ("n", size, file_name)
+
+
+def _claim(candidates, row) -> tuple[int, str, str | None, int] | None:
+    key = _identity(row["size"], row["header_digest"], row["file_name"])
+    found = candidates.get(key)
+    if found and len(found) == 1:
+        return candidates.pop(key)[0]
+    return None

@@ -1,0 +1,61 @@
+"""Settings: one dataclass, filled from flags, then environment, then defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+ENV_PREFIX = "LORA_MANAGER_"
+# Every setting, its environment variable and meaning; README's table is checked against this.
+DOCUMENTED = {
+    "lora_dirs": ("LORA_MANAGER_LORA_DIRS", "library roots, separated by the OS path separator"),
+    "data_dir": ("LORA_MANAGER_DATA_DIR", "where the database, trash and caches live"),
+    "db_url": ("LORA_MANAGER_DB", "SQLAlchemy URL; default sqlite:///DATA_DIR/library.db"),
+    "hash_workers": ("LORA_MANAGER_HASH_WORKERS", "threads hashing files in the background (default 2)"),
+    "scan_workers": ("LORA_MANAGER_SCAN_WORKERS", "processes reading headers on a cold scan (default 2)"),
+}
+
+
+def default_data_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "lora-manager")
+
+
+@dataclass(slots=True)
+class Settings:
+    lora_dirs: list[str] = field(default_factory=list)
+    data_dir: str = ""
+    db_url: str = ""
+    hash_workers: int = 2
+    scan_workers: int = 2
+
+    def __post_init__(self) -> None:
+        self.data_dir = os.path.abspath(os.path.expanduser(self.data_dir or default_data_dir()))
+        self.lora_dirs = [os.path.abspath(os.path.expanduser(d)) for d in self.lora_dirs]
+        if not self.db_url:
+            self.db_url = "sqlite:///" + os.path.join(self.data_dir, "library.db")
+
+    @property
+    def trash_dir(self) -> str:
+        return os.path.join(self.data_dir, "trash")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+        """Environment first, then explicit overrides (flags) that are not None/empty."""
+        env = os.environ if env is None else env
+        values: dict = {}
+        if env.get("LORA_MANAGER_LORA_DIRS"):
+            values["lora_dirs"] = [d for d in env["LORA_MANAGER_LORA_DIRS"].split(os.pathsep) if d]
+        if env.get("LORA_MANAGER_DATA_DIR"):
+            values["data_dir"] = env["LORA_MANAGER_DATA_DIR"]
+        if env.get("LORA_MANAGER_DB"):
+            values["db_url"] = env["LORA_MANAGER_DB"]
+        for key in ("hash_workers", "scan_workers"):
+            raw = env.get(ENV_PREFIX + key.upper())
+            if raw:
+                try:
+                    values[key] = max(1, int(raw))
+                except ValueError:
+                    raise ValueError(f"{ENV_PREFIX}{key.upper()} must be a whole number, not {raw!r}") from None
+        values.update({k: v for k, v in overrides.items() if v not in (None, "", [])})
+        return cls(**values)

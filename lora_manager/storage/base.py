@@ -1,0 +1,65 @@
+"""Shared plumbing of the SQL stores: engine, tables, time, search refresh."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from sqlalchemy import Engine, select, update
+
+from .models import Lora, LoraTag, LoraUser
+from .search import search_text
+
+L = Lora.__table__
+U = LoraUser.__table__
+T = LoraTag.__table__
+
+SEARCH_COLUMNS = (L.c.id, L.c.file_name, L.c.prompt_name, L.c.alias, L.c.title, L.c.triggers, L.c.source_tags, L.c.description)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def chunks(items: list, size: int = 500) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class SqlStoreBase:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    def _refresh_search(self, conn, ids: Iterable[int]) -> None:
+        """Recompute search_text for `ids` from facts plus user tags and triggers."""
+        ids = list(ids)
+        for part in chunks(ids):
+            rows = conn.execute(select(*SEARCH_COLUMNS, L.c.search_text).where(L.c.id.in_(part))).mappings().all()
+            tags: dict[int, list[str]] = {}
+            for lid, tag in conn.execute(select(T.c.lora_id, T.c.tag).where(T.c.lora_id.in_(part))):
+                tags.setdefault(lid, []).append(tag)
+            user_trig = dict(conn.execute(select(U.c.lora_id, U.c.triggers).where(U.c.lora_id.in_(part))).all())
+            for row in rows:
+                new = search_text(row, sorted(tags.get(row["id"], ())), user_trig.get(row["id"]))
+                if new != row["search_text"]:
+                    conn.execute(update(L).where(L.c.id == row["id"]).values(search_text=new))
+
+    def _ensure_user(self, conn, ids: Iterable[int]) -> None:
+        ids = list(ids)
+        if not ids:
+            return
+        have = set(conn.execute(select(U.c.lora_id).where(U.c.lora_id.in_(ids))).scalars())
+        missing = [{"lora_id": i, "favorite": False, "updated_at": utcnow()} for i in ids if i not in have]
+        if missing:
+            conn.execute(U.insert(), missing)
+
+    def _existing_ids(self, conn, ids: Iterable[int]) -> list[int]:
+        ids = list(ids)
+        return list(conn.execute(select(L.c.id).where(L.c.id.in_(ids))).scalars()) if ids else []
+
+
+def json_ready(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    return value

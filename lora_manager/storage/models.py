@@ -1,0 +1,113 @@
+"""Typed SQLAlchemy mappings. File facts and user data live in separate tables:
+a rescan rewrites facts and never touches what the user said."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+STATES = ("ok", "broken", "unsupported", "missing", "trashed")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Lora(Base):
+    __tablename__ = "loras"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    root: Mapped[str] = mapped_column(Text)
+    folder: Mapped[str] = mapped_column(Text, default="")
+    file_name: Mapped[str] = mapped_column(Text)
+    prompt_name: Mapped[str] = mapped_column(Text, index=True)
+    ext: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    companion_sig: Mapped[int] = mapped_column(BigInteger, default=0)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    header_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    header_hash: Mapped[str | None] = mapped_column(String(64))
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    tensor_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    legacy_hash: Mapped[str | None] = mapped_column(String(8))
+    hashed_size: Mapped[int | None] = mapped_column(BigInteger)
+    hashed_mtime_ns: Mapped[int | None] = mapped_column(BigInteger)
+    hash_error: Mapped[str | None] = mapped_column(Text)
+    header_hash_ok: Mapped[bool | None] = mapped_column(Boolean)
+    title: Mapped[str | None] = mapped_column(Text)
+    alias: Mapped[str | None] = mapped_column(Text)
+    network_type: Mapped[str | None] = mapped_column(String(32), index=True)
+    rank: Mapped[int | None] = mapped_column(Integer)
+    alpha: Mapped[float | None] = mapped_column(Float)
+    base_family: Mapped[str | None] = mapped_column(String(32))
+    base_label: Mapped[str | None] = mapped_column(Text)
+    base_source: Mapped[str | None] = mapped_column(String(32))
+    description: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    trained_started: Mapped[str | None] = mapped_column(String(64))
+    trained_finished: Mapped[str | None] = mapped_column(String(64))
+    resolution: Mapped[str | None] = mapped_column(String(32))
+    cover_mime: Mapped[str | None] = mapped_column(String(32))
+    triggers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    training_tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    source_tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sidecars: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    previews: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    preview_count: Mapped[int] = mapped_column(Integer, default=0)
+    suggested: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    missing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    moved_from: Mapped[str | None] = mapped_column(Text)
+    prev_sha256: Mapped[str | None] = mapped_column(String(64))
+    trash_path: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_loras_size_digest", "size", "header_digest"),)
+
+
+class LoraUser(Base):
+    """What the user said about a LoRA. Never written by a scan."""
+
+    __tablename__ = "lora_user"
+
+    lora_id: Mapped[int] = mapped_column(ForeignKey("loras.id", ondelete="CASCADE"), primary_key=True)
+    favorite: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    notes: Mapped[str | None] = mapped_column(Text)
+    triggers: Mapped[list[Any] | None] = mapped_column(JSON)  # None: not edited, extracted ones apply
+    preferred_weight: Mapped[float | None] = mapped_column(Float)
+    weight_min: Mapped[float | None] = mapped_column(Float)
+    weight_max: Mapped[float | None] = mapped_column(Float)
+    negative_text: Mapped[str | None] = mapped_column(Text)
+    base_override: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LoraTag(Base):
+    __tablename__ = "lora_tags"
+
+    lora_id: Mapped[int] = mapped_column(ForeignKey("loras.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+
+class Collection(Base):
+    __tablename__ = "collections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CollectionItem(Base):
+    __tablename__ = "collection_items"
+
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True)
+    lora_id: Mapped[int] = mapped_column(ForeignKey("loras.id", ondelete="CASCADE"), primary_key=True, index=True)

@@ -1,0 +1,196 @@
+"""Writes made by scans and the hasher: file facts, states, hashes, moves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+
+from .base import L, T, U, SqlStoreBase, chunks, utcnow
+from .models import CollectionItem
+from .search import search_text
+
+CI = CollectionItem.__table__
+PRESENT = ("ok", "broken", "unsupported")
+HASHABLE = ("ok", "unsupported")
+# Columns a probe produces; everything else on a row belongs to identity, hashes or bookkeeping.
+FACT_COLUMNS = (
+    "path", "root", "folder", "file_name", "prompt_name", "ext", "size", "mtime_ns", "companion_sig", "state", "error",
+    "header_digest", "header_hash", "title", "alias", "network_type", "rank", "alpha", "base_family", "base_label",
+    "base_source", "description", "author", "trained_started", "trained_finished", "resolution", "cover_mime",
+    "triggers", "training_tags", "source_tags", "meta", "sidecars", "previews", "preview_count", "suggested",
+)
+HASH_COLUMNS = ("sha256", "tensor_sha256", "legacy_hash", "hashed_size", "hashed_mtime_ns", "hash_error", "header_hash_ok")
+
+
+@dataclass(slots=True)
+class IndexRow:
+    id: int
+    size: int
+    mtime_ns: int
+    companion_sig: int
+    state: str
+    header_digest: str | None
+    sha256: str | None
+
+
+@dataclass(slots=True)
+class HashResult:
+    id: int
+    size: int
+    mtime_ns: int
+    sha256: str | None = None
+    tensor_sha256: str | None = None
+    legacy: str | None = None
+    error: str | None = None
+
+
+class ScanStore(SqlStoreBase):
+    def file_index(self) -> dict[str, IndexRow]:
+        """{path: IndexRow} for every known file: what a rescan compares stat results against."""
+        cols = (L.c.path, L.c.id, L.c.size, L.c.mtime_ns, L.c.companion_sig, L.c.state, L.c.header_digest, L.c.sha256)
+        with self.engine.connect() as conn:
+            return {r[0]: IndexRow(*r[1:]) for r in conn.execute(select(*cols)).tuples()}
+
+    def insert_files(self, rows: list[dict[str, Any]]) -> None:
+        now = utcnow()
+        for part in chunks(rows, 1000):
+            for row in part:
+                row["search_text"] = search_text(row)
+                row["added_at"] = row["updated_at"] = now
+            with self.engine.begin() as conn:
+                conn.execute(L.insert(), part)
+
+    def update_files(self, updates: list[tuple[int, dict[str, Any]]], *, moved_from: dict[int, tuple[str, str | None]] | None = None) -> None:
+        """Rewrite file facts of existing rows (changed, returned or moved files).
+
+        Hash columns are left alone: they stay valid while (size, mtime) match
+        hashed_size/hashed_mtime_ns, and the hasher redoes them otherwise.
+        """
+        now = utcnow()
+        moved_from = moved_from or {}
+        with self.engine.begin() as conn:
+            for lid, row in updates:
+                values = {k: row[k] for k in FACT_COLUMNS if k in row}
+                values.update(updated_at=now, missing_since=None)
+                if lid in moved_from:
+                    values["moved_from"], values["prev_sha256"] = moved_from[lid]
+                conn.execute(update(L).where(L.c.id == lid).values(**values))
+            self._refresh_search(conn, [lid for lid, _ in updates])
+
+    def mark_missing(self, ids: list[int]) -> None:
+        now = utcnow()
+        with self.engine.begin() as conn:
+            for part in chunks(ids):
+                conn.execute(update(L).where(L.c.id.in_(part), L.c.state.in_(PRESENT)).values(state="missing", missing_since=now))
+
+    # --- hashing -------------------------------------------------------
+    def _needs_hash(self):
+        return and_(
+            L.c.state.in_(HASHABLE),
+            L.c.size > 0,
+            or_(L.c.hashed_size.is_(None), L.c.hashed_size != L.c.size, L.c.hashed_mtime_ns != L.c.mtime_ns),
+        )
+
+    def pending_hashes(self, limit: int = 256, exclude: set[int] | None = None) -> list[tuple[int, str, int]]:
+        q = select(L.c.id, L.c.path, L.c.size).where(self._needs_hash()).order_by(L.c.id)
+        if exclude:
+            q = q.where(L.c.id.not_in(list(exclude)))
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(q.limit(limit)).tuples()]
+
+    def pending_hash_totals(self) -> tuple[int, int]:
+        with self.engine.connect() as conn:
+            n, size = conn.execute(select(func.count(), func.coalesce(func.sum(L.c.size), 0)).where(self._needs_hash())).one()
+        return int(n), int(size)
+
+    def save_hashes(self, results: list[HashResult]) -> list[int]:
+        """Store hashes, then reconcile identity by hash. Returns ids whose rows were merged away."""
+        merged: list[int] = []
+        with self.engine.begin() as conn:
+            for r in results:
+                cur = conn.execute(
+                    select(L.c.size, L.c.mtime_ns, L.c.header_hash, L.c.prev_sha256, L.c.moved_from).where(L.c.id == r.id)
+                ).first()
+                if cur is None:
+                    continue
+                if r.error is not None:
+                    # Recorded against the size/mtime we know, so the row reads
+                    # "hash failed" until the file changes or a rescan retries it.
+                    conn.execute(update(L).where(L.c.id == r.id).values(hash_error=r.error))
+                    continue
+                if (cur.size, cur.mtime_ns) != (r.size, r.mtime_ns):
+                    continue  # the file changed while we hashed it; the next pass redoes it
+                values: dict[str, Any] = {
+                    "hashed_size": r.size, "hashed_mtime_ns": r.mtime_ns, "hash_error": None,
+                    "sha256": r.sha256, "tensor_sha256": r.tensor_sha256, "legacy_hash": r.legacy,
+                    # sshs_model_hash stood in for the tensor hash until now; say whether it was true.
+                    "header_hash_ok": None if not cur.header_hash else cur.header_hash == r.tensor_sha256,
+                }
+                conn.execute(update(L).where(L.c.id == r.id).values(**values))
+                if r.sha256:
+                    if cur.prev_sha256 and cur.prev_sha256 != r.sha256:
+                        self._undo_move(conn, r.id, cur.moved_from, cur.prev_sha256)
+                    elif cur.prev_sha256:
+                        conn.execute(update(L).where(L.c.id == r.id).values(prev_sha256=None))
+                    else:
+                        gone = self._adopt(conn, r.id, r.sha256)
+                        if gone:
+                            merged.append(gone)
+        return merged
+
+    def _adopt(self, conn, new_id: int, sha256: str) -> int | None:
+        """A new file whose full hash equals a missing entry's is that entry, moved.
+
+        The old row keeps its id and user data and takes over the new file's
+        facts; the new row goes. Returns the id that was removed.
+        """
+        old = conn.execute(
+            select(L.c.id).where(L.c.sha256 == sha256, L.c.state == "missing", L.c.id != new_id).order_by(L.c.id).limit(1)
+        ).scalar()
+        if old is None:
+            return None
+        row = conn.execute(select(*[L.c[c] for c in FACT_COLUMNS + HASH_COLUMNS]).where(L.c.id == new_id)).mappings().one()
+        values = dict(row)
+        old_path = conn.execute(select(L.c.path).where(L.c.id == old)).scalar()
+        self._merge_user(conn, src=new_id, dst=old)
+        conn.execute(delete(L).where(L.c.id == new_id))
+        conn.execute(update(L).where(L.c.id == old).values(**values, moved_from=old_path, missing_since=None, updated_at=utcnow()))
+        self._refresh_search(conn, [old])
+        return new_id
+
+    def _merge_user(self, conn, src: int, dst: int) -> None:
+        """Carry anything the user did to `src` onto `dst` without losing either side."""
+        for (tag,) in conn.execute(select(T.c.tag).where(T.c.lora_id == src)).all():
+            conn.execute(delete(T).where(T.c.lora_id == dst, T.c.tag == tag))
+            conn.execute(T.insert().values(lora_id=dst, tag=tag))
+        for (cid,) in conn.execute(select(CI.c.collection_id).where(CI.c.lora_id == src)).all():
+            conn.execute(delete(CI).where(CI.c.lora_id == dst, CI.c.collection_id == cid))
+            conn.execute(CI.insert().values(lora_id=dst, collection_id=cid))
+        src_user = conn.execute(select(U).where(U.c.lora_id == src)).mappings().first()
+        if src_user and not conn.execute(select(U.c.lora_id).where(U.c.lora_id == dst)).first():
+            conn.execute(U.insert().values(**{**dict(src_user), "lora_id": dst}))
+
+    def _undo_move(self, conn, lid: int, old_path: str | None, old_sha: str) -> None:
+        """The header matched but the full hash does not: it was not the same file.
+
+        The row returns to its old path as missing (with its user data), and
+        the file on disk becomes a new entry.
+        """
+        row = conn.execute(select(*[L.c[c] for c in FACT_COLUMNS + HASH_COLUMNS]).where(L.c.id == lid)).mappings().one()
+        new_row = dict(row)
+        new_row.update(search_text=search_text(new_row), added_at=utcnow(), updated_at=utcnow())
+        conn.execute(
+            update(L).where(L.c.id == lid).values(
+                path=old_path or f"{row['path']}#moved-{lid}", state="missing", missing_since=utcnow(), sha256=old_sha,
+                tensor_sha256=None, legacy_hash=None, hashed_size=None, hashed_mtime_ns=None, moved_from=None, prev_sha256=None,
+            )
+        )
+        conn.execute(L.insert().values(**new_row))
+
+    def duplicate_count(self) -> int:
+        """Files present at a path whose full hash another present file shares."""
+        dup = select(L.c.sha256).where(L.c.state.in_(PRESENT), L.c.sha256.is_not(None)).group_by(L.c.sha256).having(func.count() > 1)
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).where(L.c.state.in_(PRESENT), L.c.sha256.in_(dup))).scalar())

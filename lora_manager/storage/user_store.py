@@ -1,0 +1,96 @@
+"""Writes of user data: edits, bulk edits, tags, collections; and row moves the user asked for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from ..errors import NotFound
+from .base import L, T, U, SqlStoreBase, utcnow
+from .models import Collection, CollectionItem
+from .scan_store import FACT_COLUMNS
+
+C = Collection.__table__
+CI = CollectionItem.__table__
+
+
+class UserStore(SqlStoreBase):
+    def edit(self, ids: list[int], values: dict[str, Any]) -> int:
+        """Apply validated user fields (see userdata.validate_edit) to `ids`. Returns rows changed."""
+        values = dict(values)
+        tags = values.pop("tags", None)
+        with self.engine.begin() as conn:
+            ids = self._existing_ids(conn, ids)
+            if not ids:
+                return 0
+            if values:
+                self._ensure_user(conn, ids)
+                conn.execute(update(U).where(U.c.lora_id.in_(ids)).values(**values, updated_at=utcnow()))
+            if tags is not None:
+                conn.execute(delete(T).where(T.c.lora_id.in_(ids)))
+                if tags:
+                    conn.execute(T.insert(), [{"lora_id": i, "tag": t} for i in ids for t in tags])
+            if tags is not None or "triggers" in values:
+                self._refresh_search(conn, ids)
+        return len(ids)
+
+    def add_tags(self, ids: list[int], tags: list[str]) -> int:
+        with self.engine.begin() as conn:
+            ids = self._existing_ids(conn, ids)
+            have = set(conn.execute(select(T.c.lora_id, T.c.tag).where(T.c.lora_id.in_(ids), T.c.tag.in_(tags))).tuples())
+            rows = [{"lora_id": i, "tag": t} for i in ids for t in tags if (i, t) not in have]
+            if rows:
+                conn.execute(T.insert(), rows)
+            self._refresh_search(conn, ids)
+        return len(ids)
+
+    def remove_tags(self, ids: list[int], tags: list[str]) -> int:
+        with self.engine.begin() as conn:
+            ids = self._existing_ids(conn, ids)
+            conn.execute(delete(T).where(T.c.lora_id.in_(ids), T.c.tag.in_(tags)))
+            self._refresh_search(conn, ids)
+        return len(ids)
+
+    def relocate(self, lid: int, row: dict[str, Any]) -> None:
+        """The user moved or renamed the file through us: new path and facts, same id."""
+        values = {k: row[k] for k in FACT_COLUMNS if k in row}
+        with self.engine.begin() as conn:
+            conn.execute(update(L).where(L.c.id == lid).values(**values, updated_at=utcnow()))
+            self._refresh_search(conn, [lid])
+
+    def set_trashed(self, lid: int, trash_path: str | None) -> None:
+        state = {"state": "trashed", "trash_path": trash_path} if trash_path else {"state": "ok", "trash_path": None}
+        with self.engine.begin() as conn:
+            conn.execute(update(L).where(L.c.id == lid).values(**state, updated_at=utcnow()))
+
+    def trash_path(self, lid: int) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(L.c.trash_path).where(L.c.id == lid)).scalar()
+
+    # --- collections ---------------------------------------------------
+    def collection_id(self, name: str, create: bool = False) -> int:
+        with self.engine.begin() as conn:
+            cid = conn.execute(select(C.c.id).where(C.c.name == name)).scalar()
+            if cid is None:
+                if not create:
+                    raise NotFound(f"no collection named {name[:100]!r}")
+                cid = conn.execute(C.insert().values(name=name, created_at=utcnow())).inserted_primary_key[0]
+        return cid
+
+    def collect(self, name: str, ids: list[int], add: bool = True) -> int:
+        cid = self.collection_id(name, create=add)
+        with self.engine.begin() as conn:
+            ids = self._existing_ids(conn, ids)
+            conn.execute(delete(CI).where(CI.c.collection_id == cid, CI.c.lora_id.in_(ids)))
+            if add and ids:
+                conn.execute(CI.insert(), [{"collection_id": cid, "lora_id": i} for i in ids])
+        return len(ids)
+
+    def collections(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(C.c.id, C.c.name)).all()
+            members: dict[int, list[int]] = {}
+            for cid, lid in conn.execute(select(CI.c.collection_id, CI.c.lora_id)):
+                members.setdefault(cid, []).append(lid)
+        return [{"id": cid, "name": name, "lora_ids": sorted(members.get(cid, []))} for cid, name in rows]

@@ -1,0 +1,111 @@
+"""Validation of what a user may say about a LoRA (pure; shared by CLI, API and tab)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .errors import InvalidInput
+from .library.basemodel import FAMILIES
+
+MAX_NOTES = 20_000
+MAX_TAG = 100
+MAX_TAGS = 200
+MAX_TRIGGERS = 100
+WEIGHT_LIMIT = 10.0
+USER_FIELDS = (
+    "favorite", "rating", "notes", "triggers", "preferred_weight", "weight_min", "weight_max", "negative_text", "base_override",
+)
+EDITABLE = USER_FIELDS + ("tags", "base_model")
+
+
+def normalise_tag(tag: Any) -> str:
+    if not isinstance(tag, str):
+        raise InvalidInput("a tag must be a string", {"tag": repr(tag)[:100]})
+    tag = " ".join(tag.strip().lower().split())
+    if not tag:
+        raise InvalidInput("a tag cannot be empty")
+    if len(tag) > MAX_TAG:
+        raise InvalidInput(f"a tag is at most {MAX_TAG} characters", {"tag": tag[:100]})
+    return tag
+
+
+def normalise_tags(tags: Any) -> list[str]:
+    if isinstance(tags, str):
+        tags = [t for t in tags.split(",") if t.strip()]
+    if not isinstance(tags, (list, tuple)):
+        raise InvalidInput("tags must be a list of strings")
+    out = list(dict.fromkeys(normalise_tag(t) for t in tags))
+    if len(out) > MAX_TAGS:
+        raise InvalidInput(f"at most {MAX_TAGS} tags")
+    return out
+
+
+def _weight(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"{name} must be a number", {"field": name}) from None
+    value = float(value)
+    if not math.isfinite(value) or abs(value) > WEIGHT_LIMIT:
+        raise InvalidInput(f"{name} must be between -{WEIGHT_LIMIT:g} and {WEIGHT_LIMIT:g}", {"field": name})
+    return value
+
+
+def _text(name: str, value: Any, cap: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be text", {"field": name})
+    if len(value) > cap:
+        raise InvalidInput(f"{name} is at most {cap} characters", {"field": name})
+    return value
+
+
+def validate_edit(fields: dict[str, Any]) -> dict[str, Any]:
+    """Check an edit of user data; returns normalised values. Unknown fields are refused."""
+    unknown = sorted(set(fields) - set(EDITABLE))
+    if unknown:
+        raise InvalidInput(f"unknown field(s): {', '.join(unknown)}", {"allowed": list(EDITABLE)})
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name == "favorite":
+            if not isinstance(value, bool):
+                raise InvalidInput("favorite must be true or false", {"field": name})
+            out[name] = value
+        elif name == "rating":
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 5):
+                raise InvalidInput("rating must be a whole number from 0 to 5, or null", {"field": name})
+            out[name] = value
+        elif name in ("notes", "negative_text"):
+            out[name] = _text(name, value, MAX_NOTES)
+        elif name == "triggers":
+            if value is None:
+                out[name] = None  # back to the extracted trigger words
+            else:
+                if isinstance(value, str):
+                    value = [v for v in value.split(",")]
+                if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                    raise InvalidInput("triggers must be a list of strings, or null", {"field": name})
+                words = list(dict.fromkeys(v.strip() for v in value if v.strip()))
+                if len(words) > MAX_TRIGGERS or any(len(w) > 200 for w in words):
+                    raise InvalidInput(f"at most {MAX_TRIGGERS} trigger words of up to 200 characters", {"field": name})
+                out[name] = words
+        elif name in ("preferred_weight", "weight_min", "weight_max"):
+            out[name] = _weight(name, value)
+        elif name in ("base_override", "base_model"):
+            if value in (None, ""):
+                out["base_override"] = None
+            elif value not in FAMILIES:
+                raise InvalidInput(f"unknown base model family {str(value)[:40]!r}", {"field": name, "allowed": list(FAMILIES)})
+            else:
+                out["base_override"] = value
+        elif name == "tags":
+            out[name] = normalise_tags(value)
+    lo, hi = out.get("weight_min"), out.get("weight_max")
+    if lo is not None and hi is not None and lo > hi:
+        raise InvalidInput("weight_min must not be above weight_max")
+    return out
