@@ -23,10 +23,18 @@ class App:
     files: FileOps
     catalog: Catalog
 
-    def scan(self, progress=None, hash_after: bool = True):
+    def scan(self, progress=None, *, hash_after: bool = True, wait_hashes: bool = False, wait_hook=None):
+        """Scan, then hash in the background. With `wait_hashes`, wait for the
+        hashes (calling `wait_hook()` while waiting) and count duplicates again,
+        since duplicates are known only from full hashes."""
         report = self.scanner.scan(progress)
         if hash_after:
             self.hasher.wake()
+            if wait_hashes:
+                while not self.hasher.wait(0.2):
+                    if wait_hook:
+                        wait_hook()
+                report.duplicate = self.repo.duplicate_count()
         return report
 
     def close(self) -> None:

@@ -16,8 +16,8 @@ class Catalog:
     def __init__(self, repo: SqlLibraryRepository):
         self.repo = repo
 
-    def list(self, query: LoraQuery | None = None, **kwargs) -> Page:
-        return self.repo.list_loras(query or LoraQuery(**kwargs))
+    def list(self, q: LoraQuery | None = None, /, **kwargs) -> Page:
+        return self.repo.list_loras(q or LoraQuery(**kwargs))
 
     def get(self, key: str | int) -> dict[str, Any]:
         return self.repo.get(key)

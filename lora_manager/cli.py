@@ -111,11 +111,8 @@ def _progress_bar(enabled: bool):
 def cmd_scan(app, args) -> int:
     tty = sys.stderr.isatty() and not args.json
     progress, close = _progress_bar(tty)
-    report = app.scan(progress, hash_after=not args.no_hash)
+    report = app.scan(progress, hash_after=not args.no_hash, wait_hashes=args.wait_hashes, wait_hook=_hash_bar(app, tty))
     close()
-    if args.wait_hashes and not args.no_hash:
-        _wait_hashes(app, tty)
-        report.duplicate = app.repo.duplicate_count()
     data = {k: getattr(report, k) for k in SUMMARY_KEYS}
     data.update(seconds=report.seconds, unavailable_roots=report.unavailable_roots, errors=report.errors,
                 roots=app.settings.lora_dirs, hashing=app.hasher.status())
@@ -126,17 +123,22 @@ def cmd_scan(app, args) -> int:
     return 0
 
 
-def _wait_hashes(app, tty: bool) -> None:
+def _hash_bar(app, tty: bool):
+    """A progress bar for --wait-hashes, updated by App.scan while it waits."""
     if not tty:
-        app.hasher.wait()
-        return
+        return None
     from tqdm import tqdm
 
-    with tqdm(total=app.hasher.queued_bytes or None, unit="B", unit_scale=True, desc="hash", file=sys.stderr, leave=False) as bar:
-        while not app.hasher.wait(0.2):
-            bar.total = app.hasher.queued_bytes
-            bar.n = app.hasher.done_bytes
-            bar.refresh()
+    bar = tqdm(total=None, unit="B", unit_scale=True, desc="hash", file=sys.stderr, leave=False)
+
+    def tick() -> None:
+        bar.total = app.hasher.queued_bytes
+        bar.n = app.hasher.done_bytes
+        bar.refresh()
+        if not app.hasher.running:
+            bar.close()
+
+    return tick
 
 
 def cmd_list(app, args) -> int:

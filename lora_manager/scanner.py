@@ -83,10 +83,9 @@ class Scanner:
 
         seen = {e.path for e in walked.files}
         offline = tuple(r.rstrip(os.sep) + os.sep for r in walked.unavailable_roots)
-        vanished = [
-            (path, row) for path, row in index.items()
-            if path not in seen and row.state in PRESENT and not (offline and path.startswith(offline))
-        ]
+        # Entries under an offline root are flagged missing like any other,
+        # but they are never claimed as the origin of a "moved" file.
+        vanished = [(path, row) for path, row in index.items() if path not in seen and row.state in PRESENT]
         candidates = _move_candidates(vanished, index, offline)
 
         rows = self._probe(to_probe, progress)
@@ -112,8 +111,9 @@ class Scanner:
                 updates.append((index[row["path"]].id, row))
                 setattr(report, what, getattr(report, what) + 1)
         claimed = set(moved_from)
-        gone = [row.id for _, row in vanished if row.id not in claimed]
-        report.missing = len(gone)
+        gone = [row.id for path, row in vanished if row.id not in claimed and not (offline and path.startswith(offline))]
+        away = [row.id for path, row in vanished if offline and path.startswith(offline)]
+        report.missing = len(gone) + len(away)
 
         if updates:
             self.repo.update_files(updates, moved_from=moved_from)
@@ -121,6 +121,8 @@ class Scanner:
             self.repo.insert_files(inserts)
         if gone:
             self.repo.mark_missing(gone)
+        if away:
+            self.repo.mark_missing(away, offline=True)
         counts = self.repo.counts()
         report.broken = counts["broken"]
         report.unsupported = counts["unsupported"]
@@ -164,10 +166,10 @@ def _move_candidates(vanished, index, offline: tuple[str, ...]) -> dict[tuple, l
     be there, and a copy elsewhere must not take its user data away.
     """
     out: dict[tuple, list[tuple[int, str, str | None, int]]] = {}
-    pool = list(vanished) + [
-        (p, r) for p, r in index.items() if r.state == "missing" and not (offline and p.startswith(offline))
-    ]
+    pool = list(vanished) + [(p, r) for p, r in index.items() if r.state == "missing"]
     for path, row in pool:
+        if offline and path.startswith(offline):
+            continue
         key = _identity(row.size, row.header_digest, os.path.basename(path))
         out.setdefault(key, []).append((row.id, path, row.sha256, row.mtime_ns))
     return out

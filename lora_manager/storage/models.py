@@ -66,6 +66,8 @@ class Lora(Base):
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     missing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Missing because its root is offline (a drive unplugged): its file may still exist.
+    offline: Mapped[bool] = mapped_column(Boolean, default=False)
     moved_from: Mapped[str | None] = mapped_column(Text)
     prev_sha256: Mapped[str | None] = mapped_column(String(64))
     trash_path: Mapped[str | None] = mapped_column(Text)

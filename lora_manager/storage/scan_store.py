@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 
+from ..library.names import prompt_name
 from .base import L, T, U, SqlStoreBase, chunks, utcnow
 from .models import CollectionItem
 from .search import search_text
@@ -51,7 +53,7 @@ class ScanStore(SqlStoreBase):
         """{path: IndexRow} for every known file: what a rescan compares stat results against."""
         cols = (L.c.path, L.c.id, L.c.size, L.c.mtime_ns, L.c.companion_sig, L.c.state, L.c.header_digest, L.c.sha256)
         with self.engine.connect() as conn:
-            return {r[0]: IndexRow(*r[1:]) for r in conn.execute(select(*cols)).tuples()}
+            return {r[0]: IndexRow(*r[1:]) for r in conn.execute(select(*cols))}
 
     def insert_files(self, rows: list[dict[str, Any]]) -> None:
         now = utcnow()
@@ -73,17 +75,19 @@ class ScanStore(SqlStoreBase):
         with self.engine.begin() as conn:
             for lid, row in updates:
                 values = {k: row[k] for k in FACT_COLUMNS if k in row}
-                values.update(updated_at=now, missing_since=None)
+                values.update(updated_at=now, missing_since=None, offline=False)
                 if lid in moved_from:
                     values["moved_from"], values["prev_sha256"] = moved_from[lid]
                 conn.execute(update(L).where(L.c.id == lid).values(**values))
             self._refresh_search(conn, [lid for lid, _ in updates])
 
-    def mark_missing(self, ids: list[int]) -> None:
+    def mark_missing(self, ids: list[int], offline: bool = False) -> None:
         now = utcnow()
         with self.engine.begin() as conn:
             for part in chunks(ids):
-                conn.execute(update(L).where(L.c.id.in_(part), L.c.state.in_(PRESENT)).values(state="missing", missing_since=now))
+                conn.execute(
+                    update(L).where(L.c.id.in_(part), L.c.state.in_(PRESENT)).values(state="missing", missing_since=now, offline=offline)
+                )
 
     # --- hashing -------------------------------------------------------
     def _needs_hash(self):
@@ -98,7 +102,7 @@ class ScanStore(SqlStoreBase):
         if exclude:
             q = q.where(L.c.id.not_in(list(exclude)))
         with self.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(q.limit(limit)).tuples()]
+            return [tuple(r) for r in conn.execute(q.limit(limit))]
 
     def pending_hash_totals(self) -> tuple[int, int]:
         with self.engine.connect() as conn:
@@ -143,11 +147,14 @@ class ScanStore(SqlStoreBase):
     def _adopt(self, conn, new_id: int, sha256: str) -> int | None:
         """A new file whose full hash equals a missing entry's is that entry, moved.
 
-        The old row keeps its id and user data and takes over the new file's
+        Entries on an offline root are left alone: the original may still
+        exist there. The old row keeps its id and user data and takes over the new file's
         facts; the new row goes. Returns the id that was removed.
         """
         old = conn.execute(
-            select(L.c.id).where(L.c.sha256 == sha256, L.c.state == "missing", L.c.id != new_id).order_by(L.c.id).limit(1)
+            select(L.c.id)
+            .where(L.c.sha256 == sha256, L.c.state == "missing", L.c.offline.is_(False), L.c.id != new_id)
+            .order_by(L.c.id).limit(1)
         ).scalar()
         if old is None:
             return None
@@ -181,13 +188,18 @@ class ScanStore(SqlStoreBase):
         row = conn.execute(select(*[L.c[c] for c in FACT_COLUMNS + HASH_COLUMNS]).where(L.c.id == lid)).mappings().one()
         new_row = dict(row)
         new_row.update(search_text=search_text(new_row), added_at=utcnow(), updated_at=utcnow())
+        old_path = old_path or f"{row['path']}#moved-{lid}"
+        name = os.path.basename(old_path)
+        folder = os.path.relpath(os.path.dirname(old_path), row["root"]) if old_path.startswith(row["root"] + os.sep) else ""
         conn.execute(
             update(L).where(L.c.id == lid).values(
-                path=old_path or f"{row['path']}#moved-{lid}", state="missing", missing_since=utcnow(), sha256=old_sha,
-                tensor_sha256=None, legacy_hash=None, hashed_size=None, hashed_mtime_ns=None, moved_from=None, prev_sha256=None,
+                path=old_path, file_name=name, prompt_name=prompt_name(name), folder="" if folder == "." else folder.replace(os.sep, "/"),
+                state="missing", missing_since=utcnow(), sha256=old_sha, tensor_sha256=None, legacy_hash=None,
+                hashed_size=None, hashed_mtime_ns=None, moved_from=None, prev_sha256=None,
             )
         )
         conn.execute(L.insert().values(**new_row))
+        self._refresh_search(conn, [lid])
 
     def duplicate_count(self) -> int:
         """Files present at a path whose full hash another present file shares."""

@@ -38,7 +38,7 @@ class UserStore(SqlStoreBase):
     def add_tags(self, ids: list[int], tags: list[str]) -> int:
         with self.engine.begin() as conn:
             ids = self._existing_ids(conn, ids)
-            have = set(conn.execute(select(T.c.lora_id, T.c.tag).where(T.c.lora_id.in_(ids), T.c.tag.in_(tags))).tuples())
+            have = set(conn.execute(select(T.c.lora_id, T.c.tag).where(T.c.lora_id.in_(ids), T.c.tag.in_(tags))))
             rows = [{"lora_id": i, "tag": t} for i in ids for t in tags if (i, t) not in have]
             if rows:
                 conn.execute(T.insert(), rows)

@@ -70,6 +70,7 @@ def upgrade() -> None:
     sa.Column('added_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('missing_since', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('offline', sa.Boolean(), nullable=False),
     sa.Column('moved_from', sa.Text(), nullable=True),
     sa.Column('prev_sha256', sa.String(length=64), nullable=True),
     sa.Column('trash_path', sa.Text(), nullable=True),
