@@ -1,0 +1,216 @@
+"""Library core benchmark: cold index, unchanged rescan, hashing.
+
+Every figure is printed next to a bare baseline measured in the same run on
+the same files, so results compare across machines and noisy neighbours.
+
+    python bench/make_library.py bench/libs/10k --count 10000
+    python bench/bench_core.py bench/libs/10k [--hash-mb 1024] [--json out.json]
+
+Cold-cache figures need root (page cache dropped before each timed pass);
+otherwise the run says "warm".
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import json
+import os
+import shutil
+import struct
+import sys
+import tempfile
+import threading
+import time
+
+import orjson
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from lora_manager.app import build  # noqa: E402
+from lora_manager.settings import Settings  # noqa: E402
+
+
+def drop_caches() -> bool:
+    try:
+        os.sync()
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def list_safetensors(root: str) -> list[str]:
+    out = []
+    stack = [root]
+    while stack:
+        with os.scandir(stack.pop()) as it:
+            for e in it:
+                if e.is_dir():
+                    stack.append(e.path)
+                elif e.name.endswith(".safetensors"):
+                    out.append(e.path)
+    return out
+
+
+def bare_header_loop(paths: list[str]) -> int:
+    """The floor: read 8 + N bytes of each file and orjson-parse the header. One process."""
+    ok = 0
+    for p in paths:
+        try:
+            with open(p, "rb", buffering=0) as f:
+                n = struct.unpack("<Q", f.read(8))[0]
+                if n > 100_000_000:
+                    continue
+                orjson.loads(f.read(n))
+                ok += 1
+        except (OSError, orjson.JSONDecodeError, struct.error):
+            pass
+    return ok
+
+
+def timed(fn, *args):
+    t = time.perf_counter()
+    result = fn(*args)
+    return time.perf_counter() - t, result
+
+
+def bench_index(lib: str, work: str, cold: bool) -> dict:
+    paths = list_safetensors(lib)
+    if cold:
+        drop_caches()
+    base_s, _ = timed(bare_header_loop, paths)
+    if cold:
+        drop_caches()
+    base_gc_s = None
+    gc.disable()
+    base_gc_s, _ = timed(bare_header_loop, paths)
+    gc.enable()
+    settings = Settings(lora_dirs=[lib], data_dir=os.path.join(work, "data"), db_url=f"sqlite:///{work}/bench.db")
+    app = build(settings)
+    try:
+        if cold:
+            drop_caches()
+        cold_s, report = timed(app.scanner.scan)
+        rescans = [timed(app.scanner.scan)[0] for _ in range(5)]
+        second = app.scanner.scan()
+    finally:
+        app.close()
+    return {
+        "files": report.total,
+        "safetensors": len(paths),
+        "cache": "cold" if cold else "warm",
+        "baseline_header_loop_s": round(base_s, 3),
+        "baseline_header_loop_gc_paused_s": round(base_gc_s, 3),
+        "cold_index_s": round(cold_s, 3),
+        "cold_index_vs_baseline": round(cold_s / base_s, 2),
+        "cold_index_vs_gc_paused_baseline": round(cold_s / base_gc_s, 2),
+        "rescan_unchanged_median_s": round(sorted(rescans)[len(rescans) // 2], 3),
+        "rescan_unchanged_max_s": round(max(rescans), 3),
+        "rescan_unchanged_count": second.unchanged,
+        "broken": report.broken,
+    }
+
+
+def make_hash_files(folder: str, total_mb: int, count: int = 16) -> list[str]:
+    os.makedirs(folder, exist_ok=True)
+    per = max(1, total_mb // count) * 1024 * 1024
+    paths = []
+    block = os.urandom(1 << 20)
+    for i in range(count):
+        p = os.path.join(folder, f"big{i:02d}.safetensors")
+        header = b'{"t":{"dtype":"U8","shape":[%d],"data_offsets":[0,%d]}}' % (per, per)
+        with open(p, "wb") as f:
+            f.write(struct.pack("<Q", len(header)) + header)
+            left = per
+            j = i
+            while left > 0:
+                chunk = block[: min(left, len(block))]
+                f.write(bytes([j & 255]) + chunk[1:])
+                left -= len(chunk)
+                j += 1
+        paths.append(p)
+    return paths
+
+
+def plain_two_thread_hash(paths: list[str]) -> float:
+    """Two threads, plain hashlib: full-file and tensor-only SHA-256 per file."""
+    queue = list(paths)
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                if not queue:
+                    return
+                p = queue.pop()
+            full, tensor = hashlib.sha256(), hashlib.sha256()
+            with open(p, "rb") as f:
+                head = f.read(8)
+                n = struct.unpack("<Q", head)[0]
+                rest = f.read(n)
+                full.update(head)
+                full.update(rest)
+                while chunk := f.read(1 << 20):
+                    full.update(chunk)
+                    tensor.update(chunk)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    t = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return time.perf_counter() - t
+
+
+def bench_hash(work: str, total_mb: int) -> dict:
+    folder = os.path.join(work, "hashlib")
+    paths = make_hash_files(folder, total_mb)
+    size = sum(os.path.getsize(p) for p in paths)
+    plain_two_thread_hash(paths)  # warm the page cache for both sides alike
+    base_s = min(plain_two_thread_hash(paths) for _ in range(2))
+    ours = []
+    for i in range(2):
+        settings = Settings(lora_dirs=[folder], data_dir=os.path.join(work, f"hdata{i}"), db_url=f"sqlite:///{work}/hash{i}.db")
+        app = build(settings)
+        app.scanner.scan()
+        t = time.perf_counter()
+        app.hasher.wake()
+        app.hasher.wait()
+        ours.append(time.perf_counter() - t)
+        app.close()
+    our_s = min(ours)
+    return {
+        "bytes": size,
+        "baseline_plain_hashlib_2_threads_mb_s": round(size / base_s / 1e6),
+        "ours_mb_s": round(size / our_s / 1e6),
+        "ours_vs_baseline": round(base_s / our_s, 3),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("library")
+    ap.add_argument("--hash-mb", type=int, default=1024, help="size of the hashing set (0: skip)")
+    ap.add_argument("--json", help="write the figures here too")
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="lm-bench-")
+    try:
+        cold = drop_caches()
+        out = {"index": bench_index(os.path.abspath(args.library), work, cold)}
+        if args.hash_mb:
+            out["hash"] = bench_hash(work, args.hash_mb)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    text = json.dumps(out, indent=2)
+    print(text)
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

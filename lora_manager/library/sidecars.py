@@ -1,0 +1,500 @@
+"""Read the sidecar files other tools leave next to a LoRA (see FORMATS.md).
+
+Every sidecar is untrusted text from the internet. Nothing here raises on bad
+input and nothing here writes: a file that cannot be read or parsed yields a
+``SidecarFacts`` with ``error`` set, and wrong-typed fields are ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from html import unescape
+from typing import Any, Iterable
+
+import orjson
+
+from .records import SidecarFacts
+
+MAX_SIDECAR_BYTES = 8 * 1024 * 1024
+MAX_DESCRIPTION = 20_000
+MAX_ITEMS = 200  # tags, triggers
+MAX_ITEM_LEN = 200
+MAX_URLS = 50
+_MAX_LINE = 500  # titles, version names, labels
+_MAX_SCAN = 10_000  # list items looked at, however many a hostile file holds
+_MAX_VERSIONS, _MAX_FILES = 1_000, 100  # bounds the version x file hash search
+_MAX_HTML_IN = 400_000  # HTML characters fed to the parser before the description cap
+
+# Suffix -> kind, in the order read_sidecars returns them. ".json" is resolved
+# by shape (json_dialect). The longer ".metadata.json" etc. are distinct keys:
+# the caller assigned the names to `base`, so the suffix is exactly name[len(base):].
+_SUFFIX_KINDS: dict[str, str] = {
+    ".json": "json", ".civitai.info": "civitai_info", ".api_info.json": "api_info",
+    ".metadata.json": "lm_metadata", ".cm-info.json": "cm_info",
+    ".txt": "txt", ".description.txt": "description_txt",
+}
+SIDECAR_SUFFIXES: tuple[str, ...] = tuple(_SUFFIX_KINDS)
+
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEX12 = re.compile(r"[0-9a-f]{12}")
+_DIGITS = re.compile(r"[0-9]{1,18}")
+_URL = re.compile(r"https?://\S{1,2040}", re.I)
+_LOOKS_HTML = re.compile(r"<(?:p|br|div|span|a|b|i|strong|em|ul|ol|li|h[1-6])\b[^<>]*>", re.I)
+_NO_BASE = {"", "unknown", "other", "none", "null"}
+_BOOL_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+# Kinds whose parse can use a sha256 stated by a sibling sidecar to pick the right
+# version/file (Civitai responses cover several versions and files).
+_NEEDS_HINT = {"civitai_model_json", "api_info", "civitai_info"}
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _dict(v: Any) -> dict:
+    return v if isinstance(v, dict) else {}
+
+
+def _list(v: Any, cap: int = _MAX_SCAN) -> list:
+    return v[:cap] if isinstance(v, list) else []
+
+
+def _line(v: Any, cap: int = _MAX_LINE) -> str | None:
+    """A one-line text field; numbers are accepted (Civitai names like 1.5), whitespace collapsed."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e18:  # also rejects nan/inf
+        v = str(v)
+    if not isinstance(v, str):
+        return None
+    return " ".join(v[: cap * 4].replace("\x00", "").split())[:cap] or None
+
+
+def _para(v: Any, cap: int = MAX_DESCRIPTION) -> str | None:
+    """A multi-line text field: keep line breaks, normalise them, strip the ends."""
+    if not isinstance(v, str):
+        return None
+    v = v[: cap * 2].replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
+    return v.strip()[:cap] or None
+
+
+def _id(v: Any) -> int | None:
+    """A Civitai id: positive int, also given as "123" or 123.0 by sloppy writers."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, str) and _DIGITS.fullmatch(v.strip()):
+        v = int(v.strip())
+    return v if isinstance(v, int) and 0 < v < 2**63 else None
+
+
+def _float(v: Any) -> float | None:
+    if isinstance(v, str):
+        try:
+            v = float(v.strip()[:64])
+        except ValueError:
+            return None
+    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e300  # also rejects nan/inf
+    return float(v) if ok else None
+
+
+def _bool(v: Any) -> bool | None:
+    if isinstance(v, bool) or (isinstance(v, int) and v in (0, 1)):
+        return bool(v)
+    return _BOOL_WORDS.get(v.strip().lower()) if isinstance(v, str) else None
+
+
+def _words(v: Any, dict_key: str | None = None) -> list[str]:
+    """Triggers/tags: comma-split, stripped, case-insensitively deduped, capped.
+
+    Accepts a list (of strings, or of ``{dict_key: str}`` items) or one
+    comma-separated string, since writers disagree (``trainedWords: "a, b"``).
+    """
+    items = [v] if isinstance(v, str) else _list(v)
+    out: list[str] = []
+    seen: set[str] = set()
+    for item in items:
+        if dict_key and isinstance(item, dict):
+            item = item.get(dict_key)
+        if not isinstance(item, str):
+            continue
+        for part in item[: MAX_ITEM_LEN * MAX_ITEMS].split(","):
+            part = " ".join(part.replace("\x00", "").split())
+            key = part.casefold()
+            if not part or len(part) > MAX_ITEM_LEN or key in seen:
+                continue
+            seen.add(key)
+            out.append(part)
+            if len(out) >= MAX_ITEMS:
+                return out
+    return out
+
+
+def _sha256(v: Any, pattern: re.Pattern = _HEX64) -> str | None:
+    """Lowercase hex of the pattern's length (AutoV3: pass _HEX12). The SHA-256 of
+    empty input is never a model's hash (a writer hashed nothing)."""
+    s = v.strip().lower() if isinstance(v, str) else ""
+    return s if pattern.fullmatch(s) and s != EMPTY_SHA256 else None
+
+
+def _base_label(v: Any) -> str | None:
+    """Civitai/A1111 base label as given; 'Unknown'/'Other' say nothing and are dropped."""
+    s = _line(v, 100)
+    return None if s is None or s.casefold() in _NO_BASE else s
+
+
+def _urls(items: Any) -> list[str]:
+    """http(s) URLs from a list of strings or of Civitai image items ``{url: ...}``."""
+    out: list[str] = []
+    for item in _list(items):
+        url = item.get("url") if isinstance(item, dict) else item
+        if isinstance(url, str) and _URL.fullmatch(url) and url not in out:
+            out.append(url)
+            if len(out) >= MAX_URLS:
+                break
+    return out
+
+
+def _author(*holders: Any) -> str | None:
+    for holder in holders:
+        name = _line(_dict(_dict(holder).get("creator")).get("username"), 200)
+        if name:
+            return name
+    return None
+
+
+# A tag ends at ">" or, if unterminated, before the next "<": every scan stops at a "<",
+# so stripping is linear however hostile the markup (html.parser is quadratic on some).
+_TAG = re.compile(r"<!--.*?(?:-->|\Z)|<(/?)([a-zA-Z][a-zA-Z0-9]*)[^<>]*>?|<[!?/][^<>]*>?", re.S)
+_BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "tr", "table", "blockquote", "pre", "hr", "section",
+               "h1", "h2", "h3", "h4", "h5", "h6"}
+# html.unescape raises ValueError on a numeric reference of over 4300 digits; none over
+# 7 digits is a valid character anyway.
+_LONG_CHARREF = re.compile(r"&#[xX]?[0-9a-fA-F]{8,};?")
+_SKIP_END = {t: re.compile(rf"</{t}\b[^<>]*>?", re.I) for t in ("script", "style", "template", "noscript")}
+
+
+def _text_of(html: str) -> str:
+    """Entities decoded; raw line breaks are spaces in HTML."""
+    return unescape(_LONG_CHARREF.sub("\ufffd", html)).replace("\r", " ").replace("\n", " ")
+
+
+def html_to_text(v: Any, cap: int = MAX_DESCRIPTION) -> str | None:
+    """Civitai descriptions are HTML: drop tags (and script/style bodies), unescape
+    entities, collapse whitespace; block tags (p, br, li, h1...) become line breaks.
+    Text without ``<`` or ``&`` is taken as plain and keeps its own line breaks."""
+    if not isinstance(v, str):
+        return None
+    s = v[:_MAX_HTML_IN].replace("\x00", "")
+    if "<" in s or "&" in s:
+        parts: list[str] = []
+        pos = 0
+        while m := _TAG.search(s, pos):
+            parts.append(_text_of(s[pos:m.start()]))
+            pos, tag = m.end(), (m.group(2) or "").lower()
+            if tag in _SKIP_END and not m.group(1):
+                close = _SKIP_END[tag].search(s, pos)
+                pos = close.end() if close else len(s)
+            elif tag in _BLOCK_TAGS:
+                parts.append("\n")
+        parts.append(_text_of(s[pos:]))
+        s = "".join(parts)
+    lines = (" ".join(line.split()) for line in s.splitlines())
+    return "\n".join(line for line in lines if line)[:cap] or None
+
+
+# --------------------------------------------------------------------------- dialects
+
+
+def json_dialect(data: Any) -> str:
+    """Tell the two ``<base>.json`` dialects apart by shape: SDNext stores the Civitai
+    *model* response (``modelVersions``/``creator``); everyone else writes A1111's."""
+    if isinstance(data, dict) and ("modelVersions" in data or "creator" in data):
+        return "civitai_model_json"
+    return "a1111_json"
+
+
+def parse_a1111_json(data: dict, name: str) -> SidecarFacts:
+    """A1111/Forge user metadata. ``preferred weight`` 0 means "use the default"."""
+    f = SidecarFacts(kind="a1111_json", name=name)
+    desc = data.get("description")
+    # A1111 writes plain text, but some writers copy Civitai's HTML description here.
+    looks_html = isinstance(desc, str) and _LOOKS_HTML.search(desc[:_MAX_HTML_IN]) is not None
+    f.description = html_to_text(desc) if looks_html else _para(desc)
+    f.base_label = _base_label(data.get("sd version"))
+    f.triggers = _words(data.get("activation text"))
+    weight = _float(data.get("preferred weight"))
+    f.preferred_weight = weight if weight else None
+    f.negative_text = _para(data.get("negative text"))
+    f.notes = _para(data.get("notes"))
+    f.civitai_model_id = _id(data.get("modelId"))
+    f.civitai_version_id = _id(data.get("modelVersionId"))
+    f.sha256 = _sha256(data.get("sha256"))
+    return f
+
+
+def _lower_keys(v: Any) -> dict[str, Any]:
+    """Keys lowercased: Civitai says ``SHA256``/``AutoV3``, Stability Matrix ``Hashes``."""
+    return {str(k).lower(): x for k, x in _dict(v).items()}
+
+
+def _hashes(file: Any) -> dict[str, Any]:
+    return _lower_keys(_dict(file).get("hashes"))
+
+
+def _pick_file(files: Any, sha256: str | None) -> dict | None:
+    """The file the LoRA is: the one whose SHA256 matches, else the primary, else the first."""
+    candidates = [x for x in _list(files, _MAX_FILES) if isinstance(x, dict)]
+    by_hash = [x for x in candidates if sha256 and _sha256(_hashes(x).get("sha256")) == sha256]
+    primary = [x for x in candidates if x.get("primary") is True]
+    return (by_hash or primary or candidates or [None])[0]
+
+
+def _fill_version(f: SidecarFacts, version: dict, sha256: str | None, trust_file: bool) -> None:
+    """Copy a Civitai model-version object into ``f``. Hashes are only taken when we
+    know the version is ours (``trust_file``), so a guess never states a wrong hash."""
+    f.version_name = _line(version.get("name"))
+    f.civitai_version_id = _id(version.get("id"))
+    f.civitai_model_id = f.civitai_model_id or _id(version.get("modelId"))
+    f.base_label = _base_label(version.get("baseModel"))
+    f.triggers = _words(version.get("trainedWords"))
+    f.preview_urls = _urls(version.get("images"))
+    f.description = f.description or html_to_text(version.get("description"))
+    if trust_file:
+        hashes = _hashes(_pick_file(version.get("files"), sha256))
+        f.sha256 = _sha256(hashes.get("sha256"))
+        f.autov3 = _sha256(hashes.get("autov3"), _HEX12)
+
+
+def parse_civitai_model(data: dict, name: str, sha256: str | None = None,
+                        kind: str = "civitai_model_json") -> SidecarFacts:
+    """The Civitai *model* response (SDNext ``<base>.json``, civitai-browser-plus
+    ``.api_info.json``). With several ``modelVersions`` the one whose file SHA256
+    equals ``sha256`` is ours; otherwise the first (the newest) is the best guess."""
+    f = SidecarFacts(kind=kind, name=name)
+    want = _sha256(sha256)
+    versions = [v for v in _list(data.get("modelVersions"), _MAX_VERSIONS) if isinstance(v, dict)]
+    matched = next((v for v in versions if want and any(
+        _sha256(_hashes(x).get("sha256")) == want for x in _list(v.get("files"), _MAX_FILES))), None)
+    chosen = matched or (versions[0] if versions else None)
+    f.title = _line(data.get("name"))
+    f.description = html_to_text(data.get("description"))
+    f.tags = _words(data.get("tags"), dict_key="name")
+    f.author = _author(data)
+    f.civitai_model_id = _id(data.get("id"))
+    f.nsfw = _bool(data.get("nsfw"))
+    if chosen is not None:
+        _fill_version(f, chosen, want, trust_file=matched is not None or len(versions) == 1)
+    return f
+
+
+def parse_civitai_version(data: dict, name: str, sha256: str | None = None,
+                          kind: str = "civitai_info") -> SidecarFacts:
+    """The Civitai *model-version* response (Civitai Helper ``.civitai.info``). An empty
+    skeleton ``{}`` is valid and yields an empty record. The model's description is
+    preferred to the version's change notes, to agree with the model response."""
+    f = SidecarFacts(kind=kind, name=name)
+    model = _dict(data.get("model"))
+    f.title = _line(model.get("name"))
+    f.description = html_to_text(model.get("description"))
+    f.tags = _words(model.get("tags"), dict_key="name")
+    f.author = _author(data, model)
+    f.nsfw = _bool(model.get("nsfw"))
+    f.civitai_model_id = _id(data.get("modelId")) or _id(model.get("id"))
+    _fill_version(f, data, _sha256(sha256), trust_file=True)
+    return f
+
+
+def parse_lm_metadata(data: dict, name: str) -> SidecarFacts:
+    """ComfyUI-Lora-Manager ``.metadata.json``; ``civitai`` holds a version response and
+    ``usage_tips`` is a JSON *string* (``strength``, ``strength_min``, ``strength_max``)."""
+    f = SidecarFacts(kind="lm_metadata", name=name)
+    civ = _dict(data.get("civitai"))
+    model = _dict(civ.get("model"))
+    f.title = _line(data.get("model_name")) or _line(model.get("name"))
+    f.version_name = _line(civ.get("name"))
+    f.description = html_to_text(data.get("modelDescription")) or html_to_text(model.get("description"))
+    f.author = _author(civ, model)
+    f.base_label = _base_label(data.get("base_model")) or _base_label(civ.get("baseModel"))
+    f.triggers = _words(civ.get("trainedWords"))
+    f.tags = _words(data.get("tags")) or _words(model.get("tags"), dict_key="name")
+    f.sha256 = _sha256(data.get("sha256"))
+    f.favorite = _bool(data.get("favorite"))
+    f.notes = _para(data.get("notes"))
+    f.nsfw = _bool(model.get("nsfw"))
+    f.civitai_model_id = _id(civ.get("modelId")) or _id(model.get("id"))
+    f.civitai_version_id = _id(civ.get("id"))
+    # preview_url is usually a local path (ignored); only web URLs are kept.
+    f.preview_urls = _urls([data.get("preview_url"), *_urls(civ.get("images"))])
+    tips = data.get("usage_tips")
+    if isinstance(tips, str) and len(tips) < 65_536:
+        try:
+            tips = orjson.loads(tips)
+        except orjson.JSONDecodeError:
+            tips = None  # a broken optional field is ignored, not fatal
+    tips = _dict(tips)
+    f.preferred_weight = _float(tips.get("strength"))
+    f.weight_min = _float(tips.get("strength_min"))
+    f.weight_max = _float(tips.get("strength_max"))
+    return f
+
+
+def parse_cm_info(data: dict, name: str) -> SidecarFacts:
+    """Stability Matrix ``.cm-info.json`` (C# PascalCase keys; read case-insensitively).
+    ``ModelName`` is the title; the user's ``UserTitle`` only fills in when it is absent."""
+    d = _lower_keys(data)
+    f = SidecarFacts(kind="cm_info", name=name)
+    f.title = _line(d.get("modelname")) or _line(d.get("usertitle"))
+    f.version_name = _line(d.get("versionname"))
+    f.description = html_to_text(d.get("modeldescription")) or html_to_text(d.get("versiondescription"))
+    f.base_label = _base_label(d.get("basemodel"))
+    f.triggers = _words(d.get("trainedwords"))
+    f.tags = _words(d.get("tags"))
+    f.sha256 = _sha256(_lower_keys(d.get("hashes")).get("sha256"))
+    f.civitai_model_id = _id(d.get("modelid"))
+    f.civitai_version_id = _id(d.get("versionid"))
+    f.nsfw = _bool(d.get("nsfw"))
+    f.preview_urls = _urls([d.get("thumbnailimageurl")])
+    return f
+
+
+def parse_text(text: str, name: str, kind: str = "txt") -> SidecarFacts:
+    """``<base>.txt`` / ``<base>.description.txt``: the whole file is the description."""
+    return SidecarFacts(kind=kind, name=name, description=_para(text))
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _one_line(msg: str, cap: int = 200) -> str:
+    return " ".join(str(msg).split())[:cap]
+
+
+def _read_bytes(path: str) -> tuple[bytes | None, str | None]:
+    """Read a regular file of at most MAX_SIDECAR_BYTES. O_NONBLOCK: a FIFO named like a
+    sidecar must not hang the scan (it is then refused as not a regular file)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as e:
+        return None, _one_line(f"cannot read: {e.strerror or e}")
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None, "not a regular file"
+        too_large = f"too large: over {MAX_SIDECAR_BYTES // (1024 * 1024)} MiB"
+        if st.st_size > MAX_SIDECAR_BYTES:
+            return None, too_large
+        chunks, total = [], 0
+        while chunk := os.read(fd, min(1 << 20, MAX_SIDECAR_BYTES + 1 - total)):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > MAX_SIDECAR_BYTES:  # grew while we read it
+                return None, too_large
+        return b"".join(chunks), None
+    except OSError as e:
+        return None, _one_line(f"cannot read: {e.strerror or e}")
+    finally:
+        os.close(fd)
+
+
+def _decode(raw: bytes, latin1_fallback: bool) -> tuple[str | None, str | None]:
+    """UTF-8 (BOM tolerated), UTF-16 when it has a BOM (Windows Notepad), latin-1 for .txt."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), None
+        except UnicodeDecodeError:
+            return None, "not valid UTF-16 text"
+    if b"\x00" in raw:
+        return None, "binary data, not text"
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as e:
+        if latin1_fallback:
+            return raw.decode("latin-1"), None
+        return None, f"not UTF-8 text: invalid byte at offset {e.start}"
+
+
+def _load(folder: str, name: str, kind: str) -> tuple[str, Any, str | None]:
+    """Read one sidecar: (resolved kind, dict or text, error)."""
+    is_text = kind in ("txt", "description_txt")
+    fallback_kind = "a1111_json" if kind == "json" else kind
+    raw, err = _read_bytes(os.path.join(folder, name))
+    if err is not None:
+        return fallback_kind, None, err
+    text, err = _decode(raw, latin1_fallback=is_text)
+    if err is not None:
+        return fallback_kind, None, err
+    if is_text:
+        return kind, text, None
+    if not text.strip():
+        return fallback_kind, None, "empty file"
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as e:
+        return fallback_kind, None, _one_line(f"not valid JSON: {e}")
+    if not isinstance(data, dict):
+        got = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(data), "a number")
+        return fallback_kind, None, f"expected a JSON object, got {got}"
+    return (json_dialect(data) if kind == "json" else kind), data, None
+
+
+def _parse(name: str, kind: str, payload: Any, hint: str | None) -> SidecarFacts:
+    if kind in ("txt", "description_txt"):
+        return parse_text(payload, name, kind)
+    simple = {"a1111_json": parse_a1111_json, "lm_metadata": parse_lm_metadata, "cm_info": parse_cm_info}
+    if kind in simple:
+        return simple[kind](payload, name)
+    # Writers mix the two Civitai shapes up; follow the shape, keep the file's kind.
+    if kind == "civitai_model_json" or "modelVersions" in payload:
+        return parse_civitai_model(payload, name, hint, kind=kind)
+    if kind == "api_info" and not ("modelId" in payload or "files" in payload):
+        return parse_civitai_model(payload, name, hint, kind=kind)
+    return parse_civitai_version(payload, name, hint, kind=kind)
+
+
+def sidecar_suffix(base: str, name: str) -> str | None:
+    """The sidecar suffix of ``name`` for LoRA ``base`` (``<base>.safetensors``), or None.
+    The prefix is compared case-insensitively (the caller already assigned the name)."""
+    if not isinstance(name, str) or not name[: len(base)].casefold() == base.casefold():
+        return None
+    if "/" in name or "\\" in name or "\x00" in name:
+        return None
+    suffix = name[len(base):].lower()
+    return suffix if suffix in _SUFFIX_KINDS else None
+
+
+def read_sidecars(folder: str, base: str, names: Iterable[str], *,
+                  sha256: str | None = None) -> list[SidecarFacts]:
+    """One SidecarFacts per sidecar among ``names`` (files in ``folder`` already known to
+    belong to ``<base>``), ordered by SIDECAR_SUFFIXES then name. Never raises.
+
+    ``sha256`` (optional, the LoRA's full-file hash) picks the right version out of a
+    Civitai model response; without it, a hash stated by a sibling sidecar (A1111 json,
+    Lora-Manager, Stability Matrix) is used, which is why those are parsed first.
+    """
+    picked = sorted({(SIDECAR_SUFFIXES.index(s), n, s) for n in names if (s := sidecar_suffix(base, n))})
+    loaded = []
+    for _, name, suffix in picked:
+        kind = _SUFFIX_KINDS[suffix]
+        try:
+            loaded.append((name, *_load(folder, name, kind)))
+        except Exception as e:  # last-resort guard: one odd file must not stop a scan
+            loaded.append((name, "a1111_json" if kind == "json" else kind, None,
+                           _one_line(f"internal error reading: {type(e).__name__}: {e}")))
+    out: list[SidecarFacts | None] = [None] * len(loaded)
+    hint = _sha256(sha256)
+    for late in (False, True):
+        for i, (name, kind, payload, err) in enumerate(loaded):
+            if (kind in _NEEDS_HINT) != late:
+                continue
+            if err is not None:
+                out[i] = SidecarFacts(kind=kind, name=name, error=err)
+                continue
+            try:
+                out[i] = _parse(name, kind, payload, hint)
+            except Exception as e:  # last-resort guard, recorded on the record
+                out[i] = SidecarFacts(kind=kind, name=name,
+                                      error=_one_line(f"internal error parsing: {type(e).__name__}: {e}"))
+            hint = hint or out[i].sha256  # type: ignore[union-attr]
+    return [f for f in out if f is not None]
