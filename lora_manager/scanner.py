@@ -8,15 +8,13 @@ returned (was missing), missing (kept with its user data), broken.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .library.probe import probe_many
+from .library.probe_pool import ProbePool, WorkerDied
 from .library.walker import FileEntry, walk
 from .storage.repository import SqlLibraryRepository
 from .storage.scan_store import PRESENT
@@ -88,37 +86,40 @@ class Scanner:
         vanished = [(path, row) for path, row in index.items() if path not in seen and row.state in PRESENT]
         candidates = _move_candidates(vanished, index, offline)
 
-        rows = self._probe(to_probe, progress)
-        inserts: list[dict[str, Any]] = []
-        updates: list[tuple[int, dict[str, Any]]] = []
-        moved_from: dict[int, tuple[str, str | None]] = {}
-        for row in rows:
-            what = kind[row["path"]]
-            if what == "new":
-                match = _claim(candidates, row)
-                if match is not None:
-                    lid, old_path, old_sha, old_mtime = match
-                    updates.append((lid, row))
-                    # A rename keeps mtime: same size, header and mtime is the
-                    # same file. A copy gets a new mtime: the hasher re-checks it
-                    # against the old full hash and undoes the move if it differs.
-                    moved_from[lid] = (old_path, old_sha if row["mtime_ns"] != old_mtime else None)
-                    report.moved += 1
-                    continue
-                inserts.append(row)
-                report.new += 1
-            else:
-                updates.append((index[row["path"]].id, row))
-                setattr(report, what, getattr(report, what) + 1)
-        claimed = set(moved_from)
+        claimed: set[int] = set()
+        # Rows are written chunk by chunk as the workers hand them over, so the
+        # database work overlaps with header reading.
+        for rows in self._probe(to_probe, progress):
+            inserts: list[dict[str, Any]] = []
+            updates: list[tuple[int, dict[str, Any]]] = []
+            moved_from: dict[int, tuple[str, str | None]] = {}
+            for row in rows:
+                what = kind[row["path"]]
+                if what == "new":
+                    match = _claim(candidates, row)
+                    if match is not None:
+                        lid, old_path, old_sha, old_mtime = match
+                        updates.append((lid, row))
+                        # A rename keeps mtime: same size, header and mtime is the
+                        # same file. A copy gets a new mtime: the hasher re-checks it
+                        # against the old full hash and undoes the move if it differs.
+                        moved_from[lid] = (old_path, old_sha if row["mtime_ns"] != old_mtime else None)
+                        report.moved += 1
+                        continue
+                    inserts.append(row)
+                    report.new += 1
+                else:
+                    updates.append((index[row["path"]].id, row))
+                    setattr(report, what, getattr(report, what) + 1)
+            if updates:
+                self.repo.update_files(updates, moved_from=moved_from)
+            if inserts:
+                self.repo.insert_files(inserts)
+            claimed.update(moved_from)
         gone = [row.id for path, row in vanished if row.id not in claimed and not (offline and path.startswith(offline))]
         away = [row.id for path, row in vanished if offline and path.startswith(offline)]
         report.missing = len(gone) + len(away)
 
-        if updates:
-            self.repo.update_files(updates, moved_from=moved_from)
-        if inserts:
-            self.repo.insert_files(inserts)
         if gone:
             self.repo.mark_missing(gone)
         if away:
@@ -130,33 +131,33 @@ class Scanner:
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
-    def _probe(self, entries: list[FileEntry], progress: Progress | None) -> list[dict[str, Any]]:
+    def _probe(self, entries: list[FileEntry], progress: Progress | None) -> Iterator[list[dict[str, Any]]]:
+        """Yield probed rows in chunks: in worker processes for a big batch, else here."""
         total = len(entries)
+        done = 0
         if progress:
             progress("read", 0, total)
-        if total < POOL_THRESHOLD or self.workers == 1:
-            out = []
-            for i in range(0, total, CHUNK):
-                out.extend(probe_many(entries[i : i + CHUNK]))
-                if progress:
-                    progress("read", len(out), total)
-            return out
         parts = [entries[i : i + CHUNK] for i in range(0, total, CHUNK)]
-        out = []
-        try:
-            # spawn, not fork: the host process has threads (and maybe CUDA)
-            # that a forked child would inherit in an undefined state.
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx) as pool:
-                for rows in pool.map(probe_many, parts):
-                    out.extend(rows)
+        seen: set[str] = set()
+        if total >= POOL_THRESHOLD and self.workers > 1:
+            try:
+                for rows in ProbePool(self.workers).map(parts):
+                    seen.update(r["path"] for r in rows)
+                    done += len(rows)
+                    yield rows
                     if progress:
-                        progress("read", len(out), total)
-        except (BrokenProcessPool, OSError) as exc:
-            log.warning("scan workers failed (%s); reading in this process", exc)
-            done = {r["path"] for r in out}
-            out.extend(probe_many([e for e in entries if e.path not in done]))
-        return out
+                        progress("read", done, total)
+                return
+            except (WorkerDied, OSError) as exc:
+                log.warning("header workers failed (%s); reading in this process", exc)
+                parts = [[e for e in part if e.path not in seen] for part in parts]
+        for part in parts:
+            if part:
+                rows = probe_many(part)
+                done += len(rows)
+                yield rows
+                if progress:
+                    progress("read", done, total)
 
 
 def _move_candidates(vanished, index, offline: tuple[str, ...]) -> dict[tuple, list[tuple[int, str, str | None, int]]]:

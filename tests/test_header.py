@@ -59,7 +59,7 @@ def _h(body: bytes) -> bytes:
         (_h(b'{"m": "x"}'), "not an object"),
         (_h(b'{"__metadata__": [1, 2]}'), "__metadata__"),
         (_h(b'{"t": {"shape": [1], "data_offsets": [0, 99]}}'), "past the end"),
-        (_h(b'{"t": {"shape": [1]}}'), "lacks shape"),
+        (_h(b'{"t": {"shape": [1]}}'), "malformed"),
         (_h(b'{"\xff": 1}'), "not valid JSON"),
         (_h(b'{"a": 1'), "not valid JSON"),
     ],

@@ -6,7 +6,9 @@ sizes are capped, nothing raises.
 
 from __future__ import annotations
 
+import heapq
 import re
+from operator import itemgetter
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
@@ -84,20 +86,41 @@ def _resolution(meta: dict[str, str]) -> str | None:
 
 
 def training_tags(meta: dict[str, str]) -> list[tuple[str, int]]:
-    """Top tags of `ss_tag_frequency` ({dataset_dir: {tag: count}}), merged over dirs."""
+    """Top tags of `ss_tag_frequency` ({dataset_dir: {tag: count}}), merged over dirs.
+
+    This runs for every file and the JSON holds thousands of tags, so the
+    merge stays a tight loop and cleaning (strip, length cap) is applied only
+    to the best candidates. kohya wrote tags with a leading space in some
+    versions; stripped duplicates are merged among the candidates.
+    """
     freq = _loads(meta.get("ss_tag_frequency"))
     if not isinstance(freq, dict):
         return []
-    totals: dict[str, int] = {}
-    for tags in freq.values():
-        if not isinstance(tags, dict):
-            continue
-        for tag, count in tags.items():
-            if isinstance(count, (int, float)) and isinstance(tag, str):
-                tag = tag.strip()
-                if tag and len(tag) <= 200:
-                    totals[tag] = totals.get(tag, 0) + int(count)
-    return sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TRAINING_TAGS]
+    dirs = [tags for tags in freq.values() if isinstance(tags, dict)]
+    if len(dirs) == 1:
+        totals = dirs[0]  # the common case: one dataset folder, nothing to merge
+    else:
+        totals = {}
+        get = totals.get
+        for tags in dirs:
+            for tag, count in tags.items():
+                if type(count) is int:
+                    totals[tag] = get(tag, 0) + count
+    try:
+        best = heapq.nlargest(TOP_TRAINING_TAGS * 4, totals.items(), key=itemgetter(1))
+    except TypeError:  # counts that are not numbers: drop them, then rank
+        clean = {t: c for t, c in totals.items() if type(c) in (int, float) and c == c and abs(c) < 1e12}
+        best = heapq.nlargest(TOP_TRAINING_TAGS * 4, clean.items(), key=itemgetter(1))
+    merged: dict[str, int] = {}
+    for tag, count in best:
+        if type(count) is not int:
+            if type(count) is not float or count != count or abs(count) > 1e12:
+                continue
+            count = int(count)
+        tag = tag.strip()
+        if tag and len(tag) <= 200:
+            merged[tag] = merged.get(tag, 0) + count
+    return sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TRAINING_TAGS]
 
 
 def class_tokens(meta: dict[str, str]) -> list[str]:

@@ -1,0 +1,148 @@
+"""Read headers in worker processes: plain `python -m` subprocesses fed over pipes.
+
+Not multiprocessing: its spawn start method re-imports the parent's
+`__main__` in every child, which inside a host means the host's own launch
+script; fork is unsafe in a process with threads and a GPU context. A
+subprocess running this module imports only the library readers.
+
+Protocol: 4-byte little-endian length, then a pickle. Parent sends a list
+of FileEntry; the worker answers with the list of rows. EOF ends it.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
+from typing import Iterable, Iterator
+
+from .walker import FileEntry
+
+_LEN = struct.Struct("<I")
+
+
+def _write(stream, obj) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_LEN.pack(len(data)))
+    stream.write(data)
+    stream.flush()
+
+
+def _read(stream):
+    head = stream.read(4)
+    if len(head) < 4:
+        return None
+    (n,) = _LEN.unpack(head)
+    data = stream.read(n)
+    if len(data) < n:
+        return None
+    return pickle.loads(data)
+
+
+class WorkerDied(RuntimeError):
+    pass
+
+
+_FINISHED = object()
+
+
+class ProbePool:
+    """Run `probe_many` over chunks of entries in `workers` subprocesses."""
+
+    def __init__(self, workers: int = 2):
+        self.workers = max(1, workers)
+
+    def _spawn(self) -> subprocess.Popen:
+        pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = pkg_parent + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        return subprocess.Popen(
+            [sys.executable, "-m", "lora_manager.library.probe_pool"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=pkg_parent,
+        )
+
+    def map(self, chunks: Iterable[list[FileEntry]]) -> Iterator[list[dict]]:
+        """Yield row lists as workers finish them (any order). Raises WorkerDied
+        when every worker died before the end; the rows already yielded stand
+        and the caller reads the rest itself."""
+        todo: queue.Queue = queue.Queue()
+        count = 0
+        for chunk in chunks:
+            todo.put(chunk)
+            count += 1
+        done: queue.Queue = queue.Queue()
+        procs = [self._spawn() for _ in range(min(self.workers, count))]
+
+        def feed(proc: subprocess.Popen) -> None:
+            try:
+                while True:
+                    try:
+                        chunk = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    try:
+                        _write(proc.stdin, chunk)
+                        rows = _read(proc.stdout)
+                    except (OSError, pickle.PickleError, EOFError):
+                        rows = None
+                    if rows is None:
+                        done.put(WorkerDied(f"header worker exited ({proc.poll()})"))
+                        todo.put(chunk)  # somebody else, or the fallback, reads it
+                        return
+                    done.put(rows)
+            finally:
+                try:
+                    proc.stdin.close()
+                except OSError:
+                    pass
+                done.put(_FINISHED)  # exactly one per thread, last
+
+        threads = [threading.Thread(target=feed, args=(p,), daemon=True) for p in procs]
+        for t in threads:
+            t.start()
+        received = 0
+        finished = 0
+        failed: WorkerDied | None = None
+        try:
+            while finished < len(threads):
+                item = done.get()
+                if item is _FINISHED:
+                    finished += 1
+                elif isinstance(item, WorkerDied):
+                    failed = item
+                else:
+                    received += 1
+                    yield item
+        finally:
+            while not todo.empty():  # a consumer that stopped early: no more work
+                try:
+                    todo.get_nowait()
+                except queue.Empty:
+                    break
+            for p in procs:
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        if received < count:
+            raise WorkerDied(str(failed or "header workers stopped"))
+
+
+def _serve() -> None:
+    from .probe import probe_many
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not corrupt the protocol
+    while True:
+        entries = _read(stdin)
+        if entries is None:
+            return
+        _write(stdout, probe_many(entries))
+
+
+if __name__ == "__main__":
+    _serve()
