@@ -6,7 +6,6 @@ sizes are capped, nothing raises.
 
 from __future__ import annotations
 
-import heapq
 import re
 from operator import itemgetter
 from datetime import datetime, timezone
@@ -97,20 +96,23 @@ def training_tags(meta: dict[str, str]) -> list[tuple[str, int]]:
     if not isinstance(freq, dict):
         return []
     dirs = [tags for tags in freq.values() if isinstance(tags, dict)]
-    if len(dirs) == 1:
-        totals = dirs[0]  # the common case: one dataset folder, nothing to merge
-    else:
-        totals = {}
+    keep = TOP_TRAINING_TAGS * 4
+    try:
+        # Fast path: C-level dict copy and sort; the common file has 1-3
+        # dataset folders and ~500 tags each.
+        totals = dict(dirs[0]) if dirs else {}
         get = totals.get
+        for tags in dirs[1:]:
+            for tag, count in tags.items():
+                totals[tag] = get(tag, 0) + count
+        best = sorted(totals.items(), key=itemgetter(1), reverse=True)[:keep]
+    except TypeError:  # counts that are not numbers: keep only the numeric ones
+        totals = {}
         for tags in dirs:
             for tag, count in tags.items():
-                if type(count) is int:
-                    totals[tag] = get(tag, 0) + count
-    try:
-        best = heapq.nlargest(TOP_TRAINING_TAGS * 4, totals.items(), key=itemgetter(1))
-    except TypeError:  # counts that are not numbers: drop them, then rank
-        clean = {t: c for t, c in totals.items() if type(c) in (int, float) and c == c and abs(c) < 1e12}
-        best = heapq.nlargest(TOP_TRAINING_TAGS * 4, clean.items(), key=itemgetter(1))
+                if type(count) in (int, float) and count == count and abs(count) < 1e12:
+                    totals[tag] = totals.get(tag, 0) + int(count)
+        best = sorted(totals.items(), key=itemgetter(1), reverse=True)[:keep]
     merged: dict[str, int] = {}
     for tag, count in best:
         if type(count) is not int:
@@ -120,7 +122,9 @@ def training_tags(meta: dict[str, str]) -> list[tuple[str, int]]:
         tag = tag.strip()
         if tag and len(tag) <= 200:
             merged[tag] = merged.get(tag, 0) + count
-    return sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TRAINING_TAGS]
+    ranked = sorted(merged.items())  # by tag, then (stable) by count, highest first
+    ranked.sort(key=itemgetter(1), reverse=True)
+    return ranked[:TOP_TRAINING_TAGS]
 
 
 def class_tokens(meta: dict[str, str]) -> list[str]:

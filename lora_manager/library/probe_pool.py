@@ -133,7 +133,7 @@ class ProbePool:
 
 
 def _serve() -> None:
-    from .probe import probe_many
+    from .probe import probe_many, serialise
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the protocol
@@ -141,7 +141,7 @@ def _serve() -> None:
         entries = _read(stdin)
         if entries is None:
             return
-        _write(stdout, probe_many(entries))
+        _write(stdout, serialise(probe_many(entries)))
 
 
 if __name__ == "__main__":

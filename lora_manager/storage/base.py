@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, text, update
 
 from .models import Lora, LoraTag, LoraUser
 from .search import search_text
@@ -44,6 +44,18 @@ class SqlStoreBase:
                 new = search_text(row, sorted(tags.get(row["id"], ())), user_trig.get(row["id"]))
                 if new != row["search_text"]:
                     conn.execute(update(L).where(L.c.id == row["id"]).values(search_text=new))
+
+    def _insert_rows(self, conn, rows: list[dict]) -> list[int]:
+        """Insert lora rows and add them to the full-text index (SQLite)."""
+        ids = [r[0] for r in conn.execute(L.insert().returning(L.c.id), rows)]
+        if ids and self.dialect == "sqlite":
+            # One writer holds the database inside this transaction, so the
+            # batch's ids are exactly those between its first and last.
+            conn.execute(
+                text("INSERT INTO loras_fts(rowid, search_text) SELECT id, search_text FROM loras WHERE id BETWEEN :a AND :b"),
+                {"a": min(ids), "b": max(ids)},
+            )
+        return ids
 
     def _ensure_user(self, conn, ids: Iterable[int]) -> None:
         ids = list(ids)

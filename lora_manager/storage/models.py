@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .jsontext import JSONText
 
 STATES = ("ok", "broken", "unsupported", "missing", "trashed")
 
@@ -54,14 +56,14 @@ class Lora(Base):
     trained_finished: Mapped[str | None] = mapped_column(String(64))
     resolution: Mapped[str | None] = mapped_column(String(32))
     cover_mime: Mapped[str | None] = mapped_column(String(32))
-    triggers: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    training_tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    source_tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    sidecars: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    previews: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    triggers: Mapped[list[Any]] = mapped_column(JSONText, default=list)
+    training_tags: Mapped[list[Any]] = mapped_column(JSONText, default=list)
+    source_tags: Mapped[list[Any]] = mapped_column(JSONText, default=list)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSONText, default=dict)
+    sidecars: Mapped[list[Any]] = mapped_column(JSONText, default=list)
+    previews: Mapped[list[Any]] = mapped_column(JSONText, default=list)
     preview_count: Mapped[int] = mapped_column(Integer, default=0)
-    suggested: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    suggested: Mapped[dict[str, Any]] = mapped_column(JSONText, default=dict)
     search_text: Mapped[str] = mapped_column(Text, default="")
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -84,7 +86,7 @@ class LoraUser(Base):
     favorite: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     rating: Mapped[int | None] = mapped_column(Integer)
     notes: Mapped[str | None] = mapped_column(Text)
-    triggers: Mapped[list[Any] | None] = mapped_column(JSON)  # None: not edited, extracted ones apply
+    triggers: Mapped[list[Any] | None] = mapped_column(JSONText)  # None: not edited, extracted ones apply
     preferred_weight: Mapped[float | None] = mapped_column(Float)
     weight_min: Mapped[float | None] = mapped_column(Float)
     weight_max: Mapped[float | None] = mapped_column(Float)

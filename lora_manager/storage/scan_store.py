@@ -59,10 +59,11 @@ class ScanStore(SqlStoreBase):
         now = utcnow()
         for part in chunks(rows, 1000):
             for row in part:
-                row["search_text"] = search_text(row)
+                if "search_text" not in row:
+                    row["search_text"] = search_text(row)
                 row["added_at"] = row["updated_at"] = now
             with self.engine.begin() as conn:
-                conn.execute(L.insert(), part)
+                self._insert_rows(conn, part)
 
     def update_files(self, updates: list[tuple[int, dict[str, Any]]], *, moved_from: dict[int, tuple[str, str | None]] | None = None) -> None:
         """Rewrite file facts of existing rows (changed, returned or moved files).
@@ -198,7 +199,7 @@ class ScanStore(SqlStoreBase):
                 hashed_size=None, hashed_mtime_ns=None, moved_from=None, prev_sha256=None,
             )
         )
-        conn.execute(L.insert().values(**new_row))
+        self._insert_rows(conn, [new_row])
         self._refresh_search(conn, [lid])
 
     def duplicate_count(self) -> int:
