@@ -73,7 +73,32 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(lora_dirs=args.lora_dirs, data_dir=args.data_dir, db_url=args.db_url)
+    settings = Settings.from_env(lora_dirs=args.lora_dirs, data_dir=args.data_dir, db_url=args.db_url)
+    if not settings.lora_dirs:
+        # The roots of the last scan in this data directory, so that a plain
+        # `scan` or `move` works without repeating --lora-dir every time.
+        settings.lora_dirs = _remembered_roots(settings.data_dir)
+    return settings
+
+
+def _roots_file(data_dir: str) -> str:
+    return os.path.join(data_dir, "roots.json")
+
+
+def _remembered_roots(data_dir: str) -> list[str]:
+    try:
+        with open(_roots_file(data_dir), "rb") as f:
+            roots = orjson.loads(f.read())
+    except (OSError, orjson.JSONDecodeError):
+        return []
+    return [r for r in roots if isinstance(r, str)] if isinstance(roots, list) else []
+
+
+def _remember_roots(data_dir: str, roots: list[str]) -> None:
+    tmp = _roots_file(data_dir) + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(orjson.dumps(roots))
+    os.replace(tmp, _roots_file(data_dir))
 
 
 def _print(args, data: Any, text: str) -> None:
@@ -113,6 +138,7 @@ def cmd_scan(app, args) -> int:
     progress, close = _progress_bar(tty)
     report = app.scan(progress, hash_after=not args.no_hash, wait_hashes=args.wait_hashes, wait_hook=_hash_bar(app, tty))
     close()
+    _remember_roots(app.settings.data_dir, app.settings.lora_dirs)
     data = {k: getattr(report, k) for k in SUMMARY_KEYS}
     data.update(seconds=report.seconds, unavailable_roots=report.unavailable_roots, errors=report.errors,
                 roots=app.settings.lora_dirs, hashing=app.hasher.status())
@@ -219,7 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         demo = os.path.join(settings.data_dir, "demo-library")
         if not os.path.isdir(demo):
             demo_library(demo)
-        settings = Settings.from_env(lora_dirs=[*settings.lora_dirs, demo], data_dir=settings.data_dir, db_url=settings.db_url)
+        if demo not in settings.lora_dirs:
+            settings.lora_dirs = [*settings.lora_dirs, demo]
     if args.command == "scan" and not settings.lora_dirs:
         print("no library roots: give --lora-dir DIR (repeatable), set LORA_MANAGER_LORA_DIRS, or try --demo", file=sys.stderr)
         return 2

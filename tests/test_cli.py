@@ -66,10 +66,16 @@ def test_errors_are_clear_and_change_nothing(dirs):
     assert proc.returncode == 1 and json.loads(proc.stdout)["error"]["code"] == "not_found"
     proc = run("edit", "bob", *dirs, "--set", "rating=11", check=False)
     assert proc.returncode == 1 and "rating" in proc.stderr and "Traceback" not in proc.stderr
-    proc = run("scan", "--data-dir", dirs[-1], check=False)
+    proc = run("scan", "--data-dir", dirs[-1] + "-fresh", check=False)
     assert proc.returncode == 2 and "--lora-dir" in proc.stderr
     proc = run("list", "--data-dir", dirs[-1], "--db", "nosuchdb://x", check=False)
     assert proc.returncode == 1 and "cannot use database" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_roots_are_remembered_per_data_dir(dirs):
+    run("scan", *dirs)
+    again = json.loads(run("scan", "--data-dir", dirs[-1], "--json").stdout)
+    assert again["unchanged"] == 3 and again["missing"] == 0 and again["roots"] == [dirs[1]]
 
 
 def test_scanning_imports_no_heavy_libraries(dirs):

@@ -63,6 +63,19 @@ def test_sshs_model_hash_is_checked(app, library):
     assert app.catalog.get("liar")["header_hash_ok"] is False
 
 
+def test_header_hash_stands_in_until_hashed(app, library):
+    probe = write_lora(library / "s.safetensors")
+    write_lora(library / "s.safetensors", metadata={"sshs_model_hash": tensor_sha256(probe)})
+    app.scan(hash_after=False)
+    e = app.catalog.get("s")
+    assert e["hash_state"] == "pending" and e["sha256"] is None
+    assert e["tensor_sha256"] == tensor_sha256(probe) and e["tensor_hash_source"] == "header"
+    assert app.catalog.get(e["autov3"])["id"] == e["id"]
+    scan(app)
+    e = app.catalog.get("s")
+    assert e["tensor_hash_source"] == "computed" and e["header_hash_ok"] is True
+
+
 def test_changed_file_keeps_user_data(app, library):
     write_lora(library / "c.safetensors", metadata={"modelspec.trigger_phrase": "old"})
     scan(app)

@@ -30,6 +30,7 @@ class SqlStoreBase:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._sqlite_plan = None
 
     def _refresh_search(self, conn, ids: Iterable[int]) -> None:
         """Recompute search_text for `ids` from facts plus user tags and triggers."""
@@ -47,7 +48,10 @@ class SqlStoreBase:
 
     def _insert_rows(self, conn, rows: list[dict]) -> list[int]:
         """Insert lora rows and add them to the full-text index (SQLite)."""
-        ids = [r[0] for r in conn.execute(L.insert().returning(L.c.id), rows)]
+        if self.dialect == "sqlite":
+            ids = self._sqlite_insert(conn, rows)
+        else:
+            ids = [r[0] for r in conn.execute(L.insert().returning(L.c.id), rows)]
         if ids and self.dialect == "sqlite":
             # One writer holds the database inside this transaction, so the
             # batch's ids are exactly those between its first and last.
@@ -56,6 +60,37 @@ class SqlStoreBase:
                 {"a": min(ids), "b": max(ids)},
             )
         return ids
+
+    def _sqlite_insert(self, conn, rows: list[dict]) -> list[int]:
+        """executemany on the driver with the columns' own bind processors.
+
+        A cold scan inserts every file; SQLAlchemy's per-row parameter
+        handling cost as much as SQLite's own work, in the process that also
+        feeds the header workers. Same types, same values, less overhead.
+        """
+        plan = self._sqlite_plan
+        if plan is None:
+            dialect = self.engine.dialect
+            cols = [c for c in L.c if c.name != "id"]
+            procs = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in cols]
+            defaults = [c.default.arg if c.default is not None and not callable(c.default.arg) else None for c in cols]
+            sql = f"INSERT INTO loras ({', '.join(c.name for c in cols)}) VALUES ({', '.join('?' * len(cols))})"
+            plan = self._sqlite_plan = (cols, procs, defaults, sql)
+        cols, procs, defaults, sql = plan
+        names = [c.name for c in cols]
+        params = []
+        for row in rows:
+            values = []
+            for name, proc, default in zip(names, procs, defaults):
+                value = row.get(name, default)
+                values.append(proc(value) if proc is not None and value is not None else value)
+            params.append(tuple(values))
+        cursor = conn.connection.driver_connection.cursor()
+        first = conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM loras")).scalar()
+        cursor.executemany(sql, params)
+        cursor.close()
+        # Fresh ids are max+1 ... max+n: one writer holds the database here.
+        return list(range(first + 1, first + 1 + len(rows)))
 
     def _ensure_user(self, conn, ids: Iterable[int]) -> None:
         ids = list(ids)

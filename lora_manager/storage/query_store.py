@@ -55,6 +55,10 @@ def entry(row: dict[str, Any], user: dict[str, Any] | None, tags: list[str], *, 
     """The public shape of one LoRA (the CLI's and API's JSON)."""
     user = user or {}
     sha, tsha = row.get("sha256"), row.get("tensor_sha256")
+    # Until the file is hashed, the trainer's sshs_model_hash stands in for the
+    # tensor hash (and is checked against it once hashed).
+    tsource = "computed" if tsha else ("header" if row.get("header_hash") else None)
+    tsha = tsha or row.get("header_hash")
     suggested = row.get("suggested") or {}
     user_triggers = user.get("triggers")
     hashed = row.get("hashed_size") == row.get("size") and row.get("hashed_mtime_ns") == row.get("mtime_ns")
@@ -83,6 +87,7 @@ def entry(row: dict[str, Any], user: dict[str, Any] | None, tags: list[str], *, 
         "autov2": sha[:10] if sha else None,
         "tensor_sha256": tsha,
         "autov3": tsha[:12] if tsha else None,
+        "tensor_hash_source": tsource,
         "sdnext_hash": tsha[:8] if tsha else None,
         "legacy_hash": row.get("legacy_hash"),
         "header_hash": row.get("header_hash"),
