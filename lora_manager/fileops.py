@@ -66,8 +66,9 @@ class FileOps:
         else:
             target_folder = folder if os.path.isabs(folder) else os.path.join(root, folder)
             target_folder = os.path.normpath(target_folder)
-        target_root = self._root_of(target_folder if os.path.exists(target_folder) else os.path.dirname(target_folder) or target_folder)
-        if target_root is None or self._root_of(os.path.join(target_folder, "x")) is None:
+        # realpath of a child resolves '..' and symlinks even where the folder does not exist yet
+        target_root = self._root_of(os.path.join(target_folder, "x"))
+        if target_root is None:
             raise InvalidInput("the target folder must be inside a library root", {"roots": self.roots})
         moves = [(path, os.path.join(target_folder, new_base + ext))]
         for comp in self._companions(path):
