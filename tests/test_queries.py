@@ -132,3 +132,33 @@ def test_bulk_edits(lib):
         c.bulk(keys, "explode")
     with pytest.raises(NotFound):
         c.bulk(["bob", "nope"], "favorite")
+
+
+def test_cursor_pages_through_everything_once(lib):
+    c = lib.catalog
+    for sort in ("name", "-name", "size", "-modified", "added"):
+        seen, cursor = [], None
+        while True:
+            page = c.list(sort=sort, limit=2, cursor=cursor)
+            seen += [e["id"] for e in page.items]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert sorted(seen) == sorted(e["id"] for e in c.list(limit=100).items) and len(seen) == len(set(seen)), sort
+    with pytest.raises(InvalidInput):
+        c.list(sort="size", cursor=c.list(sort="name", limit=1).next_cursor)
+    with pytest.raises(InvalidInput):
+        c.list(cursor="!!not-a-cursor")
+
+
+def test_fields_selection(lib):
+    page = lib.catalog.list(fields="name,prompt_name,base_model,triggers", limit=100)
+    assert all(set(e) == {"name", "prompt_name", "base_model", "triggers"} for e in page.items)
+    full = {e["name"]: e for e in lib.catalog.list(limit=100).items}
+    for e in page.items:
+        assert {k: full[e["name"]][k] for k in e} == e
+    with pytest.raises(InvalidInput):
+        lib.catalog.list(fields="name,password")
+    assert lib.catalog.list(fields=["id"], limit=5000).total == 6
+    with pytest.raises(InvalidInput):
+        lib.catalog.list(limit=5000)

@@ -105,8 +105,3 @@ class SqlStoreBase:
         ids = list(ids)
         return list(conn.execute(select(L.c.id).where(L.c.id.in_(ids))).scalars()) if ids else []
 
-
-def json_ready(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds")
-    return value

@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 
 from ..errors import InvalidInput, NotFound
-from .base import L, T, U, SqlStoreBase, json_ready
+from .base import L, T, U, SqlStoreBase
+from .cursor import decode_cursor, encode_cursor
+from .entries import ALL_FIELDS, build, columns_for, parse_fields
 from .scan_store import PRESENT
 from .search import match_clause
 
@@ -20,9 +22,8 @@ SORTS = {
     "size": L.c.size,
 }
 MAX_LIMIT = 1000
+MAX_LIGHT_LIMIT = 200_000
 _HEX = re.compile(r"^[0-9a-fA-F]{8,64}$")
-LIST_COLUMNS = [c for c in L.c if c.name not in ("search_text", "meta")]
-USER_COLUMNS = [c for c in U.c if c.name != "lora_id"]
 
 
 @dataclass(slots=True)
@@ -41,6 +42,8 @@ class LoraQuery:
     sort: str = "name"  # name | modified | added | size; "-" in front for descending
     limit: int = 50
     offset: int = 0
+    cursor: str | None = None  # from a previous page's next_cursor: keyset paging, offset ignored
+    fields: str | list[str] | None = None  # None: every list field
 
 
 @dataclass(slots=True)
@@ -49,79 +52,7 @@ class Page:
     items: list[dict[str, Any]]
     limit: int
     offset: int
-
-
-def entry(row: dict[str, Any], user: dict[str, Any] | None, tags: list[str], *, detail: bool = False) -> dict[str, Any]:
-    """The public shape of one LoRA (the CLI's and API's JSON)."""
-    user = user or {}
-    sha, tsha = row.get("sha256"), row.get("tensor_sha256")
-    # Until the file is hashed, the trainer's sshs_model_hash stands in for the
-    # tensor hash (and is checked against it once hashed).
-    tsource = "computed" if tsha else ("header" if row.get("header_hash") else None)
-    tsha = tsha or row.get("header_hash")
-    suggested = row.get("suggested") or {}
-    user_triggers = user.get("triggers")
-    hashed = row.get("hashed_size") == row.get("size") and row.get("hashed_mtime_ns") == row.get("mtime_ns")
-    out = {
-        "id": row["id"],
-        "name": row["file_name"].rsplit(".", 1)[0],
-        "prompt_name": row["prompt_name"],
-        "title": row.get("title"),
-        "alias": row.get("alias"),
-        "path": row["path"],
-        "root": row["root"],
-        "folder": row["folder"],
-        "file_name": row["file_name"],
-        "size": row["size"],
-        "mtime_ns": row["mtime_ns"],
-        "state": row["state"],
-        "error": row.get("error"),
-        "base_model": user.get("base_override") or row.get("base_family"),
-        "base_model_detected": row.get("base_family"),
-        "base_model_source": "user" if user.get("base_override") else row.get("base_source"),
-        "base_label": row.get("base_label"),
-        "network_type": row.get("network_type"),
-        "rank": row.get("rank"),
-        "alpha": row.get("alpha"),
-        "sha256": sha,
-        "autov2": sha[:10] if sha else None,
-        "tensor_sha256": tsha,
-        "autov3": tsha[:12] if tsha else None,
-        "tensor_hash_source": tsource,
-        "sdnext_hash": tsha[:8] if tsha else None,
-        "legacy_hash": row.get("legacy_hash"),
-        "header_hash": row.get("header_hash"),
-        "header_hash_ok": row.get("header_hash_ok"),
-        "hash_state": "done" if hashed else ("error" if row.get("hash_error") else "pending"),
-        "hash_error": row.get("hash_error"),
-        "triggers": user_triggers if user_triggers is not None else (row.get("triggers") or []),
-        "extracted_triggers": row.get("triggers") or [],
-        "user_triggers": user_triggers,
-        "training_tags": row.get("training_tags") or [],
-        "source_tags": row.get("source_tags") or [],
-        "tags": tags,
-        "favorite": bool(user.get("favorite")),
-        "rating": user.get("rating"),
-        "notes": user.get("notes"),
-        "preferred_weight": user.get("preferred_weight") if user.get("preferred_weight") is not None else suggested.get("preferred_weight"),
-        "weight_min": user.get("weight_min") if user.get("weight_min") is not None else suggested.get("weight_min"),
-        "weight_max": user.get("weight_max") if user.get("weight_max") is not None else suggested.get("weight_max"),
-        "negative_text": user.get("negative_text") if user.get("negative_text") is not None else suggested.get("negative_text"),
-        "description": row.get("description"),
-        "author": row.get("author"),
-        "trained_started": row.get("trained_started"),
-        "trained_finished": row.get("trained_finished"),
-        "resolution": row.get("resolution"),
-        "cover": row.get("cover_mime"),
-        "previews": row.get("previews") or [],
-        "sidecars": row.get("sidecars") or [],
-        "added_at": json_ready(row.get("added_at")),
-        "missing_since": json_ready(row.get("missing_since")),
-        "moved_from": row.get("moved_from"),
-    }
-    if detail:
-        out["metadata"] = row.get("meta") or {}
-    return out
+    next_cursor: str | None = None
 
 
 class QueryStore(SqlStoreBase):
@@ -166,19 +97,37 @@ class QueryStore(SqlStoreBase):
         key = q.sort.lstrip("-")
         if key not in SORTS:
             raise InvalidInput(f"unknown sort {q.sort!r}", {"allowed": sorted(SORTS)})
-        if not 1 <= q.limit <= MAX_LIMIT or q.offset < 0:
-            raise InvalidInput(f"limit must be 1..{MAX_LIMIT} and offset >= 0")
-        order = SORTS[key].desc() if q.sort.startswith("-") else SORTS[key].asc()
+        fields = parse_fields(q.fields)
+        # A list of a few fields may be long (the autocomplete index); a full one pages.
+        cap = MAX_LIMIT if fields == ALL_FIELDS else MAX_LIGHT_LIMIT
+        if not 1 <= q.limit <= cap or q.offset < 0:
+            raise InvalidInput(f"limit must be 1..{cap} (with these fields) and offset >= 0")
+        col = SORTS[key]
+        desc = q.sort.startswith("-")
         joined = L.outerjoin(U, U.c.lora_id == L.c.id)
         conds = self._where(q)
+        cols, want_tags = columns_for(fields)
+        if col.name not in {c.name for c in cols}:
+            cols.append(col)
+        page_conds = list(conds)
+        offset = q.offset
+        if q.cursor:
+            value, last_id = decode_cursor(q.cursor, key)
+            after = (col < value) if desc else (col > value)
+            page_conds.append(or_(after, and_(col == value, L.c.id > last_id)))
+            offset = 0
         with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(joined).where(*conds)).scalar_one()
             rows = conn.execute(
-                select(*LIST_COLUMNS, *USER_COLUMNS).select_from(joined).where(*conds).order_by(order, L.c.id).limit(q.limit).offset(q.offset)
+                select(*cols).select_from(joined).where(*page_conds)
+                .order_by(col.desc() if desc else col.asc(), L.c.id).limit(q.limit).offset(offset)
             ).mappings().all()
-            tags = self._tags_for(conn, [r["id"] for r in rows])
-        items = [entry(r, r, tags.get(r["id"], [])) for r in rows]
-        return Page(total=int(total), items=items, limit=q.limit, offset=q.offset)
+            tags = self._tags_for(conn, [r["id"] for r in rows]) if want_tags else {}
+        if want_tags:
+            rows = [{**r, "tags": tags.get(r["id"], [])} for r in rows]
+        items = [build(r, fields) for r in rows]
+        cursor = encode_cursor(key, rows[-1][col.name], rows[-1]["id"]) if len(rows) == q.limit else None
+        return Page(total=int(total), items=items, limit=q.limit, offset=q.offset, next_cursor=cursor)
 
     def _tags_for(self, conn, ids: list[int]) -> dict[int, list[str]]:
         out: dict[int, list[str]] = {}
@@ -220,18 +169,20 @@ class QueryStore(SqlStoreBase):
 
     def get(self, key: str | int) -> dict[str, Any]:
         lid = self.resolve(key)
+        cols, _ = columns_for(ALL_FIELDS)
         with self.engine.connect() as conn:
-            row = conn.execute(select(L).where(L.c.id == lid)).mappings().one()
-            user = conn.execute(select(U).where(U.c.lora_id == lid)).mappings().first()
+            row = conn.execute(
+                select(*cols, L.c.meta).select_from(L.outerjoin(U, U.c.lora_id == L.c.id)).where(L.c.id == lid)
+            ).mappings().one()
             tags = self._tags_for(conn, [lid]).get(lid, [])
-            out = entry(row, user, tags, detail=True)
+            out = build({**row, "tags": tags})
+            out["metadata"] = row["meta"] or {}
+            out["duplicates"] = []
             if row["sha256"]:
                 others = conn.execute(
                     select(L.c.id, L.c.path).where(L.c.sha256 == row["sha256"], L.c.id != lid, L.c.state.in_(PRESENT))
                 ).all()
                 out["duplicates"] = [{"id": i, "path": p} for i, p in others]
-            else:
-                out["duplicates"] = []
         return out
 
     def paths(self, ids: list[int]) -> dict[int, tuple[str, str, str]]:
