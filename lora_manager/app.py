@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .catalog import Catalog
+from .events import EventBus
 from .fileops import FileOps
 from .hasher import Hasher
 from .scanner import Scanner
+from .scans import ScanService
 from .settings import Settings
 from .storage.repository import SqlLibraryRepository, open_repository
 
@@ -22,6 +24,9 @@ class App:
     hasher: Hasher
     files: FileOps
     catalog: Catalog
+    events: EventBus
+    scans: ScanService | None = None
+    host: dict[str, Any] | None = None  # {"name", "version"} when running inside a host
 
     def scan(self, progress=None, *, hash_after: bool = True, wait_hashes: bool = False, wait_hook=None):
         """Scan, then hash in the background. With `wait_hashes`, wait for the
@@ -42,10 +47,13 @@ class App:
         self.repo.close()
 
 
-def build(settings: Settings, *, on_event: Callable[[dict[str, Any]], None] | None = None) -> App:
+def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     os.makedirs(settings.data_dir, exist_ok=True)
+    events = EventBus()
     repo = open_repository(settings.db_url)
     scanner = Scanner(repo, settings.lora_dirs, workers=settings.scan_workers, skip={settings.data_dir})
-    hasher = Hasher(repo, workers=settings.hash_workers, on_event=on_event)
+    hasher = Hasher(repo, workers=settings.hash_workers, on_event=events.publish)
     files = FileOps(repo, settings.lora_dirs, settings.trash_dir)
-    return App(settings, repo, scanner, hasher, files, Catalog(repo))
+    app = App(settings, repo, scanner, hasher, files, Catalog(repo), events, host=host)
+    app.scans = ScanService(app.scan, events.publish)
+    return app

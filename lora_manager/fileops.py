@@ -33,6 +33,9 @@ class FileOps:
                 return root
         return None
 
+    def inside_roots(self, path: str) -> bool:
+        return self._root_of(path) is not None
+
     def _current(self, lid: int) -> tuple[str, str]:
         found = self.repo.paths([lid]).get(lid)
         if found is None:

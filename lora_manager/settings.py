@@ -13,6 +13,9 @@ DOCUMENTED = {
     "db_url": ("LORA_MANAGER_DB", "SQLAlchemy URL; default sqlite:///DATA_DIR/library.db"),
     "hash_workers": ("LORA_MANAGER_HASH_WORKERS", "threads hashing files in the background (default 2)"),
     "scan_workers": ("LORA_MANAGER_SCAN_WORKERS", "processes reading headers on a cold scan (default: cores + 1, at most 4)"),
+    "api_key": ("LORA_MANAGER_API_KEY", "when set, every API route but /health demands it (X-API-Key or Bearer)"),
+    "cors_origins": ("LORA_MANAGER_CORS_ORIGINS", "comma-separated origins allowed by CORS (default: none, CORS off)"),
+    "watch_interval": ("LORA_MANAGER_WATCH_INTERVAL", "seconds between checks for changed folders in `serve` (0: off; default 5)"),
 }
 
 
@@ -30,6 +33,10 @@ class Settings:
     # Header reading waits on the disk as much as on the CPU: one worker more
     # than cores keeps both busy on a cold scan (measured in bench/).
     scan_workers: int = field(default_factory=lambda: min(4, (os.cpu_count() or 2) + 1))
+    api_key: str = ""
+    cors_origins: list[str] = field(default_factory=list)
+    watch_interval: float = 5.0
+    max_body_bytes: int = 1 << 20
 
     def __post_init__(self) -> None:
         self.data_dir = os.path.abspath(os.path.expanduser(self.data_dir or default_data_dir()))
@@ -52,6 +59,15 @@ class Settings:
             values["data_dir"] = env["LORA_MANAGER_DATA_DIR"]
         if env.get("LORA_MANAGER_DB"):
             values["db_url"] = env["LORA_MANAGER_DB"]
+        if env.get("LORA_MANAGER_API_KEY"):
+            values["api_key"] = env["LORA_MANAGER_API_KEY"]
+        if env.get("LORA_MANAGER_CORS_ORIGINS"):
+            values["cors_origins"] = [o.strip() for o in env["LORA_MANAGER_CORS_ORIGINS"].split(",") if o.strip()]
+        if env.get("LORA_MANAGER_WATCH_INTERVAL"):
+            try:
+                values["watch_interval"] = max(0.0, float(env["LORA_MANAGER_WATCH_INTERVAL"]))
+            except ValueError:
+                raise ValueError("LORA_MANAGER_WATCH_INTERVAL must be a number of seconds") from None
         for key in ("hash_workers", "scan_workers"):
             raw = env.get(ENV_PREFIX + key.upper())
             if raw:

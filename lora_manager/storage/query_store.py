@@ -185,6 +185,23 @@ class QueryStore(SqlStoreBase):
                 out["duplicates"] = [{"id": i, "path": p} for i, p in others]
         return out
 
+    def duplicate_groups(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """Files present at several paths with the same full hash, grouped."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(L.c.sha256, L.c.id, L.c.path, L.c.prompt_name)
+                .where(L.c.state.in_(PRESENT), L.c.sha256.in_(self._dup_hashes().limit(limit)))
+                .order_by(L.c.sha256, L.c.id)
+            ).all()
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for sha, lid, path, pname in rows:
+            groups.setdefault(sha, []).append({"id": lid, "path": path, "prompt_name": pname})
+        return [{"sha256": sha, "loras": members} for sha, members in groups.items()]
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(select(1))
+
     def paths(self, ids: list[int]) -> dict[int, tuple[str, str, str]]:
         """{id: (path, root, state)} for file operations."""
         with self.engine.connect() as conn:

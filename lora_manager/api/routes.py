@@ -1,0 +1,271 @@
+"""The route table: every route once, as data, over the core.
+
+The standalone server adds them to its FastAPI app; inside SDNext they go
+through the host's own `add_api_route` so its --auth applies. Handlers only
+call the core; they never touch SQL or files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hmac
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import orjson
+from fastapi import Body, Depends, Path, Query, Request
+from fastapi.responses import FileResponse, StreamingResponse
+from starlette.responses import Response
+
+from .. import __version__
+from ..errors import BadRequest, NotFound, Unauthorized
+from ..library.header import read_header
+from ..library.previews import preview_mime
+from ..storage.repository import LoraQuery
+from . import schemas as S
+from .responses import JSON
+
+PREFIX = "/lora-manager/v1"
+ERRORS = {code: {"model": S.ErrorBody} for code in (400, 401, 404, 409, 413, 422)}
+KEY_PATH = Path(..., max_length=300, description="id, prompt name, file name or any hash form")
+
+
+@dataclass
+class Route:
+    path: str  # below PREFIX
+    method: str
+    endpoint: Callable[..., Any]
+    summary: str
+    response_model: Any = None
+    status_code: int = 200
+    auth: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def kwargs(self) -> dict[str, Any]:
+        responses: dict[Any, Any] = dict(ERRORS)
+        if self.response_model is not None:
+            responses[self.status_code] = {"model": self.response_model}
+        return {"methods": [self.method], "summary": self.summary, "status_code": self.status_code,
+                "responses": responses, "tags": ["lora-manager"], **self.extra}
+
+
+def api_key_guard(expected: str) -> Callable[..., None]:
+    """A dependency demanding the key (X-API-Key or Authorization: Bearer) when one is set."""
+
+    def guard(request: Request) -> None:
+        if not expected:
+            return
+        given = request.headers.get("x-api-key") or ""
+        auth = request.headers.get("authorization") or ""
+        if not given and auth[:7].lower() == "bearer ":
+            given = auth[7:].strip()
+        if not given or not hmac.compare_digest(given.encode(), expected.encode()):
+            raise Unauthorized("an API key is needed: send X-API-Key or Authorization: Bearer")
+
+    return guard
+
+
+def body_limit(limit: int) -> Callable[..., None]:
+    def check(request: Request) -> None:
+        size = request.headers.get("content-length")
+        if size and size.isdigit() and int(size) > limit:
+            from starlette.exceptions import HTTPException
+
+            raise HTTPException(413, f"request body over {limit} bytes")
+
+    return check
+
+
+def routes(core) -> list[Route]:
+    """All routes over `core` (an app.App)."""
+    cat, files = core.catalog, core.files
+
+    def health() -> Response:
+        return JSON({"status": "ok"})
+
+    def system() -> Response:
+        try:
+            core.repo.ping()
+            db = {"kind": core.repo.kind, "healthy": True}
+        except Exception as exc:  # a down database is a reading here, not a failure of this route
+            db = {"kind": core.repo.kind, "healthy": False, "error": str(exc)[:300]}
+        counts = core.repo.counts() if db["healthy"] else {}
+        return JSON({
+            "version": __version__,
+            "database": db,
+            "library": {**counts, "total": sum(counts.values())},
+            "roots": core.settings.lora_dirs,
+            "background": {"scan": core.scans.status(), "hashing": _hash_status(core), "event_subscribers": core.events.subscribers},
+            "host": core.host,
+        })
+
+    def list_loras(
+        query: str = Query("", max_length=500, description="full-text search, every word as a prefix"),
+        base: Optional[str] = Query(None, max_length=32),
+        tag: list[str] = Query([], max_length=20),
+        folder: Optional[str] = Query(None, max_length=1000),
+        favorite: Optional[bool] = None,
+        has_preview: Optional[bool] = None,
+        missing: Optional[bool] = None,
+        duplicate: Optional[bool] = None,
+        broken: Optional[bool] = None,
+        network_type: Optional[str] = Query(None, max_length=32),
+        state: Optional[str] = Query(None, pattern="^(ok|broken|unsupported|missing|trashed)$"),
+        sort: str = Query("name", pattern="^-?(name|modified|added|size)$"),
+        limit: int = Query(50, ge=1, le=200_000, description="up to 1000, or 200000 with `fields`"),
+        offset: int = Query(0, ge=0, le=10_000_000),
+        cursor: Optional[str] = Query(None, max_length=1000),
+        fields: Optional[str] = Query(None, max_length=1000, description="comma-separated entry fields to return"),
+    ) -> Response:
+        page = cat.list(LoraQuery(query=query, base=base, tags=tag, folder=folder, favorite=favorite, has_preview=has_preview,
+                                  missing=missing, duplicate=duplicate, broken=broken, network_type=network_type, state=state,
+                                  sort=sort, limit=limit, offset=offset, cursor=cursor, fields=fields))
+        return JSON({"total": page.total, "limit": page.limit, "offset": page.offset, "next_cursor": page.next_cursor,
+                     "items": page.items})
+
+    def get_lora(key: str = KEY_PATH) -> Response:
+        return JSON(cat.get(key))
+
+    def edit_lora(key: str = KEY_PATH, edit: S.LoraEdit = Body(...)) -> Response:
+        return JSON(cat.edit(key, edit.model_dump(exclude_unset=True)))
+
+    def bulk(req: S.BulkEdit) -> Response:
+        return JSON({"changed": cat.bulk(req.keys, req.action, req.value)})
+
+    def move(key: str = KEY_PATH, req: S.MoveRequest = Body(...)) -> Response:
+        if not req.folder and not req.name:
+            raise BadRequest("give a folder, a name, or both")
+        entry = files.move(key, req.folder, req.name)
+        return JSON(entry)
+
+    def trash(key: str = KEY_PATH) -> Response:
+        return JSON(files.trash(key))
+
+    def restore(key: str = KEY_PATH) -> Response:
+        return JSON(files.restore(key))
+
+    def preview(key: str = KEY_PATH, index: int = Path(..., ge=0, le=1000)) -> Response:
+        entry = cat.get(key)
+        previews = entry["previews"]
+        if index >= len(previews):
+            raise NotFound(f"this LoRA has {len(previews)} preview(s)")
+        path = os.path.join(os.path.dirname(entry["path"]), previews[index]["name"])
+        if not files.inside_roots(path) or not os.path.isfile(path):
+            raise NotFound("the preview file is not in the library")
+        return FileResponse(path, media_type=preview_mime(path), headers={"Cache-Control": "private, max-age=3600"})
+
+    def cover(key: str = KEY_PATH) -> Response:
+        entry = cat.get(key)
+        if not entry["cover"] or entry["state"] != "ok":
+            raise NotFound("this LoRA has no embedded cover image")
+        meta = read_header(entry["path"]).metadata
+        image = _embedded_cover(meta)
+        if image is None:
+            raise NotFound("the embedded cover could not be decoded")
+        mime, data = image
+        return Response(data, media_type=mime, headers={"Cache-Control": "private, max-age=3600"})
+
+    def tags() -> Response:
+        return JSON([{"tag": t, "count": n} for t, n in cat.tags()])
+
+    def duplicates() -> Response:
+        return JSON(core.repo.duplicate_groups())
+
+    def collections() -> Response:
+        return JSON(cat.collections())
+
+    def start_scan() -> Response:
+        return JSON(core.scans.start("api"), status_code=202)
+
+    def scan_status() -> Response:
+        return JSON(core.scans.status())
+
+    def last_scan() -> Response:
+        if core.scans.last_report is None:
+            raise NotFound("no scan has finished since the server started")
+        return JSON(core.scans.last_report)
+
+    def hashing() -> Response:
+        return JSON(_hash_status(core))
+
+    async def events(request: Request, heartbeat: float = Query(15.0, ge=1, le=300)) -> Response:
+        return StreamingResponse(_sse(core, request, heartbeat), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    return [
+        Route("/health", "GET", health, "liveness (no API key needed)", auth=False),
+        Route("/system", "GET", system, "version, database health, library counts, background work", S.SystemInfo),
+        Route("/loras", "GET", list_loras, "list, search, filter, sort and page LoRAs", S.LoraPage),
+        Route("/loras/bulk", "POST", bulk, "one action on many LoRAs", S.BulkResult),
+        Route("/loras/{key}", "GET", get_lora, "one LoRA by id, prompt name, file name or hash", S.LoraDetail),
+        Route("/loras/{key}", "PATCH", edit_lora, "edit user data", S.LoraDetail),
+        Route("/loras/{key}", "DELETE", trash, "delete to the trash (recoverable)", S.LoraDetail),
+        Route("/loras/{key}/restore", "POST", restore, "restore from the trash", S.LoraDetail),
+        Route("/loras/{key}/move", "POST", move, "move and/or rename with sidecars and previews", S.LoraDetail),
+        Route("/loras/{key}/previews/{index}", "GET", preview, "a preview image or video",
+              extra={"response_class": FileResponse}),
+        Route("/loras/{key}/cover", "GET", cover, "the cover image embedded in the file's metadata"),
+        Route("/tags", "GET", tags, "tags with counts", list[S.TagCount]),
+        Route("/duplicates", "GET", duplicates, "files with the same full hash at several paths", list[S.DuplicateGroup]),
+        Route("/collections", "GET", collections, "collections and their members", list[S.Collection]),
+        Route("/scans", "POST", start_scan, "start a scan in the background", S.ScanStatus, status_code=202),
+        Route("/scans/current", "GET", scan_status, "the running scan's progress, if any", S.ScanStatus),
+        Route("/scans/last", "GET", last_scan, "the last finished scan's report"),
+        Route("/hashing", "GET", hashing, "background hashing progress", S.HashStatus),
+        Route("/events", "GET", events, "progress stream (Server-Sent Events): scan.*, hash.*",
+              extra={"response_class": StreamingResponse}),
+    ]
+
+
+def _hash_status(core) -> dict[str, Any]:
+    pending, pending_bytes = core.repo.pending_hash_totals()
+    return {**core.hasher.status(), "pending_files": pending, "pending_bytes": pending_bytes}
+
+
+_DATA_URL = re.compile(r"^data:(image/(?:png|jpeg|webp|gif));base64,(.+)$", re.S)
+
+
+def _embedded_cover(meta: dict[str, str]) -> tuple[str, bytes] | None:
+    m = _DATA_URL.match(meta.get("modelspec.thumbnail", ""))
+    try:
+        if m:
+            return m.group(1), base64.b64decode(m.group(2), validate=False)
+        covers = orjson.loads(meta.get("ssmd_cover_images") or "null")
+        if isinstance(covers, list) and covers and isinstance(covers[0], str):
+            data = base64.b64decode(covers[0], validate=False)
+            return ("image/png" if data[:4] == b"\x89PNG" else "image/jpeg"), data
+    except (ValueError, orjson.JSONDecodeError):
+        return None
+    return None
+
+
+async def _sse(core, request: Request, heartbeat: float):
+    sid, queue = core.events.subscribe()
+    try:
+        hello = {"type": "hello", "scan": core.scans.status(), "hashing": core.hasher.status()}
+        yield _frame(hello)
+        while not await request.is_disconnected():
+            try:
+                event = await asyncio.wait_for(queue.get(), timeout=heartbeat)
+            except asyncio.TimeoutError:
+                yield b": keep-alive\n\n"
+                continue
+            yield _frame(event)
+    finally:
+        core.events.unsubscribe(sid)
+
+
+def _frame(event: dict[str, Any]) -> bytes:
+    return b"event: " + str(event.get("type", "message")).encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
+
+
+def register(add_route: Callable[..., Any], core, *, dependencies: list | None = None) -> None:
+    """Add every route through `add_route(path, endpoint, **kwargs)` (FastAPI's or the host's)."""
+    guard = Depends(api_key_guard(core.settings.api_key))
+    limit = Depends(body_limit(core.settings.max_body_bytes))
+    for route in routes(core):
+        deps = [limit, *(dependencies or [])] + ([guard] if route.auth else [])
+        add_route(PREFIX + route.path, route.endpoint, dependencies=deps, **route.kwargs())

@@ -1,0 +1,194 @@
+"""Pydantic models at the edge: request bodies and documented responses."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..catalog import BULK_ACTIONS, MAX_BULK
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="machine-readable: not_found, invalid_input, conflict, unauthorized, ...")
+    message: str = Field(description="what went wrong, for a person")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorBody(BaseModel):
+    error: ErrorInfo
+
+
+class Preview(BaseModel):
+    name: str
+    kind: str
+    convention: str
+
+
+class Sidecar(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    kind: str
+    name: str
+    error: Optional[str] = None
+
+
+class Lora(BaseModel):
+    """One LoRA. A list with `fields` carries only the fields asked for."""
+
+    id: Optional[int] = None
+    name: Optional[str] = Field(None, description="file base name")
+    prompt_name: Optional[str] = Field(None, description="what SDNext resolves in <lora:NAME:weight>")
+    title: Optional[str] = None
+    alias: Optional[str] = Field(None, description="ss_output_name (not accepted by SDNext in a prompt)")
+    path: Optional[str] = None
+    root: Optional[str] = None
+    folder: Optional[str] = None
+    file_name: Optional[str] = None
+    size: Optional[int] = None
+    mtime_ns: Optional[int] = None
+    state: Optional[Literal["ok", "broken", "unsupported", "missing", "trashed"]] = None
+    error: Optional[str] = None
+    base_model: Optional[str] = Field(None, description="SDNext family (sd1, sd2, xl, sd3, f1, ...); the user's override wins")
+    base_model_detected: Optional[str] = None
+    base_model_source: Optional[str] = None
+    base_label: Optional[str] = Field(None, description="finer label such as Pony, Illustrious, SDXL 1.0")
+    network_type: Optional[str] = None
+    rank: Optional[int] = None
+    alpha: Optional[float] = None
+    sha256: Optional[str] = Field(None, description="full-file SHA-256")
+    autov2: Optional[str] = Field(None, description="first 10 hex of sha256 (Civitai AutoV2)")
+    tensor_sha256: Optional[str] = Field(None, description="SHA-256 of the tensor data (what SDNext/A1111 show)")
+    autov3: Optional[str] = Field(None, description="first 12 hex of tensor_sha256 (Civitai AutoV3, A1111)")
+    sdnext_hash: Optional[str] = Field(None, description="first 8 hex of tensor_sha256 (SDNext)")
+    tensor_hash_source: Optional[Literal["computed", "header"]] = None
+    legacy_hash: Optional[str] = None
+    header_hash: Optional[str] = None
+    header_hash_ok: Optional[bool] = None
+    hash_state: Optional[Literal["done", "pending", "error"]] = None
+    hash_error: Optional[str] = None
+    triggers: Optional[list[str]] = None
+    extracted_triggers: Optional[list[str]] = None
+    user_triggers: Optional[list[str]] = None
+    training_tags: Optional[list[tuple[str, int]]] = None
+    source_tags: Optional[list[str]] = None
+    tags: Optional[list[str]] = None
+    favorite: Optional[bool] = None
+    rating: Optional[int] = None
+    notes: Optional[str] = None
+    preferred_weight: Optional[float] = None
+    weight_min: Optional[float] = None
+    weight_max: Optional[float] = None
+    negative_text: Optional[str] = None
+    description: Optional[str] = None
+    author: Optional[str] = None
+    trained_started: Optional[str] = None
+    trained_finished: Optional[str] = None
+    resolution: Optional[str] = None
+    cover: Optional[str] = Field(None, description="content type of an embedded cover image")
+    previews: Optional[list[Preview]] = None
+    sidecars: Optional[list[Sidecar]] = None
+    added_at: Optional[str] = None
+    missing_since: Optional[str] = None
+    moved_from: Optional[str] = None
+
+
+class DuplicateRef(BaseModel):
+    id: int
+    path: str
+
+
+class LoraDetail(Lora):
+    metadata: dict[str, str] = Field(default_factory=dict, description="the header's metadata, large values trimmed")
+    duplicates: list[DuplicateRef] = Field(default_factory=list)
+
+
+class LoraPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    next_cursor: Optional[str] = Field(None, description="pass as `cursor` for the next page; null on the last")
+    items: list[Lora]
+
+
+class LoraEdit(BaseModel):
+    """User data; only the fields sent change. null resets a field."""
+
+    model_config = ConfigDict(extra="forbid")
+    favorite: Optional[bool] = None
+    rating: Optional[int] = Field(None, ge=0, le=5)
+    notes: Optional[str] = Field(None, max_length=20_000)
+    triggers: Optional[list[str]] = Field(None, max_length=100, description="your trigger words; null: back to the extracted ones")
+    preferred_weight: Optional[float] = Field(None, ge=-10, le=10)
+    weight_min: Optional[float] = Field(None, ge=-10, le=10)
+    weight_max: Optional[float] = Field(None, ge=-10, le=10)
+    negative_text: Optional[str] = Field(None, max_length=20_000)
+    base_model: Optional[str] = Field(None, max_length=32, description="override the base family; null: detected")
+    tags: Optional[list[str]] = Field(None, max_length=200)
+
+
+class BulkEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    keys: list[Union[int, str]] = Field(min_length=1, max_length=MAX_BULK, description="ids, prompt names or hashes")
+    action: Literal[BULK_ACTIONS]  # type: ignore[valid-type]
+    value: Union[str, list[str], None] = Field(None, description="tags, base family or collection name")
+
+
+class BulkResult(BaseModel):
+    changed: int
+
+
+class MoveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    folder: Optional[str] = Field(None, max_length=1000, description="relative to the LoRA's root, or absolute inside a root")
+    name: Optional[str] = Field(None, max_length=200, description="new base name")
+
+
+class TagCount(BaseModel):
+    tag: str
+    count: int
+
+
+class DuplicateMember(BaseModel):
+    id: int
+    path: str
+    prompt_name: str
+
+
+class DuplicateGroup(BaseModel):
+    sha256: str
+    loras: list[DuplicateMember]
+
+
+class Collection(BaseModel):
+    id: int
+    name: str
+    lora_ids: list[int]
+
+
+class ScanStatus(BaseModel):
+    running: bool
+    started_at: Optional[float] = None
+    progress: Optional[dict[str, Any]] = None
+    last_report: Optional[dict[str, Any]] = None
+    last_error: Optional[str] = None
+
+
+class HashStatus(BaseModel):
+    running: bool
+    queued_files: int
+    queued_bytes: int
+    done_files: int
+    done_bytes: int
+    failed: int
+    bytes_per_s: Optional[int] = None
+    pending_files: int
+    pending_bytes: int
+
+
+class SystemInfo(BaseModel):
+    version: str
+    database: dict[str, Any]
+    library: dict[str, int]
+    roots: list[str]
+    background: dict[str, Any]
+    host: Optional[dict[str, Any]] = None

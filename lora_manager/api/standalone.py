@@ -1,0 +1,105 @@
+"""The FastAPI application of the standalone server."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from .. import __version__
+from .responses import HANDLERS, error_response
+from .routes import PREFIX, register
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"SAMEORIGIN"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'self'")
+
+
+class Guard:
+    """ASGI middleware: security headers on every response; request bodies capped
+    while they stream in (a missing or lying Content-Length does not get past)."""
+
+    def __init__(self, app, max_body: int):
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        is_api = scope["path"].startswith(PREFIX)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", [])) + SECURITY_HEADERS
+                if is_api:
+                    headers.append(API_CSP)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        too_large = error_response(413, "too_large", f"request body over {self.max_body} bytes")
+        length = dict(scope.get("headers", ())).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_body:
+            return await too_large(scope, receive, send_with_headers)
+        seen = 0
+        over = False
+        replaced = False
+
+        async def limited_receive():
+            nonlocal seen, over
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    over = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message):
+            # Once the body ran over, whatever the app answers becomes a 413.
+            nonlocal replaced
+            if not over:
+                return await send_with_headers(message)
+            if not replaced:
+                replaced = True
+                await too_large(scope, receive, send_with_headers)
+
+        await self.app(scope, limited_receive, guarded_send)
+
+
+def create_app(core, *, on_start=None, on_stop=None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app):
+        if on_start:
+            on_start()
+        try:
+            yield
+        finally:
+            if on_stop:
+                on_stop()
+
+    app = FastAPI(
+        title="LoRA Manager",
+        version=__version__,
+        description="Index, search and manage a LoRA library. Every route lives under " + PREFIX + ".",
+        lifespan=lifespan,
+    )
+    for exc, handler in HANDLERS.items():
+        app.add_exception_handler(exc, handler)
+    register(app.add_api_route, core)
+
+    @app.get("/", include_in_schema=False)
+    def root():
+        return RedirectResponse("/docs")
+
+    if core.settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=core.settings.cors_origins, allow_methods=["*"],
+                           allow_headers=["X-API-Key", "Authorization", "Content-Type"])
+    app.add_middleware(Guard, max_body=core.settings.max_body_bytes)
+    return app

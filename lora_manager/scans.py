@@ -1,0 +1,75 @@
+"""Scans in the background: one at a time, with progress, events and the last report."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+from .errors import Conflict
+
+log = logging.getLogger(__name__)
+
+
+class ScanService:
+    def __init__(self, run_scan: Callable[..., Any], publish: Callable[[dict[str, Any]], None]):
+        self._run_scan = run_scan  # App.scan
+        self._publish = publish
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.progress: dict[str, Any] = {"stage": None, "done": 0, "total": 0}
+        self.started_at: float | None = None
+        self.last_report: dict[str, Any] | None = None
+        self.last_error: str | None = None
+        self._last_emit = 0.0
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, reason: str = "request") -> dict[str, Any]:
+        """Start a scan in a background thread; Conflict when one is running."""
+        with self._lock:
+            if self.running:
+                raise Conflict("a scan is already running", {"progress": self.progress})
+            self.started_at = time.time()
+            self.progress = {"stage": "walk", "done": 0, "total": 0}
+            self._thread = threading.Thread(target=self._work, args=(reason,), name="lora-manager-scan", daemon=True)
+            self._thread.start()
+        return self.status()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return not self.running
+
+    def _on_progress(self, stage: str, done: int, total: int) -> None:
+        self.progress = {"stage": stage, "done": done, "total": total}
+        now = time.monotonic()
+        if now - self._last_emit >= 0.25 or done == total:
+            self._last_emit = now
+            self._publish({"type": "scan.progress", **self.progress})
+
+    def _work(self, reason: str) -> None:
+        self._publish({"type": "scan.started", "reason": reason})
+        try:
+            report = self._run_scan(self._on_progress)
+        except Exception as exc:  # reported to clients and the log; the server goes on
+            log.exception("scan failed")
+            self.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            self._publish({"type": "scan.failed", "error": self.last_error})
+            return
+        self.last_error = None
+        self.last_report = {**report.as_dict(), "finished_at": time.time(), "reason": reason}
+        self._publish({"type": "scan.finished", "report": self.last_report})
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "running": self.running,
+            "started_at": self.started_at,
+            "progress": self.progress if self.running else None,
+            "last_report": self.last_report,
+            "last_error": self.last_error,
+        }
