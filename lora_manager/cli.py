@@ -69,11 +69,18 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("key")
     p = sub.add_parser("tags", help="tags with counts")
     _common(p)
+    p = sub.add_parser("serve", help="run the API server (and docs), scanning in the background and watching for changes")
+    _common(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7870)
+    p.add_argument("--api-key", help="demand this key on every route but /health (or LORA_MANAGER_API_KEY)")
+    p.add_argument("--demo", action="store_true", help="generate a sample library in the data dir and serve it")
     return ap
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = Settings.from_env(lora_dirs=args.lora_dirs, data_dir=args.data_dir, db_url=args.db_url)
+    settings = Settings.from_env(lora_dirs=args.lora_dirs, data_dir=args.data_dir, db_url=args.db_url,
+                                 api_key=getattr(args, "api_key", None))
     if not settings.lora_dirs:
         # The roots of the last scan in this data directory, so that a plain
         # `scan` or `move` works without repeating --lora-dir every time.
@@ -232,7 +239,15 @@ def cmd_tags(app, args) -> int:
     return 0
 
 
-COMMANDS = {"scan": cmd_scan, "list": cmd_list, "show": cmd_show, "edit": cmd_edit, "bulk": cmd_bulk,
+def cmd_serve(app, args) -> int:
+    from .server import serve
+
+    _remember_roots(app.settings.data_dir, app.settings.lora_dirs)
+    serve(app, args.host, args.port)
+    return 0
+
+
+COMMANDS = {"serve": cmd_serve, "scan": cmd_scan, "list": cmd_list, "show": cmd_show, "edit": cmd_edit, "bulk": cmd_bulk,
             "move": cmd_files, "trash": cmd_files, "restore": cmd_files, "tags": cmd_tags}
 
 
@@ -244,10 +259,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         demo = os.path.join(settings.data_dir, "demo-library")
         if not os.path.isdir(demo):
+            print(f"making a sample library in {demo}", file=sys.stderr)
             demo_library(demo)
         if demo not in settings.lora_dirs:
             settings.lora_dirs = [*settings.lora_dirs, demo]
-    if args.command == "scan" and not settings.lora_dirs:
+    if args.command in ("scan", "serve") and not settings.lora_dirs:
         print("no library roots: give --lora-dir DIR (repeatable), set LORA_MANAGER_LORA_DIRS, or try --demo", file=sys.stderr)
         return 2
     from .app import build

@@ -1,0 +1,53 @@
+"""`python -m lora_manager serve`: the API (and docs) on uvicorn, scanning in the background."""
+
+from __future__ import annotations
+
+import logging
+
+from .app import App
+from .errors import Conflict
+from .watcher import Watcher
+
+log = logging.getLogger(__name__)
+
+
+def make_server_app(core: App):
+    """The FastAPI app with start-up work: a first scan and the watcher, both in the background."""
+    from .api.standalone import create_app
+
+    watcher = Watcher(core.settings.lora_dirs, _scan_starter(core), lambda: core.scans.running,
+                      interval=core.settings.watch_interval)
+
+    def on_start() -> None:
+        _scan_starter(core)("startup")
+        watcher.start()
+
+    def on_stop() -> None:
+        watcher.stop()
+        core.scans.wait(30)
+        core.close()
+
+    app = create_app(core, on_start=on_start, on_stop=on_stop)
+    app.state.watcher = watcher
+    return app
+
+
+def _scan_starter(core: App):
+    def start(reason: str) -> None:
+        try:
+            core.scans.start(reason)
+        except Conflict:
+            pass  # one is running; it will see the change too, or the next check will
+
+    return start
+
+
+def serve(core: App, host: str, port: int) -> None:
+    import uvicorn
+
+    app = make_server_app(core)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"LoRA Manager listening on http://{shown}:{port}  (API under /lora-manager/v1, docs at /docs)", flush=True)
+    if host not in ("127.0.0.1", "localhost", "::1") and not core.settings.api_key:
+        print("warning: listening beyond this machine without an API key (--api-key)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
