@@ -163,3 +163,18 @@ def test_chunked_body_over_the_limit(client):
 
     r = client.patch(f"{P}/loras/bob", content=chunks(), headers={"content-type": "application/json"})
     assert r.status_code == 413
+
+
+def test_routes_answer_json_errors_on_a_bare_host_app(lib):
+    """Inside a host, our routes join an app that has none of our exception handlers."""
+    from fastapi import FastAPI
+
+    from lora_manager.api.routes import register
+
+    host = FastAPI()
+    register(host.add_api_route, lib)
+    with TestClient(host) as c:
+        r = c.get(f"{P}/loras/does-not-exist")
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+        assert c.get(f"{P}/loras", params={"fields": "nope"}).status_code == 422
+        assert c.get(f"{P}/loras/alice").json()["prompt_name"] == "alice"

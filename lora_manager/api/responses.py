@@ -29,9 +29,13 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
     return JSON({"error": {"code": code, "message": message, "details": details or {}}}, status_code=status, headers=headers)
 
 
-async def on_core_error(_request: Request, exc: LoraManagerError) -> JSON:
+def core_error_response(exc: LoraManagerError) -> JSON:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return error_response(exc.status, exc.code, exc.message, exc.details, headers)
+
+
+async def on_core_error(_request: Request, exc: LoraManagerError) -> JSON:
+    return core_error_response(exc)
 
 
 async def on_validation_error(_request: Request, exc: RequestValidationError) -> JSON:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hmac
 import os
 import re
@@ -21,12 +22,14 @@ from fastapi.responses import FileResponse, StreamingResponse
 from starlette.responses import Response
 
 from .. import __version__
-from ..errors import BadRequest, NotFound, Unauthorized
+from starlette.exceptions import HTTPException
+
+from ..errors import BadRequest, LoraManagerError, NotFound
 from ..library.header import read_header
 from ..library.previews import preview_mime
 from ..storage.repository import LoraQuery
 from . import schemas as S
-from .responses import JSON
+from .responses import JSON, core_error_response
 
 PREFIX = "/lora-manager/v1"
 ERRORS = {code: {"model": S.ErrorBody} for code in (400, 401, 404, 409, 413, 422)}
@@ -63,7 +66,10 @@ def api_key_guard(expected: str) -> Callable[..., None]:
         if not given and auth[:7].lower() == "bearer ":
             given = auth[7:].strip()
         if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-            raise Unauthorized("an API key is needed: send X-API-Key or Authorization: Bearer")
+            # An HTTPException, not a core error: dependencies run outside the
+            # endpoint wrapper, and a host app knows how to answer this one.
+            raise HTTPException(401, "an API key is needed: send X-API-Key or Authorization: Bearer",
+                                headers={"WWW-Authenticate": "Bearer"})
 
     return guard
 
@@ -72,8 +78,6 @@ def body_limit(limit: int) -> Callable[..., None]:
     def check(request: Request) -> None:
         size = request.headers.get("content-length")
         if size and size.isdigit() and int(size) > limit:
-            from starlette.exceptions import HTTPException
-
             raise HTTPException(413, f"request body over {limit} bytes")
 
     return check
@@ -262,10 +266,37 @@ def _frame(event: dict[str, Any]) -> bytes:
     return b"event: " + str(event.get("type", "message")).encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
 
 
+def _answering_errors(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn core errors into our JSON error inside the endpoint itself.
+
+    The standalone app also has exception handlers, but a host app (SDNext)
+    was built before our routes arrived and would answer them with a 500.
+    """
+    if asyncio.iscoroutinefunction(endpoint):
+
+        @functools.wraps(endpoint)
+        async def wrapped_async(*args, **kwargs):
+            try:
+                return await endpoint(*args, **kwargs)
+            except LoraManagerError as exc:
+                return core_error_response(exc)
+
+        return wrapped_async
+
+    @functools.wraps(endpoint)
+    def wrapped(*args, **kwargs):
+        try:
+            return endpoint(*args, **kwargs)
+        except LoraManagerError as exc:
+            return core_error_response(exc)
+
+    return wrapped
+
+
 def register(add_route: Callable[..., Any], core, *, dependencies: list | None = None) -> None:
     """Add every route through `add_route(path, endpoint, **kwargs)` (FastAPI's or the host's)."""
     guard = Depends(api_key_guard(core.settings.api_key))
     limit = Depends(body_limit(core.settings.max_body_bytes))
     for route in routes(core):
         deps = [limit, *(dependencies or [])] + ([guard] if route.auth else [])
-        add_route(PREFIX + route.path, route.endpoint, dependencies=deps, **route.kwargs())
+        add_route(PREFIX + route.path, _answering_errors(route.endpoint), dependencies=deps, **route.kwargs())
