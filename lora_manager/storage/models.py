@@ -74,7 +74,13 @@ class Lora(Base):
     prev_sha256: Mapped[str | None] = mapped_column(String(64))
     trash_path: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_loras_size_digest", "size", "header_digest"),)
+    __table_args__ = (
+        Index("ix_loras_size_digest", "size", "header_digest"),
+        Index("ix_loras_sort_name", "file_name", "id"),
+        Index("ix_loras_sort_mtime", "mtime_ns", "id"),
+        Index("ix_loras_sort_added", "added_at", "id"),
+        Index("ix_loras_sort_size", "size", "id"),
+    )
 
 
 class LoraUser(Base):
