@@ -51,19 +51,19 @@ def server_side(core) -> dict:
     hashes = [e["autov3"] or e["sha256"] for e in cat.list(LoraQuery(limit=200, fields="autov3,sha256", state="ok")).items]
     hashes = [h for h in hashes if h] or [any_hash[0]["sha256"]]
     out = {
-        "list_page_100_ms": median_ms(lambda: orjson.dumps(cat.list(LoraQuery(limit=100)).items)),
+        "list_page_100_ms": median_ms(lambda: orjson.dumps(cat.list(LoraQuery(limit=100, raw_json=True)).items)),
         "list_page_100_deep_cursor_ms": None,
         "fts_query_filtered_ms": median_ms(lambda: orjson.dumps(
-            cat.list(LoraQuery(query=random.choice(words), base="xl", limit=50)).items)),
+            cat.list(LoraQuery(query=random.choice(words), base="xl", limit=50, raw_json=True)).items)),
         "lookup_by_hash_ms": median_ms(lambda: orjson.dumps(cat.get(random.choice(hashes)))),
     }
-    page = cat.list(LoraQuery(limit=100, offset=50_000))
+    page = cat.list(LoraQuery(limit=100, offset=50_000, raw_json=True))
     cursor = cat.list(LoraQuery(limit=100, offset=49_900)).next_cursor
-    out["list_page_100_deep_cursor_ms"] = median_ms(lambda: orjson.dumps(cat.list(LoraQuery(limit=100, cursor=cursor)).items))
-    out["list_page_100_deep_offset_ms"] = median_ms(lambda: orjson.dumps(cat.list(LoraQuery(limit=100, offset=50_000)).items))
+    out["list_page_100_deep_cursor_ms"] = median_ms(lambda: orjson.dumps(cat.list(LoraQuery(limit=100, cursor=cursor, raw_json=True)).items))
+    out["list_page_100_deep_offset_ms"] = median_ms(lambda: orjson.dumps(cat.list(LoraQuery(limit=100, offset=50_000, raw_json=True)).items))
     assert page.items
     t = time.perf_counter()
-    light = cat.list(LoraQuery(limit=200_000, fields="name,prompt_name,base_model,triggers"))
+    light = cat.list(LoraQuery(limit=200_000, fields="name,prompt_name,base_model,triggers", raw_json=True))
     body = orjson.dumps({"total": light.total, "items": light.items})
     out["all_entries_4_fields_s"] = round(time.perf_counter() - t, 3)
     out["all_entries_4_fields_mb"] = round(len(body) / 1e6, 2)
@@ -108,6 +108,19 @@ async def load(base: str, paths: list[str], total: int, concurrency: int) -> dic
             "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1), "p95_ms": round(latencies[int(len(latencies) * 0.95)] * 1000, 1)}
 
 
+def wrk(url: str, seconds: int, concurrency: int) -> dict:
+    """wrk (Debian package) as the load generator: a Python client would be the bottleneck."""
+    out = subprocess.run(["wrk", "-t2", f"-c{concurrency}", f"-d{seconds}s", "--latency", url],
+                         capture_output=True, text=True, timeout=seconds + 30).stdout
+    import re
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = dict(re.findall(r"^\s+(50|90|99)%\s+([\d.]+\w+)", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"req_per_s": round(rps), "p50": lat.get("50"), "p99": lat.get("99"), "seconds": seconds,
+            "concurrency": concurrency, "non_2xx": int(errors.group(1)) if errors else 0, "tool": "wrk"}
+
+
 def under_load(args) -> dict:
     port = free_port()
     env = {**os.environ, "LORA_MANAGER_WATCH_INTERVAL": "0"}
@@ -126,13 +139,21 @@ def under_load(args) -> dict:
         idle = rss_mb(proc.pid)
         words = ["girl", "style", "armor", "neon", "portrait", "cat", "forest", "pixel"]
         pages = [f"{P}/loras?limit=50&query={w}" for w in words] + [f"{P}/loras?limit=50&offset={o}" for o in range(0, 5000, 500)]
-        out = {
-            "baseline_health": asyncio.run(load(base, [P + "/health"], args.requests, args.concurrency)),
-            "page_queries": asyncio.run(load(base, pages, args.requests, args.concurrency)),
-            "server_rss_mb_idle": idle,
-            "server_rss_mb_after": rss_mb(proc.pid),
-        }
-        out["page_vs_health"] = round(out["page_queries"]["req_per_s"] / out["baseline_health"]["req_per_s"], 2)
+        import shutil
+
+        if shutil.which("wrk"):
+            out = {
+                "baseline_health": wrk(base + P + "/health", 5, args.concurrency),
+                "page_50": wrk(base + P + "/loras?limit=50", 5, args.concurrency),
+                "page_50_fts": wrk(base + P + "/loras?limit=50&query=girl", 5, args.concurrency),
+            }
+        else:
+            out = {
+                "baseline_health": asyncio.run(load(base, [P + "/health"], args.requests, args.concurrency)),
+                "page_queries": asyncio.run(load(base, pages, args.requests, args.concurrency)),
+            }
+        out["server_rss_mb_idle"] = idle
+        out["server_rss_mb_after"] = rss_mb(proc.pid)
         return out
     finally:
         proc.terminate()

@@ -126,7 +126,8 @@ def routes(core) -> list[Route]:
     ) -> Response:
         page = cat.list(LoraQuery(query=query, base=base, tags=tag, folder=folder, favorite=favorite, has_preview=has_preview,
                                   missing=missing, duplicate=duplicate, broken=broken, network_type=network_type, state=state,
-                                  sort=sort, limit=limit, offset=offset, cursor=cursor, fields=fields))
+                                  sort=sort, limit=limit, offset=offset, cursor=cursor, fields=fields,
+                                  raw_json=True))
         return JSON({"total": page.total, "limit": page.limit, "offset": page.offset, "next_cursor": page.next_cursor,
                      "items": page.items})
 

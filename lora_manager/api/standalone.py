@@ -101,5 +101,8 @@ def create_app(core, *, on_start=None, on_stop=None) -> FastAPI:
 
         app.add_middleware(CORSMiddleware, allow_origins=core.settings.cors_origins, allow_methods=["*"],
                            allow_headers=["X-API-Key", "Authorization", "Content-Type"])
+    from starlette.middleware.gzip import GZipMiddleware
+
+    app.add_middleware(GZipMiddleware, minimum_size=4096, compresslevel=5)
     app.add_middleware(Guard, max_body=core.settings.max_body_bytes)
     return app

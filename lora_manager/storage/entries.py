@@ -2,14 +2,20 @@
 
 Each field names the columns it needs, so a list that asks for a few fields
 (`fields=name,prompt_name,base_model,triggers`) selects and builds only those.
-Rows are mappings of `loras` columns plus the user's columns labelled `u_*`
-and, when asked for, `tags`.
+Rows are SQLAlchemy rows (attribute access) of `loras` columns plus the
+user's columns labelled `u_*`. With `raw=True` the JSON columns that are
+passed through as they are come back as their stored text and are wrapped in
+`orjson.Fragment`: a list of 100k entries is then never decoded and encoded
+again.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
+
+import orjson
+from sqlalchemy import Text, type_coerce
 
 from ..errors import InvalidInput
 from .base import L, U
@@ -22,79 +28,79 @@ def _iso(value: Any) -> Any:
 def _tensor(r) -> str | None:
     # Until the file is hashed, the trainer's sshs_model_hash stands in for the
     # tensor hash (and is checked against it once hashed).
-    return r["tensor_sha256"] or r["header_hash"]
+    return r.tensor_sha256 or r.header_hash
 
 
 def _hashed(r) -> bool:
-    return r["hashed_size"] == r["size"] and r["hashed_mtime_ns"] == r["mtime_ns"]
+    return r.hashed_size == r.size and r.hashed_mtime_ns == r.mtime_ns
 
 
 def _user_or(r, user_key: str, suggested_key: str) -> Any:
-    value = r[user_key]
-    return value if value is not None else (r["suggested"] or {}).get(suggested_key)
+    value = getattr(r, user_key)
+    return value if value is not None else (r.suggested or {}).get(suggested_key)
 
 
 HASH_COLS = ("sha256",)
 T_COLS = ("tensor_sha256", "header_hash")
 FIELDS: dict[str, tuple[Callable[[Any], Any], tuple[str, ...]]] = {
-    "id": (lambda r: r["id"], ("id",)),
-    "name": (lambda r: r["file_name"].rsplit(".", 1)[0], ("file_name",)),
-    "prompt_name": (lambda r: r["prompt_name"], ("prompt_name",)),
-    "title": (lambda r: r["title"], ("title",)),
-    "alias": (lambda r: r["alias"], ("alias",)),
-    "path": (lambda r: r["path"], ("path",)),
-    "root": (lambda r: r["root"], ("root",)),
-    "folder": (lambda r: r["folder"], ("folder",)),
-    "file_name": (lambda r: r["file_name"], ("file_name",)),
-    "size": (lambda r: r["size"], ("size",)),
-    "mtime_ns": (lambda r: r["mtime_ns"], ("mtime_ns",)),
-    "state": (lambda r: r["state"], ("state",)),
-    "error": (lambda r: r["error"], ("error",)),
-    "base_model": (lambda r: r["u_base_override"] or r["base_family"], ("base_family", "u_base_override")),
-    "base_model_detected": (lambda r: r["base_family"], ("base_family",)),
-    "base_model_source": (lambda r: "user" if r["u_base_override"] else r["base_source"], ("base_source", "u_base_override")),
-    "base_label": (lambda r: r["base_label"], ("base_label",)),
-    "network_type": (lambda r: r["network_type"], ("network_type",)),
-    "rank": (lambda r: r["rank"], ("rank",)),
-    "alpha": (lambda r: r["alpha"], ("alpha",)),
-    "sha256": (lambda r: r["sha256"], HASH_COLS),
-    "autov2": (lambda r: r["sha256"][:10] if r["sha256"] else None, HASH_COLS),
+    "id": (lambda r: r.id, ("id",)),
+    "name": (lambda r: r.file_name.rsplit(".", 1)[0], ("file_name",)),
+    "prompt_name": (lambda r: r.prompt_name, ("prompt_name",)),
+    "title": (lambda r: r.title, ("title",)),
+    "alias": (lambda r: r.alias, ("alias",)),
+    "path": (lambda r: r.path, ("path",)),
+    "root": (lambda r: r.root, ("root",)),
+    "folder": (lambda r: r.folder, ("folder",)),
+    "file_name": (lambda r: r.file_name, ("file_name",)),
+    "size": (lambda r: r.size, ("size",)),
+    "mtime_ns": (lambda r: r.mtime_ns, ("mtime_ns",)),
+    "state": (lambda r: r.state, ("state",)),
+    "error": (lambda r: r.error, ("error",)),
+    "base_model": (lambda r: r.u_base_override or r.base_family, ("base_family", "u_base_override")),
+    "base_model_detected": (lambda r: r.base_family, ("base_family",)),
+    "base_model_source": (lambda r: "user" if r.u_base_override else r.base_source, ("base_source", "u_base_override")),
+    "base_label": (lambda r: r.base_label, ("base_label",)),
+    "network_type": (lambda r: r.network_type, ("network_type",)),
+    "rank": (lambda r: r.rank, ("rank",)),
+    "alpha": (lambda r: r.alpha, ("alpha",)),
+    "sha256": (lambda r: r.sha256, HASH_COLS),
+    "autov2": (lambda r: r.sha256[:10] if r.sha256 else None, HASH_COLS),
     "tensor_sha256": (_tensor, T_COLS),
     "autov3": (lambda r: (_tensor(r) or "")[:12] or None, T_COLS),
     "sdnext_hash": (lambda r: (_tensor(r) or "")[:8] or None, T_COLS),
-    "tensor_hash_source": (lambda r: "computed" if r["tensor_sha256"] else ("header" if r["header_hash"] else None), T_COLS),
-    "legacy_hash": (lambda r: r["legacy_hash"], ("legacy_hash",)),
-    "header_hash": (lambda r: r["header_hash"], ("header_hash",)),
-    "header_hash_ok": (lambda r: r["header_hash_ok"], ("header_hash_ok",)),
+    "tensor_hash_source": (lambda r: "computed" if r.tensor_sha256 else ("header" if r.header_hash else None), T_COLS),
+    "legacy_hash": (lambda r: r.legacy_hash, ("legacy_hash",)),
+    "header_hash": (lambda r: r.header_hash, ("header_hash",)),
+    "header_hash_ok": (lambda r: r.header_hash_ok, ("header_hash_ok",)),
     "hash_state": (
-        lambda r: "done" if _hashed(r) else ("error" if r["hash_error"] else "pending"),
+        lambda r: "done" if _hashed(r) else ("error" if r.hash_error else "pending"),
         ("hashed_size", "size", "hashed_mtime_ns", "mtime_ns", "hash_error"),
     ),
-    "hash_error": (lambda r: r["hash_error"], ("hash_error",)),
-    "triggers": (lambda r: r["u_triggers"] if r["u_triggers"] is not None else (r["triggers"] or []), ("triggers", "u_triggers")),
-    "extracted_triggers": (lambda r: r["triggers"] or [], ("triggers",)),
-    "user_triggers": (lambda r: r["u_triggers"], ("u_triggers",)),
-    "training_tags": (lambda r: r["training_tags"] or [], ("training_tags",)),
-    "source_tags": (lambda r: r["source_tags"] or [], ("source_tags",)),
-    "tags": (lambda r: r["tags"], ("tags",)),
-    "favorite": (lambda r: bool(r["u_favorite"]), ("u_favorite",)),
-    "rating": (lambda r: r["u_rating"], ("u_rating",)),
-    "notes": (lambda r: r["u_notes"], ("u_notes",)),
+    "hash_error": (lambda r: r.hash_error, ("hash_error",)),
+    "triggers": (lambda r: r.u_triggers if r.u_triggers is not None else (r.triggers or []), ("triggers", "u_triggers")),
+    "extracted_triggers": (lambda r: r.triggers or [], ("triggers",)),
+    "user_triggers": (lambda r: r.u_triggers, ("u_triggers",)),
+    "training_tags": (lambda r: r.training_tags or [], ("training_tags",)),
+    "source_tags": (lambda r: r.source_tags or [], ("source_tags",)),
+    "tags": (lambda r: [], ("tags",)),  # filled by build() from the tag table
+    "favorite": (lambda r: bool(r.u_favorite), ("u_favorite",)),
+    "rating": (lambda r: r.u_rating, ("u_rating",)),
+    "notes": (lambda r: r.u_notes, ("u_notes",)),
     "preferred_weight": (lambda r: _user_or(r, "u_preferred_weight", "preferred_weight"), ("u_preferred_weight", "suggested")),
     "weight_min": (lambda r: _user_or(r, "u_weight_min", "weight_min"), ("u_weight_min", "suggested")),
     "weight_max": (lambda r: _user_or(r, "u_weight_max", "weight_max"), ("u_weight_max", "suggested")),
     "negative_text": (lambda r: _user_or(r, "u_negative_text", "negative_text"), ("u_negative_text", "suggested")),
-    "description": (lambda r: r["description"], ("description",)),
-    "author": (lambda r: r["author"], ("author",)),
-    "trained_started": (lambda r: r["trained_started"], ("trained_started",)),
-    "trained_finished": (lambda r: r["trained_finished"], ("trained_finished",)),
-    "resolution": (lambda r: r["resolution"], ("resolution",)),
-    "cover": (lambda r: r["cover_mime"], ("cover_mime",)),
-    "previews": (lambda r: r["previews"] or [], ("previews",)),
-    "sidecars": (lambda r: r["sidecars"] or [], ("sidecars",)),
-    "added_at": (lambda r: _iso(r["added_at"]), ("added_at",)),
-    "missing_since": (lambda r: _iso(r["missing_since"]), ("missing_since",)),
-    "moved_from": (lambda r: r["moved_from"], ("moved_from",)),
+    "description": (lambda r: r.description, ("description",)),
+    "author": (lambda r: r.author, ("author",)),
+    "trained_started": (lambda r: r.trained_started, ("trained_started",)),
+    "trained_finished": (lambda r: r.trained_finished, ("trained_finished",)),
+    "resolution": (lambda r: r.resolution, ("resolution",)),
+    "cover": (lambda r: r.cover_mime, ("cover_mime",)),
+    "previews": (lambda r: r.previews or [], ("previews",)),
+    "sidecars": (lambda r: r.sidecars or [], ("sidecars",)),
+    "added_at": (lambda r: _iso(r.added_at), ("added_at",)),
+    "missing_since": (lambda r: _iso(r.missing_since), ("missing_since",)),
+    "moved_from": (lambda r: r.moved_from, ("moved_from",)),
 }
 ALL_FIELDS = tuple(FIELDS)
 DETAIL_FIELDS = ("metadata", "duplicates")  # only on one entry, not in lists
@@ -112,15 +118,31 @@ def parse_fields(fields: str | list[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def columns_for(fields: tuple[str, ...]):
+# JSON columns whose value a field passes through untouched (so raw text will do).
+RAW_COLUMNS = {"triggers", "training_tags", "source_tags", "previews", "sidecars", "u_triggers"}
+
+
+def columns_for(fields: tuple[str, ...], raw: bool = False):
     """The select columns that `fields` need (loras columns, labelled user columns), and whether tags are needed."""
     needed: set[str] = {"id"}
     for f in fields:
         needed.update(FIELDS[f][1])
-    cols = [c for c in L.c if c.name in needed]
-    cols += [col.label(label) for label, col in USER_LABELS.items() if label in needed]
+    cols = [type_coerce(c, Text).label(c.name) if raw and c.name in RAW_COLUMNS else c for c in L.c if c.name in needed]
+    for label, col in USER_LABELS.items():
+        if label in needed:
+            cols.append(type_coerce(col, Text).label(label) if raw and label in RAW_COLUMNS else col.label(label))
     return cols, "tags" in needed
 
 
-def build(row, fields: tuple[str, ...] = ALL_FIELDS) -> dict[str, Any]:
-    return {f: FIELDS[f][0](row) for f in fields}
+def build(row, fields: tuple[str, ...] = ALL_FIELDS, tags: Iterable[str] | None = None, raw: bool = False) -> dict[str, Any]:
+    out = {f: FIELDS[f][0](row) for f in fields}
+    if "tags" in out:
+        out["tags"] = list(tags or ())
+    if raw:
+        for f, v in out.items():
+            if isinstance(v, str) and f in RAW_FIELDS:
+                out[f] = orjson.Fragment(v)
+    return out
+
+
+RAW_FIELDS = {"triggers", "extracted_triggers", "user_triggers", "training_tags", "source_tags", "previews", "sidecars"}

@@ -34,7 +34,7 @@ class Lora(Base):
     state: Mapped[str] = mapped_column(String(16), index=True)
     error: Mapped[str | None] = mapped_column(Text)
     header_digest: Mapped[str | None] = mapped_column(String(64), index=True)
-    header_hash: Mapped[str | None] = mapped_column(String(64))
+    header_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     tensor_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     legacy_hash: Mapped[str | None] = mapped_column(String(8))

@@ -1,4 +1,4 @@
-"""indexes for the list sorts
+"""indexes for the list sorts and header-hash lookups
 
 Revision ID: 0002
 Revises: 0001
@@ -17,6 +17,8 @@ INDEXES = {
     "ix_loras_sort_mtime": ["mtime_ns", "id"],
     "ix_loras_sort_added": ["added_at", "id"],
     "ix_loras_sort_size": ["size", "id"],
+    # Lookups by the trainer's sshs_model_hash before a file is hashed.
+    "ix_loras_header_hash": ["header_hash"],
 }
 
 
