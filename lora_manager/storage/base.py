@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Engine, event, select, text, update
 
 from .models import Lora, LoraTag, LoraUser
 from .search import search_text
@@ -31,6 +31,13 @@ class SqlStoreBase:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._sqlite_plan = None
+        self._counts: dict = {}
+        self.write_version = 0
+        # Every commit through this engine moves the version, which drops cached counts.
+        event.listen(engine, "commit", self._bump)
+
+    def _bump(self, _conn) -> None:
+        self.write_version += 1
 
     def _refresh_search(self, conn, ids: Iterable[int]) -> None:
         """Recompute search_text for `ids` from facts plus user tags and triggers."""

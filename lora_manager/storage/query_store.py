@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ SORTS = {
     "size": L.c.size,
 }
 MAX_LIMIT = 1000
+COUNT_TTL = 2.0
 MAX_LIGHT_LIMIT = 200_000
 _HEX = re.compile(r"^[0-9a-fA-F]{8,64}$")
 
@@ -121,7 +123,7 @@ class QueryStore(SqlStoreBase):
         # does not drop the unused outer join, and it triples the cost of the count.
         count_from = joined if (q.base or q.favorite is not None) else L
         with self.engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(count_from).where(*conds)).scalar_one()
+            total = self._count(conn, select(func.count()).select_from(count_from).where(*conds))
             rows = conn.execute(
                 select(*cols).select_from(joined).where(*page_conds)
                 .order_by(col.desc() if desc else col.asc(), L.c.id).limit(q.limit).offset(offset)
@@ -130,6 +132,22 @@ class QueryStore(SqlStoreBase):
         items = [build(r, fields, tags.get(r.id), q.raw_json) for r in rows]
         cursor = encode_cursor(key, getattr(rows[-1], col.name), rows[-1].id) if len(rows) == q.limit else None
         return Page(total=int(total), items=items, limit=q.limit, offset=q.offset, next_cursor=cursor)
+
+    def _count(self, conn, stmt) -> int:
+        """Totals repeat while a person pages through one listing: they are kept
+        until this process writes anything, and at most COUNT_TTL seconds (another
+        process may write to a shared PostgreSQL)."""
+        compiled = stmt.compile(dialect=self.engine.dialect)
+        key = (str(compiled), tuple(sorted((k, repr(v)) for k, v in compiled.params.items())))
+        now = time.monotonic()
+        hit = self._counts.get(key)
+        if hit and hit[0] == self.write_version and now - hit[1] < COUNT_TTL:
+            return hit[2]
+        total = int(conn.execute(stmt).scalar_one())
+        if len(self._counts) > 256:
+            self._counts.clear()
+        self._counts[key] = (self.write_version, now, total)
+        return total
 
     def _tags_for(self, conn, ids: list[int]) -> dict[int, list[str]]:
         out: dict[int, list[str]] = {}
