@@ -43,7 +43,7 @@ def parser() -> argparse.ArgumentParser:
     for flag in ("missing", "duplicate", "broken"):
         p.add_argument(f"--{flag}", action="store_true", help=f"{flag} entries only")
     p.add_argument("--network", dest="network_type", help="LoRA, LoCon, LoHa, LoKr, DoRA, ...")
-    p.add_argument("--sort", default="name", help="name | modified | added | size; prefix - for descending")
+    p.add_argument("--sort", default="name", help="name | modified | added | size | id; prefix - for descending")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--offset", type=int, default=0)
     p = sub.add_parser("show", help="one entry by id, prompt name, file name or hash")

@@ -136,7 +136,7 @@ def test_bulk_edits(lib):
 
 def test_cursor_pages_through_everything_once(lib):
     c = lib.catalog
-    for sort in ("name", "-name", "size", "-modified", "added"):
+    for sort in ("name", "-name", "size", "-modified", "added", "id", "-id"):
         seen, cursor = [], None
         while True:
             page = c.list(sort=sort, limit=2, cursor=cursor)

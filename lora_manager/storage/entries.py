@@ -12,6 +12,8 @@ again.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
+from operator import attrgetter
 from typing import Any, Callable, Iterable
 
 import orjson
@@ -43,64 +45,64 @@ def _user_or(r, user_key: str, suggested_key: str) -> Any:
 HASH_COLS = ("sha256",)
 T_COLS = ("tensor_sha256", "header_hash")
 FIELDS: dict[str, tuple[Callable[[Any], Any], tuple[str, ...]]] = {
-    "id": (lambda r: r.id, ("id",)),
+    "id": (attrgetter("id"), ("id",)),
     "name": (lambda r: r.file_name.rsplit(".", 1)[0], ("file_name",)),
-    "prompt_name": (lambda r: r.prompt_name, ("prompt_name",)),
-    "title": (lambda r: r.title, ("title",)),
-    "alias": (lambda r: r.alias, ("alias",)),
-    "path": (lambda r: r.path, ("path",)),
-    "root": (lambda r: r.root, ("root",)),
-    "folder": (lambda r: r.folder, ("folder",)),
-    "file_name": (lambda r: r.file_name, ("file_name",)),
-    "size": (lambda r: r.size, ("size",)),
-    "mtime_ns": (lambda r: r.mtime_ns, ("mtime_ns",)),
-    "state": (lambda r: r.state, ("state",)),
-    "error": (lambda r: r.error, ("error",)),
+    "prompt_name": (attrgetter("prompt_name"), ("prompt_name",)),
+    "title": (attrgetter("title"), ("title",)),
+    "alias": (attrgetter("alias"), ("alias",)),
+    "path": (attrgetter("path"), ("path",)),
+    "root": (attrgetter("root"), ("root",)),
+    "folder": (attrgetter("folder"), ("folder",)),
+    "file_name": (attrgetter("file_name"), ("file_name",)),
+    "size": (attrgetter("size"), ("size",)),
+    "mtime_ns": (attrgetter("mtime_ns"), ("mtime_ns",)),
+    "state": (attrgetter("state"), ("state",)),
+    "error": (attrgetter("error"), ("error",)),
     "base_model": (lambda r: r.u_base_override or r.base_family, ("base_family", "u_base_override")),
-    "base_model_detected": (lambda r: r.base_family, ("base_family",)),
+    "base_model_detected": (attrgetter("base_family"), ("base_family",)),
     "base_model_source": (lambda r: "user" if r.u_base_override else r.base_source, ("base_source", "u_base_override")),
-    "base_label": (lambda r: r.base_label, ("base_label",)),
-    "network_type": (lambda r: r.network_type, ("network_type",)),
-    "rank": (lambda r: r.rank, ("rank",)),
-    "alpha": (lambda r: r.alpha, ("alpha",)),
+    "base_label": (attrgetter("base_label"), ("base_label",)),
+    "network_type": (attrgetter("network_type"), ("network_type",)),
+    "rank": (attrgetter("rank"), ("rank",)),
+    "alpha": (attrgetter("alpha"), ("alpha",)),
     "sha256": (lambda r: r.sha256, HASH_COLS),
     "autov2": (lambda r: r.sha256[:10] if r.sha256 else None, HASH_COLS),
     "tensor_sha256": (_tensor, T_COLS),
     "autov3": (lambda r: (_tensor(r) or "")[:12] or None, T_COLS),
     "sdnext_hash": (lambda r: (_tensor(r) or "")[:8] or None, T_COLS),
     "tensor_hash_source": (lambda r: "computed" if r.tensor_sha256 else ("header" if r.header_hash else None), T_COLS),
-    "legacy_hash": (lambda r: r.legacy_hash, ("legacy_hash",)),
-    "header_hash": (lambda r: r.header_hash, ("header_hash",)),
-    "header_hash_ok": (lambda r: r.header_hash_ok, ("header_hash_ok",)),
+    "legacy_hash": (attrgetter("legacy_hash"), ("legacy_hash",)),
+    "header_hash": (attrgetter("header_hash"), ("header_hash",)),
+    "header_hash_ok": (attrgetter("header_hash_ok"), ("header_hash_ok",)),
     "hash_state": (
         lambda r: "done" if _hashed(r) else ("error" if r.hash_error else "pending"),
         ("hashed_size", "size", "hashed_mtime_ns", "mtime_ns", "hash_error"),
     ),
-    "hash_error": (lambda r: r.hash_error, ("hash_error",)),
+    "hash_error": (attrgetter("hash_error"), ("hash_error",)),
     "triggers": (lambda r: r.u_triggers if r.u_triggers is not None else (r.triggers or []), ("triggers", "u_triggers")),
     "extracted_triggers": (lambda r: r.triggers or [], ("triggers",)),
-    "user_triggers": (lambda r: r.u_triggers, ("u_triggers",)),
+    "user_triggers": (attrgetter("u_triggers"), ("u_triggers",)),
     "training_tags": (lambda r: r.training_tags or [], ("training_tags",)),
     "source_tags": (lambda r: r.source_tags or [], ("source_tags",)),
     "tags": (lambda r: [], ("tags",)),  # filled by build() from the tag table
     "favorite": (lambda r: bool(r.u_favorite), ("u_favorite",)),
-    "rating": (lambda r: r.u_rating, ("u_rating",)),
-    "notes": (lambda r: r.u_notes, ("u_notes",)),
+    "rating": (attrgetter("u_rating"), ("u_rating",)),
+    "notes": (attrgetter("u_notes"), ("u_notes",)),
     "preferred_weight": (lambda r: _user_or(r, "u_preferred_weight", "preferred_weight"), ("u_preferred_weight", "suggested")),
     "weight_min": (lambda r: _user_or(r, "u_weight_min", "weight_min"), ("u_weight_min", "suggested")),
     "weight_max": (lambda r: _user_or(r, "u_weight_max", "weight_max"), ("u_weight_max", "suggested")),
     "negative_text": (lambda r: _user_or(r, "u_negative_text", "negative_text"), ("u_negative_text", "suggested")),
-    "description": (lambda r: r.description, ("description",)),
-    "author": (lambda r: r.author, ("author",)),
-    "trained_started": (lambda r: r.trained_started, ("trained_started",)),
-    "trained_finished": (lambda r: r.trained_finished, ("trained_finished",)),
-    "resolution": (lambda r: r.resolution, ("resolution",)),
-    "cover": (lambda r: r.cover_mime, ("cover_mime",)),
+    "description": (attrgetter("description"), ("description",)),
+    "author": (attrgetter("author"), ("author",)),
+    "trained_started": (attrgetter("trained_started"), ("trained_started",)),
+    "trained_finished": (attrgetter("trained_finished"), ("trained_finished",)),
+    "resolution": (attrgetter("resolution"), ("resolution",)),
+    "cover": (attrgetter("cover_mime"), ("cover_mime",)),
     "previews": (lambda r: r.previews or [], ("previews",)),
     "sidecars": (lambda r: r.sidecars or [], ("sidecars",)),
     "added_at": (lambda r: _iso(r.added_at), ("added_at",)),
     "missing_since": (lambda r: _iso(r.missing_since), ("missing_since",)),
-    "moved_from": (lambda r: r.moved_from, ("moved_from",)),
+    "moved_from": (attrgetter("moved_from"), ("moved_from",)),
 }
 ALL_FIELDS = tuple(FIELDS)
 DETAIL_FIELDS = ("metadata", "duplicates")  # only on one entry, not in lists
@@ -134,8 +136,13 @@ def columns_for(fields: tuple[str, ...], raw: bool = False):
     return cols, "tags" in needed
 
 
+@lru_cache(maxsize=64)
+def _getters(fields: tuple[str, ...]) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    return tuple((f, FIELDS[f][0]) for f in fields)
+
+
 def build(row, fields: tuple[str, ...] = ALL_FIELDS, tags: Iterable[str] | None = None, raw: bool = False) -> dict[str, Any]:
-    out = {f: FIELDS[f][0](row) for f in fields}
+    out = {f: get(row) for f, get in _getters(fields)}
     if "tags" in out:
         out["tags"] = list(tags or ())
     if raw:

@@ -17,6 +17,7 @@ from .scan_store import PRESENT
 from .search import match_clause
 
 SORTS = {
+    "id": L.c.id,  # storage order: the cheapest for a full dump (an autocomplete index)
     "name": L.c.file_name,
     "modified": L.c.mtime_ns,
     "added": L.c.added_at,
@@ -41,7 +42,7 @@ class LoraQuery:
     broken: bool | None = None
     network_type: str | None = None
     state: str | None = None
-    sort: str = "name"  # name | modified | added | size; "-" in front for descending
+    sort: str = "name"  # id | name | modified | added | size; "-" in front for descending
     limit: int = 50
     offset: int = 0
     cursor: str | None = None  # from a previous page's next_cursor: keyset paging, offset ignored
