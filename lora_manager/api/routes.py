@@ -33,6 +33,8 @@ from .responses import JSON, core_error_response
 
 PREFIX = "/lora-manager/v1"
 ERRORS = {code: {"model": S.ErrorBody} for code in (400, 401, 404, 409, 413, 422)}
+IMAGES = {m: {} for m in ("image/png", "image/jpeg", "image/webp", "image/gif")}
+MEDIA = {**IMAGES, "video/mp4": {}, "video/webm": {}}
 KEY_PATH = Path(..., max_length=300, description="id, prompt name, file name or any hash form")
 
 
@@ -52,7 +54,7 @@ class Route:
         if self.response_model is not None:
             responses[self.status_code] = {"model": self.response_model}
         return {"methods": [self.method], "summary": self.summary, "status_code": self.status_code,
-                "responses": responses, "tags": ["lora-manager"], **self.extra}
+                "responses": responses, "tags": ["lora-manager"], **self.extra}  # extra may replace responses
 
 
 def api_key_guard(expected: str) -> Callable[..., None]:
@@ -211,14 +213,15 @@ def routes(core) -> list[Route]:
         Route("/loras/{key}/restore", "POST", restore, "restore from the trash", S.LoraDetail),
         Route("/loras/{key}/move", "POST", move, "move and/or rename with sidecars and previews", S.LoraDetail),
         Route("/loras/{key}/previews/{index}", "GET", preview, "a preview image or video",
-              extra={"response_class": FileResponse}),
-        Route("/loras/{key}/cover", "GET", cover, "the cover image embedded in the file's metadata"),
+              extra={"response_class": FileResponse, "responses": {**ERRORS, 200: {"content": MEDIA, "description": "the file"}}}),
+        Route("/loras/{key}/cover", "GET", cover, "the cover image embedded in the file's metadata",
+              extra={"responses": {**ERRORS, 200: {"content": IMAGES, "description": "the image"}}}),
         Route("/tags", "GET", tags, "tags with counts", list[S.TagCount]),
         Route("/duplicates", "GET", duplicates, "files with the same full hash at several paths", list[S.DuplicateGroup]),
         Route("/collections", "GET", collections, "collections and their members", list[S.Collection]),
         Route("/scans", "POST", start_scan, "start a scan in the background", S.ScanStatus, status_code=202),
         Route("/scans/current", "GET", scan_status, "the running scan's progress, if any", S.ScanStatus),
-        Route("/scans/last", "GET", last_scan, "the last finished scan's report"),
+        Route("/scans/last", "GET", last_scan, "the last finished scan's report", S.ScanReport),
         Route("/hashing", "GET", hashing, "background hashing progress", S.HashStatus),
         Route("/events", "GET", events, "progress stream (Server-Sent Events): scan.*, hash.*",
               extra={"response_class": StreamingResponse}),

@@ -165,11 +165,29 @@ class Collection(BaseModel):
     lora_ids: list[int]
 
 
+class ScanReport(BaseModel):
+    total: int
+    new: int
+    unchanged: int
+    changed: int
+    moved: int
+    returned: int
+    missing: int
+    duplicate: int
+    broken: int
+    unsupported: int
+    unavailable_roots: list[str]
+    errors: list[dict[str, str]]
+    seconds: float
+    finished_at: float
+    reason: str
+
+
 class ScanStatus(BaseModel):
     running: bool
     started_at: Optional[float] = None
     progress: Optional[dict[str, Any]] = None
-    last_report: Optional[dict[str, Any]] = None
+    last_report: Optional[ScanReport] = None
     last_error: Optional[str] = None
 
 
