@@ -40,7 +40,8 @@ class ScanService:
         return self.status()
 
     def wait(self, timeout: float | None = None) -> bool:
-        thread = self._thread
+        with self._lock:  # start() assigns and starts the thread under this lock
+            thread = self._thread
         if thread is not None:
             thread.join(timeout)
         return not self.running

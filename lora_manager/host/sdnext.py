@@ -1,0 +1,81 @@
+"""The SDNext (and A1111) adapter: settings from the host, API routes through the host.
+
+Imported only from `scripts/lora_manager.py`, inside the host process. Nothing
+here does heavy work at import: the host's start-up waits for every script.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from ..settings import Settings
+
+log = logging.getLogger("lora_manager")
+_state: dict = {}
+
+
+def _opt(cmd_opts, name, default=None):
+    return getattr(cmd_opts, name, default)
+
+
+def host_info() -> dict:
+    try:
+        from modules import shared
+
+        version = getattr(shared, "version", None) or getattr(getattr(shared, "opts", None), "sd_checkpoint_hash", None)
+    except ImportError:
+        return {"name": "unknown", "version": None}
+    name = "SDNext" if hasattr(shared, "api") else "AUTOMATIC1111"
+    return {"name": name, "version": str(version) if version else None}
+
+
+def settings_from_host() -> Settings:
+    from modules import shared
+
+    opts = shared.cmd_opts
+    roots = [_opt(opts, "lora_dir") or os.path.join("models", "Lora")]
+    roots += _opt(opts, "lora_manager_lora_dir") or []
+    data_root = _opt(opts, "data_dir") or os.getcwd()
+    return Settings.from_env(
+        lora_dirs=roots,
+        data_dir=_opt(opts, "lora_manager_data_dir") or os.path.join(data_root, "data", "lora-manager"),
+        db_url=_opt(opts, "lora_manager_db"),
+        api_key=_opt(opts, "lora_manager_api_key"),
+    )
+
+
+def on_app_started(_demo, app) -> None:
+    """Build the core, add the API routes through the host, scan in the background."""
+    if _state.get("core") is not None:
+        return  # the host re-ran start-up (UI reload): routes are there already
+    from ..api.routes import register
+    from ..app import build
+
+    core = build(settings_from_host(), host=host_info())
+    _state["core"] = core
+    from modules import shared
+
+    host_api = getattr(shared, "api", None)
+    if host_api is not None and hasattr(host_api, "add_api_route"):
+        # SDNext: the host's own registration applies its --auth and --subpath.
+        register(lambda path, endpoint, **kw: host_api.add_api_route(path, endpoint, auth=True, **kw), core)
+    else:
+        register(app.add_api_route, core)
+    first = threading.Thread(target=_first_scan, args=(core,), name="lora-manager-first-scan", daemon=True)
+    _state["first_scan"] = first
+    first.start()
+
+
+def _first_scan(core) -> None:
+    try:
+        core.scans.start("startup")
+    except Exception:  # never raise into the host
+        log.exception("LoRA Manager: the first scan could not start")
+
+
+def install() -> None:
+    from modules import script_callbacks
+
+    script_callbacks.on_app_started(on_app_started)
