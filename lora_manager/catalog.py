@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 from .errors import InvalidInput
 from .storage.repository import LoraQuery, Page, SqlLibraryRepository
-from .userdata import normalise_tags, validate_edit
+from .userdata import check_text, normalise_tags, validate_edit
 
 BULK_ACTIONS = ("tag", "untag", "favorite", "unfavorite", "set_base", "collect", "uncollect")
 MAX_BULK = 10_000
@@ -26,6 +26,12 @@ class Catalog:
         """Change user data of one LoRA; returns the entry as it now is."""
         values = validate_edit(fields)
         lid = self.repo.resolve(key)
+        if "weight_min" in values or "weight_max" in values:
+            stored = self.repo.user_weights(lid)
+            lo = values.get("weight_min", stored[0])
+            hi = values.get("weight_max", stored[1])
+            if lo is not None and hi is not None and lo > hi:
+                raise InvalidInput("weight_min must not be above weight_max", {"weight_min": lo, "weight_max": hi})
         self.repo.edit([lid], values)
         return self.repo.get(lid)
 
@@ -54,6 +60,7 @@ class Catalog:
             return self.repo.edit(ids, validate_edit({"base_override": value}))
         if not isinstance(value, str) or not value.strip() or len(value) > 200:
             raise InvalidInput("a collection name (1-200 characters) is needed")
+        check_text("collection", value)
         return self.repo.collect(value.strip(), ids, add=action == "collect")
 
     def tags(self) -> list[tuple[str, int]]:

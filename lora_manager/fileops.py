@@ -1,21 +1,25 @@
 """Move, rename, trash and restore a LoRA together with its sidecars and previews.
 
-Every target is checked before anything moves; if a move fails half way the
-files already moved are put back. Nothing is ever deleted: "delete" moves
-the files into the trash folder, from where they can be restored.
+Every target is checked before anything moves, on disk and in the index; files
+are moved without ever replacing an existing file; if anything fails half way,
+the files already moved are put back. Nothing is deleted: "delete" moves the
+files into the trash folder, from where they can be restored.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
+import threading
 import time
 
 from .errors import Conflict, InvalidInput, NotFound
 from .library.probe import probe
 from .library.walker import entry_for
 from .storage.repository import SqlLibraryRepository
+from .userdata import check_text
 
 _BAD_NAME = re.compile(r'[\x00-\x1f/\\:*?"<>|]')
 
@@ -23,13 +27,23 @@ _BAD_NAME = re.compile(r'[\x00-\x1f/\\:*?"<>|]')
 class FileOps:
     def __init__(self, repo: SqlLibraryRepository, roots: list[str], trash_dir: str):
         self.repo = repo
-        self.roots = [os.path.realpath(r) for r in roots]
+        self.roots = [os.path.abspath(r) for r in roots]
+        self.real_roots = [os.path.realpath(r) for r in roots]
         self.trash_dir = trash_dir
+        self._lock = threading.Lock()  # one file operation at a time in this process
 
     def _root_of(self, path: str) -> str | None:
+        """The configured root holding `path`: by its name first (a root may be a
+        symlink), and its real location must be inside a real root too."""
+        path = os.path.abspath(path)
         real = os.path.realpath(path)
+        if not any(real == r or real.startswith(r + os.sep) for r in self.real_roots):
+            return None
         for root in self.roots:
-            if real == root or real.startswith(root + os.sep):
+            if path == root or path.startswith(root + os.sep):
+                return root
+        for root, real_root in zip(self.roots, self.real_roots):
+            if real == real_root or real.startswith(real_root + os.sep):
                 return root
         return None
 
@@ -40,12 +54,12 @@ class FileOps:
         found = self.repo.paths([lid]).get(lid)
         if found is None:
             raise NotFound(f"no LoRA with id {lid}")
-        path, _root, state = found
+        path, root, state = found
         if state in ("missing", "trashed"):
             raise Conflict(f"the file is {state}; nothing to move", {"state": state})
         if not os.path.exists(path):
             raise Conflict("the file is not on disk any more; rescan first", {"path": path})
-        return path, state
+        return path, root
 
     @staticmethod
     def _companions(path: str) -> list[str]:
@@ -54,61 +68,98 @@ class FileOps:
 
     def move(self, key: str | int, folder: str | None = None, new_name: str | None = None) -> dict:
         """Move to `folder` (relative to the LoRA's root, or absolute inside a root) and/or rename the base name."""
+        for label, value in (("folder", folder), ("name", new_name)):
+            if value:
+                check_text(label, value)
         lid = self.repo.resolve(key)
-        path, _ = self._current(lid)
-        old_folder, old_file = os.path.split(path)
-        old_base, ext = os.path.splitext(old_file)
-        new_base = old_base if new_name in (None, "") else new_name.strip()
-        if new_base.lower().endswith(ext.lower()):
-            new_base = new_base[: -len(ext)]
-        if not new_base or new_base in (".", "..") or _BAD_NAME.search(new_base) or len(new_base) > 200:
-            raise InvalidInput("a new name must be 1-200 characters without path separators or control characters")
-        root = self._root_of(path) or os.path.dirname(path)
-        if folder in (None, ""):
-            target_folder = old_folder
-        else:
-            target_folder = folder if os.path.isabs(folder) else os.path.join(root, folder)
-            target_folder = os.path.normpath(target_folder)
-        # realpath of a child resolves '..' and symlinks even where the folder does not exist yet
-        target_root = self._root_of(os.path.join(target_folder, "x"))
-        if target_root is None:
-            raise InvalidInput("the target folder must be inside a library root", {"roots": self.roots})
-        moves = [(path, os.path.join(target_folder, new_base + ext))]
-        for comp in self._companions(path):
-            moves.append((os.path.join(old_folder, comp), os.path.join(target_folder, new_base + comp[len(old_base):])))
-        if moves[0][0] == moves[0][1]:
-            return self.repo.get(lid)
-        os.makedirs(target_folder, exist_ok=True)
-        self._move_all(moves)
-        self._reindex(lid, moves[0][1], target_root)
+        with self._lock:
+            path, stored_root = self._current(lid)
+            old_folder, old_file = os.path.split(path)
+            old_base, ext = os.path.splitext(old_file)
+            new_base = old_base if new_name in (None, "") else new_name.strip()
+            if new_base.lower().endswith(ext.lower()):
+                new_base = new_base[: -len(ext)]
+            if not new_base or new_base in (".", "..") or _BAD_NAME.search(new_base) or len(new_base) > 200 \
+                    or new_base != new_base.rstrip(". "):
+                raise InvalidInput("a new name must be 1-200 characters without path separators, control characters "
+                                   "or trailing dots and spaces")
+            root = self._root_of(path) or stored_root
+            if folder in (None, ""):
+                target_folder = old_folder
+            else:
+                target_folder = os.path.normpath(folder if os.path.isabs(folder) else os.path.join(root, folder))
+            target_root = self._root_of(os.path.join(target_folder, "x"))
+            if target_root is None:
+                raise InvalidInput("the target folder must be inside a library root", {"roots": self.roots})
+            if os.path.lexists(target_folder) and not os.path.isdir(target_folder):
+                raise InvalidInput("the target folder is a file", {"folder": target_folder})
+            moves = [(path, os.path.join(target_folder, new_base + ext))]
+            for comp in self._companions(path):
+                moves.append((os.path.join(old_folder, comp), os.path.join(target_folder, new_base + comp[len(old_base):])))
+            if moves[0][0] == moves[0][1]:
+                return self.repo.get(lid)
+            holder = self.repo.id_at_path(moves[0][1])
+            if holder is not None and holder != lid:
+                raise Conflict("another entry (missing or in the trash) owns that name; restore or forget it first",
+                               {"id": holder, "path": moves[0][1]})
+            _makedirs(target_folder)
+            self._move_all(moves)
+            try:
+                self._reindex(lid, moves[0][1], target_root)
+            except Exception:
+                self._move_back(moves)
+                raise
         return self.repo.get(lid)
 
     def trash(self, key: str | int) -> dict:
         lid = self.repo.resolve(key)
-        path, _ = self._current(lid)
-        folder = os.path.join(self.trash_dir, f"{lid}-{time.strftime('%Y%m%d-%H%M%S')}")
-        os.makedirs(folder, exist_ok=False)
-        moves = [(path, os.path.join(folder, os.path.basename(path)))]
-        moves += [(os.path.join(os.path.dirname(path), c), os.path.join(folder, c)) for c in self._companions(path)]
-        self._move_all(moves)
-        self.repo.set_trashed(lid, folder)
+        with self._lock:
+            path, _ = self._current(lid)
+            folder = os.path.join(self.trash_dir, f"{lid}-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6}")
+            _makedirs(folder)
+            moves = [(path, os.path.join(folder, os.path.basename(path)))]
+            moves += [(os.path.join(os.path.dirname(path), c), os.path.join(folder, c)) for c in self._companions(path)]
+            self._move_all(moves)
+            try:
+                # The row now points at the file in the trash; its original place is kept
+                # to restore it, and a new file may take that place meanwhile.
+                self.repo.set_trashed(lid, moves[0][1], original=path)
+            except Exception:
+                self._move_back(moves)
+                raise
         return self.repo.get(lid)
 
     def restore(self, key: str | int) -> dict:
         lid = self.repo.resolve(key)
-        entry = self.repo.get(lid)
-        if entry["state"] != "trashed":
-            raise Conflict("this LoRA is not in the trash", {"state": entry["state"]})
-        folder = self.repo.trash_path(lid)
-        if not folder or not os.path.isdir(folder):
-            raise Conflict("its trash folder is gone; cannot restore", {"trash": folder})
-        dest = os.path.dirname(entry["path"])
-        moves = [(os.path.join(folder, n), os.path.join(dest, n)) for n in sorted(os.listdir(folder))]
-        os.makedirs(dest, exist_ok=True)
-        self._move_all(moves)
-        os.rmdir(folder)
-        self.repo.set_trashed(lid, None)
-        self._reindex(lid, entry["path"], self._root_of(entry["path"]) or entry["root"])
+        with self._lock:
+            entry = self.repo.get(lid)
+            if entry["state"] != "trashed":
+                raise Conflict("this LoRA is not in the trash", {"state": entry["state"]})
+            original = self.repo.trash_path(lid)
+            trashed = entry["path"]
+            folder = os.path.dirname(trashed)
+            if not original or not os.path.isfile(trashed):
+                raise Conflict("its files are gone from the trash; cannot restore", {"trash": folder})
+            holder = self.repo.id_at_path(original)
+            if holder is not None and holder != lid:
+                raise Conflict("another entry now holds the original path", {"id": holder, "path": original})
+            dest = os.path.dirname(original)
+            if os.path.lexists(dest) and not os.path.isdir(dest):
+                raise Conflict("the original folder is now a file", {"folder": dest})
+            moves = [(os.path.join(folder, n), os.path.join(dest, n)) for n in sorted(os.listdir(folder))]
+            _makedirs(dest)
+            self._move_all(moves)
+            try:
+                root = self._root_of(original) or entry["root"]
+                self.repo.set_trashed(lid, None, original=original)
+                self._reindex(lid, original, root)
+            except Exception:
+                self._move_back(moves)
+                raise
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass  # something else was left there; the trash keeps it
         return self.repo.get(lid)
 
     @staticmethod
@@ -119,14 +170,44 @@ class FileOps:
         done: list[tuple[str, str]] = []
         try:
             for src, dst in moves:
-                shutil.move(src, dst)  # copy2 across devices keeps mtime, so hashes stay cached
+                _move_no_replace(src, dst)
                 done.append((src, dst))
         except OSError as exc:
-            for src, dst in reversed(done):
-                shutil.move(dst, src)
+            FileOps._move_back(done)
+            if exc.errno == errno.EEXIST:
+                raise Conflict("a file with that name appeared meanwhile; nothing was changed") from exc
             raise Conflict(f"could not move {os.path.basename(src)}: {exc.strerror or exc}; nothing was changed") from exc
+
+    @staticmethod
+    def _move_back(done: list[tuple[str, str]]) -> None:
+        for src, dst in reversed(done):
+            try:
+                _move_no_replace(dst, src)
+            except OSError:
+                pass  # leave it where it is rather than overwrite anything
 
     def _reindex(self, lid: int, path: str, root: str) -> None:
         entry = entry_for(path, root)
         if entry is not None:
             self.repo.relocate(lid, probe(entry))
+
+
+def _makedirs(folder: str) -> None:
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(f"cannot create the folder: {exc.strerror or exc}", {"folder": folder}) from None
+
+
+def _move_no_replace(src: str, dst: str) -> None:
+    """Move without ever replacing `dst`: a hard link fails when `dst` exists
+    (os.rename would silently replace it); across devices, copy exclusively."""
+    try:
+        os.link(src, dst)
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK):
+            raise
+        with open(src, "rb") as fin, open(dst, "xb") as fout:  # "x": fails if dst exists
+            shutil.copyfileobj(fin, fout, 1 << 20)
+        shutil.copystat(src, dst)  # keeps mtime, so cached hashes stay valid
+    os.unlink(src)

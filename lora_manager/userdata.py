@@ -19,9 +19,22 @@ USER_FIELDS = (
 EDITABLE = USER_FIELDS + ("tags", "base_model")
 
 
+def check_text(name: str, value: str) -> str:
+    """Refuse text no database keeps faithfully: NUL characters (PostgreSQL rejects
+    them) and lone surrogates (not encodable as UTF-8)."""
+    if "\x00" in value:
+        raise InvalidInput(f"{name} contains a NUL character", {"field": name})
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{name} is not valid Unicode text", {"field": name}) from None
+    return value
+
+
 def normalise_tag(tag: Any) -> str:
     if not isinstance(tag, str):
         raise InvalidInput("a tag must be a string", {"tag": repr(tag)[:100]})
+    check_text("tag", tag)
     tag = " ".join(tag.strip().lower().split())
     if not tag:
         raise InvalidInput("a tag cannot be empty")
@@ -60,6 +73,7 @@ def _text(name: str, value: Any, cap: int) -> str | None:
         return None
     if not isinstance(value, str):
         raise InvalidInput(f"{name} must be text", {"field": name})
+    check_text(name, value)
     if len(value) > cap:
         raise InvalidInput(f"{name} is at most {cap} characters", {"field": name})
     return value
@@ -90,7 +104,7 @@ def validate_edit(fields: dict[str, Any]) -> dict[str, Any]:
                     value = [v for v in value.split(",")]
                 if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
                     raise InvalidInput("triggers must be a list of strings, or null", {"field": name})
-                words = list(dict.fromkeys(v.strip() for v in value if v.strip()))
+                words = list(dict.fromkeys(check_text("triggers", v).strip() for v in value if v.strip()))
                 if len(words) > MAX_TRIGGERS or any(len(w) > 200 for w in words):
                     raise InvalidInput(f"at most {MAX_TRIGGERS} trigger words of up to 200 characters", {"field": name})
                 out[name] = words

@@ -104,6 +104,14 @@ def _scan_folder(folder: str, root: str, stack: list[str], result: WalkResult) -
                     continue
                 base = _lora_base(name)
                 if base is not None:
+                    try:
+                        entry.path.encode("utf-8")
+                    except UnicodeEncodeError:
+                        # A name that is not UTF-8 cannot be stored, shown or put in a
+                        # prompt: report it and go on with the rest of the library.
+                        result.errors.append((entry.path.encode("utf-8", "surrogateescape").decode("utf-8", "replace"),
+                                              "file name is not valid UTF-8; rename the file"))
+                        continue
                     loras.append((base, entry))
                 else:
                     others.append(entry)

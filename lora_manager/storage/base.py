@@ -99,6 +99,14 @@ class SqlStoreBase:
         # Fresh ids are max+1 ... max+n: one writer holds the database here.
         return list(range(first + 1, first + 1 + len(rows)))
 
+    def _insert_ignore(self, table):
+        """INSERT that skips rows whose key exists (several writers, one library)."""
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(table).on_conflict_do_nothing()
+
     def _ensure_user(self, conn, ids: Iterable[int]) -> None:
         ids = list(ids)
         if not ids:
@@ -106,7 +114,7 @@ class SqlStoreBase:
         have = set(conn.execute(select(U.c.lora_id).where(U.c.lora_id.in_(ids))).scalars())
         missing = [{"lora_id": i, "favorite": False, "updated_at": utcnow()} for i in ids if i not in have]
         if missing:
-            conn.execute(U.insert(), missing)
+            conn.execute(self._insert_ignore(U), missing)
 
     def _existing_ids(self, conn, ids: Iterable[int]) -> list[int]:
         ids = list(ids)

@@ -25,6 +25,14 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
             value = datetime.fromisoformat(value["dt"])
     except (ValueError, TypeError, KeyError, orjson.JSONDecodeError):
         raise InvalidInput("the cursor is not one this server gave out") from None
-    if key != sort or not isinstance(last_id, int) or not isinstance(value, (str, int, float, datetime)):
+    if key != sort:
         raise InvalidInput("the cursor belongs to another sort order; start again without it")
+    if type(last_id) is not int or not 0 <= last_id < 2**62 or not isinstance(value, VALUE_TYPES.get(sort, ())) \
+            or type(value) is bool or (isinstance(value, int) and not -(2**63) <= value < 2**63) \
+            or (isinstance(value, str) and "\x00" in value):
+        raise InvalidInput("the cursor is not one this server gave out")
     return value, last_id
+
+
+# What each sort column holds: a cursor carrying anything else was not made here.
+VALUE_TYPES = {"id": int, "name": str, "size": int, "modified": int, "added": datetime}

@@ -114,6 +114,8 @@ def parse_fields(fields: str | list[str] | None) -> tuple[str, ...]:
     if not fields:
         return ALL_FIELDS
     names = [f.strip() for f in (fields.split(",") if isinstance(fields, str) else fields) if f.strip()]
+    if not names:
+        return ALL_FIELDS
     unknown = sorted(set(names) - set(FIELDS))
     if unknown:
         raise InvalidInput(f"unknown field(s): {', '.join(unknown)[:200]}", {"allowed": list(ALL_FIELDS)})

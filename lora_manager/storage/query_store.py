@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 
 from ..errors import InvalidInput, NotFound
+from ..userdata import check_text
 from .base import L, T, U, SqlStoreBase
 from .cursor import decode_cursor, encode_cursor
 from .entries import ALL_FIELDS, build, columns_for, parse_fields
@@ -98,6 +99,12 @@ class QueryStore(SqlStoreBase):
         return conds
 
     def list_loras(self, q: LoraQuery) -> Page:
+        for name in ("query", "base", "folder", "network_type", "state", "cursor"):
+            value = getattr(q, name)
+            if isinstance(value, str):
+                check_text(name, value)
+        for tag in q.tags:
+            check_text("tag", tag)
         key = q.sort.lstrip("-")
         if key not in SORTS:
             raise InvalidInput(f"unknown sort {q.sort!r}", {"allowed": sorted(SORTS)})
@@ -159,9 +166,11 @@ class QueryStore(SqlStoreBase):
 
     def resolve(self, key: str | int) -> int:
         """Id of the LoRA known by `key`: id, prompt name, file name, or any hash form."""
-        key = str(key).strip()
+        key = str(key)
+        if not key or "\x00" in key or not _encodable(key):
+            raise NotFound("no LoRA matches that key", {"key": repr(key)[:100]})
         with self.engine.connect() as conn:
-            if key.isdigit() and len(key) < 8:
+            if key.isascii() and key.isdigit() and len(key) < 8:
                 found = conn.execute(select(L.c.id).where(L.c.id == int(key))).scalar()
                 if found is not None:
                     return found
@@ -236,3 +245,11 @@ class QueryStore(SqlStoreBase):
         with self.engine.connect() as conn:
             by_state = dict(conn.execute(select(L.c.state, func.count()).group_by(L.c.state)).all())
         return {state: int(by_state.get(state, 0)) for state in ("ok", "broken", "unsupported", "missing", "trashed")}
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False

@@ -177,8 +177,17 @@ class ScanStore(SqlStoreBase):
             conn.execute(delete(CI).where(CI.c.lora_id == dst, CI.c.collection_id == cid))
             conn.execute(CI.insert().values(lora_id=dst, collection_id=cid))
         src_user = conn.execute(select(U).where(U.c.lora_id == src)).mappings().first()
-        if src_user and not conn.execute(select(U.c.lora_id).where(U.c.lora_id == dst)).first():
+        if not src_user:
+            return
+        dst_user = conn.execute(select(U).where(U.c.lora_id == dst)).mappings().first()
+        if not dst_user:
             conn.execute(U.insert().values(**{**dict(src_user), "lora_id": dst}))
+            return
+        # Both sides have user data: what dst says stands, src fills its gaps.
+        fill = {k: v for k, v in src_user.items()
+                if k not in ("lora_id", "updated_at") and v not in (None, False) and dst_user[k] in (None, False)}
+        if fill:
+            conn.execute(update(U).where(U.c.lora_id == dst).values(**fill, updated_at=utcnow()))
 
     def _undo_move(self, conn, lid: int, old_path: str | None, old_sha: str) -> None:
         """The header matched but the full hash does not: it was not the same file.

@@ -35,13 +35,18 @@ class UserStore(SqlStoreBase):
                 self._refresh_search(conn, ids)
         return len(ids)
 
+    def user_weights(self, lid: int) -> tuple[float | None, float | None]:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(U.c.weight_min, U.c.weight_max).where(U.c.lora_id == lid)).first()
+        return (row[0], row[1]) if row else (None, None)
+
     def add_tags(self, ids: list[int], tags: list[str]) -> int:
         with self.engine.begin() as conn:
             ids = self._existing_ids(conn, ids)
-            have = set(conn.execute(select(T.c.lora_id, T.c.tag).where(T.c.lora_id.in_(ids), T.c.tag.in_(tags))))
-            rows = [{"lora_id": i, "tag": t} for i in ids for t in tags if (i, t) not in have]
+            rows = [{"lora_id": i, "tag": t} for i in ids for t in tags]
             if rows:
-                conn.execute(T.insert(), rows)
+                # Concurrent taggers may add the same pair: that is not an error.
+                conn.execute(self._insert_ignore(T), rows)
             self._refresh_search(conn, ids)
         return len(ids)
 
@@ -59,14 +64,24 @@ class UserStore(SqlStoreBase):
             conn.execute(update(L).where(L.c.id == lid).values(**values, updated_at=utcnow()))
             self._refresh_search(conn, [lid])
 
-    def set_trashed(self, lid: int, trash_path: str | None) -> None:
-        state = {"state": "trashed", "trash_path": trash_path} if trash_path else {"state": "ok", "trash_path": None}
+    def set_trashed(self, lid: int, in_trash: str | None, *, original: str) -> None:
+        """Trashed: the row's path is the file in the trash and `trash_path` keeps the
+        original place. Restored (in_trash None): back to the original path."""
+        if in_trash:
+            values = {"state": "trashed", "path": in_trash, "trash_path": original}
+        else:
+            values = {"state": "ok", "path": original, "trash_path": None}
         with self.engine.begin() as conn:
-            conn.execute(update(L).where(L.c.id == lid).values(**state, updated_at=utcnow()))
+            conn.execute(update(L).where(L.c.id == lid).values(**values, updated_at=utcnow()))
 
     def trash_path(self, lid: int) -> str | None:
+        """Where a trashed LoRA came from."""
         with self.engine.connect() as conn:
             return conn.execute(select(L.c.trash_path).where(L.c.id == lid)).scalar()
+
+    def id_at_path(self, path: str) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(L.c.id).where(L.c.path == path)).scalar()
 
     # --- collections ---------------------------------------------------
     def collection_id(self, name: str, create: bool = False) -> int:
@@ -75,16 +90,18 @@ class UserStore(SqlStoreBase):
             if cid is None:
                 if not create:
                     raise NotFound(f"no collection named {name[:100]!r}")
-                cid = conn.execute(C.insert().values(name=name, created_at=utcnow())).inserted_primary_key[0]
+                conn.execute(self._insert_ignore(C).values(name=name, created_at=utcnow()))
+                cid = conn.execute(select(C.c.id).where(C.c.name == name)).scalar_one()
         return cid
 
     def collect(self, name: str, ids: list[int], add: bool = True) -> int:
         cid = self.collection_id(name, create=add)
         with self.engine.begin() as conn:
             ids = self._existing_ids(conn, ids)
-            conn.execute(delete(CI).where(CI.c.collection_id == cid, CI.c.lora_id.in_(ids)))
             if add and ids:
-                conn.execute(CI.insert(), [{"collection_id": cid, "lora_id": i} for i in ids])
+                conn.execute(self._insert_ignore(CI), [{"collection_id": cid, "lora_id": i} for i in ids])
+            elif ids:
+                conn.execute(delete(CI).where(CI.c.collection_id == cid, CI.c.lora_id.in_(ids)))
         return len(ids)
 
     def collections(self) -> list[dict[str, Any]]:
