@@ -23,6 +23,7 @@ from .storage.scan_store import PRESENT
 log = logging.getLogger(__name__)
 POOL_THRESHOLD = 200  # below this, worker start-up costs more than it saves
 CHUNK = 100
+INSERT_BATCH = 2000
 
 Progress = Callable[[str, int, int], None]
 
@@ -99,8 +100,10 @@ class Scanner:
         candidates = _move_candidates(vanished, index, offline)
 
         claimed: set[int] = set()
-        # Rows are written chunk by chunk as the workers hand them over, so the
-        # database work overlaps with header reading.
+        pending: list[dict[str, Any]] = []
+        # Rows are written as the workers hand them over, so the database work
+        # overlaps with header reading; new rows go in batches of INSERT_BATCH,
+        # since every transaction adds a segment to the full-text index.
         for rows in self._probe(to_probe, progress):
             inserts: list[dict[str, Any]] = []
             updates: list[tuple[int, dict[str, Any]]] = []
@@ -125,9 +128,13 @@ class Scanner:
                     setattr(report, what, getattr(report, what) + 1)
             if updates:
                 self.repo.update_files(updates, moved_from=moved_from)
-            if inserts:
-                self.repo.insert_files(inserts)
+            pending.extend(inserts)
+            if len(pending) >= INSERT_BATCH:
+                self.repo.insert_files(pending)
+                pending = []
             claimed.update(moved_from)
+        if pending:
+            self.repo.insert_files(pending)
         gone = [row.id for path, row in vanished if row.id not in claimed and not (offline and path.startswith(offline))]
         away = [row.id for path, row in vanished if offline and path.startswith(offline)]
         report.missing = len(gone) + len(away)

@@ -21,14 +21,22 @@ def _opt(cmd_opts, name, default=None):
 
 
 def host_info() -> dict:
+    """Host name and, where the host says it, its version. Never raises."""
     try:
         from modules import shared
-
-        version = getattr(shared, "version", None) or getattr(getattr(shared, "opts", None), "sd_checkpoint_hash", None)
     except ImportError:
         return {"name": "unknown", "version": None}
     name = "SDNext" if hasattr(shared, "api") else "AUTOMATIC1111"
-    return {"name": name, "version": str(version) if version else None}
+    version = None
+    try:  # SDNext's installer reports {app, updated, commit, ...}; unverified beyond that shape
+        import installer  # type: ignore[import-not-found]
+
+        info = installer.get_version()
+        if isinstance(info, dict):
+            version = " ".join(str(info[k]) for k in ("app", "updated", "commit") if info.get(k)) or None
+    except Exception:  # an older host, or not SDNext: no version rather than a failure
+        version = None
+    return {"name": name, "version": version}
 
 
 def settings_from_host() -> Settings:

@@ -57,7 +57,7 @@ class ScanStore(SqlStoreBase):
 
     def insert_files(self, rows: list[dict[str, Any]]) -> None:
         now = utcnow()
-        for part in chunks(rows, 1000):
+        for part in chunks(rows, 2000):
             for row in part:
                 if "search_text" not in row:
                     row["search_text"] = search_text(row)
