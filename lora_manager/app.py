@@ -11,6 +11,7 @@ from .events import EventBus
 from .fileops import FileOps
 from .hasher import Hasher
 from .scanner import Scanner
+from .recorder import Recorder
 from .scans import ScanService
 from .settings import Settings
 from .storage.repository import SqlLibraryRepository, open_repository
@@ -26,6 +27,7 @@ class App:
     catalog: Catalog
     events: EventBus
     scans: ScanService | None = None
+    recorder: Recorder | None = None
     host: dict[str, Any] | None = None  # {"name", "version"} when running inside a host
 
     def scan(self, progress=None, *, hash_after: bool = True, wait_hashes: bool = False, wait_hook=None):
@@ -43,6 +45,8 @@ class App:
         return report
 
     def close(self) -> None:
+        if self.recorder is not None:
+            self.recorder.flush(10)
         self.hasher.stop()
         self.repo.close()
 
@@ -56,4 +60,5 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     files = FileOps(repo, settings.lora_dirs, settings.trash_dir)
     app = App(settings, repo, scanner, hasher, files, Catalog(repo), events, host=host)
     app.scans = ScanService(app.scan, events.publish)
+    app.recorder = Recorder(repo, on_event=events.publish)
     return app

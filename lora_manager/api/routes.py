@@ -14,6 +14,7 @@ import hmac
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
 import orjson
@@ -198,6 +199,22 @@ def routes(core) -> list[Route]:
     def hashing() -> Response:
         return JSON(_hash_status(core))
 
+    def usage(
+        lora: Optional[str] = Query(None, max_length=300, description="only generations that asked for or applied this LoRA"),
+        since: Optional[datetime] = Query(None, description="ISO 8601; without a zone, UTC"),
+        until: Optional[datetime] = Query(None, description="ISO 8601, exclusive"),
+        limit: int = Query(50, ge=1, le=1000),
+        offset: int = Query(0, ge=0, le=10_000_000),
+    ) -> Response:
+        lora_id = prompt_name = None
+        if lora is not None:
+            try:
+                lora_id = core.repo.resolve(lora)
+            except NotFound:
+                prompt_name = lora  # a name the host was asked for but we do not know
+        return JSON(core.repo.list_usage(lora_id=lora_id, prompt_name=prompt_name, since=_utc(since), until=_utc(until),
+                                         limit=limit, offset=offset))
+
     async def events(request: Request, heartbeat: float = Query(15.0, ge=1, le=300)) -> Response:
         return StreamingResponse(_sse(core, request, heartbeat), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -223,9 +240,16 @@ def routes(core) -> list[Route]:
         Route("/scans/current", "GET", scan_status, "the running scan's progress, if any", S.ScanStatus),
         Route("/scans/last", "GET", last_scan, "the last finished scan's report", S.ScanReport),
         Route("/hashing", "GET", hashing, "background hashing progress", S.HashStatus),
+        Route("/usage", "GET", usage, "recorded generations, newest first, with requested and applied LoRAs", S.UsagePage),
         Route("/events", "GET", events, "progress stream (Server-Sent Events): scan.*, hash.*",
               extra={"response_class": StreamingResponse}),
     ]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def _hash_status(core) -> dict[str, Any]:

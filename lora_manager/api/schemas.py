@@ -210,3 +210,43 @@ class SystemInfo(BaseModel):
     roots: list[str]
     background: dict[str, Any]
     host: Optional[dict[str, Any]] = None
+
+
+class UsageLora(BaseModel):
+    prompt_name: str
+    lora_id: Optional[int] = None
+    requested_weight: Optional[float] = None
+    requested_te: Optional[float] = None
+    requested_unet: Optional[float] = None
+    schedule: Optional[str] = None
+    applied: bool
+    applied_te: Optional[float] = None
+    applied_unet: Optional[float] = None
+    status: Literal["applied", "not_found", "skipped", "not_applied"]
+
+
+class UsageEvent(BaseModel):
+    id: int
+    started_at: str
+    finished_at: Optional[str] = None
+    duration_ms: Optional[int] = None
+    outcome: Literal["done", "interrupted", "failed"]
+    source: Optional[str] = None
+    checkpoint: Optional[str] = None
+    checkpoint_family: Optional[str] = None
+    seed: Optional[int] = None
+    steps: Optional[int] = None
+    width: Optional[int] = None
+    height: Optional[int] = None
+    sampler: Optional[str] = None
+    prompt: Optional[str] = None
+    negative_prompt: Optional[str] = None
+    error: Optional[str] = None
+    loras: list[UsageLora]
+
+
+class UsagePage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[UsageEvent]

@@ -121,3 +121,45 @@ class CollectionItem(Base):
 
     collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True)
     lora_id: Mapped[int] = mapped_column(ForeignKey("loras.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class Generation(Base):
+    """One generation the host ran (UI, API or one of our jobs), as recorded."""
+
+    __tablename__ = "generations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16), index=True)  # done | interrupted | failed
+    source: Mapped[str | None] = mapped_column(String(32))  # ui | api | job
+    checkpoint: Mapped[str | None] = mapped_column(Text)
+    checkpoint_family: Mapped[str | None] = mapped_column(String(32))
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+    steps: Mapped[int | None] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    sampler: Mapped[str | None] = mapped_column(String(64))
+    prompt: Mapped[str | None] = mapped_column(Text)
+    negative_prompt: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class GenerationLora(Base):
+    """A LoRA a generation asked for, and what the host really applied."""
+
+    __tablename__ = "generation_loras"
+
+    generation_id: Mapped[int] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prompt_name: Mapped[str] = mapped_column(Text, index=True)
+    lora_id: Mapped[int | None] = mapped_column(ForeignKey("loras.id", ondelete="SET NULL"), index=True)
+    requested_weight: Mapped[float | None] = mapped_column(Float)
+    requested_te: Mapped[float | None] = mapped_column(Float)
+    requested_unet: Mapped[float | None] = mapped_column(Float)
+    schedule: Mapped[str | None] = mapped_column(Text)
+    applied: Mapped[bool] = mapped_column(Boolean, default=False)
+    applied_te: Mapped[float | None] = mapped_column(Float)
+    applied_unet: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))  # applied | not_found | skipped | not_applied

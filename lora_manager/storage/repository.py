@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from .engine import make_engine, migrate
 from .query_store import LoraQuery, Page, QueryStore
 from .scan_store import HashResult, IndexRow, ScanStore
+from .usage_store import UsageStore
 from .user_store import UserStore
 
 __all__ = ["LibraryRepository", "SqlLibraryRepository", "LoraQuery", "Page", "HashResult", "IndexRow", "open_repository"]
@@ -45,8 +46,8 @@ class LibraryRepository(Protocol):
     def relocate(self, lid: int, row: dict[str, Any]) -> None: ...
 
 
-class SqlLibraryRepository(ScanStore, QueryStore, UserStore):
-    """Scan writes, reads and user edits over one engine."""
+class SqlLibraryRepository(ScanStore, QueryStore, UserStore, UsageStore):
+    """Scan writes, reads, user edits and recorded usage over one engine."""
 
     def __init__(self, engine: Engine):
         super().__init__(engine)

@@ -1,0 +1,88 @@
+"""Recorded generations: stored off the caller's thread, listed through the API."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lora_manager.api.standalone import create_app
+from lora_manager.recorder import GenerationEvent, Recorder
+
+from .conftest import scan
+from .loras import write_lora
+
+P = "/lora-manager/v1"
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def lib(app, library):
+    write_lora(library / "cat.style.safetensors", seed=1)
+    write_lora(library / "dog.safetensors", seed=2)
+    scan(app)
+    return app
+
+
+def _record(core, minutes, prompt, applied, outcome="done"):
+    started = T0 + timedelta(minutes=minutes)
+    core.recorder.record(GenerationEvent.from_prompt(
+        prompt, started_at=started, finished_at=started + timedelta(seconds=3), outcome=outcome, checkpoint="m.safetensors",
+        checkpoint_family="sd1", seed=42, steps=20, width=512, height=512, sampler="Euler", source="ui",
+        applied=[{"name": n, "te": w, "unet": w} for n, w in applied]))
+
+
+def test_events_are_stored_with_requested_and_applied(lib):
+    _record(lib, 0, "a <lora:cat_style:0.8> cat <lora:ghost:1>", [("cat_style", 0.8)])
+    _record(lib, 1, "<lora:dog:0.5:0.3> <lora:cat_style:0:0>", [("dog", 0.5)], outcome="interrupted")
+    assert lib.recorder.flush(10)
+    page = lib.repo.list_usage()
+    assert page["total"] == 2
+    newest, oldest = page["items"]
+    assert newest["outcome"] == "interrupted" and newest["duration_ms"] == 3000
+    assert [(x["prompt_name"], x["status"], x["requested_te"], x["requested_unet"]) for x in newest["loras"]] == [
+        ("dog", "applied", 0.5, 0.3), ("cat_style", "skipped", 0.0, 0.0)]
+    statuses = {x["prompt_name"]: (x["status"], x["lora_id"] is not None) for x in oldest["loras"]}
+    assert statuses == {"cat_style": ("applied", True), "ghost": ("not_found", False)}
+
+
+def test_a_burst_of_events_is_stored_in_batches(lib):
+    event = GenerationEvent.from_prompt("<lora:dog:1>", started_at=T0, finished_at=T0, applied=[{"name": "dog", "te": 1, "unet": 1}])
+    for _ in range(200):
+        lib.recorder.record(event)  # only enqueues; the writer thread stores them
+    assert lib.recorder.flush(30) and lib.repo.list_usage(limit=1)["total"] == 200
+    assert lib.recorder.recorded == 200 and lib.recorder.dropped == 0
+
+
+def test_a_database_outage_keeps_events_for_a_retry(lib):
+    calls = {"n": 0}
+    real = lib.repo.record_generations
+
+    def flaky(rows):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("database went away")
+        return real(rows)
+
+    recorder = Recorder(type("S", (), {"record_generations": staticmethod(flaky)})())
+    recorder.record(GenerationEvent.from_prompt("<lora:dog>", started_at=T0))
+    assert recorder.flush(20)
+    assert calls["n"] == 2 and lib.repo.list_usage()["total"] == 1
+
+
+def test_usage_api_filters(lib):
+    _record(lib, 0, "<lora:cat_style:0.8>", [("cat_style", 0.8)])
+    _record(lib, 10, "<lora:dog>", [("dog", 1.0)])
+    _record(lib, 20, "<lora:ghost>", [])
+    lib.recorder.flush(10)
+    with TestClient(create_app(lib)) as c:
+        assert c.get(f"{P}/usage").json()["total"] == 3
+        assert [e["prompt"] for e in c.get(f"{P}/usage", params={"lora": "cat_style"}).json()["items"]] == ["<lora:cat_style:0.8>"]
+        by_hash = lib.catalog.get("dog")["sha256"]
+        assert c.get(f"{P}/usage", params={"lora": by_hash}).json()["total"] == 1
+        assert c.get(f"{P}/usage", params={"lora": "ghost"}).json()["total"] == 1
+        since = (T0 + timedelta(minutes=5)).isoformat()
+        assert c.get(f"{P}/usage", params={"since": since}).json()["total"] == 2
+        assert c.get(f"{P}/usage", params={"since": "2026-11-01T12:05:00", "until": "2026-11-01T12:15:00"}).json()["total"] == 1
+        assert c.get(f"{P}/usage", params={"since": "yesterday"}).status_code == 422
