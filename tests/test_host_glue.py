@@ -38,20 +38,36 @@ def host(tmp_path, monkeypatch):
     parser.add_argument("--data-dir", default=str(tmp_path))
     runpy.run_path(os.path.join(ROOT, "preload.py"))["preload"](parser)
     cmd_opts = parser.parse_args(["--lora-manager-lora-dir", str(tmp_path / "extra")])
-    callbacks: dict[str, list] = {"app_started": []}
+    callbacks: dict[str, list] = {"app_started": [], "after_process": []}
     script_callbacks = types.ModuleType("modules.script_callbacks")
     script_callbacks.on_app_started = lambda fn: callbacks["app_started"].append(fn)
+    script_callbacks.on_after_process = lambda fn: callbacks["after_process"].append(fn)
     app = FastAPI()
     shared = types.ModuleType("modules.shared")
     shared.cmd_opts = cmd_opts
     shared.api = HostApi(app)
+    shared.opts = types.SimpleNamespace(sd_model_checkpoint="base_model.safetensors")
+    shared.sd_model_type = "sd"
+    shared.state = types.SimpleNamespace(interrupted=False, skipped=False)
+    scripts_mod = types.ModuleType("modules.scripts")
+
+    class Script:  # the host's base class: subclasses in a scripts/ file are registered
+        pass
+
+    scripts_mod.Script, scripts_mod.AlwaysVisible = Script, object()
+    lora_common = types.ModuleType("modules.lora.lora_common")
+    lora_common.loaded_networks = []
+    lora_pkg = types.ModuleType("modules.lora")
+    lora_pkg.lora_common = lora_common
     modules = types.ModuleType("modules")
-    modules.shared, modules.script_callbacks = shared, script_callbacks
-    for name, mod in (("modules", modules), ("modules.shared", shared), ("modules.script_callbacks", script_callbacks)):
+    modules.shared, modules.script_callbacks, modules.scripts, modules.lora = shared, script_callbacks, scripts_mod, lora_pkg
+    for name, mod in (("modules", modules), ("modules.shared", shared), ("modules.script_callbacks", script_callbacks),
+                      ("modules.scripts", scripts_mod), ("modules.lora", lora_pkg), ("modules.lora.lora_common", lora_common)):
         monkeypatch.setitem(sys.modules, name, mod)
     write_lora(tmp_path / "models" / "Lora" / "hosted.safetensors")
     write_lora(tmp_path / "extra" / "extra_one.safetensors", seed=1)
-    yield types.SimpleNamespace(app=app, shared=shared, callbacks=callbacks, cmd_opts=cmd_opts)
+    yield types.SimpleNamespace(app=app, shared=shared, callbacks=callbacks, cmd_opts=cmd_opts, lora_common=lora_common,
+                                Script=Script)
     from lora_manager.host import sdnext
 
     core = sdnext._state.pop("core", None)
@@ -82,3 +98,59 @@ def test_script_registers_routes_through_the_host_and_scans_in_background(host, 
         assert client.get("/lora-manager/v1/loras/missing-one").json()["error"]["code"] == "not_found"
         system = client.get("/lora-manager/v1/system").json()
         assert system["host"]["name"] == "SDNext"
+
+
+class Net:
+    def __init__(self, name, te, unet):
+        self.name, self.te_multiplier, self.unet_multiplier = name, te, unet
+
+
+def _p(prompt):
+    return types.SimpleNamespace(prompt=prompt, negative_prompt="blurry", seed=7, steps=20, width=512, height=768,
+                                 sampler_name="Euler a")
+
+
+def test_recorder_script_records_done_interrupted_and_not_found(host, monkeypatch):
+    monkeypatch.syspath_prepend(ROOT)
+    ns = runpy.run_path(os.path.join(ROOT, "scripts", "lora_manager.py"))
+    recorder_cls = ns["LoraManagerRecorder"]
+    assert issubclass(recorder_cls, host.Script)
+    script = recorder_cls()
+    assert script.show(False) is sys.modules["modules.scripts"].AlwaysVisible and script.ui(False) == []
+    host.callbacks["app_started"][0](None, host.app)
+    (after_process,) = host.callbacks["after_process"]
+
+    # 1. a finished job: postprocess, then the host's finally
+    p = _p("portrait <lora:hosted:0.7> <lora:ghost:1>")
+    script.before_process(p)
+    host.lora_common.loaded_networks[:] = [Net("hosted", 0.7, 0.7)]
+    script.postprocess(p, processed=None)
+    after_process(p)
+    # 2. an interrupted job: no postprocess
+    p2 = _p("<lora:extra_one:0.4:0.2>")
+    script.before_process(p2)
+    host.lora_common.loaded_networks[:] = [Net("extra_one", 0.4, 0.2)]
+    host.shared.state.interrupted = True
+    after_process(p2)
+
+    from lora_manager.host import sdnext
+
+    core = sdnext._state["core"]
+    assert core.recorder.flush(10)
+    items = core.repo.list_usage()["items"]
+    assert [e["outcome"] for e in items] == ["interrupted", "done"]
+    done = items[1]
+    assert (done["seed"], done["width"], done["height"], done["sampler"], done["checkpoint"]) == (7, 512, 768, "Euler a", "base_model.safetensors")
+    assert {x["prompt_name"]: x["status"] for x in done["loras"]} == {"hosted": "applied", "ghost": "not_found"}
+    assert [(x["applied_te"], x["applied_unet"]) for x in items[0]["loras"]] == [(0.4, 0.2)]
+
+
+def test_recorder_never_raises_into_the_host(host, monkeypatch):
+    monkeypatch.syspath_prepend(ROOT)
+    ns = runpy.run_path(os.path.join(ROOT, "scripts", "lora_manager.py"))
+    script = ns["LoraManagerRecorder"]()
+    host.callbacks["app_started"][0](None, host.app)
+    weird = types.SimpleNamespace(prompt=object(), seed="not a number", steps=None)
+    script.before_process(weird)
+    script.postprocess(weird, processed=None)
+    host.callbacks["after_process"][0](types.SimpleNamespace())

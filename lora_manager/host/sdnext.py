@@ -83,7 +83,38 @@ def _first_scan(core) -> None:
         log.exception("LoRA Manager: the first scan could not start")
 
 
+def _recorder():
+    core = _state.get("core")
+    return core.recorder if core is not None else None
+
+
+def before_process(p) -> None:
+    if _recorder() is not None:
+        from .recording import before
+
+        before(p)
+
+
+def postprocess(p) -> None:
+    recorder = _recorder()
+    if recorder is not None:
+        from .recording import finish
+
+        finish(p, recorder, done=True)
+
+
+def after_process(p) -> None:
+    """SDNext calls this in a finally: interrupted and failed jobs end here."""
+    recorder = _recorder()
+    if recorder is not None:
+        from .recording import finish
+
+        finish(p, recorder, done=False)
+
+
 def install() -> None:
     from modules import script_callbacks
 
     script_callbacks.on_app_started(on_app_started)
+    if hasattr(script_callbacks, "on_after_process"):  # SDNext only; A1111 misses interrupted jobs
+        script_callbacks.on_after_process(after_process)

@@ -1,0 +1,95 @@
+"""Turn the host's generation objects into GenerationEvents (SDNext, A1111 where it can).
+
+Hook order (HOST_CONTRACT): `before_process(p)` sees the prompt with its
+`<lora:...>` tags; `postprocess(p, processed)` runs only for finished jobs;
+`on_after_process(p)` (SDNext) runs in a `finally`, so interrupted and failed
+jobs are caught there. Every function here swallows its own errors: a
+recorder bug must never reach the host's generation.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+from ..recorder import GenerationEvent
+
+log = logging.getLogger("lora_manager")
+_ATTR = "_lora_manager_event"  # the event in progress, kept on the processing object
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, (list, tuple)) and value else value
+
+
+def before(p) -> None:
+    try:
+        from modules import shared
+
+        prompt = _first(getattr(p, "prompt", "")) or ""
+        event = GenerationEvent.from_prompt(
+            str(prompt),
+            started_at=_now(),
+            negative_prompt=str(_first(getattr(p, "negative_prompt", "")) or "") or None,
+            seed=_int(_first(getattr(p, "seed", None))),
+            steps=_int(getattr(p, "steps", None)),
+            width=_int(getattr(p, "width", None)),
+            height=_int(getattr(p, "height", None)),
+            sampler=getattr(p, "sampler_name", None),
+            checkpoint=getattr(getattr(shared, "opts", None), "sd_model_checkpoint", None),
+            checkpoint_family=getattr(shared, "sd_model_type", None),
+            source=getattr(p, _ATTR + "_source", None) or ("api" if getattr(p, "is_api", False) else "ui"),
+        )
+        setattr(p, _ATTR, event)
+    except Exception:
+        log.exception("LoRA Manager: could not start recording a generation")
+
+
+def _applied() -> list[dict[str, Any]]:
+    try:
+        from modules.lora import lora_common  # SDNext
+    except ImportError:
+        try:
+            import networks as lora_common  # A1111's built-in Lora extension
+        except ImportError:
+            return []
+    out = []
+    for net in list(getattr(lora_common, "loaded_networks", []) or []):
+        out.append({"name": str(getattr(net, "name", "")), "te": getattr(net, "te_multiplier", None),
+                    "unet": getattr(net, "unet_multiplier", None)})
+    return out
+
+
+def finish(p, recorder, *, done: bool) -> None:
+    """Close the event once: `done` from postprocess, else from on_after_process."""
+    try:
+        event = getattr(p, _ATTR, None)
+        if event is None:
+            return
+        setattr(p, _ATTR, None)
+        from modules import shared
+
+        state = getattr(shared, "state", None)
+        if done:
+            event.outcome = "done"
+        elif getattr(state, "interrupted", False) or getattr(state, "skipped", False):
+            event.outcome = "interrupted"
+        else:
+            event.outcome = "failed"
+        event.finished_at = _now()
+        event.applied = _applied()
+        recorder.record(event)
+    except Exception:
+        log.exception("LoRA Manager: could not record a generation")
