@@ -11,6 +11,7 @@ from .events import EventBus
 from .fileops import FileOps
 from .hasher import Hasher
 from .scanner import Scanner
+from .jobs import JobQueue
 from .recorder import Recorder
 from .scans import ScanService
 from .settings import Settings
@@ -28,6 +29,7 @@ class App:
     events: EventBus
     scans: ScanService | None = None
     recorder: Recorder | None = None
+    jobs: JobQueue | None = None
     host: dict[str, Any] | None = None  # {"name", "version"} when running inside a host
 
     def scan(self, progress=None, *, hash_after: bool = True, wait_hashes: bool = False, wait_hook=None):
@@ -61,4 +63,5 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     app = App(settings, repo, scanner, hasher, files, Catalog(repo), events, host=host)
     app.scans = ScanService(app.scan, events.publish)
     app.recorder = Recorder(repo, on_event=events.publish)
+    app.jobs = JobQueue(app.catalog, events.publish)  # a host adapter gives it a runner
     return app

@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException
 
 from ..errors import BadRequest, LoraManagerError, NotFound
 from ..library.header import read_header
+from ..jobs import validate_request
 from ..library.previews import preview_mime
 from ..storage.repository import LoraQuery
 from . import schemas as S
@@ -215,6 +216,19 @@ def routes(core) -> list[Route]:
         return JSON(core.repo.list_usage(lora_id=lora_id, prompt_name=prompt_name, since=_utc(since), until=_utc(until),
                                          limit=limit, offset=offset))
 
+    def create_job(req: S.JobCreate) -> Response:
+        job = core.jobs.submit(validate_request(req.model_dump()))
+        return JSON({"id": job.id, "status": job.status}, status_code=202)
+
+    def list_jobs() -> Response:
+        return JSON(core.jobs.list())
+
+    def get_job(job_id: str = Path(..., max_length=64)) -> Response:
+        return JSON(core.jobs.get(job_id).as_dict())
+
+    def cancel_job(job_id: str = Path(..., max_length=64)) -> Response:
+        return JSON(core.jobs.cancel(job_id).as_dict())
+
     async def events(request: Request, heartbeat: float = Query(15.0, ge=1, le=300)) -> Response:
         return StreamingResponse(_sse(core, request, heartbeat), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -240,6 +254,11 @@ def routes(core) -> list[Route]:
         Route("/scans/current", "GET", scan_status, "the running scan's progress, if any", S.ScanStatus),
         Route("/scans/last", "GET", last_scan, "the last finished scan's report", S.ScanReport),
         Route("/hashing", "GET", hashing, "background hashing progress", S.HashStatus),
+        Route("/jobs", "POST", create_job, "queue a txt2img job with a LoRA stack (runs inside the host)", S.JobCreated,
+              status_code=202),
+        Route("/jobs", "GET", list_jobs, "jobs, newest first", list[S.JobOut]),
+        Route("/jobs/{job_id}", "GET", get_job, "one job with its progress and results", S.JobOut),
+        Route("/jobs/{job_id}/cancel", "POST", cancel_job, "cancel a queued job, or interrupt the running one", S.JobOut),
         Route("/usage", "GET", usage, "recorded generations, newest first, with requested and applied LoRAs", S.UsagePage),
         Route("/events", "GET", events, "progress stream (Server-Sent Events): scan.*, hash.*",
               extra={"response_class": StreamingResponse}),

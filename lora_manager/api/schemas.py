@@ -250,3 +250,54 @@ class UsagePage(BaseModel):
     limit: int
     offset: int
     items: list[UsageEvent]
+
+
+class JobLora(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=300, description="id, prompt name, file name or hash")
+    weight: Optional[float] = Field(None, ge=-10, le=10, description="default: the LoRA's preferred weight, else 1")
+
+
+class JobCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prompt: str = Field("", max_length=10_000)
+    negative_prompt: str = Field("", max_length=10_000)
+    loras: list[JobLora] = Field(default_factory=list, max_length=32)
+    steps: int = Field(20, ge=1, le=150)
+    width: int = Field(512, ge=64, le=4096)
+    height: int = Field(512, ge=64, le=4096)
+    seed: int = Field(-1, ge=-1, le=2**32 - 1)
+    cfg_scale: float = Field(6.0, ge=0, le=30)
+    sampler: Optional[str] = Field(None, max_length=64)
+    batch_size: int = Field(1, ge=1, le=8)
+    add_triggers: bool = Field(False, description="append the LoRAs' trigger words to the prompt")
+
+
+class JobCreated(BaseModel):
+    id: str
+    status: str
+
+
+class JobProgress(BaseModel):
+    step: int
+    total: int
+    eta_s: Optional[float] = None
+
+
+class JobOut(BaseModel):
+    id: str
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    prompt: str
+    negative_prompt: str
+    loras: list[dict[str, Any]]
+    steps: int
+    width: int
+    height: int
+    seed: int
+    created_at: float
+    started_at: Optional[float] = None
+    finished_at: Optional[float] = None
+    progress: JobProgress
+    result: Optional[dict[str, Any]] = None
+    error: Optional[str] = None
+    warnings: list[str]

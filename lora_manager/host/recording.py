@@ -35,11 +35,26 @@ def _first(value: Any) -> Any:
 
 
 def before(p) -> None:
+    event = start_event(p)
+    if event is not None:
+        try:
+            setattr(p, _ATTR, event)
+        except Exception:
+            log.exception("LoRA Manager: could not start recording a generation")
+
+
+def attach(p, event: GenerationEvent | None) -> None:
+    """Give `p` an event started earlier (our own jobs attach it after the host's callbacks ran)."""
+    if event is not None:
+        setattr(p, _ATTR, event)
+
+
+def start_event(p, source: str | None = None) -> GenerationEvent | None:
     try:
         from modules import shared
 
         prompt = _first(getattr(p, "prompt", "")) or ""
-        event = GenerationEvent.from_prompt(
+        return GenerationEvent.from_prompt(
             str(prompt),
             started_at=_now(),
             negative_prompt=str(_first(getattr(p, "negative_prompt", "")) or "") or None,
@@ -50,11 +65,11 @@ def before(p) -> None:
             sampler=getattr(p, "sampler_name", None),
             checkpoint=getattr(getattr(shared, "opts", None), "sd_model_checkpoint", None),
             checkpoint_family=getattr(shared, "sd_model_type", None),
-            source=getattr(p, _ATTR + "_source", None) or ("api" if getattr(p, "is_api", False) else "ui"),
+            source=source or ("api" if getattr(p, "is_api", False) else "ui"),
         )
-        setattr(p, _ATTR, event)
     except Exception:
         log.exception("LoRA Manager: could not start recording a generation")
+        return None
 
 
 def _applied() -> list[dict[str, Any]]:

@@ -63,6 +63,9 @@ def on_app_started(_demo, app) -> None:
 
     core = build(settings_from_host(), host=host_info())
     _state["core"] = core
+    from .jobs_runner import HostRunner
+
+    core.jobs.runner = HostRunner(os.path.join(core.settings.data_dir, "outputs"), recorder=core.recorder)
     from modules import shared
 
     host_api = getattr(shared, "api", None)

@@ -1,0 +1,99 @@
+"""Run a job through SDNext's own txt2img pipeline on the shared GPU.
+
+The host's queue lock is held for the job and only for it, so the host's UI
+and API jobs wait their turn and are never starved; progress is read from
+`shared.state`; cancel interrupts the host. Images are saved with their
+infotext in the data directory.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any, Callable
+
+from . import recording
+
+# SDNext's `shared.sd_model_type` -> our family names (sd1, xl, ...). Unverified beyond these.
+MODEL_TYPES = {"sd": "sd1", "sd1": "sd1", "sd2": "sd2", "sdxl": "xl", "xl": "xl", "sd3": "sd3", "f1": "f1", "flux": "f1",
+               "sc": "sc", "f2": "f2", "chroma": "chroma", "hv": "hv", "qwen": "qwen"}
+
+
+class HostRunner:
+    def __init__(self, output_dir: str, recorder=None):
+        self.output_dir = output_dir
+        self.recorder = recorder
+
+    def checkpoint_family(self) -> str | None:
+        from modules import shared
+
+        return MODEL_TYPES.get(str(getattr(shared, "sd_model_type", "") or "").lower())
+
+    def interrupt(self) -> None:
+        from modules import shared
+
+        shared.state.interrupt()
+
+    def run(self, job, progress: Callable[[int, int], None]) -> dict[str, Any]:
+        from modules import call_queue, processing, shared
+
+        req = job.request
+        stop = threading.Event()
+        with call_queue.queue_lock:  # held for this job only; the host's own jobs queue behind it
+            p = processing.StableDiffusionProcessingTxt2Img(
+                prompt=job.prompt, negative_prompt=req.negative_prompt, seed=req.seed, steps=req.steps, width=req.width,
+                height=req.height, cfg_scale=req.cfg_scale, sampler_name=req.sampler or "Default", batch_size=req.batch_size,
+                n_iter=1, do_not_save_samples=True, do_not_save_grid=True, override_settings={},
+            )
+            event = recording.start_event(p, source="job")
+            task = shared.state.begin("LoRA Manager job", api=True)
+            poller = threading.Thread(target=_poll, args=(shared.state, progress, stop), daemon=True)
+            poller.start()
+            try:
+                processed = processing.process_images(p)
+            finally:
+                stop.set()
+                poller.join(2)
+                _report(shared.state, progress)  # where it really stopped
+                shared.state.end(task)
+                if self.recorder is not None:
+                    # Attached only now: the host's on_after_process has already run for p.
+                    recording.attach(p, event)
+                    ok = processed is not None and not getattr(shared.state, "interrupted", False)
+                    recording.finish(p, self.recorder, done=ok)
+                p.close()
+        if processed is None:
+            raise RuntimeError("the host has no model loaded")
+        return self._save(job, processed)
+
+    def _save(self, job, processed) -> dict[str, Any]:
+        folder = os.path.join(self.output_dir, time.strftime("%Y-%m-%d"))
+        os.makedirs(folder, exist_ok=True)
+        infotexts = list(getattr(processed, "infotexts", []) or [])
+        paths = []
+        for i, image in enumerate(getattr(processed, "images", []) or []):
+            path = os.path.join(folder, f"{job.id}-{i}.png")
+            info = infotexts[i] if i < len(infotexts) else getattr(processed, "info", "")
+            try:
+                from PIL.PngImagePlugin import PngInfo
+
+                meta = PngInfo()
+                meta.add_text("parameters", info or "")
+                image.save(path, pnginfo=meta)
+            except ImportError:
+                image.save(path)
+            paths.append(path)
+        return {"images": paths, "infotexts": infotexts, "seed": getattr(processed, "seed", None)}
+
+
+def _poll(state, progress: Callable[[int, int], None], stop: threading.Event) -> None:
+    while not stop.wait(0.25):
+        _report(state, progress)
+
+
+def _report(state, progress: Callable[[int, int], None]) -> None:
+    try:
+        progress(int(getattr(state, "sampling_step", 0) or 0), int(getattr(state, "sampling_steps", 0) or 0))
+    except (TypeError, ValueError):
+        pass

@@ -1,0 +1,201 @@
+"""A queue of generation jobs that run through the host's own pipeline, one at a time.
+
+The queue owns ordering, state, progress, cancel and events; a runner (the
+host adapter) does the generation. Without a host there is no runner and
+jobs are refused with a clear error.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from .errors import Conflict, InvalidInput, LoraManagerError, NotFound
+
+log = logging.getLogger(__name__)
+MAX_KEPT = 200  # finished jobs kept in memory for status queries
+
+
+class NoHost(LoraManagerError):
+    """Jobs need the host's pipeline: a state of this server, not a failure of it (409)."""
+
+    status = 409
+    code = "no_host"
+
+
+@dataclass(slots=True)
+class JobRequest:
+    prompt: str
+    negative_prompt: str = ""
+    loras: list[dict[str, Any]] = field(default_factory=list)  # [{"name", "weight"?}]
+    steps: int = 20
+    width: int = 512
+    height: int = 512
+    seed: int = -1
+    cfg_scale: float = 6.0
+    sampler: str | None = None
+    batch_size: int = 1
+    add_triggers: bool = False
+
+
+class Runner(Protocol):
+    def run(self, job: "Job", progress: Callable[[int, int], None]) -> dict[str, Any]: ...
+    def interrupt(self) -> None: ...
+    def checkpoint_family(self) -> str | None: ...
+
+
+@dataclass
+class Job:
+    id: str
+    request: JobRequest
+    prompt: str  # the prompt sent to the host, with resolved <lora:...> tags
+    status: str = "queued"  # queued | running | done | failed | cancelled
+    created_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    step: int = 0
+    total: int = 0
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    cancel_requested: bool = False
+    order: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        eta = None
+        if self.status == "running" and self.step and self.total and self.started_at:
+            elapsed = time.time() - self.started_at
+            eta = round(elapsed / self.step * (self.total - self.step), 1)
+        return {
+            "id": self.id, "status": self.status, "prompt": self.prompt, "negative_prompt": self.request.negative_prompt,
+            "loras": self.request.loras, "steps": self.request.steps, "width": self.request.width, "height": self.request.height,
+            "seed": self.request.seed, "created_at": self.created_at, "started_at": self.started_at,
+            "finished_at": self.finished_at, "progress": {"step": self.step, "total": self.total, "eta_s": eta},
+            "result": self.result, "error": self.error, "warnings": self.warnings,
+        }
+
+
+class JobQueue:
+    def __init__(self, catalog, publish: Callable[[dict[str, Any]], None], runner: Runner | None = None):
+        self.catalog = catalog
+        self.publish = publish
+        self.runner = runner
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Condition()
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._current: Job | None = None
+
+    # --- submitting ------------------------------------------------------
+    def submit(self, req: JobRequest) -> Job:
+        if self.runner is None:
+            raise NoHost("jobs run through the host's pipeline; start LoRA Manager inside SDNext to run them")
+        prompt, warnings = self._build_prompt(req)
+        job = Job(id=uuid.uuid4().hex[:12], request=req, prompt=prompt, warnings=warnings, order=next(self._order))
+        with self._lock:
+            self._jobs[job.id] = job
+            self._trim()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._work, name="lora-manager-jobs", daemon=True)
+                self._thread.start()
+            self._lock.notify_all()
+        self.publish({"type": "job.queued", "job": job.as_dict()})
+        return job
+
+    def _build_prompt(self, req: JobRequest) -> tuple[str, list[str]]:
+        family = self.runner.checkpoint_family() if self.runner else None
+        tags, words, warnings = [], [], []
+        for item in req.loras:
+            entry = self.catalog.get(item["name"])  # NotFound for an unknown LoRA: the client named it
+            weight = item.get("weight")
+            if weight is None:
+                weight = entry["preferred_weight"] if entry["preferred_weight"] is not None else 1.0
+            tags.append(f"<lora:{entry['prompt_name']}:{weight:g}>")
+            if req.add_triggers:
+                words.extend(entry["triggers"])
+            if entry["state"] != "ok":
+                warnings.append(f"{entry['prompt_name']}: {entry['state']} ({entry['error'] or 'not on disk'})")
+            if family and entry["base_model"] and entry["base_model"] != family:
+                warnings.append(f"{entry['prompt_name']} is for {entry['base_model']}, the loaded checkpoint is {family}")
+        prompt = ", ".join(p for p in [req.prompt.strip(), ", ".join(words)] if p)
+        return " ".join([prompt, *tags]).strip(), warnings
+
+    # --- reading and cancelling -----------------------------------------
+    def list(self) -> list[dict[str, Any]]:
+        with self._lock:
+            jobs = sorted(self._jobs.values(), key=lambda j: j.order, reverse=True)
+        return [j.as_dict() for j in jobs]
+
+    def get(self, job_id: str) -> Job:
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id[:40]!r}")
+        return job
+
+    def cancel(self, job_id: str) -> Job:
+        job = self.get(job_id)
+        with self._lock:
+            if job.status == "queued":
+                job.status, job.finished_at = "cancelled", time.time()
+            elif job.status == "running":
+                job.cancel_requested = True
+                if self.runner is not None:
+                    self.runner.interrupt()  # the host stops the current job
+            else:
+                raise Conflict(f"the job is already {job.status}")
+        self.publish({"type": "job.cancelled", "job": job.as_dict()})
+        return job
+
+    # --- running ---------------------------------------------------------
+    def _next(self) -> Job | None:
+        queued = [j for j in self._jobs.values() if j.status == "queued"]
+        return min(queued, key=lambda j: j.order) if queued else None
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                job = self._next()
+                if job is None:
+                    self._thread = None
+                    return  # idle: no thread, nothing held
+                job.status, job.started_at = "running", time.time()
+                job.total = job.request.steps
+                self._current = job
+            self.publish({"type": "job.started", "job": job.as_dict()})
+            try:
+                result = self.runner.run(job, lambda step, total: self._progress(job, step, total))
+                job.result = result
+                job.status = "cancelled" if job.cancel_requested else "done"
+            except Exception as exc:  # a failed generation is the job's outcome, not the queue's end
+                log.exception("job %s failed", job.id)
+                job.status = "cancelled" if job.cancel_requested else "failed"
+                job.error = f"{type(exc).__name__}: {exc}"[:500]
+            job.finished_at = time.time()
+            with self._lock:
+                self._current = None
+            self.publish({"type": f"job.{job.status}", "job": job.as_dict()})
+
+    def _progress(self, job: Job, step: int, total: int) -> None:
+        job.step, job.total = step, total or job.total
+        self.publish({"type": "job.progress", "id": job.id, "step": job.step, "total": job.total})
+
+    def _trim(self) -> None:
+        finished = sorted((j for j in self._jobs.values() if j.status in ("done", "failed", "cancelled")), key=lambda j: j.order)
+        for job in finished[: max(0, len(finished) - MAX_KEPT)]:
+            del self._jobs[job.id]
+
+
+def validate_request(data: dict[str, Any]) -> JobRequest:
+    """Pure checks beyond the API schema (shared by every face)."""
+    req = JobRequest(**data)
+    if not req.prompt.strip() and not req.loras:
+        raise InvalidInput("give a prompt or at least one LoRA")
+    if req.width % 8 or req.height % 8:
+        raise InvalidInput("width and height must be multiples of 8")
+    return req
