@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import logging
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 from .catalog import Catalog
@@ -31,12 +33,15 @@ class App:
     recorder: Recorder | None = None
     jobs: JobQueue | None = None
     host: dict[str, Any] | None = None  # {"name", "version"} when running inside a host
+    on_library_changed: list = field(default_factory=list)  # callables run after files were added, moved or removed
 
     def scan(self, progress=None, *, hash_after: bool = True, wait_hashes: bool = False, wait_hook=None):
         """Scan, then hash in the background. With `wait_hashes`, wait for the
         hashes (calling `wait_hook()` while waiting) and count duplicates again,
         since duplicates are known only from full hashes."""
         report = self.scanner.scan(progress)
+        if report.new or report.changed or report.moved or report.missing or report.returned:
+            self.library_changed()
         if hash_after:
             self.hasher.wake()
             if wait_hashes:
@@ -45,6 +50,20 @@ class App:
                         wait_hook()
                 report.duplicate = self.repo.duplicate_count()
         return report
+
+    def library_changed(self) -> None:
+        """Tell listeners (the host's LoRA list) that files changed; in a background thread."""
+        if not self.on_library_changed:
+            return
+
+        def run() -> None:
+            for callback in list(self.on_library_changed):
+                try:
+                    callback()
+                except Exception:  # a listener's failure is logged, never raised into a request
+                    logging.getLogger(__name__).exception("library change listener failed")
+
+        threading.Thread(target=run, name="lora-manager-changed", daemon=True).start()
 
     def close(self) -> None:
         if self.recorder is not None:
@@ -61,6 +80,7 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     hasher = Hasher(repo, workers=settings.hash_workers, on_event=events.publish)
     files = FileOps(repo, settings.lora_dirs, settings.trash_dir)
     app = App(settings, repo, scanner, hasher, files, Catalog(repo), events, host=host)
+    files.on_change = app.library_changed
     app.scans = ScanService(app.scan, events.publish)
     app.recorder = Recorder(repo, on_event=events.publish)
     app.jobs = JobQueue(app.catalog, events.publish)  # a host adapter gives it a runner

@@ -31,6 +31,7 @@ class FileOps:
         self.real_roots = [os.path.realpath(r) for r in roots]
         self.trash_dir = trash_dir
         self._lock = threading.Lock()  # one file operation at a time in this process
+        self.on_change = lambda: None  # set by app.build: the host refreshes its list
 
     def _root_of(self, path: str) -> str | None:
         """The configured root holding `path`: by its name first (a root may be a
@@ -109,6 +110,7 @@ class FileOps:
             except Exception:
                 self._move_back(moves)
                 raise
+        self.on_change()
         return self.repo.get(lid)
 
     def trash(self, key: str | int) -> dict:
@@ -127,6 +129,7 @@ class FileOps:
             except Exception:
                 self._move_back(moves)
                 raise
+        self.on_change()
         return self.repo.get(lid)
 
     def restore(self, key: str | int) -> dict:
@@ -160,6 +163,7 @@ class FileOps:
                 os.rmdir(folder)
             except OSError:
                 pass  # something else was left there; the trash keeps it
+        self.on_change()
         return self.repo.get(lid)
 
     @staticmethod

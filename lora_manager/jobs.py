@@ -19,6 +19,7 @@ from .errors import Conflict, InvalidInput, LoraManagerError, NotFound
 
 log = logging.getLogger(__name__)
 MAX_KEPT = 200  # finished jobs kept in memory for status queries
+PAUSE_BETWEEN_JOBS = 0.2
 
 
 class NoHost(LoraManagerError):
@@ -180,6 +181,9 @@ class JobQueue:
             with self._lock:
                 self._current = None
             self.publish({"type": f"job.{job.status}", "job": job.as_dict()})
+            # The host's lock is free now; a short pause lets a UI or API job that
+            # waits on it go first, so ours never starve the host's own.
+            time.sleep(PAUSE_BETWEEN_JOBS)
 
     def _progress(self, job: Job, step: int, total: int) -> None:
         job.step, job.total = step, total or job.total

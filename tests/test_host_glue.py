@@ -38,15 +38,26 @@ def host(tmp_path, monkeypatch):
     parser.add_argument("--data-dir", default=str(tmp_path))
     runpy.run_path(os.path.join(ROOT, "preload.py"))["preload"](parser)
     cmd_opts = parser.parse_args(["--lora-manager-lora-dir", str(tmp_path / "extra")])
-    callbacks: dict[str, list] = {"app_started": [], "after_process": []}
+    callbacks: dict[str, list] = {"app_started": [], "after_process": [], "ui_settings": []}
     script_callbacks = types.ModuleType("modules.script_callbacks")
     script_callbacks.on_app_started = lambda fn: callbacks["app_started"].append(fn)
     script_callbacks.on_after_process = lambda fn: callbacks["after_process"].append(fn)
+    script_callbacks.on_ui_settings = lambda fn: callbacks["ui_settings"].append(fn)
     app = FastAPI()
     shared = types.ModuleType("modules.shared")
     shared.cmd_opts = cmd_opts
     shared.api = HostApi(app)
-    shared.opts = types.SimpleNamespace(sd_model_checkpoint="base_model.safetensors")
+    class Opts(types.SimpleNamespace):
+        def add_option(self, key, info):  # the host stores the default as the current value
+            self.added[key] = info
+            setattr(self, key, info.default)
+
+    class OptionInfo:
+        def __init__(self, default=None, label="", component=None, component_args=None, section=None):
+            self.default, self.label, self.section = default, label, section
+
+    shared.opts = Opts(sd_model_checkpoint="base_model.safetensors", added={})
+    shared.OptionInfo = OptionInfo
     shared.sd_model_type = "sd"
     shared.state = types.SimpleNamespace(interrupted=False, skipped=False)
     scripts_mod = types.ModuleType("modules.scripts")
@@ -57,17 +68,21 @@ def host(tmp_path, monkeypatch):
     scripts_mod.Script, scripts_mod.AlwaysVisible = Script, object()
     lora_common = types.ModuleType("modules.lora.lora_common")
     lora_common.loaded_networks = []
+    lora_load = types.ModuleType("modules.lora.lora_load")
+    lora_load.refreshes = []
+    lora_load.list_available_networks = lambda: lora_load.refreshes.append(time.time())
     lora_pkg = types.ModuleType("modules.lora")
-    lora_pkg.lora_common = lora_common
+    lora_pkg.lora_common, lora_pkg.lora_load = lora_common, lora_load
     modules = types.ModuleType("modules")
     modules.shared, modules.script_callbacks, modules.scripts, modules.lora = shared, script_callbacks, scripts_mod, lora_pkg
     for name, mod in (("modules", modules), ("modules.shared", shared), ("modules.script_callbacks", script_callbacks),
-                      ("modules.scripts", scripts_mod), ("modules.lora", lora_pkg), ("modules.lora.lora_common", lora_common)):
+                      ("modules.scripts", scripts_mod), ("modules.lora", lora_pkg), ("modules.lora.lora_common", lora_common),
+                      ("modules.lora.lora_load", lora_load)):
         monkeypatch.setitem(sys.modules, name, mod)
     write_lora(tmp_path / "models" / "Lora" / "hosted.safetensors")
     write_lora(tmp_path / "extra" / "extra_one.safetensors", seed=1)
     yield types.SimpleNamespace(app=app, shared=shared, callbacks=callbacks, cmd_opts=cmd_opts, lora_common=lora_common,
-                                Script=Script)
+                                Script=Script, lora_load=lora_load)
     from lora_manager.host import sdnext
 
     core = sdnext._state.pop("core", None)
@@ -98,6 +113,16 @@ def test_script_registers_routes_through_the_host_and_scans_in_background(host, 
         assert client.get("/lora-manager/v1/loras/missing-one").json()["error"]["code"] == "not_found"
         system = client.get("/lora-manager/v1/system").json()
         assert system["host"]["name"] == "SDNext"
+        # our first scan found new files: the host's own list is refreshed
+        end = time.time() + 10
+        while not host.lora_load.refreshes and time.time() < end:
+            time.sleep(0.05)
+        assert host.lora_load.refreshes
+        before = len(host.lora_load.refreshes)
+        assert client.post("/lora-manager/v1/loras/hosted/move", json={"name": "renamed"}).status_code == 200
+        while len(host.lora_load.refreshes) == before and time.time() < end:
+            time.sleep(0.05)
+        assert len(host.lora_load.refreshes) > before
 
 
 class Net:
@@ -154,3 +179,25 @@ def test_recorder_never_raises_into_the_host(host, monkeypatch):
     script.before_process(weird)
     script.postprocess(weird, processed=None)
     host.callbacks["after_process"][0](types.SimpleNamespace())
+
+
+def test_settings_section_and_turning_recording_off(host, monkeypatch):
+    monkeypatch.syspath_prepend(ROOT)
+    ns = runpy.run_path(os.path.join(ROOT, "scripts", "lora_manager.py"))
+    (settings_cb,) = host.callbacks["ui_settings"]
+    settings_cb()
+    assert {k: v.section for k, v in host.shared.opts.added.items()} == {
+        "lora_manager_record_usage": ("lora_manager", "LoRA Manager"),
+        "lora_manager_refresh_host_list": ("lora_manager", "LoRA Manager"),
+    }
+    host.callbacks["app_started"][0](None, host.app)
+    host.shared.opts.lora_manager_record_usage = False
+    script = ns["LoraManagerRecorder"]()
+    p = _p("<lora:hosted:1>")
+    script.before_process(p)
+    script.postprocess(p, processed=None)
+    from lora_manager.host import sdnext
+
+    core = sdnext._state["core"]
+    core.recorder.flush(5)
+    assert core.repo.list_usage()["total"] == 0

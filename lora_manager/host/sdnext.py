@@ -66,6 +66,7 @@ def on_app_started(_demo, app) -> None:
     from .jobs_runner import HostRunner
 
     core.jobs.runner = HostRunner(os.path.join(core.settings.data_dir, "outputs"), recorder=core.recorder)
+    core.on_library_changed.append(refresh_host_list)
     from modules import shared
 
     host_api = getattr(shared, "api", None)
@@ -77,6 +78,22 @@ def on_app_started(_demo, app) -> None:
     first = threading.Thread(target=_first_scan, args=(core,), name="lora-manager-first-scan", daemon=True)
     _state["first_scan"] = first
     first.start()
+
+
+def refresh_host_list() -> None:
+    """Make the host's own LoRA list follow our scans, moves and renames."""
+    if not _option("lora_manager_refresh_host_list"):
+        return
+    try:
+        from modules.lora import lora_load  # SDNext
+    except ImportError:
+        try:
+            import networks as lora_load  # A1111's built-in Lora extension
+        except ImportError:
+            return
+    refresh = getattr(lora_load, "list_available_networks", None)
+    if refresh is not None:
+        refresh()
 
 
 def _first_scan(core) -> None:
@@ -91,8 +108,32 @@ def _recorder():
     return core.recorder if core is not None else None
 
 
+SECTION = ("lora_manager", "LoRA Manager")
+# key: (default, label) — shown in the host's settings page under SECTION
+OPTIONS = {
+    "lora_manager_record_usage": (True, "Record which LoRAs each generation used (for usage counts and analytics)"),
+    "lora_manager_refresh_host_list": (True, "Refresh the host's LoRA list after LoRA Manager scans, moves or renames"),
+}
+
+
+def on_ui_settings() -> None:
+    from modules import shared
+
+    for key, (default, label) in OPTIONS.items():
+        shared.opts.add_option(key, shared.OptionInfo(default, label, section=SECTION))
+
+
+def _option(key: str) -> bool:
+    try:
+        from modules import shared
+
+        return bool(getattr(shared.opts, key, OPTIONS[key][0]))
+    except ImportError:
+        return OPTIONS[key][0]
+
+
 def before_process(p) -> None:
-    if _recorder() is not None:
+    if _recorder() is not None and _option("lora_manager_record_usage"):
         from .recording import before
 
         before(p)
@@ -119,5 +160,7 @@ def install() -> None:
     from modules import script_callbacks
 
     script_callbacks.on_app_started(on_app_started)
+    if hasattr(script_callbacks, "on_ui_settings"):
+        script_callbacks.on_ui_settings(on_ui_settings)
     if hasattr(script_callbacks, "on_after_process"):  # SDNext only; A1111 misses interrupted jobs
         script_callbacks.on_after_process(after_process)
