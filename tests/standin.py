@@ -1,0 +1,238 @@
+"""A small stand-in for the SDNext modules LoRA Manager touches, written from
+../shared/design/HOST_CONTRACT.md (never from the host's code).
+
+What it models: `modules.script_callbacks` (one-argument `on_*`, like SDNext),
+`modules.scripts` (Script, AlwaysVisible), `modules.shared` (cmd_opts, opts with
+add_option, OptionInfo, state with begin/end/interrupt and progress fields,
+api.add_api_route with auth, sd_model_type), `modules.call_queue.queue_lock`,
+`modules.processing` (Txt2Img and a process_images that strips `<lora:...>`
+tags into p.network_data and applies those the registry knows, step by step,
+honouring interrupt, firing on_before_process / on_after_process in a finally),
+and the LoRA registry `modules.lora.lora_load` / `lora_common.loaded_networks`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import runpy
+import sys
+import threading
+import time
+import types
+from typing import Any
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TAG = re.compile(r"<lora:([^:>]+)(?::([^:>]+))?(?::([^:>]+))?[^>]*>")
+
+
+def _mod(name: str, **attrs) -> types.ModuleType:
+    mod = types.ModuleType(name)
+    mod.__dict__.update(attrs)
+    return mod
+
+
+class Callbacks:
+    def __init__(self):
+        self.registered: dict[str, list] = {}
+
+    def make(self, name: str):
+        def register(fn, *args, **kwargs):
+            if args or kwargs:  # SDNext rejects A1111's name= keyword
+                raise TypeError(f"on_{name}() takes exactly one argument")
+            self.registered.setdefault(name, []).append(fn)
+
+        return register
+
+    def fire(self, name: str, *args) -> None:
+        for fn in self.registered.get(name, []):
+            fn(*args)
+
+
+class State:
+    def __init__(self):
+        self.interrupted = self.skipped = False
+        self.sampling_step = self.sampling_steps = 0
+        self.job = ""
+
+    def begin(self, title="", api=False):
+        self.interrupted = self.skipped = False
+        self.job = title
+        return title
+
+    def end(self, _task=None):
+        self.job = ""
+
+    def interrupt(self):
+        self.interrupted = True
+
+
+class Opts(types.SimpleNamespace):
+    def add_option(self, key, info):
+        self.added[key] = info
+        setattr(self, key, info.default)
+
+
+class OptionInfo:
+    def __init__(self, default=None, label="", component=None, component_args=None, section=None):
+        self.default, self.label, self.section = default, label, section
+
+
+class Net:
+    def __init__(self, name, te, unet):
+        self.name, self.te_multiplier, self.unet_multiplier = name, te, unet
+
+
+class Host:
+    """Install with `Host(tmp_path, monkeypatch)`; then `load_extension()`, `start()` and `generate(...)`."""
+
+    def __init__(self, tmp_path, monkeypatch, step_seconds: float = 0.005):
+        self.lora_dir = tmp_path / "models" / "Lora"
+        self.lora_dir.mkdir(parents=True, exist_ok=True)
+        self.step_seconds = step_seconds
+        self.callbacks = Callbacks()
+        self.state = State()
+        self.queue_lock = threading.Lock()
+        self.lock_held_during = []
+        self.processed = []
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--lora-dir", default=str(self.lora_dir))
+        parser.add_argument("--data-dir", default=str(tmp_path))
+        self.parser = parser
+        from fastapi import FastAPI
+
+        self.app = FastAPI()
+        host = self
+
+        class Api:
+            def __init__(self):
+                self.routes = []
+
+            def add_api_route(self, path, endpoint, auth=True, **kwargs):
+                self.routes.append((path, auth))
+                host.app.add_api_route(path, endpoint, **kwargs)
+
+        class Script:
+            pass
+
+        class Txt2Img:
+            def __init__(self, **kw):
+                self.__dict__.update(kw)
+                self.closed = False
+                self.network_data = []
+
+            def close(self):
+                self.closed = True
+
+        self.available: dict[str, str] = {}
+        self.loaded_networks: list[Net] = []
+        self.shared = _mod("modules.shared", cmd_opts=None, opts=Opts(sd_model_checkpoint="base.safetensors", added={}),
+                           OptionInfo=OptionInfo, state=self.state, api=Api(), sd_model_type="sd")
+        self.scripts = _mod("modules.scripts", Script=Script, AlwaysVisible=object())
+        self.lora_common = _mod("modules.lora.lora_common", loaded_networks=self.loaded_networks)
+        self.lora_load = _mod("modules.lora.lora_load", available_networks=self.available,
+                              list_available_networks=self.list_available_networks, refreshes=0)
+        self.processing = _mod("modules.processing", StableDiffusionProcessingTxt2Img=Txt2Img, process_images=self.process_images)
+        sc = _mod("modules.script_callbacks")
+        for name in ("app_started", "ui_settings", "ui_tabs", "before_process", "after_process", "model_loaded", "before_ui"):
+            setattr(sc, f"on_{name}", self.callbacks.make(name))
+        self.script_callbacks = sc
+        modules = _mod("modules", shared=self.shared, scripts=self.scripts, processing=self.processing,
+                       script_callbacks=sc, call_queue=_mod("modules.call_queue", queue_lock=self.queue_lock),
+                       lora=_mod("modules.lora", lora_common=self.lora_common, lora_load=self.lora_load))
+        for name, mod in {"modules": modules, "modules.shared": self.shared, "modules.scripts": self.scripts,
+                          "modules.processing": self.processing, "modules.script_callbacks": sc,
+                          "modules.call_queue": modules.call_queue, "modules.lora": modules.lora,
+                          "modules.lora.lora_common": self.lora_common, "modules.lora.lora_load": self.lora_load}.items():
+            monkeypatch.setitem(sys.modules, name, mod)
+        monkeypatch.syspath_prepend(ROOT)
+        self.script_classes: list[type] = []
+
+    # --- start-up, in the host's order -------------------------------------
+    def load_extension(self, *argv: str) -> None:
+        runpy.run_path(os.path.join(ROOT, "preload.py"))["preload"](self.parser)
+        self.shared.cmd_opts = self.parser.parse_args(list(argv))
+        ns = runpy.run_path(os.path.join(ROOT, "scripts", "lora_manager.py"))
+        self.script_classes = [v for v in ns.values() if isinstance(v, type) and issubclass(v, self.scripts.Script)
+                               and v is not self.scripts.Script]
+        self.always_on = [cls() for cls in self.script_classes]
+
+    def start(self) -> None:
+        self.callbacks.fire("before_ui")
+        self.callbacks.fire("ui_settings")
+        self.callbacks.fire("ui_tabs")
+        self.callbacks.fire("app_started", None, self.app)
+        self.callbacks.fire("model_loaded", object())
+        self.list_available_networks()
+
+    def list_available_networks(self) -> None:
+        self.available.clear()
+        for dirpath, _dirs, files in os.walk(self.lora_dir):
+            for name in files:
+                base, ext = os.path.splitext(name)
+                if ext.lower() in (".safetensors", ".pt", ".ckpt"):
+                    self.available[base.replace(".", "_")] = os.path.join(dirpath, name)
+        self.lora_load.refreshes += 1
+
+    # --- generation ----------------------------------------------------------
+    def _load(self, name: str) -> bool:
+        path = self.available.get(name)
+        if path is None:
+            return False
+        with open(path, "rb") as f:  # the host fails to load a file that is not safetensors
+            head = f.read(9)
+        return len(head) == 9 and head[8:9] == b"{"
+
+    def process_images(self, p) -> Any:
+        """The contract's order: scripts' before_process (prompt still has its tags), tags
+        stripped and applied, steps, scripts' postprocess unless interrupted, and
+        on_after_process in a finally. Our own jobs leave p.scripts unset."""
+        self.lock_held_during.append(self.queue_lock.locked())
+        self.callbacks.fire("before_process", p)
+        scripts = getattr(p, "scripts", None) or []
+        try:
+            for script in scripts:
+                script.before_process(p)
+            self.loaded_networks.clear()
+            for m in TAG.finditer(p.prompt):
+                name, te, unet = m.group(1), float(m.group(2) or 1), float(m.group(3) or m.group(2) or 1)
+                p.network_data.append((name, te, unet))
+                if (te or unet) and self._load(name):
+                    self.loaded_networks.append(Net(name, te, unet))
+            p.prompt = TAG.sub("", p.prompt).strip()
+            self.state.sampling_steps = p.steps
+            for step in range(1, p.steps + 1):
+                if self.state.interrupted:
+                    break
+                self.state.sampling_step = step
+                time.sleep(self.step_seconds)
+            images = [_Image()]
+            result = types.SimpleNamespace(images=images, infotexts=[f"{p.prompt}\nSteps: {p.steps}"], seed=1234, info="")
+            self.processed.append(p)
+            if not self.state.interrupted:  # skipped for interrupted jobs, as in the host
+                for script in scripts:
+                    script.postprocess(p, result)
+            return result
+        finally:
+            self.callbacks.fire("after_process", p)
+
+    def generate(self, prompt: str, steps: int = 4, interrupt_at: int | None = None, **kw) -> Any:
+        """A UI generation: the queue lock, state, and the always-on scripts on p."""
+        p = self.processing.StableDiffusionProcessingTxt2Img(prompt=prompt, negative_prompt="", seed=7, steps=steps,
+                                                             width=512, height=512, sampler_name="Euler", **kw)
+        p.scripts = self.always_on
+        with self.queue_lock:
+            self.state.begin("txt2img")
+            if interrupt_at is not None:
+                threading.Timer(self.step_seconds * interrupt_at, self.state.interrupt).start()
+            self.process_images(p)
+            self.state.end()
+        return p
+
+
+class _Image:
+    def save(self, path, pnginfo=None):
+        from PIL import Image
+
+        Image.new("RGB", (8, 8)).save(path, pnginfo=pnginfo)

@@ -1,0 +1,150 @@
+"""The extension inside a stand-in of SDNext (tests/standin.py, written from the host
+contract): loaded as the host loads it, callbacks fired in the host's order."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from .loras import write_lora
+from .standin import Host
+
+P = "/lora-manager/v1"
+
+
+@pytest.fixture
+def host(tmp_path, monkeypatch):
+    h = Host(tmp_path, monkeypatch)
+    write_lora(h.lora_dir / "hosted.safetensors", metadata={"modelspec.trigger_phrase": "hostword"})
+    write_lora(tmp_path / "extra" / "extra_one.safetensors", seed=1)
+    (h.lora_dir / "broken.safetensors").write_bytes(b"not a lora")
+    h.load_extension("--lora-manager-lora-dir", str(tmp_path / "extra"))
+    yield h
+    from lora_manager.host import sdnext
+
+    core = sdnext._state.pop("core", None)
+    if core is not None:
+        core.scans.wait(30)
+        core.close()
+
+
+def _core():
+    from lora_manager.host import sdnext
+
+    first = sdnext._state.get("first_scan")
+    if first is not None:
+        first.join(30)
+    core = sdnext._state["core"]
+    core.scans.wait(60)
+    return core
+
+
+def wait_for(predicate, timeout=15.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def test_loading_is_light_and_registers_in_host_order(host):
+    assert [c.__name__ for c in host.script_classes] == ["LoraManagerRecorder"]
+    assert host.shared.cmd_opts.lora_manager_lora_dir and host.shared.cmd_opts.lora_manager_no_recommender is False
+    assert set(host.callbacks.registered) >= {"app_started", "ui_settings", "after_process"}
+    import sys
+
+    assert not any(m.split(".")[0] in ("torch", "sentence_transformers", "faiss") for m in sys.modules)
+    host.start()
+    assert set(host.shared.opts.added) == {"lora_manager_record_usage", "lora_manager_refresh_host_list"}
+    assert host.shared.api.routes and all(auth for _, auth in host.shared.api.routes)
+
+
+def test_routes_index_and_host_list_agree(host):
+    host.start()
+    core = _core()
+    with TestClient(host.app) as client:
+        body = client.get(f"{P}/loras", params={"sort": "name", "state": "ok"}).json()
+        ours = {e["prompt_name"] for e in body["items"]}
+        assert ours == {"hosted", "extra_one"}
+        assert {n for n in host.available} >= {"hosted"}  # the host resolves what we list (its own root)
+        assert client.get(f"{P}/system").json()["host"]["name"] == "SDNext"
+        before = host.lora_load.refreshes
+        assert client.post(f"{P}/loras/hosted/move", json={"name": "renamed.v2"}).status_code == 200
+        wait_for(lambda: host.lora_load.refreshes > before)
+        assert "renamed_v2" in host.available and "hosted" not in host.available
+    assert core.catalog.get("renamed_v2")["prompt_name"] == "renamed_v2"
+
+
+def test_recorder_done_interrupted_and_failed_to_load(host):
+    host.start()
+    core = _core()
+    host.generate("portrait <lora:hosted:0.7> <lora:ghost:1> <lora:broken:0.5>", steps=3)
+    host.generate("<lora:hosted:0.4:0.2> <lora:extra_one>", steps=400, interrupt_at=5)
+    assert core.recorder.flush(10)
+    interrupted, done = core.repo.list_usage()["items"]
+    assert (done["outcome"], interrupted["outcome"]) == ("done", "interrupted")
+    assert {x["prompt_name"]: x["status"] for x in done["loras"]} == {
+        "hosted": "applied", "ghost": "not_found", "broken": "not_applied"}
+    assert (done["seed"], done["steps"], done["sampler"], done["checkpoint"]) == (7, 3, "Euler", "base.safetensors")
+    assert [(x["applied_te"], x["applied_unet"]) for x in interrupted["loras"]] == [(0.4, 0.2), (None, None)]
+    # extra roots are ours to manage; the host applies only what its own --lora-dir holds
+    assert interrupted["loras"][1]["status"] == "not_applied"
+
+
+def test_recording_can_be_turned_off(host):
+    host.start()
+    core = _core()
+    host.shared.opts.lora_manager_record_usage = False
+    host.generate("<lora:hosted>")
+    core.recorder.flush(5)
+    assert core.repo.list_usage()["total"] == 0
+
+
+def test_a_job_through_the_host_with_its_queue_lock(host):
+    host.start()
+    core = _core()
+    with TestClient(host.app) as client:
+        r = client.post(f"{P}/jobs", json={"prompt": "a cat", "loras": [{"name": "hosted", "weight": 0.8}], "steps": 5,
+                                           "add_triggers": True})
+        assert r.status_code == 202
+        job_id = r.json()["id"]
+        wait_for(lambda: client.get(f"{P}/jobs/{job_id}").json()["status"] in ("done", "failed"))
+        job = client.get(f"{P}/jobs/{job_id}").json()
+    assert job["status"] == "done" and job["prompt"] == "a cat, hostword <lora:hosted:0.8>"
+    assert host.lock_held_during == [True] and not host.queue_lock.locked()
+    assert host.processed[-1].closed and [n.name for n in host.loaded_networks] == ["hosted"]
+    assert os.path.exists(job["result"]["images"][0])
+    core.recorder.flush(10)
+    usage = core.repo.list_usage()["items"][0]
+    assert (usage["source"], usage["outcome"], usage["loras"][0]["status"]) == ("job", "done", "applied")
+
+
+def test_cancelling_a_running_job_interrupts_the_host(host):
+    host.step_seconds = 0.02
+    host.start()
+    core = _core()
+    from lora_manager.jobs import JobRequest
+
+    job = core.jobs.submit(JobRequest(prompt="long", steps=500))
+    wait_for(lambda: core.jobs.get(job.id).status == "running" and core.jobs.get(job.id).step > 0)
+    core.jobs.cancel(job.id)
+    wait_for(lambda: core.jobs.get(job.id).status in ("cancelled", "done", "failed"))
+    assert core.jobs.get(job.id).status == "cancelled" and host.state.interrupted
+    core.recorder.flush(10)
+    assert core.repo.list_usage()["items"][0]["outcome"] == "interrupted"
+
+
+def test_the_host_generation_never_sees_our_errors(host, monkeypatch):
+    host.start()
+    core = _core()
+
+    def broken(_event):
+        raise RuntimeError("recorder bug")
+
+    monkeypatch.setattr(core.recorder, "record", broken)
+    p = host.generate("<lora:hosted>")
+    assert p.closed is False and host.processed[-1] is p
