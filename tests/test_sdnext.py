@@ -25,7 +25,8 @@ def host(tmp_path, monkeypatch):
     yield h
     from lora_manager.host import sdnext
 
-    core = sdnext._state.pop("core", None)
+    core = sdnext.ready(30)
+    sdnext._state.clear()
     if core is not None:
         core.scans.wait(30)
         core.close()
@@ -34,10 +35,7 @@ def host(tmp_path, monkeypatch):
 def _core():
     from lora_manager.host import sdnext
 
-    first = sdnext._state.get("first_scan")
-    if first is not None:
-        first.join(30)
-    core = sdnext._state["core"]
+    core = sdnext.ready(30)
     core.scans.wait(60)
     return core
 
@@ -60,6 +58,7 @@ def test_loading_is_light_and_registers_in_host_order(host):
     assert not any(m.split(".")[0] in ("torch", "sentence_transformers", "faiss") for m in sys.modules)
     host.start()
     assert set(host.shared.opts.added) == {"lora_manager_record_usage", "lora_manager_refresh_host_list"}
+    _core()
     assert host.shared.api.routes and all(auth for _, auth in host.shared.api.routes)
 
 

@@ -55,29 +55,44 @@ def settings_from_host() -> Settings:
 
 
 def on_app_started(_demo, app) -> None:
-    """Build the core, add the API routes through the host, scan in the background."""
-    if _state.get("core") is not None:
-        return  # the host re-ran start-up (UI reload): routes are there already
-    from ..api.routes import register
-    from ..app import build
+    """Return at once: opening the database (migrations), mounting the routes and the
+    first scan all happen on a background thread, never on the host's start-up."""
+    if _state.get("starter") is not None:
+        return  # the host re-ran start-up (UI reload): everything is there already
+    starter = threading.Thread(target=_start, args=(app,), name="lora-manager-start", daemon=True)
+    _state["starter"] = starter
+    starter.start()
 
-    core = build(settings_from_host(), host=host_info())
-    _state["core"] = core
-    from .jobs_runner import HostRunner
 
-    core.jobs.runner = HostRunner(os.path.join(core.settings.data_dir, "outputs"), recorder=core.recorder)
-    core.on_library_changed.append(refresh_host_list)
-    from modules import shared
+def _start(app) -> None:
+    try:
+        from ..api.routes import register
+        from ..app import build
+        from .jobs_runner import HostRunner
 
-    host_api = getattr(shared, "api", None)
-    if host_api is not None and hasattr(host_api, "add_api_route"):
-        # SDNext: the host's own registration applies its --auth and --subpath.
-        register(lambda path, endpoint, **kw: host_api.add_api_route(path, endpoint, auth=True, **kw), core)
-    else:
-        register(app.add_api_route, core)
-    first = threading.Thread(target=_first_scan, args=(core,), name="lora-manager-first-scan", daemon=True)
-    _state["first_scan"] = first
-    first.start()
+        core = build(settings_from_host(), host=host_info())
+        core.jobs.runner = HostRunner(os.path.join(core.settings.data_dir, "outputs"), recorder=core.recorder)
+        core.on_library_changed.append(refresh_host_list)
+        from modules import shared
+
+        host_api = getattr(shared, "api", None)
+        if host_api is not None and hasattr(host_api, "add_api_route"):
+            # SDNext: the host's own registration applies its --auth and --subpath.
+            register(lambda path, endpoint, **kw: host_api.add_api_route(path, endpoint, auth=True, **kw), core)
+        else:
+            register(app.add_api_route, core)
+        _state["core"] = core
+        core.scans.start("startup")
+    except Exception:  # never raise into the host; the log says why we are absent
+        log.exception("LoRA Manager could not start")
+
+
+def ready(timeout: float | None = None):
+    """The core once started (tests, and code that needs to wait for it)."""
+    starter = _state.get("starter")
+    if starter is not None:
+        starter.join(timeout)
+    return _state.get("core")
 
 
 def refresh_host_list() -> None:
@@ -94,13 +109,6 @@ def refresh_host_list() -> None:
     refresh = getattr(lora_load, "list_available_networks", None)
     if refresh is not None:
         refresh()
-
-
-def _first_scan(core) -> None:
-    try:
-        core.scans.start("startup")
-    except Exception:  # never raise into the host
-        log.exception("LoRA Manager: the first scan could not start")
 
 
 def _recorder():
