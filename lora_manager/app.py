@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from .analytics import Analytics
 from .catalog import Catalog
 from .events import EventBus
 from .fileops import FileOps
@@ -32,6 +33,7 @@ class App:
     scans: ScanService | None = None
     recorder: Recorder | None = None
     jobs: JobQueue | None = None
+    analytics: Analytics | None = None
     host: dict[str, Any] | None = None  # {"name", "version"} when running inside a host
     on_library_changed: list = field(default_factory=list)  # callables run after files were added, moved or removed
 
@@ -84,4 +86,5 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     app.scans = ScanService(app.scan, events.publish)
     app.recorder = Recorder(repo, on_event=events.publish)
     app.jobs = JobQueue(app.catalog, events.publish)  # a host adapter gives it a runner
+    app.analytics = Analytics(repo)
     return app

@@ -4,6 +4,7 @@ contract): loaded as the host loads it, callbacks fired in the host's order."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import pytest
@@ -37,6 +38,11 @@ def _core():
 
     core = sdnext.ready(30)
     core.scans.wait(60)
+    # the host refreshes its list after our first scan; like the real one, it is partial
+    # while it refreshes (HOST_CONTRACT), so let that finish before generating
+    for thread in threading.enumerate():
+        if thread.name == "lora-manager-changed":
+            thread.join(10)
     return core
 
 

@@ -229,6 +229,25 @@ def routes(core) -> list[Route]:
     def cancel_job(job_id: str = Path(..., max_length=64)) -> Response:
         return JSON(core.jobs.cancel(job_id).as_dict())
 
+    def analytics_summary(
+        since: Optional[datetime] = Query(None), until: Optional[datetime] = Query(None),
+        tz: str = Query("UTC", max_length=64, description="IANA time zone for the buckets"),
+        bucket: str = Query("day", pattern="^(day|week|month)$"),
+        top: int = Query(10, ge=1, le=100),
+    ) -> Response:
+        return JSON(core.analytics.summary(_utc(since), _utc(until), tz, bucket, top))
+
+    def analytics_loras(
+        since: Optional[datetime] = Query(None), until: Optional[datetime] = Query(None),
+        sort: str = Query("uses", pattern="^-?(uses|last_used|name)$"),
+        limit: int = Query(100, ge=1, le=10_000), offset: int = Query(0, ge=0, le=10_000_000),
+    ) -> Response:
+        return JSON(core.analytics.loras(_utc(since), _utc(until), sort, limit, offset))
+
+    def analytics_events(since: Optional[datetime] = Query(None), until: Optional[datetime] = Query(None)) -> Response:
+        return StreamingResponse(core.analytics.events_csv(_utc(since), _utc(until)), media_type="text/csv",
+                                 headers={"Content-Disposition": 'attachment; filename="lora-manager-events.csv"'})
+
     async def events(request: Request, heartbeat: float = Query(15.0, ge=1, le=300)) -> Response:
         return StreamingResponse(_sse(core, request, heartbeat), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -259,6 +278,12 @@ def routes(core) -> list[Route]:
         Route("/jobs", "GET", list_jobs, "jobs, newest first", list[S.JobOut]),
         Route("/jobs/{job_id}", "GET", get_job, "one job with its progress and results", S.JobOut),
         Route("/jobs/{job_id}/cancel", "POST", cancel_job, "cancel a queued job, or interrupt the running one", S.JobOut),
+        Route("/analytics/summary", "GET", analytics_summary,
+              "generations over time, most/least/never used LoRAs, co-usage, families, failures", S.AnalyticsSummary),
+        Route("/analytics/loras", "GET", analytics_loras, "per LoRA: uses, first/last use, weights, families, outcomes, "
+              "mean generation time with and without it", S.AnalyticsLoras),
+        Route("/analytics/events.csv", "GET", analytics_events, "the recorded events as CSV",
+              extra={"response_class": StreamingResponse, "responses": {**ERRORS, 200: {"content": {"text/csv": {}}, "description": "CSV"}}}),
         Route("/usage", "GET", usage, "recorded generations, newest first, with requested and applied LoRAs", S.UsagePage),
         Route("/events", "GET", events, "progress stream (Server-Sent Events): scan.*, hash.*",
               extra={"response_class": StreamingResponse}),

@@ -301,3 +301,34 @@ class JobOut(BaseModel):
     result: Optional[dict[str, Any]] = None
     error: Optional[str] = None
     warnings: list[str]
+
+
+class AnalyticsSummary(BaseModel):
+    range: dict[str, Any]
+    totals: dict[str, Any]
+    timeline: list[dict[str, Any]]
+    most_used: list[dict[str, Any]]
+    least_used: list[dict[str, Any]]
+    never_used: dict[str, Any]
+    co_usage: list[dict[str, Any]]
+
+
+class AnalyticsLora(BaseModel):
+    id: Optional[int] = None
+    prompt_name: str
+    uses: int
+    requests: int
+    first_used: Optional[str] = None
+    last_used: Optional[str] = None
+    outcomes: dict[str, int]
+    weights: dict[str, int]
+    families: dict[str, int]
+    mean_ms_with: Optional[float] = None
+    mean_ms_without: Optional[float] = None
+
+
+class AnalyticsLoras(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[AnalyticsLora]
