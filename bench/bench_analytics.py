@@ -1,0 +1,107 @@
+"""Analytics at scale: 1M recorded generations over a 100k-LoRA index.
+
+    python bench/bench_analytics.py --db bench/out/lib100k.db [--events 1000000]
+
+Writes synthetic events (2.5 LoRAs a generation on average, a skewed
+popularity) straight into the usage tables of a copy of the database, then
+times the dashboard's queries (summary + one page of per-LoRA figures) and,
+as a baseline in the same run, a bare COUNT(*) over the events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from sqlalchemy import func, select, text  # noqa: E402
+
+from lora_manager.analytics import Analytics  # noqa: E402
+from lora_manager.storage.repository import open_repository  # noqa: E402
+from lora_manager.storage.usage_store import G, GL  # noqa: E402
+
+
+def fill(repo, events: int, seed: int = 0) -> float:
+    rng = random.Random(seed)
+    with repo.engine.connect() as conn:
+        loras = conn.execute(text("SELECT id, prompt_name FROM loras WHERE state = 'ok'")).all()
+    popular = loras[: max(1, len(loras) // 50)]  # a few LoRAs get most of the use
+    start = datetime(2025, 11, 1, tzinfo=timezone.utc)
+    t = time.perf_counter()
+    gid = 0
+    batch_g, batch_l = [], []
+    for i in range(events):
+        gid += 1
+        when = start + timedelta(seconds=rng.randrange(365 * 86400))
+        outcome = rng.choices(("done", "interrupted", "failed"), (0.9, 0.08, 0.02))[0]
+        batch_g.append({"id": gid, "started_at": when, "finished_at": when, "duration_ms": rng.randrange(800, 20000),
+                        "outcome": outcome, "source": "ui", "checkpoint": "m", "checkpoint_family": rng.choice(("sd1", "xl", "f1")),
+                        "seed": i, "steps": 20, "width": 512, "height": 512, "sampler": "Euler"})
+        for pos in range(rng.choice((1, 2, 2, 3, 4))):
+            lid, name = rng.choice(popular) if rng.random() < 0.7 else rng.choice(loras)
+            w = round(rng.uniform(0.3, 1.2), 1)
+            batch_l.append({"generation_id": gid, "position": pos, "prompt_name": name, "lora_id": lid,
+                            "requested_weight": w, "requested_te": w, "requested_unet": w, "schedule": None,
+                            "applied": True, "applied_te": w, "applied_unet": w, "status": "applied"})
+        if len(batch_g) >= 20000:
+            with repo.engine.begin() as conn:
+                conn.execute(G.insert(), batch_g)
+                conn.execute(GL.insert(), batch_l)
+            batch_g, batch_l = [], []
+    if batch_g:
+        with repo.engine.begin() as conn:
+            conn.execute(G.insert(), batch_g)
+            conn.execute(GL.insert(), batch_l)
+    return time.perf_counter() - t
+
+
+def timed(fn, runs=3):
+    best = None
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        d = time.perf_counter() - t
+        best = d if best is None else min(best, d)
+    return round(best, 3)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", required=True, help="an indexed library (SQLite file), copied first")
+    ap.add_argument("--events", type=int, default=1_000_000)
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="lm-analytics-")
+    try:
+        copy = os.path.join(work, "a.db")
+        shutil.copy(args.db, copy)
+        repo = open_repository(f"sqlite:///{copy}")
+        fill_s = fill(repo, args.events)
+        analytics = Analytics(repo)
+        with repo.engine.connect() as conn:
+            base = timed(lambda: conn.execute(select(func.count()).select_from(GL)).scalar())
+        out = {
+            "events": args.events,
+            "lora_rows": repo.engine.connect().execute(select(func.count()).select_from(GL)).scalar(),
+            "fill_s": round(fill_s, 1),
+            "baseline_count_star_s": base,
+            "summary_s": timed(lambda: analytics.summary(tz_name="Europe/Berlin")),
+            "loras_page_s": timed(lambda: analytics.loras(limit=100)),
+            "summary_last_30_days_s": timed(lambda: analytics.summary(since=datetime(2026, 10, 1, tzinfo=timezone.utc))),
+        }
+        out["dashboard_s"] = round(out["summary_s"] + out["loras_page_s"], 3)
+        print(json.dumps(out, indent=2))
+        repo.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
