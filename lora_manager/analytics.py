@@ -64,17 +64,24 @@ class Analytics:
             row = timeline.setdefault(bucket_key(slot, tz, bucket), {"generations": 0, "done": 0, "interrupted": 0, "failed": 0})
             row["generations"] += n
             row[outcome] = row.get(outcome, 0) + n
-        per_lora = [r for r in self.repo.lora_usage(since, until) if r["uses"]]
-        per_lora.sort(key=lambda r: (-r["uses"], r["prompt_name"]))
-        used_ids = {r["lora_id"] for r in per_lora if r["lora_id"] is not None}
         totals = self.repo.generation_totals(since, until)
+        if since is None and until is None:  # all time: the rollups answer, paged in SQL
+            most = self.repo.rollup_loras("uses", True, top, 0, used_only=True)[1]
+            least = self.repo.rollup_loras("uses", False, top, 0, used_only=True)[1]
+            never = self.repo.never_used_rollup(limit=top)
+        else:
+            per_lora = [r for r in self.repo.lora_usage(since, until) if r["uses"]]
+            per_lora.sort(key=lambda r: (-r["uses"], r["prompt_name"]))
+            most = per_lora[:top]
+            least = sorted(per_lora, key=lambda r: (r["uses"], r["prompt_name"]))[:top]
+            never = self.repo.never_used({r["lora_id"] for r in per_lora if r["lora_id"] is not None}, limit=top)
         return {
             "range": {"since": _iso(since), "until": _iso(until), "time_zone": tz_name or "UTC", "bucket": bucket},
             "totals": totals,
             "timeline": [{"bucket": k, **v} for k, v in sorted(timeline.items())],
-            "most_used": [self._brief(r) for r in per_lora[:top]],
-            "least_used": [self._brief(r) for r in sorted(per_lora, key=lambda r: (r["uses"], r["prompt_name"]))[:top]],
-            "never_used": self.repo.never_used(used_ids, limit=top),
+            "most_used": [self._brief(r) for r in most],
+            "least_used": [self._brief(r) for r in least],
+            "never_used": never,
             "co_usage": self.repo.co_usage(since, until, limit=top * 2),
         }
 
@@ -88,16 +95,29 @@ class Analytics:
             raise InvalidInput(f"sort must be one of {', '.join(SORTS)} (prefix - for ascending)")
         if not 1 <= limit <= 10_000 or offset < 0:
             raise InvalidInput("limit must be 1..10000 and offset >= 0")
-        rows = self.repo.lora_usage(since, until)
-        weights, families = self.repo.weights_and_families(since, until)
+        field = SORTS[key]
+        flipped = sort.startswith("-")
+        descending = flipped if key == "name" else not flipped  # names A-Z, counts and dates newest first
         totals = self.repo.generation_totals(since, until)
-        w_by: dict[tuple, dict[str, int]] = {}
-        for lid, name, w, n in weights:
+        paged = since is None and until is None
+        if paged:  # all time: sort and page in SQL over the rollups, then detail only the page
+            total, rows = self.repo.rollup_loras(key, descending, limit, offset)
+            weights, families = self.repo.rollup_weights_families([r["prompt_name"] for r in rows])
+        else:
+            rows = self.repo.lora_usage(since, until)
+            weights, families = self.repo.weights_and_families(since, until)
+            total = len(rows)
+        # keyed by prompt name: the rollups keep one row per name
+        w_by: dict[str, dict[str, int]] = {}
+        for _lid, name, w, n in weights:
             if w is not None:
-                w_by.setdefault((lid, name), {})[f"{float(w):g}"] = int(n)
-        f_by: dict[tuple, dict[str, int]] = {}
-        for lid, name, fam, n in families:
-            f_by.setdefault((lid, name), {})[fam or "unknown"] = int(n)
+                bucket = w_by.setdefault(name, {})
+                label = f"{float(w):g}"
+                bucket[label] = bucket.get(label, 0) + int(n)
+        f_by: dict[str, dict[str, int]] = {}
+        for _lid, name, fam, n in families:
+            bucket = f_by.setdefault(name, {})
+            bucket[fam or "unknown"] = bucket.get(fam or "unknown", 0) + int(n)
         all_ms, all_n = totals["mean_done_ms"], totals["timed"]
         items = []
         for r in rows:
@@ -110,17 +130,16 @@ class Analytics:
                 "id": r["lora_id"], "prompt_name": r["prompt_name"], "uses": int(r["uses"] or 0),
                 "requests": int(r["requests"]), "first_used": _iso(r["first_used"]), "last_used": _iso(r["last_used"]),
                 "outcomes": {k: int(r[k] or 0) for k in ("done", "interrupted", "failed", "not_found")},
-                "weights": w_by.get((r["lora_id"], r["prompt_name"]), {}),
-                "families": f_by.get((r["lora_id"], r["prompt_name"]), {}),
+                "weights": w_by.get(r["prompt_name"], {}),
+                "families": f_by.get(r["prompt_name"], {}),
                 "mean_ms_with": round(mean_with, 1) if mean_with is not None else None,
                 "mean_ms_without": round(without, 1) if without is not None else None,
             })
-        field = SORTS[key]
-        flipped = sort.startswith("-")
-        descending = flipped if key == "name" else not flipped  # names A-Z, counts and dates newest first
-        known = sorted((x for x in items if x[field] is not None), key=lambda x: x[field], reverse=descending)
-        items = known + [x for x in items if x[field] is None]
-        return {"total": len(items), "limit": limit, "offset": offset, "items": items[offset: offset + limit]}
+        if not paged:
+            known = sorted((x for x in items if x[field] is not None), key=lambda x: x["prompt_name"])
+            known.sort(key=lambda x: x[field], reverse=descending)  # stable: ties stay A-Z, as in SQL
+            items = (known + [x for x in items if x[field] is None])[offset: offset + limit]
+        return {"total": total, "limit": limit, "offset": offset, "items": items}
 
     def events_csv(self, since=None, until=None) -> Iterator[str]:
         """The raw events, one row per generation and LoRA, as CSV text chunks."""

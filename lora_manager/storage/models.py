@@ -163,3 +163,60 @@ class GenerationLora(Base):
     applied_te: Mapped[float | None] = mapped_column(Float)
     applied_unet: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16))  # applied | not_found | skipped | not_applied
+
+
+class UsageLoraTotal(Base):
+    """All-time figures per LoRA, kept up to date as events are recorded (rollup)."""
+
+    __tablename__ = "usage_lora_totals"
+
+    prompt_name: Mapped[str] = mapped_column(String(500), primary_key=True)
+    lora_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    uses: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    interrupted: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    not_found: Mapped[int] = mapped_column(Integer, default=0)
+    not_applied: Mapped[int] = mapped_column(Integer, default=0)
+    first_used: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sum_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    timed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UsageLoraWeight(Base):
+    __tablename__ = "usage_lora_weights"
+
+    prompt_name: Mapped[str] = mapped_column(String(500), primary_key=True)
+    weight: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UsageLoraFamily(Base):
+    __tablename__ = "usage_lora_families"
+
+    prompt_name: Mapped[str] = mapped_column(String(500), primary_key=True)
+    family: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UsagePair(Base):
+    __tablename__ = "usage_pairs"
+
+    a: Mapped[str] = mapped_column(String(500), primary_key=True)
+    b: Mapped[str] = mapped_column(String(500), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0, index=True)
+
+
+class UsageSlot(Base):
+    """Generations per UTC quarter hour, outcome and family: the timeline in any time zone."""
+
+    __tablename__ = "usage_slots"
+
+    slot: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16), primary_key=True)
+    family: Mapped[str] = mapped_column(String(32), primary_key=True)  # "" when unknown
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    sum_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    timed: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from ..errors import InvalidInput
+from . import rollups
 from .base import L, SqlStoreBase, chunks
 from .models import Generation, GenerationLora
 from .scan_store import PRESENT
@@ -31,11 +32,15 @@ class UsageStore(SqlStoreBase):
         """Store generation events (see recorder.GenerationEvent.as_row); returns their ids."""
         names = {r["name"] for e in events for r in e.get("requested", [])} | {a["name"] for e in events for a in e.get("applied", [])}
         ids: list[int] = []
+        gen_rows: list[dict[str, Any]] = []
+        lora_rows: list[dict[str, Any]] = []
         with self.engine.begin() as conn:
             known = self._ids_by_prompt_name(conn, names)
             for event in events:
-                gid = conn.execute(G.insert().values(**{k: event.get(k) for k in GEN_COLUMNS})).inserted_primary_key[0]
+                values = {k: event.get(k) for k in GEN_COLUMNS}
+                gid = conn.execute(G.insert().values(**values)).inserted_primary_key[0]
                 ids.append(gid)
+                gen_rows.append({"id": gid, **values})
                 applied = {a["name"]: a for a in event.get("applied", [])}
                 rows = []
                 for pos, ref in enumerate(event.get("requested", [])):
@@ -58,6 +63,9 @@ class UsageStore(SqlStoreBase):
                     })
                 if rows:
                     conn.execute(GL.insert(), rows)
+                    lora_rows.extend(rows)
+            # The dashboard's rollups move in the same transaction as the events.
+            rollups.apply(conn, self.dialect, rollups.aggregate(gen_rows, lora_rows))
         return ids
 
     def _ids_by_prompt_name(self, conn, names: set[str]) -> dict[str, int]:
