@@ -60,8 +60,17 @@ class Analytics:
             raise InvalidInput(f"bucket must be one of {', '.join(BUCKETS)}")
         tz = zone(tz_name)
         timeline: dict[str, dict[str, int]] = {}
+        offsets: dict[datetime, timedelta] = {}  # per UTC hour: zones change offset only on the hour
+        keys: dict[datetime, str] = {}
         for slot, outcome, n in self.repo.quarter_hour_counts(since, until):
-            row = timeline.setdefault(bucket_key(slot, tz, bucket), {"generations": 0, "done": 0, "interrupted": 0, "failed": 0})
+            key = keys.get(slot)
+            if key is None:
+                hour = slot.replace(minute=0)
+                offset = offsets.get(hour)
+                if offset is None:
+                    offset = offsets[hour] = hour.astimezone(tz).utcoffset() or timedelta(0)
+                key = keys[slot] = bucket_key((slot + offset).replace(tzinfo=timezone.utc), timezone.utc, bucket)
+            row = timeline.setdefault(key, {"generations": 0, "done": 0, "interrupted": 0, "failed": 0})
             row["generations"] += n
             row[outcome] = row.get(outcome, 0) + n
         totals = self.repo.generation_totals(since, until)
