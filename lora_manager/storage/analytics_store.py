@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Numeric, and_, case, cast, func, literal_column, select
+from sqlalchemy import Numeric, Text, and_, case, cast, func, literal_column, select, type_coerce
 
 from .base import L, SqlStoreBase
 from .rollups import FAM, PAIR, SLOT, TOT, WEI
@@ -35,7 +35,9 @@ class AnalyticsStore(SqlStoreBase):
         """(UTC quarter hour, outcome, generations): small enough to re-bucket in any time zone."""
         if _aligned(since) and _aligned(until):
             conds = ([SLOT.c.slot >= since] if since else []) + ([SLOT.c.slot < until] if until else [])
-            q = select(SLOT.c.slot, SLOT.c.outcome, func.sum(SLOT.c.n)).where(*conds).group_by(SLOT.c.slot, SLOT.c.outcome)
+            # SQLite hands back text: parsing it here is cheaper than the type's regex
+            slot = type_coerce(SLOT.c.slot, Text) if self.dialect == "sqlite" else SLOT.c.slot
+            q = select(slot, SLOT.c.outcome, func.sum(SLOT.c.n)).where(*conds).group_by(SLOT.c.slot, SLOT.c.outcome)
             with self.engine.connect() as conn:
                 return [(_utc(s), o, int(n)) for s, o, n in conn.execute(q)]
         if self.dialect == "postgresql":
@@ -167,11 +169,13 @@ class AnalyticsStore(SqlStoreBase):
         return weights, families
 
     def never_used_rollup(self, limit: int = 50) -> dict[str, Any]:
-        used = select(TOT.c.lora_id).where(TOT.c.uses > 0, TOT.c.lora_id.is_not(None))
-        conds = [L.c.state.in_(PRESENT), L.c.id.not_in(used)]
+        # an anti-join on the indexed lora_id: NOT IN (subquery) scanned the totals per row
+        joined = L.outerjoin(TOT, and_(TOT.c.lora_id == L.c.id, TOT.c.uses > 0))
+        conds = [L.c.state.in_(PRESENT), TOT.c.prompt_name.is_(None)]
         with self.engine.connect() as conn:
-            n, size = conn.execute(select(func.count(), func.coalesce(func.sum(L.c.size), 0)).where(*conds)).one()
-            rows = conn.execute(select(L.c.id, L.c.prompt_name, L.c.size).where(*conds).order_by(L.c.size.desc(), L.c.id).limit(limit)).all()
+            n, size = conn.execute(select(func.count(), func.coalesce(func.sum(L.c.size), 0)).select_from(joined).where(*conds)).one()
+            rows = conn.execute(select(L.c.id, L.c.prompt_name, L.c.size).select_from(joined).where(*conds)
+                                .order_by(L.c.size.desc(), L.c.id).limit(limit)).all()
         return {"count": int(n), "bytes": int(size), "largest": [{"id": i, "prompt_name": p, "size": s} for i, p, s in rows]}
 
     def never_used(self, used_ids: set[int], limit: int = 50) -> dict[str, Any]:
@@ -199,5 +203,5 @@ def _utc(value):
     if value is None:
         return None
     if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+        value = datetime.fromisoformat(value[:26])
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
