@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import socket
@@ -28,6 +27,7 @@ import orjson
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from lora_manager.app import build  # noqa: E402
+from report import emit  # noqa: E402  (bench/report.py, beside this script)
 from lora_manager.settings import Settings  # noqa: E402
 from lora_manager.storage.repository import LoraQuery  # noqa: E402
 
@@ -180,11 +180,7 @@ def main() -> None:
     finally:
         core.close()
     result["load"] = under_load(args)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        with open(args.json, "w") as f:
-            f.write(text + "\n")
+    emit(result, args.json)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
-import json
 import os
 import shutil
 import struct
@@ -29,6 +28,7 @@ import orjson
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from lora_manager.app import build  # noqa: E402
+from report import emit  # noqa: E402  (bench/report.py, beside this script)
 from lora_manager.settings import Settings  # noqa: E402
 
 
@@ -213,11 +213,7 @@ def main() -> None:
             out["hash"] = bench_hash(work, args.hash_mb)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    text = json.dumps(out, indent=2)
-    print(text)
-    if args.json:
-        with open(args.json, "w") as f:
-            f.write(text + "\n")
+    emit(out, args.json)
 
 
 if __name__ == "__main__":

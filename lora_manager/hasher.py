@@ -8,6 +8,7 @@ query, and it exits when nothing is left (an idle library costs nothing).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -84,8 +85,6 @@ class Hasher:
             self.done_bytes += n
 
     def _hash_one(self, lid: int, path: str, size: int) -> HashResult:
-        import os
-
         try:
             st = os.stat(path)
             h = hash_file(path, self._progress)

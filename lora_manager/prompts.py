@@ -32,11 +32,16 @@ class LoraRef:
 
     @property
     def skipped(self) -> bool:
-        return self.te == 0 and (self.unet in (0, None))
+        return is_skipped(self.te, self.unet)
 
     def as_dict(self) -> dict:
         return {"name": self.name, "te": self.te, "unet": self.unet, "weight": self.weight, "dyn": self.dyn,
                 "schedule": self.schedule, "blocks": self.blocks or None, "raw": self.raw}
+
+
+def is_skipped(te: float | None, unet: float | None) -> bool:
+    """Weight 0 everywhere: the host skips the LoRA on purpose."""
+    return te == 0 and unet in (0, None)
 
 
 def _schedule_value(value: str) -> float | None:

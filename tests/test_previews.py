@@ -47,7 +47,7 @@ def test_each_convention(tmp_path, rest, kind, convention):
     f"{BASE}.example.x.png", f"{BASE}.example.-1.png", f"{BASE}.example.1234567.png",
     f"{BASE}.thumb.mp4", f"{BASE}.thumb.2.jpg", f"{BASE}.3.png", f"{BASE}.preview",
     f"{BASE}png", f"{BASE}_0.jpg", f"{BASE}2.png", f"{BASE}.v3.png", f"{BASE}.preview.png.bak",
-    f"other.png", f"other.preview.png", f"x{BASE}.png", f"{BASE.lower()}.png", f"{BASE}.preview.png/x",
+    "other.png", "other.preview.png", f"x{BASE}.png", f"{BASE.lower()}.png", f"{BASE}.preview.png/x",
     "", ".png",
 ])
 def test_non_previews_are_ignored(name):

@@ -7,7 +7,6 @@ import os
 import pytest
 
 from lora_manager.errors import InvalidInput, NotFound
-from lora_manager.storage.repository import LoraQuery
 
 from .conftest import scan
 from .loras import write_lora

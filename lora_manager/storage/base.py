@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Iterable
 
 from sqlalchemy import Engine, event, select, text, update
 

@@ -14,7 +14,7 @@ from ..userdata import check_text
 from .base import L, T, U, SqlStoreBase
 from .cursor import decode_cursor, encode_cursor
 from .entries import ALL_FIELDS, build, columns_for, parse_fields
-from .scan_store import PRESENT
+from .scan_store import PRESENT, dup_hashes
 from .search import match_clause
 
 SORTS = {
@@ -61,12 +61,6 @@ class Page:
 
 
 class QueryStore(SqlStoreBase):
-    def _dup_hashes(self):
-        return (
-            select(L.c.sha256).where(L.c.state.in_(PRESENT), L.c.sha256.is_not(None))
-            .group_by(L.c.sha256).having(func.count() > 1)
-        )
-
     def _where(self, q: LoraQuery) -> list:
         conds: list = []
         match = match_clause(self.dialect, q.query, L.c.id)
@@ -88,7 +82,7 @@ class QueryStore(SqlStoreBase):
         if q.broken is not None:
             conds.append((L.c.state == "broken") if q.broken else (L.c.state != "broken"))
         if q.duplicate is not None:
-            dup = and_(L.c.state.in_(PRESENT), L.c.sha256.in_(self._dup_hashes()))
+            dup = and_(L.c.state.in_(PRESENT), L.c.sha256.in_(dup_hashes()))
             conds.append(dup if q.duplicate else ~dup)
         if q.network_type:
             conds.append(func.lower(L.c.network_type) == q.network_type.lower())
@@ -219,7 +213,7 @@ class QueryStore(SqlStoreBase):
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(L.c.sha256, L.c.id, L.c.path, L.c.prompt_name)
-                .where(L.c.state.in_(PRESENT), L.c.sha256.in_(self._dup_hashes().limit(limit)))
+                .where(L.c.state.in_(PRESENT), L.c.sha256.in_(dup_hashes().limit(limit)))
                 .order_by(L.c.sha256, L.c.id)
             ).all()
         groups: dict[str, list[dict[str, Any]]] = {}

@@ -23,6 +23,14 @@ FACT_COLUMNS = (
     "base_source", "description", "author", "trained_started", "trained_finished", "resolution", "cover_mime",
     "triggers", "training_tags", "source_tags", "meta", "sidecars", "previews", "preview_count", "suggested",
 )
+def dup_hashes():
+    """Full hashes shared by more than one file present at a path."""
+    return (
+        select(L.c.sha256).where(L.c.state.in_(PRESENT), L.c.sha256.is_not(None))
+        .group_by(L.c.sha256).having(func.count() > 1)
+    )
+
+
 HASH_COLUMNS = ("sha256", "tensor_sha256", "legacy_hash", "hashed_size", "hashed_mtime_ns", "hash_error", "header_hash_ok")
 
 
@@ -213,6 +221,5 @@ class ScanStore(SqlStoreBase):
 
     def duplicate_count(self) -> int:
         """Files present at a path whose full hash another present file shares."""
-        dup = select(L.c.sha256).where(L.c.state.in_(PRESENT), L.c.sha256.is_not(None)).group_by(L.c.sha256).having(func.count() > 1)
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).where(L.c.state.in_(PRESENT), L.c.sha256.in_(dup))).scalar())
+            return int(conn.execute(select(func.count()).where(L.c.state.in_(PRESENT), L.c.sha256.in_(dup_hashes()))).scalar())

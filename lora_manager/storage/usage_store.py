@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from ..errors import InvalidInput
+from ..prompts import is_skipped
 from . import rollups
 from .base import L, SqlStoreBase, chunks
 from .models import Generation, GenerationLora
@@ -22,8 +23,8 @@ MAX_USAGE_LIMIT = 1000
 def _status(ref: dict[str, Any], applied: dict[str, dict[str, Any]], known: dict[str, int]) -> str:
     if ref["name"] in applied:
         return "applied"
-    if ref.get("te") == 0 and ref.get("unet") in (0, None):
-        return "skipped"  # weight 0 everywhere: the host skips it on purpose
+    if is_skipped(ref.get("te"), ref.get("unet")):
+        return "skipped"
     return "not_found" if ref["name"] not in known else "not_applied"
 
 
