@@ -69,12 +69,13 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("key")
     p = sub.add_parser("tags", help="tags with counts")
     _common(p)
-    p = sub.add_parser("serve", help="run the API server (and docs), scanning in the background and watching for changes")
+    p = sub.add_parser("serve", help="run the tab, the API and its docs, scanning in the background and watching for changes")
     _common(p)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=7870)
     p.add_argument("--api-key", help="demand this key on every route but /health (or LORA_MANAGER_API_KEY)")
     p.add_argument("--demo", action="store_true", help="generate a sample library in the data dir and serve it")
+    p.add_argument("--no-ui", action="store_true", help="serve the API only, without the tab (no gradio needed)")
     return ap
 
 
@@ -243,7 +244,7 @@ def cmd_serve(app, args) -> int:
     from .server import serve
 
     _remember_roots(app.settings.data_dir, app.settings.lora_dirs)
-    serve(app, args.host, args.port)
+    serve(app, args.host, args.port, ui=not args.no_ui)
     return 0
 
 

@@ -11,7 +11,13 @@ from .watcher import Watcher
 log = logging.getLogger(__name__)
 
 
-def make_server_app(core: App):
+def ui_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("gradio") is not None
+
+
+def make_server_app(core: App, *, ui: bool = False):
     """The FastAPI app with start-up work: a first scan and the watcher, both in the background."""
     from .api.standalone import create_app
 
@@ -27,7 +33,7 @@ def make_server_app(core: App):
         core.scans.wait(30)
         core.close()
 
-    app = create_app(core, on_start=on_start, on_stop=on_stop)
+    app = create_app(core, on_start=on_start, on_stop=on_stop, ui=ui)
     app.state.watcher = watcher
     return app
 
@@ -42,12 +48,16 @@ def _scan_starter(core: App):
     return start
 
 
-def serve(core: App, host: str, port: int) -> None:
+def serve(core: App, host: str, port: int, *, ui: bool = True) -> None:
     import uvicorn
 
-    app = make_server_app(core)
+    if ui and not ui_available():
+        print("note: gradio is not installed, so the tab is off (see README: standalone tab); serving the API", flush=True)
+        ui = False
+    app = make_server_app(core, ui=ui)
     shown = f"[{host}]" if ":" in host else host
-    print(f"LoRA Manager listening on http://{shown}:{port}  (API under /lora-manager/v1, docs at /docs)", flush=True)
+    page = f"tab at http://{shown}:{port}/lora-manager/ui/, " if ui else ""
+    print(f"LoRA Manager listening on http://{shown}:{port}  ({page}API under /lora-manager/v1, docs at /docs)", flush=True)
     if host not in ("127.0.0.1", "localhost", "::1") and not core.settings.api_key:
         print("warning: listening beyond this machine without an API key (--api-key)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

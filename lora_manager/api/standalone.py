@@ -71,7 +71,8 @@ class Guard:
         await self.app(scope, limited_receive, guarded_send)
 
 
-def create_app(core, *, on_start=None, on_stop=None) -> FastAPI:
+def create_app(core, *, on_start=None, on_stop=None, ui: bool = False) -> FastAPI:
+    """The API app; with `ui`, also the tab's page at /lora-manager/ui (needs gradio)."""
     @asynccontextmanager
     async def lifespan(_app):
         if on_start:
@@ -91,10 +92,14 @@ def create_app(core, *, on_start=None, on_stop=None) -> FastAPI:
     for exc, handler in HANDLERS.items():
         app.add_exception_handler(exc, handler)
     register(app.add_api_route, core)
+    if ui:
+        from ..ui.standalone import mount_ui
 
-    @app.get("/", include_in_schema=False)
-    def root():
-        return RedirectResponse("/docs")
+        mount_ui(app)  # "/" leads to the tab
+    else:
+        @app.get("/", include_in_schema=False)
+        def root():
+            return RedirectResponse("/docs")
 
     if core.settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware

@@ -1,0 +1,35 @@
+"""The "LoRA Manager" tab as a Gradio 3.x Blocks, for the host and the standalone page."""
+
+from __future__ import annotations
+
+import html
+
+TITLE = "LoRA Manager"
+ELEM_ID = "lora_manager"  # the host wraps it as #tab_lora_manager
+API_PATH = "/lora-manager/v1"
+
+
+def root_html(*, mode: str, api: str = API_PATH) -> str:
+    """The mount point our script fills. `mode` is "host" (send-to-prompt actions on)
+    or "standalone"; `api` is the API prefix below the page's origin."""
+    return (
+        f'<div id="lm-app" class="lm-app" data-mode="{html.escape(mode)}" data-api="{html.escape(api)}">'
+        '<div class="lm-boot">Loading LoRA Manager…</div>'
+        '<noscript>LoRA Manager needs JavaScript.</noscript>'
+        "</div>"
+    )
+
+
+def build_tab(*, mode: str = "host", api: str = API_PATH):
+    """A Blocks holding the mount point; everything inside is drawn by our script."""
+    import gradio as gr
+
+    with gr.Blocks(analytics_enabled=False) as blocks:
+        gr.HTML(root_html(mode=mode, api=api), elem_id="lm-root")
+    return blocks
+
+
+def on_ui_tabs():
+    """The host's `on_ui_tabs` callback: one tab, built without touching the core
+    (the core starts later, in the background; the script waits for the API)."""
+    return [(build_tab(mode="host"), TITLE, ELEM_ID)]

@@ -1,0 +1,250 @@
+"""The tab in a real browser: Chromium (Playwright) against the standalone server.
+
+Search, filter, edit (persisted), bulk tag, favorite, table view, move, trash and
+restore, copy and send-to-prompt, and hostile metadata shown as text. Screenshots
+of the tab in the light and dark themes go to tests/output/.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+pytest.importorskip("gradio")
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+from PIL import Image  # noqa: E402
+
+from .browser import OUTPUT_DIR, Server, launch_browser, wait_for  # noqa: E402
+from .loras import write_lora  # noqa: E402
+
+HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+UI = "/lora-manager/ui/"
+
+
+def _library(root) -> int:
+    specs = [
+        ("styles/ink_wash.safetensors", "sd1", {"modelspec.title": "Ink Wash", "modelspec.trigger_phrase": "inkwash"}, (20, 20, 20)),
+        ("styles/neon_city.safetensors", "xl", {"modelspec.title": "Neon City", "modelspec.trigger_phrase": "neoncity, glow"}, (200, 0, 200)),
+        ("chars/mira.safetensors", "xl", {"modelspec.title": "Mira Character"}, (250, 200, 0)),
+        ("chars/hostile.safetensors", "sd1", {"modelspec.title": HOSTILE, "modelspec.description": HOSTILE,
+                                             "modelspec.trigger_phrase": HOSTILE}, None),
+        ("misc/plain.v2.safetensors", "sd2", {}, None),
+    ]
+    for i, (rel, family, meta, color) in enumerate(specs):
+        path = root / rel
+        write_lora(path, family=family, seed=i + 1, metadata=meta)
+        if color:
+            Image.new("RGB", (64, 64), color).save(str(path)[: -len(".safetensors")] + ".preview.png")
+    return len(specs)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ui")
+    lib = root / "lib"
+    count = _library(lib)
+    server = Server(str(lib), str(root / "data"))
+    try:
+        server.settled(count)
+        yield server, lib, count
+    finally:
+        print(server.stop())
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = launch_browser(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, served):
+    server = served[0]
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("dialog", lambda d: d.accept())
+    pg.goto(server.base + UI)
+    pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
+    yield pg
+    context.close()
+    assert not errors, errors
+
+
+def _by_name(server, prompt_name):
+    return server.api("GET", f"/loras/{prompt_name}")
+
+
+def _count(pg) -> str:
+    return pg.inner_text(".lm-count")
+
+
+def test_library_grid_shows_every_lora_and_measures_first_page(page, served):
+    server, _, count = served
+    assert page.locator(".lm-card:not(.lm-placeholder)").count() == count
+    assert _count(page) == f"{count} LoRAs"
+    names = page.locator(".lm-card-name").all_inner_texts()
+    assert "Neon City" in names and "plain.v2" in names
+    badges = page.locator(".lm-card:has-text('Neon City') .lm-badge").inner_text()
+    assert badges == "SDXL"
+    assert page.evaluate("window.LoraManager.metrics.firstPageMs") > 0
+    assert page.locator(".lm-card:has-text('Neon City') img.lm-img").evaluate("img => img.complete && img.naturalWidth") == 64
+
+
+def test_hostile_metadata_is_text_and_never_runs(page, served):
+    server, _, _ = served
+    assert HOSTILE in page.locator(".lm-card-name").all_inner_texts()
+    page.locator(".lm-card", has_text="window.__pwned").first.click()
+    page.wait_for_selector(".lm-detail-title")
+    assert page.inner_text(".lm-detail-title") == HOSTILE
+    assert HOSTILE in page.inner_text(".lm-detail")
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator(".lm-app script, .lm-app img[src='x']").count() == 0
+
+
+def test_search_and_filters(page):
+    page.fill(".lm-search", "neon")
+    wait_for(lambda: _count(page) == "1 LoRA", timeout=10)
+    assert page.locator(".lm-card-name").all_inner_texts() == ["Neon City"]
+    assert page.evaluate("window.LoraManager.metrics.lastSearchMs") > 0
+    page.fill(".lm-search", "")
+    wait_for(lambda: _count(page) == "5 LoRAs", timeout=10)
+    page.select_option("select[aria-label='base model']", "xl")
+    wait_for(lambda: _count(page) == "2 LoRAs", timeout=10)
+    assert sorted(page.locator(".lm-card-name").all_inner_texts()) == ["Mira Character", "Neon City"]
+    page.select_option("select[aria-label='show']", "has_preview")
+    wait_for(lambda: _count(page) == "2 LoRAs", timeout=10)
+    page.select_option("select[aria-label='base model']", "")
+    wait_for(lambda: _count(page) == "3 LoRAs", timeout=10)
+    page.select_option("select[aria-label='show']", "no_preview")
+    wait_for(lambda: _count(page) == "2 LoRAs", timeout=10)
+
+
+def test_edit_is_saved_at_once_and_persists(page, served):
+    server, _, _ = served
+    page.locator(".lm-card", has_text="Ink Wash").click()
+    page.wait_for_selector(".lm-detail-title:text('Ink Wash')")
+    page.fill(".lm-detail input[name='tags']", "monochrome, traditional")
+    page.press(".lm-detail input[name='tags']", "Tab")
+    wait_for(lambda: sorted(_by_name(server, "ink_wash")["tags"]) == ["monochrome", "traditional"], timeout=10)
+    page.fill(".lm-detail input[name='preferred_weight']", "0.7")
+    page.press(".lm-detail input[name='preferred_weight']", "Tab")
+    wait_for(lambda: _by_name(server, "ink_wash")["preferred_weight"] == 0.7, timeout=10)
+    page.fill(".lm-detail textarea[name='notes']", "works best at low CFG <b>really</b>")
+    page.press(".lm-detail textarea[name='notes']", "Tab")
+    wait_for(lambda: _by_name(server, "ink_wash")["notes"] == "works best at low CFG <b>really</b>", timeout=10)
+    page.select_option(".lm-detail select[name='base_model']", "sd2")
+    wait_for(lambda: _by_name(server, "ink_wash")["base_model"] == "sd2", timeout=10)
+    page.select_option(".lm-detail select[name='base_model']", "")
+    wait_for(lambda: _by_name(server, "ink_wash")["base_model"] == "sd1", timeout=10)
+    assert "<lora:ink_wash:0.7>, inkwash" == page.inner_text(".lm-tagline")
+    page.reload()
+    page.wait_for_selector(".lm-card:not(.lm-placeholder)")
+    page.locator(".lm-card", has_text="Ink Wash").click()
+    page.wait_for_selector(".lm-detail-title:text('Ink Wash')")
+    assert page.input_value(".lm-detail input[name='tags']") == "monochrome, traditional"
+    assert page.input_value(".lm-detail textarea[name='notes']") == "works best at low CFG <b>really</b>"
+    # a bad value is refused with a clear message, and nothing else changes
+    page.fill(".lm-detail input[name='weight_min']", "99")
+    page.press(".lm-detail input[name='weight_min']", "Tab")
+    page.wait_for_selector(".lm-detail [data-status='weight_min'].lm-bad")
+    assert _by_name(server, "ink_wash")["preferred_weight"] == 0.7
+
+
+def test_favorite_from_the_card(page, served):
+    server, _, _ = served
+    star = page.locator(".lm-card:has-text('Mira Character') .lm-fav")
+    star.click()
+    wait_for(lambda: _by_name(server, "mira")["favorite"] is True, timeout=10)
+    page.wait_for_selector(".lm-card:has-text('Mira Character') .lm-fav.lm-on")
+    page.select_option("select[aria-label='show']", "favorite")
+    wait_for(lambda: _count(page) == "1 LoRA", timeout=10)
+    page.locator(".lm-card:has-text('Mira Character') .lm-fav").click()
+    wait_for(lambda: _by_name(server, "mira")["favorite"] is False, timeout=10)
+
+
+def test_bulk_tag_and_untag(page, served):
+    server, _, _ = served
+    for name in ("Neon City", "Mira Character"):
+        page.locator(".lm-card", has_text=name).locator(".lm-check").check()
+    assert page.inner_text(".lm-bulkcount") == "2 selected"
+    page.fill("input[aria-label='bulk tag']", "bulk-test")
+    page.click(".lm-bulkbar button:text('Add tag')")
+    wait_for(lambda: "bulk-test" in _by_name(server, "neon_city")["tags"] and "bulk-test" in _by_name(server, "mira")["tags"], timeout=10)
+    assert "bulk-test" not in _by_name(server, "ink_wash")["tags"]
+    page.fill(".lm-taginput", "bulk-test")
+    page.press(".lm-taginput", "Enter")
+    wait_for(lambda: _count(page) == "2 LoRAs", timeout=10)
+    page.click(".lm-bulkbar button:text('Remove tag')")
+    wait_for(lambda: "bulk-test" not in _by_name(server, "neon_city")["tags"], timeout=10)
+
+
+def test_table_view(page):
+    page.click("button:text('Table view')")
+    page.wait_for_selector(".lm-row.lm-head")
+    assert page.locator(".lm-row:not(.lm-head):not(.lm-placeholder)").count() == 5
+    assert "Neon City" in page.locator(".lm-cell-name").all_inner_texts()
+    page.click("button:text('Grid view')")
+    page.wait_for_selector(".lm-card")
+
+
+def test_copy_and_send_to_a_host_prompt_box(page, served):
+    # The host's element ids: SDNext's txt2img prompt box, added as the host would.
+    page.evaluate("""() => {
+        const d = document.createElement('div'); d.id = 'txt2img_prompt';
+        const t = document.createElement('textarea'); t.value = 'a castle';
+        t.addEventListener('input', () => { window.__inputs = (window.__inputs || 0) + 1; });
+        d.append(t); document.body.append(d);
+    }""")
+    page.locator(".lm-card", has_text="Neon City").click()
+    page.wait_for_selector(".lm-detail-title:text('Neon City')")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.click(".lm-detail button:text('Copy tag')")
+    page.wait_for_selector(".lm-toast:text('Copied')")
+    assert page.evaluate("navigator.clipboard.readText()") == "<lora:neon_city:1>, neoncity, glow"
+    page.click(".lm-detail button:text('To txt2img')")
+    assert page.input_value("#txt2img_prompt textarea") == "a castle, <lora:neon_city:1>, neoncity, glow"
+    assert page.evaluate("window.__inputs") == 1
+
+
+def test_move_trash_and_restore(page, served):
+    server, lib, _ = served
+    page.locator(".lm-card", has_text="plain.v2").click()
+    page.wait_for_selector(".lm-detail-title:text('plain.v2')")
+    page.click(".lm-detail button:text('Move / rename')")
+    page.fill(".lm-moveform input[aria-label='folder']", "moved")
+    page.fill(".lm-moveform input[aria-label='new name']", "plain_renamed")
+    page.click(".lm-moveform button:text('Move')")
+    wait_for(lambda: os.path.exists(lib / "moved" / "plain_renamed.safetensors"), timeout=10)
+    assert not os.path.exists(lib / "misc" / "plain.v2.safetensors")
+    page.wait_for_selector(".lm-detail-title:text('plain_renamed')")
+    page.click(".lm-detail button:text('Delete')")
+    wait_for(lambda: not os.path.exists(lib / "moved" / "plain_renamed.safetensors"), timeout=10)
+    page.wait_for_selector(".lm-detail button:text('Restore')")
+    page.click(".lm-detail button:text('Restore')")
+    wait_for(lambda: os.path.exists(lib / "moved" / "plain_renamed.safetensors"), timeout=10)
+    assert server.api("GET", "/loras/plain_renamed")["state"] == "ok"
+
+
+def test_screenshots_light_and_dark(browser, served):
+    server = served[0]
+    os.makedirs(OUTPUT_DIR, exist_ok=True)
+    for theme in ("light", "dark"):
+        context = browser.new_context(viewport={"width": 1400, "height": 860}, color_scheme=theme)
+        pg = context.new_page()
+        pg.goto(server.base + UI + f"?__theme={theme}")
+        pg.wait_for_selector(".lm-card:not(.lm-placeholder) img.lm-img")
+        pg.locator(".lm-card", has_text="Neon City").click()
+        pg.wait_for_selector(".lm-detail-title:text('Neon City')")
+        pg.wait_for_timeout(300)
+        path = os.path.join(OUTPUT_DIR, f"tab-{theme}.png")
+        pg.screenshot(path=path)
+        dark = pg.evaluate("document.body.classList.contains('dark') || !!document.querySelector('.dark')")
+        assert dark == (theme == "dark")
+        context.close()
+        assert os.path.getsize(path) > 10_000
