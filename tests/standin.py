@@ -45,9 +45,9 @@ class Callbacks:
 
         return register
 
-    def fire(self, name: str, *args) -> None:
-        for fn in self.registered.get(name, []):
-            fn(*args)
+    def fire(self, name: str, *args) -> list:
+        """Call each callback; the results in order (on_ui_tabs callbacks return their tabs)."""
+        return [fn(*args) for fn in self.registered.get(name, [])]
 
 
 class State:
@@ -161,7 +161,8 @@ class Host:
     def start(self) -> None:
         self.callbacks.fire("before_ui")
         self.callbacks.fire("ui_settings")
-        self.callbacks.fire("ui_tabs")
+        # the host builds each tab inside its own gr.Blocks, as SDNext's ui does
+        self.tabs = [tab for tabs in self.callbacks.fire("ui_tabs") for tab in (tabs or [])]
         self.callbacks.fire("app_started", None, self.app)
         self.callbacks.fire("model_loaded", object())
         self.list_available_networks()

@@ -58,7 +58,7 @@ def wait_for(predicate, timeout=15.0):
 def test_loading_is_light_and_registers_in_host_order(host):
     assert [c.__name__ for c in host.script_classes] == ["LoraManagerRecorder"]
     assert host.shared.cmd_opts.lora_manager_lora_dir and host.shared.cmd_opts.lora_manager_no_recommender is False
-    assert set(host.callbacks.registered) >= {"app_started", "ui_settings", "after_process"}
+    assert set(host.callbacks.registered) >= {"app_started", "ui_settings", "ui_tabs", "after_process"}
     import sys
 
     assert not any(m.split(".")[0] in ("torch", "sentence_transformers", "faiss") for m in sys.modules)
@@ -66,6 +66,16 @@ def test_loading_is_light_and_registers_in_host_order(host):
     assert set(host.shared.opts.added) == {"lora_manager_record_usage", "lora_manager_refresh_host_list"}
     _core()
     assert host.shared.api.routes and all(auth for _, auth in host.shared.api.routes)
+
+
+def test_the_tab_is_one_gradio_blocks_with_our_mount_point(host):
+    gr = pytest.importorskip("gradio")
+    host.start()
+    [(blocks, title, elem_id)] = host.tabs
+    assert isinstance(blocks, gr.Blocks) and title == "LoRA Manager" and elem_id == "lora_manager"
+    html = [b for b in blocks.blocks.values() if isinstance(b, gr.HTML)]
+    assert len(html) == 1 and 'id="lm-app"' in html[0].value and 'data-mode="host"' in html[0].value
+    _core()
 
 
 def test_routes_index_and_host_list_agree(host):

@@ -124,6 +124,17 @@ OPTIONS = {
 }
 
 
+def on_ui_tabs():
+    """The tab; built before the core exists (its script waits for the API)."""
+    try:
+        from ..ui.tab import on_ui_tabs as tabs
+
+        return tabs()
+    except Exception:  # a tab that cannot be built must not take the host's UI down
+        log.exception("LoRA Manager: the tab could not be built")
+        return []
+
+
 def on_ui_settings() -> None:
     from modules import shared
 
@@ -168,6 +179,8 @@ def install() -> None:
     from modules import script_callbacks
 
     script_callbacks.on_app_started(on_app_started)
+    if hasattr(script_callbacks, "on_ui_tabs"):
+        script_callbacks.on_ui_tabs(on_ui_tabs)
     if hasattr(script_callbacks, "on_ui_settings"):
         script_callbacks.on_ui_settings(on_ui_settings)
     if hasattr(script_callbacks, "on_after_process"):  # SDNext only; A1111 misses interrupted jobs
