@@ -120,15 +120,15 @@ def measure(base: str, chromium: str, client: httpx.Client) -> dict:
         timed(lambda: page.fill(".lm-search", ""))
         out["search_ms"] = {"median": round(statistics.median(searches), 1), "max": round(max(searches), 1),
                             "debounce": 90, "http_median": round(statistics.median(http), 1)}
-        filters = []
-        for family in ("xl", "sd1", "f1", ""):
-            filters.append(timed(lambda: page.select_option("select[aria-label='base model']", family)))
-        for show in ("favorite", "has_preview", "duplicate", ""):
-            filters.append(timed(lambda: page.select_option("select[aria-label='show']", show)))
-        for sort in ("-modified", "-size", "name"):
-            filters.append(timed(lambda: page.select_option("select[aria-label='sort']", sort)))
+        each = {}
+        for label, value in [("base model", "xl"), ("base model", "sd1"), ("base model", "f1"), ("base model", ""),
+                             ("show", "favorite"), ("show", "has_preview"), ("show", "duplicate"), ("show", ""),
+                             ("sort", "-modified"), ("sort", "-size"), ("sort", "name")]:
+            ms = timed(lambda: page.select_option(f"select[aria-label='{label}']", value))
+            each[f"{label}={value or 'all'}"] = round(ms, 1)
+        filters = list(each.values())
         out["filter_ms"] = {"median": round(statistics.median(filters), 1), "max": round(max(filters), 1),
-                            "http_median": round(http_ms(client, {"base": "xl"}), 1)}
+                            "http_median": round(http_ms(client, {"base": "xl"}), 1), "each": each}
         jumps = []
         for frac in (0.5, 0.9, 0.25):
             t0 = time.perf_counter()

@@ -182,8 +182,8 @@
       this.loadTags();
       this.pollStatus();
       window.addEventListener('resize', () => this.render());
-      LM.dispatch && LM.dispatch('ready', this);
       for (const add of LM.panelFactories || []) add(this);
+      this.started = true;
     }
 
     // ----- layout -----
@@ -530,7 +530,9 @@
         e.duplicates && e.duplicates.length ? this.section('Duplicates (same full hash)', h('ul', { class: 'lm-list-plain' }, e.duplicates.map((x) => h('li', {}, h('a', { href: '#', text: x.path || x.prompt_name || String(x.id), onclick: (ev) => { ev.preventDefault(); this.openDetail(x.id); } }))))) : null,
         e.metadata && Object.keys(e.metadata).length ? this.section('Metadata', this.kvTable(Object.entries(e.metadata).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]), true), true) : null,
       );
-      LM.dispatch && LM.dispatch('detail', e);
+      for (const extra of LM.detailActions) {
+        try { extra(this, e, d.querySelector('.lm-actions')); } catch (err) { console.error('LoRA Manager detail action', err); }
+      }
     }
 
     previewStrip(e) {
@@ -801,7 +803,19 @@
     }
   }
   LM.LibraryView = LibraryView;
+  // Panels (jobs, recommendations, analytics) live in their own files: each registers a
+  // factory that adds its panel to the app, now or when the app mounts.
+  LM.panelFactories = LM.panelFactories || [];
+  LM.addPanelFactory = (fn) => {
+    LM.panelFactories.push(fn);
+    if (LM.app && LM.app.started) fn(LM.app);
+  };
+  LM.detailActions = LM.detailActions || [];
   LM.h = h;
+  LM.append = append;
+  LM.fmtSize = fmtSize;
+  LM.familyLabel = familyLabel;
+  LM.previewImage = previewImage;
   LM.badge = badge;
   LM.clear = clear;
 

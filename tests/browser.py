@@ -89,3 +89,27 @@ class Server:
             self.proc.kill()
             out, _ = self.proc.communicate()
         return out or ""
+
+
+class ThreadServer:
+    """The standalone app (tab included) on uvicorn in a thread of this process, for
+    tests that must reach into the core (a job runner standing in for the host)."""
+
+    def __init__(self, core):
+        import threading
+
+        import uvicorn
+
+        from lora_manager.api.standalone import create_app
+
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(core, ui=True), host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        wait_for(lambda: httpx.get(self.base + P + "/health", timeout=2).status_code == 200)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)

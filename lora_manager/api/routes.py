@@ -229,6 +229,16 @@ def routes(core) -> list[Route]:
     def cancel_job(job_id: str = Path(..., max_length=64)) -> Response:
         return JSON(core.jobs.cancel(job_id).as_dict())
 
+    def job_image(job_id: str = Path(..., max_length=64), index: int = Path(..., ge=0, le=1000)) -> Response:
+        images = (core.jobs.get(job_id).result or {}).get("images") or []
+        if index >= len(images):
+            raise NotFound(f"this job has {len(images)} image(s)")
+        path = os.path.realpath(str(images[index]))
+        outputs = os.path.realpath(os.path.join(core.settings.data_dir, "outputs"))
+        if not path.startswith(outputs + os.sep) or not os.path.isfile(path):
+            raise NotFound("the image is not in LoRA Manager's outputs folder")
+        return FileResponse(path, media_type=preview_mime(path), headers={"Cache-Control": "private, max-age=86400"})
+
     def analytics_summary(
         since: Optional[datetime] = Query(None), until: Optional[datetime] = Query(None),
         tz: str = Query("UTC", max_length=64, description="IANA time zone for the buckets"),
@@ -277,6 +287,8 @@ def routes(core) -> list[Route]:
               status_code=202),
         Route("/jobs", "GET", list_jobs, "jobs, newest first", list[S.JobOut]),
         Route("/jobs/{job_id}", "GET", get_job, "one job with its progress and results", S.JobOut),
+        Route("/jobs/{job_id}/images/{index}", "GET", job_image, "one result image of a finished job",
+              extra={"response_class": Response, "responses": {**ERRORS, 200: {"content": IMAGES}}}),
         Route("/jobs/{job_id}/cancel", "POST", cancel_job, "cancel a queued job, or interrupt the running one", S.JobOut),
         Route("/analytics/summary", "GET", analytics_summary,
               "generations over time, most/least/never used LoRAs, co-usage, families, failures", S.AnalyticsSummary),

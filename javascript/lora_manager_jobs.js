@@ -1,0 +1,183 @@
+/* LoRA Manager: the Jobs panel — txt2img with a LoRA stack and weight sweeps, run by the
+ * host's own pipeline (inside SDNext), with progress, cancel and the result images.
+ * Text from the library is set as text, never parsed as HTML. */
+(() => {
+  'use strict';
+
+  const LM = (window.LoraManager = window.LoraManager || {});
+  if (LM.jobsLoaded) return;
+  LM.jobsLoaded = true;
+
+  const ACTIVE = new Set(['queued', 'running']);
+
+  function whenTabReady(fn) {
+    if (typeof LM.addPanelFactory === 'function') { LM.addPanelFactory(fn); return; }
+    LM.panelFactories = LM.panelFactories || [];
+    LM.panelFactories.push(fn);
+  }
+
+  class JobsPanel {
+    constructor(app) {
+      this.app = app;
+      this.api = app.api;
+      this.stack = []; // [{name, label, weight}]
+      this.timer = null;
+      const { h } = LM;
+      this.stackEl = h('div', { class: 'lm-stack' });
+      this.prompt = h('textarea', { class: 'lm-input', rows: '3', placeholder: 'prompt', 'aria-label': 'job prompt' });
+      this.negative = h('textarea', { class: 'lm-input', rows: '2', placeholder: 'negative prompt', 'aria-label': 'job negative prompt' });
+      const num = (name, value, min, max, step) => h('input', { class: 'lm-input lm-num', type: 'number', name, value: String(value), min: String(min), max: String(max), step: String(step || 1), 'aria-label': name });
+      this.steps = num('steps', 20, 1, 150);
+      this.width = num('width', 512, 64, 4096, 8);
+      this.height = num('height', 512, 64, 4096, 8);
+      this.seed = num('seed', -1, -1, 4294967295);
+      this.cfg = num('cfg_scale', 6, 0, 30, 0.5);
+      this.triggers = h('input', { type: 'checkbox', checked: true, 'aria-label': 'add trigger words' });
+      this.sweepFrom = num('sweep_from', 0.2, -10, 10, 0.05);
+      this.sweepTo = num('sweep_to', 1.0, -10, 10, 0.05);
+      this.sweepSteps = num('sweep_count', 5, 2, 12);
+      this.note = h('div', { class: 'lm-message lm-info', hidden: true });
+      this.list = h('div', { class: 'lm-jobs' });
+      const field = (label, el) => h('label', { class: 'lm-field' }, h('span', { class: 'lm-label', text: label }), el);
+      const btn = (text, fn, cls) => h('button', { class: `lm-btn${cls ? ` ${cls}` : ''}`, type: 'button', text, onclick: fn });
+      this.element = h('div', { class: 'lm-jobs-panel' },
+        h('div', { class: 'lm-jobform' },
+          h('h4', { text: 'New job' }),
+          h('div', { class: 'lm-label', text: 'LoRA stack (add LoRAs from their detail panel in the Library)' }),
+          this.stackEl,
+          field('Prompt', this.prompt), field('Negative prompt', this.negative),
+          h('div', { class: 'lm-formrow' }, field('Steps', this.steps), field('Width', this.width), field('Height', this.height),
+            field('Seed', this.seed), field('CFG', this.cfg)),
+          h('label', { class: 'lm-inline' }, this.triggers, ' add trigger words'),
+          h('div', { class: 'lm-actions' }, btn('Queue job', () => this.queue())),
+          h('h4', { text: 'Weight sweep' }),
+          h('div', { class: 'lm-label', text: 'One job per weight of the first LoRA in the stack, same seed (a fixed seed is picked if -1)' }),
+          h('div', { class: 'lm-formrow' }, field('From', this.sweepFrom), field('To', this.sweepTo), field('Jobs', this.sweepSteps)),
+          h('div', { class: 'lm-actions' }, btn('Queue sweep', () => this.sweep())),
+          this.note),
+        h('div', { class: 'lm-joblist' }, h('h4', { text: 'Queue and results' }), this.list));
+      this.renderStack();
+    }
+
+    add(entry) {
+      if (this.stack.some((x) => x.id === entry.id)) { this.app.toast('Already in the job stack', 'info'); return; }
+      this.stack.push({ id: entry.id, name: entry.prompt_name, label: entry.title || entry.name, weight: entry.preferred_weight ?? 1, base: entry.base_model });
+      this.renderStack();
+      this.app.toast(`Added to the job stack (${this.stack.length})`, 'info');
+    }
+
+    renderStack() {
+      const { h, clear, badge } = LM;
+      clear(this.stackEl);
+      if (!this.stack.length) { this.stackEl.append(h('div', { class: 'lm-muted', text: 'empty' })); return; }
+      const bases = new Set(this.stack.map((x) => x.base).filter(Boolean));
+      if (bases.size > 1) this.stackEl.append(h('div', { class: 'lm-message lm-error', text: 'These LoRAs are for different base models: some will not fit the checkpoint.' }));
+      this.stack.forEach((item, i) => {
+        const w = h('input', { class: 'lm-input lm-num', type: 'number', step: '0.05', min: '-10', max: '10', value: String(item.weight), 'aria-label': `weight of ${item.name}` });
+        w.addEventListener('change', () => { item.weight = Number(w.value); });
+        this.stackEl.append(h('div', { class: 'lm-stackitem' }, badge(item.base), h('span', { class: 'lm-cell-name', text: item.label }), w,
+          h('button', { class: 'lm-btn', type: 'button', text: '×', 'aria-label': `remove ${item.name}`, onclick: () => { this.stack.splice(i, 1); this.renderStack(); } })));
+      });
+    }
+
+    request(overrides) {
+      return {
+        prompt: this.prompt.value,
+        negative_prompt: this.negative.value,
+        loras: this.stack.map((x) => ({ name: String(x.id), weight: Number(x.weight) })),
+        steps: Number(this.steps.value), width: Number(this.width.value), height: Number(this.height.value),
+        seed: Number(this.seed.value), cfg_scale: Number(this.cfg.value), add_triggers: this.triggers.checked,
+        ...overrides,
+      };
+    }
+
+    async queue() {
+      await this.submit([this.request({})]);
+    }
+
+    async sweep() {
+      if (!this.stack.length) { this.say('Add a LoRA to the stack first', true); return; }
+      const n = Math.max(2, Math.min(12, Number(this.sweepSteps.value) || 5));
+      const from = Number(this.sweepFrom.value);
+      const to = Number(this.sweepTo.value);
+      let seed = Number(this.seed.value);
+      if (seed < 0) seed = Math.floor(Math.random() * 4294967295);
+      const jobs = [];
+      for (let i = 0; i < n; i++) {
+        const w = +(from + ((to - from) * i) / (n - 1)).toFixed(3);
+        const req = this.request({ seed });
+        req.loras = req.loras.map((l, j) => (j === 0 ? { ...l, weight: w } : l));
+        jobs.push(req);
+      }
+      await this.submit(jobs);
+    }
+
+    async submit(requests) {
+      let queued = 0;
+      for (const req of requests) {
+        try {
+          await this.api.post('/jobs', req);
+          queued += 1;
+        } catch (err) {
+          this.say(err.code === 'no_host' ? 'Jobs run inside SDNext: this standalone server has no pipeline to run them.' : `Not queued: ${err.message}`, true);
+          break;
+        }
+      }
+      if (queued) { this.say(`${queued} job(s) queued`); this.refresh(); }
+    }
+
+    say(text, bad) {
+      this.note.hidden = false;
+      this.note.className = `lm-message ${bad ? 'lm-error' : 'lm-info'}`;
+      this.note.textContent = text;
+    }
+
+    async refresh() {
+      clearTimeout(this.timer);
+      let jobs = [];
+      try { jobs = await this.api.get('/jobs'); } catch (err) { this.say(`Jobs unavailable: ${err.message}`, true); }
+      this.renderJobs(jobs);
+      const visible = !this.element.closest('.lm-panel').hidden;
+      if (visible && jobs.some((j) => ACTIVE.has(j.status))) this.timer = setTimeout(() => this.refresh(), 1000);
+    }
+
+    renderJobs(jobs) {
+      const { h, clear } = LM;
+      clear(this.list);
+      if (!jobs.length) { this.list.append(h('div', { class: 'lm-muted', text: 'No jobs yet.' })); return; }
+      for (const j of jobs) {
+        const p = j.progress || {};
+        const pct = p.total ? Math.round((100 * p.step) / p.total) : (j.status === 'done' ? 100 : 0);
+        const row = h('div', { class: `lm-job lm-job-${j.status}`, dataset: { id: j.id } },
+          h('div', { class: 'lm-jobhead' },
+            h('span', { class: 'lm-jobstatus', text: j.status }),
+            h('span', { class: 'lm-jobprompt', text: j.prompt, title: j.prompt }),
+            ACTIVE.has(j.status) ? h('button', { class: 'lm-btn lm-danger', type: 'button', text: 'Cancel', onclick: () => this.cancel(j.id) }) : null),
+          ACTIVE.has(j.status) ? h('div', { class: 'lm-progress' }, h('div', { class: 'lm-bar', style: `width:${pct}%` }),
+            h('span', { text: `${p.step || 0}/${p.total || j.steps}${p.eta_s ? ` · ${Math.round(p.eta_s)} s left` : ''}` })) : null,
+          j.error ? h('div', { class: 'lm-message lm-error', text: j.error }) : null,
+          (j.warnings || []).map((w) => h('div', { class: 'lm-message lm-info', text: w })));
+        const images = (j.result && j.result.images) || [];
+        if (images.length) {
+          row.append(h('div', { class: 'lm-previews' }, images.map((_, i) => h('img', { class: 'lm-preview', loading: 'lazy', alt: '', src: this.api.url(`/jobs/${encodeURIComponent(j.id)}/images/${i}`) }))));
+        }
+        this.list.append(row);
+      }
+    }
+
+    async cancel(id) {
+      try { await this.api.post(`/jobs/${encodeURIComponent(id)}/cancel`); } catch (err) { this.app.toast(`Not cancelled: ${err.message}`, 'error'); }
+      this.refresh();
+    }
+  }
+
+  whenTabReady((app) => {
+    const panel = new JobsPanel(app);
+    LM.jobs = panel;
+    app.addPanel('jobs', 'Jobs', panel.element, () => panel.refresh());
+    LM.detailActions.push((view, entry, bar) => {
+      if (!bar || entry.state !== 'ok') return;
+      bar.append(LM.h('button', { class: 'lm-btn', type: 'button', text: 'Add to job', title: 'add to the Jobs panel\'s LoRA stack', onclick: () => panel.add(entry) }));
+    });
+  });
+})();

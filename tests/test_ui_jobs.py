@@ -1,0 +1,138 @@
+"""The Jobs panel in a real browser: a LoRA stack from the library, a job with progress
+and its result image, a weight sweep, cancel, and the standalone refusal (no host)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+pytest.importorskip("gradio")
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+from PIL import Image  # noqa: E402
+
+from lora_manager.app import build  # noqa: E402
+from lora_manager.settings import Settings  # noqa: E402
+
+from .browser import ThreadServer, launch_browser, wait_for  # noqa: E402
+from .loras import write_lora  # noqa: E402
+
+UI = "/lora-manager/ui/"
+
+
+class PictureRunner:
+    """Runs jobs as the host runner would report them, without a pipeline: progress per
+    step, interrupt honoured, one real PNG per job in the outputs folder."""
+
+    def __init__(self, outputs: str, seconds: float = 0.02):
+        self.outputs = outputs
+        self.seconds = seconds
+        self.interrupted = False
+        self.jobs = []
+
+    def checkpoint_family(self):
+        return "sd1"
+
+    def interrupt(self):
+        self.interrupted = True
+
+    def run(self, job, progress):
+        self.interrupted = False
+        self.jobs.append(job)
+        for step in range(1, job.request.steps + 1):
+            if self.interrupted:
+                return {"images": [], "infotexts": []}
+            progress(step, job.request.steps)
+            time.sleep(self.seconds)
+        os.makedirs(self.outputs, exist_ok=True)
+        path = os.path.join(self.outputs, f"{job.id}-0.png")
+        Image.new("RGB", (32, 32), (0, 120, 255)).save(path)
+        return {"images": [path], "infotexts": [job.prompt], "seed": job.request.seed}
+
+
+@pytest.fixture(scope="module")
+def hosted(tmp_path_factory):
+    root = tmp_path_factory.mktemp("jobs")
+    write_lora(root / "lib" / "cat_style.safetensors", seed=1, metadata={"modelspec.trigger_phrase": "catword"})
+    write_lora(root / "lib" / "dog_style.safetensors", seed=2)
+    core = build(Settings(lora_dirs=[str(root / "lib")], data_dir=str(root / "data")))
+    core.scan(wait_hashes=True)
+    runner = PictureRunner(os.path.join(core.settings.data_dir, "outputs"))
+    server = ThreadServer(core)
+    yield server, core, runner
+    server.stop()
+    core.close()
+
+
+@pytest.fixture
+def page(hosted):
+    with playwright_api.sync_playwright() as p:
+        browser = launch_browser(p)
+        pg = browser.new_page(viewport={"width": 1400, "height": 900})
+        errors = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(hosted[0].base + UI)
+        pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
+        yield pg
+        browser.close()
+        assert not errors, errors
+
+
+def _stack(page, name):
+    page.locator(".lm-card", has_text=name).click()
+    page.wait_for_selector(f".lm-detail-title:text('{name}')")
+    page.click(".lm-detail button:text('Add to job')")
+
+
+def test_without_a_host_the_panel_says_so(page, hosted):
+    _, core, _ = hosted
+    core.jobs.runner = None
+    _stack(page, "cat_style")
+    page.click(".lm-tab:text('Jobs')")
+    page.fill("textarea[aria-label='job prompt']", "a cat")
+    page.click("button:text('Queue job')")
+    page.wait_for_selector(".lm-jobform .lm-message.lm-error:has-text('inside SDNext')")
+
+
+def test_a_job_runs_with_progress_and_shows_its_image(page, hosted):
+    _, core, runner = hosted
+    core.jobs.runner = runner
+    _stack(page, "cat_style")
+    page.click(".lm-tab:text('Jobs')")
+    assert page.locator(".lm-stackitem").count() == 1
+    page.fill("input[aria-label='weight of cat_style']", "0.7")
+    page.dispatch_event("input[aria-label='weight of cat_style']", "change")
+    page.fill("textarea[aria-label='job prompt']", "a cat on a roof")
+    page.fill("input[aria-label='steps']", "10")
+    page.click("button:text('Queue job')")
+    page.wait_for_selector(".lm-job-done img.lm-preview")
+    job = runner.jobs[-1]
+    assert job.prompt == "a cat on a roof, catword <lora:cat_style:0.7>"
+    assert page.locator(".lm-job-done img.lm-preview").first.evaluate("i => i.complete && i.naturalWidth") == 32
+
+
+def test_a_weight_sweep_and_cancel(page, hosted):
+    _, core, runner = hosted
+    core.jobs.runner = runner
+    runner.seconds = 0.05
+    _stack(page, "dog_style")
+    page.click(".lm-tab:text('Jobs')")
+    page.fill("textarea[aria-label='job prompt']", "a dog")
+    page.fill("input[aria-label='steps']", "4")
+    page.fill("input[aria-label='sweep_from']", "0")
+    page.fill("input[aria-label='sweep_to']", "1")
+    page.fill("input[aria-label='sweep_count']", "3")
+    before = len(runner.jobs)
+    page.click("button:text('Queue sweep')")
+    wait_for(lambda: len(runner.jobs) - before == 3 and all(j.status == "done" for j in core.jobs._jobs.values()), timeout=30)
+    swept = runner.jobs[before:]
+    assert [j.prompt for j in swept] == [f"a dog <lora:dog_style:{w}>" for w in ("0", "0.5", "1")]
+    assert len({j.request.seed for j in swept}) == 1 and swept[0].request.seed >= 0
+    runner.seconds = 0.2
+    page.fill("input[aria-label='steps']", "150")
+    page.click("button:text('Queue job')")
+    page.wait_for_selector(".lm-job-running button:text('Cancel')")
+    page.click(".lm-job-running button:text('Cancel')")
+    page.wait_for_selector(".lm-job-cancelled", timeout=15000)
