@@ -80,6 +80,7 @@ class Lora(Base):
         Index("ix_loras_sort_mtime", "mtime_ns", "id"),
         Index("ix_loras_sort_added", "added_at", "id"),
         Index("ix_loras_sort_size", "size", "id"),
+        Index("ix_loras_filters", "state", "base_family", "preview_count", "network_type", "sha256"),
     )
 
 

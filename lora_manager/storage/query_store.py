@@ -74,7 +74,9 @@ class QueryStore(SqlStoreBase):
             folder = q.folder.strip("/")
             conds.append(or_(L.c.folder == folder, L.c.folder.startswith(folder + "/", autoescape=True)))
         if q.favorite is not None:
-            conds.append(func.coalesce(U.c.favorite, False) == q.favorite)
+            # favorites are few: look them up in the user table instead of joining every row
+            favs = L.c.id.in_(select(U.c.lora_id).where(U.c.favorite.is_(True)))
+            conds.append(favs if q.favorite else ~favs)
         if q.has_preview is not None:
             conds.append((L.c.preview_count > 0) == q.has_preview)
         if q.missing is not None:
@@ -123,7 +125,7 @@ class QueryStore(SqlStoreBase):
             offset = 0
         # The user table is joined only where a filter or a field needs it: SQLite
         # does not drop the unused outer join, and it triples the cost of the count.
-        count_from = joined if (q.base or q.favorite is not None) else L
+        count_from = joined if q.base else L
         with self.engine.connect() as conn:
             total = self._count(conn, select(func.count()).select_from(count_from).where(*conds))
             rows = conn.execute(
