@@ -20,7 +20,7 @@
     sd1: 'SD 1.x', sd2: 'SD 2.x', xl: 'SDXL', sd3: 'SD 3', sc: 'Cascade', f1: 'FLUX.1', f2: 'FLUX.2',
     hv: 'Hunyuan', chroma: 'Chroma', zimage: 'Z-Image', anima: 'Anima', qwen: 'Qwen',
   };
-  const LIST_FIELDS = 'id,name,prompt_name,alias,title,base_model,favorite,rating,previews,cover,state,size,mtime_ns,network_type,preferred_weight,triggers,hash_state';
+  const LIST_FIELDS = 'id,name,prompt_name,alias,title,base_model,favorite,rating,previews,cover,state,size,mtime_ns,network_type,preferred_weight,triggers,hash_state,uses';
   const CHUNK = 120;
   const VIEWS = {
     grid: { rowHeight: 252, minWidth: 172 },

@@ -47,6 +47,17 @@ def test_events_are_stored_with_requested_and_applied(lib):
     assert statuses == {"cat_style": ("applied", True), "ghost": ("not_found", False)}
 
 
+def test_entries_carry_their_use_count_and_last_use(lib):
+    _record(lib, 0, "<lora:cat_style:0.8>", [("cat_style", 0.8)])
+    _record(lib, 5, "<lora:cat_style:0.6> <lora:dog:0>", [("cat_style", 0.6)])
+    assert lib.recorder.flush(10)
+    cat = lib.catalog.get("cat_style")
+    assert cat["uses"] == 2 and cat["last_used"].startswith("2026-11-01T12:05")
+    assert lib.catalog.get("dog")["uses"] == 0  # asked for at weight 0: skipped, not used
+    page = lib.catalog.list(fields="prompt_name,uses")
+    assert {e["prompt_name"]: e["uses"] for e in page.items} == {"cat_style": 2, "dog": 0}
+
+
 def test_a_burst_of_events_is_stored_in_batches(lib):
     event = GenerationEvent.from_prompt("<lora:dog:1>", started_at=T0, finished_at=T0, applied=[{"name": "dog", "te": 1, "unet": 1}])
     for _ in range(200):

@@ -90,6 +90,8 @@ class Lora(BaseModel):
     added_at: Optional[str] = None
     missing_since: Optional[str] = None
     moved_from: Optional[str] = None
+    uses: Optional[int] = Field(None, description="generations that applied it (recorded inside the host)")
+    last_used: Optional[str] = None
 
 
 class DuplicateRef(BaseModel):

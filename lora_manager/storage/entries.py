@@ -17,10 +17,18 @@ from operator import attrgetter
 from typing import Any, Callable, Iterable
 
 import orjson
-from sqlalchemy import Text, type_coerce
+from sqlalchemy import Text, select, type_coerce
 
 from ..errors import InvalidInput
 from .base import L, U
+from .models import UsageLoraTotal
+
+UT = UsageLoraTotal.__table__
+# Usage figures from the recorder's rollup (one indexed lookup per row listed).
+COMPUTED = {
+    "x_uses": lambda: select(UT.c.uses).where(UT.c.lora_id == L.c.id).limit(1).scalar_subquery(),
+    "x_last_used": lambda: select(UT.c.last_used).where(UT.c.lora_id == L.c.id).limit(1).scalar_subquery(),
+}
 
 
 def _iso(value: Any) -> Any:
@@ -103,6 +111,8 @@ FIELDS: dict[str, tuple[Callable[[Any], Any], tuple[str, ...]]] = {
     "added_at": (lambda r: _iso(r.added_at), ("added_at",)),
     "missing_since": (lambda r: _iso(r.missing_since), ("missing_since",)),
     "moved_from": (attrgetter("moved_from"), ("moved_from",)),
+    "uses": (lambda r: r.x_uses or 0, ("x_uses",)),
+    "last_used": (lambda r: _iso(r.x_last_used), ("x_last_used",)),
 }
 ALL_FIELDS = tuple(FIELDS)
 DETAIL_FIELDS = ("metadata", "duplicates")  # only on one entry, not in lists
@@ -135,6 +145,7 @@ def columns_for(fields: tuple[str, ...], raw: bool = False):
     for label, col in USER_LABELS.items():
         if label in needed:
             cols.append(type_coerce(col, Text).label(label) if raw and label in RAW_COLUMNS else col.label(label))
+    cols += [make().label(name) for name, make in COMPUTED.items() if name in needed]
     return cols, "tags" in needed
 
 
