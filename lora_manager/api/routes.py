@@ -305,7 +305,10 @@ def routes(core) -> list[Route]:
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    try:
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01 with a positive offset falls before year 1 in UTC
+        raise BadRequest(f"date out of range: {value.isoformat()}") from None
 
 
 def _hash_status(core) -> dict[str, Any]:
