@@ -245,7 +245,8 @@
           .map(([v, t]) => h('option', { value: v, text: t })));
       this.viewBtn = h('button', { class: 'lm-btn', type: 'button', onclick: () => this.toggleView() });
       this.count = h('span', { class: 'lm-count' });
-      const toolbar = h('div', { class: 'lm-toolbar' }, this.search, this.baseSel, this.tagInput, this.tagList, this.showSel, this.sortSel, this.viewBtn, this.count);
+      this.selectAllBtn = h('button', { class: 'lm-btn', type: 'button', text: 'Select all', title: 'select every LoRA that matches (up to 10,000) for a bulk action', onclick: () => this.selectAll() });
+      const toolbar = h('div', { class: 'lm-toolbar' }, this.search, this.baseSel, this.tagInput, this.tagList, this.showSel, this.sortSel, this.viewBtn, this.selectAllBtn, this.count);
       this.bulkBar = this.buildBulkBar();
       this.scroller = h('div', { class: 'lm-scroller', tabindex: '0' });
       this.spacer = h('div', { class: 'lm-spacer' });
@@ -479,6 +480,8 @@
         // Only the parts that derive from the edit: the form keeps focus and caret.
         const line = this.detail.querySelector('.lm-tagline');
         if (line) line.textContent = loraTag(updated, true);
+        const fav = this.detail.querySelector("input[aria-label='favorite']");
+        if (fav) fav.checked = !!updated.favorite;
       }
       this.render(true);
     }
@@ -718,6 +721,18 @@
         btn('Favorite', () => this.bulk('favorite')), btn('Unfavorite', () => this.bulk('unfavorite')),
         this.bulkBase, btn('Set base', () => this.bulk('set_base', this.bulkBase.value || null)),
         this.bulkFolder, btn('Move', () => this.bulkEach('move')), btn('Delete', () => this.bulkEach('trash'), 'lm-danger'));
+    }
+
+    async selectAll() {
+      if (this.total > 10000) { this.toast('Narrow the list to 10,000 LoRAs or fewer first', 'error'); return; }
+      const p = this.params();
+      p.set('fields', 'id');
+      p.set('limit', '10000');
+      try {
+        const page = await this.api.get(`/loras?${p}`);
+        for (const e of page.items) this.selected.add(e.id);
+        this.render(true);
+      } catch (err) { this.toast(err.message, 'error'); }
     }
 
     renderBulkBar() {

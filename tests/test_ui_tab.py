@@ -182,6 +182,18 @@ def test_bulk_tag_and_untag(page, served):
     wait_for(lambda: _count(page) == "2 LoRAs", timeout=10)
     page.click(".lm-bulkbar button:text('Remove tag')")
     wait_for(lambda: "bulk-test" not in _by_name(server, "neon_city")["tags"], timeout=10)
+    page.click(".lm-bulkbar button:text('Clear')")
+    page.fill(".lm-taginput", "")
+    page.press(".lm-taginput", "Enter")
+    page.select_option("select[aria-label='base model']", "xl")
+    wait_for(lambda: _count(page) == "2 LoRAs", timeout=10)
+    page.click("button:text('Select all')")
+    page.wait_for_selector(".lm-bulkcount:text('2 selected')")
+    page.click(".lm-bulkbar button:text('Favorite')")
+    wait_for(lambda: _by_name(server, "neon_city")["favorite"] and _by_name(server, "mira")["favorite"], timeout=10)
+    assert not _by_name(server, "ink_wash")["favorite"]
+    page.click(".lm-bulkbar button:text('Unfavorite')")
+    wait_for(lambda: not _by_name(server, "mira")["favorite"], timeout=10)
 
 
 def test_table_view(page):
