@@ -345,7 +345,7 @@ class AutocompleteColumns(BaseModel):
     base: list[Optional[str]] = Field(description="base family (the user's override wins)")
     weight: list[Optional[float]] = Field(description="preferred weight (the user's, else suggested); null: default")
     triggers: list[list[str]]
-    tags: list[list[str]]
+    tags: list[list[str]] = Field(description="the user's tags, then the first tags the file or its sidecars give")
     uses: list[int] = Field(description="generations that applied it")
     last_used: list[Optional[int]] = Field(description="Unix seconds of the last use")
     preview: list[Union[int, str, None]] = Field(description="index for /loras/{id}/previews/{index}, \"cover\", or null")

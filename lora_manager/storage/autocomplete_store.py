@@ -38,6 +38,25 @@ def _preview(count: int, previews_text: str | None, cover: str | None) -> int | 
     return "cover" if cover else None
 
 
+SOURCE_TAGS = 8  # the first few tags a file or its sidecars give; the user's own come first and all
+
+
+def _tags(user: list[str] | None, source_text: str | None) -> list[str]:
+    """The user's tags, then the source's (Civitai, modelspec), lower case, once each."""
+    out = list(user or ())
+    if source_text and source_text != "[]":
+        source = orjson.loads(source_text)
+        if isinstance(source, list):
+            seen = set(out)
+            for tag in source[:SOURCE_TAGS]:
+                if isinstance(tag, str) and tag.strip():
+                    tag = tag.strip().lower()
+                    if tag not in seen:
+                        seen.add(tag)
+                        out.append(tag)
+    return out
+
+
 class AutocompleteStore(SqlStoreBase):
     def autocomplete_rows(self) -> dict[str, list]:
         """Column lists over every LoRA in state ok, in id order."""
@@ -47,6 +66,7 @@ class AutocompleteStore(SqlStoreBase):
             U.c.preferred_weight, type_coerce(L.c.suggested, Text).label("suggested"),
             type_coerce(L.c.triggers, Text).label("triggers"), type_coerce(U.c.triggers, Text).label("u_triggers"),
             L.c.preview_count, type_coerce(L.c.previews, Text).label("previews"), L.c.cover_mime,
+            type_coerce(L.c.source_tags, Text).label("source_tags"),
         )
         ok = L.c.state == "ok"
         with self.engine.connect() as conn:
@@ -83,7 +103,7 @@ class AutocompleteStore(SqlStoreBase):
             out["base"].append(r.base)
             out["weight"].append(weight if isinstance(weight, (int, float)) else None)
             out["triggers"].append(orjson.Fragment(trig) if trig and trig != "[]" else empty)
-            out["tags"].append(tags.get(r.id, []))
+            out["tags"].append(_tags(tags.get(r.id), r.source_tags))
             out["uses"].append(int(usage[0] or 0))
             out["last_used"].append(_epoch(usage[1]))
             out["preview"].append(_preview(r.preview_count, r.previews, r.cover_mime))
