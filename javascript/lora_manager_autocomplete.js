@@ -91,89 +91,106 @@
     return String(text).replace(/([a-z0-9])([A-Z])/g, '$1 $2');
   }
 
-  /** Build the sorted key table from the server's columns. */
-  function prepare(payload) {
+  var SLICE = 5000; // entries per slice while preparing: the page stays responsive meanwhile
+
+  /**
+   * Build the sorted key table from the server's columns, in slices between which
+   * the page keeps running. Calls done(index). `sync` does it in one go (tests).
+   */
+  function prepare(payload, done, sync) {
     var t0 = performance.now();
     var c = payload.columns;
     var n = c.id.length;
     var map = new Map();
+    var memo = new Map(); // tags repeat across the library: normalise each once
     var add = function (key, e, code) {
-      if (!key) return;
       var v = e * 8 + code;
       var list = map.get(key);
       if (list === undefined) map.set(key, [v]);
       else if (list[list.length - 1] !== v) list.push(v);
     };
-    var addField = function (text, e, kind) {
-      if (typeof text !== 'string' || !text) return;
+    var keysOf = function (text, kind) {
       var norm = normalize(kind === KIND_NAME ? splitCamel(text) : text);
-      if (!norm) return;
-      add(norm, e, kind * 2 + 1);
-      if (norm.indexOf(' ') < 0) return;
-      add(norm.replace(/ /g, ''), e, kind * 2 + 1); // "mycoollora" finds "My Cool Lora"
-      var words = norm.split(' ');
-      for (var w = 1; w < words.length; w++) add(words[w], e, kind * 2);
+      if (!norm) return [];
+      if (norm.indexOf(' ') < 0) return [norm];
+      // the whole text, the whole without spaces ("mycoollora" finds "My Cool Lora"), then each later word
+      return [norm, norm.replace(/ /g, '')].concat(norm.split(' ').slice(1));
+    };
+    var addField = function (text, e, kind, cache) {
+      if (typeof text !== 'string' || !text) return;
+      var keys = cache ? memo.get(text) : undefined;
+      if (keys === undefined) {
+        keys = keysOf(text, kind);
+        if (cache) memo.set(text, keys);
+      }
+      for (var i = 0; i < keys.length; i++) add(keys[i], e, kind * 2 + (i < 2 ? 1 : 0));
     };
     var names = new Array(n);
-    for (var e = 0; e < n; e++) {
-      addField(c.prompt_name[e], e, KIND_NAME);
-      if (c.name[e]) addField(c.name[e], e, KIND_NAME);
-      if (c.title[e]) addField(c.title[e], e, KIND_TITLE);
-      if (c.alias[e]) addField(c.alias[e], e, KIND_TITLE);
-      var trig = c.triggers[e];
-      for (var i = 0; i < trig.length; i++) addField(trig[i], e, KIND_TRIGGER);
-      var tags = c.tags[e];
-      for (var j = 0; j < tags.length; j++) addField(tags[j], e, KIND_TAG);
-      names[e] = normalize(c.title[e] ? c.prompt_name[e] + ' ' + c.title[e] : c.prompt_name[e]);
-    }
-    var keys = Array.from(map.keys()).sort();
-    var start = new Int32Array(keys.length + 1);
-    var total = 0;
-    for (var k = 0; k < keys.length; k++) { start[k] = total; total += map.get(keys[k]).length; }
-    start[keys.length] = total;
-    var post = new Int32Array(total);
-    for (var k2 = 0, p = 0; k2 < keys.length; k2++) {
-      var l = map.get(keys[k2]);
-      for (var q = 0; q < l.length; q++) post[p++] = l[q];
-    }
-    // substring fallback over names: one string, entry boundaries in `offsets`
-    var offsets = new Int32Array(n + 1);
-    var blob = '';
-    var parts = [];
-    var pos = 0;
-    for (var e2 = 0; e2 < n; e2++) { offsets[e2] = pos; parts.push(names[e2]); pos += names[e2].length + 1; }
-    offsets[n] = pos;
-    blob = parts.join('\n');
-    // use: how often and how lately, one number per entry (ties on match quality)
-    var now = Date.now() / 1000;
-    var frecency = new Float64Array(n);
-    for (var e3 = 0; e3 < n; e3++) {
-      var uses = c.uses[e3] || 0;
-      var last = c.last_used[e3];
-      var recent = last ? Math.pow(0.5, Math.max(0, now - last) / (14 * 86400)) : 0; // half-life two weeks
-      frecency[e3] = uses > 0 ? Math.log2(1 + uses) * 1000 + recent * 4000 : 0;
-    }
-    // what a bare `<lora:` lists: the most used, then by name
-    var pn = c.prompt_name;
-    var byUse = Array.from({ length: n }, function (_, i) { return i; }).sort(function (a, b) {
-      return frecency[b] - frecency[a] || (pn[a] < pn[b] ? -1 : pn[a] > pn[b] ? 1 : 0);
-    });
-    return {
-      version: payload.version,
-      family: payload.checkpoint_family || null,
-      count: n,
-      c: c,
-      keys: keys,
-      start: start,
-      post: post,
-      blob: blob,
-      offsets: offsets,
-      frecency: frecency,
-      byUse: byUse,
-      best: new Uint8Array(n),
-      touched: new Int32Array(n),
-      prepareMs: performance.now() - t0,
+    var e = 0;
+    var slice = function () {
+      var stop = sync ? n : Math.min(n, e + SLICE);
+      for (; e < stop; e++) {
+        addField(c.prompt_name[e], e, KIND_NAME, false);
+        if (c.name[e]) addField(c.name[e], e, KIND_NAME, false);
+        if (c.title[e]) addField(c.title[e], e, KIND_TITLE, false);
+        if (c.alias[e]) addField(c.alias[e], e, KIND_TITLE, false);
+        var trig = c.triggers[e];
+        for (var i = 0; i < trig.length; i++) addField(trig[i], e, KIND_TRIGGER, true);
+        var tags = c.tags[e];
+        for (var j = 0; j < tags.length; j++) addField(tags[j], e, KIND_TAG, true);
+        names[e] = normalize(c.title[e] ? c.prompt_name[e] + ' ' + c.title[e] : c.prompt_name[e]);
+      }
+      if (e < n) { setTimeout(slice, 0); return; }
+      done(finish());
     };
+    var finish = function () {
+      var keys = Array.from(map.keys()).sort();
+      var start = new Int32Array(keys.length + 1);
+      var total = 0;
+      for (var k = 0; k < keys.length; k++) { start[k] = total; total += map.get(keys[k]).length; }
+      start[keys.length] = total;
+      var post = new Int32Array(total);
+      for (var k2 = 0, p = 0; k2 < keys.length; k2++) {
+        var l = map.get(keys[k2]);
+        for (var q = 0; q < l.length; q++) post[p++] = l[q];
+      }
+      // substring fallback over names: one string, entry boundaries in `offsets`
+      var offsets = new Int32Array(n + 1);
+      for (var e2 = 0, pos = 0; e2 < n; e2++) { offsets[e2] = pos; pos += names[e2].length + 1; }
+      offsets[n] = n ? offsets[n - 1] + names[n - 1].length + 1 : 0;
+      // use: how often and how lately, one number per entry (ties on match quality)
+      var now = Date.now() / 1000;
+      var frecency = new Float64Array(n);
+      for (var e3 = 0; e3 < n; e3++) {
+        var uses = c.uses[e3] || 0;
+        var last = c.last_used[e3];
+        var recent = last ? Math.pow(0.5, Math.max(0, now - last) / (14 * 86400)) : 0; // half-life two weeks
+        frecency[e3] = uses > 0 ? Math.log2(1 + uses) * 1000 + recent * 4000 : 0;
+      }
+      // what a bare `<lora:` and one letter list: the most used, then by name
+      var pn = c.prompt_name;
+      var byUse = Array.from({ length: n }, function (_, i) { return i; }).sort(function (a, b) {
+        return frecency[b] - frecency[a] || (pn[a] < pn[b] ? -1 : pn[a] > pn[b] ? 1 : 0);
+      });
+      return {
+        version: payload.version,
+        family: payload.checkpoint_family || null,
+        count: n,
+        c: c,
+        keys: keys,
+        start: start,
+        post: post,
+        names: names,
+        blob: names.join('\n'),
+        offsets: offsets,
+        frecency: frecency,
+        byUse: byUse,
+        best: new Uint8Array(n),
+        touched: new Int32Array(n),
+        prepareMs: performance.now() - t0,
+      };
+    };
+    slice();
   }
 
   function lowerBound(keys, q) {
@@ -222,9 +239,13 @@
     var hide = setting('lora_manager_autocomplete_incompatible', 'mark') === 'hide';
     var q = normalize(query || '');
     var out = [];
-    if (!q) {
+    if (q.length < 2) {
+      // nothing or one letter: the most used whose name or title starts so, without walking
+      // the postings of every key under that letter (a tenth of the library)
       for (var u = 0; u < idx.byUse.length && out.length < limit; u++) {
-        if (!(hide && incompatible(idx, idx.byUse[u]))) out.push(entry(idx, idx.byUse[u], 0));
+        var eu = idx.byUse[u];
+        if (q && idx.names[eu].charAt(0) !== q && idx.names[eu].indexOf(' ' + q) < 0) continue;
+        if (!(hide && incompatible(idx, eu))) out.push(entry(idx, eu, 0));
       }
       state.lastSearchMs = performance.now() - t0;
       return out;
@@ -271,10 +292,15 @@
     return out;
   }
 
-  function setIndex(payload) {
-    state.index = prepare(payload);
-    state.version = payload.version;
-    return state.index;
+  /** Use `payload` (the route's JSON) as the index; resolves once it is prepared. */
+  function setIndex(payload, sync) {
+    return new Promise(function (resolve) {
+      prepare(payload, function (idx) {
+        state.index = idx;
+        state.version = payload.version;
+        resolve(idx);
+      }, sync);
+    });
   }
 
   /** Load the index, or check it is current (304). Resolves to the prepared index or null. */
@@ -399,55 +425,77 @@
     return apiBase() + '/loras/' + key + '/previews/' + encodeURIComponent(String(item.preview));
   }
 
+  var rows = []; // row elements, reused from keystroke to keystroke (only changed rows are rewritten)
+
+  function rowAt(i) {
+    if (!rows[i]) {
+      var r = { node: el('div', 'lm-ac-item'), thumb: el('span', 'lm-ac-thumb'), name: el('span', 'lm-ac-name'),
+        sub: el('span', 'lm-ac-sub'), base: el('span', 'lm-ac-base'), weight: el('span', 'lm-ac-weight'), key: null };
+      var main = el('span', 'lm-ac-main');
+      main.appendChild(r.name);
+      main.appendChild(r.sub);
+      r.node.dataset.i = String(i);
+      r.node.setAttribute('role', 'option');
+      r.node.appendChild(r.thumb);
+      r.node.appendChild(main);
+      r.node.appendChild(r.base);
+      r.node.appendChild(r.weight);
+      listNode().appendChild(r.node);
+      rows[i] = r;
+    }
+    return rows[i];
+  }
+
+  function fill(r, item) {
+    r.node.className = 'lm-ac-item' + (item.incompatible ? ' lm-ac-incompatible' : '');
+    var old = r.thumb.firstChild;
+    if (old && observer) observer.unobserve(old);
+    r.thumb.textContent = '';
+    var src = previewUrl(item);
+    if (src) {
+      var img = el('img');
+      img.alt = '';
+      img.decoding = 'async';
+      img.onerror = function () { img.remove(); };
+      r.thumb.appendChild(img);
+      lazyImage(img, src);
+    }
+    r.name.textContent = item.title || item.name;
+    var sub = item.prompt_name;
+    if (item.triggers && item.triggers.length) sub += ' \u00b7 ' + item.triggers.slice(0, 3).join(', ');
+    r.sub.textContent = sub;
+    r.base.textContent = item.base || '?';
+    r.base.title = item.incompatible ? 'made for ' + item.base + ', the loaded checkpoint is ' + state.index.family : '';
+    var w = item.weight === null || item.weight === undefined ? setting('extra_networks_default_multiplier', 1) : item.weight;
+    r.weight.textContent = formatWeight(w);
+    r.node.title = item.prompt_name;
+  }
+
   function render() {
     var list = listNode();
-    if (observer) observer.disconnect();
-    list.textContent = '';
-    list.classList.toggle('lm-ac-dark', isDark());
-    state.results.forEach(function (item, i) {
-      var row = el('div', 'lm-ac-item' + (item.incompatible ? ' lm-ac-incompatible' : ''));
-      row.dataset.i = String(i);
-      row.setAttribute('role', 'option');
-      var thumb = el('span', 'lm-ac-thumb');
-      var src = previewUrl(item);
-      if (src) {
-        var img = el('img');
-        img.alt = '';
-        img.decoding = 'async';
-        img.onerror = function () { img.remove(); };
-        thumb.appendChild(img);
-        lazyImage(img, src);
-      }
-      row.appendChild(thumb);
-      var main = el('span', 'lm-ac-main');
-      main.appendChild(el('span', 'lm-ac-name', item.title || item.name));
-      var sub = item.prompt_name;
-      if (item.triggers && item.triggers.length) sub += ' \u00b7 ' + item.triggers.slice(0, 3).join(', ');
-      main.appendChild(el('span', 'lm-ac-sub', sub));
-      row.appendChild(main);
-      var base = el('span', 'lm-ac-base', item.base || '?');
-      if (item.incompatible) base.title = 'made for ' + item.base + ', the loaded checkpoint is ' + state.index.family;
-      row.appendChild(base);
-      var w = item.weight === null || item.weight === undefined ? setting('extra_networks_default_multiplier', 1) : item.weight;
-      row.appendChild(el('span', 'lm-ac-weight', formatWeight(w)));
-      row.title = item.prompt_name;
-      list.appendChild(row);
-    });
-    setActive(0, true);
+    if (list.hidden) list.classList.toggle('lm-ac-dark', isDark());
+    var results = state.results;
+    for (var i = 0; i < results.length; i++) {
+      var r = rowAt(i), item = results[i];
+      var key = state.version + ':' + item.index + ':' + item.incompatible + ':' + item.weight;
+      if (r.key !== key) { fill(r, item); r.key = key; }
+      r.node.hidden = false;
+    }
+    for (var j = results.length; j < rows.length; j++) rows[j].node.hidden = true;
+    list.scrollTop = 0;
+    setActive(0, false);
   }
 
   function setActive(i, scroll) {
-    var list = state.list;
-    if (!list) return;
-    var rows = list.children;
-    if (!rows.length) return;
-    state.active = (i + rows.length) % rows.length;
-    for (var r = 0; r < rows.length; r++) {
-      var on = r === state.active;
-      rows[r].classList.toggle('lm-ac-active', on);
-      rows[r].setAttribute('aria-selected', on ? 'true' : 'false');
-    }
-    if (scroll && rows[state.active].scrollIntoView) rows[state.active].scrollIntoView({ block: 'nearest' });
+    var n = state.results.length;
+    if (!state.list || !n) return;
+    var previous = rows[state.active];
+    state.active = (i + n) % n;
+    if (previous) { previous.node.classList.remove('lm-ac-active'); previous.node.setAttribute('aria-selected', 'false'); }
+    var row = rows[state.active].node;
+    row.classList.add('lm-ac-active');
+    row.setAttribute('aria-selected', 'true');
+    if (scroll && row.scrollIntoView) row.scrollIntoView({ block: 'nearest' });
   }
 
   function isOpen() { return !!(state.list && !state.list.hidden && state.results.length); }
@@ -482,9 +530,14 @@
     'fontVariant', 'fontWeight', 'fontStretch', 'fontSize', 'lineHeight', 'fontFamily', 'textAlign', 'textTransform',
     'textIndent', 'letterSpacing', 'wordSpacing', 'tabSize', 'whiteSpace', 'wordWrap', 'wordBreak'];
 
-  /** Viewport position of the caret in a textarea (a hidden mirror of its text up to the caret). */
-  function caretRect(ta, pos) {
-    var rect = ta.getBoundingClientRect();
+  var caretCache = { ta: null, start: -1, before: null, width: -1, at: null };
+
+  /** Where text position `pos` sits inside a textarea's content box (a hidden mirror of the text
+   * before it), cached while that text and the box width stay the same: typing after it moves nothing. */
+  function caretOffset(ta, pos) {
+    var before = ta.value.slice(0, pos);
+    var cc = caretCache;
+    if (cc.ta === ta && cc.start === pos && cc.before === before && cc.width === ta.clientWidth) return cc.at;
     var cs = getComputedStyle(ta);
     var mirror = document.createElement('div');
     var style = mirror.style;
@@ -495,28 +548,32 @@
     style.left = '-9999px';
     style.whiteSpace = 'pre-wrap';
     style.wordWrap = 'break-word';
-    mirror.textContent = ta.value.slice(0, pos);
+    mirror.textContent = before;
     var mark = document.createElement('span');
     mark.textContent = ta.value.slice(pos, pos + 1) || '.';
     mirror.appendChild(mark);
     document.body.appendChild(mirror);
     var line = parseFloat(cs.lineHeight) || parseFloat(cs.fontSize) * 1.3 || 16;
-    var out = {
-      left: rect.left + mark.offsetLeft - ta.scrollLeft,
-      top: rect.top + mark.offsetTop - ta.scrollTop,
-      height: line,
-    };
+    var at = { left: mark.offsetLeft, top: mark.offsetTop, height: line };
     mirror.remove();
-    out.left = Math.min(Math.max(out.left, rect.left), rect.right);
-    out.top = Math.min(Math.max(out.top, rect.top), rect.bottom - line);
-    return out;
+    caretCache = { ta: ta, start: pos, before: before, width: ta.clientWidth, at: at };
+    return at;
   }
 
-  function position(ta, start) {
+  function caretRect(ta, pos) {
+    var at = caretOffset(ta, pos);
+    var rect = ta.getBoundingClientRect();
+    return {
+      left: Math.min(Math.max(rect.left + at.left - ta.scrollLeft, rect.left), rect.right),
+      top: Math.min(Math.max(rect.top + at.top - ta.scrollTop, rect.top), rect.bottom - at.height),
+      height: at.height,
+    };
+  }
+
+  function position(ta, start, caret) {
     var list = state.list;
-    var caret = caretRect(ta, start);
+    caret = caret || caretRect(ta, start);
     var vw = window.innerWidth, vh = window.innerHeight;
-    list.style.maxHeight = '';
     var h = Math.min(list.scrollHeight, 360);
     var w = list.offsetWidth || 420;
     var left = Math.max(4, Math.min(caret.left, vw - w - 4));
@@ -551,14 +608,20 @@
       results = search(ctx.query);
     }
     if (!results.length) { close(); return; }
+    var list = listNode();
+    var opening = list.hidden || state.ta !== ta;
     state.ta = ta;
     state.ctx = ctx;
     state.results = results;
-    var list = listNode();
-    themeFrom(ta, list);
+    var t0 = performance.now();
+    if (opening) themeFrom(ta, list); // once per opening: it reads styles up the tree
+    var caret = caretRect(ta, ctx.start); // before the list changes, so layout is still clean
+    var t1 = performance.now();
     render();
     list.hidden = false;
-    position(ta, ctx.start);
+    var t2 = performance.now();
+    position(ta, ctx.start, caret);
+    state.lastUpdate = { search: state.lastSearchMs, caret: t1 - t0, render: t2 - t1, place: performance.now() - t2 };
   }
 
   function choose(i) {

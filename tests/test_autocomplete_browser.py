@@ -85,7 +85,7 @@ def box(page, bid):
 
 def items(page):
     page.wait_for_selector("#lora_manager_autocomplete:not([hidden]) .lm-ac-item")
-    return page.locator("#lora_manager_autocomplete .lm-ac-item")
+    return page.locator("#lora_manager_autocomplete .lm-ac-item:not([hidden])")
 
 
 @pytest.mark.parametrize("bid", BOXES)
