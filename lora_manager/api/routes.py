@@ -25,7 +25,7 @@ from starlette.responses import Response
 from .. import __version__
 from starlette.exceptions import HTTPException
 
-from ..errors import BadRequest, LoraManagerError, NotFound
+from ..errors import BadRequest, InvalidInput, LoraManagerError, NotFound
 from ..library.header import read_header
 from ..jobs import validate_request
 from ..library.previews import preview_mime
@@ -303,7 +303,10 @@ def routes(core) -> list[Route]:
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    try:
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00+00:01 is before the first moment Python can hold in UTC
+        raise InvalidInput("that date is out of range", {"value": str(value)[:64]}) from None
 
 
 def _etag_matches(header: str, version: str) -> bool:
