@@ -94,16 +94,13 @@
   function makeApi(base) {
     const prefix = (window.subpath || '') + base;
     async function request(method, path, body) {
-      const headers = { Accept: 'application/json' };
+      const auth = typeof LM.authHeaders === 'function' ? await LM.authHeaders() : {};
+      const headers = { Accept: 'application/json', ...auth };
       if (body !== undefined) headers['Content-Type'] = 'application/json';
-      const key = localStorage.getItem(KEY_STORE);
-      if (key) headers['X-API-Key'] = key;
-      const options = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
-      // SDNext's authFetch adds the signed-in user's credentials when the host runs with --auth.
-      const doFetch = typeof window.authFetch === 'function' ? window.authFetch : window.fetch.bind(window);
+      const options = { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) };
       let res;
       try {
-        res = await doFetch(prefix + path, options);
+        res = await window.fetch(prefix + path, options);
       } catch (err) {
         throw new ApiError(0, 'network', `the server did not answer (${err && err.message ? err.message : err})`);
       }
@@ -138,11 +135,15 @@
     }
     const img = h('img', { class: cls, src: api.url(path), loading: 'lazy', decoding: 'async', alt: '' });
     img.addEventListener('error', async () => {
-      if (img.dataset.retried || typeof window.authFetch !== 'function') { img.classList.add('lm-broken-img'); return; }
+      if (img.dataset.retried) { img.classList.add('lm-broken-img'); return; }
       img.dataset.retried = '1';
-      const res = await window.authFetch(api.url(path));
-      if (res && res.ok) img.src = URL.createObjectURL(await res.blob());
-    }, { once: false });
+      try {
+        const headers = typeof LM.authHeaders === 'function' ? await LM.authHeaders() : {};
+        if (!Object.keys(headers).length) return;
+        const res = await fetch(api.url(path), { headers, credentials: 'same-origin' });
+        if (res.ok) img.src = URL.createObjectURL(await res.blob());
+      } catch (err) { img.classList.add('lm-broken-img'); }
+    });
     return img;
   }
 
@@ -448,7 +449,12 @@
 
     keyForm() {
       const input = h('input', { class: 'lm-input', type: 'password', placeholder: 'API key', 'aria-label': 'API key' });
-      const btn = h('button', { class: 'lm-btn', type: 'button', text: 'Use key', onclick: () => { localStorage.setItem(KEY_STORE, input.value); this.reload('first'); this.loadTags(); } });
+      const btn = h('button', { class: 'lm-btn', type: 'button', text: 'Use key', onclick: () => {
+        localStorage.setItem(KEY_STORE, input.value);
+        if (LM.resetAuth) LM.resetAuth();
+        this.reload('first');
+        this.loadTags();
+      } });
       return h('span', { class: 'lm-keyform' }, input, btn);
     }
 

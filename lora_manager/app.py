@@ -6,9 +6,10 @@ import os
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Optional
 
 from .analytics import Analytics
+from .autocomplete import AutocompleteIndex
 from .catalog import Catalog
 from .events import EventBus
 from .fileops import FileOps
@@ -36,6 +37,21 @@ class App:
     analytics: Analytics | None = None
     host: dict[str, Any] | None = None  # {"name", "version"} when running inside a host
     on_library_changed: list = field(default_factory=list)  # callables run after files were added, moved or removed
+    # The host's loaded checkpoint family (sd1, sd2, xl, sd3, f1, ...; None: unknown); set by a host adapter.
+    host_model_family: Optional[Callable[[], Optional[str]]] = None
+    autocomplete: AutocompleteIndex | None = None
+
+    def loaded_family(self) -> str | None:
+        """The host's loaded checkpoint family, or None (standalone, nothing loaded, or the host failed to say)."""
+        fn = self.host_model_family
+        if fn is None:
+            return None
+        try:
+            value = fn()
+        except Exception:  # the host's state is a reading here; never fail a request over it
+            logging.getLogger(__name__).debug("host_model_family failed", exc_info=True)
+            return None
+        return value if isinstance(value, str) and value else None
 
     def scan(self, progress=None, *, hash_after: bool = True, wait_hashes: bool = False, wait_hook=None):
         """Scan, then hash in the background. With `wait_hashes`, wait for the
@@ -87,4 +103,5 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     app.recorder = Recorder(repo, on_event=events.publish)
     app.jobs = JobQueue(app.catalog, events.publish)  # a host adapter gives it a runner
     app.analytics = Analytics(repo)
+    app.autocomplete = AutocompleteIndex(repo, app.loaded_family)
     return app

@@ -1,8 +1,11 @@
-"""Real-browser test helpers: Debian's Chromium driven by Playwright, and the
-standalone server as a user runs it (a real uvicorn process with the tab).
+"""Shared pieces for tests in a real browser: Chromium through Playwright, and the
+standalone server as a user runs it (a real uvicorn process on 127.0.0.1).
 
-Browser tests skip when Chromium is absent and LORA_MANAGER_CHROMIUM is unset;
-with the variable set (as .ci/run does) a missing browser fails them instead.
+`browser` (session fixture) yields a Playwright Browser on Debian's headless
+Chromium: /usr/bin/chromium, or the path in LORA_MANAGER_CHROMIUM. Without the
+variable a missing Chromium skips the tests; with it set (as CI does) a missing
+one fails them. `live_server` (fixture) starts a standalone server over a folder
+and hands back its base URL; `standalone_server` is the same as a context manager.
 """
 
 from __future__ import annotations
@@ -12,26 +15,15 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import httpx
 import pytest
 
 CHROMIUM_ENV = "LORA_MANAGER_CHROMIUM"
+CHROMIUM_DEFAULT = "/usr/bin/chromium"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 P = "/lora-manager/v1"
-OUTPUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
-
-
-def chromium_path() -> str:
-    return os.environ.get(CHROMIUM_ENV) or "/usr/bin/chromium"
-
-
-def launch_browser(playwright):
-    path = chromium_path()
-    if not os.path.exists(path):
-        if os.environ.get(CHROMIUM_ENV):
-            pytest.fail(f"Chromium not found at {path} ({CHROMIUM_ENV} is set)")
-        pytest.skip(f"Chromium not found at {path} (set {CHROMIUM_ENV})")
-    return playwright.chromium.launch(executable_path=path, headless=True, args=["--no-sandbox"])
 
 
 def free_port() -> int:
@@ -40,7 +32,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(predicate, timeout=60.0, step=0.2):
+def wait_for(predicate, timeout=60.0, step=0.1):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         try:
@@ -51,6 +43,81 @@ def wait_for(predicate, timeout=60.0, step=0.2):
             pass
         time.sleep(step)
     raise AssertionError("timed out")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    required = bool(os.environ.get(CHROMIUM_ENV))
+    path = os.environ.get(CHROMIUM_ENV) or CHROMIUM_DEFAULT
+
+    def unavailable(why: str):
+        if required:
+            pytest.fail(f"{CHROMIUM_ENV} is set but {why}")
+        pytest.skip(f"{why} (set {CHROMIUM_ENV} to require it)")
+
+    if not os.path.isfile(path):
+        unavailable(f"Chromium is not at {path}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def standalone_server(lora_dir, data_dir, *args: str, env: dict | None = None, wait_scan: bool = True):
+    """`python -m lora_manager serve` on a free port; yields the base URL once healthy
+    (and, with `wait_scan`, once the start-up scan is done)."""
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("LORA_MANAGER_")}
+    environ.update(env or {})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lora_manager", "serve", "--lora-dir", str(lora_dir), "--data-dir", str(data_dir),
+         "--port", str(port), *args],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environ, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    headers = {}
+    if "--api-key" in args:
+        headers["X-API-Key"] = args[args.index("--api-key") + 1]
+    try:
+        wait_for(lambda: proc.poll() is None and httpx.get(base + P + "/health", timeout=2).status_code == 200)
+        if wait_scan:
+            wait_for(lambda: httpx.get(base + P + "/scans/last", headers=headers, timeout=5).status_code == 200
+                     and not httpx.get(base + P + "/scans/current", headers=headers, timeout=5).json()["running"])
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            out, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        print(out)
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """A factory: `live_server(lora_dir, *serve_args) -> base URL`; every server stops after the test."""
+    servers = []
+
+    def start(lora_dir, *args: str, **kw) -> str:
+        cm = standalone_server(lora_dir, tmp_path / f"data{len(servers)}", *args, **kw)
+        base = cm.__enter__()
+        servers.append(cm)
+        return base
+
+    yield start
+    for cm in reversed(servers):
+        cm.__exit__(None, None, None)
+
+
+OUTPUT_DIR = os.path.join(ROOT, "tests", "output")  # screenshots
 
 
 class Server:

@@ -85,3 +85,7 @@ def app(make_app, library):
 
 def scan(app, wait: bool = True):
     return app.scan(wait_hashes=wait)
+
+
+# Browser tests: `browser` (session, Playwright on headless Chromium) and `live_server` (a real standalone server).
+from .browser import browser, live_server  # noqa: E402,F401

@@ -77,6 +77,7 @@ class Opts(types.SimpleNamespace):
 class OptionInfo:
     def __init__(self, default=None, label="", component=None, component_args=None, section=None):
         self.default, self.label, self.section = default, label, section
+        self.component, self.component_args = component, component_args or {}
 
 
 class Net:

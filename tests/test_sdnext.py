@@ -63,7 +63,12 @@ def test_loading_is_light_and_registers_in_host_order(host):
 
     assert not any(m.split(".")[0] in ("torch", "sentence_transformers", "faiss") for m in sys.modules)
     host.start()
-    assert set(host.shared.opts.added) == {"lora_manager_record_usage", "lora_manager_refresh_host_list"}
+    assert set(host.shared.opts.added) == {"lora_manager_record_usage", "lora_manager_refresh_host_list",
+                                           "lora_manager_autocomplete", "lora_manager_autocomplete_triggers",
+                                           "lora_manager_autocomplete_incompatible"}
+    incompatible = host.shared.opts.added["lora_manager_autocomplete_incompatible"]
+    assert incompatible.default == "mark" and incompatible.component_args == {"choices": ["mark", "hide"]}
+    assert host.shared.opts.lora_manager_autocomplete is True
     _core()
     assert host.shared.api.routes and all(auth for _, auth in host.shared.api.routes)
 
@@ -92,6 +97,21 @@ def test_routes_index_and_host_list_agree(host):
         wait_for(lambda: host.lora_load.refreshes > before)
         assert "renamed_v2" in host.available and "hosted" not in host.available
     assert core.catalog.get("renamed_v2")["prompt_name"] == "renamed_v2"
+
+
+def test_autocomplete_index_names_the_loaded_checkpoint_family(host):
+    host.start()
+    core = _core()
+    with TestClient(host.app) as client:
+        first = client.get(f"{P}/autocomplete")
+        assert first.status_code == 200 and first.json()["checkpoint_family"] == "sd1"  # the stand-in's 'sd'
+        assert set(first.json()["columns"]["prompt_name"]) == {"hosted", "extra_one"}
+        host.shared.sd_model_type = "sdxl"  # the user switched models: the version changes with it
+        r = client.get(f"{P}/autocomplete", headers={"If-None-Match": first.headers["etag"]})
+        assert r.status_code == 200 and r.json()["checkpoint_family"] == "xl"
+        host.shared.sd_model_type = "none"
+        assert client.get(f"{P}/autocomplete").json()["checkpoint_family"] is None
+    assert core.loaded_family() is None
 
 
 def test_recorder_done_interrupted_and_failed_to_load(host):

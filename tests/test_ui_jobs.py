@@ -16,7 +16,7 @@ from PIL import Image  # noqa: E402
 from lora_manager.app import build  # noqa: E402
 from lora_manager.settings import Settings  # noqa: E402
 
-from .browser import ThreadServer, launch_browser, wait_for  # noqa: E402
+from .browser import ThreadServer, wait_for  # noqa: E402
 from .loras import write_lora  # noqa: E402
 
 UI = "/lora-manager/ui/"
@@ -67,17 +67,16 @@ def hosted(tmp_path_factory):
 
 
 @pytest.fixture
-def page(hosted):
-    with playwright_api.sync_playwright() as p:
-        browser = launch_browser(p)
-        pg = browser.new_page(viewport={"width": 1400, "height": 900})
-        errors = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.goto(hosted[0].base + UI)
-        pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
-        yield pg
-        browser.close()
-        assert not errors, errors
+def page(browser, hosted):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(hosted[0].base + UI)
+    pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
+    yield pg
+    context.close()
+    assert not errors, errors
 
 
 def _stack(page, name):

@@ -16,7 +16,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 from PIL import Image  # noqa: E402
 
-from .browser import OUTPUT_DIR, Server, launch_browser, wait_for  # noqa: E402
+from .browser import OUTPUT_DIR, Server, wait_for  # noqa: E402
 from .loras import write_lora  # noqa: E402
 
 HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
@@ -51,14 +51,6 @@ def served(tmp_path_factory):
         yield server, lib, count
     finally:
         print(server.stop())
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = launch_browser(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture
@@ -260,3 +252,23 @@ def test_screenshots_light_and_dark(browser, served):
         assert dark == (theme == "dark")
         context.close()
         assert os.path.getsize(path) > 10_000
+
+
+def test_inside_sdnext_requests_carry_the_signed_in_users_token(browser, served):
+    """SDNext (--auth) hands its page a token at {subpath}/token and expects
+    `Authorization: Basic user:token` on API calls, as its own scripts send."""
+    import base64
+
+    server = served[0]
+    context = browser.new_context()
+    context.add_init_script("window.subpath = '';")
+    context.route("**/token", lambda route: route.fulfill(json={"user": "ann", "token": "t0k"}))
+    seen = {}
+    pg = context.new_page()
+    pg.on("request", lambda r: seen.setdefault(r.url.split("?")[0].rsplit("/", 1)[-1], r.headers.get("authorization")))
+    pg.goto(server.base + UI)
+    pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
+    wait_for(lambda: "autocomplete" in seen, timeout=10)
+    expected = "Basic " + base64.b64encode(b"ann:t0k").decode()
+    assert seen["loras"] == expected and seen["system"] == expected and seen["autocomplete"] == expected
+    context.close()

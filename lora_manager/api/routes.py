@@ -18,14 +18,14 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
 import orjson
-from fastapi import Body, Depends, Path, Query, Request
+from fastapi import Body, Depends, Header, Path, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.responses import Response
 
 from .. import __version__
 from starlette.exceptions import HTTPException
 
-from ..errors import BadRequest, LoraManagerError, NotFound
+from ..errors import BadRequest, InvalidInput, LoraManagerError, NotFound
 from ..library.header import read_header
 from ..jobs import validate_request
 from ..library.previews import preview_mime
@@ -258,6 +258,13 @@ def routes(core) -> list[Route]:
         return StreamingResponse(core.analytics.events_csv(_utc(since), _utc(until)), media_type="text/csv",
                                  headers={"Content-Disposition": 'attachment; filename="lora-manager-events.csv"'})
 
+    def autocomplete(if_none_match: Optional[str] = Header(None, max_length=1000)) -> Response:
+        index = core.autocomplete.current()
+        headers = {"ETag": f'"{index.version}"', "Cache-Control": "private, no-cache"}
+        if if_none_match and _etag_matches(if_none_match, index.version):
+            return Response(status_code=304, headers=headers)
+        return Response(index.body, media_type="application/json", headers=headers)
+
     async def events(request: Request, heartbeat: float = Query(15.0, ge=1, le=300)) -> Response:
         return StreamingResponse(_sse(core, request, heartbeat), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -297,6 +304,9 @@ def routes(core) -> list[Route]:
         Route("/analytics/events.csv", "GET", analytics_events, "the recorded events as CSV",
               extra={"response_class": StreamingResponse, "responses": {**ERRORS, 200: {"content": {"text/csv": {}}, "description": "CSV"}}}),
         Route("/usage", "GET", usage, "recorded generations, newest first, with requested and applied LoRAs", S.UsagePage),
+        Route("/autocomplete", "GET", autocomplete, "the compact index the prompt autocomplete loads (ETag, 304)",
+              extra={"responses": {**ERRORS, 200: {"model": S.AutocompleteIndex},
+                                   304: {"description": "unchanged since the version in If-None-Match"}}}),
         Route("/events", "GET", events, "progress stream (Server-Sent Events): scan.*, hash.*",
               extra={"response_class": StreamingResponse}),
     ]
@@ -307,8 +317,16 @@ def _utc(value: datetime | None) -> datetime | None:
         return None
     try:
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    except OverflowError:  # 0001-01-01 with a positive offset falls before year 1 in UTC
-        raise BadRequest(f"date out of range: {value.isoformat()}") from None
+    except OverflowError:  # 0001-01-01T00:00+00:01 is before the first moment Python can hold in UTC
+        raise InvalidInput("that date is out of range", {"value": str(value)[:64]}) from None
+
+
+def _etag_matches(header: str, version: str) -> bool:
+    for tag in header.split(","):
+        tag = tag.strip()
+        if tag == "*" or tag.removeprefix("W/").strip('"') == version:
+            return True
+    return False
 
 
 def _hash_status(core) -> dict[str, Any]:

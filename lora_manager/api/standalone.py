@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse
 
 from .. import __version__
 from .responses import HANDLERS, error_response
@@ -71,6 +72,25 @@ class Guard:
         await self.app(scope, limited_receive, guarded_send)
 
 
+ASSETS = "/lora-manager/assets"
+EXTENSION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def extension_assets(root: str = EXTENSION_ROOT) -> dict[str, tuple[str, str]]:
+    """{name: (path, content type)}: javascript/*.js and style.css as they are at start-up.
+    A fixed allow-list: a request names one of these or gets a 404, so no path reaches the disk."""
+    found = {}
+    js = os.path.join(root, "javascript")
+    if os.path.isdir(js):
+        for name in sorted(os.listdir(js)):
+            if name.endswith(".js") and os.path.isfile(os.path.join(js, name)):
+                found[name] = (os.path.join(js, name), "text/javascript; charset=utf-8")
+    css = os.path.join(root, "style.css")
+    if os.path.isfile(css):
+        found["style.css"] = (css, "text/css; charset=utf-8")
+    return found
+
+
 def create_app(core, *, on_start=None, on_stop=None, ui: bool = False) -> FastAPI:
     """The API app; with `ui`, also the tab's page at /lora-manager/ui (needs gradio)."""
     @asynccontextmanager
@@ -92,10 +112,20 @@ def create_app(core, *, on_start=None, on_stop=None, ui: bool = False) -> FastAP
     for exc, handler in HANDLERS.items():
         app.add_exception_handler(exc, handler)
     register(app.add_api_route, core)
+    assets = extension_assets()
+
+    @app.get(ASSETS + "/{name}", include_in_schema=False)
+    def asset(name: str):
+        """The extension's page assets (what the host adds to its page), read-only, by exact name."""
+        if name not in assets:
+            return error_response(404, "not_found", "no such asset")
+        path, mime = assets[name]
+        return FileResponse(path, media_type=mime, headers={"Cache-Control": "no-cache"})
+
     if ui:
         from ..ui.standalone import mount_ui
 
-        mount_ui(app)  # "/" leads to the tab
+        mount_ui(app, {name: path for name, (path, _) in assets.items()})  # "/" leads to the tab
     else:
         @app.get("/", include_in_schema=False)
         def root():

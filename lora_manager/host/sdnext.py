@@ -73,6 +73,9 @@ def _start(app) -> None:
         core = build(settings_from_host(), host=host_info())
         core.jobs.runner = HostRunner(os.path.join(core.settings.data_dir, "outputs"), recorder=core.recorder)
         core.on_library_changed.append(refresh_host_list)
+        from .model_family import loaded_family
+
+        core.host_model_family = loaded_family
         from modules import shared
 
         host_api = getattr(shared, "api", None)
@@ -121,6 +124,14 @@ SECTION = ("lora_manager", "LoRA Manager")
 OPTIONS = {
     "lora_manager_record_usage": (True, "Record which LoRAs each generation used (for usage counts and analytics)"),
     "lora_manager_refresh_host_list": (True, "Refresh the host's LoRA list after LoRA Manager scans, moves or renames"),
+    # read by javascript/lora_manager_autocomplete.js from the page's `opts`
+    "lora_manager_autocomplete": (True, "Prompt autocomplete: suggest LoRAs while typing <lora: or a name, trigger word or tag"),
+    "lora_manager_autocomplete_triggers": (True, "Prompt autocomplete: also insert the LoRA's trigger words"),
+}
+# key: (default, label, choices) — shown as a radio group
+CHOICES = {
+    "lora_manager_autocomplete_incompatible": (
+        "mark", "Prompt autocomplete: LoRAs whose base does not fit the loaded checkpoint", ["mark", "hide"]),
 }
 
 
@@ -140,6 +151,11 @@ def on_ui_settings() -> None:
 
     for key, (default, label) in OPTIONS.items():
         shared.opts.add_option(key, shared.OptionInfo(default, label, section=SECTION))
+    if CHOICES:
+        import gradio as gr  # the host's own gradio, loaded long before its settings page
+
+        for key, (default, label, choices) in CHOICES.items():
+            shared.opts.add_option(key, shared.OptionInfo(default, label, gr.Radio, {"choices": choices}, section=SECTION))
 
 
 def _option(key: str) -> bool:

@@ -1,0 +1,37 @@
+/* LoRA Manager: credentials for our API calls inside the host.
+ *
+ * SDNext guards extension routes with its --auth (HTTP Basic); its own scripts get the
+ * signed-in user's token from `${subpath}/token` and send `Basic user:token` (its
+ * ui/authWrap.ts). We do the same, once per page, so every LoRA Manager request (tab,
+ * autocomplete) carries it. Standalone pages have no /token: no header is added there,
+ * and an API key given in the tab is sent as X-API-Key instead.
+ */
+(() => {
+  'use strict';
+
+  const LM = (window.LoraManager = window.LoraManager || {});
+  if (LM.authHeaders) return;
+  let pending = null;
+
+  LM.authHeaders = function authHeaders() {
+    if (!pending) {
+      pending = (async () => {
+        const headers = {};
+        const key = window.localStorage && localStorage.getItem('lora-manager-api-key');
+        if (key) headers['X-API-Key'] = key;
+        if (typeof window.subpath !== 'string' && typeof window.authFetch !== 'function') return headers; // not SDNext
+        try {
+          const res = await fetch(`${window.subpath || ''}/token`, { credentials: 'same-origin' });
+          if (res.ok) {
+            const data = await res.json();
+            if (data && data.user && data.token) headers.Authorization = `Basic ${btoa(`${data.user}:${data.token}`)}`;
+          }
+        } catch (err) { /* no token: the host runs without --auth */ }
+        return headers;
+      })();
+    }
+    return pending;
+  };
+  // A new API key (typed into the tab) or a new sign-in: read again on the next call.
+  LM.resetAuth = () => { pending = null; };
+})();
