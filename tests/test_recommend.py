@@ -141,10 +141,15 @@ def test_incremental_update_embeds_only_what_changed(rec_app, library):
     write_lora(library / "pixelArt.safetensors", seed=99, metadata={"modelspec.description": "Retro 8-bit pixel art sprites."})
     scan(rec_app)
     assert rec.wait_idle(30) and len(rec.embedded) == len(LIBRARY) + 2
-    rec_app.files.trash("pixelArt")
-    assert rec.wait_idle(30) and len(rec.embedded) == len(LIBRARY) + 2
-    assert rec.status()["index"]["size"] == len(LIBRARY)
+    rec_app.files.trash("pixelArt")  # the app tells listeners from a thread of its own
+    assert _eventually(lambda: rec.wait_idle(30) and rec.status()["index"]["size"] == len(LIBRARY))
+    assert len(rec.embedded) == len(LIBRARY) + 2
     assert "pixelArt" not in names(rec.for_prompt("retro pixel art sprite", limit=10))
+
+
+def test_hostile_prompts_with_the_model(rec_app):
+    for odd in ("猫耳の女の子, ネオン", "\u202e\u0000\ud800?", "<lora:<lora:x>>", "((((", "BREAK " * 1500, "a" * MAX_PROMPT_CHARS):
+        assert rec_app.recommender.for_prompt(odd)["mode"] == "semantic"
 
 
 def test_persistence_across_restart_needs_no_reembedding(rec_app, make_app, library, embedder):
@@ -201,6 +206,17 @@ def test_document_text_and_tag():
                   "triggers": ["cbrpnk"], "tags": ["city"], "description": "Neon.", "training_tags": [["1girl", 9], ["rain", 3]]})
     assert doc.text == "cyberpunk City. Cyber City. Triggers: cbrpnk. Tags: city. Neon.. Trained on: 1girl, rain"
     assert lora_tag("a_b", 0.75) == "<lora:a_b:0.75>" and lora_tag("a", None) == "<lora:a:1.0>"
+
+
+def _eventually(check, timeout: float = 10.0) -> bool:
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _now():

@@ -25,7 +25,7 @@ from ..storage.repository import LoraQuery
 from .corpus import Corpus
 from .embedder import DEFAULT_NAMES, Embedder
 from .ranking import Signals, Suggestion, fuse
-from .text import DOC_FIELDS, doc_of, lora_tag, words
+from .text import DOC_FIELDS, clean, doc_of, lora_tag, words
 from .vectors import VectorStore, store_path
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class Recommender:
         limit, base = _check(limit, base)
         corpus = self._ensure_corpus()
         refs = parse_loras(prompt)
-        text = strip_loras(prompt)
+        text = clean(strip_loras(prompt))
         in_prompt = {p for p in (corpus.find(r.name) for r in refs) if p is not None}
         family, source = self._target_family(base, corpus, in_prompt)
         mode = self.mode

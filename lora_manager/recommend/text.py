@@ -35,6 +35,12 @@ class LoraDoc:
     digest: str = ""  # of `text` (hex): a changed digest means "embed again"
 
 
+def clean(text: str) -> str:
+    """Text a tokenizer accepts: lone surrogates become "?", control characters spaces."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return "".join(c if c.isprintable() or c in "\n\t" else " " for c in text)
+
+
 def humanise(name: str) -> str:
     """`cyberpunkCity_v2-xl` -> `cyberpunk City v 2 xl`: a file name as words."""
     spaced = _CAMEL.sub(" ", re.sub(r"[_\-.]+", " ", name or ""))
@@ -78,12 +84,12 @@ def doc_of(entry: dict[str, Any]) -> LoraDoc:
     training = _training(entry.get("training_tags"))
     if training:
         parts.append("Trained on: " + ", ".join(training))
-    text = ". ".join(parts)
+    text = clean(". ".join(parts))
     weight = entry.get("preferred_weight")
     return LoraDoc(
         id=int(entry["id"]), prompt_name=entry.get("prompt_name") or "", family=entry.get("base_model"), text=text,
         words=words(text), triggers=triggers, weight=float(weight) if isinstance(weight, (int, float)) else None,
-        digest=hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest(),
+        digest=hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest(),
     )
 
 
