@@ -18,6 +18,8 @@ P = "/lora-manager/v1"
 
 @pytest.fixture
 def host(tmp_path, monkeypatch):
+    # The recommender starts with the host; its model is tested elsewhere, so here it stays lexical.
+    monkeypatch.setenv("LORA_MANAGER_EMBED_MODEL", "off")
     h = Host(tmp_path, monkeypatch)
     write_lora(h.lora_dir / "hosted.safetensors", metadata={"modelspec.trigger_phrase": "hostword"})
     write_lora(tmp_path / "extra" / "extra_one.safetensors", seed=1)
@@ -153,3 +155,16 @@ def test_the_host_generation_never_sees_our_errors(host, monkeypatch):
     monkeypatch.setattr(core.recorder, "record", broken)
     p = host.generate("<lora:hosted>")
     assert p.closed is False and host.processed[-1] is p
+
+
+def test_recommender_starts_with_the_host_and_knows_the_loaded_family(host):
+    host.start()
+    core = _core()
+    assert core.recommender.wait_idle(30) and core.recommender.status()["model"]["state"] == "disabled"
+    assert core.host_model_family() == "sd1"  # the stand-in's sd_model_type "sd"
+    with TestClient(host.app) as client:
+        body = client.post(f"{P}/recommendations/for-prompt", json={"prompt": "hostword portrait"}).json()
+    assert (body["base"], body["base_source"]) == ("sd1", "loaded checkpoint")
+    assert body["items"][0]["tag"] == "<lora:hosted:1.0>"
+    host.shared.sd_model_type = "sdxl"
+    assert core.host_model_family() == "xl"

@@ -51,6 +51,7 @@ def settings_from_host() -> Settings:
         data_dir=_opt(opts, "lora_manager_data_dir") or os.path.join(data_root, "data", "lora-manager"),
         db_url=_opt(opts, "lora_manager_db"),
         api_key=_opt(opts, "lora_manager_api_key"),
+        embed_model="off" if _opt(opts, "lora_manager_no_recommender") else None,
     )
 
 
@@ -73,6 +74,7 @@ def _start(app) -> None:
         core = build(settings_from_host(), host=host_info())
         core.jobs.runner = HostRunner(os.path.join(core.settings.data_dir, "outputs"), recorder=core.recorder)
         core.on_library_changed.append(refresh_host_list)
+        core.host_model_family = loaded_model_family
         from modules import shared
 
         host_api = getattr(shared, "api", None)
@@ -83,6 +85,7 @@ def _start(app) -> None:
             register(app.add_api_route, core)
         _state["core"] = core
         core.scans.start("startup")
+        core.recommender.start()  # its own thread: reads the library, then loads the model (CPU unless asked)
     except Exception:  # never raise into the host; the log says why we are absent
         log.exception("LoRA Manager could not start")
 
@@ -93,6 +96,19 @@ def ready(timeout: float | None = None):
     if starter is not None:
         starter.join(timeout)
     return _state.get("core")
+
+
+def loaded_model_family() -> str | None:
+    """The family (sd1, xl, f1, ...) of the checkpoint the host has loaded, or None."""
+    try:
+        from modules import shared
+    except ImportError:
+        return None
+    from .jobs_runner import MODEL_TYPES
+
+    if getattr(shared, "sd_model", True) is None:
+        return None  # no checkpoint loaded
+    return MODEL_TYPES.get(str(getattr(shared, "sd_model_type", "") or "").lower())
 
 
 def refresh_host_list() -> None:
