@@ -82,3 +82,19 @@ def test_similar_feedback_status(client):
     s = client.get(f"{P}/recommendations/status").json()
     assert s["mode"] == "lexical" and s["model"]["state"] == "disabled" and s["index"]["library"] == len(LIBRARY)
     assert "turned off" in s["reason"]
+
+
+def test_lexical_ranking_imports_no_heavy_libraries(tmp_path):
+    """With the model off, answering a prompt needs neither torch, faiss, numpy nor sentence-transformers."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from lora_manager.app import build; from lora_manager.settings import Settings;"
+        f"core = build(Settings(lora_dirs=[], data_dir={str(tmp_path)!r}, embed_model='off'));"
+        "print(core.recommender.for_prompt('a castle')['mode']); core.close();"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'faiss', 'numpy', 'sentence_transformers'));"
+        "print('HEAVY', heavy)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "lexical" in proc.stdout and "HEAVY []" in proc.stdout, proc.stdout + proc.stderr
