@@ -24,6 +24,9 @@ def host(tmp_path, monkeypatch):
     write_lora(h.lora_dir / "hosted.safetensors", metadata={"modelspec.trigger_phrase": "hostword"})
     write_lora(tmp_path / "extra" / "extra_one.safetensors", seed=1)
     (h.lora_dir / "broken.safetensors").write_bytes(b"not a lora")
+    import sys
+
+    h.modules_before = set(sys.modules)  # other tests in this process may have imported torch already
     h.load_extension("--lora-manager-lora-dir", str(tmp_path / "extra"))
     yield h
     from lora_manager.host import sdnext
@@ -63,7 +66,8 @@ def test_loading_is_light_and_registers_in_host_order(host):
     assert set(host.callbacks.registered) >= {"app_started", "ui_settings", "after_process"}
     import sys
 
-    assert not any(m.split(".")[0] in ("torch", "sentence_transformers", "faiss") for m in sys.modules)
+    new = set(sys.modules) - host.modules_before
+    assert not any(m.split(".")[0] in ("torch", "sentence_transformers", "faiss") for m in new)
     host.start()
     assert set(host.shared.opts.added) == {"lora_manager_record_usage", "lora_manager_refresh_host_list"}
     _core()
