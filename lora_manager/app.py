@@ -16,6 +16,7 @@ from .fileops import FileOps
 from .hasher import Hasher
 from .scanner import Scanner
 from .jobs import JobQueue
+from .recommend.service import Recommender
 from .recorder import Recorder
 from .scans import ScanService
 from .settings import Settings
@@ -35,6 +36,9 @@ class App:
     recorder: Recorder | None = None
     jobs: JobQueue | None = None
     analytics: Analytics | None = None
+    recommender: Recommender | None = None
+    # The family (sd1, xl, f1, ...) of the checkpoint the host has loaded; None standalone.
+    host_model_family: Callable[[], str | None] | None = None
     host: dict[str, Any] | None = None  # {"name", "version"} when running inside a host
     on_library_changed: list = field(default_factory=list)  # callables run after files were added, moved or removed
     # The host's loaded checkpoint family (sd1, sd2, xl, sd3, f1, ...; None: unknown); set by a host adapter.
@@ -84,6 +88,8 @@ class App:
         threading.Thread(target=run, name="lora-manager-changed", daemon=True).start()
 
     def close(self) -> None:
+        if self.recommender is not None:
+            self.recommender.close()
         if self.recorder is not None:
             self.recorder.flush(10)
         self.hasher.stop()
@@ -104,4 +110,10 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     app.jobs = JobQueue(app.catalog, events.publish)  # a host adapter gives it a runner
     app.analytics = Analytics(repo)
     app.autocomplete = AutocompleteIndex(repo, app.loaded_family)
+    # Built idle: the model loads on first use or on recommender.start() (servers call it after start-up).
+    app.recommender = Recommender(repo, settings.data_dir, model=settings.embed_model, device=settings.embed_device,
+                                  host_family=app.loaded_family,
+                                  cpu_threads=None if host else 1)
+    app.on_library_changed.append(app.recommender.changed)
+    app.catalog.on_edit.append(app.recommender.changed)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .errors import InvalidInput
 from .storage.repository import LoraQuery, Page, SqlLibraryRepository
@@ -15,6 +15,12 @@ MAX_BULK = 10_000
 class Catalog:
     def __init__(self, repo: SqlLibraryRepository):
         self.repo = repo
+        # Called with the ids after user data changed (the recommender re-reads their text).
+        self.on_edit: list[Callable[[list[int]], None]] = []
+
+    def _edited(self, ids: list[int]) -> None:
+        for callback in list(self.on_edit):
+            callback(ids)
 
     def list(self, q: LoraQuery | None = None, /, **kwargs) -> Page:
         return self.repo.list_loras(q or LoraQuery(**kwargs))
@@ -33,6 +39,7 @@ class Catalog:
             if lo is not None and hi is not None and lo > hi:
                 raise InvalidInput("weight_min must not be above weight_max", {"weight_min": lo, "weight_max": hi})
         self.repo.edit([lid], values)
+        self._edited([lid])
         return self.repo.get(lid)
 
     def resolve_many(self, keys: Iterable[str | int]) -> list[int]:
@@ -49,6 +56,12 @@ class Catalog:
         if action not in BULK_ACTIONS:
             raise InvalidInput(f"unknown bulk action {action!r}", {"allowed": list(BULK_ACTIONS)})
         ids = self.resolve_many(keys)
+        changed = self._bulk(ids, action, value)
+        if changed and action in ("tag", "untag", "set_base"):
+            self._edited(ids)
+        return changed
+
+    def _bulk(self, ids: list[int], action: str, value: Any) -> int:
         if action in ("tag", "untag"):
             tags = normalise_tags(value)
             if not tags:

@@ -27,6 +27,8 @@ def make_server_app(core: App, *, ui: bool = False):
     def on_start() -> None:
         _scan_starter(core)("startup")
         watcher.start()
+        if core.recommender is not None:
+            core.recommender.start()  # reads the library and loads the model in its own thread
 
     def on_stop() -> None:
         watcher.stop()

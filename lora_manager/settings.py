@@ -16,7 +16,10 @@ DOCUMENTED = {
     "api_key": ("LORA_MANAGER_API_KEY", "when set, every API route but /health demands it (X-API-Key or Bearer)"),
     "cors_origins": ("LORA_MANAGER_CORS_ORIGINS", "comma-separated origins allowed by CORS (default: none, CORS off)"),
     "watch_interval": ("LORA_MANAGER_WATCH_INTERVAL", "seconds between checks for changed folders in `serve` (0: off; default 5)"),
+    "embed_model": ("LORA_MANAGER_EMBED_MODEL", "sentence-transformers model name or folder for recommendations (default all-MiniLM-L6-v2; never downloaded)"),
+    "embed_device": ("LORA_MANAGER_EMBED_DEVICE", "where the recommender's model runs: cpu (default), cuda, cuda:N or mps"),
 }
+DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def default_data_dir() -> str:
@@ -36,6 +39,8 @@ class Settings:
     api_key: str = ""
     cors_origins: list[str] = field(default_factory=list)
     watch_interval: float = 5.0
+    embed_model: str = DEFAULT_EMBED_MODEL
+    embed_device: str = "cpu"
     max_body_bytes: int = 1 << 20
 
     def __post_init__(self) -> None:
@@ -68,6 +73,9 @@ class Settings:
                 values["watch_interval"] = max(0.0, float(env["LORA_MANAGER_WATCH_INTERVAL"]))
             except ValueError:
                 raise ValueError("LORA_MANAGER_WATCH_INTERVAL must be a number of seconds") from None
+        for key in ("embed_model", "embed_device"):
+            if env.get(ENV_PREFIX + key.upper()):
+                values[key] = env[ENV_PREFIX + key.upper()].strip()
         for key in ("hash_workers", "scan_workers"):
             raw = env.get(ENV_PREFIX + key.upper())
             if raw:

@@ -18,10 +18,15 @@ P = "/lora-manager/v1"
 
 @pytest.fixture
 def host(tmp_path, monkeypatch):
+    # The recommender starts with the host; its model is tested elsewhere, so here it stays lexical.
+    monkeypatch.setenv("LORA_MANAGER_EMBED_MODEL", "off")
     h = Host(tmp_path, monkeypatch)
     write_lora(h.lora_dir / "hosted.safetensors", metadata={"modelspec.trigger_phrase": "hostword"})
     write_lora(tmp_path / "extra" / "extra_one.safetensors", seed=1)
     (h.lora_dir / "broken.safetensors").write_bytes(b"not a lora")
+    import sys
+
+    h.modules_before = set(sys.modules)  # other tests in this process may have imported torch already
     h.load_extension("--lora-manager-lora-dir", str(tmp_path / "extra"))
     yield h
     from lora_manager.host import sdnext
@@ -61,7 +66,8 @@ def test_loading_is_light_and_registers_in_host_order(host):
     assert set(host.callbacks.registered) >= {"app_started", "ui_settings", "ui_tabs", "after_process"}
     import sys
 
-    assert not any(m.split(".")[0] in ("torch", "sentence_transformers", "faiss") for m in sys.modules)
+    new = set(sys.modules) - host.modules_before
+    assert not any(m.split(".")[0] in ("torch", "sentence_transformers", "faiss") for m in new)
     host.start()
     assert set(host.shared.opts.added) == {"lora_manager_record_usage", "lora_manager_refresh_host_list",
                                            "lora_manager_autocomplete", "lora_manager_autocomplete_triggers",
@@ -187,3 +193,16 @@ def test_the_host_generation_never_sees_our_errors(host, monkeypatch):
     monkeypatch.setattr(core.recorder, "record", broken)
     p = host.generate("<lora:hosted>")
     assert p.closed is False and host.processed[-1] is p
+
+
+def test_recommender_starts_with_the_host_and_knows_the_loaded_family(host):
+    host.start()
+    core = _core()
+    assert core.recommender.wait_idle(30) and core.recommender.status()["model"]["state"] == "disabled"
+    assert core.host_model_family() == "sd1"  # the stand-in's sd_model_type "sd"
+    with TestClient(host.app) as client:
+        body = client.post(f"{P}/recommendations/for-prompt", json={"prompt": "hostword portrait"}).json()
+    assert (body["base"], body["base_source"]) == ("sd1", "loaded checkpoint")
+    assert body["items"][0]["tag"] == "<lora:hosted:1.0>"
+    host.shared.sd_model_type = "sdxl"
+    assert core.host_model_family() == "xl"

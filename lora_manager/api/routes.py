@@ -31,6 +31,7 @@ from ..jobs import validate_request
 from ..library.previews import preview_mime
 from ..storage.repository import LoraQuery
 from . import schemas as S
+from .recommend_routes import recommend_routes
 from .responses import JSON, core_error_response
 
 PREFIX = "/lora-manager/v1"
@@ -269,7 +270,7 @@ def routes(core) -> list[Route]:
         return StreamingResponse(_sse(core, request, heartbeat), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
-    return [
+    table = [
         Route("/health", "GET", health, "liveness (no API key needed)", auth=False),
         Route("/system", "GET", system, "version, database health, library counts, background work", S.SystemInfo),
         Route("/loras", "GET", list_loras, "list, search, filter, sort and page LoRAs", S.LoraPage),
@@ -310,6 +311,7 @@ def routes(core) -> list[Route]:
         Route("/events", "GET", events, "progress stream (Server-Sent Events): scan.*, hash.*",
               extra={"response_class": StreamingResponse}),
     ]
+    return table + recommend_routes(core, Route)
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -15,10 +15,6 @@ from typing import Any, Callable
 
 from . import recording
 
-# SDNext's `shared.sd_model_type` -> our family names (sd1, xl, ...). Unverified beyond these.
-MODEL_TYPES = {"sd": "sd1", "sd1": "sd1", "sd2": "sd2", "sdxl": "xl", "xl": "xl", "sd3": "sd3", "f1": "f1", "flux": "f1",
-               "sc": "sc", "f2": "f2", "chroma": "chroma", "hv": "hv", "qwen": "qwen"}
-
 
 class HostRunner:
     def __init__(self, output_dir: str, recorder=None):
@@ -26,9 +22,9 @@ class HostRunner:
         self.recorder = recorder
 
     def checkpoint_family(self) -> str | None:
-        from modules import shared
+        from .model_family import loaded_family
 
-        return MODEL_TYPES.get(str(getattr(shared, "sd_model_type", "") or "").lower())
+        return loaded_family()
 
     def interrupt(self) -> None:
         from modules import shared

@@ -64,12 +64,21 @@ def start_event(p, source: str | None = None) -> GenerationEvent | None:
             height=_int(getattr(p, "height", None)),
             sampler=getattr(p, "sampler_name", None),
             checkpoint=getattr(getattr(shared, "opts", None), "sd_model_checkpoint", None),
-            checkpoint_family=getattr(shared, "sd_model_type", None),
+            checkpoint_family=_family(shared),
             source=source or ("api" if getattr(p, "is_api", False) else "ui"),
         )
     except Exception:
         log.exception("LoRA Manager: could not start recording a generation")
         return None
+
+
+def _family(shared) -> str | None:
+    """Our family name (sd1, xl, ...) for the loaded model; the host's own word where we have none."""
+    from .model_family import family_of_model_type
+
+    kind = getattr(shared, "sd_model_type", None)
+    family = family_of_model_type(kind, getattr(shared, "sd_model", None))
+    return family or (str(kind) if kind not in (None, "none") else None)
 
 
 def _applied() -> list[dict[str, Any]]:

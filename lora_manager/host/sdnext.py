@@ -51,6 +51,7 @@ def settings_from_host() -> Settings:
         data_dir=_opt(opts, "lora_manager_data_dir") or os.path.join(data_root, "data", "lora-manager"),
         db_url=_opt(opts, "lora_manager_db"),
         api_key=_opt(opts, "lora_manager_api_key"),
+        embed_model="off" if _opt(opts, "lora_manager_no_recommender") else None,
     )
 
 
@@ -86,6 +87,7 @@ def _start(app) -> None:
             register(app.add_api_route, core)
         _state["core"] = core
         core.scans.start("startup")
+        core.recommender.start()  # its own thread: reads the library, then loads the model (CPU unless asked)
     except Exception:  # never raise into the host; the log says why we are absent
         log.exception("LoRA Manager could not start")
 

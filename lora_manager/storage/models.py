@@ -221,3 +221,16 @@ class UsageSlot(Base):
     n: Mapped[int] = mapped_column(Integer, default=0)
     sum_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     timed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RecommendFeedback(Base):
+    """What one user said about suggestions of one LoRA (accept, dismiss, thumbs down), as counters."""
+
+    __tablename__ = "recommend_feedback"
+
+    user: Mapped[str] = mapped_column(String(200), primary_key=True)  # "" where the host has no users
+    lora_id: Mapped[int] = mapped_column(ForeignKey("loras.id", ondelete="CASCADE"), primary_key=True, index=True)
+    accepts: Mapped[int] = mapped_column(Integer, default=0)
+    dismisses: Mapped[int] = mapped_column(Integer, default=0)
+    downs: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

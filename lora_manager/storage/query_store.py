@@ -49,6 +49,7 @@ class LoraQuery:
     cursor: str | None = None  # from a previous page's next_cursor: keyset paging, offset ignored
     fields: str | list[str] | None = None  # None: every list field
     raw_json: bool = False  # list-valued fields as orjson.Fragment (for the API's encoder)
+    ids: list[int] | None = None  # only these LoRAs (the recommender's picks)
 
 
 @dataclass(slots=True)
@@ -91,6 +92,8 @@ class QueryStore(SqlStoreBase):
             conds.append(dup if q.duplicate else ~dup)
         if q.network_type:
             conds.append(func.lower(L.c.network_type) == q.network_type.lower())
+        if q.ids is not None:
+            conds.append(L.c.id.in_(list(q.ids)[:MAX_LIMIT]))
         if q.state:
             conds.append(L.c.state == q.state)
         elif q.missing is None and q.broken is None:

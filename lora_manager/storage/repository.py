@@ -15,6 +15,7 @@ from .query_store import LoraQuery, Page, QueryStore
 from .scan_store import HashResult, IndexRow, ScanStore
 from .analytics_store import AnalyticsStore
 from .autocomplete_store import AutocompleteStore
+from .feedback_store import FeedbackStore
 from .usage_store import UsageStore
 from .user_store import UserStore
 
@@ -48,7 +49,7 @@ class LibraryRepository(Protocol):
     def relocate(self, lid: int, row: dict[str, Any]) -> None: ...
 
 
-class SqlLibraryRepository(ScanStore, QueryStore, UserStore, UsageStore, AnalyticsStore, AutocompleteStore):
+class SqlLibraryRepository(ScanStore, QueryStore, UserStore, UsageStore, AnalyticsStore, AutocompleteStore, FeedbackStore):
     """Scan writes, reads, user edits and recorded usage over one engine."""
 
     def __init__(self, engine: Engine):

@@ -1,0 +1,372 @@
+"""The recommender: LoRAs for a prompt, LoRAs like a LoRA, feedback, status.
+
+One background thread owns all slow work: reading the library into a
+`Corpus` (lexical ranking ready), loading the model, embedding what changed
+(the persisted vectors carry the digest of the text each was made from, so
+only new or edited LoRAs are embedded again). Queries never wait for it: until
+the vectors for the current model are in place they answer from the lexical
+ranking, and `status()` says so. Nothing starts before the first query or an
+explicit `start()`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+from ..errors import InvalidInput, NotFound
+from ..library.basemodel import FAMILIES
+from ..prompts import parse_loras, strip_loras
+from ..settings import DEFAULT_EMBED_MODEL
+from ..storage.repository import LoraQuery
+from .corpus import Corpus
+from .embedder import DEFAULT_NAMES, Embedder
+from .ranking import Signals, Suggestion, fuse
+from .text import DOC_FIELDS, clean, doc_of, lora_tag, words
+from .vectors import VectorStore, store_path
+
+log = logging.getLogger(__name__)
+MAX_PROMPT_CHARS = 10_000
+MAX_LIMIT = 50
+BATCH = 16  # small batches: a query's encode waits at most one batch for the shared model
+SAVE_EVERY = 2_000
+DEBOUNCE = 0.3
+PAGE = 50_000
+CACHE_TTL = 30.0
+OFF = {"off", "none", "disabled"}
+
+
+def fits(family: str | None, target: str | None) -> bool:
+    """Unknown on either side fits: a LoRA we cannot place is still offered."""
+    return target is None or family is None or family == target
+
+
+class Recommender:
+    def __init__(self, repo, data_dir: str, *, model: str = DEFAULT_EMBED_MODEL, device: str = "cpu",
+                 host_family: Callable[[], str | None] | None = None, cpu_threads: int | None = 1,
+                 embedder: Embedder | None = None):
+        self.repo = repo
+        self.data_dir = data_dir
+        model = (model or DEFAULT_EMBED_MODEL).strip()
+        self.model_key = DEFAULT_EMBED_MODEL if model in DEFAULT_NAMES else model
+        self.disabled = model.lower() in OFF
+        self.embedder = embedder or Embedder(model, device, cpu_threads)
+        self.host_family = host_family
+        self.store: VectorStore | None = None
+        self.build: dict[str, Any] = {"running": False, "done": 0, "total": 0, "rate": None, "error": None}
+        self.embedded: list[int] = []  # ids the builder embedded since start, in order (tests count re-embeds)
+        self._corpus: Corpus | None = None
+        self._vectors_ready = False
+        self._dirty = True
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._corpus_lock = threading.Lock()
+        self._start_lock = threading.Lock()
+        self._cache: dict[Any, tuple[float, Any]] = {}
+
+    # ---------------------------------------------------------------- life
+    def start(self) -> None:
+        """Start the background work (idempotent; returns at once)."""
+        with self._start_lock:
+            if self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(target=self._run, name="lora-manager-recommend", daemon=True)
+                self._thread.start()
+
+    def changed(self, *_args) -> None:
+        """The library or a LoRA's text changed: re-read it (and embed what changed) soon."""
+        self._dirty = True
+        self._idle.clear()
+        self._wake.set()
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until nothing is left to read or embed (tests, benchmarks)."""
+        self.start()
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self._idle.wait(0.05) and not self._dirty:
+                return True
+        return False
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(10)
+        self.embedder.close()
+
+    @property
+    def mode(self) -> str:
+        return "semantic" if self._vectors_ready and self.embedder.ready else "lexical"
+
+    # ---------------------------------------------------------------- queries
+    def for_prompt(self, prompt: str, limit: int = 10, base: str | None = None, user: str = "") -> dict[str, Any]:
+        """LoRAs for `prompt` -> {"mode", "base", "items": [{"lora", "score", "reasons", "tag", "triggers"}]}."""
+        if not isinstance(prompt, str) or len(prompt) > MAX_PROMPT_CHARS:
+            raise InvalidInput(f"a prompt has at most {MAX_PROMPT_CHARS} characters", {"length": len(prompt or "")})
+        limit, base = _check(limit, base)
+        corpus = self._ensure_corpus()
+        refs = parse_loras(prompt)
+        text = clean(strip_loras(prompt))
+        in_prompt = {p for p in (corpus.find(r.name) for r in refs) if p is not None}
+        family, source = self._target_family(base, corpus, in_prompt)
+        mode = self.mode
+        qwords = words(text)
+        sig = Signals()
+        if qwords:
+            if mode == "semantic":
+                sig.similar = self._semantic(self.embedder.encode([text])[0], corpus, limit, family)
+            sig.words, sig.matched = _lexical(corpus, qwords)
+            sig.triggers = corpus.triggers.hits(qwords)
+        names = [corpus.docs[p].prompt_name for p in in_prompt] + [r.name for r in refs if corpus.find(r.name) is None]
+        sig.co_usage = self._co_usage(corpus, names)
+        sig.popular = self._popular(corpus)
+        sig.feedback = self._feedback(corpus, user)
+        sig.popular_candidates = not qwords and not in_prompt
+        ranked = fuse(corpus, sig, mode, lambda p: p not in in_prompt and fits(corpus.docs[p].family, family), limit)
+        return self._answer(ranked, corpus, mode, family, source)
+
+    def similar(self, key: str | int, limit: int = 10, base: str | None = None, user: str = "") -> dict[str, Any]:
+        """LoRAs like the one known by `key` (by text and by co-usage); same shape as `for_prompt`."""
+        limit, base = _check(limit, base)
+        lid = self.repo.resolve(key)
+        corpus = self._ensure_corpus()
+        me = corpus.pos.get(lid)
+        if me is None:
+            raise NotFound("that LoRA is not in the library now (missing, trashed or unreadable)", {"id": lid})
+        doc = corpus.docs[me]
+        family = base or doc.family
+        mode = self.mode
+        sig = Signals()
+        if mode == "semantic":
+            vec = self.store.snapshot.vector(lid)
+            vec = self.embedder.encode([doc.text])[0] if vec is None else vec
+            sig.similar = self._semantic(vec, corpus, limit + 1, family)
+        sig.words, sig.matched = _lexical(corpus, doc.words)
+        sig.co_usage = self._co_usage(corpus, [doc.prompt_name])
+        sig.popular = self._popular(corpus)
+        sig.feedback = self._feedback(corpus, user)
+        ranked = fuse(corpus, sig, mode, lambda p: p != me and fits(corpus.docs[p].family, family), limit)
+        return self._answer(ranked, corpus, mode, family, "given" if base else "this LoRA")
+
+    def feedback(self, key: str | int, action: str, user: str = "") -> dict[str, Any]:
+        """Record accept / dismiss / down on a suggested LoRA; later rankings for `user` follow it."""
+        if not isinstance(user, str):
+            raise InvalidInput("user must be a string")
+        counts = self.repo.record_feedback(user, self.repo.resolve(key), action)
+        self._cache.pop(("feedback", user), None)
+        return counts
+
+    def status(self) -> dict[str, Any]:
+        corpus, store, emb = self._corpus, self.store, self.embedder
+        state = "disabled" if self.disabled else emb.state
+        reason = None
+        if self.mode == "lexical":
+            if self.disabled:
+                reason = "the model is turned off (LORA_MANAGER_EMBED_MODEL=off)"
+            elif emb.state == "failed":
+                reason = f"the model could not be loaded: {emb.error}"
+            elif emb.state in ("idle", "loading"):
+                reason = "the model is loading" if self._thread is not None else "not started yet (starts on first use)"
+            else:
+                reason = "embedding the library"
+        return {
+            "mode": self.mode,
+            "reason": reason,
+            "model": {"name": emb.model_name, "path": emb.path, "source": emb.source, "device": emb.device,
+                      "state": state, "error": emb.error, "dim": emb.dim},
+            "index": {"size": store.snapshot.size if store else 0, "library": len(corpus) if corpus else None,
+                      "file": store.path if store else None, "loaded_from_disk": bool(store and store.loaded_from_disk),
+                      "note": store.note if store else None},
+            "build": dict(self.build),
+        }
+
+    # ---------------------------------------------------------------- signals
+    def _semantic(self, vec, corpus: Corpus, limit: int, family: str | None) -> dict[int, float]:
+        snap = self.store.snapshot
+        k = max(200, limit * 20)
+        while True:
+            out = {}
+            for lid, cos in snap.search(vec, k):
+                pos = corpus.pos.get(lid)
+                if pos is not None:
+                    out[pos] = cos
+            fitting = sum(1 for p in out if fits(corpus.docs[p].family, family))
+            if fitting >= limit * 3 or k >= snap.size:
+                return out
+            k *= 8  # a rare family: look further down the list
+
+    def _target_family(self, base: str | None, corpus: Corpus, in_prompt: set[int]) -> tuple[str | None, str | None]:
+        if base:
+            return base, "given"
+        if self.host_family is not None:
+            try:
+                family = self.host_family()
+            except Exception:  # the host's model state is a hint; never fail a query over it
+                family = None
+            if family in FAMILIES:
+                return family, "loaded checkpoint"
+        known = [corpus.docs[p].family for p in in_prompt if corpus.docs[p].family]
+        if known:
+            return max(set(known), key=known.count), "LoRAs in the prompt"
+        return None, None
+
+    def _cached(self, key: Any, ttl: float, compute: Callable[[], Any]) -> Any:
+        hit = self._cache.get(key)
+        now = time.monotonic()
+        if hit is not None and now - hit[0] < ttl:
+            return hit[1]
+        value = compute()
+        if len(self._cache) > 512:
+            self._cache.clear()
+        self._cache[key] = (now, value)
+        return value
+
+    def _co_usage(self, corpus: Corpus, names: list[str]) -> dict[int, tuple[int, str]]:
+        if not names:
+            return {}
+        pairs = self._cached(("pairs", tuple(sorted(names))), 10.0, lambda: self.repo.pair_counts(names))
+        out: dict[int, tuple[int, str]] = {}
+        for name, partners in pairs.items():
+            for other, n in partners.items():
+                pos = corpus.find(other)
+                if pos is not None and (pos not in out or n > out[pos][0]):
+                    out[pos] = (n, name)
+        return out
+
+    def _popular(self, corpus: Corpus) -> dict[int, int]:
+        uses = self._cached("uses", CACHE_TTL, self.repo.use_counts)
+        out: dict[int, int] = {}
+        for name, n in uses.items():
+            pos = corpus.find(name)
+            if pos is not None:
+                out[pos] = out.get(pos, 0) + n
+        return out
+
+    def _feedback(self, corpus: Corpus, user: str) -> dict[int, tuple[int, int, int]]:
+        counts = self._cached(("feedback", user), CACHE_TTL, lambda: self.repo.feedback_counts(user))
+        return {corpus.pos[lid]: c for lid, c in counts.items() if lid in corpus.pos}
+
+    def _answer(self, ranked: list[Suggestion], corpus: Corpus, mode: str, family: str | None,
+                source: str | None) -> dict[str, Any]:
+        ids = [corpus.docs[s.pos].id for s in ranked]
+        entries = {}
+        if ids:
+            page = self.repo.list_loras(LoraQuery(ids=ids, sort="id", limit=len(ids)))
+            entries = {e["id"]: e for e in page.items}
+        items = []
+        for s in ranked:
+            entry = entries.get(corpus.docs[s.pos].id)
+            if entry is None:
+                continue  # gone since the corpus was read
+            items.append({"lora": entry, "score": round(s.score, 4), "reasons": s.reasons,
+                          "tag": lora_tag(entry["prompt_name"], entry.get("preferred_weight")),
+                          "triggers": entry.get("triggers") or []})
+        return {"mode": mode, "base": family, "base_source": source, "items": items}
+
+    # ---------------------------------------------------------------- background
+    def _ensure_corpus(self) -> Corpus:
+        self.start()
+        corpus = self._corpus
+        if corpus is None:
+            with self._corpus_lock:
+                if self._corpus is None:
+                    self._read_corpus()
+            corpus = self._corpus
+        return corpus
+
+    def _read_corpus(self) -> None:
+        docs, cursor = [], None
+        while True:
+            page = self.repo.list_loras(LoraQuery(state="ok", fields=list(DOC_FIELDS), sort="id", limit=PAGE, cursor=cursor))
+            docs.extend(doc_of(e) for e in page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        self._corpus = Corpus(docs)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._idle.clear()
+            try:
+                if self._dirty:
+                    self._dirty = False
+                    with self._corpus_lock:
+                        self._read_corpus()
+                if not self.disabled and self.embedder.state == "idle":
+                    self.embedder.load()
+                if self.embedder.ready:
+                    self._sync_vectors()
+            except Exception as exc:  # a down database or a full disk: try again on the next change
+                log.exception("recommender background work failed")
+                self.build["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+            if self._dirty:
+                continue
+            self._idle.set()
+            self._wake.wait()
+            self._wake.clear()
+            self._stop.wait(DEBOUNCE)
+
+    def _sync_vectors(self) -> None:
+        if self.store is None:
+            store = VectorStore(store_path(self.data_dir, self.model_key), self.model_key, self.embedder.dim)
+            store.load()
+            self.store = store
+        store, corpus = self.store, self._corpus
+        removed = set(store.digests) - set(corpus.pos)
+        todo = [d for d in corpus.docs if store.digests.get(d.id) != d.digest]
+        if not todo and not removed:
+            self._vectors_ready = True
+            return
+        self.build.update(running=True, done=0, total=len(todo), rate=None, error=None, started=time.time())
+        started, pending, vecs = time.monotonic(), [], []
+        try:
+            for i in range(0, len(todo), BATCH):
+                if self._stop.is_set():
+                    break
+                batch = todo[i : i + BATCH]
+                vecs.extend(self.embedder.encode([d.text for d in batch], batch_size=BATCH))
+                pending.extend((d.id, d.digest) for d in batch)
+                self.embedded.extend(d.id for d in batch)
+                self.build["done"] += len(batch)
+                self.build["rate"] = round(self.build["done"] / max(1e-6, time.monotonic() - started), 1)
+                if len(pending) >= SAVE_EVERY:  # a long first build survives a restart
+                    store.apply(pending, vecs, removed)
+                    store.save()
+                    pending, vecs, removed = [], [], set()
+                time.sleep(0.001)  # let request threads have the interpreter between batches
+            if pending or removed:
+                store.apply(pending, vecs, removed)
+                store.save()
+        finally:
+            self.build.update(running=False, finished=time.time())
+        if not self._stop.is_set():
+            self._vectors_ready = True
+
+
+def _check(limit: int, base: str | None) -> tuple[int, str | None]:
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be 1..{MAX_LIMIT}")
+    if base is not None and base not in FAMILIES:
+        raise InvalidInput(f"unknown base family {str(base)[:40]!r}", {"allowed": list(FAMILIES)})
+    return limit, base or None
+
+
+def _lexical(corpus: Corpus, qwords: list[str], keep: int = 300) -> tuple[dict[int, float], dict[int, list[str]]]:
+    """Top BM25 positions (score scaled to ~[0, 1]) and, for them, the words they share with the query."""
+    scores = corpus.bm25.scores(qwords)
+    if not scores:
+        return {}, {}
+    top = heapq.nlargest(keep, scores.items(), key=lambda kv: kv[1])
+    scale = corpus.bm25.max_score(qwords)
+    query = sorted(set(qwords), key=lambda t: -corpus.bm25.idf.get(t, 0.0))
+    out, matched = {}, {}
+    for pos, s in top:
+        out[pos] = s / scale
+        have = set(corpus.docs[pos].words)
+        matched[pos] = [t for t in query if t in have]
+    return out, matched
