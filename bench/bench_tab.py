@@ -69,20 +69,25 @@ def main() -> None:
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LORA_MANAGER_")}
-    env.update(LORA_MANAGER_DB=db, LORA_MANAGER_WATCH_INTERVAL="0", GRADIO_ANALYTICS_ENABLED="False")
+    # the recommender's first embedding build would share the CPU with what is measured here
+    env.update(LORA_MANAGER_DB=db, LORA_MANAGER_WATCH_INTERVAL="0", GRADIO_ANALYTICS_ENABLED="False",
+               LORA_MANAGER_EMBED_MODEL="off")
     proc = subprocess.Popen([sys.executable, "-m", "lora_manager", "serve", "--lora-dir", args.lora_dir,
                              "--data-dir", args.data_dir, "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         client = httpx.Client(base_url=base, timeout=60)
-        for _ in range(300):
+        deadline = time.monotonic() + 900  # migrations and the start-up rescan of a large library
+        while True:
             try:
-                if client.get(P + "/scans/current").json()["running"] is False:
+                if client.get(P + "/scans/last").status_code == 200 and client.get(P + "/scans/current").json()["running"] is False:
                     break
             except httpx.HTTPError:
                 pass
-            time.sleep(0.2)
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit("the server did not come up")
+            time.sleep(0.5)
         result = {"library": library, **measure(base, args.chromium, client)}
     finally:
         proc.terminate()

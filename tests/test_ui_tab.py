@@ -272,3 +272,31 @@ def test_inside_sdnext_requests_carry_the_signed_in_users_token(browser, served)
     expected = "Basic " + base64.b64encode(b"ann:t0k").decode()
     assert seen["loras"] == expected and seen["system"] == expected and seen["autocomplete"] == expected
     context.close()
+
+
+def test_recommendations_panel_and_similar_loras(page, served):
+    server = served[0]
+    wait_for(lambda: server.api("GET", "/recommendations/status")["mode"] == "semantic"
+             and not server.api("GET", "/recommendations/status")["build"]["running"], timeout=180)
+    page.evaluate("""() => {
+        const d = document.createElement('div'); d.id = 'txt2img_prompt';
+        const t = document.createElement('textarea'); t.value = 'glowing signs in a rainy city street at night';
+        d.append(t); document.body.append(d);
+    }""")
+    page.click(".lm-tab:text('Recommendations')")
+    page.wait_for_selector(".lm-mode:has-text('semantic')")
+    page.click(".lm-rec-panel button:text('From txt2img')")
+    page.wait_for_selector(".lm-rec")
+    first = page.locator(".lm-rec").first
+    assert first.locator(".lm-rec-name").inner_text() == "Neon City"
+    assert first.locator(".lm-reason").count() >= 1
+    assert HOSTILE not in page.locator(".lm-rec-name").all_inner_texts() or page.evaluate("window.__pwned") is None
+    first.locator("button:text('Add to txt2img')").click()
+    assert page.input_value("#txt2img_prompt textarea").endswith("<lora:neon_city:1.0>, neoncity, glow")
+    count = page.locator(".lm-rec").count()
+    page.locator(".lm-rec").last.locator("button[aria-label='thumbs down']").click()
+    wait_for(lambda: page.locator(".lm-rec").count() == count - 1, timeout=10)
+    page.click(".lm-tab:text('Library')")
+    page.locator(".lm-card", has_text="Ink Wash").click()
+    page.wait_for_selector(".lm-similar li a")
+    assert "Ink Wash" not in page.locator(".lm-similar li a").all_inner_texts()

@@ -1,0 +1,147 @@
+/* LoRA Manager: the Recommendations panel (LoRAs for a prompt, one click to add them to the
+ * host's prompt, feedback) and "Similar LoRAs" in the detail panel.
+ * Library text is set as text, never parsed as HTML. */
+(() => {
+  'use strict';
+
+  const LM = (window.LoraManager = window.LoraManager || {});
+  if (LM.recommendLoaded) return;
+  LM.recommendLoaded = true;
+
+  const PROMPTS = ['txt2img', 'img2img', 'control'];
+
+  function whenTabReady(fn) {
+    if (typeof LM.addPanelFactory === 'function') { LM.addPanelFactory(fn); return; }
+    LM.panelFactories = LM.panelFactories || [];
+    LM.panelFactories.push(fn);
+  }
+
+  function hostPrompt(tab) {
+    const app = typeof window.gradioApp === 'function' ? window.gradioApp() : document;
+    return (app && app.querySelector && app.querySelector(`#${tab}_prompt textarea`)) || document.querySelector(`#${tab}_prompt textarea`);
+  }
+
+  class RecommendPanel {
+    constructor(app) {
+      const { h } = LM;
+      this.app = app;
+      this.api = app.api;
+      this.prompt = h('textarea', { class: 'lm-input', rows: '3', placeholder: 'Describe the image, or paste a prompt (its <lora:…> tags are kept out of the suggestions)', 'aria-label': 'prompt for recommendations' });
+      this.prompt.addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); this.suggest(); } });
+      this.base = h('select', { class: 'lm-select', 'aria-label': 'target base model' },
+        h('option', { value: '', text: 'Base: the loaded checkpoint (or the prompt\'s LoRAs)' }),
+        ['sd1', 'sd2', 'xl', 'sd3', 'sc', 'f1', 'f2', 'hv', 'chroma', 'zimage', 'anima', 'qwen'].map((f) => h('option', { value: f, text: LM.familyLabel(f) })));
+      this.mode = h('span', { class: 'lm-muted lm-mode' });
+      const btn = (text, fn, title) => h('button', { class: 'lm-btn', type: 'button', text, title, onclick: fn });
+      this.btn = btn;
+      this.hostBtns = h('span', { class: 'lm-hostbtns' });
+      this.results = h('div', { class: 'lm-recs' });
+      this.element = h('div', { class: 'lm-rec-panel' },
+        h('div', { class: 'lm-toolbar' }, this.base, this.hostBtns, btn('Suggest', () => this.suggest()), this.mode),
+        this.prompt, this.results);
+      this.last = null;
+    }
+
+    onShow() {
+      // the host's prompt boxes (or none, standalone) as they are now
+      LM.clear(this.hostBtns).append(...PROMPTS.filter((t) => this.app.hostMode || hostPrompt(t))
+        .map((t) => this.btn(`From ${t}`, () => this.fromHost(t), `use the ${t} prompt`)));
+      this.status();
+    }
+
+    async status() {
+      try {
+        const s = await this.api.get('/recommendations/status');
+        const b = s.build || {};
+        let text = s.mode === 'semantic' ? 'semantic ranking' : `lexical ranking${s.reason ? ` (${s.reason})` : ''}`;
+        if (b.running) text += ` · embedding ${b.done || 0}/${b.total || '?'}`;
+        this.mode.textContent = text;
+        if (b.running && !this.element.closest('.lm-panel').hidden) {
+          clearTimeout(this.timer);
+          this.timer = setTimeout(() => this.status(), 3000);
+        }
+      } catch (err) { this.mode.textContent = `status unavailable: ${err.message}`; }
+    }
+
+    fromHost(tab) {
+      const box = hostPrompt(tab);
+      if (!box) { this.app.toast(`No ${tab} prompt on this page`, 'error'); return; }
+      this.target = tab;
+      this.prompt.value = box.value;
+      this.suggest();
+    }
+
+    async suggest() {
+      const { h, clear } = LM;
+      const prompt = this.prompt.value;
+      if (!prompt.trim()) { this.app.toast('Type a prompt first', 'error'); return; }
+      const body = { prompt, limit: 12 };
+      if (this.base.value) body.base = this.base.value;
+      clear(this.results).append(h('div', { class: 'lm-muted', text: 'Thinking…' }));
+      let res;
+      try { res = await this.api.post('/recommendations/for-prompt', body); } catch (err) {
+        clear(this.results).append(h('div', { class: 'lm-message lm-error', text: err.message }));
+        return;
+      }
+      this.last = res;
+      this.status();
+      this.render(res);
+    }
+
+    render(res) {
+      const { h, clear } = LM;
+      clear(this.results);
+      const head = `${res.items.length} suggestion${res.items.length === 1 ? '' : 's'} · ${res.mode}${res.base ? ` · for ${LM.familyLabel(res.base)} (${res.base_source || 'given'})` : ''}`;
+      this.results.append(h('div', { class: 'lm-muted', text: head }));
+      if (!res.items.length) { this.results.append(h('div', { class: 'lm-message lm-info', text: 'Nothing fits: try other words or another base model.' })); return; }
+      for (const item of res.items) this.results.append(this.row(item));
+    }
+
+    row(item) {
+      const { h } = LM;
+      const e = item.lora;
+      const add = (tab) => h('button', { class: 'lm-btn', type: 'button', text: `Add to ${tab}`, onclick: () => { this.feedback(item, 'accept'); this.app.sendToPrompt(tab, item.tag + (item.triggers && item.triggers.length ? `, ${item.triggers.join(', ')}` : '')); } });
+      const targets = PROMPTS.filter((t) => this.app.hostMode || hostPrompt(t));
+      const row = h('div', { class: 'lm-rec', dataset: { id: e.id } },
+        h('div', { class: 'lm-rec-thumb' }, LM.previewImage(this.api, e, 'lm-img')),
+        h('div', { class: 'lm-rec-body' },
+          h('div', { class: 'lm-rec-title' },
+            h('a', { href: '#', class: 'lm-rec-name', text: e.title || e.name, onclick: (ev) => { ev.preventDefault(); this.app.showPanel('library'); this.app.openDetail(e.id); } }),
+            LM.badge(e.base_model), h('span', { class: 'lm-muted', text: ` ${Math.round(item.score * 100) / 100}` })),
+          h('code', { class: 'lm-tagline', text: item.tag + (item.triggers && item.triggers.length ? `, ${item.triggers.join(', ')}` : '') }),
+          h('ul', { class: 'lm-reasons' }, (item.reasons || []).map((r) => h('li', { class: `lm-reason lm-reason-${/^[a-z_]+$/.test(r.kind) ? r.kind : 'other'}`, text: r.text }))),
+          h('div', { class: 'lm-actions' },
+            targets.map(add),
+            h('button', { class: 'lm-btn', type: 'button', text: 'Copy', onclick: () => { this.feedback(item, 'accept'); this.app.copy(item.tag + (item.triggers && item.triggers.length ? `, ${item.triggers.join(', ')}` : '')); } }),
+            h('button', { class: 'lm-btn', type: 'button', text: 'Dismiss', title: 'not now', onclick: () => { this.feedback(item, 'dismiss'); row.remove(); } }),
+            h('button', { class: 'lm-btn lm-danger', type: 'button', text: '👎', title: 'bad suggestion: rank it lower from now on', 'aria-label': 'thumbs down', onclick: () => { this.feedback(item, 'down'); row.remove(); } }))));
+      return row;
+    }
+
+    async feedback(item, action) {
+      try { await this.api.post('/recommendations/feedback', { key: String(item.lora.id), action }); } catch (err) { this.app.toast(`Feedback not saved: ${err.message}`, 'error'); }
+    }
+  }
+
+  whenTabReady((app) => {
+    const panel = new RecommendPanel(app);
+    LM.recommend = panel;
+    app.addPanel('recommend', 'Recommendations', panel.element, () => panel.onShow());
+    // "Similar LoRAs" in the detail panel, loaded after the rest is drawn.
+    LM.detailActions.push((view, entry) => {
+      if (entry.state !== 'ok') return;
+      const { h } = LM;
+      const list = h('ul', { class: 'lm-list-plain lm-similar' }, h('li', { class: 'lm-muted', text: 'looking…' }));
+      view.detail.append(h('details', { class: 'lm-section', open: true }, h('summary', { text: 'Similar LoRAs' }), list));
+      view.api.get(`/recommendations/similar/${entry.id}?limit=8`).then((res) => {
+        LM.clear(list);
+        if (!res.items.length) { list.append(h('li', { class: 'lm-muted', text: 'none found' })); return; }
+        for (const item of res.items) {
+          const e = item.lora;
+          list.append(h('li', {}, h('a', { href: '#', text: e.title || e.name, onclick: (ev) => { ev.preventDefault(); view.openDetail(e.id); } }),
+            ' ', LM.badge(e.base_model), h('span', { class: 'lm-muted', text: ` ${(item.reasons || []).map((r) => r.text).join('; ')}` })));
+        }
+      }).catch((err) => { LM.clear(list).append(h('li', { class: 'lm-muted', text: `unavailable: ${err.message}` })); });
+    });
+  });
+})();
