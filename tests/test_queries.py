@@ -161,3 +161,22 @@ def test_fields_selection(lib):
     assert lib.catalog.list(fields=["id"], limit=5000).total == 6
     with pytest.raises(InvalidInput):
         lib.catalog.list(limit=5000)
+
+
+def test_base_filter_follows_overrides(lib):
+    c = lib.catalog
+
+    def base(family):
+        page = c.list(base=family)
+        assert page.total == len(page.items)
+        return sorted(names(page))
+
+    assert base("xl") == ["bob", "neon.glow", "watercolor"] and base("sd1") == ["alice_v1"]
+    c.edit("alice_v1", {"base_model": "xl"})  # moved into xl
+    c.edit("bob", {"base_model": "sd3"})  # moved out of xl
+    c.edit("watercolor", {"base_model": "xl"})  # overridden to what was detected
+    assert base("xl") == ["alice_v1", "neon.glow", "watercolor"]
+    assert base("sd1") == [] and base("sd3") == ["bob"]
+    c.edit("alice_v1", {"base_model": None})  # back to detected
+    assert base("sd1") == ["alice_v1"] and "alice_v1" not in base("xl")
+    assert sorted(names(c.list(base="xl", query="neonglow"))) == ["neon.glow"]
