@@ -169,6 +169,7 @@
       this.view = localStorage.getItem('lora-manager-view') === 'table' ? 'table' : 'grid';
       this.total = 0;
       this.chunks = new Map(); // chunk index -> items[] | Promise
+      this.cursors = new Map();
       this.gen = 0;
       this.selected = new Set();
       this.current = null; // detail entry
@@ -304,11 +305,16 @@
       const gen = this.gen;
       const p = this.params();
       p.set('limit', String(CHUNK));
-      p.set('offset', String(index * CHUNK));
+      // Scrolling on from a loaded chunk continues from its cursor (an index seek); a jump
+      // deep into the list has no cursor and pays for the offset.
+      const after = this.cursors.get(index - 1);
+      if (after) p.set('cursor', after);
+      else p.set('offset', String(index * CHUNK));
       const promise = this.api.get(`/loras?${p}`).then((page) => {
         if (gen !== this.gen) return null;
-        this.total = page.total;
+        if (!after) this.total = page.total;
         this.chunks.set(index, page.items);
+        if (page.next_cursor) this.cursors.set(index, page.next_cursor);
         return page.items;
       }).catch((err) => {
         if (gen === this.gen) { this.chunks.delete(index); this.showMessage(err); }
@@ -322,6 +328,7 @@
       const t0 = started || performance.now();
       this.gen += 1;
       this.chunks = new Map();
+      this.cursors = new Map(); // chunk index -> cursor after its last entry
       const items = await this.fetchChunk(0);
       if (items === null) return;
       this.hideMessage();
