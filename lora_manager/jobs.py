@@ -173,6 +173,8 @@ class JobQueue:
                 result = self.runner.run(job, lambda step, total: self._progress(job, step, total))
                 job.result = result
                 job.status = "cancelled" if job.cancel_requested else "done"
+                if job.status == "done":
+                    job.step = job.total  # the host's last progress report can lag behind the end
             except Exception as exc:  # a failed generation is the job's outcome, not the queue's end
                 log.exception("job %s failed", job.id)
                 job.status = "cancelled" if job.cancel_requested else "failed"

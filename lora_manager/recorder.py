@@ -62,6 +62,19 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _bad_data(exc: BaseException) -> bool:
+    """A row the database refuses whatever we do (a value of the wrong type), as opposed to an
+    outage (OperationalError, InterfaceError, a dropped connection, anything else)."""
+    if isinstance(exc, (TypeError, ValueError)):
+        return True
+    try:
+        from sqlalchemy import exc as sa
+    except ImportError:
+        return False
+    return (isinstance(exc, sa.StatementError) and not isinstance(exc, (sa.OperationalError, sa.InterfaceError))
+            and not getattr(exc, "connection_invalidated", False))
+
+
 class Recorder:
     def __init__(self, store, *, on_event: Callable[[dict[str, Any]], None] | None = None, batch: int = 64):
         self.store = store  # has record_generations(rows)
@@ -98,6 +111,16 @@ class Recorder:
         self._ensure_thread()
         return self._idle.wait(timeout)
 
+    def _one_by_one(self, rows: list[dict[str, Any]]) -> list[int]:
+        ids: list[int] = []
+        for row in rows:
+            try:
+                ids += self.store.record_generations([row])
+            except Exception:
+                self.dropped += 1
+                log.exception("dropped a generation event that cannot be stored: %r", row.get("prompt"))
+        return ids
+
     def _run(self) -> None:
         while True:
             try:
@@ -120,13 +143,16 @@ class Recorder:
                     break
             try:
                 ids = self.store.record_generations(rows)
-            except Exception:
-                log.exception("recording %d generation(s) failed; keeping them for a retry", len(rows))
-                keep = rows[-MAX_BACKLOG:]
-                self.dropped += len(rows) - len(keep)
-                self._backlog = keep
-                time.sleep(1.0)
-                continue
+            except Exception as exc:
+                if _bad_data(exc):  # this batch can never be stored as it is: keep what can be, drop the rest
+                    ids = self._one_by_one(rows)
+                else:  # the database is away: keep everything for a retry
+                    log.exception("recording %d generation(s) failed; keeping them for a retry", len(rows))
+                    keep = rows[-MAX_BACKLOG:]
+                    self.dropped += len(rows) - len(keep)
+                    self._backlog = keep
+                    time.sleep(1.0)
+                    continue
             self.recorded += len(ids)
             if self.on_event is not None:
                 try:

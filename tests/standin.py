@@ -201,7 +201,7 @@ class Host:
                 name, te, unet = m.group(1), float(m.group(2) or 1), float(m.group(3) or m.group(2) or 1)
                 p.network_data.append((name, te, unet))
                 if (te or unet) and self._load(name):
-                    self.loaded_networks.append(Net(name, te, unet))
+                    self.loaded_networks.append(Net(name, te, [unet, unet, unet]))  # SDNext: [in, mid, out]
             p.prompt = TAG.sub("", p.prompt).strip()
             self.state.sampling_steps = p.steps
             for step in range(1, p.steps + 1):

@@ -102,3 +102,14 @@ def test_preferred_weight_and_triggers(lib):
     assert job.prompt == "a cat, catword <lora:cat_style:0.6>"
     done = wait_status(lib.jobs, job.id, ("done", "failed"))
     assert done.status == "done" and done.as_dict()["progress"] == {"step": 1, "total": 1, "eta_s": None}
+
+
+def test_a_done_job_shows_its_progress_complete(lib):
+    class Silent(FakeRunner):  # the host's last step report may never come
+        def run(self, job, progress):
+            return {"images": [], "infotexts": []}
+
+    lib.jobs.runner = Silent()
+    job = lib.jobs.submit(JobRequest(prompt="quiet", steps=12))
+    done = wait_status(lib.jobs, job.id, ("done",))
+    assert done.as_dict()["progress"] == {"step": 12, "total": 12, "eta_s": None}

@@ -82,6 +82,18 @@ def test_a_database_outage_keeps_events_for_a_retry(lib):
     assert calls["n"] == 2 and lib.repo.list_usage()["total"] == 1
 
 
+def test_an_event_the_database_refuses_is_dropped_not_retried_forever(lib):
+    bad = GenerationEvent.from_prompt("<lora:dog:1>", started_at=T0, finished_at=T0,
+                                      applied=[{"name": "dog", "te": 1, "unet": [1, 1, 1]}])  # a list in a Float column
+    good = GenerationEvent.from_prompt("<lora:dog:0.5>", started_at=T0, finished_at=T0, applied=[{"name": "dog", "te": 0.5, "unet": 0.5}])
+    lib.recorder.record(bad)
+    lib.recorder.record(good)
+    assert lib.recorder.flush(20)
+    assert lib.repo.list_usage()["total"] == 1 and lib.recorder.dropped == 1
+    lib.recorder.record(good)  # later events are not held back by the bad one
+    assert lib.recorder.flush(20) and lib.repo.list_usage()["total"] == 2
+
+
 def test_usage_api_filters(lib):
     _record(lib, 0, "<lora:cat_style:0.8>", [("cat_style", 0.8)])
     _record(lib, 10, "<lora:dog>", [("dog", 1.0)])

@@ -65,7 +65,9 @@ def start_event(p, source: str | None = None) -> GenerationEvent | None:
             sampler=getattr(p, "sampler_name", None),
             checkpoint=getattr(getattr(shared, "opts", None), "sd_model_checkpoint", None),
             checkpoint_family=_family(shared),
-            source=source or ("api" if getattr(p, "is_api", False) else "ui"),
+            # SDNext marks API generations on its state (state.begin(..., api=True)), not on p
+            source=source or ("api" if getattr(p, "is_api", False) or getattr(getattr(shared, "state", None), "api", False) is True
+                              else "ui"),
         )
     except Exception:
         log.exception("LoRA Manager: could not start recording a generation")
@@ -81,6 +83,24 @@ def _family(shared) -> str | None:
     return family or (str(kind) if kind not in (None, "none") else None)
 
 
+def _multiplier(value: Any) -> float | None:
+    """SDNext keeps `unet_multiplier` as [in, mid, out] (modules/lora/extra_networks_lora.py);
+    one number for our column: the value when all agree, else their mean."""
+    if isinstance(value, (list, tuple)):
+        values = [v for v in (_float(x) for x in value) if v is not None]
+        if not values:
+            return None
+        return values[0] if all(v == values[0] for v in values) else sum(values) / len(values)
+    return _float(value)
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _applied() -> list[dict[str, Any]]:
     try:
         from modules.lora import lora_common  # SDNext
@@ -91,8 +111,8 @@ def _applied() -> list[dict[str, Any]]:
             return []
     out = []
     for net in list(getattr(lora_common, "loaded_networks", []) or []):
-        out.append({"name": str(getattr(net, "name", "")), "te": getattr(net, "te_multiplier", None),
-                    "unet": getattr(net, "unet_multiplier", None)})
+        out.append({"name": str(getattr(net, "name", "")), "te": _multiplier(getattr(net, "te_multiplier", None)),
+                    "unet": _multiplier(getattr(net, "unet_multiplier", None))})
     return out
 
 

@@ -193,8 +193,21 @@ def after_process(p) -> None:
         finish(p, recorder, done=False)
 
 
+def _use_host_logging() -> None:
+    """SDNext sends the root logger to a NullHandler and hands its own handlers only to the
+    loggers that exist once it has started: our start-up errors would be lost. Log
+    through the host's handlers from the start instead."""
+    host = logging.getLogger("sd")
+    if host.handlers and not log.handlers:
+        log.handlers = list(host.handlers)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+
 def install() -> None:
     from modules import script_callbacks
+
+    _use_host_logging()
 
     script_callbacks.on_app_started(on_app_started)
     if hasattr(script_callbacks, "on_ui_tabs"):
