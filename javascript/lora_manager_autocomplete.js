@@ -67,6 +67,7 @@
 
   function apiBase() {
     if (typeof window.loraManagerApiBase === 'string') return window.loraManagerApiBase.replace(/\/+$/, '');
+    if (typeof window.subpath === 'string') return window.subpath.replace(/\/+$/, '') + API; // SDNext
     var root = window.gradio_config && window.gradio_config.root;
     var path = '';
     if (typeof root === 'string' && root) {
@@ -335,6 +336,7 @@
 
   function maybeRefresh(minMs) {
     if (!enabled() || document.visibilityState === 'hidden') return;
+    if (!state.index) return; // never loaded: nothing to keep current (it loads when a prompt box is used)
     if (Date.now() - state.lastCheck >= minMs) load();
   }
 
@@ -722,7 +724,10 @@
       if (!state.index && !state.loading && enabled() && boxOf(event)) load();
     }, true);
     // Ready before the first keystroke: load once the page has settled.
-    var warm = function () { if (enabled() && !state.index) load(); };
+    // Pages without a prompt box (the standalone tab) load it only when one is used.
+    var warm = function () {
+      if (enabled() && !state.index && document.querySelector('[id$="_prompt"] textarea')) load();
+    };
     if (typeof onUiLoaded === 'function') onUiLoaded(warm); // eslint-disable-line no-undef
     else if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', function () { setTimeout(warm, 500); });
     else setTimeout(warm, 500);

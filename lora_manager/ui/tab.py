@@ -24,7 +24,13 @@ def build_tab(*, mode: str = "host", api: str = API_PATH):
     """A Blocks holding the mount point; everything inside is drawn by our script."""
     import gradio as gr
 
-    with gr.Blocks(analytics_enabled=False) as blocks:
+    theme = None
+    if mode == "standalone":
+        # Gradio's default theme fetches its fonts from the internet; a page that waits on
+        # an unreachable font host shows late (seconds, where DNS does not answer).
+        local = ["ui-sans-serif", "system-ui", "sans-serif"]
+        theme = gr.themes.Default(font=local, font_mono=["ui-monospace", "Consolas", "monospace"])
+    with gr.Blocks(analytics_enabled=False, theme=theme) as blocks:
         gr.HTML(root_html(mode=mode, api=api), elem_id="lm-root")
     return blocks
 
