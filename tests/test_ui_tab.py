@@ -85,7 +85,8 @@ def test_library_grid_shows_every_lora_and_measures_first_page(page, served):
     badges = page.locator(".lm-card:has-text('Neon City') .lm-badge").inner_text()
     assert badges == "SDXL"
     assert page.evaluate("window.LoraManager.metrics.firstPageMs") > 0
-    assert page.locator(".lm-card:has-text('Neon City') img.lm-img").evaluate("img => img.complete && img.naturalWidth") == 64
+    img = page.locator(".lm-card:has-text('Neon City') img.lm-img")
+    wait_for(lambda: img.evaluate("img => img.complete && img.naturalWidth") == 64, timeout=10)
 
 
 def test_hostile_metadata_is_text_and_never_runs(page, served):
