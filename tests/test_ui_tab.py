@@ -262,7 +262,11 @@ def test_inside_sdnext_requests_carry_the_signed_in_users_token(browser, served)
 
     server = served[0]
     context = browser.new_context()
-    context.add_init_script("window.subpath = '';")
+    context.add_init_script("""window.subpath = '';
+        document.addEventListener('DOMContentLoaded', () => {  // the host's prompt box
+            const d = document.createElement('div'); d.id = 'txt2img_prompt';
+            d.append(document.createElement('textarea')); document.body.append(d);
+        });""")
     context.route("**/token", lambda route: route.fulfill(json={"user": "ann", "token": "t0k"}))
     seen = {}
     pg = context.new_page()
