@@ -135,12 +135,14 @@ def measure(base: str, chromium: str, client: httpx.Client) -> dict:
         out["filter_ms"] = {"median": round(statistics.median(filters), 1), "max": round(max(filters), 1),
                             "http_median": round(http_ms(client, {"base": "xl"}), 1), "each": each}
         jumps = []
-        for frac in (0.5, 0.9, 0.25):
+        first_id = "(() => { const c = document.querySelector('.lm-window .lm-card'); return c ? c.dataset.id || '' : ''; })()"
+        for frac in (0.5, 0.9, 0.25, 0.7):
+            before = page.evaluate(first_id)
             t0 = time.perf_counter()
             page.evaluate(f"(() => {{ const s = document.querySelector('.lm-scroller'); s.scrollTop = s.scrollHeight * {frac}; }})()")
-            page.wait_for_function("""() => { const s = document.querySelector('.lm-scroller');
-                const cards = s.querySelectorAll('.lm-card:not(.lm-placeholder)'); return cards.length > 0 &&
-                !s.querySelector('.lm-placeholder'); }""")
+            page.wait_for_function(f"""() => {{ const c = document.querySelector('.lm-window .lm-card');
+                return c && c.dataset.id && c.dataset.id !== {before!r} &&
+                !document.querySelector('.lm-window .lm-placeholder'); }}""")
             jumps.append((time.perf_counter() - t0) * 1000)
         out["deep_scroll_ms"] = {"median": round(statistics.median(jumps), 1), "max": round(max(jumps), 1)}
         browser.close()
