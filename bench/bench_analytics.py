@@ -1,8 +1,11 @@
 """Analytics at scale: 1M recorded generations over a 100k-LoRA index.
 
     python bench/bench_analytics.py --db bench/out/lib100k.db [--events 1000000]
+    python bench/bench_analytics.py --loras 100000 [--url postgresql+psycopg://...] [--events 200000]
 
-Writes synthetic events (2.5 LoRAs a generation on average, a skewed
+With --db, works on a copy of an indexed library; with --loras, indexes that
+many synthetic LoRA rows (name, size, triggers: all the analytics reads) into
+a fresh database at --url (default: a temporary SQLite file). Writes synthetic events (2.5 LoRAs a generation on average, a skewed
 popularity) straight into the usage tables of a copy of the database, then
 times the dashboard's queries (summary + one page of per-LoRA figures) and,
 as a baseline in the same run, a bare COUNT(*) over the events.
@@ -30,10 +33,27 @@ from lora_manager.storage.repository import open_repository  # noqa: E402
 from lora_manager.storage.usage_store import G, GL  # noqa: E402
 
 
+WORDS = ("neon", "ink", "glow", "sketch", "retro", "pastel", "chrome", "velvet", "storm", "amber", "moss", "frost")
+
+
+def synth_index(repo, count: int, seed: int = 0) -> None:
+    """`count` LoRA rows: only what analytics reads (name, size, state, triggers) is realistic."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(count):
+        name = f"lora_{i:06d}"
+        rows.append({"path": f"/lib/{name}.safetensors", "root": "/lib", "folder": "", "file_name": f"{name}.safetensors",
+                     "prompt_name": name, "ext": ".safetensors", "size": rng.randrange(5, 400) << 20, "mtime_ns": i,
+                     "state": "ok", "triggers": [f"{rng.choice(WORDS)}{i % 97}", rng.choice(WORDS)],
+                     **{k: [] for k in ("training_tags", "source_tags", "sidecars", "previews")}, "meta": {}, "suggested": {},
+                     "preview_count": 0, "companion_sig": 0, "offline": False})
+    repo.insert_files(rows)
+
+
 def fill(repo, events: int, seed: int = 0) -> float:
     rng = random.Random(seed)
     with repo.engine.connect() as conn:
-        loras = conn.execute(text("SELECT id, prompt_name FROM loras WHERE state = 'ok'")).all()
+        loras = conn.execute(text("SELECT id, prompt_name, triggers FROM loras WHERE state = 'ok'")).all()
     popular = loras[: max(1, len(loras) // 50)]  # a few LoRAs get most of the use
     start = datetime(2025, 11, 1, tzinfo=timezone.utc)
     t = time.perf_counter()
@@ -46,18 +66,26 @@ def fill(repo, events: int, seed: int = 0) -> float:
         batch_g.append({"id": gid, "started_at": when, "finished_at": when, "duration_ms": rng.randrange(800, 20000),
                         "outcome": outcome, "source": "ui", "checkpoint": "m", "checkpoint_family": rng.choice(("sd1", "xl", "f1")),
                         "seed": i, "steps": 20, "width": 512, "height": 512, "sampler": "Euler"})
+        words = []
         for pos in range(rng.choice((1, 2, 2, 3, 4))):
-            lid, name = rng.choice(popular) if rng.random() < 0.7 else rng.choice(loras)
+            lid, name, triggers = rng.choice(popular) if rng.random() < 0.7 else rng.choice(loras)
             w = round(rng.uniform(0.3, 1.2), 1)
             batch_l.append({"generation_id": gid, "position": pos, "prompt_name": name, "lora_id": lid,
                             "requested_weight": w, "requested_te": w, "requested_unet": w, "schedule": None,
                             "applied": True, "applied_te": w, "applied_unet": w, "status": "applied"})
+            if rng.random() < 0.6:  # the prompt uses one of its trigger words
+                words.append(rng.choice(_list(triggers)))
+        batch_g[-1]["prompt"] = ", ".join(words + ["a cat", "masterpiece"])
         if len(batch_g) >= 20000:
             _write(repo, batch_g, batch_l)
             batch_g, batch_l = [], []
     if batch_g:
         _write(repo, batch_g, batch_l)
     return time.perf_counter() - t
+
+
+def _list(value):
+    return json.loads(value) if isinstance(value, str) else list(value)
 
 
 def _write(repo, gens, loras) -> None:

@@ -14,6 +14,7 @@ from .engine import make_engine, migrate
 from .query_store import LoraQuery, Page, QueryStore
 from .scan_store import HashResult, IndexRow, ScanStore
 from .analytics_store import AnalyticsStore
+from .range_store import RangeStore
 from .usage_store import UsageStore
 from .user_store import UserStore
 
@@ -47,7 +48,7 @@ class LibraryRepository(Protocol):
     def relocate(self, lid: int, row: dict[str, Any]) -> None: ...
 
 
-class SqlLibraryRepository(ScanStore, QueryStore, UserStore, UsageStore, AnalyticsStore):
+class SqlLibraryRepository(ScanStore, QueryStore, UserStore, UsageStore, AnalyticsStore, RangeStore):
     """Scan writes, reads, user edits and recorded usage over one engine."""
 
     def __init__(self, engine: Engine):
