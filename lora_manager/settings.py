@@ -16,6 +16,9 @@ DOCUMENTED = {
     "api_key": ("LORA_MANAGER_API_KEY", "when set, every API route but /health demands it (X-API-Key or Bearer)"),
     "cors_origins": ("LORA_MANAGER_CORS_ORIGINS", "comma-separated origins allowed by CORS (default: none, CORS off)"),
     "watch_interval": ("LORA_MANAGER_WATCH_INTERVAL", "seconds between checks for changed folders in `serve` (0: off; default 5)"),
+    "usage_retention_days": ("LORA_MANAGER_USAGE_RETENTION_DAYS",
+                             "keep raw usage events this many days, older ones live on only in the analytics rollups "
+                             "(0: keep all; default 0)"),
 }
 
 
@@ -36,6 +39,7 @@ class Settings:
     api_key: str = ""
     cors_origins: list[str] = field(default_factory=list)
     watch_interval: float = 5.0
+    usage_retention_days: int = 0
     max_body_bytes: int = 1 << 20
 
     def __post_init__(self) -> None:
@@ -68,6 +72,12 @@ class Settings:
                 values["watch_interval"] = max(0.0, float(env["LORA_MANAGER_WATCH_INTERVAL"]))
             except ValueError:
                 raise ValueError("LORA_MANAGER_WATCH_INTERVAL must be a number of seconds") from None
+        raw = env.get("LORA_MANAGER_USAGE_RETENTION_DAYS")
+        if raw:
+            try:
+                values["usage_retention_days"] = max(0, int(raw))
+            except ValueError:
+                raise ValueError(f"LORA_MANAGER_USAGE_RETENTION_DAYS must be a whole number of days, not {raw!r}") from None
         for key in ("hash_workers", "scan_workers"):
             raw = env.get(ENV_PREFIX + key.upper())
             if raw:

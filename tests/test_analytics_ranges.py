@@ -202,3 +202,22 @@ def test_migration_0006_backfills_days_and_triggers(tmp_path):
     engine.dispose()
     assert sorted(days.values()) == [1, 1] and sorted(hours) == [1, 1]  # 23:50 and 00:10 the next UTC day
     assert sorted(tuple(r) for r in lday) == [(1, 1000), (1, 1000)] and [tuple(w) for w in words] == [("sunset glow", 2)]
+
+
+def test_retention_setting_compacts_in_the_background(make_app, library):
+    core = make_app(library, usage_retention_days=30)
+    old = datetime.now(timezone.utc) - timedelta(days=90)
+    core.recorder.record(GenerationEvent.from_prompt("<lora:ghost>", started_at=old, finished_at=old))
+    core.recorder.record(GenerationEvent.from_prompt("new", started_at=old + timedelta(days=80), finished_at=old))
+    assert core.recorder.flush(10)
+    before = core.analytics.summary()
+    stop = core.start_usage_retention(every_s=0.05)
+    import time
+
+    deadline = time.monotonic() + 10
+    while core.repo.list_usage()["total"] != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    after = core.analytics.summary()
+    assert core.repo.list_usage()["total"] == 1 and after["range"]["raw_since"] is not None
+    assert {k: v for k, v in after.items() if k != "range"} == {k: v for k, v in before.items() if k != "range"}
