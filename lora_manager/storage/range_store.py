@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 
 from . import rollups
 from .base import L, SqlStoreBase
@@ -51,14 +51,24 @@ class RangeStore(SqlStoreBase):
         return _utc(first), _utc(last), _utc(raw_since)
 
     def unit_counts(self, level: str, units: list[datetime]) -> dict[datetime, dict[str, int]]:
-        """{unit start: {outcome: generations}} for the given units of one level (slot, hour, day)."""
+        """{unit start: {outcome: generations}} for the given units of one level (slot, hour, day).
+
+        Long runs of units are read as ranges, scattered ones by key: both walk the primary key
+        (an OR of many ranges made SQLite test every row against each)."""
         table, col, seconds = LEVELS[level]
         c = table.c[col]
         out: dict[datetime, dict[str, int]] = {}
         runs = _runs(units, seconds)
+        step = timedelta(seconds=seconds)
+        long = [(a, b) for a, b in runs if b - a > step * 24]
+        single: list[datetime] = []
+        for a, b in runs:
+            if b - a <= step * 24:
+                single += [a + step * i for i in range((b - a) // step)]
+        queries = [c.between(a, b - timedelta(seconds=seconds)) for a, b in long]
+        queries += [c.in_(single[i:i + 500]) for i in range(0, len(single), 500)]
         with self.engine.connect() as conn:
-            for i in range(0, len(runs), 200):
-                cond = or_(*[and_(c >= a, c < b) for a, b in runs[i:i + 200]])
+            for cond in queries:
                 q = select(c, table.c.outcome, func.sum(table.c.n)).where(cond).group_by(c, table.c.outcome)
                 for unit, outcome, n in conn.execute(q):
                     out.setdefault(_utc(unit), {})[outcome] = int(n)
