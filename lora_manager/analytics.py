@@ -1,8 +1,15 @@
 """Usage analytics: what you really use, with what, and how it went.
 
 Every figure comes from generations recorded by this extension. Time buckets
-are computed in the caller's time zone from UTC quarter hours, so zones with
-half- and quarter-hour offsets bucket correctly too.
+are computed in the caller's time zone: each local bucket is a UTC interval
+written as whole UTC days, hours and quarter hours of the rollups (see
+`timeparts`), so zones with half- and quarter-hour offsets and DST bucket
+exactly. A range reads whole UTC days from the per-day rollups and the raw
+events only for the partial days at its ends.
+
+The panel calls `Analytics` (built by `app.build` as `core.analytics`):
+`summary(since, until, tz_name, bucket, top)`, `loras(since, until, sort,
+limit, offset)`, `lora(prompt_name, since, until)`, `events_csv(since, until)`.
 """
 
 from __future__ import annotations
@@ -109,7 +116,7 @@ class Analytics:
         all_time = since is None and until is None
         out = {
             "range": {"since": _iso(since), "until": _iso(until), "time_zone": tz_name or "UTC", "bucket": bucket,
-                      "exact": span.exact, "raw_since": _iso(self.repo.usage_extent()[2])},
+                      "exact": span.exact, "raw_since": _iso(span.raw_since)},
             "totals": self._totals(span, edges, all_time),
             "timeline": self._timeline(span, edges, tz, bucket),
         }
@@ -293,7 +300,7 @@ class Analytics:
         return self.repo.compact_usage(floor_to(now, 86400) - timedelta(days=retention_days))
 
     def events_csv(self, since=None, until=None) -> Iterator[str]:
-        """The raw events, one row per generation and LoRA, as CSV text chunks."""
+        """The raw events, one row per generation and LoRA, as CSV text chunks (those kept by the retention setting)."""
         header = ["generation_id", "started_at", "finished_at", "duration_ms", "outcome", "source", "checkpoint",
                   "checkpoint_family", "seed", "steps", "width", "height", "sampler", "lora", "lora_id",
                   "requested_weight", "applied_te", "applied_unet", "status"]

@@ -24,6 +24,7 @@ class Span:
     days_to: datetime | None = None
     edges: list[tuple[datetime, datetime]] = field(default_factory=list)
     exact: bool = True  # False when an end fell inside compacted history and was widened to a UTC day
+    raw_since: datetime | None = None  # raw events before this were compacted away
 
     @property
     def empty(self) -> bool:
@@ -45,7 +46,7 @@ def _ceil_day(moment: datetime) -> datetime:
 
 def make_span(since, until, first: datetime | None, last: datetime | None, raw_since: datetime | None) -> Span:
     if first is None:
-        return Span(None, None)
+        return Span(None, None, raw_since=raw_since)
     start = _utc(since) if since is not None else floor_to(first, DAY)
     end = _utc(until) if until is not None else _ceil_day(last + timedelta(minutes=15))
     exact = True
@@ -55,7 +56,7 @@ def make_span(since, until, first: datetime | None, last: datetime | None, raw_s
             start, exact = floor_to(start, DAY), False
         if floor_to(end, DAY) < raw_since and end != floor_to(end, DAY):
             end, exact = _ceil_day(end), False
-    span = Span(start, end, exact=exact)
+    span = Span(start, end, exact=exact, raw_since=raw_since)
     if span.empty:
         return span
     a, b = _ceil_day(start), floor_to(end, DAY)
