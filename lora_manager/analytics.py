@@ -128,14 +128,12 @@ class Analytics:
             pairs = [((p["a"], p["b"]), p["generations"]) for p in self.repo.co_usage(limit=top * 2)]
             words = [((w,), n) for w, n in self.repo.top_triggers(top)]
         else:
-            per_lora = self._per_lora(span, edges)
-            used = [dict(r, prompt_name=k) for k, r in per_lora.items() if r["uses"]]
-            most = sorted(used, key=lambda r: (-r["uses"], r["prompt_name"]))[:top]
-            least = sorted(used, key=lambda r: (r["uses"], r["prompt_name"]))[:top]
+            days = (span.days_from, span.days_to) if span.has_days else None
+            most = self.repo.ranged_loras(days, span.edges, "uses", True, top, used_only=True, with_total=False)[1]
+            least = self.repo.ranged_loras(days, span.edges, "uses", False, top, used_only=True, with_total=False)[1]
             edge_used = {r["lora_id"] for r in edges.get("totals", {}).values() if r["uses"] and r["lora_id"] is not None}
-            never = self.repo.never_used_between(span.days_from, span.days_to, edge_used, top) if not span.empty \
-                else self.repo.never_used_between(None, None, set(), top)
-            pairs = top_counts(self._counted("pairs", span, edges), top * 2)
+            never = self.repo.never_used_between(span.days_from, span.days_to, edge_used, top)
+            pairs = self.repo.ranged_pairs(days, span.edges, top * 2)
             words = top_counts(self._counted("triggers", span, edges), top)
         out.update({
             "most_used": [self._brief(r) for r in most],
@@ -153,10 +151,6 @@ class Analytics:
             wanted = set(names)
             extra = {k: n for k, n in extra.items() if k[0] in wanted}
         return add_counts(counts, extra)
-
-    def _per_lora(self, span: Span, edges) -> dict[str, dict[str, Any]]:
-        rows = self.repo.lora_day_totals(span.days_from, span.days_to) if span.has_days else {}
-        return merge_totals(rows, edges.get("totals", {}))
 
     def _totals(self, span: Span, edges, all_time: bool) -> dict[str, Any]:
         sums: dict[tuple[str, str], list[int]] = {}
@@ -176,8 +170,7 @@ class Analytics:
         if all_time:
             failures = self.repo.lora_failure_totals()
         else:
-            per = self._per_lora(span, edges) if not span.empty else {}
-            failures = {k: sum(r[k] for r in per.values()) for k in ("not_found", "not_applied")}
+            failures = self.repo.ranged_failures((span.days_from, span.days_to) if span.has_days else None, span.edges)
         return {"generations": total, "mean_done_ms": (done_ms / timed) if timed else None, "timed": timed,
                 "families": [{"family": f or None, "generations": n}
                              for f, n in sorted(fams.items(), key=lambda kv: (-kv[1], kv[0]))],
@@ -225,7 +218,6 @@ class Analytics:
             raise InvalidInput(f"sort must be one of {', '.join(SORTS)} (prefix - for ascending)")
         if not 1 <= limit <= 10_000 or offset < 0:
             raise InvalidInput("limit must be 1..10000 and offset >= 0")
-        field = SORTS[key]
         flipped = sort.startswith("-")
         descending = flipped if key == "name" else not flipped  # names A-Z, counts and dates newest first
         if since is None and until is None:  # all time: sort and page in SQL over the rollups, then detail only the page
@@ -237,11 +229,8 @@ class Analytics:
             span = self._span(since, until)
             edges = self._edges(span)
             totals = self._totals(span, edges, False)
-            per = [dict(r, prompt_name=k) for k, r in self._per_lora(span, edges).items()]
-            known = sorted((r for r in per if r[field] is not None), key=lambda r: r["prompt_name"])
-            known.sort(key=lambda r: r[field], reverse=descending)  # stable: ties stay A-Z, as in SQL
-            total = len(per)
-            rows = (known + [r for r in per if r[field] is None])[offset: offset + limit]
+            days = (span.days_from, span.days_to) if span.has_days else None
+            total, rows = self.repo.ranged_loras(days, span.edges, key, descending, limit, offset)
             names = [r["prompt_name"] for r in rows]
             counted = {k: self._counted(k, span, edges, names) for k in ("weights", "families")}
         return {"total": total, "limit": limit, "offset": offset, "items": self._items(rows, counted, totals)}
@@ -257,8 +246,8 @@ class Analytics:
             span = self._span(since, until)
             edges = self._edges(span)
             totals = self._totals(span, edges, False)
-            per = self._per_lora(span, edges)
-            rows = [dict(per[prompt_name], prompt_name=prompt_name)] if prompt_name in per else []
+            days = (span.days_from, span.days_to) if span.has_days else None
+            rows = self.repo.ranged_loras(days, span.edges, "name", False, 1, names=[prompt_name], with_total=False)[1]
             counted = {k: self._counted(k, span, edges, [prompt_name]) for k in ("weights", "families")}
         items = self._items(rows, counted, totals)
         return items[0] if items else None

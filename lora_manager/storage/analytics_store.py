@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 
 from .base import L, SqlStoreBase
 from .rollups import FAM, PAIR, TOT, WEI
@@ -67,12 +67,10 @@ class AnalyticsStore(SqlStoreBase):
         return weights, families
 
     def never_used_largest(self, limit: int = 50) -> list[dict[str, Any]]:
-        """The largest LoRAs on disk never used: the size index walked down, an anti-join on the totals.
-        (Their count and bytes come from `never_used_count`, two indexed counts.)"""
-        joined = L.outerjoin(TOT, and_(TOT.c.lora_id == L.c.id, TOT.c.uses > 0))
-        conds = [L.c.state.in_(PRESENT), TOT.c.prompt_name.is_(None)]
+        """The largest LoRAs on disk never used (their count and bytes: `never_used_count`)."""
+        used = select(TOT.c.lora_id).where(TOT.c.lora_id == L.c.id, TOT.c.uses > 0).exists()
         with self.engine.connect() as conn:
-            rows = conn.execute(select(L.c.id, L.c.prompt_name, L.c.size).select_from(joined).where(*conds)
+            rows = conn.execute(select(L.c.id, L.c.prompt_name, L.c.size).where(L.c.state.in_(PRESENT), ~used)
                                 .order_by(L.c.size.desc(), L.c.id).limit(limit)).all()
         return [{"id": i, "prompt_name": p, "size": s} for i, p, s in rows]
 

@@ -80,6 +80,7 @@ class Lora(Base):
         Index("ix_loras_sort_mtime", "mtime_ns", "id"),
         Index("ix_loras_sort_added", "added_at", "id"),
         Index("ix_loras_sort_size", "size", "id"),
+        Index("ix_loras_state_size", "state", "size"),  # count and bytes of LoRAs on disk, index only
     )
 
 
@@ -171,7 +172,7 @@ class UsageLoraTotal(Base):
     __tablename__ = "usage_lora_totals"
 
     prompt_name: Mapped[str] = mapped_column(String(500), primary_key=True)
-    lora_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    lora_id: Mapped[int | None] = mapped_column(Integer)
     requests: Mapped[int] = mapped_column(Integer, default=0)
     uses: Mapped[int] = mapped_column(Integer, default=0, index=True)
     done: Mapped[int] = mapped_column(Integer, default=0)
@@ -183,6 +184,9 @@ class UsageLoraTotal(Base):
     last_used: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sum_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     timed: Mapped[int] = mapped_column(Integer, default=0)
+
+    # never-used counts probe this from the LoRAs' side without reading the rows
+    __table_args__ = (Index("ix_usage_lora_totals_lora_uses", "lora_id", "uses"),)
 
 
 class UsageLoraWeight(Base):
@@ -268,7 +272,7 @@ class UsageLoraDay(Base):
     sum_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     timed: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (Index("ix_usage_lora_days_lora", "lora_id", "day"),)
+    __table_args__ = (Index("ix_usage_lora_days_lora", "lora_id", "day", "uses"),)
 
 
 class UsageLoraDayWeight(Base):

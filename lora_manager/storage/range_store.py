@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 
 from . import rollups
 from .base import L, SqlStoreBase
@@ -95,6 +95,86 @@ class RangeStore(SqlStoreBase):
                              "first_used": _utc(first), "last_used": _utc(last)}
         return out
 
+    def _raw_lora_rows(self, edges: list[tuple[datetime, datetime]]):
+        """One row per raw LoRA request in the edge intervals, in the per-day table's columns."""
+        used = GL.c.status == "applied"
+        timed = and_(used, G.c.outcome == "done", G.c.duration_ms.is_not(None))
+        one = lambda cond: case((cond, 1), else_=0)  # noqa: E731
+        return (select(GL.c.prompt_name, GL.c.lora_id, literal(1).label("requests"), one(used).label("uses"),
+                       *[one(G.c.outcome == o).label(o) for o in ("done", "interrupted", "failed")],
+                       *[one(GL.c.status == s).label(s) for s in ("not_found", "not_applied")],
+                       case((timed, G.c.duration_ms), else_=0).label("sum_ms"), one(timed).label("timed"),
+                       G.c.started_at.label("first_used"), G.c.started_at.label("last_used"))
+                .select_from(GL.join(G, G.c.id == GL.c.generation_id))
+                .where(or_(*[and_(G.c.started_at >= a, G.c.started_at < b) for a, b in edges])))
+
+    def _lora_union(self, days: tuple | None, edges: list[tuple[datetime, datetime]], names: list[str] | None):
+        cols = ["prompt_name", "lora_id", *COUNTERS, "first_used", "last_used"]
+        parts = []
+        if days is not None:
+            conds = [LDAY.c.day >= days[0], LDAY.c.day < days[1]]
+            if names is not None:
+                conds.append(LDAY.c.prompt_name.in_(names))
+            parts.append(select(*[LDAY.c[c] for c in cols]).where(*conds))
+        if edges:
+            raw = self._raw_lora_rows(edges)
+            parts.append(raw.where(GL.c.prompt_name.in_(names)) if names is not None else raw)
+        if not parts:
+            return None
+        return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("u")
+
+    def ranged_loras(self, days: tuple | None, edges: list[tuple[datetime, datetime]], order: str, descending: bool,
+                     limit: int, offset: int = 0, used_only: bool = False, names: list[str] | None = None,
+                     with_total: bool = True) -> tuple[int, list[dict[str, Any]]]:
+        """Per-LoRA figures over whole UTC days `days` (start, end) plus raw `edges`, sorted and paged in SQL."""
+        u = self._lora_union(days, edges, names)
+        if u is None:
+            return 0, []
+        sums = [func.sum(u.c[c]).label(c) for c in COUNTERS]
+        grouped = (select(u.c.prompt_name, func.max(u.c.lora_id).label("lora_id"), *sums,
+                          func.min(u.c.first_used).label("first_used"), func.max(u.c.last_used).label("last_used"))
+                   .group_by(u.c.prompt_name))
+        if used_only:
+            grouped = grouped.having(func.sum(u.c.uses) > 0)
+        g = grouped.subquery("g")
+        col = {"uses": g.c.uses, "last_used": g.c.last_used, "name": g.c.prompt_name}[order]
+        q = select(g).order_by(col.desc() if descending else col.asc(), g.c.prompt_name).limit(limit).offset(offset)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+            total = conn.execute(select(func.count()).select_from(g)).scalar_one() if with_total else len(rows)
+        return int(total), [{**dict(r), **{k: int(r[k] or 0) for k in COUNTERS},
+                             "first_used": _utc(r["first_used"]), "last_used": _utc(r["last_used"])} for r in rows]
+
+    def ranged_failures(self, days: tuple | None, edges: list[tuple[datetime, datetime]]) -> dict[str, int]:
+        u = self._lora_union(days, edges, None)
+        if u is None:
+            return {"not_found": 0, "not_applied": 0}
+        with self.engine.connect() as conn:
+            nf, na = conn.execute(select(func.coalesce(func.sum(u.c.not_found), 0), func.coalesce(func.sum(u.c.not_applied), 0))).one()
+        return {"not_found": int(nf), "not_applied": int(na)}
+
+    def ranged_pairs(self, days: tuple | None, edges: list[tuple[datetime, datetime]], limit: int) -> list[tuple[tuple, int]]:
+        """The most frequent pairs over whole UTC days plus raw edges, ranked in SQL."""
+        parts = []
+        if days is not None:
+            parts.append(select(DPAIR.c.a, DPAIR.c.b, DPAIR.c.n).where(DPAIR.c.day >= days[0], DPAIR.c.day < days[1]))
+        if edges:
+            x, y = GL.alias("x"), GL.alias("y")
+            pairs = (select(x.c.prompt_name.label("a"), y.c.prompt_name.label("b"), x.c.generation_id)
+                     .select_from(x.join(y, and_(x.c.generation_id == y.c.generation_id, x.c.prompt_name < y.c.prompt_name))
+                                  .join(G, G.c.id == x.c.generation_id))
+                     .where(x.c.status == "applied", y.c.status == "applied",
+                            or_(*[and_(G.c.started_at >= a, G.c.started_at < b) for a, b in edges]))
+                     .distinct().subquery("p"))  # a LoRA named twice in one prompt is one pair
+            parts.append(select(pairs.c.a, pairs.c.b, literal(1).label("n")))
+        if not parts:
+            return []
+        u = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("u")
+        q = (select(u.c.a, u.c.b, func.sum(u.c.n).label("n")).group_by(u.c.a, u.c.b)
+             .order_by(func.sum(u.c.n).desc(), u.c.a, u.c.b).limit(limit))
+        with self.engine.connect() as conn:
+            return [((a, b), int(n)) for a, b, n in conn.execute(q)]
+
     def day_counter_sums(self, kind: str, a: datetime, b: datetime, names: list[str] | None = None) -> dict[tuple, int]:
         """Summed counters over the UTC days in [a, b): kind is weights, families, pairs or triggers."""
         table, keys = {"weights": (DWEI, ("prompt_name", "weight")), "families": (DFAM, ("prompt_name", "family")),
@@ -129,14 +209,13 @@ class RangeStore(SqlStoreBase):
             return [(w, int(n)) for w, n in rows]
 
     def never_used_count(self) -> tuple[int, int]:
-        """(LoRAs on disk never used, their bytes): all present minus present with uses, two indexed counts."""
-        present = L.c.state.in_(PRESENT)
-        used = (select(func.count(), func.coalesce(func.sum(L.c.size), 0))
-                .select_from(TOT.join(L, L.c.id == TOT.c.lora_id)).where(TOT.c.uses > 0, present))
+        """(LoRAs on disk never used, their bytes): one pass over the (state, size) index, each probed
+        in the totals' (lora_id, uses) index; no row of either table is read."""
+        used = select(TOT.c.lora_id).where(TOT.c.lora_id == L.c.id, TOT.c.uses > 0).exists()
+        q = select(func.count(), func.coalesce(func.sum(L.c.size), 0)).where(L.c.state.in_(PRESENT), ~used)
         with self.engine.connect() as conn:
-            n, size = conn.execute(select(func.count(), func.coalesce(func.sum(L.c.size), 0)).where(present)).one()
-            un, usize = conn.execute(used).one()
-        return int(n) - int(un), int(size) - int(usize)
+            n, size = conn.execute(q).one()
+        return int(n), int(size)
 
     def never_used_between(self, a: datetime | None, b: datetime | None, used_ids: set[int], limit: int) -> dict[str, Any]:
         """LoRAs on disk with no use in the whole UTC days [a, b) nor among `used_ids` (the raw edges)."""

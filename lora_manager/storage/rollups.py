@@ -11,7 +11,6 @@ be deleted without changing any figure (see `UsageStore.compact_usage`).
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -70,6 +69,18 @@ def weight_key(value: float | None) -> str | None:
     return None if value is None else f"{round(float(value), 1):g}"
 
 
+def _word_at(text: str, word: str) -> bool:
+    """`word` occurs in `text` with no letter, digit or _ right before or after it."""
+    i = text.find(word)
+    while i >= 0:
+        j = i + len(word)
+        if (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")) and \
+                (j == len(text) or not (text[j].isalnum() or text[j] == "_")):
+            return True
+        i = text.find(word, i + 1)
+    return False
+
+
 def trigger_hits(prompt: str | None, words: list[str]) -> set[str]:
     """The trigger words (lower case) found in `prompt` as whole words or phrases."""
     if not prompt or not words:
@@ -78,7 +89,7 @@ def trigger_hits(prompt: str | None, words: list[str]) -> set[str]:
     hits = set()
     for word in words:
         w = word.strip().lower()[:200]
-        if w and w in text and re.search(r"(?<!\w)" + re.escape(w) + r"(?!\w)", text):
+        if w and _word_at(text, w):
             hits.add(w)
     return hits
 

@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("timed", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("day", "prompt_name"),
     )
-    op.create_index("ix_usage_lora_days_lora", "usage_lora_days", ["lora_id", "day"])
+    op.create_index("ix_usage_lora_days_lora", "usage_lora_days", ["lora_id", "day", "uses"])
     _day_counter("usage_lora_day_weights", ("prompt_name", 500), ("weight", 16))
     _day_counter("usage_lora_day_families", ("prompt_name", 500), ("family", 32))
     _day_counter("usage_day_pairs", ("a", 500), ("b", 500))
@@ -72,6 +72,10 @@ def upgrade() -> None:
         sa.Column("raw_since", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
+    # never-used figures: counted from the LoRAs' side, index only
+    op.create_index("ix_loras_state_size", "loras", ["state", "size"])
+    op.drop_index("ix_usage_lora_totals_lora_id", table_name="usage_lora_totals")
+    op.create_index("ix_usage_lora_totals_lora_uses", "usage_lora_totals", ["lora_id", "uses"])
     _backfill()
 
 
@@ -96,6 +100,9 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_usage_lora_totals_lora_uses", table_name="usage_lora_totals")
+    op.create_index("ix_usage_lora_totals_lora_id", "usage_lora_totals", ["lora_id"])
+    op.drop_index("ix_loras_state_size", table_name="loras")
     for table in ("usage_retention", "usage_triggers", "usage_day_triggers", "usage_day_pairs", "usage_lora_day_families",
                   "usage_lora_day_weights", "usage_lora_days", "usage_days", "usage_hours"):
         op.drop_table(table)
