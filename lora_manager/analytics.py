@@ -15,6 +15,7 @@ limit, offset)`, `lora(prompt_name, since, until)`, `events_csv(since, until)`.
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
@@ -117,7 +118,7 @@ class Analytics:
         out = {
             "range": {"since": _iso(since), "until": _iso(until), "time_zone": tz_name or "UTC", "bucket": bucket,
                       "exact": span.exact, "raw_since": _iso(span.raw_since)},
-            "totals": self._totals(span, edges, all_time),
+            "totals": self._totals(span, edges, all_time, failures=all_time),
             "timeline": self._timeline(span, edges, tz, bucket),
         }
         if all_time:  # the all-time rollups answer, paged in SQL
@@ -129,10 +130,13 @@ class Analytics:
             words = [((w,), n) for w, n in self.repo.top_triggers(top)]
         else:
             days = (span.days_from, span.days_to) if span.has_days else None
-            most = self.repo.ranged_loras(days, span.edges, "uses", True, top, used_only=True, with_total=False)[1]
-            least = self.repo.ranged_loras(days, span.edges, "uses", False, top, used_only=True, with_total=False)[1]
-            edge_used = {r["lora_id"] for r in edges.get("totals", {}).values() if r["uses"] and r["lora_id"] is not None}
-            never = self.repo.never_used_between(span.days_from, span.days_to, edge_used, top)
+            usage = self.repo.ranged_usage(days, span.edges)
+            used = [{"prompt_name": n, "lora_id": lid, "uses": us, "last_used": last} for n, lid, us, last, _f, _a in usage if us]
+            most = heapq.nsmallest(top, used, key=lambda r: (-r["uses"], r["prompt_name"]))
+            least = heapq.nsmallest(top, used, key=lambda r: (r["uses"], r["prompt_name"]))
+            out["totals"]["lora_failures"] = {k: n for k, n in (("not_found", sum(r[4] for r in usage)),
+                                                                ("not_applied", sum(r[5] for r in usage))) if n}
+            never = self._never_used({r["lora_id"] for r in used}, top)
             pairs = self.repo.ranged_pairs(days, span.edges, top * 2)
             words = top_counts(self._counted("triggers", span, edges), top)
         out.update({
@@ -152,7 +156,14 @@ class Analytics:
             extra = {k: n for k, n in extra.items() if k[0] in wanted}
         return add_counts(counts, extra)
 
-    def _totals(self, span: Span, edges, all_time: bool) -> dict[str, Any]:
+    def _never_used(self, used_ids: set, top: int) -> dict[str, Any]:
+        unused = [r for r in self.repo.present_sizes() if r[0] not in used_ids]
+        largest = heapq.nsmallest(top, unused, key=lambda r: (-r[1], r[0]))
+        names = self.repo.prompt_names([i for i, _s in largest])
+        return {"count": len(unused), "bytes": sum(r[1] for r in unused),
+                "largest": [{"id": i, "prompt_name": names.get(i), "size": s} for i, s in largest]}
+
+    def _totals(self, span: Span, edges, all_time: bool, failures: bool = True) -> dict[str, Any]:
         sums: dict[tuple[str, str], list[int]] = {}
         if span.has_days:
             for o, f, n, s, t in self.repo.day_generation_sums(span.days_from, span.days_to):
@@ -167,7 +178,9 @@ class Analytics:
         total = sum(v[0] for v in sums.values())
         done_ms = sum(v[1] for (o, _f), v in sums.items() if o == "done")
         timed = sum(v[2] for (o, _f), v in sums.items() if o == "done")
-        if all_time:
+        if not failures:  # the caller fills them in
+            failures = {}
+        elif all_time:
             failures = self.repo.lora_failure_totals()
         else:
             failures = self.repo.ranged_failures((span.days_from, span.days_to) if span.has_days else None, span.edges)

@@ -110,6 +110,10 @@ def _check(core, events, since, until, tz_name, bucket):
     assert s["never_used"]["count"] == 1 + sum(1 for x in ("cat", "dog", "fox") if x not in want["uses"]), where
     items = {i["prompt_name"]: i for i in core.analytics.loras(since, until, limit=100)["items"]}
     assert {k: v["requests"] for k, v in items.items()} == want["requests"], where
+    by_uses = sorted(items.values(), key=lambda i: (-i["uses"], i["prompt_name"]))
+    page = core.analytics.loras(since, until, limit=2, offset=1)
+    assert page["total"] == len(items) and page["items"] == by_uses[1:3], where
+    assert core.analytics.loras(since, until, limit=2, offset=50)["total"] == len(items), where
     for name in want["uses"]:
         assert items[name]["weights"] == want["weights"][name] and items[name]["families"] == want["families"][name], where
         assert items[name]["first_used"] == want["first"][name].isoformat(), where

@@ -106,7 +106,13 @@ class RangeStore(SqlStoreBase):
                        case((timed, G.c.duration_ms), else_=0).label("sum_ms"), one(timed).label("timed"),
                        G.c.started_at.label("first_used"), G.c.started_at.label("last_used"))
                 .select_from(GL.join(G, G.c.id == GL.c.generation_id))
-                .where(or_(*[and_(G.c.started_at >= a, G.c.started_at < b) for a, b in edges])))
+                .where(GL.c.generation_id.in_(self._edge_ids(edges))))
+
+    @staticmethod
+    def _edge_ids(edges: list[tuple[datetime, datetime]]):
+        """Ids of the generations in the edge intervals: joins start from these (the started_at index),
+        never from a scan of every LoRA row."""
+        return select(G.c.id).where(or_(*[and_(G.c.started_at >= a, G.c.started_at < b) for a, b in edges]))
 
     def _lora_union(self, days: tuple | None, edges: list[tuple[datetime, datetime]], names: list[str] | None):
         cols = ["prompt_name", "lora_id", *COUNTERS, "first_used", "last_used"]
@@ -138,12 +144,37 @@ class RangeStore(SqlStoreBase):
             grouped = grouped.having(func.sum(u.c.uses) > 0)
         g = grouped.subquery("g")
         col = {"uses": g.c.uses, "last_used": g.c.last_used, "name": g.c.prompt_name}[order]
-        q = select(g).order_by(col.desc() if descending else col.asc(), g.c.prompt_name).limit(limit).offset(offset)
+        total_col = [func.count().over().label("total_rows")] if with_total else []  # the page and the count in one pass
+        q = (select(g, *total_col).order_by(col.desc() if descending else col.asc(), g.c.prompt_name)
+             .limit(limit).offset(offset))
         with self.engine.connect() as conn:
             rows = conn.execute(q).mappings().all()
-            total = conn.execute(select(func.count()).select_from(g)).scalar_one() if with_total else len(rows)
-        return int(total), [{**dict(r), **{k: int(r[k] or 0) for k in COUNTERS},
+            if with_total and not rows and offset:  # past the end: the count still answers
+                total = conn.execute(select(func.count()).select_from(g)).scalar_one()
+            else:
+                total = rows[0]["total_rows"] if with_total and rows else len(rows)
+        return int(total), [{**{k: v for k, v in r.items() if k != "total_rows"}, **{k: int(r[k] or 0) for k in COUNTERS},
                              "first_used": _utc(r["first_used"]), "last_used": _utc(r["last_used"])} for r in rows]
+
+    def ranged_usage(self, days: tuple | None, edges: list[tuple[datetime, datetime]]) -> list[tuple]:
+        """(prompt_name, lora_id, uses, last_used, not_found, not_applied) per LoRA asked for in the range:
+        one grouping pass that the summary's most/least used, failures and never-used all read."""
+        u = self._lora_union(days, edges, None)
+        if u is None:
+            return []
+        q = (select(u.c.prompt_name, func.max(u.c.lora_id), func.sum(u.c.uses), func.max(u.c.last_used),
+                    func.sum(u.c.not_found), func.sum(u.c.not_applied)).group_by(u.c.prompt_name))
+        with self.engine.connect() as conn:
+            return [(n, lid, int(us), _utc(last), int(nf), int(na)) for n, lid, us, last, nf, na in conn.execute(q)]
+
+    def present_sizes(self) -> list[tuple[int, int]]:
+        """(id, size) of every LoRA on disk: read from the (state, size) index alone."""
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(select(L.c.id, L.c.size).where(L.c.state.in_(PRESENT)))]
+
+    def prompt_names(self, ids: list[int]) -> dict[int, str]:
+        with self.engine.connect() as conn:
+            return dict(conn.execute(select(L.c.id, L.c.prompt_name).where(L.c.id.in_(ids))).all()) if ids else {}
 
     def ranged_failures(self, days: tuple | None, edges: list[tuple[datetime, datetime]]) -> dict[str, int]:
         u = self._lora_union(days, edges, None)
@@ -161,10 +192,8 @@ class RangeStore(SqlStoreBase):
         if edges:
             x, y = GL.alias("x"), GL.alias("y")
             pairs = (select(x.c.prompt_name.label("a"), y.c.prompt_name.label("b"), x.c.generation_id)
-                     .select_from(x.join(y, and_(x.c.generation_id == y.c.generation_id, x.c.prompt_name < y.c.prompt_name))
-                                  .join(G, G.c.id == x.c.generation_id))
-                     .where(x.c.status == "applied", y.c.status == "applied",
-                            or_(*[and_(G.c.started_at >= a, G.c.started_at < b) for a, b in edges]))
+                     .select_from(x.join(y, and_(x.c.generation_id == y.c.generation_id, x.c.prompt_name < y.c.prompt_name)))
+                     .where(x.c.generation_id.in_(self._edge_ids(edges)), x.c.status == "applied", y.c.status == "applied")
                      .distinct().subquery("p"))  # a LoRA named twice in one prompt is one pair
             parts.append(select(pairs.c.a, pairs.c.b, literal(1).label("n")))
         if not parts:
@@ -216,29 +245,6 @@ class RangeStore(SqlStoreBase):
         with self.engine.connect() as conn:
             n, size = conn.execute(q).one()
         return int(n), int(size)
-
-    def never_used_between(self, a: datetime | None, b: datetime | None, used_ids: set[int], limit: int) -> dict[str, Any]:
-        """LoRAs on disk with no use in the whole UTC days [a, b) nor among `used_ids` (the raw edges)."""
-        present = L.c.state.in_(PRESENT)
-        conds = [present]
-        if a is not None and a < b:
-            conds.append(~select(LDAY.c.lora_id).where(LDAY.c.lora_id == L.c.id, LDAY.c.day >= a, LDAY.c.day < b,
-                                                       LDAY.c.uses > 0).exists())
-        with self.engine.connect() as conn:
-            n, size = conn.execute(select(func.count(), func.coalesce(func.sum(L.c.size), 0)).where(*conds)).one()
-            n, size = int(n), int(size)
-            if used_ids:
-                ids = sorted(used_ids)
-                for i in range(0, len(ids), 500):
-                    dn, ds = conn.execute(select(func.count(), func.coalesce(func.sum(L.c.size), 0))
-                                          .where(*conds, L.c.id.in_(ids[i:i + 500]))).one()
-                    n, size = n - int(dn), size - int(ds)
-            largest = []
-            q = select(L.c.id, L.c.prompt_name, L.c.size).where(*conds).order_by(L.c.size.desc(), L.c.id)
-            for lid, name, s in conn.execute(q.limit(limit + len(used_ids))):
-                if lid not in used_ids and len(largest) < limit:
-                    largest.append({"id": lid, "prompt_name": name, "size": s})
-        return {"count": n, "bytes": size, "largest": largest}
 
     def compact_usage(self, before: datetime) -> int:
         """Delete raw events that started before `before` (a UTC midnight); the rollups keep every figure.
