@@ -25,7 +25,7 @@ from . import timeparts
 from .analytics_span import Span, add_counts, make_span, merge_totals
 from .analytics_span import top as top_counts
 from .errors import InvalidInput
-from .storage.rollups import floor_to
+from .timeparts import floor_to
 
 BUCKETS = ("day", "week", "month")
 SORTS = {"uses": "uses", "last_used": "last_used", "name": "prompt_name"}
@@ -118,7 +118,7 @@ class Analytics:
         out = {
             "range": {"since": _iso(since), "until": _iso(until), "time_zone": tz_name or "UTC", "bucket": bucket,
                       "exact": span.exact, "raw_since": _iso(span.raw_since)},
-            "totals": self._totals(span, edges, all_time, failures=all_time),
+            "totals": self._totals(span, edges, all_time),
             "timeline": self._timeline(span, edges, tz, bucket),
         }
         if all_time:  # the all-time rollups answer, paged in SQL
@@ -178,12 +178,8 @@ class Analytics:
         total = sum(v[0] for v in sums.values())
         done_ms = sum(v[1] for (o, _f), v in sums.items() if o == "done")
         timed = sum(v[2] for (o, _f), v in sums.items() if o == "done")
-        if not failures:  # the caller fills them in
-            failures = {}
-        elif all_time:
-            failures = self.repo.lora_failure_totals()
-        else:
-            failures = self.repo.ranged_failures((span.days_from, span.days_to) if span.has_days else None, span.edges)
+        # all time: from the totals; a ranged summary fills them in from its one grouping pass
+        failures = self.repo.lora_failure_totals() if failures and all_time else {}
         return {"generations": total, "mean_done_ms": (done_ms / timed) if timed else None, "timed": timed,
                 "families": [{"family": f or None, "generations": n}
                              for f, n in sorted(fams.items(), key=lambda kv: (-kv[1], kv[0]))],
@@ -234,14 +230,14 @@ class Analytics:
         flipped = sort.startswith("-")
         descending = flipped if key == "name" else not flipped  # names A-Z, counts and dates newest first
         if since is None and until is None:  # all time: sort and page in SQL over the rollups, then detail only the page
-            totals = self._totals(self._span(None, None), {}, True)
+            totals = self._totals(self._span(None, None), {}, True, failures=False)
             total, rows = self.repo.rollup_loras(key, descending, limit, offset)
             weights, families = self.repo.rollup_weights_families([r["prompt_name"] for r in rows])
             counted = {"weights": {(n, w): c for _i, n, w, c in weights}, "families": {(n, f): c for _i, n, f, c in families}}
         else:
             span = self._span(since, until)
             edges = self._edges(span)
-            totals = self._totals(span, edges, False)
+            totals = self._totals(span, edges, False, failures=False)  # the mean time of all generations is what's read
             days = (span.days_from, span.days_to) if span.has_days else None
             total, rows = self.repo.ranged_loras(days, span.edges, key, descending, limit, offset)
             names = [r["prompt_name"] for r in rows]
@@ -252,13 +248,13 @@ class Analytics:
         """One LoRA's figures for a range (the item shape of `loras`), or None when it was never asked for."""
         if since is None and until is None:
             rows = self.repo.rollup_lora(prompt_name)
-            totals = self._totals(self._span(None, None), {}, True)
+            totals = self._totals(self._span(None, None), {}, True, failures=False)
             weights, families = self.repo.rollup_weights_families([prompt_name])
             counted = {"weights": {(n, w): c for _i, n, w, c in weights}, "families": {(n, f): c for _i, n, f, c in families}}
         else:
             span = self._span(since, until)
             edges = self._edges(span)
-            totals = self._totals(span, edges, False)
+            totals = self._totals(span, edges, False, failures=False)
             days = (span.days_from, span.days_to) if span.has_days else None
             rows = self.repo.ranged_loras(days, span.edges, "name", False, 1, names=[prompt_name], with_total=False)[1]
             counted = {k: self._counted(k, span, edges, [prompt_name]) for k in ("weights", "families")}

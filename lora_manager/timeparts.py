@@ -10,9 +10,20 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from .storage.rollups import floor_to
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 UNITS = (("day", 86400), ("hour", 3600), ("slot", 900))
+
+
+def utc(moment: datetime) -> datetime:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def floor_to(moment: datetime, seconds: int) -> datetime:
+    """The start of the UTC unit (quarter hour, hour, day) holding `moment`."""
+    whole = (utc(moment) - EPOCH) // timedelta(seconds=seconds)
+    return EPOCH + timedelta(seconds=whole * seconds)
 
 
 def _ceil(moment: datetime, seconds: int) -> datetime:

@@ -14,9 +14,6 @@ from .rollups import FAM, PAIR, TOT, WEI
 from .scan_store import PRESENT
 from .usage_store import G, GL
 
-USED = GL.c.status == "applied"
-
-
 class AnalyticsStore(SqlStoreBase):
     """All-time reads: one row per LoRA, pair or word, paged in SQL."""
 

@@ -81,20 +81,6 @@ class RangeStore(SqlStoreBase):
         with self.engine.connect() as conn:
             return [(o, f, int(n), int(s), int(t)) for o, f, n, s, t in conn.execute(q)]
 
-    def lora_day_totals(self, a: datetime, b: datetime) -> dict[str, dict[str, Any]]:
-        """Per prompt name over the UTC days in [a, b): the totals' counters, first and last use."""
-        q = (select(LDAY.c.prompt_name, func.max(LDAY.c.lora_id), *[func.sum(LDAY.c[k]) for k in COUNTERS],
-                    func.min(LDAY.c.first_used), func.max(LDAY.c.last_used))
-             .where(LDAY.c.day >= a, LDAY.c.day < b).group_by(LDAY.c.prompt_name))
-        out = {}
-        with self.engine.connect() as conn:
-            for row in conn.execute(q):
-                name, lid, *nums = row
-                first, last = nums[-2:]
-                out[name] = {"lora_id": lid, **{k: int(v) for k, v in zip(COUNTERS, nums)},
-                             "first_used": _utc(first), "last_used": _utc(last)}
-        return out
-
     def _raw_lora_rows(self, edges: list[tuple[datetime, datetime]]):
         """One row per raw LoRA request in the edge intervals, in the per-day table's columns."""
         used = GL.c.status == "applied"
@@ -175,14 +161,6 @@ class RangeStore(SqlStoreBase):
     def prompt_names(self, ids: list[int]) -> dict[int, str]:
         with self.engine.connect() as conn:
             return dict(conn.execute(select(L.c.id, L.c.prompt_name).where(L.c.id.in_(ids))).all()) if ids else {}
-
-    def ranged_failures(self, days: tuple | None, edges: list[tuple[datetime, datetime]]) -> dict[str, int]:
-        u = self._lora_union(days, edges, None)
-        if u is None:
-            return {"not_found": 0, "not_applied": 0}
-        with self.engine.connect() as conn:
-            nf, na = conn.execute(select(func.coalesce(func.sum(u.c.not_found), 0), func.coalesce(func.sum(u.c.not_applied), 0))).one()
-        return {"not_found": int(nf), "not_applied": int(na)}
 
     def ranged_pairs(self, days: tuple | None, edges: list[tuple[datetime, datetime]], limit: int) -> list[tuple[tuple, int]]:
         """The most frequent pairs over whole UTC days plus raw edges, ranked in SQL."""

@@ -11,9 +11,10 @@ be deleted without changing any figure (see `UsageStore.compact_usage`).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
+from ..timeparts import floor_to, utc
 from .models import (UsageDay, UsageDayPair, UsageDayTrigger, UsageHour, UsageLoraDay, UsageLoraDayFamily,
                      UsageLoraDayWeight, UsageLoraFamily, UsageLoraTotal, UsageLoraWeight, UsagePair, UsageSlot,
                      UsageTrigger)
@@ -46,21 +47,6 @@ COUNTED = (
     ("day_pairs", DPAIR, ["day", "a", "b"]),
     ("day_triggers", DTRIG, ["day", "word"]),
 )
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def utc(moment: datetime) -> datetime:
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
-
-
-def floor_to(moment: datetime, seconds: int) -> datetime:
-    """The start of the UTC unit (quarter hour, hour, day) holding `moment`."""
-    moment = utc(moment)
-    whole = (moment - EPOCH) // timedelta(seconds=seconds)
-    return EPOCH + timedelta(seconds=whole * seconds)
-
-
 def quarter(moment: datetime) -> datetime:
     return floor_to(moment, 900)
 
