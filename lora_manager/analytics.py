@@ -244,8 +244,12 @@ class Analytics:
             counted = {k: self._counted(k, span, edges, names) for k in ("weights", "families")}
         return {"total": total, "limit": limit, "offset": offset, "items": self._items(rows, counted, totals)}
 
-    def lora(self, prompt_name: str, since=None, until=None) -> dict[str, Any] | None:
-        """One LoRA's figures for a range (the item shape of `loras`), or None when it was never asked for."""
+    def lora(self, key: str | int, since=None, until=None) -> dict[str, Any] | None:
+        """One LoRA's figures for a range (the item shape of `loras`), or None when it was never asked for.
+        `key`: its prompt name (also one not in the library), or its id in the index."""
+        prompt_name = self.repo.prompt_names([key]).get(key) if isinstance(key, int) else key
+        if prompt_name is None:
+            return None
         if since is None and until is None:
             rows = self.repo.rollup_lora(prompt_name)
             totals = self._totals(self._span(None, None), {}, True, failures=False)

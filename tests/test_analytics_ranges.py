@@ -164,7 +164,8 @@ def test_one_lora(rec):
     core, events = rec
     cat = core.analytics.lora("cat")
     assert cat["uses"] == sum(1 for e in events if "cat" in e["names"])
-    assert core.analytics.lora("nobody") is None
+    assert core.analytics.lora("nobody") is None and core.analytics.lora(10**6) is None
+    assert core.analytics.lora(cat["id"]) == cat
     since = START + timedelta(days=2, hours=3)
     ranged = core.analytics.lora("cat", since=since)
     assert ranged["uses"] == sum(1 for e in _within(events, since, None) if "cat" in e["names"])
