@@ -48,8 +48,10 @@ def _ceil_day(moment: datetime) -> datetime:
 def make_span(since, until, first: datetime | None, last: datetime | None, raw_since: datetime | None) -> Span:
     if first is None:
         return Span(None, None, raw_since=raw_since)
-    start = _utc(since) if since is not None else floor_to(first, DAY)
-    end = _utc(until) if until is not None else _ceil_day(last + timedelta(minutes=15))
+    # clipped to the recorded days: nothing lies outside, and a range to the year 9999 stays cheap
+    start = max(_utc(since), floor_to(first, DAY)) if since is not None else floor_to(first, DAY)
+    end = _ceil_day(last + timedelta(minutes=15))
+    end = min(_utc(until), end) if until is not None else end
     exact = True
     # raw events before raw_since are gone: an end inside that history widens to its UTC day
     if raw_since is not None:

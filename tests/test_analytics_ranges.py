@@ -121,7 +121,8 @@ def _check(core, events, since, until, tz_name, bucket):
 
 
 def _ranges(rng, count):
-    out = [(None, None), (START + timedelta(days=3), None), (None, START + timedelta(days=9))]
+    out = [(None, None), (START + timedelta(days=3), None), (None, START + timedelta(days=9)),
+           (START - timedelta(days=400, minutes=7), START + timedelta(days=3000))]  # clipped to the recorded days
     for _ in range(count):
         a = START + timedelta(minutes=rng.randrange(-60, 17 * 24 * 60), seconds=rng.randrange(60))
         out.append((a, a + timedelta(minutes=rng.randrange(30, 8 * 24 * 60))))

@@ -185,14 +185,15 @@ def apply(conn, dialect: str, deltas: dict[str, dict], only: set[str] | None = N
                 "first_used": least(func.coalesce(table.c.first_used, ex.first_used), ex.first_used),
                 "last_used": greatest(func.coalesce(table.c.last_used, ex.last_used), ex.last_used),
             })
-            keyed = ((k,) if key == "totals" else k for k in deltas[key])
-            conn.execute(stmt, [dict(zip(key_cols, k)) | v for k, v in zip(keyed, deltas[key].values())])
+            # rows in key order: concurrent writers (several instances on one PostgreSQL) lock in one order
+            rows = sorted(deltas[key].items(), key=lambda kv: kv[0])
+            conn.execute(stmt, [dict(zip(key_cols, (k,) if key == "totals" else k)) | v for k, v in rows])
     for key, table, key_cols in COUNTED:
         rows = deltas.get(key)
         if rows and want(key):
             stmt = insert(table)
             stmt = stmt.on_conflict_do_update(index_elements=key_cols, set_={"n": table.c.n + stmt.excluded.n})
-            conn.execute(stmt, [dict(zip(key_cols, k)) | {"n": n} for k, n in rows.items()])
+            conn.execute(stmt, [dict(zip(key_cols, k)) | {"n": n} for k, n in sorted(rows.items())])
     for key, (table, col, _s) in (("slots", LEVELS["slot"]), ("hours", LEVELS["hour"]), ("days", LEVELS["day"])):
         if deltas.get(key) and want(key):
             stmt = insert(table)
@@ -200,7 +201,7 @@ def apply(conn, dialect: str, deltas: dict[str, dict], only: set[str] | None = N
             stmt = stmt.on_conflict_do_update(index_elements=[col, "outcome", "family"], set_={
                 "n": table.c.n + ex.n, "sum_ms": table.c.sum_ms + ex.sum_ms, "timed": table.c.timed + ex.timed})
             conn.execute(stmt, [{col: s, "outcome": o, "family": f, "n": a[0], "sum_ms": a[1], "timed": a[2]}
-                                for (s, o, f), a in deltas[key].items()])
+                                for (s, o, f), a in sorted(deltas[key].items())])
 
 
 def trigger_words(conn, ids) -> dict[int, list[str]]:
