@@ -172,7 +172,7 @@ def test_one_lora(rec):
     assert ranged["uses"] == sum(1 for e in _within(events, since, None) if "cat" in e["names"])
 
 
-def test_migration_0006_backfills_days_and_triggers(tmp_path):
+def test_migration_0007_backfills_days_and_triggers(tmp_path):
     from alembic import command
     from alembic.config import Config
     from sqlalchemy import select

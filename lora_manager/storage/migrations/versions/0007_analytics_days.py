@@ -1,13 +1,13 @@
 """usage rollups per UTC hour and day, per LoRA and day, trigger words, retention mark; backfilled
 
-Revision ID: 0006
-Revises: 0004
+Revision ID: 0007
+Revises: 0004 (written beside 0005 and 0006 on other branches: a merge sets down_revision to their head)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
+revision = "0007"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
