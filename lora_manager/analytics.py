@@ -1,19 +1,31 @@
 """Usage analytics: what you really use, with what, and how it went.
 
 Every figure comes from generations recorded by this extension. Time buckets
-are computed in the caller's time zone from UTC quarter hours, so zones with
-half- and quarter-hour offsets bucket correctly too.
+are computed in the caller's time zone: each local bucket is a UTC interval
+written as whole UTC days, hours and quarter hours of the rollups (see
+`timeparts`), so zones with half- and quarter-hour offsets and DST bucket
+exactly. A range reads whole UTC days from the per-day rollups and the raw
+events only for the partial days at its ends.
+
+The panel calls `Analytics` (built by `app.build` as `core.analytics`):
+`summary(since, until, tz_name, bucket, top)`, `loras(since, until, sort,
+limit, offset)`, `lora(prompt_name, since, until)`, `events_csv(since, until)`.
 """
 
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import timeparts
+from .analytics_span import Span, add_counts, make_span, merge_totals
+from .analytics_span import top as top_counts
 from .errors import InvalidInput
+from .timeparts import floor_to
 
 BUCKETS = ("day", "week", "month")
 SORTS = {"uses": "uses", "last_used": "last_used", "name": "prompt_name"}
@@ -52,86 +64,221 @@ def _cell(value: Any) -> Any:
 
 
 class Analytics:
+    """The analytics panel's and the API's figures, from our own recorded events only.
+
+    Every method takes an optional range `since` (inclusive) .. `until`
+    (exclusive) as datetimes (naive means UTC). All time and whole UTC days
+    read the rollups; the partial days at a range's ends read the raw events.
+    """
+
     def __init__(self, repo):
         self.repo = repo
 
+    def _span(self, since, until) -> Span:
+        first, last, raw_since = self.repo.usage_extent()
+        return make_span(since, until, first, last, raw_since)
+
+    def _edges(self, span: Span) -> dict[str, dict]:
+        """The raw events of the range's partial days, folded like the rollups."""
+        out: dict[str, dict] = {}
+        for a, b in span.edges:
+            part = self.repo.raw_rollup(a, b)
+            merge_totals(out.setdefault("totals", {}), part["totals"])
+            for key in ("slots", "days"):
+                acc = out.setdefault(key, {})
+                for k, v in part[key].items():
+                    have = acc.setdefault(k, [0, 0, 0])
+                    for i in range(3):
+                        have[i] += v[i]
+            for key in ("weights", "families", "pairs", "triggers"):
+                add_counts(out.setdefault(key, {}), part[key])
+        return out
+
     def summary(self, since=None, until=None, tz_name: str | None = None, bucket: str = "day", top: int = 10) -> dict[str, Any]:
+        """Library-wide figures for a range (default: all time).
+
+        Returns a dict:
+        - range: {since, until (ISO, as asked), time_zone, bucket, exact (False when an end fell in
+          compacted history and was widened to a UTC day), raw_since (raw events start here; None: all kept)}
+        - totals: {generations, mean_done_ms, timed (done generations with a duration), families:
+          [{family, generations}], lora_failures: {not_found: n, not_applied: n}}
+        - timeline: [{bucket: "2026-11-02" (day, week's Monday) or "2026-11" (month), generations, done,
+          interrupted, failed}] in the time zone `tz_name` (IANA; default UTC), oldest first
+        - most_used / least_used: [{id, prompt_name, uses, last_used}] (LoRAs used at least once)
+        - never_used: {count, bytes, largest: [{id, prompt_name, size}]} LoRAs on disk unused in the range
+        - co_usage: [{a, b, generations}] LoRA pairs applied together, most first (2 * top)
+        - top_triggers: [{word, generations}] trigger words of applied LoRAs found in the prompt
+        """
         if bucket not in BUCKETS:
             raise InvalidInput(f"bucket must be one of {', '.join(BUCKETS)}")
         tz = zone(tz_name)
-        timeline: dict[str, dict[str, int]] = {}
-        offsets: dict[datetime, timedelta] = {}  # per UTC hour: zones change offset only on the hour
-        keys: dict[datetime, str] = {}
-        for slot, outcome, n in self.repo.quarter_hour_counts(since, until):
-            key = keys.get(slot)
-            if key is None:
-                hour = slot.replace(minute=0)
-                offset = offsets.get(hour)
-                if offset is None:
-                    offset = offsets[hour] = hour.astimezone(tz).utcoffset() or timedelta(0)
-                key = keys[slot] = bucket_key((slot + offset).replace(tzinfo=timezone.utc), timezone.utc, bucket)
-            row = timeline.setdefault(key, {"generations": 0, "done": 0, "interrupted": 0, "failed": 0})
-            row["generations"] += n
-            row[outcome] = row.get(outcome, 0) + n
-        totals = self.repo.generation_totals(since, until)
-        if since is None and until is None:  # all time: the rollups answer, paged in SQL
+        span = self._span(since, until)
+        edges = self._edges(span)
+        all_time = since is None and until is None
+        out = {
+            "range": {"since": _iso(since), "until": _iso(until), "time_zone": tz_name or "UTC", "bucket": bucket,
+                      "exact": span.exact, "raw_since": _iso(span.raw_since)},
+            "totals": self._totals(span, edges, all_time),
+            "timeline": self._timeline(span, edges, tz, bucket),
+        }
+        if all_time:  # the all-time rollups answer, paged in SQL
             most = self.repo.rollup_loras("uses", True, top, 0, used_only=True)[1]
             least = self.repo.rollup_loras("uses", False, top, 0, used_only=True)[1]
-            never = self.repo.never_used_rollup(limit=top)
+            n, size = self.repo.never_used_count()
+            never = {"count": n, "bytes": size, "largest": self.repo.never_used_largest(limit=top)}
+            pairs = [((p["a"], p["b"]), p["generations"]) for p in self.repo.co_usage(limit=top * 2)]
+            words = [((w,), n) for w, n in self.repo.top_triggers(top)]
         else:
-            per_lora = [r for r in self.repo.lora_usage(since, until) if r["uses"]]
-            per_lora.sort(key=lambda r: (-r["uses"], r["prompt_name"]))
-            most = per_lora[:top]
-            least = sorted(per_lora, key=lambda r: (r["uses"], r["prompt_name"]))[:top]
-            never = self.repo.never_used({r["lora_id"] for r in per_lora if r["lora_id"] is not None}, limit=top)
-        return {
-            "range": {"since": _iso(since), "until": _iso(until), "time_zone": tz_name or "UTC", "bucket": bucket},
-            "totals": totals,
-            "timeline": [{"bucket": k, **v} for k, v in sorted(timeline.items())],
+            days = (span.days_from, span.days_to) if span.has_days else None
+            usage = self.repo.ranged_usage(days, span.edges)
+            used = [{"prompt_name": n, "lora_id": lid, "uses": us, "last_used": last} for n, lid, us, last, _f, _a in usage if us]
+            most = heapq.nsmallest(top, used, key=lambda r: (-r["uses"], r["prompt_name"]))
+            least = heapq.nsmallest(top, used, key=lambda r: (r["uses"], r["prompt_name"]))
+            out["totals"]["lora_failures"] = {k: n for k, n in (("not_found", sum(r[4] for r in usage)),
+                                                                ("not_applied", sum(r[5] for r in usage))) if n}
+            never = self._never_used({r["lora_id"] for r in used}, top)
+            pairs = self.repo.ranged_pairs(days, span.edges, top * 2)
+            words = top_counts(self._counted("triggers", span, edges), top)
+        out.update({
             "most_used": [self._brief(r) for r in most],
             "least_used": [self._brief(r) for r in least],
             "never_used": never,
-            "co_usage": self.repo.co_usage(since, until, limit=top * 2),
-        }
+            "co_usage": [{"a": a, "b": b, "generations": n} for (a, b), n in pairs],
+            "top_triggers": [{"word": w, "generations": n} for (w,), n in words],
+        })
+        return out
+
+    def _counted(self, kind: str, span: Span, edges, names=None) -> dict[tuple, int]:
+        counts = self.repo.day_counter_sums(kind, span.days_from, span.days_to, names) if span.has_days else {}
+        extra = edges.get(kind, {})
+        if names is not None:
+            wanted = set(names)
+            extra = {k: n for k, n in extra.items() if k[0] in wanted}
+        return add_counts(counts, extra)
+
+    def _never_used(self, used_ids: set, top: int) -> dict[str, Any]:
+        unused = [r for r in self.repo.present_sizes() if r[0] not in used_ids]
+        largest = heapq.nsmallest(top, unused, key=lambda r: (-r[1], r[0]))
+        names = self.repo.prompt_names([i for i, _s in largest])
+        return {"count": len(unused), "bytes": sum(r[1] for r in unused),
+                "largest": [{"id": i, "prompt_name": names.get(i), "size": s} for i, s in largest]}
+
+    def _totals(self, span: Span, edges, all_time: bool, failures: bool = True) -> dict[str, Any]:
+        sums: dict[tuple[str, str], list[int]] = {}
+        if span.has_days:
+            for o, f, n, s, t in self.repo.day_generation_sums(span.days_from, span.days_to):
+                sums[(o, f)] = [n, s, t]
+        for (_day, o, f), v in edges.get("days", {}).items():
+            have = sums.setdefault((o, f), [0, 0, 0])
+            for i in range(3):
+                have[i] += v[i]
+        fams: dict[str, int] = {}
+        for (_o, f), (n, _s, _t) in sums.items():
+            fams[f] = fams.get(f, 0) + n
+        total = sum(v[0] for v in sums.values())
+        done_ms = sum(v[1] for (o, _f), v in sums.items() if o == "done")
+        timed = sum(v[2] for (o, _f), v in sums.items() if o == "done")
+        # all time: from the totals; a ranged summary fills them in from its one grouping pass
+        failures = self.repo.lora_failure_totals() if failures and all_time else {}
+        return {"generations": total, "mean_done_ms": (done_ms / timed) if timed else None, "timed": timed,
+                "families": [{"family": f or None, "generations": n}
+                             for f, n in sorted(fams.items(), key=lambda kv: (-kv[1], kv[0]))],
+                "lora_failures": {k: n for k, n in failures.items() if n}}
+
+    def _timeline(self, span: Span, edges, tz, bucket: str) -> list[dict[str, Any]]:
+        rows: dict[str, dict[str, int]] = {}
+
+        def add(label: str, outcome: str, n: int) -> None:
+            row = rows.setdefault(label, {"generations": 0, "done": 0, "interrupted": 0, "failed": 0})
+            row["generations"] += n
+            row[outcome] = row.get(outcome, 0) + n
+
+        if span.has_days:
+            wanted: dict[str, list] = {"day": [], "hour": [], "slot": []}
+            for label, a, b in timeparts.buckets(span.days_from, span.days_to, tz, bucket):
+                for unit, start, sign in timeparts.cover(a, b):
+                    wanted[unit].append((start, label, sign))
+            for unit, parts in wanted.items():
+                if not parts:
+                    continue
+                counts = self.repo.unit_counts(unit, [p[0] for p in parts])
+                for start, label, sign in parts:
+                    for outcome, n in counts.get(start, {}).items():
+                        add(label, outcome, sign * n)
+        for (slot, outcome, _f), v in edges.get("slots", {}).items():
+            add(bucket_key(slot, tz, bucket), outcome, v[0])
+        return [{"bucket": k, **v} for k, v in sorted(rows.items()) if v["generations"]]
 
     @staticmethod
     def _brief(r: dict[str, Any]) -> dict[str, Any]:
         return {"id": r["lora_id"], "prompt_name": r["prompt_name"], "uses": int(r["uses"]), "last_used": _iso(r["last_used"])}
 
     def loras(self, since=None, until=None, sort: str = "uses", limit: int = 100, offset: int = 0) -> dict[str, Any]:
+        """Per-LoRA figures for a range, one page: {total, limit, offset, items: [item]}.
+
+        sort: uses | last_used | name (newest/most first, names A-Z; a leading - flips it).
+        Each item: {id (None when not indexed), prompt_name, uses (applied), requests (asked for),
+        first_used, last_used (ISO), outcomes: {done, interrupted, failed, not_found}, weights:
+        {"0.7": n} (rounded to 0.1), families: {"sdxl": n}, mean_ms_with, mean_ms_without (mean time
+        of done generations with and without it)}.
+        """
         key = sort.lstrip("-")
         if key not in SORTS:
             raise InvalidInput(f"sort must be one of {', '.join(SORTS)} (prefix - for ascending)")
         if not 1 <= limit <= 10_000 or offset < 0:
             raise InvalidInput("limit must be 1..10000 and offset >= 0")
-        field = SORTS[key]
         flipped = sort.startswith("-")
         descending = flipped if key == "name" else not flipped  # names A-Z, counts and dates newest first
-        totals = self.repo.generation_totals(since, until)
-        paged = since is None and until is None
-        if paged:  # all time: sort and page in SQL over the rollups, then detail only the page
+        if since is None and until is None:  # all time: sort and page in SQL over the rollups, then detail only the page
+            totals = self._totals(self._span(None, None), {}, True, failures=False)
             total, rows = self.repo.rollup_loras(key, descending, limit, offset)
             weights, families = self.repo.rollup_weights_families([r["prompt_name"] for r in rows])
+            counted = {"weights": {(n, w): c for _i, n, w, c in weights}, "families": {(n, f): c for _i, n, f, c in families}}
         else:
-            rows = self.repo.lora_usage(since, until)
-            weights, families = self.repo.weights_and_families(since, until)
-            total = len(rows)
-        # keyed by prompt name: the rollups keep one row per name
+            span = self._span(since, until)
+            edges = self._edges(span)
+            totals = self._totals(span, edges, False, failures=False)  # the mean time of all generations is what's read
+            days = (span.days_from, span.days_to) if span.has_days else None
+            total, rows = self.repo.ranged_loras(days, span.edges, key, descending, limit, offset)
+            names = [r["prompt_name"] for r in rows]
+            counted = {k: self._counted(k, span, edges, names) for k in ("weights", "families")}
+        return {"total": total, "limit": limit, "offset": offset, "items": self._items(rows, counted, totals)}
+
+    def lora(self, key: str | int, since=None, until=None) -> dict[str, Any] | None:
+        """One LoRA's figures for a range (the item shape of `loras`), or None when it was never asked for.
+        `key`: its prompt name (also one not in the library), or its id in the index."""
+        prompt_name = self.repo.prompt_names([key]).get(key) if isinstance(key, int) else key
+        if prompt_name is None:
+            return None
+        if since is None and until is None:
+            rows = self.repo.rollup_lora(prompt_name)
+            totals = self._totals(self._span(None, None), {}, True, failures=False)
+            weights, families = self.repo.rollup_weights_families([prompt_name])
+            counted = {"weights": {(n, w): c for _i, n, w, c in weights}, "families": {(n, f): c for _i, n, f, c in families}}
+        else:
+            span = self._span(since, until)
+            edges = self._edges(span)
+            totals = self._totals(span, edges, False, failures=False)
+            days = (span.days_from, span.days_to) if span.has_days else None
+            rows = self.repo.ranged_loras(days, span.edges, "name", False, 1, names=[prompt_name], with_total=False)[1]
+            counted = {k: self._counted(k, span, edges, [prompt_name]) for k in ("weights", "families")}
+        items = self._items(rows, counted, totals)
+        return items[0] if items else None
+
+    @staticmethod
+    def _items(rows, counted, totals) -> list[dict[str, Any]]:
         w_by: dict[str, dict[str, int]] = {}
-        for _lid, name, w, n in weights:
-            if w is not None:
-                bucket = w_by.setdefault(name, {})
-                label = f"{float(w):g}"
-                bucket[label] = bucket.get(label, 0) + int(n)
+        for (name, w), n in counted["weights"].items():
+            label = f"{float(w):g}"
+            w_by.setdefault(name, {})[label] = w_by.get(name, {}).get(label, 0) + int(n)
         f_by: dict[str, dict[str, int]] = {}
-        for _lid, name, fam, n in families:
-            bucket = f_by.setdefault(name, {})
-            bucket[fam or "unknown"] = bucket.get(fam or "unknown", 0) + int(n)
+        for (name, fam), n in counted["families"].items():
+            f_by.setdefault(name, {})[fam or "unknown"] = f_by.get(name, {}).get(fam or "unknown", 0) + int(n)
         all_ms, all_n = totals["mean_done_ms"], totals["timed"]
         items = []
         for r in rows:
-            mean_with = float(r["mean_ms"]) if r["mean_ms"] is not None else None
             n_with = int(r["timed"] or 0)
+            mean_with = (r["sum_ms"] / n_with) if n_with else None
             without = None
             if all_ms is not None and mean_with is not None and all_n > n_with:
                 without = (all_ms * all_n - mean_with * n_with) / (all_n - n_with)
@@ -144,14 +291,18 @@ class Analytics:
                 "mean_ms_with": round(mean_with, 1) if mean_with is not None else None,
                 "mean_ms_without": round(without, 1) if without is not None else None,
             })
-        if not paged:
-            known = sorted((x for x in items if x[field] is not None), key=lambda x: x["prompt_name"])
-            known.sort(key=lambda x: x[field], reverse=descending)  # stable: ties stay A-Z, as in SQL
-            items = (known + [x for x in items if x[field] is None])[offset: offset + limit]
-        return {"total": total, "limit": limit, "offset": offset, "items": items}
+        return items
+
+    def compact(self, retention_days: int, now: datetime | None = None) -> int:
+        """Delete raw events older than `retention_days` whole UTC days (0: keep all); every summary and
+        per-LoRA figure stays the same, since the rollups hold them. Returns generations deleted."""
+        if retention_days <= 0:
+            return 0
+        now = now or datetime.now(timezone.utc)
+        return self.repo.compact_usage(floor_to(now, 86400) - timedelta(days=retention_days))
 
     def events_csv(self, since=None, until=None) -> Iterator[str]:
-        """The raw events, one row per generation and LoRA, as CSV text chunks."""
+        """The raw events, one row per generation and LoRA, as CSV text chunks (those kept by the retention setting)."""
         header = ["generation_id", "started_at", "finished_at", "duration_ms", "outcome", "source", "checkpoint",
                   "checkpoint_family", "seed", "steps", "width", "height", "sampler", "lora", "lora_id",
                   "requested_weight", "applied_te", "applied_unet", "status"]

@@ -87,9 +87,32 @@ class App:
 
         threading.Thread(target=run, name="lora-manager-changed", daemon=True).start()
 
+    def start_usage_retention(self, every_s: float = 86400.0) -> threading.Event | None:
+        """Compact raw usage events past the retention setting now and then daily, in a daemon thread.
+        Returns the event that stops it (None when retention is off)."""
+        days = self.settings.usage_retention_days
+        if days <= 0 or self.analytics is None:
+            return None
+        stop = threading.Event()
+
+        def run() -> None:
+            while not stop.is_set():
+                try:
+                    self.analytics.compact(days)
+                except Exception:  # a failed compaction is retried the next day; recording goes on
+                    logging.getLogger(__name__).exception("usage retention failed")
+                stop.wait(every_s)
+
+        threading.Thread(target=run, name="lora-manager-retention", daemon=True).start()
+        self._retention_stop = stop
+        return stop
+
     def close(self) -> None:
         if self.recommender is not None:
             self.recommender.close()
+        stop = getattr(self, "_retention_stop", None)
+        if stop is not None:
+            stop.set()
         if self.recorder is not None:
             self.recorder.flush(10)
         self.hasher.stop()
@@ -116,4 +139,5 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
                                   cpu_threads=None if host else 1)
     app.on_library_changed.append(app.recommender.changed)
     app.catalog.on_edit.append(app.recommender.changed)
+    app.start_usage_retention()
     return app

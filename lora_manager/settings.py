@@ -18,6 +18,9 @@ DOCUMENTED = {
     "watch_interval": ("LORA_MANAGER_WATCH_INTERVAL", "seconds between checks for changed folders in `serve` (0: off; default 5)"),
     "embed_model": ("LORA_MANAGER_EMBED_MODEL", "sentence-transformers model name or folder for recommendations (default all-MiniLM-L6-v2; never downloaded)"),
     "embed_device": ("LORA_MANAGER_EMBED_DEVICE", "where the recommender's model runs: cpu (default), cuda, cuda:N or mps"),
+    "usage_retention_days": ("LORA_MANAGER_USAGE_RETENTION_DAYS",
+                             "keep raw usage events this many days, older ones live on only in the analytics rollups "
+                             "(0: keep all; default 0)"),
 }
 DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -41,6 +44,7 @@ class Settings:
     watch_interval: float = 5.0
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_device: str = "cpu"
+    usage_retention_days: int = 0
     max_body_bytes: int = 1 << 20
 
     def __post_init__(self) -> None:
@@ -76,6 +80,12 @@ class Settings:
         for key in ("embed_model", "embed_device"):
             if env.get(ENV_PREFIX + key.upper()):
                 values[key] = env[ENV_PREFIX + key.upper()].strip()
+        raw = env.get("LORA_MANAGER_USAGE_RETENTION_DAYS")
+        if raw:
+            try:
+                values["usage_retention_days"] = max(0, int(raw))
+            except ValueError:
+                raise ValueError(f"LORA_MANAGER_USAGE_RETENTION_DAYS must be a whole number of days, not {raw!r}") from None
         for key in ("hash_workers", "scan_workers"):
             raw = env.get(ENV_PREFIX + key.upper())
             if raw:

@@ -314,6 +314,7 @@ class AnalyticsSummary(BaseModel):
     least_used: list[dict[str, Any]]
     never_used: dict[str, Any]
     co_usage: list[dict[str, Any]]
+    top_triggers: list[dict[str, Any]]
 
 
 class AnalyticsLora(BaseModel):

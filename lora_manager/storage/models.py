@@ -81,6 +81,7 @@ class Lora(Base):
         Index("ix_loras_sort_added", "added_at", "id"),
         Index("ix_loras_sort_size", "size", "id"),
         Index("ix_loras_filters", "state", "base_family", "preview_count", "network_type", "sha256"),
+        Index("ix_loras_state_size", "state", "size"),  # count and bytes of LoRAs on disk, index only
     )
 
 
@@ -172,7 +173,7 @@ class UsageLoraTotal(Base):
     __tablename__ = "usage_lora_totals"
 
     prompt_name: Mapped[str] = mapped_column(String(500), primary_key=True)
-    lora_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    lora_id: Mapped[int | None] = mapped_column(Integer)
     requests: Mapped[int] = mapped_column(Integer, default=0)
     uses: Mapped[int] = mapped_column(Integer, default=0, index=True)
     done: Mapped[int] = mapped_column(Integer, default=0)
@@ -184,6 +185,9 @@ class UsageLoraTotal(Base):
     last_used: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sum_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     timed: Mapped[int] = mapped_column(Integer, default=0)
+
+    # never-used counts probe this from the LoRAs' side without reading the rows
+    __table_args__ = (Index("ix_usage_lora_totals_lora_uses", "lora_id", "uses"),)
 
 
 class UsageLoraWeight(Base):
@@ -234,3 +238,105 @@ class RecommendFeedback(Base):
     dismisses: Mapped[int] = mapped_column(Integer, default=0)
     downs: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UsageHour(Base):
+    """Generations per UTC hour, outcome and family: long timelines read these."""
+
+    __tablename__ = "usage_hours"
+
+    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16), primary_key=True)
+    family: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    sum_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    timed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UsageDay(Base):
+    """Generations per UTC day, outcome and family."""
+
+    __tablename__ = "usage_days"
+
+    day: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16), primary_key=True)
+    family: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    sum_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    timed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UsageLoraDay(Base):
+    """Per LoRA and UTC day: what ranged figures add up (the totals' columns, per day)."""
+
+    __tablename__ = "usage_lora_days"
+
+    day: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    prompt_name: Mapped[str] = mapped_column(String(500), primary_key=True)
+    lora_id: Mapped[int | None] = mapped_column(Integer)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    interrupted: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    not_found: Mapped[int] = mapped_column(Integer, default=0)
+    not_applied: Mapped[int] = mapped_column(Integer, default=0)
+    first_used: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sum_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    timed: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_usage_lora_days_lora", "lora_id", "day", "uses"),)
+
+
+class UsageLoraDayWeight(Base):
+    __tablename__ = "usage_lora_day_weights"
+
+    day: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    prompt_name: Mapped[str] = mapped_column(String(500), primary_key=True)
+    weight: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UsageLoraDayFamily(Base):
+    __tablename__ = "usage_lora_day_families"
+
+    day: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    prompt_name: Mapped[str] = mapped_column(String(500), primary_key=True)
+    family: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UsageDayPair(Base):
+    __tablename__ = "usage_day_pairs"
+
+    day: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    a: Mapped[str] = mapped_column(String(500), primary_key=True)
+    b: Mapped[str] = mapped_column(String(500), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UsageTrigger(Base):
+    """Trigger words of applied LoRAs found in the prompt, all time."""
+
+    __tablename__ = "usage_triggers"
+
+    word: Mapped[str] = mapped_column(String(200), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0, index=True)
+
+
+class UsageDayTrigger(Base):
+    __tablename__ = "usage_day_triggers"
+
+    day: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    word: Mapped[str] = mapped_column(String(200), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UsageRetention(Base):
+    """One row: raw events before `raw_since` were compacted away (only the rollups hold them)."""
+
+    __tablename__ = "usage_retention"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    raw_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

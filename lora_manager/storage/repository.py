@@ -16,6 +16,7 @@ from .scan_store import HashResult, IndexRow, ScanStore
 from .analytics_store import AnalyticsStore
 from .autocomplete_store import AutocompleteStore
 from .feedback_store import FeedbackStore
+from .range_store import RangeStore
 from .usage_store import UsageStore
 from .user_store import UserStore
 
@@ -49,7 +50,8 @@ class LibraryRepository(Protocol):
     def relocate(self, lid: int, row: dict[str, Any]) -> None: ...
 
 
-class SqlLibraryRepository(ScanStore, QueryStore, UserStore, UsageStore, AnalyticsStore, AutocompleteStore, FeedbackStore):
+class SqlLibraryRepository(ScanStore, QueryStore, UserStore, UsageStore, AnalyticsStore, RangeStore, AutocompleteStore,
+                           FeedbackStore):
     """Scan writes, reads, user edits and recorded usage over one engine."""
 
     def __init__(self, engine: Engine):

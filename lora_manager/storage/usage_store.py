@@ -66,7 +66,8 @@ class UsageStore(SqlStoreBase):
                     conn.execute(GL.insert(), rows)
                     lora_rows.extend(rows)
             # The dashboard's rollups move in the same transaction as the events.
-            rollups.apply(conn, self.dialect, rollups.aggregate(gen_rows, lora_rows))
+            words = rollups.trigger_words(conn, {r["lora_id"] for r in lora_rows if r["status"] == "applied"})
+            rollups.apply(conn, self.dialect, rollups.aggregate(gen_rows, lora_rows, words))
         return ids
 
     def _ids_by_prompt_name(self, conn, names: set[str]) -> dict[str, int]:

@@ -77,7 +77,9 @@ def _backfill() -> None:
             return
         ids = [g["id"] for g in gens]
         loras = [dict(r._mapping) for r in conn.execute(sa.select(GL).where(GL.c.generation_id.in_(ids)))]
-        rollups.apply(conn, conn.dialect.name, rollups.aggregate(gens, loras))
+        # only this revision's tables: later revisions backfill their own
+        rollups.apply(conn, conn.dialect.name, rollups.aggregate(gens, loras),
+                      only={"totals", "weights", "families", "pairs", "slots"})
         last = ids[-1]
 
 
