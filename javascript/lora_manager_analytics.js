@@ -174,5 +174,25 @@
     const panel = new AnalyticsPanel(app);
     LM.analytics = panel;
     app.addPanel('analytics', 'Analytics', panel.element, () => panel.load());
+    // "Usage" in the detail panel: this LoRA's own figures.
+    LM.detailActions.push((view, entry) => {
+      const { h } = LM;
+      const body = h('div', { class: 'lm-usage' }, h('span', { class: 'lm-muted', text: 'loading…' }));
+      view.detail.append(h('details', { class: 'lm-section', open: true }, h('summary', { text: 'Usage' }), body));
+      view.api.get(`/analytics/loras/${entry.id}`).then((u) => {
+        LM.clear(body);
+        if (!u.requests) { body.append(h('span', { class: 'lm-muted', text: 'never used in a recorded generation' })); return; }
+        const secs = (ms) => (ms ? `${(ms / 1000).toFixed(1)} s` : '—');
+        body.append(view.kvTable([
+          ['Uses (applied)', u.uses], ['Asked for', u.requests], ['First used', shortDate(u.first_used)], ['Last used', shortDate(u.last_used)],
+          ['Outcomes', Object.entries(u.outcomes || {}).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(', ')],
+          ['Mean time with / without it', `${secs(u.mean_ms_with)} / ${secs(u.mean_ms_without)}`],
+        ]));
+        const weights = Object.entries(u.weights || {}).sort((a, b) => Number(a[0]) - Number(b[0]));
+        if (weights.length) body.append(h('div', { class: 'lm-label', text: 'Weights used' }), barList(weights.map(([w, n]) => ({ label: w, value: n })), ''));
+        const fams = Object.entries(u.families || {});
+        if (fams.length) body.append(h('div', { class: 'lm-label', text: 'With checkpoints of' }), barList(fams.map(([f, n]) => ({ label: LM.familyLabel(f === 'unknown' ? '' : f), value: n })), ''));
+      }).catch((err) => { LM.clear(body).append(h('span', { class: 'lm-muted', text: `unavailable: ${err.message}` })); });
+    });
   });
 })();

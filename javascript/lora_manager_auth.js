@@ -24,7 +24,10 @@
           const res = await fetch(`${window.subpath || ''}/token`, { credentials: 'same-origin' });
           if (res.ok) {
             const data = await res.json();
-            if (data && data.user && data.token) headers.Authorization = `Basic ${btoa(`${data.user}:${data.token}`)}`;
+            if (data && data.user && data.token) {
+              headers.Authorization = `Basic ${btoa(`${data.user}:${data.token}`)}`;
+              LM.user = String(data.user); // whose recommendation feedback this is
+            }
           }
         } catch (err) { /* no token: the host runs without --auth */ }
         return headers;

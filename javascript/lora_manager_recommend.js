@@ -75,7 +75,7 @@
       const { h, clear } = LM;
       const prompt = this.prompt.value;
       if (!prompt.trim()) { this.app.toast('Type a prompt first', 'error'); return; }
-      const body = { prompt, limit: 12 };
+      const body = { prompt, limit: 12, user: LM.user || '' };
       if (this.base.value) body.base = this.base.value;
       clear(this.results).append(h('div', { class: 'lm-muted', text: 'Thinking…' }));
       let res;
@@ -119,7 +119,7 @@
     }
 
     async feedback(item, action) {
-      try { await this.api.post('/recommendations/feedback', { key: String(item.lora.id), action }); } catch (err) { this.app.toast(`Feedback not saved: ${err.message}`, 'error'); }
+      try { await this.api.post('/recommendations/feedback', { key: String(item.lora.id), action, user: LM.user || '' }); } catch (err) { this.app.toast(`Feedback not saved: ${err.message}`, 'error'); }
     }
   }
 
@@ -133,7 +133,7 @@
       const { h } = LM;
       const list = h('ul', { class: 'lm-list-plain lm-similar' }, h('li', { class: 'lm-muted', text: 'looking…' }));
       view.detail.append(h('details', { class: 'lm-section', open: true }, h('summary', { text: 'Similar LoRAs' }), list));
-      view.api.get(`/recommendations/similar/${entry.id}?limit=8`).then((res) => {
+      view.api.get(`/recommendations/similar/${entry.id}?limit=8&user=${encodeURIComponent(LM.user || '')}`).then((res) => {
         LM.clear(list);
         if (!res.items.length) { list.append(h('li', { class: 'lm-muted', text: 'none found' })); return; }
         for (const item of res.items) {

@@ -76,6 +76,10 @@ def test_the_dashboard_shows_what_was_recorded(page):
     page.wait_for_function("window.LoraManager.metrics.analyticsMs > 0")
     most.first.locator("a").click()
     page.wait_for_selector(".lm-detail-title:text('cat')")
+    page.wait_for_selector(".lm-usage table")
+    usage = dict(zip(page.locator(".lm-usage th").all_inner_texts(), page.locator(".lm-usage td").all_inner_texts()))
+    assert usage["Uses (applied)"] == "6" and "failed 1" in usage["Outcomes"] and "interrupted 1" in usage["Outcomes"]
+    assert page.locator(".lm-usage .lm-barlabel").all_inner_texts()[:1] == ["0.8"]
 
 
 def test_events_export_as_csv(page):

@@ -273,9 +273,16 @@ def test_inside_sdnext_requests_carry_the_signed_in_users_token(browser, served)
     pg.on("request", lambda r: seen.setdefault(r.url.split("?")[0].rsplit("/", 1)[-1], r.headers.get("authorization")))
     pg.goto(server.base + UI)
     pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
-    wait_for(lambda: "autocomplete" in seen, timeout=10)
+    for _ in range(100):  # Playwright delivers request events only while it is called: wait through it
+        if "autocomplete" in seen:
+            break
+        pg.wait_for_timeout(100)
     expected = "Basic " + base64.b64encode(b"ann:t0k").decode()
     assert seen["loras"] == expected and seen["system"] == expected and seen["autocomplete"] == expected
+    # recommendation feedback is the signed-in user's
+    with pg.expect_request("**/recommendations/feedback") as sent:
+        pg.evaluate("window.LoraManager.recommend.feedback({lora: {id: 1}}, 'dismiss')")
+    assert sent.value.post_data_json == {"key": "1", "action": "dismiss", "user": "ann"}
     context.close()
 
 

@@ -255,6 +255,15 @@ def routes(core) -> list[Route]:
     ) -> Response:
         return JSON(core.analytics.loras(_utc(since), _utc(until), sort, limit, offset))
 
+    def analytics_lora(key: str = KEY_PATH, since: Optional[datetime] = Query(None),
+                       until: Optional[datetime] = Query(None)) -> Response:
+        entry = cat.get(key)
+        figures = core.analytics.lora(entry["prompt_name"], _utc(since), _utc(until))
+        if figures is None:  # never asked for: every figure is zero
+            figures = {"prompt_name": entry["prompt_name"], "uses": 0, "requests": 0, "first_used": None, "last_used": None,
+                       "outcomes": {}, "weights": {}, "families": {}, "mean_ms_with": None, "mean_ms_without": None}
+        return JSON({**figures, "id": entry["id"]})
+
     def analytics_events(since: Optional[datetime] = Query(None), until: Optional[datetime] = Query(None)) -> Response:
         return StreamingResponse(core.analytics.events_csv(_utc(since), _utc(until)), media_type="text/csv",
                                  headers={"Content-Disposition": 'attachment; filename="lora-manager-events.csv"'})
@@ -302,6 +311,8 @@ def routes(core) -> list[Route]:
               "generations over time, most/least/never used LoRAs, co-usage, families, failures", S.AnalyticsSummary),
         Route("/analytics/loras", "GET", analytics_loras, "per LoRA: uses, first/last use, weights, families, outcomes, "
               "mean generation time with and without it", S.AnalyticsLoras),
+        Route("/analytics/loras/{key}", "GET", analytics_lora, "one LoRA's figures (all time, or since/until)",
+              S.AnalyticsLora),
         Route("/analytics/events.csv", "GET", analytics_events, "the recorded events as CSV",
               extra={"response_class": StreamingResponse, "responses": {**ERRORS, 200: {"content": {"text/csv": {}}, "description": "CSV"}}}),
         Route("/usage", "GET", usage, "recorded generations, newest first, with requested and applied LoRAs", S.UsagePage),
