@@ -19,6 +19,18 @@ REQUIREMENTS = [
 if os.environ.get("LORA_MANAGER_DB", "").startswith("postgres"):
     REQUIREMENTS.append(("psycopg", "psycopg[binary]>=3.1"))
 
+# The recommender's model runs on the host's own torch and transformers: sentence-transformers goes
+# in with --no-deps (its pins could move the host's transformers or torch), faiss-cpu asks only for
+# numpy. Where they cannot load, the recommender ranks lexically and its status says why.
+RECOMMENDER = [
+    ("faiss", "faiss-cpu>=1.7.4", ""),
+    ("sklearn", "scikit-learn>=1.1", ""),
+    ("sentence_transformers", "sentence-transformers>=3.0", "--no-deps "),
+]
+if os.environ.get("LORA_MANAGER_EMBED_MODEL", "").strip().lower() not in ("off", "none", "0"):
+    REQUIREMENTS += [(m, r) for m, r, _ in RECOMMENDER]
+FLAGS = {r: f for _, r, f in RECOMMENDER}
+
 for module, requirement in REQUIREMENTS:
     if not launch.is_installed(module):
-        launch.run_pip(f"install \"{requirement}\"", f"LoRA Manager requirement: {requirement}")
+        launch.run_pip(f"install {FLAGS.get(requirement, '')}\"{requirement}\"", f"LoRA Manager requirement: {requirement}")
