@@ -113,8 +113,17 @@ class Embedder:
         import torch
 
         with self._encode_lock, torch.inference_mode():
-            out = self._model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
-                                     show_progress_bar=False)
+            # A single query may use two cores where we own torch's threads (standalone): the
+            # builder's batches stay on `cpu_threads` so the server keeps answering while it runs.
+            boost = len(texts) == 1 and self.device == "cpu" and self.cpu_threads and (os.cpu_count() or 1) > self.cpu_threads
+            if boost:
+                torch.set_num_threads(min(2, os.cpu_count() or 1))
+            try:
+                out = self._model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                                         show_progress_bar=False)
+            finally:
+                if boost:
+                    torch.set_num_threads(self.cpu_threads)
         self.encoded += len(texts)
         return out.astype("float32", copy=False)
 

@@ -3,9 +3,10 @@
 One file per model (`recommend/<model>.npz`: ids, unit vectors, the digest of
 the text each was made from), replaced atomically. A file that does not load
 (cut short, another version, another dimension) is set aside and rebuilt;
-it never stops the recommender. The faiss index is exact inner product
-(`IndexFlatIP`): a flat index is its vectors, so it is rebuilt from the file in
-milliseconds rather than stored twice. Readers get an immutable `Snapshot`;
+it never stops the recommender. The faiss index is an exhaustive inner product
+over float16 codes (`IndexScalarQuantizer`, QT_fp16): no training, no clusters
+to go stale, so it is rebuilt from the file in milliseconds rather than stored
+twice. Readers get an immutable `Snapshot`;
 the builder swaps in a new one.
 """
 
@@ -68,7 +69,11 @@ def make_snapshot(ids, vectors) -> Snapshot:
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     index = None
     if len(ids):
-        index = faiss.IndexFlatIP(vectors.shape[1])
+        # Exhaustive inner product over float16 codes: half the memory to stream per query
+        # (100k x 384: 8.3 ms against 11.7 ms for float32 on one thread) and, for unit vectors,
+        # the same top 10 as the float32 search in the bench's checks.
+        index = faiss.IndexScalarQuantizer(vectors.shape[1], faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+        index.train(vectors[:1])  # fp16 codes need no statistics
         index.add(vectors)
     return Snapshot(ids, vectors, index, {int(i): r for r, i in enumerate(ids.tolist())})
 
