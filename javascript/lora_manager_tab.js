@@ -789,6 +789,12 @@
     // ----- scan / hash status -----
     async pollStatus() {
       let next = 15000;
+      // In the host our tab sits hidden behind the others most of the time: look rarely then.
+      if (this.root.offsetParent === null && !this.scanWasRunning && this.total) {
+        clearTimeout(this.pollTimer);
+        this.pollTimer = setTimeout(() => this.pollStatus(), 5000);
+        return;
+      }
       try {
         const sys = await this.api.get('/system');
         const bg = sys.background || {};
@@ -809,7 +815,11 @@
         }
         this.status.textContent = parts.join(' · ');
         this.rescanBtn.disabled = !!running;
-        if (this.scanWasRunning && !running) { this.reload('keep'); this.loadTags(); }
+        // A scan seen finishing, or counts that moved while we looked away: show the new state.
+        const counts = JSON.stringify(sys.library || {});
+        const moved = this.lastCounts !== undefined && counts !== this.lastCounts;
+        this.lastCounts = counts;
+        if ((this.scanWasRunning && !running) || (moved && !running)) { this.reload('keep'); this.loadTags(); }
         this.scanWasRunning = !!running;
       } catch (err) {
         this.status.textContent = err.status === 404 || err.status === 0 ? 'LoRA Manager is starting…' : `Status unavailable: ${err.message}`;

@@ -312,3 +312,13 @@ def test_recommendations_panel_and_similar_loras(page, served):
     page.locator(".lm-card", has_text="Ink Wash").click()
     page.wait_for_selector(".lm-similar li a")
     assert "Ink Wash" not in page.locator(".lm-similar li a").all_inner_texts()
+
+
+def test_rescan_button_shows_new_files(page, served):
+    """(Last in this module: it adds a sixth LoRA to the shared library.)"""
+    server, lib, count = served
+    write_lora(lib / "new" / "fresh_arrival.safetensors", seed=99, metadata={"modelspec.title": "Fresh Arrival"})
+    page.click("button:text('Rescan')")
+    wait_for(lambda: _count(page) == f"{count + 1} LoRAs", timeout=20)
+    assert "Fresh Arrival" in page.locator(".lm-card-name").all_inner_texts()
+    wait_for(lambda: "files indexed" in page.inner_text(".lm-status"), timeout=20)
