@@ -15,8 +15,8 @@ limit, offset)`, `lora(prompt_name, since, until)`, `events_csv(since, until)`.
 from __future__ import annotations
 
 import csv
-import heapq
 import io
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -113,8 +113,18 @@ class Analytics:
             raise InvalidInput(f"bucket must be one of {', '.join(BUCKETS)}")
         tz = zone(tz_name)
         span = self._span(since, until)
-        edges = self._edges(span)
         all_time = since is None and until is None
+        ranged = None
+        if not all_time:
+            # The range's three big reads run in SQL on their own connections while this thread folds
+            # the raw partial days: sqlite3 and psycopg leave the GIL while a query runs.
+            days = (span.days_from, span.days_to) if span.has_days else None
+            pool = ThreadPoolExecutor(3, thread_name_prefix="lora-manager-analytics")
+            ranged = {name: pool.submit(fn, days, span.edges, n) for name, fn, n in (
+                ("top", self.repo.ranged_top, top), ("never", self.repo.ranged_never_used, top),
+                ("pairs", self.repo.ranged_pairs, top * 2))}
+            pool.shutdown(wait=False)
+        edges = self._edges(span)
         out = {
             "range": {"since": _iso(since), "until": _iso(until), "time_zone": tz_name or "UTC", "bucket": bucket,
                       "exact": span.exact, "raw_since": _iso(span.raw_since)},
@@ -129,16 +139,12 @@ class Analytics:
             pairs = [((p["a"], p["b"]), p["generations"]) for p in self.repo.co_usage(limit=top * 2)]
             words = [((w,), n) for w, n in self.repo.top_triggers(top)]
         else:
-            days = (span.days_from, span.days_to) if span.has_days else None
-            usage = self.repo.ranged_usage(days, span.edges)
-            used = [{"prompt_name": n, "lora_id": lid, "uses": us, "last_used": last} for n, lid, us, last, _f, _a in usage if us]
-            most = heapq.nsmallest(top, used, key=lambda r: (-r["uses"], r["prompt_name"]))
-            least = heapq.nsmallest(top, used, key=lambda r: (r["uses"], r["prompt_name"]))
-            out["totals"]["lora_failures"] = {k: n for k, n in (("not_found", sum(r[4] for r in usage)),
-                                                                ("not_applied", sum(r[5] for r in usage))) if n}
-            never = self._never_used({r["lora_id"] for r in used}, top)
-            pairs = self.repo.ranged_pairs(days, span.edges, top * 2)
             words = top_counts(self._counted("triggers", span, edges), top)
+            ranked = ranged["top"].result()  # ranked and summed in SQL: a page comes back
+            most, least = ranked["most"], ranked["least"]
+            out["totals"]["lora_failures"] = {k: ranked[k] for k in ("not_found", "not_applied") if ranked[k]}
+            never = ranged["never"].result()
+            pairs = ranged["pairs"].result()
         out.update({
             "most_used": [self._brief(r) for r in most],
             "least_used": [self._brief(r) for r in least],
@@ -155,13 +161,6 @@ class Analytics:
             wanted = set(names)
             extra = {k: n for k, n in extra.items() if k[0] in wanted}
         return add_counts(counts, extra)
-
-    def _never_used(self, used_ids: set, top: int) -> dict[str, Any]:
-        unused = [r for r in self.repo.present_sizes() if r[0] not in used_ids]
-        largest = heapq.nsmallest(top, unused, key=lambda r: (-r[1], r[0]))
-        names = self.repo.prompt_names([i for i, _s in largest])
-        return {"count": len(unused), "bytes": sum(r[1] for r in unused),
-                "largest": [{"id": i, "prompt_name": names.get(i), "size": s} for i, s in largest]}
 
     def _totals(self, span: Span, edges, all_time: bool, failures: bool = True) -> dict[str, Any]:
         sums: dict[tuple[str, str], list[int]] = {}
@@ -236,10 +235,14 @@ class Analytics:
             counted = {"weights": {(n, w): c for _i, n, w, c in weights}, "families": {(n, f): c for _i, n, f, c in families}}
         else:
             span = self._span(since, until)
+            days = (span.days_from, span.days_to) if span.has_days else None
+            # the page is ranked in SQL on another connection while this thread folds the raw partial days
+            pool = ThreadPoolExecutor(1, thread_name_prefix="lora-manager-analytics")
+            page = pool.submit(self.repo.ranged_loras, days, span.edges, key, descending, limit, offset)
+            pool.shutdown(wait=False)
             edges = self._edges(span)
             totals = self._totals(span, edges, False, failures=False)  # the mean time of all generations is what's read
-            days = (span.days_from, span.days_to) if span.has_days else None
-            total, rows = self.repo.ranged_loras(days, span.edges, key, descending, limit, offset)
+            total, rows = page.result()
             names = [r["prompt_name"] for r in rows]
             counted = {k: self._counted(k, span, edges, names) for k in ("weights", "families")}
         return {"total": total, "limit": limit, "offset": offset, "items": self._items(rows, counted, totals)}

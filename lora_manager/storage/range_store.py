@@ -142,21 +142,58 @@ class RangeStore(SqlStoreBase):
         return int(total), [{**{k: v for k, v in r.items() if k != "total_rows"}, **{k: int(r[k] or 0) for k in COUNTERS},
                              "first_used": _utc(r["first_used"]), "last_used": _utc(r["last_used"])} for r in rows]
 
-    def ranged_usage(self, days: tuple | None, edges: list[tuple[datetime, datetime]]) -> list[tuple]:
-        """(prompt_name, lora_id, uses, last_used, not_found, not_applied) per LoRA asked for in the range:
-        one grouping pass that the summary's most/least used, failures and never-used all read."""
+    def ranged_top(self, days: tuple | None, edges: list[tuple[datetime, datetime]], top: int) -> dict[str, Any]:
+        """Most and least used LoRAs and the failure sums of a range, from one grouping of its
+        per-LoRA rows (a CTE read three times: SQLite and PostgreSQL materialise it once);
+        only `2 * top + 1` rows come back.
+        Returns {"most": [...], "least": [...]} of {prompt_name, lora_id, uses, last_used} and
+        {"not_found": n, "not_applied": n}."""
         u = self._lora_union(days, edges, None)
         if u is None:
-            return []
-        q = (select(u.c.prompt_name, func.max(u.c.lora_id), func.sum(u.c.uses), func.max(u.c.last_used),
-                    func.sum(u.c.not_found), func.sum(u.c.not_applied)).group_by(u.c.prompt_name))
-        with self.engine.connect() as conn:
-            return [(n, lid, int(us), _utc(last), int(nf), int(na)) for n, lid, us, last, nf, na in conn.execute(q)]
+            return {"most": [], "least": [], "not_found": 0, "not_applied": 0}
+        g = (select(u.c.prompt_name, func.max(u.c.lora_id).label("lora_id"), func.sum(u.c.uses).label("uses"),
+                    func.max(u.c.last_used).label("last_used"), func.sum(u.c.not_found).label("nf"),
+                    func.sum(u.c.not_applied).label("na")).group_by(u.c.prompt_name).cte("g"))
 
-    def present_sizes(self) -> list[tuple[int, int]]:
-        """(id, size) of every LoRA on disk: read from the (state, size) index alone."""
+        def ranked(kind: str, order):
+            return select(literal(kind).label("k"), g.c.prompt_name, g.c.lora_id, g.c.uses, g.c.last_used) \
+                .where(g.c.uses > 0).order_by(order, g.c.prompt_name).limit(top).subquery()
+
+        most, least = ranked("most", g.c.uses.desc()), ranked("least", g.c.uses.asc())
+        fails = select(literal("fail").label("k"), literal(None).label("prompt_name"), func.sum(g.c.na).label("lora_id"),
+                       func.sum(g.c.nf).label("uses"), literal(None).label("last_used"))
+        q = union_all(select(most), select(least), fails)
+        out: dict[str, Any] = {"most": [], "least": [], "not_found": 0, "not_applied": 0}
         with self.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(select(L.c.id, L.c.size).where(L.c.state.in_(PRESENT)))]
+            for k, name, lid, uses, last in conn.execute(q):
+                if k == "fail":
+                    out["not_found"], out["not_applied"] = int(uses or 0), int(lid or 0)
+                else:
+                    # (PostgreSQL types the unioned column as numeric: ids come back as Decimal)
+                    out[k].append({"prompt_name": name, "lora_id": None if lid is None else int(lid), "uses": int(uses),
+                                   "last_used": _utc(last)})
+        out["most"].sort(key=lambda r: (-r["uses"], r["prompt_name"]))
+        out["least"].sort(key=lambda r: (r["uses"], r["prompt_name"]))
+        return out
+
+    def ranged_never_used(self, days: tuple | None, edges: list[tuple[datetime, datetime]], top: int) -> dict[str, Any]:
+        """LoRAs on disk not applied in the range: {count, bytes, largest: [{id, prompt_name, size}]},
+        counted in SQL over the (state, size) index against the ids the range applied."""
+        parts = []
+        if days is not None:
+            parts.append(select(LDAY.c.lora_id).where(LDAY.c.day >= days[0], LDAY.c.day < days[1], LDAY.c.uses > 0,
+                                                      LDAY.c.lora_id.is_not(None)))
+        if edges:
+            parts.append(select(GL.c.lora_id).where(GL.c.generation_id.in_(self._edge_ids(edges)), GL.c.status == "applied",
+                                                    GL.c.lora_id.is_not(None)))
+        conds = [L.c.state.in_(PRESENT)]
+        if parts:
+            conds.append(L.c.id.not_in(union_all(*parts) if len(parts) > 1 else parts[0]))
+        with self.engine.connect() as conn:
+            n, size = conn.execute(select(func.count(), func.coalesce(func.sum(L.c.size), 0)).where(*conds)).one()
+            largest = conn.execute(select(L.c.id, L.c.prompt_name, L.c.size).where(*conds)
+                                   .order_by(L.c.size.desc(), L.c.id).limit(top)).all()
+        return {"count": int(n), "bytes": int(size), "largest": [{"id": i, "prompt_name": p, "size": s} for i, p, s in largest]}
 
     def prompt_names(self, ids: list[int]) -> dict[int, str]:
         with self.engine.connect() as conn:
