@@ -7,12 +7,13 @@ partial days at its ends with the same code the recorder uses.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, or_, select, union_all
 
 from . import rollups
+from .analytics_store import _utc
 from .base import L, SqlStoreBase
 from .models import UsageRetention
 from .rollups import COUNTERS, DAY, DFAM, DPAIR, DTRIG, DWEI, LDAY, LEVELS, SLOT, TOT, TRIG
@@ -20,14 +21,6 @@ from .scan_store import PRESENT
 from .usage_store import G, GL
 
 RET = UsageRetention.__table__
-
-
-def _utc(value):
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value[:26])
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _runs(units: list[datetime], seconds: int) -> list[tuple[datetime, datetime]]:
