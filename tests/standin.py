@@ -85,6 +85,21 @@ class Net:
         self.name, self.te_multiplier, self.unet_multiplier = name, te, unet
 
 
+class ExtraNetworkLora:
+    """SDNext's `lora_common.extra_network_lora`: LoRAs whose weights did not fit the model are
+    counted in `errors` while applying (they stay in `loaded_networks`), and `deactivate(p)`,
+    called at the end of processing before the scripts' postprocess, logs and clears them."""
+
+    def __init__(self):
+        self.errors: dict[str, int] = {}
+        self.logged: list[dict[str, int]] = []
+
+    def deactivate(self, p, force=False):
+        if self.errors:
+            self.logged.append(dict(self.errors))
+            self.errors.clear()
+
+
 class Host:
     """Install with `Host(tmp_path, monkeypatch)`; then `load_extension()`, `start()` and `generate(...)`."""
 
@@ -131,7 +146,8 @@ class Host:
         self.shared = _mod("modules.shared", cmd_opts=None, opts=Opts(sd_model_checkpoint="base.safetensors", added={}),
                            OptionInfo=OptionInfo, state=self.state, api=Api(), sd_model_type="sd")
         self.scripts = _mod("modules.scripts", Script=Script, AlwaysVisible=object())
-        self.lora_common = _mod("modules.lora.lora_common", loaded_networks=self.loaded_networks)
+        self.lora_common = _mod("modules.lora.lora_common", loaded_networks=self.loaded_networks,
+                                extra_network_lora=ExtraNetworkLora())
         self.lora_load = _mod("modules.lora.lora_load", available_networks=self.available,
                               list_available_networks=self.list_available_networks, refreshes=0)
         self.processing = _mod("modules.processing", StableDiffusionProcessingTxt2Img=Txt2Img, process_images=self.process_images)
@@ -186,6 +202,12 @@ class Host:
             head = f.read(9)
         return len(head) == 9 and head[8:9] == b"{"
 
+    def _fits(self, name: str) -> bool:
+        """The loaded model is SD 1.x ('sd'): an SDXL LoRA (second text encoder) does not fit."""
+        with open(self.available[name], "rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            return b"lora_te2_" not in f.read(n)
+
     def process_images(self, p) -> Any:
         """The contract's order: scripts' before_process (prompt still has its tags), tags
         stripped and applied, steps, scripts' postprocess unless interrupted, and
@@ -202,6 +224,9 @@ class Host:
                 p.network_data.append((name, te, unet))
                 if (te or unet) and self._load(name):
                     self.loaded_networks.append(Net(name, te, [unet, unet, unet]))  # SDNext: [in, mid, out]
+                    if not self._fits(name):  # listed as loaded, but its weights did not apply
+                        errors = self.lora_common.extra_network_lora.errors
+                        errors[name] = errors.get(name, 0) + 1
             p.prompt = TAG.sub("", p.prompt).strip()
             self.state.sampling_steps = p.steps
             for step in range(1, p.steps + 1):
@@ -209,6 +234,7 @@ class Host:
                     break
                 self.state.sampling_step = step
                 time.sleep(self.step_seconds)
+            self.lora_common.extra_network_lora.deactivate(p)  # inside processing, before any postprocess
             images = [_Image()]
             result = types.SimpleNamespace(images=images, infotexts=[f"{p.prompt}\nSteps: {p.steps}"], seed=1234, info="")
             self.processed.append(p)

@@ -136,6 +136,25 @@ def test_recorder_done_interrupted_and_failed_to_load(host):
     assert interrupted["loras"][1]["status"] == "not_applied"
 
 
+def test_a_lora_the_host_lists_but_could_not_apply_is_not_counted_as_applied(host):
+    # SDNext keeps a LoRA whose weights do not fit the model in loaded_networks and only counts
+    # the failure (extra_network_lora.errors), clearing it before any script's postprocess.
+    write_lora(host.lora_dir / "xl_style.safetensors", family="xl", seed=5)
+    host.start()
+    core = _core()
+    host.list_available_networks()
+    host.generate("<lora:hosted:0.8> <lora:xl_style:0.6>", steps=2)
+    assert core.recorder.flush(10)
+    [event] = core.repo.list_usage()["items"]
+    assert {x["prompt_name"]: x["status"] for x in event["loras"]} == {"hosted": "applied", "xl_style": "not_applied"}
+    assert [n.name for n in host.loaded_networks] == ["hosted", "xl_style"]  # as the host lists them
+    assert host.lora_common.extra_network_lora.logged == [{"xl_style": 1}]  # the host still logs its errors
+    host.generate("<lora:hosted:0.8>", steps=2)  # the count does not leak into the next generation
+    assert core.recorder.flush(10)
+    latest = core.repo.list_usage()["items"][0]
+    assert [x["status"] for x in latest["loras"]] == ["applied"]
+
+
 def test_recording_can_be_turned_off(host):
     host.start()
     core = _core()

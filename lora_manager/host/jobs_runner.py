@@ -42,6 +42,7 @@ class HostRunner:
                 height=req.height, cfg_scale=req.cfg_scale, sampler_name=req.sampler or "Default", batch_size=req.batch_size,
                 n_iter=1, do_not_save_samples=True, do_not_save_grid=True, override_settings={},
             )
+            recording.watch_apply_errors()
             event = recording.start_event(p, source="job")
             task = shared.state.begin("LoRA Manager job", api=True)
             poller = threading.Thread(target=_poll, args=(shared.state, progress, stop), daemon=True)

@@ -34,7 +34,40 @@ def _first(value: Any) -> Any:
     return value[0] if isinstance(value, (list, tuple)) and value else value
 
 
+_ERRORS = "_lora_manager_lora_errors"  # LoRAs the host failed to apply, kept on the processing object
+
+
+def watch_apply_errors() -> None:
+    """SDNext counts LoRAs whose weights did not fit the model in `extra_network_lora.errors`
+    and keeps them in `loaded_networks`; it clears the count in `deactivate(p)`, before any
+    script's postprocess runs. Copy the count onto `p` just before it is cleared (once per
+    host instance; a host without it is left alone)."""
+    try:
+        from modules.lora import lora_common
+    except ImportError:
+        return
+    network = getattr(lora_common, "extra_network_lora", None)
+    if network is None or getattr(network, "_lora_manager_watched", False) or not hasattr(network, "errors"):
+        return
+    original = network.deactivate
+
+    def deactivate(p, *args, **kwargs):
+        try:
+            if network.errors:
+                setattr(p, _ERRORS, {**getattr(p, _ERRORS, {}), **network.errors})
+        except Exception:  # never in the host's way
+            log.debug("LoRA Manager: could not read the host's LoRA errors", exc_info=True)
+        return original(p, *args, **kwargs)
+
+    network.deactivate = deactivate
+    network._lora_manager_watched = True
+
+
 def before(p) -> None:
+    try:
+        watch_apply_errors()
+    except Exception:
+        log.debug("LoRA Manager: could not watch the host's LoRA errors", exc_info=True)
     event = start_event(p)
     if event is not None:
         try:
@@ -101,7 +134,8 @@ def _float(value: Any) -> float | None:
         return None
 
 
-def _applied() -> list[dict[str, Any]]:
+def _applied(failed: dict | None = None) -> list[dict[str, Any]]:
+    """What the host really applied: its loaded networks less those it counted as failed."""
     try:
         from modules.lora import lora_common  # SDNext
     except ImportError:
@@ -110,7 +144,10 @@ def _applied() -> list[dict[str, Any]]:
         except ImportError:
             return []
     out = []
+    failed = failed or {}
     for net in list(getattr(lora_common, "loaded_networks", []) or []):
+        if str(getattr(net, "name", "")) in failed:
+            continue
         out.append({"name": str(getattr(net, "name", "")), "te": _multiplier(getattr(net, "te_multiplier", None)),
                     "unet": _multiplier(getattr(net, "unet_multiplier", None))})
     return out
@@ -133,7 +170,7 @@ def finish(p, recorder, *, done: bool) -> None:
         else:
             event.outcome = "failed"
         event.finished_at = _now()
-        event.applied = _applied()
+        event.applied = _applied(getattr(p, _ERRORS, None))
         recorder.record(event)
     except Exception:
         log.exception("LoRA Manager: could not record a generation")
