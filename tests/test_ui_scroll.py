@@ -75,3 +75,28 @@ def test_a_jump_deep_into_the_list(page):
     _scroll_to(page, 0.5, "lora_150")
     names = _visible_names(page)
     assert names == sorted(names) and "lora_000" not in names
+
+
+def test_bulk_move_and_trash(page, served, tmp_path_factory):
+    """(Last in this module: it moves and trashes three of the LoRAs.)"""
+    import httpx
+
+    page.on("dialog", lambda d: d.accept())
+    page.fill(".lm-search", "lora_29")
+    wait_for(lambda: page.inner_text(".lm-count") == "10 LoRAs", timeout=10)
+    for name in ("lora_290", "lora_291", "lora_292"):
+        page.locator(".lm-card", has_text=name).locator(".lm-check").check()
+    page.fill("input[aria-label='bulk folder']", "bulkmoved")
+    page.click(".lm-bulkbar button:text-is('Move')")
+    api = served.base + "/lora-manager/v1/loras/"
+
+    def folder(name):
+        return httpx.get(api + name).json()["folder"]
+
+    wait_for(lambda: all(folder(n) == "bulkmoved" for n in ("lora_290", "lora_291", "lora_292")), timeout=20)
+    assert folder("lora_293") == "f2"
+    for name in ("lora_290", "lora_291"):
+        page.locator(".lm-card", has_text=name).locator(".lm-check").check()
+    page.click(".lm-bulkbar button:text-is('Delete')")
+    wait_for(lambda: page.inner_text(".lm-count") == "8 LoRAs", timeout=20)
+    assert httpx.get(api + "lora_290").json()["state"] == "trashed" and httpx.get(api + "lora_292").json()["state"] == "ok"
