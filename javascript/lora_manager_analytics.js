@@ -102,11 +102,14 @@
     async load() {
       const { h, clear } = LM;
       const t0 = performance.now();
+      const seq = (this.seq = (this.seq || 0) + 1);
       let s;
       try { s = await this.api.get(`/analytics/summary?${this.query()}`); } catch (err) {
+        if (seq !== this.seq) return;
         clear(this.body).append(h('div', { class: 'lm-message lm-error', text: err.message }));
         return;
       }
+      if (seq !== this.seq) return; // the range changed while this one was on its way
       LM.metrics.analyticsMs = performance.now() - t0;
       this.render(s);
     }

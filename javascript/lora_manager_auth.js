@@ -12,9 +12,11 @@
   const LM = (window.LoraManager = window.LoraManager || {});
   if (LM.authHeaders) return;
   let pending = null;
+  let expires = 0;
 
   LM.authHeaders = function authHeaders() {
-    if (!pending) {
+    if (!pending || Date.now() > expires) {
+      expires = Infinity;
       pending = (async () => {
         const headers = {};
         const key = window.localStorage && localStorage.getItem('lora-manager-api-key');
@@ -29,7 +31,10 @@
               LM.user = String(data.user); // whose recommendation feedback this is
             }
           }
-        } catch (err) { /* no token: the host runs without --auth */ }
+        } catch (err) { /* no token: the host runs without --auth, or is not ready yet */ }
+        // A token is kept until a 401 asks again (resetAuth); no token is asked again in 30 s
+        // (the host may not have been ready, or its subpath not yet known).
+        if (!headers.Authorization) expires = Date.now() + 30000;
         return headers;
       })();
     }

@@ -138,6 +138,7 @@
       try { jobs = await this.api.get('/jobs'); } catch (err) { this.say(`Jobs unavailable: ${err.message}`, true); }
       this.renderJobs(jobs);
       const visible = !this.element.closest('.lm-panel').hidden;
+      clearTimeout(this.timer); // overlapping refreshes keep one timer, not one each
       if (visible && jobs.some((j) => ACTIVE.has(j.status))) this.timer = setTimeout(() => this.refresh(), 1000);
     }
 
@@ -159,7 +160,7 @@
           (j.warnings || []).map((w) => h('div', { class: 'lm-message lm-info', text: w })));
         const images = (j.result && j.result.images) || [];
         if (images.length) {
-          row.append(h('div', { class: 'lm-previews' }, images.map((_, i) => h('img', { class: 'lm-preview', loading: 'lazy', alt: '', src: this.api.url(`/jobs/${encodeURIComponent(j.id)}/images/${i}`) }))));
+          row.append(h('div', { class: 'lm-previews' }, images.map((_, i) => LM.authImage(this.api.url(`/jobs/${encodeURIComponent(j.id)}/images/${i}`), 'lm-preview'))));
         }
         this.list.append(row);
       }
@@ -177,7 +178,7 @@
     app.addPanel('jobs', 'Jobs', panel.element, () => panel.refresh());
     LM.detailActions.push((view, entry, bar) => {
       if (!bar || entry.state !== 'ok') return;
-      bar.append(LM.h('button', { class: 'lm-btn', type: 'button', text: 'Add to job', title: 'add to the Jobs panel\'s LoRA stack', onclick: () => panel.add(entry) }));
+      bar.append(LM.h('button', { class: 'lm-btn', type: 'button', text: 'Add to job', title: 'add to the Jobs panel\'s LoRA stack', onclick: () => panel.add(view.current || entry) }));
     });
   });
 })();

@@ -78,11 +78,14 @@
       const body = { prompt, limit: 12, user: LM.user || '' };
       if (this.base.value) body.base = this.base.value;
       clear(this.results).append(h('div', { class: 'lm-muted', text: 'Thinking…' }));
+      const seq = (this.seq = (this.seq || 0) + 1);
       let res;
       try { res = await this.api.post('/recommendations/for-prompt', body); } catch (err) {
+        if (seq !== this.seq) return;
         clear(this.results).append(h('div', { class: 'lm-message lm-error', text: err.message }));
         return;
       }
+      if (seq !== this.seq) return; // a newer prompt was asked meanwhile
       this.last = res;
       this.status();
       this.render(res);

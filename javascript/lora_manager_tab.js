@@ -37,7 +37,7 @@
       if (k === 'class') el.className = v;
       else if (k === 'text') el.textContent = v;
       else if (k === 'dataset') Object.assign(el.dataset, v);
-      else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+      else if (k.startsWith('on')) { if (typeof v === 'function') el.addEventListener(k.slice(2), v); } // never an inline handler
       else if (k === 'value') el.value = v;
       else if (k === 'checked') el.checked = !!v;
       else el.setAttribute(k, v === true ? '' : String(v));
@@ -92,19 +92,24 @@
   }
 
   function makeApi(base) {
-    const prefix = (window.subpath || '') + base;
-    async function request(method, path, body) {
+    // SDNext sets window.subpath only once its options arrive: read it on every request.
+    const prefixNow = () => (window.subpath || '') + base;
+    async function request(method, path, body, retried) {
       const auth = typeof LM.authHeaders === 'function' ? await LM.authHeaders() : {};
       const headers = { Accept: 'application/json', ...auth };
       if (body !== undefined) headers['Content-Type'] = 'application/json';
       const options = { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) };
       let res;
       try {
-        res = await window.fetch(prefix + path, options);
+        res = await window.fetch(prefixNow() + path, options);
       } catch (err) {
         throw new ApiError(0, 'network', `the server did not answer (${err && err.message ? err.message : err})`);
       }
       if (!res) throw new ApiError(0, 'network', 'the server did not answer');
+      if (res.status === 401 && !retried && typeof LM.resetAuth === 'function') {
+        LM.resetAuth(); // a new sign-in, or a token read before the host was ready
+        return request(method, path, body, true);
+      }
       let data = null;
       if (res.status !== 204) data = await res.json().catch(() => null);
       if (!res.ok) {
@@ -114,38 +119,56 @@
       return data;
     }
     return {
-      prefix,
+      get prefix() { return prefixNow(); },
       get: (p) => request('GET', p),
       post: (p, b) => request('POST', p, b === undefined ? {} : b),
       patch: (p, b) => request('PATCH', p, b),
       del: (p) => request('DELETE', p),
-      url: (p) => prefix + p,
+      url: (p) => prefixNow() + p,
     };
   }
 
   // Preview images: a plain <img src> first; where the host guards its API (SDNext --auth),
   // the image request fails and is fetched again with the host's credentials.
-  function previewImage(api, entry, cls) {
-    const hasPreview = entry.previews && entry.previews.length;
+  function previewImage(api, entry, cls, index = 0) {
+    const hasPreview = entry.previews && entry.previews.length > index;
     if (!hasPreview && !entry.cover) return h('div', { class: `${cls} lm-noimg`, text: 'no preview' });
-    const first = hasPreview ? entry.previews[0] : null;
-    const path = hasPreview ? `/loras/${entry.id}/previews/0` : `/loras/${entry.id}/cover`;
+    const first = hasPreview ? entry.previews[index] : null;
+    const path = hasPreview ? `/loras/${entry.id}/previews/${index}` : `/loras/${entry.id}/cover`;
     if (first && /\.(mp4|webm)$/i.test(first.name || '')) {
       return h('video', { class: cls, src: api.url(path), muted: true, loop: true, preload: 'none', playsinline: true });
     }
-    const img = h('img', { class: cls, src: api.url(path), loading: 'lazy', decoding: 'async', alt: '' });
+    return authImage(api.url(path), cls);
+  }
+
+  // Images from our API: a plain <img src> first; where the host guards its API (SDNext --auth) the
+  // request fails and the image is fetched once more with the host's credentials. Those blobs are
+  // kept by URL (a redraw reuses them) and the oldest are released past a few hundred.
+  const blobs = new Map();
+  function authImage(url, cls) {
+    const img = h('img', { class: cls, src: blobs.get(url) || url, loading: 'lazy', decoding: 'async', alt: '' });
     img.addEventListener('error', async () => {
       if (img.dataset.retried) { img.classList.add('lm-broken-img'); return; }
       img.dataset.retried = '1';
       try {
         const headers = typeof LM.authHeaders === 'function' ? await LM.authHeaders() : {};
-        if (!Object.keys(headers).length) return;
-        const res = await fetch(api.url(path), { headers, credentials: 'same-origin' });
-        if (res.ok) img.src = URL.createObjectURL(await res.blob());
+        if (!Object.keys(headers).length) { img.classList.add('lm-broken-img'); return; }
+        const res = await fetch(url, { headers, credentials: 'same-origin' });
+        if (!res.ok) { img.classList.add('lm-broken-img'); return; }
+        if (!blobs.has(url)) {
+          blobs.set(url, URL.createObjectURL(await res.blob()));
+          if (blobs.size > 400) {
+            const [oldest, objectUrl] = blobs.entries().next().value;
+            blobs.delete(oldest);
+            URL.revokeObjectURL(objectUrl);
+          }
+        }
+        img.src = blobs.get(url);
       } catch (err) { img.classList.add('lm-broken-img'); }
     });
     return img;
   }
+  LM.authImage = authImage;
 
   // ---------- the app ----------
 
@@ -170,6 +193,8 @@
       this.total = 0;
       this.chunks = new Map(); // chunk index -> items[] | Promise
       this.cursors = new Map();
+      this.failedAt = new Map(); // chunk index -> when its fetch last failed
+      this.loadError = null;
       this.gen = 0;
       this.selected = new Set();
       this.current = null; // detail entry
@@ -184,6 +209,8 @@
       this.loadTags();
       this.pollStatus();
       window.addEventListener('resize', () => this.render());
+      // Mounted while the host's tab is hidden (0x0): draw again once it has a size.
+      if (typeof ResizeObserver === 'function') new ResizeObserver(() => this.render(true)).observe(this.scroller);
       for (const add of LM.panelFactories || []) add(this);
       this.started = true;
     }
@@ -302,6 +329,7 @@
     fetchChunk(index) {
       const have = this.chunks.get(index);
       if (have) return have;
+      if (Date.now() - (this.failedAt.get(index) || 0) < 5000) return Promise.resolve(null);
       const gen = this.gen;
       const p = this.params();
       p.set('limit', String(CHUNK));
@@ -317,7 +345,12 @@
         if (page.next_cursor) this.cursors.set(index, page.next_cursor);
         return page.items;
       }).catch((err) => {
-        if (gen === this.gen) { this.chunks.delete(index); this.showMessage(err); }
+        if (gen === this.gen) {
+          this.chunks.delete(index);
+          this.failedAt.set(index, Date.now()); // not again for a while: the status poll reloads later
+          this.loadError = err;
+          this.showMessage(err);
+        }
         return null;
       });
       this.chunks.set(index, promise);
@@ -326,11 +359,15 @@
 
     async reload(reason, started) {
       const t0 = started || performance.now();
+      if ((reason === 'search' || reason === 'filter') && this.selected.size) this.selected.clear(); // act only on what is seen
       this.gen += 1;
       this.chunks = new Map();
       this.cursors = new Map(); // chunk index -> cursor after its last entry
+      this.failedAt = new Map();
+      this.loadError = null;
       const items = await this.fetchChunk(0);
       if (items === null) return;
+      this.loadError = null;
       this.hideMessage();
       if (reason !== 'keep') this.scroller.scrollTop = 0;
       this.render(true);
@@ -380,6 +417,7 @@
       this.renderBulkBar();
       if (this.total === 0) {
         clear(this.windowEl);
+        if (this.loadError) return; // its message (and the key form) stays
         this.showMessage(this.filters.query || this.filters.base || this.filters.tag || this.filters.show
           ? 'Nothing matches. Clear the search or a filter.' : 'No LoRAs yet: add files to your LoRA folders, then Rescan.', 'info');
         return;
@@ -387,7 +425,10 @@
       if (!force && key === this.lastKey) return;
       let pending = false;
       for (let c = Math.floor(from / CHUNK); c <= Math.floor(Math.max(from, to - 1) / CHUNK); c++) {
-        if (!Array.isArray(this.chunks.get(c))) { pending = true; this.fetchChunk(c).then(() => this.render(true)); }
+        if (!Array.isArray(this.chunks.get(c))) {
+          pending = true;
+          if (!this.chunks.has(c)) this.fetchChunk(c).then((items) => { if (items) this.render(true); });
+        }
       }
       this.lastKey = pending ? null : key;
       this.windowEl.style.transform = `translateY(${first * cfg.rowHeight}px)`;
@@ -510,8 +551,10 @@
 
     // ----- the detail panel -----
     async openDetail(id) {
+      const seq = (this.detailSeq = (this.detailSeq || 0) + 1);
       let entry;
       try { entry = await this.api.get(`/loras/${id}`); } catch (err) { this.toast(err.message, 'error'); return; }
+      if (seq !== this.detailSeq) return; // another LoRA was opened meanwhile
       this.current = entry;
       this.renderDetail();
       this.render(true);
@@ -555,12 +598,7 @@
       const n = (e.previews || []).length;
       if (!n && !e.cover) return h('div', { class: 'lm-previews lm-noimg', text: 'no preview' });
       const strip = h('div', { class: 'lm-previews' });
-      for (let i = 0; i < Math.min(n, 8); i++) {
-        const fake = { id: e.id, previews: [e.previews[i]] };
-        const el = previewImage(this.api, fake, 'lm-preview');
-        if (el.tagName === 'IMG' || el.tagName === 'VIDEO') el.src = this.api.url(`/loras/${e.id}/previews/${i}`);
-        strip.append(el);
-      }
+      for (let i = 0; i < Math.min(n, 8); i++) strip.append(previewImage(this.api, e, 'lm-preview', i));
       if (!n && e.cover) strip.append(previewImage(this.api, { id: e.id, previews: [], cover: e.cover }, 'lm-preview'));
       return strip;
     }
@@ -587,12 +625,12 @@
     }
 
     actions(e) {
-      const copy = h('button', { class: 'lm-btn', type: 'button', text: 'Copy tag', title: 'copy <lora:…> with trigger words', onclick: () => this.copy(loraTag(e, true)) });
+      const copy = h('button', { class: 'lm-btn', type: 'button', text: 'Copy tag', title: 'copy <lora:…> with trigger words', onclick: () => this.copy(loraTag(this.current || e, true)) });
       const bar = h('div', { class: 'lm-actions' }, copy);
       const targets = [['txt2img', 'To txt2img'], ['img2img', 'To img2img'], ['control', 'To control']];
       for (const [tab, label] of targets) {
         if (!this.hostMode && !document.querySelector(`#${tab}_prompt textarea`)) continue;
-        bar.append(h('button', { class: 'lm-btn', type: 'button', text: label, onclick: () => this.sendToPrompt(tab, loraTag(e, true)) }));
+        bar.append(h('button', { class: 'lm-btn', type: 'button', text: label, onclick: () => this.sendToPrompt(tab, loraTag(this.current || e, true)) }));
       }
       if (e.state === 'trashed') {
         bar.append(h('button', { class: 'lm-btn', type: 'button', text: 'Restore', onclick: () => this.restore(e) }));
@@ -872,11 +910,17 @@
     return false;
   }
 
-  if (typeof window.onUiLoaded === 'function') window.onUiLoaded(tryMount);
-  const observer = new MutationObserver(() => { if (tryMount()) observer.disconnect(); });
-  const startObserving = () => {
-    if (!tryMount()) observer.observe(document.documentElement, { childList: true, subtree: true });
-  };
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', startObserving);
-  else startObserving();
+  // SDNext: mount once its UI is ready (its options, and so window.subpath, have arrived);
+  // elsewhere (A1111, the standalone page) as soon as the mount point shows up.
+  if (typeof window.onUiReady === 'function') {
+    window.onUiReady(tryMount);
+  } else {
+    if (typeof window.onUiLoaded === 'function') window.onUiLoaded(tryMount);
+    const observer = new MutationObserver(() => { if (tryMount()) observer.disconnect(); });
+    const startObserving = () => {
+      if (!tryMount()) observer.observe(document.documentElement, { childList: true, subtree: true });
+    };
+    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', startObserving);
+    else startObserving();
+  }
 })();

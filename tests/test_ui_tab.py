@@ -136,6 +136,8 @@ def test_edit_is_saved_at_once_and_persists(page, served):
     page.select_option(".lm-detail select[name='base_model']", "")
     wait_for(lambda: _by_name(server, "ink_wash")["base_model"] == "sd1", timeout=10)
     assert "<lora:ink_wash:0.7>, inkwash" == page.inner_text(".lm-tagline")
+    page.click(".lm-detail button:text('Copy tag')")  # the actions use the edited weight too
+    assert page.evaluate("window.LoraManager.clipboard") == "<lora:ink_wash:0.7>, inkwash"
     page.reload()
     page.wait_for_selector(".lm-card:not(.lm-placeholder)")
     page.locator(".lm-card", has_text="Ink Wash").click()
@@ -173,9 +175,11 @@ def test_bulk_tag_and_untag(page, served):
     page.fill(".lm-taginput", "bulk-test")
     page.press(".lm-taginput", "Enter")
     wait_for(lambda: _count(page) == "2 LoRAs", timeout=10)
+    assert page.locator(".lm-bulkbar").is_hidden()  # a new filter starts a new selection
+    page.click("button:text('Select all')")
+    page.wait_for_selector(".lm-bulkcount:text('2 selected')")
     page.click(".lm-bulkbar button:text('Remove tag')")
     wait_for(lambda: "bulk-test" not in _by_name(server, "neon_city")["tags"], timeout=10)
-    page.click(".lm-bulkbar button:text('Clear')")
     page.fill(".lm-taginput", "")
     page.press(".lm-taginput", "Enter")
     page.select_option("select[aria-label='base model']", "xl")
