@@ -218,14 +218,20 @@ class Host:
         try:
             for script in scripts:
                 script.before_process(p)
-            self.loaded_networks.clear()
-            for m in TAG.finditer(p.prompt):
-                name, te, unet = m.group(1), float(m.group(2) or 1), float(m.group(3) or m.group(2) or 1)
+            # SDNext's activate(): errors cleared each time, (re)loaded and counted only when the
+            # requested set changed since the last generation (same LoRAs, same weights: nothing reloads)
+            errors = self.lora_common.extra_network_lora.errors
+            errors.clear()
+            wanted = [(m.group(1), float(m.group(2) or 1), float(m.group(3) or m.group(2) or 1)) for m in TAG.finditer(p.prompt)]
+            changed = wanted != getattr(self, "_last_wanted", None)
+            self._last_wanted = wanted
+            if changed:
+                self.loaded_networks.clear()
+            for name, te, unet in wanted:
                 p.network_data.append((name, te, unet))
-                if (te or unet) and self._load(name):
+                if changed and (te or unet) and self._load(name):
                     self.loaded_networks.append(Net(name, te, [unet, unet, unet]))  # SDNext: [in, mid, out]
                     if not self._fits(name):  # listed as loaded, but its weights did not apply
-                        errors = self.lora_common.extra_network_lora.errors
                         errors[name] = errors.get(name, 0) + 1
             p.prompt = TAG.sub("", p.prompt).strip()
             self.state.sampling_steps = p.steps

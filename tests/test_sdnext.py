@@ -149,7 +149,13 @@ def test_a_lora_the_host_lists_but_could_not_apply_is_not_counted_as_applied(hos
     assert {x["prompt_name"]: x["status"] for x in event["loras"]} == {"hosted": "applied", "xl_style": "not_applied"}
     assert [n.name for n in host.loaded_networks] == ["hosted", "xl_style"]  # as the host lists them
     assert host.lora_common.extra_network_lora.logged == [{"xl_style": 1}]  # the host still logs its errors
-    host.generate("<lora:hosted:0.8>", steps=2)  # the count does not leak into the next generation
+    # the same request again: the host reuses what is loaded and counts nothing this time
+    host.generate("<lora:hosted:0.8> <lora:xl_style:0.6>", steps=2)
+    assert core.recorder.flush(10)
+    again = core.repo.list_usage()["items"][0]
+    assert {x["prompt_name"]: x["status"] for x in again["loras"]} == {"hosted": "applied", "xl_style": "not_applied"}
+    assert host.lora_common.extra_network_lora.logged == [{"xl_style": 1}]
+    host.generate("<lora:hosted:0.8>", steps=2)  # the failure does not leak into another request
     assert core.recorder.flush(10)
     latest = core.repo.list_usage()["items"][0]
     assert [x["status"] for x in latest["loras"]] == ["applied"]

@@ -50,17 +50,38 @@ def watch_apply_errors() -> None:
     if network is None or getattr(network, "_lora_manager_watched", False) or not hasattr(network, "errors"):
         return
     original = network.deactivate
+    seen: dict = {}  # the last failure seen, by what was loaded when it was seen
 
     def deactivate(p, *args, **kwargs):
         try:
+            # The host counts a failure only when it (re)loads: the next generation with the same
+            # LoRAs, weights and checkpoint reuses what is loaded, failure included, with no count.
+            key = _loaded_key(lora_common)
             if network.errors:
-                setattr(p, _ERRORS, {**getattr(p, _ERRORS, {}), **network.errors})
+                seen.clear()
+                seen[key] = dict(network.errors)
+            failed = network.errors or seen.get(key)
+            if failed:
+                setattr(p, _ERRORS, {**getattr(p, _ERRORS, {}), **failed})
         except Exception:  # never in the host's way
             log.debug("LoRA Manager: could not read the host's LoRA errors", exc_info=True)
         return original(p, *args, **kwargs)
 
     network.deactivate = deactivate
     network._lora_manager_watched = True
+
+
+def _loaded_key(lora_common) -> tuple:
+    """What the host has loaded: the checkpoint and each network with its multipliers."""
+    try:
+        from modules import shared
+
+        checkpoint = getattr(getattr(shared, "opts", None), "sd_model_checkpoint", None)
+    except ImportError:
+        checkpoint = None
+    nets = tuple((str(getattr(n, "name", "")), repr(getattr(n, "te_multiplier", None)), repr(getattr(n, "unet_multiplier", None)))
+                 for n in list(getattr(lora_common, "loaded_networks", []) or []))
+    return (checkpoint, nets)
 
 
 def before(p) -> None:
