@@ -13,12 +13,6 @@
   const RANGES = [['', 'All time'], ['7', 'Last 7 days'], ['30', 'Last 30 days'], ['90', 'Last 90 days'], ['365', 'Last year']];
   const OUTCOMES = [['done', 'lm-c-done'], ['interrupted', 'lm-c-interrupted'], ['failed', 'lm-c-failed']];
 
-  function whenTabReady(fn) {
-    if (typeof LM.addPanelFactory === 'function') { LM.addPanelFactory(fn); return; }
-    LM.panelFactories = LM.panelFactories || [];
-    LM.panelFactories.push(fn);
-  }
-
   function svg(tag, attrs, text) {
     const el = document.createElementNS(SVG, tag);
     for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
@@ -173,7 +167,8 @@
     }
   }
 
-  whenTabReady((app) => {
+  // added when the tab mounts (lora_manager_tab.js)
+  (LM.panelFactories = LM.panelFactories || []).push((app) => {
     const panel = new AnalyticsPanel(app);
     LM.analytics = panel;
     app.addPanel('analytics', 'Analytics', panel.element, () => panel.load());

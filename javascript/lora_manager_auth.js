@@ -42,4 +42,31 @@
   };
   // A new API key (typed into the tab) or a new sign-in: read again on the next call.
   LM.resetAuth = () => { pending = null; };
+
+  // Images from our API are plain <img src> requests; where the host guards its API (SDNext
+  // --auth) they fail, and are fetched once more with the credentials above. The blobs are kept
+  // by URL (a redraw reuses them); the oldest are released past a few hundred.
+  const blobs = new Map();
+  LM.cachedImage = (url) => blobs.get(url);
+  /** Load `url` into `img` with credentials; resolves true when it did. */
+  LM.retryImage = async function retryImage(img, url) {
+    try {
+      const headers = await LM.authHeaders();
+      if (!Object.keys(headers).length) return false;
+      if (!blobs.has(url)) {
+        const res = await fetch(url, { headers, credentials: 'same-origin' });
+        if (!res.ok) return false;
+        blobs.set(url, URL.createObjectURL(await res.blob()));
+        if (blobs.size > 400) {
+          const [oldest, objectUrl] = blobs.entries().next().value;
+          blobs.delete(oldest);
+          URL.revokeObjectURL(objectUrl);
+        }
+      }
+      img.src = blobs.get(url);
+      return true;
+    } catch (err) {
+      return false;
+    }
+  };
 })();

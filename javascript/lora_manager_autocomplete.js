@@ -465,18 +465,12 @@
       img.alt = '';
       img.decoding = 'async';
       img.onerror = function () {
-        // Under SDNext's --auth a plain <img> gets 401: fetch once more with the user's token.
+        // Under SDNext's --auth a plain <img> gets 401: fetch once more with the user's token
+        // (lora_manager_auth.js, shared with the tab's images).
         var lm = window.LoraManager || {};
-        if (img.dataset.retried || typeof lm.authHeaders !== 'function') { img.remove(); return; }
+        if (img.dataset.retried || typeof lm.retryImage !== 'function') { img.remove(); return; }
         img.dataset.retried = '1';
-        lm.authHeaders().then(function (headers) {
-          if (!headers || !Object.keys(headers).length) throw new Error('no credentials');
-          return fetch(src, { headers: headers, credentials: 'same-origin' });
-        }).then(function (res) {
-          if (!res.ok) throw new Error(String(res.status));
-          return res.blob();
-        }).then(function (blob) { img.src = URL.createObjectURL(blob); })
-          .catch(function () { img.remove(); });
+        lm.retryImage(img, src).then(function (ok) { if (!ok) img.remove(); });
       };
       r.thumb.appendChild(img);
       lazyImage(img, src);

@@ -10,12 +10,6 @@
 
   const ACTIVE = new Set(['queued', 'running']);
 
-  function whenTabReady(fn) {
-    if (typeof LM.addPanelFactory === 'function') { LM.addPanelFactory(fn); return; }
-    LM.panelFactories = LM.panelFactories || [];
-    LM.panelFactories.push(fn);
-  }
-
   class JobsPanel {
     constructor(app) {
       this.app = app;
@@ -172,7 +166,8 @@
     }
   }
 
-  whenTabReady((app) => {
+  // added when the tab mounts (lora_manager_tab.js)
+  (LM.panelFactories = LM.panelFactories || []).push((app) => {
     const panel = new JobsPanel(app);
     LM.jobs = panel;
     app.addPanel('jobs', 'Jobs', panel.element, () => panel.refresh());

@@ -10,12 +10,6 @@
 
   const PROMPTS = ['txt2img', 'img2img', 'control'];
 
-  function whenTabReady(fn) {
-    if (typeof LM.addPanelFactory === 'function') { LM.addPanelFactory(fn); return; }
-    LM.panelFactories = LM.panelFactories || [];
-    LM.panelFactories.push(fn);
-  }
-
   function hostPrompt(tab) {
     const app = typeof window.gradioApp === 'function' ? window.gradioApp() : document;
     return (app && app.querySelector && app.querySelector(`#${tab}_prompt textarea`)) || document.querySelector(`#${tab}_prompt textarea`);
@@ -126,7 +120,8 @@
     }
   }
 
-  whenTabReady((app) => {
+  // added when the tab mounts (lora_manager_tab.js)
+  (LM.panelFactories = LM.panelFactories || []).push((app) => {
     const panel = new RecommendPanel(app);
     LM.recommend = panel;
     app.addPanel('recommend', 'Recommendations', panel.element, () => panel.onShow());

@@ -128,8 +128,7 @@
     };
   }
 
-  // Preview images: a plain <img src> first; where the host guards its API (SDNext --auth),
-  // the image request fails and is fetched again with the host's credentials.
+  // A LoRA's preview (or embedded cover) as an image, or a video for .mp4/.webm previews.
   function previewImage(api, entry, cls, index = 0) {
     const hasPreview = entry.previews && entry.previews.length > index;
     if (!hasPreview && !entry.cover) return h('div', { class: `${cls} lm-noimg`, text: 'no preview' });
@@ -141,30 +140,14 @@
     return authImage(api.url(path), cls);
   }
 
-  // Images from our API: a plain <img src> first; where the host guards its API (SDNext --auth) the
-  // request fails and the image is fetched once more with the host's credentials. Those blobs are
-  // kept by URL (a redraw reuses them) and the oldest are released past a few hundred.
-  const blobs = new Map();
+  // Images from our API, retried with the host's credentials where it guards them (auth.js).
   function authImage(url, cls) {
-    const img = h('img', { class: cls, src: blobs.get(url) || url, loading: 'lazy', decoding: 'async', alt: '' });
+    const cached = typeof LM.cachedImage === 'function' ? LM.cachedImage(url) : undefined;
+    const img = h('img', { class: cls, src: cached || url, loading: 'lazy', decoding: 'async', alt: '' });
     img.addEventListener('error', async () => {
-      if (img.dataset.retried) { img.classList.add('lm-broken-img'); return; }
+      const again = !img.dataset.retried && typeof LM.retryImage === 'function';
       img.dataset.retried = '1';
-      try {
-        const headers = typeof LM.authHeaders === 'function' ? await LM.authHeaders() : {};
-        if (!Object.keys(headers).length) { img.classList.add('lm-broken-img'); return; }
-        const res = await fetch(url, { headers, credentials: 'same-origin' });
-        if (!res.ok) { img.classList.add('lm-broken-img'); return; }
-        if (!blobs.has(url)) {
-          blobs.set(url, URL.createObjectURL(await res.blob()));
-          if (blobs.size > 400) {
-            const [oldest, objectUrl] = blobs.entries().next().value;
-            blobs.delete(oldest);
-            URL.revokeObjectURL(objectUrl);
-          }
-        }
-        img.src = blobs.get(url);
-      } catch (err) { img.classList.add('lm-broken-img'); }
+      if (!again || !(await LM.retryImage(img, url))) img.classList.add('lm-broken-img');
     });
     return img;
   }
@@ -211,8 +194,12 @@
       window.addEventListener('resize', () => this.render());
       // Mounted while the host's tab is hidden (0x0): draw again once it has a size.
       if (typeof ResizeObserver === 'function') new ResizeObserver(() => this.render(true)).observe(this.scroller);
-      for (const add of LM.panelFactories || []) add(this);
-      this.started = true;
+      // Panels (jobs, recommendations, analytics) live in their own files, loaded in any order:
+      // each pushes a factory onto LM.panelFactories. Those queued so far are added now; from here
+      // on a push adds its panel at once.
+      const queued = LM.panelFactories || [];
+      LM.panelFactories = { push: (...factories) => factories.forEach((add) => add(this)) };
+      LM.panelFactories.push(...queued);
     }
 
     // ----- layout -----
@@ -879,13 +866,6 @@
     }
   }
   LM.LibraryView = LibraryView;
-  // Panels (jobs, recommendations, analytics) live in their own files: each registers a
-  // factory that adds its panel to the app, now or when the app mounts.
-  LM.panelFactories = LM.panelFactories || [];
-  LM.addPanelFactory = (fn) => {
-    LM.panelFactories.push(fn);
-    if (LM.app && LM.app.started) fn(LM.app);
-  };
   LM.detailActions = LM.detailActions || [];
   LM.h = h;
   LM.append = append;

@@ -73,32 +73,17 @@ def browser():
 def standalone_server(lora_dir, data_dir, *args: str, env: dict | None = None, wait_scan: bool = True):
     """`python -m lora_manager serve` on a free port; yields the base URL once healthy
     (and, with `wait_scan`, once the start-up scan is done)."""
-    port = free_port()
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("LORA_MANAGER_")}
-    environ.update(env or {})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lora_manager", "serve", "--lora-dir", str(lora_dir), "--data-dir", str(data_dir),
-         "--port", str(port), *args],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environ, text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = Server(str(lora_dir), str(data_dir), *args, env=env)
     headers = {}
     if "--api-key" in args:
         headers["X-API-Key"] = args[args.index("--api-key") + 1]
     try:
-        wait_for(lambda: proc.poll() is None and httpx.get(base + P + "/health", timeout=2).status_code == 200)
         if wait_scan:
-            wait_for(lambda: httpx.get(base + P + "/scans/last", headers=headers, timeout=5).status_code == 200
-                     and not httpx.get(base + P + "/scans/current", headers=headers, timeout=5).json()["running"])
-        yield base
+            wait_for(lambda: httpx.get(server.base + P + "/scans/last", headers=headers, timeout=5).status_code == 200
+                     and not httpx.get(server.base + P + "/scans/current", headers=headers, timeout=5).json()["running"])
+        yield server.base
     finally:
-        proc.terminate()
-        try:
-            out, _ = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
-        print(out)
+        print(server.stop())
 
 
 @pytest.fixture
@@ -127,15 +112,15 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         clean = {k: v for k, v in os.environ.items() if not k.startswith("LORA_MANAGER_") or k == CHROMIUM_ENV}
-        clean.update({"LORA_MANAGER_WATCH_INTERVAL": "0", "GRADIO_ANALYTICS_ENABLED": "False"}, **(env or {}))
+        clean.update({"GRADIO_ANALYTICS_ENABLED": "False"}, **(env or {}))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "lora_manager", "serve", "--lora-dir", lib, "--data-dir", data, "--port", str(self.port), *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=clean, text=True,
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=clean, text=True,
         )
         try:
-            wait_for(lambda: httpx.get(self.base + P + "/health", timeout=2).status_code == 200)
+            wait_for(lambda: self.proc.poll() is None and httpx.get(self.base + P + "/health", timeout=2).status_code == 200)
         except AssertionError:
-            self.stop()
+            print(self.stop())
             raise
 
     def api(self, method: str, path: str, **kw):

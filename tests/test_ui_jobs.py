@@ -4,7 +4,6 @@ and its result image, a weight sweep, cancel, and the standalone refusal (no hos
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
@@ -17,35 +16,26 @@ from lora_manager.app import build  # noqa: E402
 from lora_manager.settings import Settings  # noqa: E402
 
 from .browser import ThreadServer, wait_for  # noqa: E402
+from .test_jobs import FakeRunner  # noqa: E402
 from .loras import write_lora  # noqa: E402
 
 UI = "/lora-manager/ui/"
 
 
-class PictureRunner:
-    """Runs jobs as the host runner would report them, without a pipeline: progress per
-    step, interrupt honoured, one real PNG per job in the outputs folder."""
+class PictureRunner(FakeRunner):
+    """The queue tests' host-less runner (progress per step, interrupt honoured), and one real
+    PNG per finished job in the outputs folder, as the host runner saves them."""
 
     def __init__(self, outputs: str, seconds: float = 0.02):
+        super().__init__(seconds)
         self.outputs = outputs
-        self.seconds = seconds
-        self.interrupted = False
         self.jobs = []
 
-    def checkpoint_family(self):
-        return "sd1"
-
-    def interrupt(self):
-        self.interrupted = True
-
     def run(self, job, progress):
-        self.interrupted = False
         self.jobs.append(job)
-        for step in range(1, job.request.steps + 1):
-            if self.interrupted:
-                return {"images": [], "infotexts": []}
-            progress(step, job.request.steps)
-            time.sleep(self.seconds)
+        result = super().run(job, progress)
+        if self.interrupted:
+            return result
         os.makedirs(self.outputs, exist_ok=True)
         path = os.path.join(self.outputs, f"{job.id}-0.png")
         Image.new("RGB", (32, 32), (0, 120, 255)).save(path)

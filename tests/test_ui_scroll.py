@@ -20,7 +20,7 @@ def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("scroll")
     for i in range(COUNT):
         write_lora(root / "lib" / f"f{i // 100}" / f"lora_{i:03d}.safetensors", seed=i, rank=2)
-    server = Server(str(root / "lib"), str(root / "data"), env={"LORA_MANAGER_EMBED_MODEL": "off"})
+    server = Server(str(root / "lib"), str(root / "data"), env={"LORA_MANAGER_EMBED_MODEL": "off", "LORA_MANAGER_WATCH_INTERVAL": "0"})
     try:
         server.settled(COUNT)
         yield server

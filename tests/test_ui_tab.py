@@ -45,7 +45,7 @@ def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("ui")
     lib = root / "lib"
     count = _library(lib)
-    server = Server(str(lib), str(root / "data"))
+    server = Server(str(lib), str(root / "data"), env={"LORA_MANAGER_WATCH_INTERVAL": "0"})
     try:
         server.settled(count)
         yield server, lib, count
@@ -272,6 +272,9 @@ def test_inside_sdnext_requests_carry_the_signed_in_users_token(browser, served)
             d.append(document.createElement('textarea')); document.body.append(d);
         });""")
     context.route("**/token", lambda route: route.fulfill(json={"user": "ann", "token": "t0k"}))
+    # images behind the host's auth: a plain <img> request (no header) is refused
+    context.route("**/previews/**", lambda route: route.continue_() if route.request.headers.get("authorization")
+                  else route.fulfill(status=401, body="unauthorized"))
     seen = {}
     pg = context.new_page()
     pg.on("request", lambda r: seen.setdefault(r.url.split("?")[0].rsplit("/", 1)[-1], r.headers.get("authorization")))
@@ -283,6 +286,8 @@ def test_inside_sdnext_requests_carry_the_signed_in_users_token(browser, served)
         pg.wait_for_timeout(100)
     expected = "Basic " + base64.b64encode(b"ann:t0k").decode()
     assert seen["loras"] == expected and seen["system"] == expected and seen["autocomplete"] == expected
+    img = pg.locator(".lm-card:has-text('Neon City') img.lm-img")
+    pg.wait_for_function("img => img.src.startsWith('blob:') && img.complete && img.naturalWidth === 64", arg=img.element_handle())
     # recommendation feedback is the signed-in user's
     with pg.expect_request("**/recommendations/feedback") as sent:
         pg.evaluate("window.LoraManager.recommend.feedback({lora: {id: 1}}, 'dismiss')")

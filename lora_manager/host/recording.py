@@ -130,11 +130,10 @@ def start_event(p, source: str | None = None) -> GenerationEvent | None:
 
 def _family(shared) -> str | None:
     """Our family name (sd1, xl, ...) for the loaded model; the host's own word where we have none."""
-    from .model_family import family_of_model_type
+    from .model_family import loaded_family
 
     kind = getattr(shared, "sd_model_type", None)
-    family = family_of_model_type(kind, getattr(shared, "sd_model", None))
-    return family or (str(kind) if kind not in (None, "none") else None)
+    return loaded_family() or (str(kind) if kind not in (None, "none") else None)
 
 
 def _multiplier(value: Any) -> float | None:
