@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from typing import Any, Sequence
@@ -14,7 +15,7 @@ from .errors import LoraManagerError
 from .settings import Settings
 from .storage.repository import LoraQuery
 
-SUMMARY_KEYS = ("total", "new", "unchanged", "changed", "moved", "returned", "missing", "duplicate", "broken", "unsupported")
+SUMMARY_KEYS = ("total", "new", "unchanged", "changed", "moved", "returned", "missing", "duplicate", "broken", "unsupported", "other")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -138,14 +139,24 @@ def _progress_bar(enabled: bool):
         bar.n = done
         bar.refresh()
 
-    return update, lambda: [b.close() for b in bars.values()]
+    def close() -> None:
+        for bar in bars.values():
+            bar.close()
+
+    return update, close
 
 
 def cmd_scan(app, args) -> int:
     tty = sys.stderr.isatty() and not args.json
     progress, close = _progress_bar(tty)
-    report = app.scan(progress, hash_after=not args.no_hash, wait_hashes=args.wait_hashes, wait_hook=_hash_bar(app, tty))
-    close()
+    hash_tick, hash_close = _hash_bar(app, tty and args.wait_hashes)
+    try:
+        report = app.scan(progress, hash_after=not args.no_hash, wait_hashes=args.wait_hashes, wait_hook=hash_tick)
+    finally:
+        # Every bar is gone and stderr flushed before the summary, so that it prints on a line of its own.
+        close()
+        hash_close()
+        sys.stderr.flush()
     _remember_roots(app.settings.data_dir, app.settings.lora_dirs)
     data = {k: getattr(report, k) for k in SUMMARY_KEYS}
     data.update(seconds=report.seconds, unavailable_roots=report.unavailable_roots, errors=report.errors,
@@ -157,10 +168,10 @@ def cmd_scan(app, args) -> int:
     return 0
 
 
-def _hash_bar(app, tty: bool):
-    """A progress bar for --wait-hashes, updated by App.scan while it waits."""
-    if not tty:
-        return None
+def _hash_bar(app, enabled: bool):
+    """A progress bar for --wait-hashes, updated by App.scan while it waits; (tick, close)."""
+    if not enabled:
+        return None, lambda: None
     from tqdm import tqdm
 
     bar = tqdm(total=None, unit="B", unit_scale=True, desc="hash", file=sys.stderr, leave=False)
@@ -169,10 +180,8 @@ def _hash_bar(app, tty: bool):
         bar.total = app.hasher.queued_bytes
         bar.n = app.hasher.done_bytes
         bar.refresh()
-        if not app.hasher.running:
-            bar.close()
 
-    return tick
+    return tick, bar.close
 
 
 def cmd_list(app, args) -> int:
@@ -181,16 +190,31 @@ def cmd_list(app, args) -> int:
                   broken=True if args.broken else None, network_type=args.network_type, sort=args.sort,
                   limit=args.limit, offset=args.offset)
     page = app.catalog.list(q)
-    text = "\n".join(_line(e) for e in page.items) + f"\n({len(page.items)} of {page.total})"
+    if page.items:
+        text = "\n".join(_line(e) for e in page.items) + f"\n({len(page.items)} of {page.total})"
+    elif page.total:
+        text = f"no LoRAs on this page (offset {args.offset} of {page.total})"
+    else:
+        text = "no LoRAs match" if _filtered(args) else "the library is empty: run `scan --lora-dir DIR` first"
     _print(args, {"total": page.total, "limit": page.limit, "offset": page.offset, "items": page.items}, text)
     return 0
+
+
+def _value(v: Any) -> str:
+    """Text as it is; numbers, booleans and lists as JSON (true, ["a", "b"]), never Python reprs."""
+    return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+
+
+def _filtered(args) -> bool:
+    return bool(args.query or args.base or args.tag or args.folder or args.favorite or args.missing or args.duplicate
+                or args.broken or args.network_type)
 
 
 def _detail_text(e: dict[str, Any]) -> str:
     keys = ("id", "prompt_name", "title", "alias", "path", "state", "error", "base_model", "base_label", "network_type", "rank",
             "alpha", "sha256", "autov2", "tensor_sha256", "autov3", "legacy_hash", "hash_state", "triggers", "tags",
             "favorite", "rating", "preferred_weight", "notes", "description")
-    lines = [f"{k:>15}: {e.get(k)}" for k in keys if e.get(k) not in (None, [], "")]
+    lines = [f"{k:>15}: {_value(e.get(k))}" for k in keys if e.get(k) not in (None, [], "")]
     lines += [f"{'training_tags':>15}: " + ", ".join(t for t, _ in e["training_tags"][:15])] if e["training_tags"] else []
     lines += [f"{'previews':>15}: " + ", ".join(p["name"] for p in e["previews"])] if e["previews"] else []
     lines += [f"{'sidecar':>15}: {s['name']} ({s['kind']}){' ERROR: ' + s['error'] if s.get('error') else ''}" for s in e["sidecars"]]
@@ -236,7 +260,8 @@ def cmd_files(app, args) -> int:
 
 def cmd_tags(app, args) -> int:
     tags = app.catalog.tags()
-    _print(args, [{"tag": t, "count": n} for t, n in tags], "\n".join(f"{n:>6} {t}" for t, n in tags))
+    text = "\n".join(f"{n:>6} {t}" for t, n in tags) if tags else "no tags yet (add some: edit KEY --set 'tags=[\"a\"]', or bulk tag KEY... --value a)"
+    _print(args, [{"tag": t, "count": n} for t, n in tags], text)
     return 0
 
 
@@ -244,7 +269,7 @@ def cmd_serve(app, args) -> int:
     from .server import serve
 
     _remember_roots(app.settings.data_dir, app.settings.lora_dirs)
-    serve(app, args.host, args.port, ui=not args.no_ui)
+    serve(app, args.host, args.port, ui=not args.no_ui, sock=args.listener)
     return 0
 
 
@@ -252,8 +277,65 @@ COMMANDS = {"serve": cmd_serve, "scan": cmd_scan, "list": cmd_list, "show": cmd_
             "move": cmd_files, "trash": cmd_files, "restore": cmd_files, "tags": cmd_tags}
 
 
+def _join_sort(argv: list[str]) -> list[str]:
+    """`--sort -size` as `--sort=-size`: argparse would take a value starting with '-' for a flag."""
+    out: list[str] = []
+    it = iter(argv)
+    for arg in it:
+        if arg == "--sort":
+            value = next(it, None)
+            out.append(arg if value is None else f"--sort={value}")
+        else:
+            out.append(arg)
+    return out
+
+
+def _bad_roots(dirs: list[str] | None) -> list[str]:
+    """Messages for --lora-dir values that are not folders (checked before anything is saved)."""
+    problems = []
+    for d in dirs or []:
+        path = os.path.abspath(os.path.expanduser(d))
+        if not os.path.exists(path):
+            problems.append(f"--lora-dir {d}: no such folder")
+        elif not os.path.isdir(path):
+            problems.append(f"--lora-dir {d}: is a file, not a folder")
+    return problems
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:
+        # `show X | head`: the reader left; end quietly (and keep Python from complaining at exit).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+
+
+def _main(argv: list[str]) -> int:
+    args = parser().parse_args(_join_sort(argv))
+    problems = _bad_roots(args.lora_dirs)
+    if problems:
+        for line in problems:
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+    listener = None
+    if args.command == "serve":
+        from .server import PortInUse, bind
+
+        try:  # before a database, a scan or a model is touched: a taken port ends the command at once
+            listener = bind(args.host, args.port)
+        except PortInUse as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    try:
+        return _run(args, listener)
+    finally:
+        if listener is not None:
+            listener.close()
+
+
+def _run(args, listener) -> int:
     settings = _settings(args)
     if getattr(args, "demo", False):
         from .synthetic import demo_library
@@ -274,6 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LoraManagerError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
+    args.listener = listener
     try:
         return COMMANDS[args.command](app, args)
     except LoraManagerError as exc:

@@ -18,7 +18,7 @@ from .library.probe import probe_many
 from .library.probe_pool import ProbePool, WorkerDied
 from .library.walker import FileEntry, walk
 from .storage.repository import SqlLibraryRepository
-from .storage.scan_store import PRESENT
+from .storage.scan_store import ON_DISK
 
 log = logging.getLogger(__name__)
 POOL_THRESHOLD = 200  # below this, worker start-up costs more than it saves
@@ -40,6 +40,7 @@ class ScanReport:
     duplicate: int = 0
     broken: int = 0
     unsupported: int = 0
+    other: int = 0  # files that are not LoRAs (embeddings, VAEs, checkpoints, upscalers)
     unavailable_roots: list[str] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -96,7 +97,7 @@ class Scanner:
         offline = tuple(r.rstrip(os.sep) + os.sep for r in walked.unavailable_roots)
         # Entries under an offline root are flagged missing like any other,
         # but they are never claimed as the origin of a "moved" file.
-        vanished = [(path, row) for path, row in index.items() if path not in seen and row.state in PRESENT]
+        vanished = [(path, row) for path, row in index.items() if path not in seen and row.state in ON_DISK]
         candidates = _move_candidates(vanished, index, offline)
 
         claimed: set[int] = set()
@@ -146,6 +147,7 @@ class Scanner:
         counts = self.repo.counts()
         report.broken = counts["broken"]
         report.unsupported = counts["unsupported"]
+        report.other = counts["other"]
         report.duplicate = self.repo.duplicate_count()
         report.seconds = round(time.perf_counter() - started, 3)
         return report

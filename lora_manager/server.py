@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 
 from .app import App
 from .errors import Conflict
@@ -50,7 +52,27 @@ def _scan_starter(core: App):
     return start
 
 
-def serve(core: App, host: str, port: int, *, ui: bool = True) -> None:
+class PortInUse(OSError):
+    pass
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything else starts (uvicorn is handed it as it is)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is no conflict
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(f"port {port} on {host} is already in use (another server? pick one with --port)") from None
+        raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(core: App, host: str, port: int, *, ui: bool = True, sock: socket.socket | None = None) -> None:
     import uvicorn
 
     if ui and not ui_available():
@@ -62,4 +84,6 @@ def serve(core: App, host: str, port: int, *, ui: bool = True) -> None:
     print(f"LoRA Manager listening on http://{shown}:{port}  ({page}API under /lora-manager/v1, docs at /docs)", flush=True)
     if host not in ("127.0.0.1", "localhost", "::1") and not core.settings.api_key:
         print("warning: listening beyond this machine without an API key (--api-key)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock or bind(host, port)])

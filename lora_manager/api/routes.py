@@ -122,7 +122,7 @@ def routes(core) -> list[Route]:
         duplicate: Optional[bool] = None,
         broken: Optional[bool] = None,
         network_type: Optional[str] = Query(None, max_length=32),
-        state: Optional[str] = Query(None, pattern="^(ok|broken|unsupported|missing|trashed)$"),
+        state: Optional[str] = Query(None, pattern="^(ok|broken|unsupported|other|missing|trashed)$"),
         sort: str = Query("name", pattern="^-?(id|name|modified|added|size)$"),
         limit: int = Query(50, ge=1, le=200_000, description="up to 1000, or 200000 with `fields`"),
         offset: int = Query(0, ge=0, le=10_000_000),

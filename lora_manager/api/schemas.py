@@ -47,7 +47,7 @@ class Lora(BaseModel):
     file_name: Optional[str] = None
     size: Optional[int] = None
     mtime_ns: Optional[int] = None
-    state: Optional[Literal["ok", "broken", "unsupported", "missing", "trashed"]] = None
+    state: Optional[Literal["ok", "broken", "unsupported", "other", "missing", "trashed"]] = None
     error: Optional[str] = None
     base_model: Optional[str] = Field(None, description="SDNext family (sd1, sd2, xl, sd3, f1, ...); the user's override wins")
     base_model_detected: Optional[str] = None
@@ -179,6 +179,7 @@ class ScanReport(BaseModel):
     duplicate: int
     broken: int
     unsupported: int
+    other: int = Field(0, description="files that are not LoRAs: embeddings, VAEs, checkpoints, upscalers")
     unavailable_roots: list[str]
     errors: list[dict[str, str]]
     seconds: float

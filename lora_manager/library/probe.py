@@ -14,10 +14,12 @@ import orjson
 
 from ..errors import BrokenFile
 from .searchtext import search_text
+from .filekind import other_kind
 from .header import read_header
 from .metadata import normalise
 from .names import prompt_name
 from .previews import find_previews
+from .records import BaseModel
 from .sidecars import read_sidecars
 from .walker import FileEntry
 
@@ -43,6 +45,11 @@ def probe(entry: FileEntry) -> dict[str, Any]:
         except BrokenFile as exc:
             state, error = "broken", exc.message
     facts = normalise(header, sidecars, previews, entry.name)
+    other = other_kind(header.tensors, facts.network_type) if header else None
+    if other is not None:  # an embedding, VAE, checkpoint or upscaler: kept, but out of the LoRA list
+        state, error = "other", other.message
+        facts.network_type = other.kind
+        facts.base = BaseModel(other.family, None, "tensors" if other.family else None)
     rel = os.path.relpath(folder, entry.root)
     row = {
         "path": entry.path,

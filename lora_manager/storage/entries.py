@@ -83,8 +83,8 @@ FIELDS: dict[str, tuple[Callable[[Any], Any], tuple[str, ...]]] = {
     "header_hash": (attrgetter("header_hash"), ("header_hash",)),
     "header_hash_ok": (attrgetter("header_hash_ok"), ("header_hash_ok",)),
     "hash_state": (
-        lambda r: "done" if _hashed(r) else ("error" if r.hash_error else "pending"),
-        ("hashed_size", "size", "hashed_mtime_ns", "mtime_ns", "hash_error"),
+        lambda r: None if r.state == "other" else "done" if _hashed(r) else ("error" if r.hash_error else "pending"),
+        ("hashed_size", "size", "hashed_mtime_ns", "mtime_ns", "hash_error", "state"),
     ),
     "hash_error": (attrgetter("hash_error"), ("hash_error",)),
     "triggers": (lambda r: r.u_triggers if r.u_triggers is not None else (r.triggers or []), ("triggers", "u_triggers")),

@@ -11,7 +11,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .jsontext import JSONText
 
-STATES = ("ok", "broken", "unsupported", "missing", "trashed")
+STATES = ("ok", "broken", "unsupported", "other", "missing", "trashed")
 
 
 class Base(DeclarativeBase):

@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, or_, select
 from ..errors import InvalidInput, NotFound
 from ..userdata import check_text
 from .base import L, T, U, SqlStoreBase
+from .models import STATES
 from .cursor import decode_cursor, encode_cursor
 from .entries import ALL_FIELDS, build, columns_for, parse_fields
 from .scan_store import PRESENT, dup_hashes
@@ -102,7 +103,8 @@ class QueryStore(SqlStoreBase):
         if q.state:
             conds.append(L.c.state == q.state)
         elif q.missing is None and q.broken is None:
-            conds.append(L.c.state != "trashed")
+            # Not LoRAs ("other": embeddings, VAEs, ...) are listed only when asked for by state.
+            conds.append(L.c.state.not_in(("trashed", "other")))
         return conds
 
     def list_loras(self, q: LoraQuery) -> Page:
@@ -251,7 +253,7 @@ class QueryStore(SqlStoreBase):
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             by_state = dict(conn.execute(select(L.c.state, func.count()).group_by(L.c.state)).all())
-        return {state: int(by_state.get(state, 0)) for state in ("ok", "broken", "unsupported", "missing", "trashed")}
+        return {state: int(by_state.get(state, 0)) for state in STATES}
 
 
 def _encodable(text: str) -> bool:

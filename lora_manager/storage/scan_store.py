@@ -15,6 +15,8 @@ from .search import search_text
 
 CI = CollectionItem.__table__
 PRESENT = ("ok", "broken", "unsupported")
+# On disk, LoRA or not: "other" is an embedding, VAE, checkpoint or upscaler kept out of the LoRA list.
+ON_DISK = (*PRESENT, "other")
 HASHABLE = ("ok", "unsupported")
 # Columns a probe produces; everything else on a row belongs to identity, hashes or bookkeeping.
 FACT_COLUMNS = (
@@ -95,7 +97,7 @@ class ScanStore(SqlStoreBase):
         with self.engine.begin() as conn:
             for part in chunks(ids):
                 conn.execute(
-                    update(L).where(L.c.id.in_(part), L.c.state.in_(PRESENT)).values(state="missing", missing_since=now, offline=offline)
+                    update(L).where(L.c.id.in_(part), L.c.state.in_(ON_DISK)).values(state="missing", missing_since=now, offline=offline)
                 )
 
     # --- hashing -------------------------------------------------------
