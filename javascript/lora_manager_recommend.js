@@ -48,9 +48,15 @@
         const s = await this.api.get('/recommendations/status');
         const b = s.build || {};
         let text = s.mode === 'semantic' ? 'semantic ranking' : `lexical ranking${s.reason ? ` (${s.reason})` : ''}`;
+        const dl = (s.model || {}).download;
+        const fetching = dl && dl.state === 'running';
+        if (fetching) {
+          const mb = (n) => (n / 1048576).toFixed(1);
+          text += ` · fetching the model ${mb(dl.bytes || 0)}${dl.total_bytes ? ` / ${mb(dl.total_bytes)}` : ''} MB`;
+        }
         if (b.running) text += ` · embedding ${b.done || 0}/${b.total || '?'}`;
         this.mode.textContent = text;
-        if (b.running && !this.element.closest('.lm-panel').hidden) {
+        if ((b.running || fetching) && !this.element.closest('.lm-panel').hidden) {
           clearTimeout(this.timer);
           this.timer = setTimeout(() => this.status(), 3000);
         }

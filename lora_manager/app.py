@@ -136,7 +136,7 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     # Built idle: the model loads on first use or on recommender.start() (servers call it after start-up).
     app.recommender = Recommender(repo, settings.data_dir, model=settings.embed_model, device=settings.embed_device,
                                   host_family=app.loaded_family,
-                                  cpu_threads=None if host else 1)
+                                  cpu_threads=None if host else 1, allow_download=settings.embed_download)
     app.on_library_changed.append(app.recommender.changed)
     app.catalog.on_edit.append(app.recommender.changed)
     app.start_usage_retention()

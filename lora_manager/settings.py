@@ -16,7 +16,10 @@ DOCUMENTED = {
     "api_key": ("LORA_MANAGER_API_KEY", "when set, every API route but /health demands it (X-API-Key or Bearer)"),
     "cors_origins": ("LORA_MANAGER_CORS_ORIGINS", "comma-separated origins allowed by CORS (default: none, CORS off)"),
     "watch_interval": ("LORA_MANAGER_WATCH_INTERVAL", "seconds between checks for changed folders in `serve` (0: off; default 5)"),
-    "embed_model": ("LORA_MANAGER_EMBED_MODEL", "sentence-transformers model name or folder for recommendations (default all-MiniLM-L6-v2; never downloaded)"),
+    "embed_model": ("LORA_MANAGER_EMBED_MODEL", "sentence-transformers model name or folder for recommendations (default all-MiniLM-L6-v2)"),
+    "embed_download": ("LORA_MANAGER_EMBED_DOWNLOAD",
+                       "fetch the recommender's model once into the Hugging Face cache when it is not installed "
+                       "(on by default; off, or HF_HUB_OFFLINE=1, never fetches)"),
     "embed_device": ("LORA_MANAGER_EMBED_DEVICE", "where the recommender's model runs: cpu (default), cuda, cuda:N or mps"),
     "usage_retention_days": ("LORA_MANAGER_USAGE_RETENTION_DAYS",
                              "keep raw usage events this many days, older ones live on only in the analytics rollups "
@@ -44,6 +47,7 @@ class Settings:
     watch_interval: float = 5.0
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_device: str = "cpu"
+    embed_download: bool = True
     usage_retention_days: int = 0
     max_body_bytes: int = 1 << 20
 
@@ -80,6 +84,9 @@ class Settings:
         for key in ("embed_model", "embed_device"):
             if env.get(ENV_PREFIX + key.upper()):
                 values[key] = env[ENV_PREFIX + key.upper()].strip()
+        raw = env.get("LORA_MANAGER_EMBED_DOWNLOAD", "").strip().lower()
+        if raw:
+            values["embed_download"] = raw not in ("0", "off", "false", "no", "none")
         raw = env.get("LORA_MANAGER_USAGE_RETENTION_DAYS")
         if raw:
             try:

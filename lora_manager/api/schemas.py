@@ -412,6 +412,6 @@ class FeedbackResult(BaseModel):
 class RecommendStatus(BaseModel):
     mode: Literal["semantic", "lexical"]
     reason: Optional[str] = Field(None, description="why the lexical ranking answers, when it does")
-    model: dict[str, Any] = Field(description="name, path, source, device, state (idle|loading|ready|failed|disabled), error, dim")
+    model: dict[str, Any] = Field(description="name, path, source, device, state (idle|downloading|loading|ready|failed|disabled), error, dim, download (state, repo, bytes, total_bytes, error of a one-time fetch, or null)")
     index: dict[str, Any] = Field(description="size (LoRAs embedded), library (LoRAs readable), file, loaded_from_disk, note")
     build: dict[str, Any] = Field(description="running, done, total, rate (texts/s), error")

