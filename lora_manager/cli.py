@@ -44,6 +44,8 @@ def parser() -> argparse.ArgumentParser:
     for flag in ("missing", "duplicate", "broken"):
         p.add_argument(f"--{flag}", action="store_true", help=f"{flag} entries only")
     p.add_argument("--network", dest="network_type", help="LoRA, LoCon, LoHa, LoKr, DoRA, ...")
+    p.add_argument("--state", choices=("ok", "broken", "unsupported", "other", "missing", "trashed"),
+                   help="entries in this state only (other: files that are not LoRAs)")
     p.add_argument("--sort", default="name", help="name | modified | added | size | id; prefix - for descending")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--offset", type=int, default=0)
@@ -187,7 +189,7 @@ def _hash_bar(app, enabled: bool):
 def cmd_list(app, args) -> int:
     q = LoraQuery(query=args.query, base=args.base, tags=args.tag, folder=args.folder, favorite=True if args.favorite else None,
                   missing=True if args.missing else None, duplicate=True if args.duplicate else None,
-                  broken=True if args.broken else None, network_type=args.network_type, sort=args.sort,
+                  broken=True if args.broken else None, network_type=args.network_type, state=args.state, sort=args.sort,
                   limit=args.limit, offset=args.offset)
     page = app.catalog.list(q)
     if page.items:
@@ -207,7 +209,7 @@ def _value(v: Any) -> str:
 
 def _filtered(args) -> bool:
     return bool(args.query or args.base or args.tag or args.folder or args.favorite or args.missing or args.duplicate
-                or args.broken or args.network_type)
+                or args.broken or args.network_type or args.state)
 
 
 def _detail_text(e: dict[str, Any]) -> str:
