@@ -64,6 +64,7 @@ class Job:
     result: dict[str, Any] | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    lora_names: list[str] = field(default_factory=list)  # prompt names of the stack, as the host resolves them
     cancel_requested: bool = False
     order: int = 0
 
@@ -96,8 +97,9 @@ class JobQueue:
     def submit(self, req: JobRequest) -> Job:
         if self.runner is None:
             raise NoHost("jobs run through the host's pipeline; start LoRA Manager inside SDNext to run them")
-        prompt, warnings = self._build_prompt(req)
-        job = Job(id=uuid.uuid4().hex[:12], request=req, prompt=prompt, warnings=warnings, order=next(self._order))
+        prompt, warnings, names = self._build_prompt(req)
+        job = Job(id=uuid.uuid4().hex[:12], request=req, prompt=prompt, warnings=warnings, order=next(self._order),
+                  lora_names=names)
         with self._lock:
             self._jobs[job.id] = job
             self._trim()
@@ -108,15 +110,16 @@ class JobQueue:
         self.publish({"type": "job.queued", "job": job.as_dict()})
         return job
 
-    def _build_prompt(self, req: JobRequest) -> tuple[str, list[str]]:
+    def _build_prompt(self, req: JobRequest) -> tuple[str, list[str], list[str]]:
         family = self.runner.checkpoint_family() if self.runner else None
-        tags, words, warnings = [], [], []
+        tags, words, warnings, names = [], [], [], []
         for item in req.loras:
             entry = self.catalog.get(item["name"])  # NotFound for an unknown LoRA: the client named it
             weight = item.get("weight")
             if weight is None:
                 weight = entry["preferred_weight"] if entry["preferred_weight"] is not None else 1.0
             tags.append(f"<lora:{entry['prompt_name']}:{weight:g}>")
+            names.append(entry["prompt_name"])
             if req.add_triggers:
                 words.extend(entry["triggers"])
             if entry["state"] != "ok":
@@ -124,7 +127,7 @@ class JobQueue:
             if family and entry["base_model"] and entry["base_model"] != family:
                 warnings.append(f"{entry['prompt_name']} is for {entry['base_model']}, the loaded checkpoint is {family}")
         prompt = ", ".join(p for p in [req.prompt.strip(), ", ".join(words)] if p)
-        return " ".join([prompt, *tags]).strip(), warnings
+        return " ".join([prompt, *tags]).strip(), warnings, names
 
     # --- reading and cancelling -----------------------------------------
     def list(self) -> list[dict[str, Any]]:
@@ -170,6 +173,7 @@ class JobQueue:
                 self._current = job
             self.publish({"type": "job.started", "job": job.as_dict()})
             try:
+                self._check_host_has(job)
                 result = self.runner.run(job, lambda step, total: self._progress(job, step, total))
                 job.result = result
                 job.status = "cancelled" if job.cancel_requested else "done"
@@ -178,7 +182,7 @@ class JobQueue:
             except Exception as exc:  # a failed generation is the job's outcome, not the queue's end
                 log.exception("job %s failed", job.id)
                 job.status = "cancelled" if job.cancel_requested else "failed"
-                job.error = f"{type(exc).__name__}: {exc}"[:500]
+                job.error = (str(exc) if isinstance(exc, HostLacksLora) else f"{type(exc).__name__}: {exc}")[:500]
             job.finished_at = time.time()
             with self._lock:
                 self._current = None
@@ -186,6 +190,15 @@ class JobQueue:
             # The host's lock is free now; a short pause lets a UI or API job that
             # waits on it go first, so ours never starve the host's own.
             time.sleep(PAUSE_BETWEEN_JOBS)
+
+    def _check_host_has(self, job: Job) -> None:
+        """Fail before generating when the host cannot load a LoRA of the stack (it would run without it)."""
+        missing_of = getattr(self.runner, "missing_loras", None)
+        missing = missing_of(job.lora_names) if missing_of and job.lora_names else []
+        if missing:
+            names = ", ".join(missing)
+            raise HostLacksLora(f"the host cannot find LoRA {names}: it lists only the files under its own LoRA "
+                                f"folder (--lora-dir); move the file there or rescan, then run the job again")
 
     def _progress(self, job: Job, step: int, total: int) -> None:
         job.step, job.total = step, total or job.total
@@ -195,6 +208,10 @@ class JobQueue:
         finished = sorted((j for j in self._jobs.values() if j.status in ("done", "failed", "cancelled")), key=lambda j: j.order)
         for job in finished[: max(0, len(finished) - MAX_KEPT)]:
             del self._jobs[job.id]
+
+
+class HostLacksLora(RuntimeError):
+    """A LoRA of the job's stack is not in the host's list: the job fails before it starts."""
 
 
 def validate_request(data: dict[str, Any]) -> JobRequest:

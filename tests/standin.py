@@ -119,6 +119,7 @@ class Host:
         from fastapi import FastAPI
 
         self.app = FastAPI()
+        _host_error_handlers(self.app)
         host = self
 
         class Api:
@@ -148,7 +149,9 @@ class Host:
         self.scripts = _mod("modules.scripts", Script=Script, AlwaysVisible=object())
         self.lora_common = _mod("modules.lora.lora_common", loaded_networks=self.loaded_networks,
                                 extra_network_lora=ExtraNetworkLora())
+        self.aliases: dict[str, str] = {}
         self.lora_load = _mod("modules.lora.lora_load", available_networks=self.available,
+                              available_network_aliases=self.aliases,
                               list_available_networks=self.list_available_networks, refreshes=0)
         self.processing = _mod("modules.processing", StableDiffusionProcessingTxt2Img=Txt2Img, process_images=self.process_images)
         sc = _mod("modules.script_callbacks")
@@ -186,11 +189,13 @@ class Host:
 
     def list_available_networks(self) -> None:
         self.available.clear()
+        self.aliases.clear()
         for dirpath, _dirs, files in os.walk(self.lora_dir):
             for name in files:
                 base, ext = os.path.splitext(name)
                 if ext.lower() in (".safetensors", ".pt", ".ckpt"):
                     self.available[base.replace(".", "_")] = os.path.join(dirpath, name)
+                    self.aliases[base.replace(".", "_")] = self.aliases.setdefault(base, os.path.join(dirpath, name))
         self.lora_load.refreshes += 1
 
     # --- generation ----------------------------------------------------------
@@ -270,3 +275,23 @@ class _Image:
         from PIL import Image
 
         Image.new("RGB", (8, 8)).save(path, pnginfo=pnginfo)
+
+
+def _host_error_handlers(app) -> None:
+    """SDNext's API middleware answers every exception itself: an HTTPException with its status, anything
+    else (FastAPI's RequestValidationError included, which has no status_code) with a 500."""
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException
+
+    def answer(e: Exception):
+        code = vars(e).get("status_code", 500)
+        return JSONResponse(status_code=code, content={"error": type(e).__name__, "code": code,
+                                                       "detail": str(vars(e).get("detail", "")), "errors": str(e)})
+
+    @app.exception_handler(HTTPException)
+    async def http_exception(_req, e):
+        return answer(e)
+
+    @app.exception_handler(Exception)
+    async def any_exception(_req, e):
+        return answer(e)

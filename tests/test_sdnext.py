@@ -231,3 +231,29 @@ def test_recommender_starts_with_the_host_and_knows_the_loaded_family(host):
     assert body["items"][0]["tag"] == "<lora:hosted:1.0>"
     host.shared.sd_model_type = "sdxl"
     assert core.host_model_family() == "xl"
+
+
+def test_a_body_of_the_wrong_type_is_a_415_from_us_inside_the_host(host):
+    host.start()
+    _core()
+    with TestClient(host.app, raise_server_exceptions=False) as client:
+        for path in ("/jobs", "/recommendations/for-prompt", "/loras/bulk"):
+            r = client.post(f"{P}{path}", files={"file": ("x.png", b"\x89PNG...", "image/png")})
+            assert r.status_code == 415 and "application/json" in r.text, (path, r.status_code, r.text)
+        r = client.post(f"{P}/jobs", content=b"prompt=a", headers={"content-type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 415
+
+
+def test_a_job_naming_a_lora_the_host_cannot_find_fails_before_it_starts(host):
+    host.start()
+    core = _core()
+    assert core.catalog.get("extra_one")["state"] == "ok"  # ours (an extra root), not in the host's list
+    with TestClient(host.app) as client:
+        r = client.post(f"{P}/jobs", json={"prompt": "a cat", "loras": [{"name": "extra_one"}, {"name": "hosted"}],
+                                           "steps": 5})
+        assert r.status_code == 202
+        job_id = r.json()["id"]
+        wait_for(lambda: client.get(f"{P}/jobs/{job_id}").json()["status"] in ("done", "failed"))
+        job = client.get(f"{P}/jobs/{job_id}").json()
+    assert job["status"] == "failed" and "extra_one" in job["error"] and "hosted" not in job["error"]
+    assert host.processed == [] and host.lock_held_during == []  # nothing ran, the host's lock was never taken

@@ -88,6 +88,21 @@ def body_limit(limit: int) -> Callable[..., None]:
     return check
 
 
+def json_body_only(request: Request) -> None:
+    """A route that reads a JSON body answers a body of another type with 415, itself: FastAPI would
+    report a validation error, which a host app (SDNext) turns into a 500."""
+    ctype = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    has_body = request.headers.get("content-length") not in (None, "0") or "transfer-encoding" in request.headers
+    if has_body and ctype and ctype != "application/json" and not ctype.endswith("+json"):
+        raise HTTPException(415, f"this route reads JSON: send Content-Type: application/json, not {ctype[:100]}")
+
+
+def _reads_json_body(route: "Route") -> bool:
+    from fastapi.dependencies.utils import get_dependant
+
+    return bool(get_dependant(path=PREFIX + route.path, call=route.endpoint).body_params)
+
+
 def routes(core) -> list[Route]:
     """All routes over `core` (an app.App)."""
     cat, files = core.catalog, core.files
@@ -417,4 +432,8 @@ def register(add_route: Callable[..., Any], core, *, dependencies: list | None =
     limit = Depends(body_limit(core.settings.max_body_bytes))
     for route in routes(core):
         deps = [limit, *(dependencies or [])] + ([guard] if route.auth else [])
-        add_route(PREFIX + route.path, _answering_errors(route.endpoint), dependencies=deps, **route.kwargs())
+        kwargs = route.kwargs()
+        if _reads_json_body(route):
+            deps.append(Depends(json_body_only))
+            kwargs["responses"] = {**kwargs["responses"], 415: {"model": S.ErrorBody}}
+        add_route(PREFIX + route.path, _answering_errors(route.endpoint), dependencies=deps, **kwargs)

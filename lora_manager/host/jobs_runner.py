@@ -26,6 +26,19 @@ class HostRunner:
 
         return loaded_family()
 
+    def missing_loras(self, names: list[str]) -> list[str]:
+        """Names the host's LoRA list lacks, after one refresh of that list (a file may be new to it)."""
+        registry = _registry()
+        if registry is None:
+            return []  # a host without a readable list: let the generation decide
+        aliases = getattr(registry, "available_network_aliases", None) or getattr(registry, "available_networks", {})
+        missing = [n for n in names if n not in aliases]
+        if missing and hasattr(registry, "list_available_networks"):
+            registry.list_available_networks()
+            aliases = getattr(registry, "available_network_aliases", None) or getattr(registry, "available_networks", {})
+            missing = [n for n in names if n not in aliases]
+        return missing
+
     def interrupt(self) -> None:
         from modules import shared
 
@@ -94,3 +107,14 @@ def _report(state, progress: Callable[[int, int], None]) -> None:
         progress(int(getattr(state, "sampling_step", 0) or 0), int(getattr(state, "sampling_steps", 0) or 0))
     except (TypeError, ValueError):
         pass
+
+
+def _registry():
+    try:
+        from modules.lora import lora_load  # SDNext
+    except ImportError:
+        try:
+            import networks as lora_load  # A1111's built-in Lora extension
+        except ImportError:
+            return None
+    return lora_load

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 
 from .engine import make_engine, migrate
+from .schema_version import is_current
 from .query_store import LoraQuery, Page, QueryStore
 from .scan_store import HashResult, IndexRow, ScanStore
 from .analytics_store import AnalyticsStore
@@ -68,5 +69,6 @@ class SqlLibraryRepository(ScanStore, QueryStore, UserStore, UsageStore, Analyti
 def open_repository(url: str) -> SqlLibraryRepository:
     """Make the engine, run migrations, hand back the repository."""
     engine = make_engine(url)
-    migrate(engine)
+    if not is_current(engine):  # the common case needs no Alembic import at all
+        migrate(engine)
     return SqlLibraryRepository(engine)
