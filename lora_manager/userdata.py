@@ -87,6 +87,7 @@ def validate_edit(fields: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in fields.items():
         if name == "favorite":
+            value = False if value is None else value  # null resets: not a favorite
             if not isinstance(value, bool):
                 raise InvalidInput("favorite must be true or false", {"field": name})
             out[name] = value
@@ -118,7 +119,7 @@ def validate_edit(fields: dict[str, Any]) -> dict[str, Any]:
             else:
                 out["base_override"] = value
         elif name == "tags":
-            out[name] = normalise_tags(value)
+            out[name] = [] if value is None else normalise_tags(value)  # null resets: no tags
     lo, hi = out.get("weight_min"), out.get("weight_max")
     if lo is not None and hi is not None and lo > hi:
         raise InvalidInput("weight_min must not be above weight_max")

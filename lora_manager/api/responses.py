@@ -46,9 +46,25 @@ async def on_validation_error(_request: Request, exc: RequestValidationError) ->
     return error_response(422, "invalid_input", "the request does not match what this route accepts", {"errors": errors})
 
 
-async def on_http_error(_request: Request, exc: StarletteHTTPException) -> JSON:
+async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSON:
     code = STATUS_CODES.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route on the path only; a path served by
+        # several routes (GET, PATCH and DELETE of one LoRA) allows them all.
+        headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
+    return error_response(exc.status_code, code, str(exc.detail), headers=headers or None)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in getattr(request.app, "routes", []):
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE and getattr(route, "methods", None):
+            methods |= set(route.methods)
+    return sorted(methods)
 
 
 async def on_unexpected(request: Request, exc: Exception) -> JSON:

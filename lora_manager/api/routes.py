@@ -14,7 +14,7 @@ import hmac
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional
 
 import orjson
@@ -31,6 +31,7 @@ from ..jobs import validate_request
 from ..library.previews import preview_mime
 from ..storage.repository import LoraQuery
 from . import schemas as S
+from .schemas import TEXT
 from .recommend_routes import recommend_routes
 from .responses import JSON, core_error_response
 
@@ -38,6 +39,35 @@ PREFIX = "/lora-manager/v1"
 ERRORS = {code: {"model": S.ErrorBody} for code in (400, 401, 404, 409, 413, 422)}
 IMAGES = {m: {} for m in ("image/png", "image/jpeg", "image/webp", "image/gif")}
 MEDIA = {**IMAGES, "video/mp4": {}, "video/webm": {}}
+# An ISO 8601 date and time, as the handlers read it: seconds, fractions and the zone are optional.
+ISO_DATETIME = (r"^(000[1-9]|00[1-9]\d|0[1-9]\d{2}|[1-9]\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+                r"[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):?[0-5]\d)?$")
+
+
+SINCE = "from this moment: ISO 8601 date and time (2026-01-31T08:00:00+01:00); without a zone, UTC"
+UNTIL = "before this moment (exclusive), written as `since`"
+
+
+_ISO_PARTS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def _moment(description: str) -> Any:
+    return Query(None, pattern=ISO_DATETIME, max_length=40, description=description)
+
+
+def _fields_pattern() -> str:
+    from ..storage.entries import FIELDS
+
+    name = "(" + "|".join(sorted(FIELDS, key=len, reverse=True)) + ")"
+    return rf"^\s*{name}?\s*(,\s*{name}?\s*)*$"
+
+
+def _zones() -> list[str]:
+    import zoneinfo
+
+    return sorted(zoneinfo.available_timezones() | {"UTC"})
+
+
 KEY_PATH = Path(..., max_length=300, description="id, prompt name, file name or any hash form")
 
 
@@ -127,23 +157,26 @@ def routes(core) -> list[Route]:
         })
 
     def list_loras(
-        query: str = Query("", max_length=500, description="full-text search, every word as a prefix"),
-        base: Optional[str] = Query(None, max_length=32),
-        tag: list[str] = Query([], max_length=20),
-        folder: Optional[str] = Query(None, max_length=1000),
+        query: str = Query("", max_length=500, pattern=TEXT, description="full-text search, every word as a prefix"),
+        base: Optional[str] = Query(None, max_length=32, pattern=TEXT),
+        tag: list[str] = Query([], max_length=20, json_schema_extra={"items": {"type": "string", "pattern": TEXT}}),
+        folder: Optional[str] = Query(None, max_length=1000, pattern=TEXT),
         favorite: Optional[bool] = None,
         has_preview: Optional[bool] = None,
         missing: Optional[bool] = None,
         duplicate: Optional[bool] = None,
         broken: Optional[bool] = None,
-        network_type: Optional[str] = Query(None, max_length=32),
+        network_type: Optional[str] = Query(None, max_length=32, pattern=TEXT),
         state: Optional[str] = Query(None, pattern="^(ok|broken|unsupported|other|missing|trashed)$"),
         sort: str = Query("name", pattern="^-?(id|name|modified|added|size)$"),
-        limit: int = Query(50, ge=1, le=200_000, description="up to 1000, or 200000 with `fields`"),
+        limit: int = Query(50, ge=1, le=200_000, description="up to 1000 (more is cut to 1000), or 200000 with `fields`"),
         offset: int = Query(0, ge=0, le=10_000_000),
         cursor: Optional[str] = Query(None, max_length=1000),
-        fields: Optional[str] = Query(None, max_length=1000, description="comma-separated entry fields to return"),
+        fields: Optional[str] = Query(None, max_length=1000, pattern=_fields_pattern(),
+                                      description="comma-separated entry fields to return"),
     ) -> Response:
+        if not [f for f in (fields or "").split(",") if f.strip()]:
+            limit = min(limit, 1000)  # a full entry pages; a few fields may be long
         page = cat.list(LoraQuery(query=query, base=base, tags=tag, folder=folder, favorite=favorite, has_preview=has_preview,
                                   missing=missing, duplicate=duplicate, broken=broken, network_type=network_type, state=state,
                                   sort=sort, limit=limit, offset=offset, cursor=cursor, fields=fields,
@@ -217,9 +250,9 @@ def routes(core) -> list[Route]:
         return JSON(_hash_status(core))
 
     def usage(
-        lora: Optional[str] = Query(None, max_length=300, description="only generations that asked for or applied this LoRA"),
-        since: Optional[datetime] = Query(None, description="ISO 8601; without a zone, UTC"),
-        until: Optional[datetime] = Query(None, description="ISO 8601, exclusive"),
+        lora: Optional[str] = Query(None, max_length=300, pattern=TEXT, description="only generations that asked for or applied this LoRA"),
+        since: Optional[str] = _moment("ISO 8601; without a zone, UTC"),
+        until: Optional[str] = _moment("ISO 8601, exclusive"),
         limit: int = Query(50, ge=1, le=1000),
         offset: int = Query(0, ge=0, le=10_000_000),
     ) -> Response:
@@ -256,22 +289,23 @@ def routes(core) -> list[Route]:
         return FileResponse(path, media_type=preview_mime(path), headers={"Cache-Control": "private, max-age=86400"})
 
     def analytics_summary(
-        since: Optional[datetime] = Query(None), until: Optional[datetime] = Query(None),
-        tz: str = Query("UTC", max_length=64, description="IANA time zone for the buckets"),
+        since: Optional[str] = _moment(SINCE), until: Optional[str] = _moment(UNTIL),
+        tz: str = Query("UTC", max_length=64, description="IANA time zone for the buckets",
+                        json_schema_extra={"enum": _zones()}),
         bucket: str = Query("day", pattern="^(day|week|month)$"),
         top: int = Query(10, ge=1, le=100),
     ) -> Response:
         return JSON(core.analytics.summary(_utc(since), _utc(until), tz, bucket, top))
 
     def analytics_loras(
-        since: Optional[datetime] = Query(None), until: Optional[datetime] = Query(None),
+        since: Optional[str] = _moment(SINCE), until: Optional[str] = _moment(UNTIL),
         sort: str = Query("uses", pattern="^-?(uses|last_used|name)$"),
         limit: int = Query(100, ge=1, le=10_000), offset: int = Query(0, ge=0, le=10_000_000),
     ) -> Response:
         return JSON(core.analytics.loras(_utc(since), _utc(until), sort, limit, offset))
 
-    def analytics_lora(key: str = KEY_PATH, since: Optional[datetime] = Query(None),
-                       until: Optional[datetime] = Query(None)) -> Response:
+    def analytics_lora(key: str = KEY_PATH, since: Optional[str] = _moment(SINCE),
+                       until: Optional[str] = _moment(UNTIL)) -> Response:
         entry = cat.get(key)
         figures = core.analytics.lora(entry["prompt_name"], _utc(since), _utc(until))
         if figures is None:  # never asked for: every figure is zero
@@ -279,7 +313,7 @@ def routes(core) -> list[Route]:
                        "outcomes": {}, "weights": {}, "families": {}, "mean_ms_with": None, "mean_ms_without": None}
         return JSON({**figures, "id": entry["id"]})
 
-    def analytics_events(since: Optional[datetime] = Query(None), until: Optional[datetime] = Query(None)) -> Response:
+    def analytics_events(since: Optional[str] = _moment(SINCE), until: Optional[str] = _moment(UNTIL)) -> Response:
         return StreamingResponse(core.analytics.events_csv(_utc(since), _utc(until)), media_type="text/csv",
                                  headers={"Content-Disposition": 'attachment; filename="lora-manager-events.csv"'})
 
@@ -340,13 +374,27 @@ def routes(core) -> list[Route]:
     return table + recommend_routes(core, Route)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
+def _utc(text: str | None) -> datetime | None:
+    if text is None:
         return None
+    m = _ISO_PARTS.match(text)
+    if m is None:
+        raise InvalidInput(f"not an ISO 8601 date and time: {text[:40]!r}", {"value": text[:40]})
+    y, mo, d, h, mi, sec, frac, zone = m.groups()
+    tz = None
+    if zone:
+        sign, hh, mm = (1, 0, 0) if zone == "Z" else (1 if zone[0] == "+" else -1, int(zone[1:3]), int(zone[-2:]))
+        tz = timezone(sign * timedelta(hours=hh, minutes=mm))
+    start = datetime(int(y), int(mo), 1, int(h), int(mi), int(sec or 0), int((frac or "0").ljust(6, "0")), tzinfo=tz)
+    try:  # days past a month's end roll over (31 April is 1 May), as the pattern in the schema allows them
+        value = start + timedelta(days=int(d) - 1)
+    except OverflowError:
+        value = datetime.max.replace(tzinfo=tz)
     try:
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    except OverflowError:  # 0001-01-01T00:00+00:01 is before the first moment Python can hold in UTC
-        raise InvalidInput("that date is out of range", {"value": str(value)[:64]}) from None
+    except OverflowError:  # 0001-01-01T00:00+00:01 is before the first moment Python can hold in UTC: the edge
+        edge = datetime.min if value.year < 2 else datetime.max
+        return edge.replace(tzinfo=timezone.utc)
 
 
 def _etag_matches(header: str, version: str) -> bool:

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..catalog import BULK_ACTIONS, MAX_BULK
+
+# Text a database keeps faithfully (PostgreSQL refuses NUL), and such text with something in it.
+TEXT = r"^[^\x00]*$"
+WORD = r"^[^\x00]*[^\x00\s][^\x00]*$"
+FOLDER = r"^(?!(.*[/\\])?\.\.([/\\]|$))[^\x00]*$"
+FILE_NAME = r'^\s*[^\x00-\x1f/\\:*?"<>|]*[^\x00-\x1f/\\:*?"<>|.\s]\s*$'
+
+
+
+def _when_action(actions: tuple[str, ...], value: dict, required: bool = True) -> dict:
+    """JSON Schema: for these bulk actions, `value` must match `value` (and be given, when required)."""
+    then: dict[str, Any] = {"properties": {"value": value}}
+    if required:
+        then["required"] = ["value"]
+    return {"if": {"properties": {"action": {"enum": list(actions)}}, "required": ["action"]}, "then": then}
 from ..library.basemodel import FAMILIES
 
 
@@ -114,23 +129,33 @@ class LoraPage(BaseModel):
 
 
 class LoraEdit(BaseModel):
-    """User data; only the fields sent change. null resets a field."""
+    """User data; only the fields sent change. null resets a field (favorite: false, tags: none)."""
 
     model_config = ConfigDict(extra="forbid")
     favorite: Optional[bool] = None
     rating: Optional[int] = Field(None, ge=0, le=5)
-    notes: Optional[str] = Field(None, max_length=20_000)
-    triggers: Optional[list[str]] = Field(None, max_length=100, description="your trigger words; null: back to the extracted ones")
+    notes: Optional[str] = Field(None, max_length=20_000, pattern=TEXT)
+    triggers: Optional[list[Annotated[str, Field(max_length=200, pattern=TEXT)]]] = Field(
+        None, max_length=100, description="your trigger words; null: back to the extracted ones")
     preferred_weight: Optional[float] = Field(None, ge=-10, le=10)
-    weight_min: Optional[float] = Field(None, ge=-10, le=10)
-    weight_max: Optional[float] = Field(None, ge=-10, le=10)
-    negative_text: Optional[str] = Field(None, max_length=20_000)
-    base_model: Optional[str] = Field(None, max_length=32, description="override the base family; null: detected")
-    tags: Optional[list[str]] = Field(None, max_length=200)
+    weight_min: Optional[float] = Field(None, ge=-10, le=10, description="not above weight_max (given or stored): 422")
+    weight_max: Optional[float] = Field(None, ge=-10, le=10, description="not below weight_min (given or stored): 422")
+    negative_text: Optional[str] = Field(None, max_length=20_000, pattern=TEXT)
+    base_model: Optional[Union[Literal[FAMILIES], Literal[""]]] = Field(  # type: ignore[valid-type]
+        None, description="override the base family; null or \"\": detected")
+    tags: Optional[list[Annotated[str, Field(max_length=100, pattern=WORD)]]] = Field(None, max_length=200)
 
 
 class BulkEdit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """`value` is needed by tag, untag (tags), collect, uncollect (a collection name); set_base takes a family or null."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"allOf": [
+        _when_action(("tag", "untag"), {"anyOf": [
+            {"type": "string", "pattern": r"^[^\x00]*[^\x00\s,][^\x00]*$"},
+            {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": WORD, "maxLength": 100}}]}),
+        _when_action(("collect", "uncollect"), {"type": "string", "pattern": WORD, "maxLength": 200}),
+        _when_action(("set_base",), {"anyOf": [{"enum": [*FAMILIES, ""]}, {"type": "null"}]}, required=False),
+    ]})
     keys: list[Union[int, str]] = Field(min_length=1, max_length=MAX_BULK, description="ids, prompt names or hashes")
     action: Literal[BULK_ACTIONS]  # type: ignore[valid-type]
     value: Union[str, list[str], None] = Field(None, description="tags, base family or collection name")
@@ -141,9 +166,16 @@ class BulkResult(BaseModel):
 
 
 class MoveRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    folder: Optional[str] = Field(None, max_length=1000, description="relative to the LoRA's root, or absolute inside a root")
-    name: Optional[str] = Field(None, max_length=200, description="new base name")
+    """A new folder, a new name, or both: at least one of them, not empty."""
+
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re", json_schema_extra={"anyOf": [
+        {"required": ["folder"], "properties": {"folder": {"type": "string", "minLength": 1}}},
+        {"required": ["name"], "properties": {"name": {"type": "string", "minLength": 1}}},
+    ]})
+    folder: Optional[str] = Field(None, max_length=1000, pattern=FOLDER,
+                                  description="relative to the LoRA's root (no `..`), or absolute inside a root")
+    name: Optional[str] = Field(None, max_length=200, pattern=FILE_NAME,
+                                description="new base name: no path separators, control characters or trailing dots")
 
 
 class TagCount(BaseModel):
@@ -258,21 +290,26 @@ class UsagePage(BaseModel):
 
 class JobLora(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=300, description="id, prompt name, file name or hash")
+    name: str = Field(max_length=300, pattern=TEXT, description="id, prompt name, file name or hash")
     weight: Optional[float] = Field(None, ge=-10, le=10, description="default: the LoRA's preferred weight, else 1")
 
 
 class JobCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    prompt: str = Field("", max_length=10_000)
-    negative_prompt: str = Field("", max_length=10_000)
+    """A prompt (not only spaces), at least one LoRA, or both."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"required": ["prompt"], "properties": {"prompt": {"type": "string", "pattern": WORD}}},
+        {"required": ["loras"], "properties": {"loras": {"type": "array", "minItems": 1}}},
+    ]})
+    prompt: str = Field("", max_length=10_000, pattern=TEXT)
+    negative_prompt: str = Field("", max_length=10_000, pattern=TEXT)
     loras: list[JobLora] = Field(default_factory=list, max_length=32)
     steps: int = Field(20, ge=1, le=150)
-    width: int = Field(512, ge=64, le=4096)
-    height: int = Field(512, ge=64, le=4096)
+    width: int = Field(512, ge=64, le=4096, multiple_of=8)
+    height: int = Field(512, ge=64, le=4096, multiple_of=8)
     seed: int = Field(-1, ge=-1, le=2**32 - 1)
     cfg_scale: float = Field(6.0, ge=0, le=30)
-    sampler: Optional[str] = Field(None, max_length=64)
+    sampler: Optional[str] = Field(None, max_length=64, pattern=TEXT)
     batch_size: int = Field(1, ge=1, le=8)
     add_triggers: bool = Field(False, description="append the LoRAs' trigger words to the prompt")
 
@@ -370,7 +407,7 @@ class RecommendRequest(BaseModel):
     limit: int = Field(10, ge=1, le=50)
     base: Optional[Literal[FAMILIES]] = Field(  # type: ignore[valid-type]
         None, description="target checkpoint family; default: the host's loaded one, else that of the LoRAs in the prompt")
-    user: str = Field("", max_length=200, description="whose feedback applies ('' where the host has no users)")
+    user: str = Field("", max_length=200, pattern=TEXT, description="whose feedback applies ('' where the host has no users)")
 
 
 class Reason(BaseModel):
@@ -396,9 +433,9 @@ class Recommendations(BaseModel):
 
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    key: str = Field(..., min_length=1, max_length=300, description="the suggested LoRA: id, prompt name, file name or hash")
+    key: str = Field(..., min_length=1, max_length=300, pattern=TEXT, description="the suggested LoRA: id, prompt name, file name or hash")
     action: Literal["accept", "dismiss", "down"]
-    user: str = Field("", max_length=200)
+    user: str = Field("", max_length=200, pattern=TEXT)
 
 
 class FeedbackResult(BaseModel):
