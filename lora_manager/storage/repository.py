@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from .engine import make_engine, migrate
+from .opening import open_engine
 from .query_store import LoraQuery, Page, QueryStore
 from .scan_store import HashResult, IndexRow, ScanStore
 from .analytics_store import AnalyticsStore
@@ -66,7 +66,5 @@ class SqlLibraryRepository(ScanStore, QueryStore, UserStore, UsageStore, Analyti
 
 
 def open_repository(url: str) -> SqlLibraryRepository:
-    """Make the engine, run migrations, hand back the repository."""
-    engine = make_engine(url)
-    migrate(engine)
-    return SqlLibraryRepository(engine)
+    """Check the database, make the engine, run migrations (see opening.py), hand back the repository."""
+    return SqlLibraryRepository(open_engine(url))
