@@ -125,9 +125,10 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     prepare_data_dir(settings)
     events = EventBus()
     repo = open_repository(settings.db_url)
-    scanner = Scanner(repo, settings.lora_dirs, workers=settings.scan_workers, skip={settings.data_dir})
-    hasher = Hasher(repo, workers=settings.hash_workers, on_event=events.publish)
     files = FileOps(repo, settings.lora_dirs, settings.trash_dir)
+    scanner = Scanner(repo, settings.lora_dirs, workers=settings.scan_workers, skip={settings.data_dir},
+                      write_lock=files.lock)
+    hasher = Hasher(repo, workers=settings.hash_workers, on_event=events.publish)
     app = App(settings, repo, scanner, hasher, files, Catalog(repo), events, host=host)
     files.on_change = app.library_changed
     app.scans = ScanService(app.scan, events.publish)
