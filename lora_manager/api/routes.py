@@ -35,7 +35,7 @@ from .recommend_routes import recommend_routes
 from .responses import JSON, core_error_response
 
 PREFIX = "/lora-manager/v1"
-ERRORS = {code: {"model": S.ErrorBody} for code in (400, 401, 404, 409, 413, 422)}
+ERRORS = {code: {"model": S.ErrorBody} for code in (400, 401, 404, 409, 413, 422, 503, 507)}
 IMAGES = {m: {} for m in ("image/png", "image/jpeg", "image/webp", "image/gif")}
 MEDIA = {**IMAGES, "video/mp4": {}, "video/webm": {}}
 KEY_PATH = Path(..., max_length=300, description="id, prompt name, file name or any hash form")
@@ -100,8 +100,12 @@ def routes(core) -> list[Route]:
             core.repo.ping()
             db = {"kind": core.repo.kind, "healthy": True}
         except Exception as exc:  # a down database is a reading here, not a failure of this route
-            db = {"kind": core.repo.kind, "healthy": False, "error": str(exc)[:300]}
-        counts = core.repo.counts() if db["healthy"] else {}
+            db = {"kind": core.repo.kind, "healthy": False, "error": str(getattr(exc, "message", exc))[:300]}
+        reachable = db["healthy"]
+        problem = core.repo.health.problem  # disk full or damaged, until a write succeeds again
+        if problem is not None:
+            db.update(healthy=False, error=problem["message"], problem=problem)
+        counts = core.repo.counts() if reachable else {}
         return JSON({
             "version": __version__,
             "database": db,
@@ -298,7 +302,7 @@ def routes(core) -> list[Route]:
         Route("/collections", "GET", collections, "collections and their members", list[S.Collection]),
         Route("/scans", "POST", start_scan, "start a scan in the background", S.ScanStatus, status_code=202),
         Route("/scans/current", "GET", scan_status, "the running scan's progress, if any", S.ScanStatus),
-        Route("/scans/last", "GET", last_scan, "the last finished scan's report", S.ScanReport),
+        Route("/scans/last", "GET", last_scan, "the last finished or failed scan's report", S.ScanReport),
         Route("/hashing", "GET", hashing, "background hashing progress", S.HashStatus),
         Route("/jobs", "POST", create_job, "queue a txt2img job with a LoRA stack (runs inside the host)", S.JobCreated,
               status_code=202),

@@ -7,6 +7,7 @@ from typing import Iterable
 
 from sqlalchemy import Engine, event, select, text, update
 
+from .health import StorageHealth
 from .models import Lora, LoraTag, LoraUser
 from .search import search_text
 
@@ -35,6 +36,7 @@ class SqlStoreBase:
         self.write_version = 0
         # Every commit through this engine moves the version, which drops cached counts.
         event.listen(engine, "commit", self._bump)
+        self.health = StorageHealth(engine)
 
     def _bump(self, _conn) -> None:
         self.write_version += 1
