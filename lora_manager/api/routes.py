@@ -101,17 +101,23 @@ def routes(core) -> list[Route]:
             db = {"kind": core.repo.kind, "healthy": True}
         except Exception as exc:  # a down database is a reading here, not a failure of this route
             db = {"kind": core.repo.kind, "healthy": False, "error": str(getattr(exc, "message", exc))[:300]}
-        reachable = db["healthy"]
+        counts: dict = {}
+        hashing: dict = core.hasher.status()
+        if db["healthy"]:
+            try:
+                counts = core.repo.counts()
+                hashing = _hash_status(core)
+            except LoraManagerError:
+                pass  # damaged: recorded as the health problem just below
         problem = core.repo.health.problem  # disk full or damaged, until a write succeeds again
         if problem is not None:
             db.update(healthy=False, error=problem["message"], problem=problem)
-        counts = core.repo.counts() if reachable else {}
         return JSON({
             "version": __version__,
             "database": db,
             "library": {**counts, "total": sum(counts.values())},
             "roots": core.settings.lora_dirs,
-            "background": {"scan": core.scans.status(), "hashing": _hash_status(core), "event_subscribers": core.events.subscribers},
+            "background": {"scan": core.scans.status(), "hashing": hashing, "event_subscribers": core.events.subscribers},
             "host": core.host,
         })
 

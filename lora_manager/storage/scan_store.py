@@ -64,7 +64,6 @@ class ScanStore(SqlStoreBase):
         with self.engine.connect() as conn:
             return {r[0]: IndexRow(*r[1:]) for r in conn.execute(select(*cols))}
 
-    @retry_conflicts
     def insert_files(self, rows: list[dict[str, Any]]) -> None:
         now = utcnow()
         for part in chunks(rows, 2000):
@@ -72,8 +71,12 @@ class ScanStore(SqlStoreBase):
                 if "search_text" not in row:
                     row["search_text"] = search_text(row)
                 row["added_at"] = row["updated_at"] = now
-            with self.engine.begin() as conn:
-                self._insert_rows(conn, part)
+            self._insert_part(part)
+
+    @retry_conflicts  # one transaction per part: a retry never repeats a part already committed
+    def _insert_part(self, part: list[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            self._insert_rows(conn, part)
 
     @retry_conflicts
     def update_files(self, updates: list[tuple[int, dict[str, Any]]], *, moved_from: dict[int, tuple[str, str | None]] | None = None,
