@@ -54,6 +54,7 @@ def test_two_processes_scan_hash_and_bulk_edit_at_once(tmp_path, db_url):
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0 and out.strip() == "done", err[-3000:]
         assert "Traceback" not in err and "hashing stopped" not in err, err[-3000:]
+    print("writes retried after meeting the other writer:", sum(err.count("met another writer") for _, err in outs))
 
     app = build(Settings(lora_dirs=[str(lib)], data_dir=str(tmp_path / "check"), db_url=db_url))
     try:

@@ -8,6 +8,7 @@ favourites, base). Prints "done" when every write succeeded.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import sys
@@ -17,6 +18,8 @@ from lora_manager.settings import Settings
 
 
 def main(url: str, library: str, data_dir: str, seed: int, rounds: int) -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    logging.getLogger("lora_manager.storage.failures").setLevel(logging.INFO)  # each retry, counted by the test
     rng = random.Random(seed)
     app = build(Settings(lora_dirs=[library], data_dir=data_dir, db_url=url, hash_workers=1, scan_workers=2))
     try:

@@ -22,7 +22,7 @@ class StorageHealth:
         event.listen(engine, "commit", self._on_commit)
 
     def _on_error(self, ctx) -> None:
-        exc = ctx.chained_exception
+        exc = getattr(ctx, "chained_exception", None)  # set only when an earlier handler made one of ours
         if isinstance(exc, PROBLEMS):
             self.problem = {"code": exc.code, "message": exc.message, "since": time.time(), **exc.details}
 
