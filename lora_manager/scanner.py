@@ -104,9 +104,6 @@ class Scanner:
         vanished = [(path, row) for path, row in index.items() if path not in seen and row.state in PRESENT]
         candidates = _move_candidates(vanished, index, offline)
 
-        # What each row was when the index was read: a row a file operation (or
-        # another process) moves or rewrites meanwhile is not overwritten.
-        expect = {row.id: (path, row.size, row.mtime_ns) for path, row in index.items()}
         claimed: set[int] = set()
         pending: list[dict[str, Any]] = []
         # Rows are written as the workers hand them over, so the database work
@@ -136,6 +133,10 @@ class Scanner:
                     setattr(report, what, getattr(report, what) + 1)
             if updates:
                 whats = {lid: ("moved" if lid in moved_from else kind[row["path"]]) for lid, row in updates}
+                # What each row was when the index was read: a row a file operation (or
+                # another process) moved or rewrote meanwhile is not overwritten.
+                expect = {lid: _as_read(index, moved_from[lid][0] if lid in moved_from else row["path"])
+                          for lid, row in updates}
                 with self.write_lock:
                     fresh = [(lid, row) for lid, row in updates if _unchanged_on_disk(row)]
                     written = set(self.repo.update_files(fresh, moved_from=moved_from, expect=expect))
@@ -154,6 +155,7 @@ class Scanner:
         away = [row.id for path, row in vanished if offline and path.startswith(offline)]
 
         by_id = {row.id: path for path, row in vanished}
+        expect = {row.id: _as_read(index, path) for path, row in vanished}
         with self.write_lock:
             # A file that is back (or was moved here by a file operation) since the walk is not missing.
             flagged = self.repo.mark_missing([i for i in gone if not os.path.lexists(by_id[i])], expect=expect) if gone else []
@@ -202,6 +204,11 @@ class Scanner:
                 yield rows
                 if progress:
                     progress("read", done, total)
+
+
+def _as_read(index, path: str) -> tuple[str, int, int]:
+    row = index[path]
+    return path, row.size, row.mtime_ns
 
 
 def _unchanged_on_disk(row: dict[str, Any]) -> bool:
