@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from .analytics import Analytics
+from .errors import DatabaseUnusable
 from .autocomplete import AutocompleteIndex
 from .catalog import Catalog
 from .events import EventBus
@@ -20,6 +21,7 @@ from .recommend.service import Recommender
 from .recorder import Recorder
 from .scans import ScanService
 from .settings import Settings
+from .storage.opening import check_location
 from .storage.repository import SqlLibraryRepository, open_repository
 
 
@@ -120,12 +122,13 @@ class App:
 
 
 def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
-    os.makedirs(settings.data_dir, exist_ok=True)
+    prepare_data_dir(settings)
     events = EventBus()
     repo = open_repository(settings.db_url)
-    scanner = Scanner(repo, settings.lora_dirs, workers=settings.scan_workers, skip={settings.data_dir})
-    hasher = Hasher(repo, workers=settings.hash_workers, on_event=events.publish)
     files = FileOps(repo, settings.lora_dirs, settings.trash_dir)
+    scanner = Scanner(repo, settings.lora_dirs, workers=settings.scan_workers, skip={settings.data_dir},
+                      write_lock=files.lock)
+    hasher = Hasher(repo, workers=settings.hash_workers, on_event=events.publish)
     app = App(settings, repo, scanner, hasher, files, Catalog(repo), events, host=host)
     files.on_change = app.library_changed
     app.scans = ScanService(app.scan, events.publish)
@@ -141,3 +144,16 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     app.catalog.on_edit.append(app.recommender.changed)
     app.start_usage_retention()
     return app
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """Refuse a database or data directory that cannot work before creating anything (docs/data-safety.md)."""
+    check_location(settings.db_url, will_create=settings.data_dir)
+    try:
+        os.makedirs(settings.data_dir, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseUnusable(f"cannot create the data directory {settings.data_dir}: {exc.strerror or exc}; "
+                               f"give a writable --data-dir") from None
+    if not os.access(settings.data_dir, os.W_OK):
+        raise DatabaseUnusable(f"the data directory {settings.data_dir} is read-only: LoRA Manager keeps its database, "
+                               f"trash and caches there; make it writable or give another --data-dir")

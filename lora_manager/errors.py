@@ -61,3 +61,30 @@ class UnsupportedFile(LoraManagerError):
 class StorageError(LoraManagerError):
     status = 503
     code = "storage_unavailable"
+
+
+class DatabaseUnusable(StorageError):
+    """The database cannot be opened as configured: its folder is missing, it is read-only, or unreadable.
+    Nothing was created or changed; the message says what to fix."""
+
+    code = "database_unusable"
+
+
+class DatabaseDamaged(StorageError):
+    """The database file exists but is not a usable database (empty, not SQLite, or corrupt).
+    It is never replaced or migrated as new; see docs/data-safety.md."""
+
+    code = "database_damaged"
+
+
+class DiskFull(StorageError):
+    """No space left where the database writes. Reads keep working; writes answer 507."""
+
+    status = 507
+    code = "disk_full"
+
+
+class DatabaseBusy(StorageError):
+    """Another writer held the rows we needed through every retry."""
+
+    code = "database_busy"

@@ -30,7 +30,8 @@ class FileOps:
         self.roots = [os.path.abspath(r) for r in roots]
         self.real_roots = [os.path.realpath(r) for r in roots]
         self.trash_dir = trash_dir
-        self._lock = threading.Lock()  # one file operation at a time in this process
+        # One file operation at a time in this process; scans hold it while they re-check and write.
+        self.lock = self._lock = threading.Lock()
         self.on_change = lambda: None  # set by app.build: the host refreshes its list
 
     def _root_of(self, path: str) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import gc
 import os
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterator
@@ -50,11 +51,15 @@ class ScanReport:
 
 
 class Scanner:
-    def __init__(self, repo: SqlLibraryRepository, roots: list[str], *, workers: int = 2, skip: set[str] | None = None):
+    def __init__(self, repo: SqlLibraryRepository, roots: list[str], *, workers: int = 2, skip: set[str] | None = None,
+                 write_lock: threading.Lock | None = None):
         self.repo = repo
         self.roots = [os.path.abspath(r) for r in roots]
         self.workers = max(1, workers)
         self.skip = skip or set()
+        # Held while the scan re-checks files and writes them: file operations
+        # (FileOps.lock) never run in between (docs/data-safety.md).
+        self.write_lock = write_lock or threading.Lock()
 
     def scan(self, progress: Progress | None = None) -> ScanReport:
         # Tens of thousands of short-lived rows: the collector's passes over
@@ -128,22 +133,36 @@ class Scanner:
                     updates.append((index[row["path"]].id, row))
                     setattr(report, what, getattr(report, what) + 1)
             if updates:
-                self.repo.update_files(updates, moved_from=moved_from)
+                whats = {lid: ("moved" if lid in moved_from else kind[row["path"]]) for lid, row in updates}
+                # What each row was when the index was read: a row a file operation (or
+                # another process) moved or rewrote meanwhile is not overwritten.
+                expect = {lid: _as_read(index, moved_from[lid][0] if lid in moved_from else row["path"])
+                          for lid, row in updates}
+                with self.write_lock:
+                    fresh = [(lid, row) for lid, row in updates if _unchanged_on_disk(row)]
+                    written = set(self.repo.update_files(fresh, moved_from=moved_from, expect=expect))
+                for lid, what in whats.items():
+                    if lid not in written:  # changed meanwhile: left for the next scan, not counted
+                        setattr(report, what, getattr(report, what) - 1)
+                        moved_from.pop(lid, None)
             pending.extend(inserts)
             if len(pending) >= INSERT_BATCH:
-                self.repo.insert_files(pending)
+                self._insert(pending, report)
                 pending = []
             claimed.update(moved_from)
         if pending:
-            self.repo.insert_files(pending)
+            self._insert(pending, report)
         gone = [row.id for path, row in vanished if row.id not in claimed and not (offline and path.startswith(offline))]
         away = [row.id for path, row in vanished if offline and path.startswith(offline)]
-        report.missing = len(gone) + len(away)
 
-        if gone:
-            self.repo.mark_missing(gone)
-        if away:
-            self.repo.mark_missing(away, offline=True)
+        by_id = {row.id: path for path, row in vanished}
+        expect = {row.id: _as_read(index, path) for path, row in vanished}
+        with self.write_lock:
+            # A file that is back (or was moved here by a file operation) since the walk is not missing.
+            flagged = self.repo.mark_missing([i for i in gone if not os.path.lexists(by_id[i])], expect=expect) if gone else []
+            flagged += self.repo.mark_missing([i for i in away if not os.path.lexists(by_id[i])], offline=True,
+                                              expect=expect) if away else []
+        report.missing = len(flagged)
         counts = self.repo.counts()
         report.broken = counts["broken"]
         report.unsupported = counts["unsupported"]
@@ -151,6 +170,14 @@ class Scanner:
         report.duplicate = self.repo.duplicate_count()
         report.seconds = round(time.perf_counter() - started, 3)
         return report
+
+    def _insert(self, rows: list[dict[str, Any]], report: ScanReport) -> None:
+        """New files, each still on disk as it was read (a file moved away meanwhile is not added)."""
+        with self.write_lock:
+            fresh = [row for row in rows if _unchanged_on_disk(row)]
+            report.new -= len(rows) - len(fresh)
+            if fresh:
+                self.repo.insert_files(fresh)
 
     def _probe(self, entries: list[FileEntry], progress: Progress | None) -> Iterator[list[dict[str, Any]]]:
         """Yield probed rows in chunks: in worker processes for a big batch, else here."""
@@ -179,6 +206,20 @@ class Scanner:
                 yield rows
                 if progress:
                     progress("read", done, total)
+
+
+def _as_read(index, path: str) -> tuple[str, int, int]:
+    row = index[path]
+    return path, row.size, row.mtime_ns
+
+
+def _unchanged_on_disk(row: dict[str, Any]) -> bool:
+    """The file is still what the scan read: same path, size and mtime."""
+    try:
+        st = os.stat(row["path"])
+    except OSError:
+        return False
+    return (st.st_size, st.st_mtime_ns) == (row["size"], row["mtime_ns"])
 
 
 def _move_candidates(vanished, index, offline: tuple[str, ...]) -> dict[tuple, list[tuple[int, str, str | None, int]]]:

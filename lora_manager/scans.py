@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from .errors import Conflict
+from .errors import Conflict, LoraManagerError
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +57,19 @@ class ScanService:
         self._publish({"type": "scan.started", "reason": reason})
         try:
             report = self._run_scan(self._on_progress)
-        except Exception as exc:  # reported to clients and the log; the server goes on
-            log.exception("scan failed")
-            self.last_error = f"{type(exc).__name__}: {exc}"[:500]
-            self._publish({"type": "scan.failed", "error": self.last_error})
+        except Exception as exc:  # reported to clients, /scans/last and the log; the server goes on
+            if isinstance(exc, LoraManagerError):
+                log.error("scan failed: %s", exc.message)
+                error = {"code": exc.code, "message": exc.message[:500]}
+            else:
+                log.exception("scan failed")
+                error = {"code": "internal", "message": f"{type(exc).__name__}: {exc}"[:500]}
+            self.last_error = error["message"]
+            self.last_report = {"status": "failed", "error": error, "finished_at": time.time(), "reason": reason}
+            self._publish({"type": "scan.failed", "error": self.last_error, "report": self.last_report})
             return
         self.last_error = None
-        self.last_report = {**report.as_dict(), "finished_at": time.time(), "reason": reason}
+        self.last_report = {"status": "finished", **report.as_dict(), "finished_at": time.time(), "reason": reason}
         self._publish({"type": "scan.finished", "report": self.last_report})
 
     def status(self) -> dict[str, Any]:

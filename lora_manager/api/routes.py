@@ -20,10 +20,8 @@ from typing import Any, Callable, Optional
 import orjson
 from fastapi import Body, Depends, Header, Path, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
-from starlette.responses import Response
-
-from .. import __version__
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
 from ..errors import BadRequest, InvalidInput, LoraManagerError, NotFound
 from ..library.header import read_header
@@ -34,9 +32,10 @@ from . import schemas as S
 from .schemas import TEXT
 from .recommend_routes import recommend_routes
 from .responses import JSON, core_error_response
+from .system import hash_status, system_info
 
 PREFIX = "/lora-manager/v1"
-ERRORS = {code: {"model": S.ErrorBody} for code in (400, 401, 404, 409, 413, 422)}
+ERRORS = {code: {"model": S.ErrorBody} for code in (400, 401, 404, 409, 413, 422, 503, 507)}
 IMAGES = {m: {} for m in ("image/png", "image/jpeg", "image/webp", "image/gif")}
 MEDIA = {**IMAGES, "video/mp4": {}, "video/webm": {}}
 # An ISO 8601 date and time, as the handlers read it: seconds, fractions and the zone are optional.
@@ -141,20 +140,7 @@ def routes(core) -> list[Route]:
         return JSON({"status": "ok"})
 
     def system() -> Response:
-        try:
-            core.repo.ping()
-            db = {"kind": core.repo.kind, "healthy": True}
-        except Exception as exc:  # a down database is a reading here, not a failure of this route
-            db = {"kind": core.repo.kind, "healthy": False, "error": str(exc)[:300]}
-        counts = core.repo.counts() if db["healthy"] else {}
-        return JSON({
-            "version": __version__,
-            "database": db,
-            "library": {**counts, "total": sum(counts.values())},
-            "roots": core.settings.lora_dirs,
-            "background": {"scan": core.scans.status(), "hashing": _hash_status(core), "event_subscribers": core.events.subscribers},
-            "host": core.host,
-        })
+        return JSON(system_info(core))
 
     def list_loras(
         query: str = Query("", max_length=500, pattern=TEXT, description="full-text search, every word as a prefix"),
@@ -247,7 +233,7 @@ def routes(core) -> list[Route]:
         return JSON(core.scans.last_report)
 
     def hashing() -> Response:
-        return JSON(_hash_status(core))
+        return JSON(hash_status(core))
 
     def usage(
         lora: Optional[str] = Query(None, max_length=300, pattern=TEXT, description="only generations that asked for or applied this LoRA"),
@@ -347,7 +333,7 @@ def routes(core) -> list[Route]:
         Route("/collections", "GET", collections, "collections and their members", list[S.Collection]),
         Route("/scans", "POST", start_scan, "start a scan in the background", S.ScanStatus, status_code=202),
         Route("/scans/current", "GET", scan_status, "the running scan's progress, if any", S.ScanStatus),
-        Route("/scans/last", "GET", last_scan, "the last finished scan's report", S.ScanReport),
+        Route("/scans/last", "GET", last_scan, "the last finished or failed scan's report", S.ScanReport),
         Route("/hashing", "GET", hashing, "background hashing progress", S.HashStatus),
         Route("/jobs", "POST", create_job, "queue a txt2img job with a LoRA stack (runs inside the host)", S.JobCreated,
               status_code=202),
@@ -405,11 +391,6 @@ def _etag_matches(header: str, version: str) -> bool:
     return False
 
 
-def _hash_status(core) -> dict[str, Any]:
-    pending, pending_bytes = core.repo.pending_hash_totals()
-    return {**core.hasher.status(), "pending_files": pending, "pending_bytes": pending_bytes}
-
-
 _DATA_URL = re.compile(r"^data:(image/(?:png|jpeg|webp|gif));base64,(.+)$", re.S)
 
 
@@ -448,11 +429,8 @@ def _frame(event: dict[str, Any]) -> bytes:
 
 
 def _answering_errors(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn core errors into our JSON error inside the endpoint itself.
-
-    The standalone app also has exception handlers, but a host app (SDNext)
-    was built before our routes arrived and would answer them with a 500.
-    """
+    """Turn core errors into our JSON error inside the endpoint itself: the standalone app also
+    has exception handlers, but a host app (SDNext) would answer them with a 500."""
     if asyncio.iscoroutinefunction(endpoint):
 
         @functools.wraps(endpoint)

@@ -201,20 +201,22 @@ class Collection(BaseModel):
 
 
 class ScanReport(BaseModel):
-    total: int
-    new: int
-    unchanged: int
-    changed: int
-    moved: int
-    returned: int
-    missing: int
-    duplicate: int
-    broken: int
-    unsupported: int
+    status: Literal["finished", "failed"] = "finished"
+    error: Optional[dict[str, Any]] = Field(None, description="why a failed scan failed: {code, message}")
+    total: int = 0
+    new: int = 0
+    unchanged: int = 0
+    changed: int = 0
+    moved: int = 0
+    returned: int = 0
+    missing: int = 0
+    duplicate: int = 0
+    broken: int = 0
+    unsupported: int = 0
     other: int = Field(0, description="files that are not LoRAs: embeddings, VAEs, checkpoints, upscalers")
-    unavailable_roots: list[str]
-    errors: list[dict[str, str]]
-    seconds: float
+    unavailable_roots: list[str] = []
+    errors: list[dict[str, str]] = []
+    seconds: float = 0.0
     finished_at: float
     reason: str
 

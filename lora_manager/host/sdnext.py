@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 
+from ..errors import LoraManagerError
 from ..settings import Settings
 
 log = logging.getLogger("lora_manager")
@@ -88,6 +89,8 @@ def _start(app) -> None:
         _state["core"] = core
         core.scans.start("startup")
         core.recommender.start()  # its own thread: reads the library, then loads the model (CPU unless asked)
+    except LoraManagerError as exc:  # damaged database, disk full, bad folder: the message says what to do
+        log.error("LoRA Manager could not start: %s", exc.message)
     except Exception:  # never raise into the host; the log says why we are absent
         log.exception("LoRA Manager could not start")
 

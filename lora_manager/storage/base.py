@@ -7,6 +7,7 @@ from typing import Iterable
 
 from sqlalchemy import Engine, event, select, text, update
 
+from .health import StorageHealth
 from .models import Lora, LoraTag, LoraUser
 from .search import search_text
 
@@ -35,15 +36,16 @@ class SqlStoreBase:
         self.write_version = 0
         # Every commit through this engine moves the version, which drops cached counts.
         event.listen(engine, "commit", self._bump)
+        self.health = StorageHealth(engine)
 
     def _bump(self, _conn) -> None:
         self.write_version += 1
 
     def _refresh_search(self, conn, ids: Iterable[int]) -> None:
-        """Recompute search_text for `ids` from facts plus user tags and triggers."""
-        ids = list(ids)
+        """Recompute search_text for `ids` from facts plus user tags and triggers (rows in id order)."""
+        ids = sorted(set(ids))
         for part in chunks(ids):
-            rows = conn.execute(select(*SEARCH_COLUMNS, L.c.search_text).where(L.c.id.in_(part))).mappings().all()
+            rows = conn.execute(select(*SEARCH_COLUMNS, L.c.search_text).where(L.c.id.in_(part)).order_by(L.c.id)).mappings().all()
             tags: dict[int, list[str]] = {}
             for lid, tag in conn.execute(select(T.c.lora_id, T.c.tag).where(T.c.lora_id.in_(part))):
                 tags.setdefault(lid, []).append(tag)
@@ -117,6 +119,14 @@ class SqlStoreBase:
             conn.execute(self._insert_ignore(U), missing)
 
     def _existing_ids(self, conn, ids: Iterable[int]) -> list[int]:
-        ids = list(ids)
-        return list(conn.execute(select(L.c.id).where(L.c.id.in_(ids))).scalars()) if ids else []
+        """The ids that exist, their `loras` rows locked in id order (PostgreSQL; SQLite has one writer).
+
+        Every write takes its `loras` rows first and in id order, then the
+        user tables: two writers on one set of rows queue instead of
+        deadlocking (docs/data-safety.md)."""
+        ids = sorted(set(ids))
+        found: list[int] = []
+        for part in chunks(ids):
+            found += conn.execute(select(L.c.id).where(L.c.id.in_(part)).order_by(L.c.id).with_for_update()).scalars()
+        return found
 

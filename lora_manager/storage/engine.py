@@ -1,13 +1,19 @@
-"""Database engines: SQLite (WAL) by default, PostgreSQL by URL; migrations on start."""
+"""Database engines: SQLite (WAL) by default, PostgreSQL by URL; migrations on start.
+
+Driver errors meaning damaged / disk full / read-only become our errors here
+(failures.py); a migration holds a lock so that two processes starting on one
+database take turns (docs/data-safety.md).
+"""
 
 from __future__ import annotations
 
 import os
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 
-from ..errors import StorageError
+from ..errors import LoraManagerError, StorageError
+from .failures import translate
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 
@@ -23,9 +29,7 @@ def make_engine(url: str) -> Engine:
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     kwargs: dict = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        # The folder is never created here: a missing one is the user's mistake to hear about (opening.py).
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True
@@ -35,7 +39,23 @@ def make_engine(url: str) -> Engine:
         raise StorageError(f"cannot use database {redact(url)}: {exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    path = sqlite_file(url)
+
+    def on_error(ctx):
+        return translate(ctx.original_exception, path)
+
+    event.listen(engine, "handle_error", on_error)
     return engine
+
+
+def sqlite_file(url: str) -> str | None:
+    """The absolute path of a SQLite URL's file; None for PostgreSQL and in-memory databases."""
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    path = make_url(url).database
+    return os.path.abspath(path) if path and path != ":memory:" and not path.startswith("file:") else None
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -60,15 +80,38 @@ def redact(url: str) -> str:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (Alembic), inside one connection."""
+    """Bring the schema to the newest revision (Alembic), in one transaction that holds a lock.
+
+    Two processes first-opening one database take turns: PostgreSQL by an
+    advisory lock per schema, SQLite by BEGIN IMMEDIATE (its write lock; the
+    other waits on busy_timeout). The second then finds the schema current.
+    """
     from alembic import command
     from alembic.config import Config
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 
     cfg = Config()
     cfg.set_main_option("script_location", MIGRATIONS)
     try:
-        with engine.begin() as conn:
+        head = ScriptDirectory.from_config(cfg).get_current_head()
+        with engine.connect() as conn:
+            if MigrationContext.configure(conn).get_current_revision() == head:
+                return  # nothing to do: no lock taken
+        with engine.connect() as conn:
+            _migration_lock(conn)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+            conn.commit()
+    except LoraManagerError:
+        raise
     except Exception as exc:
         raise StorageError(f"cannot prepare database {redact(str(engine.url))}: {exc}") from exc
+
+
+def _migration_lock(conn) -> None:
+    if conn.dialect.name == "postgresql":
+        # Per schema (tests and several libraries may share one database); released at commit.
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('lora_manager.migrate.' || current_schema()))"))
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

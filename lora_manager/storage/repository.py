@@ -10,8 +10,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from .engine import make_engine, migrate
-from .schema_version import is_current
+from .opening import open_engine
 from .query_store import LoraQuery, Page, QueryStore
 from .scan_store import HashResult, IndexRow, ScanStore
 from .analytics_store import AnalyticsStore
@@ -33,8 +32,8 @@ class LibraryRepository(Protocol):
     # scans and hashing
     def file_index(self) -> dict[str, IndexRow]: ...
     def insert_files(self, rows: list[dict[str, Any]]) -> None: ...
-    def update_files(self, updates: list[tuple[int, dict[str, Any]]], *, moved_from=None) -> None: ...
-    def mark_missing(self, ids: list[int], offline: bool = False) -> None: ...
+    def update_files(self, updates: list[tuple[int, dict[str, Any]]], *, moved_from=None, expect=None) -> list[int]: ...
+    def mark_missing(self, ids: list[int], offline: bool = False, *, expect=None) -> list[int]: ...
     def pending_hashes(self, limit: int = 256, exclude: set[int] | None = None) -> list[tuple[int, str, int]]: ...
     def pending_hash_totals(self) -> tuple[int, int]: ...
     def save_hashes(self, results: list[HashResult]) -> list[int]: ...
@@ -67,8 +66,5 @@ class SqlLibraryRepository(ScanStore, QueryStore, UserStore, UsageStore, Analyti
 
 
 def open_repository(url: str) -> SqlLibraryRepository:
-    """Make the engine, run migrations, hand back the repository."""
-    engine = make_engine(url)
-    if not is_current(engine):  # the common case needs no Alembic import at all
-        migrate(engine)
-    return SqlLibraryRepository(engine)
+    """Check the database, make the engine, run migrations (see opening.py), hand back the repository."""
+    return SqlLibraryRepository(open_engine(url))

@@ -10,6 +10,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 
 from ..library.names import prompt_name
 from .base import L, T, U, SqlStoreBase, chunks, utcnow
+from .failures import retry_conflicts
 from .models import CollectionItem
 from .search import search_text
 
@@ -72,33 +73,63 @@ class ScanStore(SqlStoreBase):
                 if "search_text" not in row:
                     row["search_text"] = search_text(row)
                 row["added_at"] = row["updated_at"] = now
-            with self.engine.begin() as conn:
-                self._insert_rows(conn, part)
+            self._insert_part(part)
 
-    def update_files(self, updates: list[tuple[int, dict[str, Any]]], *, moved_from: dict[int, tuple[str, str | None]] | None = None) -> None:
-        """Rewrite file facts of existing rows (changed, returned or moved files).
+    @retry_conflicts  # one transaction per part: a retry never repeats a part already committed
+    def _insert_part(self, part: list[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            self._insert_rows(conn, part)
+
+    @retry_conflicts
+    def update_files(self, updates: list[tuple[int, dict[str, Any]]], *, moved_from: dict[int, tuple[str, str | None]] | None = None,
+                     expect: dict[int, tuple[str, int, int]] | None = None) -> list[int]:
+        """Rewrite file facts of existing rows (changed, returned or moved files). Returns the ids written.
 
         Hash columns are left alone: they stay valid while (size, mtime) match
         hashed_size/hashed_mtime_ns, and the hasher redoes them otherwise.
+        With `expect` ({id: (path, size, mtime_ns)} as the scan read the
+        index), a row that a file operation or another process changed
+        meanwhile is left as it is now; the next scan sees it afresh.
         """
         now = utcnow()
         moved_from = moved_from or {}
         with self.engine.begin() as conn:
-            for lid, row in updates:
+            current = self._lock_facts(conn, [lid for lid, _ in updates])
+            written: list[int] = []
+            for lid, row in sorted(updates, key=lambda u: u[0]):
+                if lid not in current or (expect is not None and lid in expect and current[lid] != expect[lid]):
+                    continue
                 values = {k: row[k] for k in FACT_COLUMNS if k in row}
                 values.update(updated_at=now, missing_since=None, offline=False)
                 if lid in moved_from:
                     values["moved_from"], values["prev_sha256"] = moved_from[lid]
                 conn.execute(update(L).where(L.c.id == lid).values(**values))
-            self._refresh_search(conn, [lid for lid, _ in updates])
+                written.append(lid)
+            self._refresh_search(conn, written)
+        return written
 
-    def mark_missing(self, ids: list[int], offline: bool = False) -> None:
+    @retry_conflicts
+    def mark_missing(self, ids: list[int], offline: bool = False, *, expect: dict[int, tuple[str, int, int]] | None = None) -> list[int]:
+        """Flag present rows missing (kept with their user data); `expect` as in update_files. Returns the ids flagged."""
         now = utcnow()
+        flagged: list[int] = []
         with self.engine.begin() as conn:
-            for part in chunks(ids):
-                conn.execute(
+            current = self._lock_facts(conn, ids)
+            keep = [i for i in sorted(current) if expect is None or i not in expect or current[i] == expect[i]]
+            for part in chunks(keep):
+                flagged += conn.execute(
                     update(L).where(L.c.id.in_(part), L.c.state.in_(ON_DISK)).values(state="missing", missing_since=now, offline=offline)
-                )
+                    .returning(L.c.id)
+                ).scalars()
+        return flagged
+
+    def _lock_facts(self, conn, ids) -> dict[int, tuple[str, int, int]]:
+        """{id: (path, size, mtime_ns)} of existing rows, locked in id order (as every writer takes them)."""
+        out: dict[int, tuple[str, int, int]] = {}
+        for part in chunks(sorted(set(ids))):
+            q = select(L.c.id, L.c.path, L.c.size, L.c.mtime_ns).where(L.c.id.in_(part)).order_by(L.c.id).with_for_update()
+            out.update((r[0], (r[1], r[2], r[3])) for r in conn.execute(q))
+        return out
 
     # --- hashing -------------------------------------------------------
     def _needs_hash(self):
@@ -120,11 +151,12 @@ class ScanStore(SqlStoreBase):
             n, size = conn.execute(select(func.count(), func.coalesce(func.sum(L.c.size), 0)).where(self._needs_hash())).one()
         return int(n), int(size)
 
+    @retry_conflicts
     def save_hashes(self, results: list[HashResult]) -> list[int]:
         """Store hashes, then reconcile identity by hash. Returns ids whose rows were merged away."""
         merged: list[int] = []
         with self.engine.begin() as conn:
-            for r in results:
+            for r in sorted(results, key=lambda r: r.id):  # rows in id order, as every writer takes them
                 cur = conn.execute(
                     select(L.c.size, L.c.mtime_ns, L.c.header_hash, L.c.prev_sha256, L.c.moved_from).where(L.c.id == r.id)
                 ).first()

@@ -8,6 +8,7 @@ from sqlalchemy import delete, select, update
 
 from ..errors import NotFound
 from .base import L, T, U, SqlStoreBase, utcnow
+from .failures import retry_conflicts
 from .models import Collection, CollectionItem
 from .scan_store import FACT_COLUMNS
 
@@ -16,6 +17,7 @@ CI = CollectionItem.__table__
 
 
 class UserStore(SqlStoreBase):
+    @retry_conflicts
     def edit(self, ids: list[int], values: dict[str, Any]) -> int:
         """Apply validated user fields (see userdata.validate_edit) to `ids`. Returns rows changed."""
         values = dict(values)
@@ -40,6 +42,7 @@ class UserStore(SqlStoreBase):
             row = conn.execute(select(U.c.weight_min, U.c.weight_max).where(U.c.lora_id == lid)).first()
         return (row[0], row[1]) if row else (None, None)
 
+    @retry_conflicts
     def add_tags(self, ids: list[int], tags: list[str]) -> int:
         with self.engine.begin() as conn:
             ids = self._existing_ids(conn, ids)
@@ -50,6 +53,7 @@ class UserStore(SqlStoreBase):
             self._refresh_search(conn, ids)
         return len(ids)
 
+    @retry_conflicts
     def remove_tags(self, ids: list[int], tags: list[str]) -> int:
         with self.engine.begin() as conn:
             ids = self._existing_ids(conn, ids)
@@ -57,13 +61,16 @@ class UserStore(SqlStoreBase):
             self._refresh_search(conn, ids)
         return len(ids)
 
+    @retry_conflicts
     def relocate(self, lid: int, row: dict[str, Any]) -> None:
         """The user moved or renamed the file through us: new path and facts, same id."""
         values = {k: row[k] for k in FACT_COLUMNS if k in row}
         with self.engine.begin() as conn:
+            self._existing_ids(conn, [lid])
             conn.execute(update(L).where(L.c.id == lid).values(**values, updated_at=utcnow()))
             self._refresh_search(conn, [lid])
 
+    @retry_conflicts
     def set_trashed(self, lid: int, in_trash: str | None, *, original: str) -> None:
         """Trashed: the row's path is the file in the trash and `trash_path` keeps the
         original place. Restored (in_trash None): back to the original path."""
@@ -84,6 +91,7 @@ class UserStore(SqlStoreBase):
             return conn.execute(select(L.c.id).where(L.c.path == path)).scalar()
 
     # --- collections ---------------------------------------------------
+    @retry_conflicts
     def collection_id(self, name: str, create: bool = False) -> int:
         with self.engine.begin() as conn:
             cid = conn.execute(select(C.c.id).where(C.c.name == name)).scalar()
@@ -94,6 +102,7 @@ class UserStore(SqlStoreBase):
                 cid = conn.execute(select(C.c.id).where(C.c.name == name)).scalar_one()
         return cid
 
+    @retry_conflicts
     def collect(self, name: str, ids: list[int], add: bool = True) -> int:
         cid = self.collection_id(name, create=add)
         with self.engine.begin() as conn:
