@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from sqlalchemy import func, select, text  # noqa: E402
 
-from lora_manager.analytics import Analytics  # noqa: E402
+from lora_manager.usage.analytics import Analytics  # noqa: E402
 from report import emit  # noqa: E402  (bench/report.py, beside this script)
 from lora_manager.storage import rollups  # noqa: E402
 from lora_manager.storage.repository import open_repository  # noqa: E402

@@ -3,7 +3,7 @@
     python bench/bench_autocomplete.py --count 100000 [--json out.json]
 
 1. Fills a fresh SQLite index with COUNT realistic rows (names, titles, trigger
-   words, tags from lora_manager.synthetic's vocabulary; some user tags,
+   words, tags from lora_manager.demo.library's vocabulary; some user tags,
    preferred weights and usage), written straight through the repository:
    scanning 100k files is measured by the other benches, not needed here.
 2. Builds the index the route serves (server-side time, raw and gzip size).
@@ -33,7 +33,7 @@ from lora_manager.app import build  # noqa: E402
 from lora_manager.library.basemodel import FAMILIES  # noqa: E402
 from lora_manager.settings import Settings  # noqa: E402
 from lora_manager.storage.rollups import TOT  # noqa: E402
-from lora_manager.synthetic_sidecars import make_concept  # noqa: E402
+from lora_manager.demo.words import make_concept  # noqa: E402
 from report import emit  # noqa: E402  (bench/report.py, beside this script)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -63,7 +63,7 @@ def recording_cost(n: int = 2000) -> dict:
     import types
 
     from lora_manager.host import recording
-    from lora_manager.recorder import Recorder
+    from lora_manager.usage.recorder import Recorder
 
     class Store:
         def record_generations(self, rows):

@@ -18,7 +18,7 @@ import orjson
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from lora_manager.synthetic import FAMILIES, generate_library, merge_counts  # noqa: E402
+from lora_manager.demo.library import FAMILIES, generate_library, merge_counts  # noqa: E402
 
 
 def _work(job: tuple) -> dict:

@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from .analytics import Analytics
+from .usage.analytics import Analytics
 from .errors import DatabaseUnusable
 from .autocomplete import AutocompleteIndex
 from .catalog import Catalog
@@ -16,9 +16,9 @@ from .events import EventBus
 from .fileops import FileOps
 from .hasher import Hasher
 from .scanner import Scanner
-from .jobs import JobQueue
+from .jobs.queue import JobQueue
 from .recommend.service import Recommender
-from .recorder import Recorder
+from .usage.recorder import Recorder
 from .scans import ScanService
 from .settings import Settings
 from .storage.opening import check_location

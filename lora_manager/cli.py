@@ -340,7 +340,7 @@ def _main(argv: list[str]) -> int:
 def _run(args, listener) -> int:
     settings = _settings(args)
     if getattr(args, "demo", False):
-        from .synthetic import demo_library
+        from .demo.sample import demo_library
 
         demo = os.path.join(settings.data_dir, "demo-library")
         if not os.path.isdir(demo):

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lora_manager.api.standalone import create_app
-from lora_manager.recorder import GenerationEvent
+from lora_manager.usage.recorder import GenerationEvent
 
 from .conftest import scan
 from .loras import write_lora

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from lora_manager.analytics import bucket_key, zone
-from lora_manager.recorder import GenerationEvent
+from lora_manager.usage.analytics import bucket_key, zone
+from lora_manager.usage.recorder import GenerationEvent
 from lora_manager.storage.rollups import trigger_hits
-from lora_manager.timeparts import cover
+from lora_manager.usage.timeparts import cover
 
 from .conftest import scan
 from .loras import write_lora

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from lora_manager.api.standalone import create_app, extension_assets
 from lora_manager.host.model_family import family_of_model_type
-from lora_manager.recorder import GenerationEvent
+from lora_manager.usage.recorder import GenerationEvent
 
 from .conftest import scan
 from .loras import write_lora

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lora_manager.api.standalone import create_app
-from lora_manager.jobs import JobRequest
+from lora_manager.jobs.queue import JobRequest
 
 from .conftest import scan
 from .loras import write_lora

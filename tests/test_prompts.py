@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lora_manager.prompts import parse_loras, strip_loras
+from lora_manager.usage.prompts import parse_loras, strip_loras
 
 
 @pytest.mark.parametrize(

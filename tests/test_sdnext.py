@@ -197,7 +197,7 @@ def test_cancelling_a_running_job_interrupts_the_host(host):
     host.step_seconds = 0.02
     host.start()
     core = _core()
-    from lora_manager.jobs import JobRequest
+    from lora_manager.jobs.queue import JobRequest
 
     job = core.jobs.submit(JobRequest(prompt="long", steps=500))
     wait_for(lambda: core.jobs.get(job.id).status == "running" and core.jobs.get(job.id).step > 0)

@@ -11,8 +11,9 @@ import orjson
 import pytest
 from safetensors import safe_open
 
-from lora_manager import synthetic as syn
-from lora_manager.synthetic_sidecars import BROKEN_KINDS, PREVIEW_KINDS, SIDECAR_SUFFIX, jpeg_bytes, png_bytes
+from lora_manager.demo import library as syn
+from lora_manager.demo.images import PREVIEW_KINDS, jpeg_bytes, png_bytes
+from lora_manager.demo.sidecars import BROKEN_KINDS, SIDECAR_SUFFIX
 
 
 def read_header(path: str) -> tuple[int, dict, bytes]:

@@ -12,7 +12,7 @@ pytest.importorskip("gradio")
 pytest.importorskip("playwright.sync_api")
 
 from lora_manager.app import build  # noqa: E402
-from lora_manager.recorder import GenerationEvent  # noqa: E402
+from lora_manager.usage.recorder import GenerationEvent  # noqa: E402
 from lora_manager.settings import Settings  # noqa: E402
 
 from .browser import ThreadServer  # noqa: E402

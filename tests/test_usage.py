@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lora_manager.api.standalone import create_app
-from lora_manager.recorder import GenerationEvent, Recorder
+from lora_manager.usage.recorder import GenerationEvent, Recorder
 
 from .conftest import scan
 from .loras import write_lora

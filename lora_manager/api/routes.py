@@ -25,7 +25,7 @@ from starlette.responses import Response
 
 from ..errors import BadRequest, InvalidInput, LoraManagerError, NotFound
 from ..library.header import read_header
-from ..jobs import validate_request
+from ..jobs.queue import validate_request
 from ..library.previews import preview_mime
 from ..storage.repository import LoraQuery
 from . import schemas as S

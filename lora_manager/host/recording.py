@@ -13,7 +13,7 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from ..recorder import GenerationEvent
+from ..usage.recorder import GenerationEvent
 
 log = logging.getLogger("lora_manager")
 _ATTR = "_lora_manager_event"  # the event in progress, kept on the processing object

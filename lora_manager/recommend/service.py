@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from ..errors import InvalidInput, NotFound
 from ..library.basemodel import FAMILIES
-from ..prompts import parse_loras, strip_loras
+from ..usage.prompts import parse_loras, strip_loras
 from ..settings import DEFAULT_EMBED_MODEL
 from ..storage.repository import LoraQuery
 from .corpus import Corpus

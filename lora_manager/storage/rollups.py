@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..timeparts import floor_to, utc
+from ..usage.timeparts import floor_to, utc
 from .models import (UsageDay, UsageDayPair, UsageDayTrigger, UsageHour, UsageLoraDay, UsageLoraDayFamily,
                      UsageLoraDayWeight, UsageLoraFamily, UsageLoraTotal, UsageLoraWeight, UsagePair, UsageSlot,
                      UsageTrigger)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from ..errors import InvalidInput
-from ..prompts import is_skipped
+from ..usage.prompts import is_skipped
 from . import rollups
 from .base import L, SqlStoreBase, chunks
 from .models import Generation, GenerationLora

@@ -22,9 +22,9 @@ from typing import Any, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import timeparts
-from .analytics_span import Span, add_counts, make_span, merge_totals
-from .analytics_span import top as top_counts
-from .errors import InvalidInput
+from .span import Span, add_counts, make_span, merge_totals
+from .span import top as top_counts
+from ..errors import InvalidInput
 from .timeparts import floor_to
 
 BUCKETS = ("day", "week", "month")

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from .errors import Conflict, InvalidInput, LoraManagerError, NotFound
+from ..errors import Conflict, InvalidInput, LoraManagerError, NotFound
 
 log = logging.getLogger(__name__)
 MAX_KEPT = 200  # finished jobs kept in memory for status queries
