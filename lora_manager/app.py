@@ -123,9 +123,10 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     os.makedirs(settings.data_dir, exist_ok=True)
     events = EventBus()
     repo = open_repository(settings.db_url)
-    scanner = Scanner(repo, settings.lora_dirs, workers=settings.scan_workers, skip={settings.data_dir})
+    scanner = Scanner(repo, settings.lora_dirs, workers=settings.scan_workers, skip={settings.data_dir},
+                      link_targets=settings.link_targets)
     hasher = Hasher(repo, workers=settings.hash_workers, on_event=events.publish)
-    files = FileOps(repo, settings.lora_dirs, settings.trash_dir)
+    files = FileOps(repo, settings.lora_dirs, settings.trash_dir, link_targets=settings.link_targets)
     app = App(settings, repo, scanner, hasher, files, Catalog(repo), events, host=host)
     files.on_change = app.library_changed
     app.scans = ScanService(app.scan, events.publish)

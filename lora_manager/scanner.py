@@ -49,9 +49,11 @@ class ScanReport:
 
 
 class Scanner:
-    def __init__(self, repo: SqlLibraryRepository, roots: list[str], *, workers: int = 2, skip: set[str] | None = None):
+    def __init__(self, repo: SqlLibraryRepository, roots: list[str], *, workers: int = 2, skip: set[str] | None = None,
+                 link_targets: list[str] | None = None):
         self.repo = repo
         self.roots = [os.path.abspath(r) for r in roots]
+        self.link_targets = list(link_targets or ())
         self.workers = max(1, workers)
         self.skip = skip or set()
 
@@ -69,7 +71,7 @@ class Scanner:
     def _scan(self, progress: Progress | None) -> ScanReport:
         started = time.perf_counter()
         report = ScanReport()
-        walked = walk(self.roots, self.skip)
+        walked = walk(self.roots, self.skip, self.link_targets)
         report.unavailable_roots = walked.unavailable_roots
         report.errors = [{"path": p, "error": e} for p, e in walked.errors]
         index = self.repo.file_index()
