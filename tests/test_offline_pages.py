@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("gradio")
 pytest.importorskip("playwright.sync_api")
 
-from .browser import Server  # noqa: E402
+from .browser import Server, wait_for  # noqa: E402
 from .loras import write_lora  # noqa: E402
 
 LOCAL = {"127.0.0.1", "localhost"}
@@ -65,3 +65,26 @@ def test_docs_render_offline(browser, served):
     assert refused == [], refused
     assert errors == [], errors
     assert "LoRA Manager" in title
+
+
+def test_the_keyed_tab_asks_for_the_key_and_then_works(browser, tmp_path):
+    """With --api-key the page itself loads, asks for the key, and shows the library once given it."""
+    write_lora(tmp_path / "lib" / "one.safetensors")
+    server = Server(str(tmp_path / "lib"), str(tmp_path / "data"), "--api-key", "k3y",
+                    env={"LORA_MANAGER_WATCH_INTERVAL": "0"})
+    wait_for(lambda: server.api("GET", "/loras", headers={"X-API-Key": "k3y"})["total"] == 1)
+    context = browser.new_context()
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    try:
+        page.goto(server.base + "/lora-manager/ui/")
+        page.wait_for_selector(".lm-keyform input")
+        page.fill(".lm-keyform input", "k3y")
+        page.click(".lm-keyform button")
+        page.wait_for_selector(".lm-card:not(.lm-placeholder)", timeout=30_000)
+        assert errors == [], errors
+    finally:
+        context.close()
+        print(server.stop())
