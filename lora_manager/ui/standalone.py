@@ -46,7 +46,8 @@ def mount_ui(app, files: dict[str, str]) -> None:
     _inject_assets(gradio.routes, _head_tags(files))
     gr.mount_gradio_app(app, blocks, path=UI_PATH)
     mount = next(r for r in app.routes if isinstance(r, Mount) and r.path == UI_PATH)
-    mount.app = ShellOnly(mount.app, set(os.listdir(gradio.routes.BUILD_PATH_LIB)))
+    build = gradio.routes.BUILD_PATH_LIB
+    mount.app = ShellOnly(mount.app, {n for n in os.listdir(build) if os.path.isfile(os.path.join(build, n))})
 
 
 class ShellOnly:
