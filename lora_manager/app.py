@@ -125,9 +125,9 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     prepare_data_dir(settings)
     events = EventBus()
     repo = open_repository(settings.db_url)
-    files = FileOps(repo, settings.lora_dirs, settings.trash_dir)
+    files = FileOps(repo, settings.lora_dirs, settings.trash_dir, link_targets=settings.link_targets)
     scanner = Scanner(repo, settings.lora_dirs, workers=settings.scan_workers, skip={settings.data_dir},
-                      write_lock=files.lock)
+                      write_lock=files.lock, link_targets=settings.link_targets)
     hasher = Hasher(repo, workers=settings.hash_workers, on_event=events.publish)
     app = App(settings, repo, scanner, hasher, files, Catalog(repo), events, host=host)
     files.on_change = app.library_changed

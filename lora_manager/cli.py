@@ -79,12 +79,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--api-key", help="demand this key on every route but /health (or LORA_MANAGER_API_KEY)")
     p.add_argument("--demo", action="store_true", help="generate a sample library in the data dir and serve it")
     p.add_argument("--no-ui", action="store_true", help="serve the API only, without the tab (no gradio needed)")
+    p.add_argument("--allowed-host", action="append", dest="allowed_hosts", metavar="NAME",
+                   help="a host name the server answers besides 127.0.0.1/localhost and --host (repeatable; * for any)")
+    p.add_argument("--allow-no-key", action="store_true",
+                   help="let --host listen beyond this machine without --api-key (a network you trust)")
     return ap
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env(lora_dirs=args.lora_dirs, data_dir=args.data_dir, db_url=args.db_url,
-                                 api_key=getattr(args, "api_key", None))
+                                 api_key=getattr(args, "api_key", None), allowed_hosts=getattr(args, "allowed_hosts", None))
     if not settings.lora_dirs:
         # The roots of the last scan in this data directory, so that a plain
         # `scan` or `move` works without repeating --lora-dir every time.
@@ -268,7 +272,12 @@ def cmd_tags(app, args) -> int:
 
 
 def cmd_serve(app, args) -> int:
-    from .server import serve
+    from .server import keyless_refusal, serve
+
+    refusal = keyless_refusal(args.host, app.settings.api_key, args.allow_no_key)
+    if refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
 
     _remember_roots(app.settings.data_dir, app.settings.lora_dirs)
     serve(app, args.host, args.port, ui=not args.no_ui, sock=args.listener)

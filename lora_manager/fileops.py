@@ -17,7 +17,7 @@ import time
 
 from .errors import Conflict, InvalidInput, NotFound
 from .library.probe import probe
-from .library.walker import entry_for
+from .library.walker import Fence, entry_for
 from .storage.repository import SqlLibraryRepository
 from .userdata import check_text
 
@@ -25,10 +25,12 @@ _BAD_NAME = re.compile(r'[\x00-\x1f/\\:*?"<>|]')
 
 
 class FileOps:
-    def __init__(self, repo: SqlLibraryRepository, roots: list[str], trash_dir: str):
+    def __init__(self, repo: SqlLibraryRepository, roots: list[str], trash_dir: str, *,
+                 link_targets: list[str] | None = None):
         self.repo = repo
         self.roots = [os.path.abspath(r) for r in roots]
         self.real_roots = [os.path.realpath(r) for r in roots]
+        self.fence = Fence(self.roots, link_targets)  # where real paths may be: the roots and the allowed link targets
         self.trash_dir = trash_dir
         # One file operation at a time in this process; scans hold it while they re-check and write.
         self.lock = self._lock = threading.Lock()
@@ -39,7 +41,7 @@ class FileOps:
         symlink), and its real location must be inside a real root too."""
         path = os.path.abspath(path)
         real = os.path.realpath(path)
-        if not any(real == r or real.startswith(r + os.sep) for r in self.real_roots):
+        if not self.fence.holds(path):
             return None
         for root in self.roots:
             if path == root or path.startswith(root + os.sep):
@@ -61,6 +63,10 @@ class FileOps:
             raise Conflict(f"the file is {state}; nothing to move", {"state": state})
         if not os.path.exists(path):
             raise Conflict("the file is not on disk any more; rescan first", {"path": path})
+        if self._root_of(path) is None:
+            # e.g. swapped for a link to a file elsewhere since the scan: never move what lives outside
+            raise InvalidInput("the file's real location is outside the library roots; rescan first",
+                               {"path": path, "real_path": os.path.realpath(path)})
         return path, root
 
     @staticmethod

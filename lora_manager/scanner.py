@@ -52,9 +52,10 @@ class ScanReport:
 
 class Scanner:
     def __init__(self, repo: SqlLibraryRepository, roots: list[str], *, workers: int = 2, skip: set[str] | None = None,
-                 write_lock: threading.Lock | None = None):
+                 write_lock: threading.Lock | None = None, link_targets: list[str] | None = None):
         self.repo = repo
         self.roots = [os.path.abspath(r) for r in roots]
+        self.link_targets = list(link_targets or ())
         self.workers = max(1, workers)
         self.skip = skip or set()
         # Held while the scan re-checks files and writes them: file operations
@@ -75,7 +76,7 @@ class Scanner:
     def _scan(self, progress: Progress | None) -> ScanReport:
         started = time.perf_counter()
         report = ScanReport()
-        walked = walk(self.roots, self.skip)
+        walked = walk(self.roots, self.skip, self.link_targets)
         report.unavailable_roots = walked.unavailable_roots
         report.errors = [{"path": p, "error": e} for p, e in walked.errors]
         index = self.repo.file_index()

@@ -6,6 +6,7 @@ import errno
 import logging
 import socket
 
+from .api.gate import WILDCARD_BINDS
 from .app import App
 from .errors import Conflict
 from .watcher import Watcher
@@ -19,8 +20,10 @@ def ui_available() -> bool:
     return importlib.util.find_spec("gradio") is not None
 
 
-def make_server_app(core: App, *, ui: bool = False):
-    """The FastAPI app with start-up work: a first scan and the watcher, both in the background."""
+def make_server_app(core: App, *, ui: bool = False, bind: str = "127.0.0.1"):
+    """The FastAPI app with start-up work: a first scan and the watcher, both in the background.
+    It answers the Host names of api.gate.trusted_hosts (loopback, `bind`, the configured ones)."""
+    from .api.gate import trusted_hosts
     from .api.standalone import create_app
 
     watcher = Watcher(core.settings.lora_dirs, _scan_starter(core), lambda: core.scans.running,
@@ -37,7 +40,8 @@ def make_server_app(core: App, *, ui: bool = False):
         core.scans.wait(30)
         core.close()
 
-    app = create_app(core, on_start=on_start, on_stop=on_stop, ui=ui)
+    app = create_app(core, on_start=on_start, on_stop=on_stop, ui=ui,
+                     hosts=trusted_hosts(core.settings.allowed_hosts, bind))
     app.state.watcher = watcher
     return app
 
@@ -72,18 +76,40 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
+
+
+def keyless_refusal(host: str, api_key: str, allow_no_key: bool) -> str | None:
+    """Why `serve` will not start (None: it may): no key while listening beyond this machine."""
+    if is_loopback(host) or api_key or allow_no_key:
+        return None
+    return (f"refusing to listen on {host} without an API key: anyone who reaches this machine could change the "
+            "library. Give --api-key KEY (or LORA_MANAGER_API_KEY), or --allow-no-key on a network you trust.")
+
+
 def serve(core: App, host: str, port: int, *, ui: bool = True, sock: socket.socket | None = None) -> None:
     import uvicorn
 
     if ui and not ui_available():
         print("note: gradio is not installed, so the tab is off (see README: standalone tab); serving the API", flush=True)
         ui = False
-    app = make_server_app(core, ui=ui)
+    app = make_server_app(core, ui=ui, bind=host)
     shown = f"[{host}]" if ":" in host else host
     page = f"tab at http://{shown}:{port}/lora-manager/ui/, " if ui else ""
     print(f"LoRA Manager listening on http://{shown}:{port}  ({page}API under /lora-manager/v1, docs at /docs)", flush=True)
-    if host not in ("127.0.0.1", "localhost", "::1") and not core.settings.api_key:
-        print("warning: listening beyond this machine without an API key (--api-key)", flush=True)
+    if not is_loopback(host) and not core.settings.api_key:
+        print("warning: listening beyond this machine without an API key (--allow-no-key was given)", flush=True)
+    if host in WILDCARD_BINDS and "*" not in core.settings.allowed_hosts:
+        print("note: only requests naming 127.0.0.1, localhost" + "".join(", " + h for h in core.settings.allowed_hosts)
+              + " are answered; add the names others use with --allowed-host NAME", flush=True)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     server.run(sockets=[sock or bind(host, port)])

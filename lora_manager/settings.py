@@ -14,7 +14,12 @@ DOCUMENTED = {
     "hash_workers": ("LORA_MANAGER_HASH_WORKERS", "threads hashing files in the background (default 2)"),
     "scan_workers": ("LORA_MANAGER_SCAN_WORKERS", "processes reading headers on a cold scan (default: cores + 1, at most 4)"),
     "api_key": ("LORA_MANAGER_API_KEY", "when set, every API route but /health demands it (X-API-Key or Bearer)"),
-    "cors_origins": ("LORA_MANAGER_CORS_ORIGINS", "comma-separated origins allowed by CORS (default: none, CORS off)"),
+    "cors_origins": ("LORA_MANAGER_CORS_ORIGINS", "comma-separated origins allowed by CORS, and allowed to send "
+                     "state-changing requests from another site (default: none, CORS off)"),
+    "allowed_hosts": ("LORA_MANAGER_ALLOWED_HOSTS", "comma-separated host names the standalone server answers besides "
+                      "127.0.0.1, localhost, ::1 and the address it binds to (* for any; see docs/security.md)"),
+    "link_targets": ("LORA_MANAGER_LINK_TARGETS", "folders outside the roots that links inside a root may lead into, "
+                     "separated by the OS path separator (default: none, links stay inside the roots)"),
     "watch_interval": ("LORA_MANAGER_WATCH_INTERVAL", "seconds between checks for changed folders in `serve` (0: off; default 5)"),
     "embed_model": ("LORA_MANAGER_EMBED_MODEL", "sentence-transformers model name or folder for recommendations (default all-MiniLM-L6-v2)"),
     "embed_download": ("LORA_MANAGER_EMBED_DOWNLOAD",
@@ -44,6 +49,8 @@ class Settings:
     scan_workers: int = field(default_factory=lambda: min(4, (os.cpu_count() or 2) + 1))
     api_key: str = ""
     cors_origins: list[str] = field(default_factory=list)
+    allowed_hosts: list[str] = field(default_factory=list)
+    link_targets: list[str] = field(default_factory=list)
     watch_interval: float = 5.0
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_device: str = "cpu"
@@ -54,6 +61,8 @@ class Settings:
     def __post_init__(self) -> None:
         self.data_dir = os.path.abspath(os.path.expanduser(self.data_dir or default_data_dir()))
         self.lora_dirs = [os.path.abspath(os.path.expanduser(d)) for d in self.lora_dirs]
+        self.link_targets = [os.path.abspath(os.path.expanduser(d)) for d in self.link_targets if d]
+        self.allowed_hosts = [h.strip().lower() for h in self.allowed_hosts if h.strip()]
         if not self.db_url:
             self.db_url = "sqlite:///" + os.path.join(self.data_dir, "library.db")
 
@@ -74,6 +83,10 @@ class Settings:
             values["db_url"] = env["LORA_MANAGER_DB"]
         if env.get("LORA_MANAGER_API_KEY"):
             values["api_key"] = env["LORA_MANAGER_API_KEY"]
+        if env.get("LORA_MANAGER_LINK_TARGETS"):
+            values["link_targets"] = [d for d in env["LORA_MANAGER_LINK_TARGETS"].split(os.pathsep) if d]
+        if env.get("LORA_MANAGER_ALLOWED_HOSTS"):
+            values["allowed_hosts"] = [h for h in env["LORA_MANAGER_ALLOWED_HOSTS"].split(",") if h.strip()]
         if env.get("LORA_MANAGER_CORS_ORIGINS"):
             values["cors_origins"] = [o.strip() for o in env["LORA_MANAGER_CORS_ORIGINS"].split(",") if o.strip()]
         if env.get("LORA_MANAGER_WATCH_INTERVAL"):
@@ -100,5 +113,7 @@ class Settings:
                     values[key] = max(1, int(raw))
                 except ValueError:
                     raise ValueError(f"{ENV_PREFIX}{key.upper()} must be a whole number, not {raw!r}") from None
+        if overrides.get("allowed_hosts"):  # flags add to the environment's names
+            overrides["allowed_hosts"] = values.get("allowed_hosts", []) + list(overrides["allowed_hosts"])
         values.update({k: v for k, v in overrides.items() if v not in (None, "", [])})
         return cls(**values)

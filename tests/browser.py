@@ -156,7 +156,8 @@ class ThreadServer:
 
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(core, ui=True), host="127.0.0.1", port=self.port, log_level="warning")
+        self.app = create_app(core, ui=True)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()

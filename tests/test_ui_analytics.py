@@ -50,6 +50,7 @@ def page(browser, recorded):
     pg = context.new_page()
     errors = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)  # CSP refusals
     pg.goto(recorded[0].base + "/lora-manager/ui/")
     pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
     yield pg

@@ -62,6 +62,7 @@ def page(browser, hosted):
     pg = context.new_page()
     errors = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)  # CSP refusals
     pg.goto(hosted[0].base + UI)
     pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
     yield pg

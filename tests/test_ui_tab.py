@@ -60,6 +60,8 @@ def page(browser, served):
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    # the page's Content-Security-Policy must refuse nothing the tab does
+    pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
     pg.on("dialog", lambda d: d.accept())
     pg.goto(server.base + UI)
     pg.wait_for_selector(".lm-card:not(.lm-placeholder)")

@@ -9,6 +9,9 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, RedirectResponse
 
 from .. import __version__
+from .docs import add_docs
+from .gate import RequestGate
+from .pages import PAGE_CSP
 from .responses import HANDLERS, error_response
 from .routes import PREFIX, register
 
@@ -19,6 +22,7 @@ SECURITY_HEADERS = [
     (b"cross-origin-resource-policy", b"same-origin"),
 ]
 API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'self'")
+DEFAULT_CSP = (b"content-security-policy", PAGE_CSP.encode())
 
 
 class Guard:
@@ -39,6 +43,8 @@ class Guard:
                 headers = list(message.get("headers", [])) + SECURITY_HEADERS
                 if is_api:
                     headers.append(API_CSP)
+                elif not any(k.lower() == b"content-security-policy" for k, _ in headers):
+                    headers.append(DEFAULT_CSP)  # pages set their own (with the nonce of their inline scripts)
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -91,8 +97,9 @@ def extension_assets(root: str = EXTENSION_ROOT) -> dict[str, tuple[str, str]]:
     return found
 
 
-def create_app(core, *, on_start=None, on_stop=None, ui: bool = False) -> FastAPI:
-    """The API app; with `ui`, also the tab's page at /lora-manager/ui (needs gradio)."""
+def create_app(core, *, on_start=None, on_stop=None, ui: bool = False, hosts: set[str] | None = None) -> FastAPI:
+    """The API app; with `ui`, also the tab's page at /lora-manager/ui (needs gradio).
+    `hosts`: the Host names to answer (api.gate.trusted_hosts); None answers any (tests' clients)."""
     @asynccontextmanager
     async def lifespan(_app):
         if on_start:
@@ -108,7 +115,9 @@ def create_app(core, *, on_start=None, on_stop=None, ui: bool = False) -> FastAP
         version=__version__,
         description="Index, search and manage a LoRA library. Every route lives under " + PREFIX + ".",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,  # /docs from local files, below
     )
+    add_docs(app)
     for exc, handler in HANDLERS.items():
         app.add_exception_handler(exc, handler)
     register(app.add_api_route, core)
@@ -136,6 +145,7 @@ def create_app(core, *, on_start=None, on_stop=None, ui: bool = False) -> FastAP
 
         app.add_middleware(CORSMiddleware, allow_origins=core.settings.cors_origins, allow_methods=["*"],
                            allow_headers=["X-API-Key", "Authorization", "Content-Type"])
+    app.add_middleware(RequestGate, hosts=hosts, origins=core.settings.cors_origins)
     from starlette.middleware.gzip import GZipMiddleware
 
     app.add_middleware(GZipMiddleware, minimum_size=4096, compresslevel=5)

@@ -62,11 +62,28 @@ def _owner(name: str, bases: set[str]) -> str | None:
     return best
 
 
-def walk(roots: list[str], skip: set[str] | None = None) -> WalkResult:
-    """Walk every root. A root that is absent (an offline drive) is reported, never an error."""
+LINK_OUTSIDE = "a link leading outside the library roots; not followed (see LORA_MANAGER_LINK_TARGETS)"
+
+
+class Fence:
+    """Where links may lead: the real locations of the roots and of the outside
+    folders the user named. A link is followed only when its real path is inside."""
+
+    def __init__(self, roots: list[str], targets: list[str] | None = None):
+        self.real = sorted({os.path.realpath(p) for p in [*roots, *(targets or ())]})
+
+    def holds(self, path: str) -> bool:
+        real = os.path.realpath(path)
+        return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in self.real)
+
+
+def walk(roots: list[str], skip: set[str] | None = None, link_targets: list[str] | None = None) -> WalkResult:
+    """Walk every root. A root that is absent (an offline drive) is reported, never an error.
+    Links (to folders or LoRA files) are followed only into the roots or `link_targets`."""
     result = WalkResult()
     seen_dirs: set[tuple[int, int]] = set()
     skip_real = {os.path.realpath(s) for s in (skip or ())}
+    fence = Fence(roots, link_targets)
     for root in roots:
         root_abs = os.path.abspath(root)
         if not os.path.isdir(root_abs):
@@ -84,11 +101,11 @@ def walk(roots: list[str], skip: set[str] | None = None) -> WalkResult:
             if key in seen_dirs or (skip_real and os.path.realpath(folder) in skip_real):
                 continue  # a symlink loop, or a folder we own (trash)
             seen_dirs.add(key)
-            _scan_folder(folder, root_abs, stack, result)
+            _scan_folder(folder, root_abs, stack, result, fence)
     return result
 
 
-def _scan_folder(folder: str, root: str, stack: list[str], result: WalkResult) -> None:
+def _scan_folder(folder: str, root: str, stack: list[str], result: WalkResult, fence: Fence | None = None) -> None:
     loras: list[tuple[str, os.DirEntry]] = []
     others: list[os.DirEntry] = []
     try:
@@ -98,12 +115,18 @@ def _scan_folder(folder: str, root: str, stack: list[str], result: WalkResult) -
                 try:
                     if entry.is_dir():
                         if not name.startswith("."):
-                            stack.append(entry.path)
+                            if fence is not None and entry.is_symlink() and not fence.holds(entry.path):
+                                result.errors.append((entry.path, LINK_OUTSIDE))
+                            else:
+                                stack.append(entry.path)
                         continue
                 except OSError:
                     continue
                 base = _lora_base(name)
                 if base is not None:
+                    if fence is not None and entry.is_symlink() and not fence.holds(entry.path):
+                        result.errors.append((entry.path, LINK_OUTSIDE))
+                        continue
                     try:
                         entry.path.encode("utf-8")
                     except UnicodeEncodeError:

@@ -1,6 +1,13 @@
 """The tab in the standalone server: the same Blocks, mounted at /lora-manager/ui,
 with our scripts and style sheet added to the page the way the host adds them
-(the files themselves are served by the standalone app's assets route)."""
+(the files themselves are served by the standalone app's assets route).
+
+Of gradio's own routes only what draws the page is reachable (ShellOnly): the page,
+its built assets and the theme's style sheet. Everything the tab shows comes from
+our API through javascript/, so gradio's file, upload, proxy, queue and API routes
+answer 404 (they would read files, store uploads and call other servers without
+the API key). See docs/security.md.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,8 @@ import os
 
 from fastapi.responses import RedirectResponse
 
+from ..api.pages import local_only, with_nonce
+from ..api.responses import error_response
 from .tab import TITLE, build_tab
 
 UI_PATH = "/lora-manager/ui"
@@ -28,11 +37,47 @@ def mount_ui(app, files: dict[str, str]) -> None:
     import gradio as gr
     import gradio.routes
 
+    from starlette.routing import Mount
+
     app.add_api_route("/", lambda: RedirectResponse(UI_PATH + "/"), methods=["GET"], include_in_schema=False)
     blocks = build_tab(mode="standalone")
     blocks.title = TITLE
+    blocks.show_api = False  # no "use via API" footer: gradio's API routes are closed
     _inject_assets(gradio.routes, _head_tags(files))
     gr.mount_gradio_app(app, blocks, path=UI_PATH)
+    mount = next(r for r in app.routes if isinstance(r, Mount) and r.path == UI_PATH)
+    build = gradio.routes.BUILD_PATH_LIB
+    mount.app = ShellOnly(mount.app, {n for n in os.listdir(build) if os.path.isfile(os.path.join(build, n))})
+
+
+class ShellOnly:
+    """ASGI wrapper of the mounted gradio app: GET/HEAD of the page, its built assets
+    (by exact name, from gradio's build folder) and the theme's CSS; 404 for the rest."""
+
+    PAGES = ("", "/", "/theme.css")
+
+    def __init__(self, app, assets: set[str]):
+        self.app = app
+        self.assets = assets
+
+    def allows(self, method: str, sub: str) -> bool:
+        if method not in ("GET", "HEAD"):
+            return False
+        if sub in self.PAGES:
+            return True
+        return sub.startswith("/assets/") and sub[len("/assets/"):] in self.assets
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket":
+            return await send({"type": "websocket.close", "code": 1008})
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        root = scope.get("root_path", "")
+        path = scope["path"]
+        sub = path[len(root):] if path.startswith(root) else path
+        if not self.allows(scope["method"], sub):
+            return await error_response(404, "not_found", "not found")(scope, receive, send)
+        await self.app(scope, receive, send)
 
 
 def _inject_assets(routes_module, tags: str) -> None:
@@ -47,8 +92,10 @@ def _inject_assets(routes_module, tags: str) -> None:
 
     def response(*args, **kwargs):
         res = original(*args, **kwargs)
-        res.body = res.body.replace(b"</head>", str(response._lora_manager).encode() + b"</head>", 1)
+        body = local_only(res.body.replace(b"</head>", str(response._lora_manager).encode() + b"</head>", 1))
+        res.body, policy = with_nonce(body)
         res.init_headers()
+        res.headers["content-security-policy"] = policy
         return res
 
     response._lora_manager = tags
