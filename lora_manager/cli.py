@@ -272,12 +272,7 @@ def cmd_tags(app, args) -> int:
 
 
 def cmd_serve(app, args) -> int:
-    from .server import keyless_refusal, serve
-
-    refusal = keyless_refusal(args.host, app.settings.api_key, args.allow_no_key)
-    if refusal:
-        print(f"error: {refusal}", file=sys.stderr)
-        return 2
+    from .server import serve
 
     _remember_roots(app.settings.data_dir, app.settings.lora_dirs)
     serve(app, args.host, args.port, ui=not args.no_ui, sock=args.listener)
@@ -332,8 +327,12 @@ def _main(argv: list[str]) -> int:
         return 2
     listener = None
     if args.command == "serve":
-        from .server import PortInUse, bind
+        from .server import PortInUse, bind, keyless_refusal
 
+        refusal = keyless_refusal(args.host, Settings.from_env(api_key=args.api_key).api_key, args.allow_no_key)
+        if refusal:
+            print(f"error: {refusal}", file=sys.stderr)
+            return 2
         try:  # before a database, a scan or a model is touched: a taken port ends the command at once
             listener = bind(args.host, args.port)
         except PortInUse as exc:
