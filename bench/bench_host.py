@@ -37,8 +37,8 @@ else:
     host.callbacks.fire("ui_settings")
     host.callbacks.fire("app_started", None, host.app)
 print(time.perf_counter() - t)
-from lora_manager.host import sdnext
-sdnext.ready(60)
+if not {empty}:
+    host.adapter.ready(60)
 heavy = [m for m in sys.modules if m.split(".")[0] in ("torch", "sentence_transformers", "faiss", "gradio")]
 print(heavy)
 """

@@ -8,9 +8,10 @@ asked for and what the host applied.
 
 from modules import scripts
 
-from lora_manager.host import sdnext
+from lora_manager.host.sdnext import SDNextAdapter
 
-sdnext.install()
+adapter = SDNextAdapter()
+adapter.install()
 
 
 class LoraManagerRecorder(scripts.Script):
@@ -24,7 +25,7 @@ class LoraManagerRecorder(scripts.Script):
         return []
 
     def before_process(self, p, *args, **kwargs):
-        sdnext.before_process(p)
+        adapter.before_process(p)
 
     def postprocess(self, p, processed, *args, **kwargs):
-        sdnext.postprocess(p)
+        adapter.postprocess(p)

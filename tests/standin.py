@@ -173,7 +173,12 @@ class Host:
     def load_extension(self, *argv: str) -> None:
         runpy.run_path(os.path.join(ROOT, "preload.py"))["preload"](self.parser)
         self.shared.cmd_opts = self.parser.parse_args(list(argv))
+        self.reload_scripts()
+
+    def reload_scripts(self) -> None:
+        """Run the extension's scripts file, as the host does at start and on a UI reload."""
         ns = runpy.run_path(os.path.join(ROOT, "scripts", "lora_manager.py"))
+        self.adapter = ns["adapter"]  # the extension's own instance, built by its scripts file
         self.script_classes = [v for v in ns.values() if isinstance(v, type) and issubclass(v, self.scripts.Script)
                                and v is not self.scripts.Script]
         self.always_on = [cls() for cls in self.script_classes]

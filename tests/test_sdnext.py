@@ -29,19 +29,14 @@ def host(tmp_path, monkeypatch):
     h.modules_before = set(sys.modules)  # other tests in this process may have imported torch already
     h.load_extension("--lora-manager-lora-dir", str(tmp_path / "extra"))
     yield h
-    from lora_manager.host import sdnext
-
-    core = sdnext.ready(30)
-    sdnext._state.clear()
+    core = h.adapter.ready(30)
     if core is not None:
         core.scans.wait(30)
         core.close()
 
 
-def _core():
-    from lora_manager.host import sdnext
-
-    core = sdnext.ready(30)
+def _core(host):
+    core = host.adapter.ready(30)
     core.scans.wait(60)
     # the host refreshes its list after our first scan; like the real one, it is partial
     # while it refreshes (HOST_CONTRACT), so let that finish before generating
@@ -75,7 +70,7 @@ def test_loading_is_light_and_registers_in_host_order(host):
     incompatible = host.shared.opts.added["lora_manager_autocomplete_incompatible"]
     assert incompatible.default == "mark" and incompatible.component_args == {"choices": ["mark", "hide"]}
     assert host.shared.opts.lora_manager_autocomplete is True
-    _core()
+    _core(host)
     assert host.shared.api.routes and all(auth for _, auth in host.shared.api.routes)
 
 
@@ -86,12 +81,12 @@ def test_the_tab_is_one_gradio_blocks_with_our_mount_point(host):
     assert isinstance(blocks, gr.Blocks) and title == "LoRA Manager" and elem_id == "lora_manager"
     html = [b for b in blocks.blocks.values() if isinstance(b, gr.HTML)]
     assert len(html) == 1 and 'id="lm-app"' in html[0].value and 'data-mode="host"' in html[0].value
-    _core()
+    _core(host)
 
 
 def test_routes_index_and_host_list_agree(host):
     host.start()
-    core = _core()
+    core = _core(host)
     with TestClient(host.app) as client:
         body = client.get(f"{P}/loras", params={"sort": "name", "state": "ok"}).json()
         ours = {e["prompt_name"] for e in body["items"]}
@@ -107,7 +102,7 @@ def test_routes_index_and_host_list_agree(host):
 
 def test_autocomplete_index_names_the_loaded_checkpoint_family(host):
     host.start()
-    core = _core()
+    core = _core(host)
     with TestClient(host.app) as client:
         first = client.get(f"{P}/autocomplete")
         assert first.status_code == 200 and first.json()["checkpoint_family"] == "sd1"  # the stand-in's 'sd'
@@ -122,7 +117,7 @@ def test_autocomplete_index_names_the_loaded_checkpoint_family(host):
 
 def test_recorder_done_interrupted_and_failed_to_load(host):
     host.start()
-    core = _core()
+    core = _core(host)
     host.generate("portrait <lora:hosted:0.7> <lora:ghost:1> <lora:broken:0.5>", steps=3)
     host.generate("<lora:hosted:0.4:0.2> <lora:extra_one>", steps=400, interrupt_at=5)
     assert core.recorder.flush(10)
@@ -141,7 +136,7 @@ def test_a_lora_the_host_lists_but_could_not_apply_is_not_counted_as_applied(hos
     # the failure (extra_network_lora.errors), clearing it before any script's postprocess.
     write_lora(host.lora_dir / "xl_style.safetensors", family="xl", seed=5)
     host.start()
-    core = _core()
+    core = _core(host)
     host.list_available_networks()
     host.generate("<lora:hosted:0.8> <lora:xl_style:0.6>", steps=2)
     assert core.recorder.flush(10)
@@ -163,7 +158,7 @@ def test_a_lora_the_host_lists_but_could_not_apply_is_not_counted_as_applied(hos
 
 def test_recording_can_be_turned_off(host):
     host.start()
-    core = _core()
+    core = _core(host)
     host.shared.opts.lora_manager_record_usage = False
     host.generate("<lora:hosted>")
     core.recorder.flush(5)
@@ -172,7 +167,7 @@ def test_recording_can_be_turned_off(host):
 
 def test_a_job_through_the_host_with_its_queue_lock(host):
     host.start()
-    core = _core()
+    core = _core(host)
     with TestClient(host.app) as client:
         r = client.post(f"{P}/jobs", json={"prompt": "a cat", "loras": [{"name": "hosted", "weight": 0.8}], "steps": 5,
                                            "add_triggers": True})
@@ -196,7 +191,7 @@ def test_a_job_through_the_host_with_its_queue_lock(host):
 def test_cancelling_a_running_job_interrupts_the_host(host):
     host.step_seconds = 0.02
     host.start()
-    core = _core()
+    core = _core(host)
     from lora_manager.jobs.queue import JobRequest
 
     job = core.jobs.submit(JobRequest(prompt="long", steps=500))
@@ -210,7 +205,7 @@ def test_cancelling_a_running_job_interrupts_the_host(host):
 
 def test_the_host_generation_never_sees_our_errors(host, monkeypatch):
     host.start()
-    core = _core()
+    core = _core(host)
 
     def broken(_event):
         raise RuntimeError("recorder bug")
@@ -222,7 +217,7 @@ def test_the_host_generation_never_sees_our_errors(host, monkeypatch):
 
 def test_recommender_starts_with_the_host_and_knows_the_loaded_family(host):
     host.start()
-    core = _core()
+    core = _core(host)
     assert core.recommender.wait_idle(30) and core.recommender.status()["model"]["state"] == "disabled"
     assert core.host_model_family() == "sd1"  # the stand-in's sd_model_type "sd"
     with TestClient(host.app) as client:
@@ -235,7 +230,7 @@ def test_recommender_starts_with_the_host_and_knows_the_loaded_family(host):
 
 def test_a_body_of_the_wrong_type_is_a_415_from_us_inside_the_host(host):
     host.start()
-    _core()
+    _core(host)
     with TestClient(host.app, raise_server_exceptions=False) as client:
         for path in ("/jobs", "/recommendations/for-prompt", "/loras/bulk"):
             r = client.post(f"{P}{path}", files={"file": ("x.png", b"\x89PNG...", "image/png")})
@@ -246,7 +241,7 @@ def test_a_body_of_the_wrong_type_is_a_415_from_us_inside_the_host(host):
 
 def test_a_job_naming_a_lora_the_host_cannot_find_fails_before_it_starts(host):
     host.start()
-    core = _core()
+    core = _core(host)
     assert core.catalog.get("extra_one")["state"] == "ok"  # ours (an extra root), not in the host's list
     with TestClient(host.app) as client:
         r = client.post(f"{P}/jobs", json={"prompt": "a cat", "loras": [{"name": "extra_one"}, {"name": "hosted"}],
@@ -257,3 +252,17 @@ def test_a_job_naming_a_lora_the_host_cannot_find_fails_before_it_starts(host):
         job = client.get(f"{P}/jobs/{job_id}").json()
     assert job["status"] == "failed" and "extra_one" in job["error"] and "hosted" not in job["error"]
     assert host.processed == [] and host.lock_held_during == []  # nothing ran, the host's lock was never taken
+
+
+def test_a_ui_reload_takes_over_the_running_core(host):
+    """The host runs our scripts file again on a UI reload: the new adapter finds the core on the
+    host's app and neither starts a second one nor mounts the routes twice."""
+    host.start()
+    first = _core(host)
+    routes_before = len(host.app.routes)
+    old_adapter = host.adapter
+    host.callbacks.registered.clear()  # as the host does before it runs the scripts again
+    host.reload_scripts()
+    assert host.adapter is not old_adapter
+    host.callbacks.fire("app_started", None, host.app)
+    assert host.adapter.ready(30) is first and len(host.app.routes) == routes_before

@@ -14,7 +14,6 @@ from ..errors import LoraManagerError
 from ..settings import Settings
 
 log = logging.getLogger("lora_manager")
-_state: dict = {}
 
 
 def _opt(cmd_opts, name, default=None):
@@ -56,51 +55,100 @@ def settings_from_host() -> Settings:
     )
 
 
-def on_app_started(_demo, app) -> None:
-    """Return at once: opening the database (migrations), mounting the routes and the
-    first scan all happen on a background thread, never on the host's start-up."""
-    if _state.get("starter") is not None:
-        return  # the host re-ran start-up (UI reload): everything is there already
-    starter = threading.Thread(target=_start, args=(app,), name="lora-manager-start", daemon=True)
-    _state["starter"] = starter
-    starter.start()
+class SDNextAdapter:
+    """LoRA Manager inside one host process: built by `scripts/lora_manager.py`, which hands the
+    host's callbacks to it. The core it starts is kept on the host's FastAPI app, so a UI reload
+    (the host runs our scripts file again) finds it there instead of starting a second one."""
 
+    def __init__(self) -> None:
+        self.starter: threading.Thread | None = None
+        self.core = None
 
-def _start(app) -> None:
-    try:
-        from ..api.routes import register
-        from ..app import build
-        from .jobs_runner import HostRunner
+    def on_app_started(self, _demo, app) -> None:
+        """Return at once: opening the database (migrations), mounting the routes and the
+        first scan all happen on a background thread, never on the host's start-up."""
+        earlier = getattr(getattr(app, "state", None), "lora_manager", None)
+        if earlier is not None and earlier is not self:  # the host re-ran our scripts file: take over
+            earlier.ready(None)
+            self.starter, self.core = earlier.starter, earlier.core
+            app.state.lora_manager = self
+            return
+        if self.starter is not None:
+            return  # the host re-ran start-up (UI reload): everything is there already
+        if getattr(app, "state", None) is not None:
+            app.state.lora_manager = self
+        self.starter = threading.Thread(target=self._start, args=(app,), name="lora-manager-start", daemon=True)
+        self.starter.start()
 
-        core = build(settings_from_host(), host=host_info())
-        core.jobs.runner = HostRunner(os.path.join(core.settings.data_dir, "outputs"), recorder=core.recorder)
-        core.on_library_changed.append(refresh_host_list)
-        from .model_family import loaded_family
+    def _start(self, app) -> None:
+        try:
+            from ..api.routes import register
+            from ..app import build
+            from .jobs_runner import HostRunner
 
-        core.host_model_family = loaded_family
-        from modules import shared
+            core = build(settings_from_host(), host=host_info())
+            core.jobs.runner = HostRunner(os.path.join(core.settings.data_dir, "outputs"), recorder=core.recorder)
+            core.on_library_changed.append(refresh_host_list)
+            from .model_family import loaded_family
 
-        host_api = getattr(shared, "api", None)
-        if host_api is not None and hasattr(host_api, "add_api_route"):
-            # SDNext: the host's own registration applies its --auth and --subpath.
-            register(lambda path, endpoint, **kw: host_api.add_api_route(path, endpoint, auth=True, **kw), core)
-        else:
-            register(app.add_api_route, core)
-        _state["core"] = core
-        core.scans.start("startup")
-        core.recommender.start()  # its own thread: reads the library, then loads the model (CPU unless asked)
-    except LoraManagerError as exc:  # damaged database, disk full, bad folder: the message says what to do
-        log.error("LoRA Manager could not start: %s", exc.message)
-    except Exception:  # never raise into the host; the log says why we are absent
-        log.exception("LoRA Manager could not start")
+            core.host_model_family = loaded_family
+            from modules import shared
 
+            host_api = getattr(shared, "api", None)
+            if host_api is not None and hasattr(host_api, "add_api_route"):
+                # SDNext: the host's own registration applies its --auth and --subpath.
+                register(lambda path, endpoint, **kw: host_api.add_api_route(path, endpoint, auth=True, **kw), core)
+            else:
+                register(app.add_api_route, core)
+            self.core = core
+            core.scans.start("startup")
+            core.recommender.start()  # its own thread: reads the library, then loads the model (CPU unless asked)
+        except LoraManagerError as exc:  # damaged database, disk full, bad folder: the message says what to do
+            log.error("LoRA Manager could not start: %s", exc.message)
+        except Exception:  # never raise into the host; the log says why we are absent
+            log.exception("LoRA Manager could not start")
 
-def ready(timeout: float | None = None):
-    """The core once started (tests, and code that needs to wait for it)."""
-    starter = _state.get("starter")
-    if starter is not None:
-        starter.join(timeout)
-    return _state.get("core")
+    def ready(self, timeout: float | None = None):
+        """The core once started (tests, and code that needs to wait for it)."""
+        if self.starter is not None:
+            self.starter.join(timeout)
+        return self.core
+
+    def _recorder(self):
+        return self.core.recorder if self.core is not None else None
+
+    def before_process(self, p) -> None:
+        if self._recorder() is not None and _option("lora_manager_record_usage"):
+            from .recording import before
+
+            before(p)
+
+    def postprocess(self, p) -> None:
+        recorder = self._recorder()
+        if recorder is not None:
+            from .recording import finish
+
+            finish(p, recorder, done=True)
+
+    def after_process(self, p) -> None:
+        """SDNext calls this in a finally: interrupted and failed jobs end here."""
+        recorder = self._recorder()
+        if recorder is not None:
+            from .recording import finish
+
+            finish(p, recorder, done=False)
+
+    def install(self) -> None:
+        from modules import script_callbacks
+
+        _use_host_logging()
+        script_callbacks.on_app_started(self.on_app_started)
+        if hasattr(script_callbacks, "on_ui_tabs"):
+            script_callbacks.on_ui_tabs(on_ui_tabs)
+        if hasattr(script_callbacks, "on_ui_settings"):
+            script_callbacks.on_ui_settings(on_ui_settings)
+        if hasattr(script_callbacks, "on_after_process"):  # SDNext only; A1111 misses interrupted jobs
+            script_callbacks.on_after_process(self.after_process)
 
 
 def refresh_host_list() -> None:
@@ -117,11 +165,6 @@ def refresh_host_list() -> None:
     refresh = getattr(lora_load, "list_available_networks", None)
     if refresh is not None:
         refresh()
-
-
-def _recorder():
-    core = _state.get("core")
-    return core.recorder if core is not None else None
 
 
 SECTION = ("lora_manager", "LoRA Manager")
@@ -172,30 +215,6 @@ def _option(key: str) -> bool:
         return OPTIONS[key][0]
 
 
-def before_process(p) -> None:
-    if _recorder() is not None and _option("lora_manager_record_usage"):
-        from .recording import before
-
-        before(p)
-
-
-def postprocess(p) -> None:
-    recorder = _recorder()
-    if recorder is not None:
-        from .recording import finish
-
-        finish(p, recorder, done=True)
-
-
-def after_process(p) -> None:
-    """SDNext calls this in a finally: interrupted and failed jobs end here."""
-    recorder = _recorder()
-    if recorder is not None:
-        from .recording import finish
-
-        finish(p, recorder, done=False)
-
-
 def _use_host_logging() -> None:
     """SDNext sends the root logger to a NullHandler and hands its own handlers only to the
     loggers that exist once it has started: our start-up errors would be lost. Log
@@ -205,17 +224,3 @@ def _use_host_logging() -> None:
         log.handlers = list(host.handlers)
         log.setLevel(logging.INFO)
         log.propagate = False
-
-
-def install() -> None:
-    from modules import script_callbacks
-
-    _use_host_logging()
-
-    script_callbacks.on_app_started(on_app_started)
-    if hasattr(script_callbacks, "on_ui_tabs"):
-        script_callbacks.on_ui_tabs(on_ui_tabs)
-    if hasattr(script_callbacks, "on_ui_settings"):
-        script_callbacks.on_ui_settings(on_ui_settings)
-    if hasattr(script_callbacks, "on_after_process"):  # SDNext only; A1111 misses interrupted jobs
-        script_callbacks.on_after_process(after_process)
