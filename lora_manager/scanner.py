@@ -8,7 +8,6 @@ returned (was missing), missing (kept with its user data), broken.
 from __future__ import annotations
 
 import logging
-import gc
 import os
 import threading
 import time
@@ -63,17 +62,6 @@ class Scanner:
         self.write_lock = write_lock or threading.Lock()
 
     def scan(self, progress: Progress | None = None) -> ScanReport:
-        # Tens of thousands of short-lived rows: the collector's passes over
-        # them cost more than the scan's own work, and they hold no cycles.
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return self._scan(progress)
-        finally:
-            if enabled:
-                gc.enable()
-
-    def _scan(self, progress: Progress | None) -> ScanReport:
         started = time.perf_counter()
         report = ScanReport()
         walked = walk(self.roots, self.skip, self.link_targets)

@@ -133,7 +133,14 @@ class ProbePool:
 
 
 def _serve() -> None:
+    import gc
+
     from .probe import probe_many, serialise
+
+    # This worker process is ours alone: parsing headers allocates many short-lived containers and
+    # holds no cycles, so the collector's passes cost more than the parse (docs/performance.md).
+    # The host's process is never switched: in-process probing keeps the collector on.
+    gc.disable()
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the protocol
