@@ -1,7 +1,7 @@
 """SDNext / A1111 run this at a full start: install only what LoRA Manager needs and the host lacks.
 
 Never touches torch, gradio, fastapi or pydantic: those are the host's.
-Runs as a subprocess with the host root on PYTHONPATH (see HOST_CONTRACT).
+Runs as a subprocess with the host root on PYTHONPATH (see docs/host.md).
 """
 
 import os

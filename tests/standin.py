@@ -1,5 +1,5 @@
 """A small stand-in for the SDNext modules LoRA Manager touches, written from
-../shared/design/HOST_CONTRACT.md (never from the host's code).
+docs/host.md (never from the host's code).
 
 What it models: `modules.script_callbacks` (one-argument `on_*`, like SDNext),
 `modules.scripts` (Script, AlwaysVisible), `modules.shared` (cmd_opts, opts with

@@ -39,7 +39,7 @@ def _core(host):
     core = host.adapter.ready(30)
     core.scans.wait(60)
     # the host refreshes its list after our first scan; like the real one, it is partial
-    # while it refreshes (HOST_CONTRACT), so let that finish before generating
+    # while it refreshes (docs/host.md), so let that finish before generating
     for thread in threading.enumerate():
         if thread.name == "lora-manager-changed":
             thread.join(10)

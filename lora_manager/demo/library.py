@@ -4,7 +4,7 @@ Files are real safetensors (8-byte little-endian header length, JSON header
 padded with spaces to a multiple of 8, tensor data) with kohya / LyCORIS /
 PEFT tensor names whose shapes match their base family (sd1, sd2, xl, f1),
 kohya `ss_*` metadata (`sshs_model_hash` is the true tensor-data SHA-256),
-sidecars in every dialect of docs FORMATS.md, previews, and a few broken
+sidecars in every dialect of docs/formats.md, previews, and a few broken
 files. No torch; tensor bytes come from a masked random pool (every float
 finite, |x| < 2) mixed with a per-file key, so each file hashes differently.
 """

@@ -1,6 +1,6 @@
 """Turn the host's generation objects into GenerationEvents (SDNext, A1111 where it can).
 
-Hook order (HOST_CONTRACT): `before_process(p)` sees the prompt with its
+Hook order (docs/host.md): `before_process(p)` sees the prompt with its
 `<lora:...>` tags; `postprocess(p, processed)` runs only for finished jobs;
 `on_after_process(p)` (SDNext) runs in a `finally`, so interrupted and failed
 jobs are caught there. Every function here swallows its own errors: a

@@ -1,6 +1,6 @@
 """Find a LoRA's preview images and videos among the names in its folder.
 
-Conventions (FORMATS.md), for ``<base>.safetensors``:
+Conventions (docs/formats.md), for ``<base>.safetensors``:
 
 - ``<base>.preview.{png,jpg,jpeg,webp,gif}``   convention "preview" (A1111, ComfyUI)
 - ``<base>.{png,jpg,jpeg,webp,gif}``           convention "plain"

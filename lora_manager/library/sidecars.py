@@ -1,4 +1,4 @@
-"""Read the sidecar files other tools leave next to a LoRA (see FORMATS.md).
+"""Read the sidecar files other tools leave next to a LoRA (see docs/formats.md).
 
 Every sidecar is untrusted text from the internet. Nothing here raises on bad
 input and nothing here writes: a file that cannot be read or parsed yields a
