@@ -7,8 +7,8 @@ sizes are capped, nothing raises.
 from __future__ import annotations
 
 import re
-from operator import itemgetter
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Any, Iterable
 
 import orjson

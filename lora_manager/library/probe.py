@@ -12,13 +12,13 @@ from typing import Any
 import orjson
 
 from ..errors import BrokenFile
-from .searchtext import search_text
 from .filekind import other_kind
 from .header import read_header
 from .metadata import normalise
 from .names import prompt_name
 from .previews import find_previews
 from .records import BaseModel
+from .searchtext import search_text
 from .sidecars import read_sidecars
 from .walker import FileEntry
 

@@ -8,201 +8,43 @@ input and nothing here writes: a file that cannot be read or parsed yields a
 from __future__ import annotations
 
 import os
-import re
 import stat
-from html import unescape
 from typing import Any, Iterable
 
 import orjson
 
 from .records import SidecarFacts
 
-MAX_SIDECAR_BYTES = 8 * 1024 * 1024
-MAX_DESCRIPTION = 20_000
-MAX_ITEMS = 200  # tags, triggers
-MAX_ITEM_LEN = 200
-MAX_URLS = 50
-_MAX_LINE = 500  # titles, version names, labels
-_MAX_SCAN = 10_000  # list items looked at, however many a hostile file holds
-_MAX_VERSIONS, _MAX_FILES = 1_000, 100  # bounds the version x file hash search
-_MAX_HTML_IN = 400_000  # HTML characters fed to the parser before the description cap
-
-# Suffix -> kind, in the order read_sidecars returns them. ".json" is resolved
-# by shape (json_dialect). The longer ".metadata.json" etc. are distinct keys:
-# the caller assigned the names to `base`, so the suffix is exactly name[len(base):].
-_SUFFIX_KINDS: dict[str, str] = {
-    ".json": "json", ".civitai.info": "civitai_info", ".api_info.json": "api_info",
-    ".metadata.json": "lm_metadata", ".cm-info.json": "cm_info",
-    ".txt": "txt", ".description.txt": "description_txt",
-}
-SIDECAR_SUFFIXES: tuple[str, ...] = tuple(_SUFFIX_KINDS)
-
-EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-_HEX12 = re.compile(r"[0-9a-f]{12}")
-_DIGITS = re.compile(r"[0-9]{1,18}")
-_URL = re.compile(r"https?://\S{1,2040}", re.I)
-_LOOKS_HTML = re.compile(r"<(?:p|br|div|span|a|b|i|strong|em|ul|ol|li|h[1-6])\b[^<>]*>", re.I)
-_NO_BASE = {"", "unknown", "other", "none", "null"}
-_BOOL_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
-# Kinds whose parse can use a sha256 stated by a sibling sidecar to pick the right
-# version/file (Civitai responses cover several versions and files).
-_NEEDS_HINT = {"civitai_model_json", "api_info", "civitai_info"}
-
-
-# --------------------------------------------------------------------------- values
-
-
-def _dict(v: Any) -> dict:
-    return v if isinstance(v, dict) else {}
-
-
-def _list(v: Any, cap: int = _MAX_SCAN) -> list:
-    return v[:cap] if isinstance(v, list) else []
-
-
-def _line(v: Any, cap: int = _MAX_LINE) -> str | None:
-    """A one-line text field; numbers are accepted (Civitai names like 1.5), whitespace collapsed."""
-    if isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e18:  # also rejects nan/inf
-        v = str(v)
-    if not isinstance(v, str):
-        return None
-    return " ".join(v[: cap * 4].replace("\x00", "").split())[:cap] or None
-
-
-def _para(v: Any, cap: int = MAX_DESCRIPTION) -> str | None:
-    """A multi-line text field: keep line breaks, normalise them, strip the ends."""
-    if not isinstance(v, str):
-        return None
-    v = v[: cap * 2].replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
-    return v.strip()[:cap] or None
-
-
-def _id(v: Any) -> int | None:
-    """A Civitai id: positive int, also given as "123" or 123.0 by sloppy writers."""
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    if isinstance(v, str) and _DIGITS.fullmatch(v.strip()):
-        v = int(v.strip())
-    return v if isinstance(v, int) and 0 < v < 2**63 else None
-
-
-def _float(v: Any) -> float | None:
-    if isinstance(v, str):
-        try:
-            v = float(v.strip()[:64])
-        except ValueError:
-            return None
-    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e300  # also rejects nan/inf
-    return float(v) if ok else None
-
-
-def _bool(v: Any) -> bool | None:
-    if isinstance(v, bool) or (isinstance(v, int) and v in (0, 1)):
-        return bool(v)
-    return _BOOL_WORDS.get(v.strip().lower()) if isinstance(v, str) else None
-
-
-def _words(v: Any, dict_key: str | None = None) -> list[str]:
-    """Triggers/tags: comma-split, stripped, case-insensitively deduped, capped.
-
-    Accepts a list (of strings, or of ``{dict_key: str}`` items) or one
-    comma-separated string, since writers disagree (``trainedWords: "a, b"``).
-    """
-    items = [v] if isinstance(v, str) else _list(v)
-    out: list[str] = []
-    seen: set[str] = set()
-    for item in items:
-        if dict_key and isinstance(item, dict):
-            item = item.get(dict_key)
-        if not isinstance(item, str):
-            continue
-        for part in item[: MAX_ITEM_LEN * MAX_ITEMS].split(","):
-            part = " ".join(part.replace("\x00", "").split())
-            key = part.casefold()
-            if not part or len(part) > MAX_ITEM_LEN or key in seen:
-                continue
-            seen.add(key)
-            out.append(part)
-            if len(out) >= MAX_ITEMS:
-                return out
-    return out
-
-
-def _sha256(v: Any, pattern: re.Pattern = _HEX64) -> str | None:
-    """Lowercase hex of the pattern's length (AutoV3: pass _HEX12). The SHA-256 of
-    empty input is never a model's hash (a writer hashed nothing)."""
-    s = v.strip().lower() if isinstance(v, str) else ""
-    return s if pattern.fullmatch(s) and s != EMPTY_SHA256 else None
-
-
-def _base_label(v: Any) -> str | None:
-    """Civitai/A1111 base label as given; 'Unknown'/'Other' say nothing and are dropped."""
-    s = _line(v, 100)
-    return None if s is None or s.casefold() in _NO_BASE else s
-
-
-def _urls(items: Any) -> list[str]:
-    """http(s) URLs from a list of strings or of Civitai image items ``{url: ...}``."""
-    out: list[str] = []
-    for item in _list(items):
-        url = item.get("url") if isinstance(item, dict) else item
-        if isinstance(url, str) and _URL.fullmatch(url) and url not in out:
-            out.append(url)
-            if len(out) >= MAX_URLS:
-                break
-    return out
-
-
-def _author(*holders: Any) -> str | None:
-    for holder in holders:
-        name = _line(_dict(_dict(holder).get("creator")).get("username"), 200)
-        if name:
-            return name
-    return None
-
-
-# A tag ends at ">" or, if unterminated, before the next "<": every scan stops at a "<",
-# so stripping is linear however hostile the markup (html.parser is quadratic on some).
-_TAG = re.compile(r"<!--.*?(?:-->|\Z)|<(/?)([a-zA-Z][a-zA-Z0-9]*)[^<>]*>?|<[!?/][^<>]*>?", re.S)
-_BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "tr", "table", "blockquote", "pre", "hr", "section",
-               "h1", "h2", "h3", "h4", "h5", "h6"}
-# html.unescape raises ValueError on a numeric reference of over 4300 digits; none over
-# 7 digits is a valid character anyway.
-_LONG_CHARREF = re.compile(r"&#[xX]?[0-9a-fA-F]{8,};?")
-_SKIP_END = {t: re.compile(rf"</{t}\b[^<>]*>?", re.I) for t in ("script", "style", "template", "noscript")}
-
-
-def _text_of(html: str) -> str:
-    """Entities decoded; raw line breaks are spaces in HTML."""
-    return unescape(_LONG_CHARREF.sub("\ufffd", html)).replace("\r", " ").replace("\n", " ")
-
-
-def html_to_text(v: Any, cap: int = MAX_DESCRIPTION) -> str | None:
-    """Civitai descriptions are HTML: drop tags (and script/style bodies), unescape
-    entities, collapse whitespace; block tags (p, br, li, h1...) become line breaks.
-    Text without ``<`` or ``&`` is taken as plain and keeps its own line breaks."""
-    if not isinstance(v, str):
-        return None
-    s = v[:_MAX_HTML_IN].replace("\x00", "")
-    if "<" in s or "&" in s:
-        parts: list[str] = []
-        pos = 0
-        while m := _TAG.search(s, pos):
-            parts.append(_text_of(s[pos:m.start()]))
-            pos, tag = m.end(), (m.group(2) or "").lower()
-            if tag in _SKIP_END and not m.group(1):
-                close = _SKIP_END[tag].search(s, pos)
-                pos = close.end() if close else len(s)
-            elif tag in _BLOCK_TAGS:
-                parts.append("\n")
-        parts.append(_text_of(s[pos:]))
-        s = "".join(parts)
-    lines = (" ".join(line.split()) for line in s.splitlines())
-    return "\n".join(line for line in lines if line)[:cap] or None
-
+# Limits callers and tests read as sidecars.X:
+from .sidecar_values import (  # noqa: F401
+    _HEX12,
+    _LOOKS_HTML,
+    _MAX_FILES,
+    _MAX_HTML_IN,
+    _MAX_VERSIONS,
+    _NEEDS_HINT,
+    _SUFFIX_KINDS,
+    EMPTY_SHA256,
+    MAX_DESCRIPTION,
+    MAX_ITEM_LEN,
+    MAX_ITEMS,
+    MAX_SIDECAR_BYTES,
+    MAX_URLS,
+    SIDECAR_SUFFIXES,
+    _author,
+    _base_label,
+    _bool,
+    _dict,
+    _float,
+    _id,
+    _line,
+    _list,
+    _para,
+    _sha256,
+    _urls,
+    _words,
+    html_to_text,
+)
 
 # --------------------------------------------------------------------------- dialects
 
@@ -267,16 +109,23 @@ def _fill_version(f: SidecarFacts, version: dict, sha256: str | None, trust_file
         f.autov3 = _sha256(hashes.get("autov3"), _HEX12)
 
 
-def parse_civitai_model(data: dict, name: str, sha256: str | None = None,
-                        kind: str = "civitai_model_json") -> SidecarFacts:
+def parse_civitai_model(
+    data: dict, name: str, sha256: str | None = None, kind: str = "civitai_model_json"
+) -> SidecarFacts:
     """The Civitai *model* response (SDNext ``<base>.json``, civitai-browser-plus
     ``.api_info.json``). With several ``modelVersions`` the one whose file SHA256
     equals ``sha256`` is ours; otherwise the first (the newest) is the best guess."""
     f = SidecarFacts(kind=kind, name=name)
     want = _sha256(sha256)
     versions = [v for v in _list(data.get("modelVersions"), _MAX_VERSIONS) if isinstance(v, dict)]
-    matched = next((v for v in versions if want and any(
-        _sha256(_hashes(x).get("sha256")) == want for x in _list(v.get("files"), _MAX_FILES))), None)
+    matched = next(
+        (
+            v
+            for v in versions
+            if want and any(_sha256(_hashes(x).get("sha256")) == want for x in _list(v.get("files"), _MAX_FILES))
+        ),
+        None,
+    )
     chosen = matched or (versions[0] if versions else None)
     f.title = _line(data.get("name"))
     f.description = html_to_text(data.get("description"))
@@ -289,8 +138,7 @@ def parse_civitai_model(data: dict, name: str, sha256: str | None = None,
     return f
 
 
-def parse_civitai_version(data: dict, name: str, sha256: str | None = None,
-                          kind: str = "civitai_info") -> SidecarFacts:
+def parse_civitai_version(data: dict, name: str, sha256: str | None = None, kind: str = "civitai_info") -> SidecarFacts:
     """The Civitai *model-version* response (Civitai Helper ``.civitai.info``). An empty
     skeleton ``{}`` is valid and yields an empty record. The model's description is
     preferred to the version's change notes, to agree with the model response."""
@@ -460,12 +308,11 @@ def sidecar_suffix(base: str, name: str) -> str | None:
         return None
     if "/" in name or "\\" in name or "\x00" in name:
         return None
-    suffix = name[len(base):].lower()
+    suffix = name[len(base) :].lower()
     return suffix if suffix in _SUFFIX_KINDS else None
 
 
-def read_sidecars(folder: str, base: str, names: Iterable[str], *,
-                  sha256: str | None = None) -> list[SidecarFacts]:
+def read_sidecars(folder: str, base: str, names: Iterable[str], *, sha256: str | None = None) -> list[SidecarFacts]:
     """One SidecarFacts per sidecar among ``names`` (files in ``folder`` already known to
     belong to ``<base>``), ordered by SIDECAR_SUFFIXES then name. Never raises.
 
@@ -480,8 +327,14 @@ def read_sidecars(folder: str, base: str, names: Iterable[str], *,
         try:
             loaded.append((name, *_load(folder, name, kind)))
         except Exception as e:  # last-resort guard: one odd file must not stop a scan
-            loaded.append((name, "a1111_json" if kind == "json" else kind, None,
-                           _one_line(f"internal error reading: {type(e).__name__}: {e}")))
+            loaded.append(
+                (
+                    name,
+                    "a1111_json" if kind == "json" else kind,
+                    None,
+                    _one_line(f"internal error reading: {type(e).__name__}: {e}"),
+                )
+            )
     out: list[SidecarFacts | None] = [None] * len(loaded)
     hint = _sha256(sha256)
     for late in (False, True):
@@ -494,7 +347,8 @@ def read_sidecars(folder: str, base: str, names: Iterable[str], *,
             try:
                 out[i] = _parse(name, kind, payload, hint)
             except Exception as e:  # last-resort guard, recorded on the record
-                out[i] = SidecarFacts(kind=kind, name=name,
-                                      error=_one_line(f"internal error parsing: {type(e).__name__}: {e}"))
+                out[i] = SidecarFacts(
+                    kind=kind, name=name, error=_one_line(f"internal error parsing: {type(e).__name__}: {e}")
+                )
             hint = hint or out[i].sha256  # type: ignore[union-attr]
     return [f for f in out if f is not None]
