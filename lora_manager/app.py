@@ -10,10 +10,10 @@ from typing import Any, Callable, Optional
 
 from .usage.analytics import Analytics
 from .errors import DatabaseUnusable
-from .autocomplete import AutocompleteIndex
-from .catalog import Catalog
+from .catalog.autocomplete import AutocompleteIndex
+from .catalog.service import Catalog
 from .events import EventBus
-from .fileops import FileOps
+from .catalog.fileops import FileOps
 from .hasher import Hasher
 from .scanner import Scanner
 from .jobs.queue import JobQueue

@@ -6,7 +6,8 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..catalog import BULK_ACTIONS, MAX_BULK
+from ..catalog.service import BULK_ACTIONS, MAX_BULK
+from ..library.basemodel import FAMILIES
 
 # Text a database keeps faithfully (PostgreSQL refuses NUL), and such text with something in it.
 TEXT = r"^[^\x00]*$"
@@ -22,7 +23,6 @@ def _when_action(actions: tuple[str, ...], value: dict, required: bool = True) -
     if required:
         then["required"] = ["value"]
     return {"if": {"properties": {"action": {"enum": list(actions)}}, "required": ["action"]}, "then": then}
-from ..library.basemodel import FAMILIES
 
 
 class ErrorInfo(BaseModel):

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 
 from ..errors import InvalidInput, NotFound
-from ..userdata import check_text
+from ..catalog.userdata import check_text
 from .base import L, T, U, SqlStoreBase
 from .models import STATES
 from .cursor import decode_cursor, encode_cursor

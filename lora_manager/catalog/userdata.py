@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .errors import InvalidInput
-from .library.basemodel import FAMILIES
+from ..errors import InvalidInput
+from ..library.basemodel import FAMILIES
 
 MAX_NOTES = 20_000
 MAX_TAG = 100

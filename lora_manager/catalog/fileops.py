@@ -15,10 +15,10 @@ import shutil
 import threading
 import time
 
-from .errors import Conflict, InvalidInput, NotFound
-from .library.probe import probe
-from .library.walker import Fence, entry_for
-from .storage.repository import SqlLibraryRepository
+from ..errors import Conflict, InvalidInput, NotFound
+from ..library.probe import probe
+from ..library.walker import Fence, entry_for
+from ..storage.repository import SqlLibraryRepository
 from .userdata import check_text
 
 _BAD_NAME = re.compile(r'[\x00-\x1f/\\:*?"<>|]')

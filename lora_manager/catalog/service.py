@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-from .errors import InvalidInput
-from .storage.repository import LoraQuery, Page, SqlLibraryRepository
+from ..errors import InvalidInput
+from ..storage.repository import LoraQuery, Page, SqlLibraryRepository
 from .userdata import check_text, normalise_tags, validate_edit
 
 BULK_ACTIONS = ("tag", "untag", "favorite", "unfavorite", "set_base", "collect", "uncollect")
