@@ -87,15 +87,19 @@ def figures(ms: list[float]) -> dict:
 PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <link rel="stylesheet" href="/lora-manager/assets/style.css">
 <script>var opts = {}; function gradioApp() { return document; }</script>
-<script defer src="/lora-manager/assets/lora_manager_autocomplete.js"></script></head>
+<script defer src="/lora-manager/assets/lora_manager_autocomplete.js"></script>
+<script defer src="/lora-manager/assets/lora_manager_autocomplete_caret.js"></script>
+<script defer src="/lora-manager/assets/lora_manager_autocomplete_index.js"></script></head>
 <body><div id="txt2img_prompt"><label><textarea rows="4" cols="80"></textarea></label></div></body></html>"""
 
 
 def in_browser(body: bytes, version: str, typed: list[str]) -> dict:
     from playwright.sync_api import sync_playwright
 
-    assets = {"lora_manager_autocomplete.js": ("text/javascript", os.path.join(ROOT, "javascript", "lora_manager_autocomplete.js")),
-              "style.css": ("text/css", os.path.join(ROOT, "style.css"))}
+    assets = {name: ("text/javascript", os.path.join(ROOT, "javascript", name))
+              for name in ("lora_manager_autocomplete.js", "lora_manager_autocomplete_caret.js",
+                           "lora_manager_autocomplete_index.js")}
+    assets["style.css"] = ("text/css", os.path.join(ROOT, "style.css"))
 
     def route(r):
         path = r.request.url[len(ORIGIN):].split("?")[0]

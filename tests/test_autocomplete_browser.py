@@ -36,6 +36,8 @@ window.hostKeys = [];
 document.addEventListener('keydown', function (e) {{ if (e.target.tagName === 'TEXTAREA') window.hostKeys.push(e.key); }});
 </script>
 <script defer src="/lora-manager/assets/lora_manager_autocomplete.js"></script>
+<script defer src="/lora-manager/assets/lora_manager_autocomplete_caret.js"></script>
+<script defer src="/lora-manager/assets/lora_manager_autocomplete_index.js"></script>
 </head><body class="gradio-container"><div id="tabs">{boxes}</div></body></html>"""
 
 
