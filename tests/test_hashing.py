@@ -78,3 +78,51 @@ def test_hash_status_reports_progress(app, library):
     st = app.hasher.status()
     assert st["done_files"] == 3 and st["done_bytes"] == sum(os.path.getsize(library / f"p{i}.safetensors") for i in range(3))
     assert app.repo.pending_hash_totals() == (0, 0)
+
+
+def _rewrite(path, seed: int) -> None:
+    """Replace a LoRA in place with other content (size and mtime change too)."""
+    st = os.stat(path)
+    write_lora(path, seed=seed, rank=8)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+
+
+def test_file_changed_after_the_walk_is_reprobed_and_hashed_once(app, library):
+    path = write_lora(library / "c.safetensors")
+    app.scan(hash_after=False)
+    _rewrite(path, seed=7)  # changed after the walk: the row still has the walk's size and mtime
+    app.hasher.wake()
+    assert app.hasher.wait(20), "the hasher kept re-asking for a row it could not store"
+    e = app.catalog.get("c")
+    assert e["hash_state"] == "done" and e["sha256"] == file_sha256(path) and e["size"] == os.path.getsize(path)
+    assert e["rank"] == 8  # re-probed: the facts are the new file's
+    assert app.hasher.done_files == 1
+
+
+def test_file_growing_while_hashed_is_not_asked_again_until_it_is_stable(app, library, monkeypatch):
+    """A download in progress: every read sees a different file. It is not hashed from a
+    moving target, not re-asked in a loop, and hashed once it stops changing."""
+    from lora_manager import hasher as hasher_mod
+
+    path = write_lora(library / "d.safetensors")
+    app.scan(hash_after=False)
+    calls = []
+    real = hasher_mod.hash_file
+
+    def growing(p, progress=None):
+        h = real(p, progress)
+        calls.append(p)
+        with open(p, "ab") as f:  # more bytes arrive while we read
+            f.write(b"\0" * 1000)
+        return h
+
+    monkeypatch.setattr(hasher_mod, "hash_file", growing)
+    app.hasher.wake()
+    assert app.hasher.wait(20), "the hasher kept re-asking for a file that is still changing"
+    assert len(calls) <= 2
+    e = app.catalog.get("d")
+    assert e["hash_state"] == "pending" and e["sha256"] is None
+    monkeypatch.setattr(hasher_mod, "hash_file", real)  # the download is complete
+    scan(app)
+    e = app.catalog.get("d")
+    assert e["hash_state"] == "done" and e["sha256"] == file_sha256(path) and e["size"] == os.path.getsize(path)
