@@ -11,14 +11,17 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Callable
 
 from .library.hashing import hash_file
+from .reprobe import reprobe
 from .storage.repository import HashResult, SqlLibraryRepository
 
 log = logging.getLogger(__name__)
 SAVE_EVERY_S = 0.5
+BATCH = 1000  # rows asked for at a time
 
 
 class Hasher:
@@ -36,14 +39,18 @@ class Hasher:
         self.queued_files = 0
         self.queued_bytes = 0
         self.started_at: float | None = None
+        self._exiting = False
+        # Drop hashed files from the page cache (a large library must not push the host's models out).
+        self.evict_cache = True
 
     # --- control -------------------------------------------------------
     def wake(self) -> None:
         """Hash whatever is pending; start the worker thread if it is not running."""
         with self._lock:
             self._wakeups += 1
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None or not self._thread.is_alive() or self._exiting:
                 self._stop.clear()
+                self._exiting = False
                 self._thread = threading.Thread(target=self._run, name="lora-manager-hasher", daemon=True)
                 self._thread.start()
 
@@ -84,57 +91,97 @@ class Hasher:
         with self._lock:
             self.done_bytes += n
 
-    def _hash_one(self, lid: int, path: str, size: int) -> HashResult:
+    def _hash_one(self, lid: int, path: str, size: int) -> tuple[HashResult, bool]:
+        """The file's hashes and whether it held still while read (same size and mtime before and after)."""
         try:
+            before = os.stat(path)
+            h = hash_file(path, self._progress, evict=self.evict_cache)
             st = os.stat(path)
-            h = hash_file(path, self._progress)
-            return HashResult(lid, st.st_size, st.st_mtime_ns, h.sha256, h.tensor_sha256, h.legacy)
         except OSError as exc:
-            return HashResult(lid, size, -1, error=f"cannot read file: {exc.strerror or exc}")
+            return HashResult(lid, size, -1, error=f"cannot read file: {exc.strerror or exc}"), True
+        if (before.st_size, before.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+            return HashResult(lid, st.st_size, st.st_mtime_ns), False  # still being written: no hash of a moving target
+        return HashResult(lid, st.st_size, st.st_mtime_ns, h.sha256, h.tensor_sha256, h.legacy), True
 
     def _run(self) -> None:
         self.started_at = time.monotonic()
         self.queued_files, self.queued_bytes = self.repo.pending_hash_totals()
         self._emit("hash.started")
-        in_flight: dict[Future, int] = {}
-        results: list[HashResult] = []
-        failed: set[int] = set()  # unreadable now: not retried until the next wake
-        last_save = time.monotonic()
+        reprobed: set[int] = set()  # files read again this run: once each
         try:
             with ThreadPoolExecutor(self.workers, thread_name_prefix="lora-manager-hash") as pool:
+                first = True
                 while not self._stop.is_set():
-                    if len(in_flight) < self.workers * 2:
-                        todo = self.repo.pending_hashes(self.workers * 8, exclude=set(in_flight.values()) | {r.id for r in results} | failed)
-                        for lid, path, size in todo:
-                            if len(in_flight) >= self.workers * 4:
-                                break
-                            in_flight[pool.submit(self._hash_one, lid, path, size)] = lid
-                    if not in_flight:
-                        break
-                    finished, _ = wait(list(in_flight), timeout=SAVE_EVERY_S, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        in_flight.pop(fut)
-                        res = fut.result()
-                        results.append(res)
-                        if res.error is not None:
-                            failed.add(res.id)
-                        with self._lock:
-                            self.done_files += 1
-                            self.failed += res.error is not None
-                    if results and (time.monotonic() - last_save >= SAVE_EVERY_S or not in_flight):
-                        self._save(results)
-                        results = []
-                        last_save = time.monotonic()
-                if results:
-                    self._save(results)
+                    with self._lock:
+                        seen = self._wakeups
+                    if not first:  # woken while hashing: a scan may have changed rows the pass had gone by
+                        n, size = self.repo.pending_hash_totals()
+                        self.queued_files, self.queued_bytes = self.done_files + n, self.done_bytes + size
+                    self._pass(pool, reprobed)
+                    first = False
+                    with self._lock:
+                        if self._wakeups == seen:
+                            self._exiting = True  # a wake from now on starts a new thread
+                            break
         except Exception:  # a broken database must not kill the host; the next wake retries
+            self._exiting = True
             log.exception("hashing stopped")
             self._emit("hash.failed")
             return
         self._emit("hash.finished")
 
-    def _save(self, results: list[HashResult]) -> None:
-        self.repo.save_hashes(results)
+    def _pass(self, pool: ThreadPoolExecutor, reprobed: set[int]) -> None:
+        """Hash every pending row once, in id order (a keyset walk: no row is asked for twice)."""
+        after, exhausted = 0, False
+        todo: deque[tuple[int, str, int]] = deque()
+        in_flight: dict[Future, int] = {}
+        results: list[HashResult] = []
+        moving: list[int] = []  # changed while read: read their facts again, hash them on a later pass
+        last_save = time.monotonic()
+        while not self._stop.is_set():
+            while len(in_flight) < self.workers * 4:
+                if not todo and not exhausted:
+                    batch = self.repo.pending_hashes(BATCH, after=after)
+                    exhausted = len(batch) < BATCH
+                    if batch:
+                        after = batch[-1][0]
+                    todo.extend(batch)
+                if not todo:
+                    break
+                lid, path, size = todo.popleft()
+                in_flight[pool.submit(self._hash_one, lid, path, size)] = lid
+            if not in_flight:
+                break
+            finished, _ = wait(list(in_flight), timeout=SAVE_EVERY_S, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                in_flight.pop(fut)
+                res, stable = fut.result()
+                if stable:
+                    results.append(res)
+                else:
+                    moving.append(res.id)
+                with self._lock:
+                    self.done_files += 1
+                    self.failed += res.error is not None
+            if (results or moving) and (time.monotonic() - last_save >= SAVE_EVERY_S or not in_flight):
+                self._save(results, moving, reprobed)
+                results, moving = [], []
+                last_save = time.monotonic()
+        if results or moving:
+            self._save(results, moving, reprobed)
+
+    def _save(self, results: list[HashResult], moving: list[int], reprobed: set[int]) -> None:
+        """Store hashes. A file that changed after the walk has its facts read again, once per
+        run; its hash is then stored if it was read from the file as it is now."""
+        stale: list[HashResult] = []
+        self.repo.save_hashes(results, stale)
+        again = [i for i in sorted({r.id for r in stale} | set(moving)) if i not in reprobed]
+        if again:
+            reprobed.update(again)
+            reprobe(self.repo, again)
+            redo = [r for r in stale if r.id in reprobed]
+            if redo:
+                self.repo.save_hashes(redo)
         self._emit("hash.progress")
 
     def _emit(self, kind: str) -> None:

@@ -21,11 +21,12 @@ def _safetensors_with_data(path, header_pad: int, data_len: int) -> None:
         f.write(len(header).to_bytes(8, "little") + header + os.urandom(data_len))
 
 
+@pytest.mark.parametrize("split_at", [hashing.SPLIT_AT, 0], ids=["one-thread", "tensor-thread"])
 @pytest.mark.parametrize("pad,data_len", [(0, 10), (hashing.CHUNK, 5), (hashing.CHUNK - 60, 3 * hashing.CHUNK + 7), (5, 0x110000 + 1)])
-def test_hashes_match_hashlib_across_chunk_boundaries(tmp_path, pad, data_len):
+def test_hashes_match_hashlib_across_chunk_boundaries(tmp_path, pad, data_len, split_at):
     path = tmp_path / "x.safetensors"
     _safetensors_with_data(path, pad, data_len)
-    h = hash_file(str(path))
+    h = hash_file(str(path), split_at=split_at)
     raw = path.read_bytes()
     assert h.sha256 == hashlib.sha256(raw).hexdigest() == file_sha256(path)
     assert h.tensor_sha256 == tensor_sha256(path)
@@ -36,11 +37,45 @@ def test_hashes_match_hashlib_across_chunk_boundaries(tmp_path, pad, data_len):
     assert h.autov2 == h.sha256[:10] and h.autov3 == h.tensor_sha256[:12]
 
 
-def test_non_safetensors_gets_only_the_full_hash(tmp_path):
+@pytest.mark.parametrize("split_at", [hashing.SPLIT_AT, 0])
+def test_non_safetensors_gets_only_the_full_hash(tmp_path, split_at):
     path = tmp_path / "x.pt"
-    path.write_bytes(b"PK\x03\x04" + os.urandom(100))
-    h = hash_file(str(path))
+    path.write_bytes(b"PK\x03\x04" + os.urandom(3 * hashing.CHUNK))
+    h = hash_file(str(path), split_at=split_at)
     assert h.sha256 == file_sha256(path) and h.tensor_sha256 is None
+
+
+def _resident_pages(path) -> int:
+    """Pages of `path` in the page cache: mincore(2) over a read-only mapping of the file."""
+    import ctypes
+    import mmap
+
+    import numpy as np
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    size = os.path.getsize(path)
+    vec = (ctypes.c_ubyte * -(-size // mmap.PAGESIZE))()
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), size, prot=mmap.PROT_READ) as m:
+        view = memoryview(m)
+        arr = np.frombuffer(view, dtype=np.uint8)  # only for the mapping's address; no page is touched
+        rc = libc.mincore(ctypes.c_void_p(arr.ctypes.data), ctypes.c_size_t(size), vec)
+        del arr
+        view.release()
+    assert rc == 0, os.strerror(ctypes.get_errno())
+    return sum(v & 1 for v in vec)
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise on this platform")
+@pytest.mark.parametrize("evict", [True, False])
+def test_hashed_file_leaves_the_page_cache(tmp_path, evict):
+    path = tmp_path / "x.safetensors"
+    _safetensors_with_data(path, 0, 4 * hashing.CHUNK)
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())  # clean pages: only those can be dropped
+    hash_file(str(path))  # every page read once: resident
+    hash_file(str(path), evict=evict)
+    resident = _resident_pages(path)
+    assert (resident == 0) if evict else (resident > 0)
 
 
 def test_empty_tensor_data_is_never_a_hash(tmp_path):

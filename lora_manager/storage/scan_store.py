@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 
 from ..library.names import prompt_name
 from .base import L, T, U, SqlStoreBase, chunks, utcnow
@@ -106,51 +106,80 @@ class ScanStore(SqlStoreBase):
             or_(L.c.hashed_size.is_(None), L.c.hashed_size != L.c.size, L.c.hashed_mtime_ns != L.c.mtime_ns),
         )
 
-    def pending_hashes(self, limit: int = 256, exclude: set[int] | None = None) -> list[tuple[int, str, int]]:
-        q = select(L.c.id, L.c.path, L.c.size).where(self._needs_hash()).order_by(L.c.id)
-        if exclude:
-            q = q.where(L.c.id.not_in(list(exclude)))
+    def pending_hashes(self, limit: int = 1000, after: int = 0) -> list[tuple[int, str, int]]:
+        """Up to `limit` rows waiting for a hash, by id, with ids above `after` (keyset).
+
+        A hashing pass walks the table once, `after` moving up to the last id
+        it was given: each call costs the same however far the pass has come
+        (docs/performance-hashing.md), and no row comes back within a pass.
+        """
+        q = (select(L.c.id, L.c.path, L.c.size).where(self._needs_hash(), L.c.id > after)
+             .order_by(L.c.id).limit(limit))
         with self.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(q.limit(limit))]
+            return [tuple(r) for r in conn.execute(q)]
 
     def pending_hash_totals(self) -> tuple[int, int]:
         with self.engine.connect() as conn:
             n, size = conn.execute(select(func.count(), func.coalesce(func.sum(L.c.size), 0)).where(self._needs_hash())).one()
         return int(n), int(size)
 
-    def save_hashes(self, results: list[HashResult]) -> list[int]:
-        """Store hashes, then reconcile identity by hash. Returns ids whose rows were merged away."""
+    def save_hashes(self, results: list[HashResult], stale: list[HashResult] | None = None) -> list[int]:
+        """Store hashes, then reconcile identity by hash. Returns ids whose rows were merged away.
+
+        A result whose (size, mtime) is not the row's any more (the file changed
+        after the walk) is not stored; it is appended to `stale` when given.
+        """
         merged: list[int] = []
+        cols = (L.c.id, L.c.size, L.c.mtime_ns, L.c.header_hash, L.c.prev_sha256, L.c.moved_from)
         with self.engine.begin() as conn:
+            current = {}
+            for part in chunks(sorted({r.id for r in results})):
+                current.update((row.id, row) for row in conn.execute(select(*cols).where(L.c.id.in_(part))))
+            errors: list[dict[str, Any]] = []
+            done: list[tuple[HashResult, Any]] = []
             for r in results:
-                cur = conn.execute(
-                    select(L.c.size, L.c.mtime_ns, L.c.header_hash, L.c.prev_sha256, L.c.moved_from).where(L.c.id == r.id)
-                ).first()
+                cur = current.get(r.id)
                 if cur is None:
                     continue
                 if r.error is not None:
                     # Recorded against the size/mtime we know, so the row reads
                     # "hash failed" until the file changes or a rescan retries it.
-                    conn.execute(update(L).where(L.c.id == r.id).values(hash_error=r.error))
-                    continue
-                if (cur.size, cur.mtime_ns) != (r.size, r.mtime_ns):
-                    continue  # the file changed while we hashed it; the next pass redoes it
-                values: dict[str, Any] = {
-                    "hashed_size": r.size, "hashed_mtime_ns": r.mtime_ns, "hash_error": None,
-                    "sha256": r.sha256, "tensor_sha256": r.tensor_sha256, "legacy_hash": r.legacy,
+                    errors.append({"_id": r.id, "_error": r.error})
+                elif (cur.size, cur.mtime_ns) != (r.size, r.mtime_ns):
+                    if stale is not None:
+                        stale.append(r)
+                else:
+                    done.append((r, cur))
+            if errors:
+                conn.execute(update(L).where(L.c.id == bindparam("_id")).values(hash_error=bindparam("_error")), errors)
+            if done:
+                conn.execute(update(L).where(L.c.id == bindparam("_id")).values(
+                    hashed_size=bindparam("_size"), hashed_mtime_ns=bindparam("_mtime"), hash_error=None,
+                    sha256=bindparam("_sha"), tensor_sha256=bindparam("_tensor"), legacy_hash=bindparam("_legacy"),
+                    header_hash_ok=bindparam("_ok"),
+                ), [{
+                    "_id": r.id, "_size": r.size, "_mtime": r.mtime_ns, "_sha": r.sha256, "_tensor": r.tensor_sha256,
+                    "_legacy": r.legacy,
                     # sshs_model_hash stood in for the tensor hash until now; say whether it was true.
-                    "header_hash_ok": None if not cur.header_hash else cur.header_hash == r.tensor_sha256,
-                }
-                conn.execute(update(L).where(L.c.id == r.id).values(**values))
-                if r.sha256:
-                    if cur.prev_sha256 and cur.prev_sha256 != r.sha256:
-                        self._undo_move(conn, r.id, cur.moved_from, cur.prev_sha256)
-                    elif cur.prev_sha256:
-                        conn.execute(update(L).where(L.c.id == r.id).values(prev_sha256=None))
-                    else:
-                        gone = self._adopt(conn, r.id, r.sha256)
-                        if gone:
-                            merged.append(gone)
+                    "_ok": None if not cur.header_hash else cur.header_hash == r.tensor_sha256,
+                } for r, cur in sorted(done, key=lambda d: d[0].id)])
+            # Only a hash a missing entry has can make a new file that entry, moved.
+            shas = sorted({r.sha256 for r, cur in done if r.sha256 and not cur.prev_sha256})
+            adoptable: set[str] = set()
+            for part in chunks(shas):
+                adoptable.update(conn.execute(select(L.c.sha256).where(
+                    L.c.sha256.in_(part), L.c.state == "missing", L.c.offline.is_(False))).scalars())
+            for r, cur in done:
+                if not r.sha256:
+                    continue
+                if cur.prev_sha256 and cur.prev_sha256 != r.sha256:
+                    self._undo_move(conn, r.id, cur.moved_from, cur.prev_sha256)
+                elif cur.prev_sha256:
+                    conn.execute(update(L).where(L.c.id == r.id).values(prev_sha256=None))
+                elif r.sha256 in adoptable:
+                    gone = self._adopt(conn, r.id, r.sha256)
+                    if gone:
+                        merged.append(gone)
         return merged
 
     def _adopt(self, conn, new_id: int, sha256: str) -> int | None:
