@@ -6,11 +6,11 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 
 from ..library.names import prompt_name
 from .base import L, T, U, SqlStoreBase, chunks, utcnow
-from .models import CollectionItem
+from .models import HASH_PENDING, CollectionItem
 from .search import search_text
 
 CI = CollectionItem.__table__
@@ -100,10 +100,11 @@ class ScanStore(SqlStoreBase):
 
     # --- hashing -------------------------------------------------------
     def _needs_hash(self):
+        # The first term is the predicate of the partial index ix_loras_hash_pending (models.py), which
+        # holds only rows waiting for a hash. The state and size tests are wrapped so that no planner
+        # takes the state indexes for them instead (SQLite has no statistics to know better).
         return and_(
-            L.c.state.in_(HASHABLE),
-            L.c.size > 0,
-            or_(L.c.hashed_size.is_(None), L.c.hashed_size != L.c.size, L.c.hashed_mtime_ns != L.c.mtime_ns),
+            HASH_PENDING, func.coalesce(L.c.state, "").in_(HASHABLE), func.coalesce(L.c.size, 0) > 0,
         )
 
     def pending_hashes(self, limit: int = 1000, after: int = 0) -> list[tuple[int, str, int]]:
