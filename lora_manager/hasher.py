@@ -1,7 +1,8 @@
 """Background hashing: every file hashed once per (path, size, mtime), on both cores.
 
-A daemon thread feeds a small thread pool (hashlib releases the GIL on
-large updates) and stores results in batches. It never blocks a scan or a
+A daemon thread walks the pending rows by id in batches, feeds them to
+`workers` hashing threads (hashlib releases the GIL on large updates) and
+stores results in batches. It never blocks a scan or a
 query, and it exits when nothing is left (an idle library costs nothing).
 """
 
@@ -11,8 +12,7 @@ import logging
 import os
 import threading
 import time
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import queue
 from typing import Any, Callable
 
 from .library.hashing import hash_file
@@ -103,67 +103,90 @@ class Hasher:
             return HashResult(lid, st.st_size, st.st_mtime_ns), False  # still being written: no hash of a moving target
         return HashResult(lid, st.st_size, st.st_mtime_ns, h.sha256, h.tensor_sha256, h.legacy), True
 
+    def _work(self, todo: queue.Queue, done: queue.SimpleQueue) -> None:
+        """A hashing thread: rows in, results out, until it gets None."""
+        while (item := todo.get()) is not None:
+            try:
+                done.put(self._hash_one(*item))
+            except Exception as exc:  # a bug on one file must not stall the pass waiting for its result
+                log.exception("hashing %s failed", item[1])
+                done.put((HashResult(item[0], item[2], -1, error=f"cannot hash: {type(exc).__name__}: {exc}"[:500]), True))
+
     def _run(self) -> None:
         self.started_at = time.monotonic()
         self.queued_files, self.queued_bytes = self.repo.pending_hash_totals()
         self._emit("hash.started")
         reprobed: set[int] = set()  # files read again this run: once each
+        todo: queue.Queue = queue.Queue()
+        done: queue.SimpleQueue = queue.SimpleQueue()
+        threads = [threading.Thread(target=self._work, args=(todo, done), name=f"lora-manager-hash-{i}", daemon=True)
+                   for i in range(self.workers)]
+        for t in threads:
+            t.start()
         try:
-            with ThreadPoolExecutor(self.workers, thread_name_prefix="lora-manager-hash") as pool:
-                first = True
-                while not self._stop.is_set():
-                    with self._lock:
-                        seen = self._wakeups
-                    if not first:  # woken while hashing: a scan may have changed rows the pass had gone by
-                        n, size = self.repo.pending_hash_totals()
-                        self.queued_files, self.queued_bytes = self.done_files + n, self.done_bytes + size
-                    self._pass(pool, reprobed)
-                    first = False
-                    with self._lock:
-                        if self._wakeups == seen:
-                            self._exiting = True  # a wake from now on starts a new thread
-                            break
+            first = True
+            while not self._stop.is_set():
+                with self._lock:
+                    seen = self._wakeups
+                if not first:  # woken while hashing: a scan may have changed rows the pass had gone by
+                    n, size = self.repo.pending_hash_totals()
+                    self.queued_files, self.queued_bytes = self.done_files + n, self.done_bytes + size
+                self._pass(todo, done, reprobed)
+                first = False
+                with self._lock:
+                    if self._wakeups == seen:
+                        self._exiting = True  # a wake from now on starts a new thread
+                        break
         except Exception:  # a broken database must not kill the host; the next wake retries
             self._exiting = True
             log.exception("hashing stopped")
             self._emit("hash.failed")
             return
+        finally:
+            _drain(todo)
+            for _ in threads:
+                todo.put(None)
+            for t in threads:
+                t.join()
         self._emit("hash.finished")
 
-    def _pass(self, pool: ThreadPoolExecutor, reprobed: set[int]) -> None:
-        """Hash every pending row once, in id order (a keyset walk: no row is asked for twice)."""
-        after, exhausted = 0, False
-        todo: deque[tuple[int, str, int]] = deque()
-        in_flight: dict[Future, int] = {}
+    def _pass(self, todo: queue.Queue, done: queue.SimpleQueue, reprobed: set[int]) -> None:
+        """Hash every pending row once, in id order (a keyset walk: no row is asked for twice).
+
+        The threads always have a batch or two queued, so that storing results
+        (here, between batches) never leaves them idle.
+        """
+        after, exhausted, outstanding = 0, False, 0
         results: list[HashResult] = []
         moving: list[int] = []  # changed while read: read their facts again, hash them on a later pass
         last_save = time.monotonic()
         while not self._stop.is_set():
-            while len(in_flight) < self.workers * 4:
-                if not todo and not exhausted:
-                    batch = self.repo.pending_hashes(BATCH, after=after)
-                    exhausted = len(batch) < BATCH
-                    if batch:
-                        after = batch[-1][0]
-                    todo.extend(batch)
-                if not todo:
-                    break
-                lid, path, size = todo.popleft()
-                in_flight[pool.submit(self._hash_one, lid, path, size)] = lid
-            if not in_flight:
+            if outstanding < BATCH and not exhausted:
+                batch = self.repo.pending_hashes(BATCH, after=after)
+                exhausted = len(batch) < BATCH
+                if batch:
+                    after = batch[-1][0]
+                for item in batch:
+                    todo.put(item)
+                outstanding += len(batch)
+            if not outstanding:
                 break
-            finished, _ = wait(list(in_flight), timeout=SAVE_EVERY_S, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                in_flight.pop(fut)
-                res, stable = fut.result()
+            try:
+                got = [done.get(timeout=SAVE_EVERY_S)]
+                while len(got) < outstanding and not done.empty():
+                    got.append(done.get())
+            except queue.Empty:
+                got = []
+            outstanding -= len(got)
+            for res, stable in got:
                 if stable:
                     results.append(res)
                 else:
                     moving.append(res.id)
-                with self._lock:
-                    self.done_files += 1
-                    self.failed += res.error is not None
-            if (results or moving) and (time.monotonic() - last_save >= SAVE_EVERY_S or not in_flight):
+            with self._lock:
+                self.done_files += len(got)
+                self.failed += sum(res.error is not None for res, _ in got)
+            if (results or moving) and (time.monotonic() - last_save >= SAVE_EVERY_S or not outstanding):
                 self._save(results, moving, reprobed)
                 results, moving = [], []
                 last_save = time.monotonic()
@@ -179,7 +202,8 @@ class Hasher:
         if again:
             reprobed.update(again)
             reprobe(self.repo, again)
-            redo = [r for r in stale if r.id in reprobed]
+            fresh = set(again)
+            redo = [r for r in stale if r.id in fresh]
             if redo:
                 self.repo.save_hashes(redo)
         self._emit("hash.progress")
@@ -190,3 +214,11 @@ class Hasher:
                 self.on_event({"type": kind, **self.status()})
             except Exception:  # a listener's bug is not the hasher's
                 log.exception("hash event listener failed")
+
+
+def _drain(q: queue.Queue) -> None:
+    while True:
+        try:
+            q.get_nowait()
+        except queue.Empty:
+            return

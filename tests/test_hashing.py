@@ -144,8 +144,8 @@ def test_file_growing_while_hashed_is_not_asked_again_until_it_is_stable(app, li
     calls = []
     real = hasher_mod.hash_file
 
-    def growing(p, progress=None):
-        h = real(p, progress)
+    def growing(p, progress=None, **kw):
+        h = real(p, progress, **kw)
         calls.append(p)
         with open(p, "ab") as f:  # more bytes arrive while we read
             f.write(b"\0" * 1000)
