@@ -15,6 +15,7 @@ STATES = ("ok", "broken", "unsupported", "missing", "trashed")
 # A row whose file was never hashed, or changed since: one text for the partial index's predicate
 # (migration 0008), and the same test as an expression (HASH_PENDING, below the table).
 HASH_PENDING_SQL = "hashed_size IS NULL OR hashed_size != size OR hashed_mtime_ns != mtime_ns"
+HASH_PENDING_COLUMNS = ("id", "state", "size", "mtime_ns", "hashed_size", "hashed_mtime_ns", "header_hash", "prev_sha256")
 
 
 class Base(DeclarativeBase):
@@ -85,8 +86,10 @@ class Lora(Base):
         Index("ix_loras_sort_size", "size", "id"),
         Index("ix_loras_filters", "state", "base_family", "preview_count", "network_type", "sha256"),
         Index("ix_loras_state_size", "state", "size"),  # count and bytes of LoRAs on disk, index only
-        # Rows waiting for a hash, in id order: the hasher's keyset walk (migration 0008).
-        Index("ix_loras_hash_pending", "id", sqlite_where=text(HASH_PENDING_SQL), postgresql_where=text(HASH_PENDING_SQL)),
+        # Rows waiting for a hash, in id order: the hasher's keyset walk, and what storing a hash
+        # checks, without reading the wide rows (migration 0008). No paths: an index row has a size limit.
+        Index("ix_loras_hash_pending", *HASH_PENDING_COLUMNS,
+              sqlite_where=text(HASH_PENDING_SQL), postgresql_where=text(HASH_PENDING_SQL)),
     )
 
 

@@ -131,11 +131,16 @@ class ScanStore(SqlStoreBase):
         after the walk) is not stored; it is appended to `stale` when given.
         """
         merged: list[int] = []
-        cols = (L.c.id, L.c.size, L.c.mtime_ns, L.c.header_hash, L.c.prev_sha256, L.c.moved_from)
+        # Rows still waiting for their hash, read from the partial index alone (the rows are wide);
+        # a row that is not waiting any more needs nothing from this result.
+        cols = (L.c.id, L.c.size, L.c.mtime_ns, L.c.header_hash, L.c.prev_sha256)
+        # An id range (rather than a list) lets SQLite take that index instead of the table's rowids.
+        ids = {r.id for r in results}
         with self.engine.begin() as conn:
             current = {}
-            for part in chunks(sorted({r.id for r in results})):
-                current.update((row.id, row) for row in conn.execute(select(*cols).where(L.c.id.in_(part))))
+            if ids:
+                q = select(*cols).where(self._needs_hash(), L.c.id.between(min(ids), max(ids)))
+                current = {row.id: row for row in conn.execute(q) if row.id in ids}
             errors: list[dict[str, Any]] = []
             done: list[tuple[HashResult, Any]] = []
             for r in results:
@@ -174,7 +179,8 @@ class ScanStore(SqlStoreBase):
                 if not r.sha256:
                     continue
                 if cur.prev_sha256 and cur.prev_sha256 != r.sha256:
-                    self._undo_move(conn, r.id, cur.moved_from, cur.prev_sha256)
+                    moved_from = conn.execute(select(L.c.moved_from).where(L.c.id == r.id)).scalar()
+                    self._undo_move(conn, r.id, moved_from, cur.prev_sha256)
                 elif cur.prev_sha256:
                     conn.execute(update(L).where(L.c.id == r.id).values(prev_sha256=None))
                 elif r.sha256 in adoptable:
