@@ -15,13 +15,14 @@ import time
 import queue
 from typing import Any, Callable
 
-from .library.hashing import hash_file
+from .library.hashing import SPLIT_AT, hash_file
 from .reprobe import reprobe
 from .storage.repository import HashResult, SqlLibraryRepository
 
 log = logging.getLogger(__name__)
 SAVE_EVERY_S = 0.5
 BATCH = 1000  # rows asked for at a time
+NEVER = 1 << 62
 
 
 class Hasher:
@@ -91,11 +92,15 @@ class Hasher:
         with self._lock:
             self.done_bytes += n
 
-    def _hash_one(self, lid: int, path: str, size: int) -> tuple[HashResult, bool]:
-        """The file's hashes and whether it held still while read (same size and mtime before and after)."""
+    def _hash_one(self, lid: int, path: str, size: int, alone: bool = False) -> tuple[HashResult, bool]:
+        """The file's hashes and whether it held still while read (same size and mtime before and after).
+
+        `alone`: no other file is waiting, so a big file may take a second core for its tensor digest
+        (with files waiting, both cores are busy anyway and the hand-over only costs).
+        """
         try:
             before = os.stat(path)
-            h = hash_file(path, self._progress, evict=self.evict_cache)
+            h = hash_file(path, self._progress, evict=self.evict_cache, split_at=SPLIT_AT if alone else NEVER)
             st = os.stat(path)
         except OSError as exc:
             return HashResult(lid, size, -1, error=f"cannot read file: {exc.strerror or exc}"), True
@@ -107,7 +112,7 @@ class Hasher:
         """A hashing thread: rows in, results out, until it gets None."""
         while (item := todo.get()) is not None:
             try:
-                done.put(self._hash_one(*item))
+                done.put(self._hash_one(*item, alone=todo.empty()))
             except Exception as exc:  # a bug on one file must not stall the pass waiting for its result
                 log.exception("hashing %s failed", item[1])
                 done.put((HashResult(item[0], item[2], -1, error=f"cannot hash: {type(exc).__name__}: {exc}"[:500]), True))

@@ -7,8 +7,9 @@
 
 SHA-256 cannot be resumed from another state, so the tensor bytes go through
 it twice (once in each digest). hashlib releases the GIL for large updates:
-two threads hashing two files use both cores, and a big file feeds its tensor
-digest from a second thread, so that one big file alone still uses both.
+two threads hashing two files use both cores, and a big file hashed alone
+(the last of a batch, or the only one) can feed its tensor digest from a
+second thread so that it still uses both.
 After the read the file's pages are dropped from the page cache
 (docs/performance-hashing.md): hashing a large library must not push the
 host's loaded models out of memory.
