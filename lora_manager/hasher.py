@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 SAVE_EVERY_S = 0.5
 BATCH = 1000  # rows asked for at a time
 NEVER = 1 << 62
+COLLECT_S = 0.05
 
 
 class Hasher:
@@ -99,12 +100,11 @@ class Hasher:
         (with files waiting, both cores are busy anyway and the hand-over only costs).
         """
         try:
-            before = os.stat(path)
             h = hash_file(path, self._progress, evict=self.evict_cache, split_at=SPLIT_AT if alone else NEVER)
             st = os.stat(path)
         except OSError as exc:
             return HashResult(lid, size, -1, error=f"cannot read file: {exc.strerror or exc}"), True
-        if (before.st_size, before.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+        if (h.size, h.mtime_ns) != (st.st_size, st.st_mtime_ns):
             return HashResult(lid, st.st_size, st.st_mtime_ns), False  # still being written: no hash of a moving target
         return HashResult(lid, st.st_size, st.st_mtime_ns, h.sha256, h.tensor_sha256, h.legacy), True
 
@@ -178,10 +178,12 @@ class Hasher:
                 break
             try:
                 got = [done.get(timeout=SAVE_EVERY_S)]
-                while len(got) < outstanding and not done.empty():
-                    got.append(done.get())
             except queue.Empty:
                 got = []
+            if got and len(got) < outstanding:
+                self._stop.wait(COLLECT_S)  # the threads have work queued: take results in handfuls
+            while len(got) < outstanding and not done.empty():
+                got.append(done.get())
             outstanding -= len(got)
             for res, stable in got:
                 if stable:

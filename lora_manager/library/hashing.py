@@ -45,6 +45,8 @@ class Hashes:
     sha256: str  # full file
     tensor_sha256: str | None  # None when the file is not a readable safetensors
     legacy: str | None  # None when the file is shorter than 1 MiB + 64 KiB
+    size: int = -1  # the file's size and mtime when it was opened
+    mtime_ns: int = -1
 
     @property
     def autov2(self) -> str:
@@ -94,28 +96,31 @@ def hash_file(path: str, progress=None, *, evict: bool = True, split_at: int = S
 
     With `evict`, the file's pages leave the page cache afterwards. Files of
     `split_at` bytes or more feed the tensor digest from a second thread.
+    The result carries the size and mtime the file had when it was opened.
     """
     full = hashlib.sha256()
     tensor = hashlib.sha256()
-    legacy = hashlib.sha256()
+    legacy = None
     with open(path, "rb", buffering=0) as f:
         fd = f.fileno()
-        size = os.fstat(fd).st_size
-        _advise(fd, "POSIX_FADV_SEQUENTIAL")
-        free: queue.SimpleQueue = queue.SimpleQueue()
-        side = _TensorThread(tensor, free) if size >= split_at else None
-        if side is None:
-            free.put(_buffer())
-        else:
+        st = os.fstat(fd)
+        size = st.st_size
+        if size > CHUNK:
+            _advise(fd, "POSIX_FADV_SEQUENTIAL")
+        side = None
+        if size >= split_at:
+            free: queue.SimpleQueue = queue.SimpleQueue()
             for _ in range(BUFFERS):
                 free.put(bytearray(CHUNK))
+            side = _TensorThread(tensor, free)
+            side.start()
+        buf = _buffer()
         pos = 0
         data_start: int | None = -1  # unknown until the first chunk
         try:
-            if side is not None:
-                side.start()
             while True:
-                buf = free.get()
+                if side is not None:
+                    buf = free.get()
                 n = f.readinto(buf)
                 if not n:
                     break
@@ -124,6 +129,7 @@ def hash_file(path: str, progress=None, *, evict: bool = True, split_at: int = S
                 if data_start == -1:
                     data_start = _data_offset(bytes(view[:8]), size)
                 if pos < LEGACY_END and pos + n > LEGACY_START:
+                    legacy = legacy or hashlib.sha256()
                     legacy.update(view[max(0, LEGACY_START - pos): min(n, LEGACY_END - pos)])
                 if data_start is not None and pos + n > data_start:
                     start = max(0, data_start - pos)
@@ -131,14 +137,13 @@ def hash_file(path: str, progress=None, *, evict: bool = True, split_at: int = S
                         side.todo.put((buf, start, n))
                     else:
                         tensor.update(view[start:n])
-                        free.put(buf)
-                else:
+                elif side is not None:
                     free.put(buf)
                 pos += n
                 if progress is not None:
                     progress(n)
         finally:
-            if side is not None and side.is_alive():
+            if side is not None:
                 side.todo.put(None)
                 side.join()
             if evict:
@@ -148,5 +153,7 @@ def hash_file(path: str, progress=None, *, evict: bool = True, split_at: int = S
         sha256=full.hexdigest(),
         # No tensor bytes hashes to the empty digest, which is never a model's hash.
         tensor_sha256=None if tensor_hex == EMPTY_SHA256 else tensor_hex,
-        legacy=legacy.hexdigest()[:8] if pos >= LEGACY_END else None,
+        legacy=legacy.hexdigest()[:8] if legacy is not None and pos >= LEGACY_END else None,
+        size=size,
+        mtime_ns=st.st_mtime_ns,
     )

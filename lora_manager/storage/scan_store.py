@@ -159,16 +159,16 @@ class ScanStore(SqlStoreBase):
             if errors:
                 conn.execute(update(L).where(L.c.id == bindparam("_id")).values(hash_error=bindparam("_error")), errors)
             if done:
-                conn.execute(update(L).where(L.c.id == bindparam("_id")).values(
-                    hashed_size=bindparam("_size"), hashed_mtime_ns=bindparam("_mtime"), hash_error=None,
-                    sha256=bindparam("_sha"), tensor_sha256=bindparam("_tensor"), legacy_hash=bindparam("_legacy"),
-                    header_hash_ok=bindparam("_ok"),
-                ), [{
-                    "_id": r.id, "_size": r.size, "_mtime": r.mtime_ns, "_sha": r.sha256, "_tensor": r.tensor_sha256,
-                    "_legacy": r.legacy,
-                    # sshs_model_hash stood in for the tensor hash until now; say whether it was true.
-                    "_ok": None if not cur.header_hash else cur.header_hash == r.tensor_sha256,
-                } for r, cur in sorted(done, key=lambda d: d[0].id)])
+                # Straight to the driver: SQLAlchemy's per-row parameter handling cost more than the write.
+                ph = "?" if self.dialect == "sqlite" else "%s"
+                conn.exec_driver_sql(
+                    f"UPDATE loras SET hashed_size = {ph}, hashed_mtime_ns = {ph}, hash_error = NULL, sha256 = {ph}, "
+                    f"tensor_sha256 = {ph}, legacy_hash = {ph}, header_hash_ok = {ph} WHERE id = {ph}",
+                    [(r.size, r.mtime_ns, r.sha256, r.tensor_sha256, r.legacy,
+                      # sshs_model_hash stood in for the tensor hash until now; say whether it was true.
+                      None if not cur.header_hash else cur.header_hash == r.tensor_sha256, r.id)
+                     for r, cur in sorted(done, key=lambda d: d[0].id)],
+                )
             # Only a hash a missing entry has can make a new file that entry, moved.
             shas = sorted({r.sha256 for r, cur in done if r.sha256 and not cur.prev_sha256})
             adoptable: set[str] = set()
