@@ -34,6 +34,7 @@ def test_file_changed_in_place_starts_a_scan(tmp_path):
     folder_mtime = os.stat(root).st_mtime_ns
     w, calls = _watch(root)
     try:
+        wait_for(lambda: w.file_checks >= 1, timeout=20)  # the watcher has seen the library as it was
         _write_in_place(path, other)
         assert os.stat(root).st_mtime_ns == folder_mtime  # nothing but the file itself changed
         wait_for(lambda: calls, timeout=20)
