@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 import time
-import queue
 from typing import Any, Callable
 
 from .library.hashing import SPLIT_AT, hash_file
