@@ -1,7 +1,8 @@
 """Background hashing: every file hashed once per (path, size, mtime), on both cores.
 
-A daemon thread feeds a small thread pool (hashlib releases the GIL on
-large updates) and stores results in batches. It never blocks a scan or a
+A daemon thread walks the pending rows by id in batches, feeds them to
+`workers` hashing threads (hashlib releases the GIL on large updates) and
+stores results in batches. It never blocks a scan or a
 query, and it exits when nothing is left (an idle library costs nothing).
 """
 
@@ -9,16 +10,20 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Callable
 
-from .library.hashing import hash_file
+from .library.hashing import SPLIT_AT, hash_file
+from .reprobe import reprobe
 from .storage.repository import HashResult, SqlLibraryRepository
 
 log = logging.getLogger(__name__)
 SAVE_EVERY_S = 0.5
+BATCH = 1000  # rows asked for at a time
+NEVER = 1 << 62
+COLLECT_S = 0.05
 
 
 class Hasher:
@@ -36,14 +41,18 @@ class Hasher:
         self.queued_files = 0
         self.queued_bytes = 0
         self.started_at: float | None = None
+        self._exiting = False
+        # Drop hashed files from the page cache (a large library must not push the host's models out).
+        self.evict_cache = True
 
     # --- control -------------------------------------------------------
     def wake(self) -> None:
         """Hash whatever is pending; start the worker thread if it is not running."""
         with self._lock:
             self._wakeups += 1
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None or not self._thread.is_alive() or self._exiting:
                 self._stop.clear()
+                self._exiting = False
                 self._thread = threading.Thread(target=self._run, name="lora-manager-hasher", daemon=True)
                 self._thread.start()
 
@@ -84,57 +93,126 @@ class Hasher:
         with self._lock:
             self.done_bytes += n
 
-    def _hash_one(self, lid: int, path: str, size: int) -> HashResult:
+    def _hash_one(self, lid: int, path: str, size: int, alone: bool = False) -> tuple[HashResult, bool]:
+        """The file's hashes and whether it held still while read (same size and mtime before and after).
+
+        `alone`: no other file is waiting, so a big file may take a second core for its tensor digest
+        (with files waiting, both cores are busy anyway and the hand-over only costs).
+        """
         try:
+            h = hash_file(path, self._progress, evict=self.evict_cache, split_at=SPLIT_AT if alone else NEVER)
             st = os.stat(path)
-            h = hash_file(path, self._progress)
-            return HashResult(lid, st.st_size, st.st_mtime_ns, h.sha256, h.tensor_sha256, h.legacy)
         except OSError as exc:
-            return HashResult(lid, size, -1, error=f"cannot read file: {exc.strerror or exc}")
+            return HashResult(lid, size, -1, error=f"cannot read file: {exc.strerror or exc}"), True
+        if (h.size, h.mtime_ns) != (st.st_size, st.st_mtime_ns):
+            return HashResult(lid, st.st_size, st.st_mtime_ns), False  # still being written: no hash of a moving target
+        return HashResult(lid, st.st_size, st.st_mtime_ns, h.sha256, h.tensor_sha256, h.legacy), True
+
+    def _work(self, todo: queue.Queue, done: queue.SimpleQueue) -> None:
+        """A hashing thread: rows in, results out, until it gets None."""
+        while (item := todo.get()) is not None:
+            try:
+                done.put(self._hash_one(*item, alone=todo.empty()))
+            except Exception as exc:  # a bug on one file must not stall the pass waiting for its result
+                log.exception("hashing %s failed", item[1])
+                done.put((HashResult(item[0], item[2], -1, error=f"cannot hash: {type(exc).__name__}: {exc}"[:500]), True))
 
     def _run(self) -> None:
         self.started_at = time.monotonic()
         self.queued_files, self.queued_bytes = self.repo.pending_hash_totals()
         self._emit("hash.started")
-        in_flight: dict[Future, int] = {}
-        results: list[HashResult] = []
-        failed: set[int] = set()  # unreadable now: not retried until the next wake
-        last_save = time.monotonic()
+        reprobed: set[int] = set()  # files read again this run: once each
+        todo: queue.Queue = queue.Queue()
+        done: queue.SimpleQueue = queue.SimpleQueue()
+        threads = [threading.Thread(target=self._work, args=(todo, done), name=f"lora-manager-hash-{i}", daemon=True)
+                   for i in range(self.workers)]
+        for t in threads:
+            t.start()
         try:
-            with ThreadPoolExecutor(self.workers, thread_name_prefix="lora-manager-hash") as pool:
-                while not self._stop.is_set():
-                    if len(in_flight) < self.workers * 2:
-                        todo = self.repo.pending_hashes(self.workers * 8, exclude=set(in_flight.values()) | {r.id for r in results} | failed)
-                        for lid, path, size in todo:
-                            if len(in_flight) >= self.workers * 4:
-                                break
-                            in_flight[pool.submit(self._hash_one, lid, path, size)] = lid
-                    if not in_flight:
+            first = True
+            while not self._stop.is_set():
+                with self._lock:
+                    seen = self._wakeups
+                if not first:  # woken while hashing: a scan may have changed rows the pass had gone by
+                    n, size = self.repo.pending_hash_totals()
+                    self.queued_files, self.queued_bytes = self.done_files + n, self.done_bytes + size
+                self._pass(todo, done, reprobed)
+                first = False
+                with self._lock:
+                    if self._wakeups == seen:
+                        self._exiting = True  # a wake from now on starts a new thread
                         break
-                    finished, _ = wait(list(in_flight), timeout=SAVE_EVERY_S, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        in_flight.pop(fut)
-                        res = fut.result()
-                        results.append(res)
-                        if res.error is not None:
-                            failed.add(res.id)
-                        with self._lock:
-                            self.done_files += 1
-                            self.failed += res.error is not None
-                    if results and (time.monotonic() - last_save >= SAVE_EVERY_S or not in_flight):
-                        self._save(results)
-                        results = []
-                        last_save = time.monotonic()
-                if results:
-                    self._save(results)
         except Exception:  # a broken database must not kill the host; the next wake retries
+            self._exiting = True
             log.exception("hashing stopped")
             self._emit("hash.failed")
             return
+        finally:
+            _drain(todo)
+            for _ in threads:
+                todo.put(None)
+            for t in threads:
+                t.join()
         self._emit("hash.finished")
 
-    def _save(self, results: list[HashResult]) -> None:
-        self.repo.save_hashes(results)
+    def _pass(self, todo: queue.Queue, done: queue.SimpleQueue, reprobed: set[int]) -> None:
+        """Hash every pending row once, in id order (a keyset walk: no row is asked for twice).
+
+        The threads always have a batch or two queued, so that storing results
+        (here, between batches) never leaves them idle.
+        """
+        after, exhausted, outstanding = 0, False, 0
+        results: list[HashResult] = []
+        moving: list[int] = []  # changed while read: read their facts again, hash them on a later pass
+        last_save = time.monotonic()
+        while not self._stop.is_set():
+            if outstanding < BATCH and not exhausted:
+                batch = self.repo.pending_hashes(BATCH, after=after)
+                exhausted = len(batch) < BATCH
+                if batch:
+                    after = batch[-1][0]
+                for item in batch:
+                    todo.put(item)
+                outstanding += len(batch)
+            if not outstanding:
+                break
+            try:
+                got = [done.get(timeout=SAVE_EVERY_S)]
+            except queue.Empty:
+                got = []
+            if got and len(got) < outstanding:
+                self._stop.wait(COLLECT_S)  # the threads have work queued: take results in handfuls
+            while len(got) < outstanding and not done.empty():
+                got.append(done.get())
+            outstanding -= len(got)
+            for res, stable in got:
+                if stable:
+                    results.append(res)
+                else:
+                    moving.append(res.id)
+            with self._lock:
+                self.done_files += len(got)
+                self.failed += sum(res.error is not None for res, _ in got)
+            if (results or moving) and (time.monotonic() - last_save >= SAVE_EVERY_S or not outstanding):
+                self._save(results, moving, reprobed)
+                results, moving = [], []
+                last_save = time.monotonic()
+        if results or moving:
+            self._save(results, moving, reprobed)
+
+    def _save(self, results: list[HashResult], moving: list[int], reprobed: set[int]) -> None:
+        """Store hashes. A file that changed after the walk has its facts read again, once per
+        run; its hash is then stored if it was read from the file as it is now."""
+        stale: list[HashResult] = []
+        self.repo.save_hashes(results, stale)
+        again = [i for i in sorted({r.id for r in stale} | set(moving)) if i not in reprobed]
+        if again:
+            reprobed.update(again)
+            reprobe(self.repo, again)
+            fresh = set(again)
+            redo = [r for r in stale if r.id in fresh]
+            if redo:
+                self.repo.save_hashes(redo)
         self._emit("hash.progress")
 
     def _emit(self, kind: str) -> None:
@@ -143,3 +221,11 @@ class Hasher:
                 self.on_event({"type": kind, **self.status()})
             except Exception:  # a listener's bug is not the hasher's
                 log.exception("hash event listener failed")
+
+
+def _drain(q: queue.Queue) -> None:
+    while True:
+        try:
+            q.get_nowait()
+        except queue.Empty:
+            return

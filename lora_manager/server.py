@@ -27,7 +27,7 @@ def make_server_app(core: App, *, ui: bool = False, bind: str = "127.0.0.1"):
     from .api.standalone import create_app
 
     watcher = Watcher(core.settings.lora_dirs, _scan_starter(core), lambda: core.scans.running,
-                      interval=core.settings.watch_interval)
+                      interval=core.settings.watch_interval, skip={core.settings.data_dir})
 
     def on_start() -> None:
         _scan_starter(core)("startup")

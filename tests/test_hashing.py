@@ -21,11 +21,12 @@ def _safetensors_with_data(path, header_pad: int, data_len: int) -> None:
         f.write(len(header).to_bytes(8, "little") + header + os.urandom(data_len))
 
 
+@pytest.mark.parametrize("split_at", [hashing.SPLIT_AT, 0], ids=["one-thread", "tensor-thread"])
 @pytest.mark.parametrize("pad,data_len", [(0, 10), (hashing.CHUNK, 5), (hashing.CHUNK - 60, 3 * hashing.CHUNK + 7), (5, 0x110000 + 1)])
-def test_hashes_match_hashlib_across_chunk_boundaries(tmp_path, pad, data_len):
+def test_hashes_match_hashlib_across_chunk_boundaries(tmp_path, pad, data_len, split_at):
     path = tmp_path / "x.safetensors"
     _safetensors_with_data(path, pad, data_len)
-    h = hash_file(str(path))
+    h = hash_file(str(path), split_at=split_at)
     raw = path.read_bytes()
     assert h.sha256 == hashlib.sha256(raw).hexdigest() == file_sha256(path)
     assert h.tensor_sha256 == tensor_sha256(path)
@@ -36,11 +37,45 @@ def test_hashes_match_hashlib_across_chunk_boundaries(tmp_path, pad, data_len):
     assert h.autov2 == h.sha256[:10] and h.autov3 == h.tensor_sha256[:12]
 
 
-def test_non_safetensors_gets_only_the_full_hash(tmp_path):
+@pytest.mark.parametrize("split_at", [hashing.SPLIT_AT, 0])
+def test_non_safetensors_gets_only_the_full_hash(tmp_path, split_at):
     path = tmp_path / "x.pt"
-    path.write_bytes(b"PK\x03\x04" + os.urandom(100))
-    h = hash_file(str(path))
+    path.write_bytes(b"PK\x03\x04" + os.urandom(3 * hashing.CHUNK))
+    h = hash_file(str(path), split_at=split_at)
     assert h.sha256 == file_sha256(path) and h.tensor_sha256 is None
+
+
+def _resident_pages(path) -> int:
+    """Pages of `path` in the page cache: mincore(2) over a read-only mapping of the file."""
+    import ctypes
+    import mmap
+
+    import numpy as np
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    size = os.path.getsize(path)
+    vec = (ctypes.c_ubyte * -(-size // mmap.PAGESIZE))()
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), size, prot=mmap.PROT_READ) as m:
+        view = memoryview(m)
+        arr = np.frombuffer(view, dtype=np.uint8)  # only for the mapping's address; no page is touched
+        rc = libc.mincore(ctypes.c_void_p(arr.ctypes.data), ctypes.c_size_t(size), vec)
+        del arr
+        view.release()
+    assert rc == 0, os.strerror(ctypes.get_errno())
+    return sum(v & 1 for v in vec)
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise on this platform")
+@pytest.mark.parametrize("evict", [True, False])
+def test_hashed_file_leaves_the_page_cache(tmp_path, evict):
+    path = tmp_path / "x.safetensors"
+    _safetensors_with_data(path, 0, 4 * hashing.CHUNK)
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())  # clean pages: only those can be dropped
+    hash_file(str(path))  # every page read once: resident
+    hash_file(str(path), evict=evict)
+    resident = _resident_pages(path)
+    assert (resident == 0) if evict else (resident > 0)
 
 
 def test_empty_tensor_data_is_never_a_hash(tmp_path):
@@ -78,3 +113,51 @@ def test_hash_status_reports_progress(app, library):
     st = app.hasher.status()
     assert st["done_files"] == 3 and st["done_bytes"] == sum(os.path.getsize(library / f"p{i}.safetensors") for i in range(3))
     assert app.repo.pending_hash_totals() == (0, 0)
+
+
+def _rewrite(path, seed: int) -> None:
+    """Replace a LoRA in place with other content (size and mtime change too)."""
+    st = os.stat(path)
+    write_lora(path, seed=seed, rank=8)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+
+
+def test_file_changed_after_the_walk_is_reprobed_and_hashed_once(app, library):
+    path = write_lora(library / "c.safetensors")
+    app.scan(hash_after=False)
+    _rewrite(path, seed=7)  # changed after the walk: the row still has the walk's size and mtime
+    app.hasher.wake()
+    assert app.hasher.wait(20), "the hasher kept re-asking for a row it could not store"
+    e = app.catalog.get("c")
+    assert e["hash_state"] == "done" and e["sha256"] == file_sha256(path) and e["size"] == os.path.getsize(path)
+    assert e["rank"] == 8  # re-probed: the facts are the new file's
+    assert app.hasher.done_files == 1
+
+
+def test_file_growing_while_hashed_is_not_asked_again_until_it_is_stable(app, library, monkeypatch):
+    """A download in progress: every read sees a different file. It is not hashed from a
+    moving target, not re-asked in a loop, and hashed once it stops changing."""
+    from lora_manager import hasher as hasher_mod
+
+    path = write_lora(library / "d.safetensors")
+    app.scan(hash_after=False)
+    calls = []
+    real = hasher_mod.hash_file
+
+    def growing(p, progress=None, **kw):
+        h = real(p, progress, **kw)
+        calls.append(p)
+        with open(p, "ab") as f:  # more bytes arrive while we read
+            f.write(b"\0" * 1000)
+        return h
+
+    monkeypatch.setattr(hasher_mod, "hash_file", growing)
+    app.hasher.wake()
+    assert app.hasher.wait(20), "the hasher kept re-asking for a file that is still changing"
+    assert len(calls) <= 2
+    e = app.catalog.get("d")
+    assert e["hash_state"] == "pending" and e["sha256"] is None
+    monkeypatch.setattr(hasher_mod, "hash_file", real)  # the download is complete
+    scan(app)
+    e = app.catalog.get("d")
+    assert e["hash_state"] == "done" and e["sha256"] == file_sha256(path) and e["size"] == os.path.getsize(path)

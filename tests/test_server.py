@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from .browser import free_port, wait_for
-from .loras import write_lora
+from .loras import file_sha256, write_lora
 
 P = "/lora-manager/v1"
 
@@ -48,6 +48,27 @@ def test_serves_scans_at_start_and_watches(server):
     r = httpx.get(base + "/docs")
     assert r.status_code == 200 and "swagger" in r.text.lower()
     assert httpx.get(base + "/openapi.json").json()["info"]["title"] == "LoRA Manager"
+
+
+def test_file_changed_in_place_is_reindexed_and_hashed_by_the_watcher(server):
+    """Writing into an existing file changes no folder: the watcher must still see it (issue 13.8)."""
+    base, lib, proc = server
+    h = {"X-API-Key": "k"}
+
+    def first():
+        items = httpx.get(base + P + "/loras", headers=h, params={"fields": "id,rank,sha256,size"}).json()["items"]
+        return items[0] if items and items[0].get("sha256") else None
+
+    wait_for(first)
+    path = lib / "first.safetensors"
+    mtime = os.stat(path).st_mtime_ns
+    new = write_lora(lib.parent / "elsewhere" / "new.safetensors", seed=9, rank=8)
+    with open(new, "rb") as src, open(path, "r+b") as dst:  # same inode, same folder: no folder changes
+        dst.write(src.read())
+        dst.truncate()
+    os.utime(path, ns=(mtime + 5_000_000_000, mtime + 5_000_000_000))
+    entry = wait_for(lambda: (e := first()) and e["sha256"] == file_sha256(path) and e, timeout=30)
+    assert entry["rank"] == 8 and entry["size"] == os.path.getsize(path)
 
 
 def test_progress_stream(server):

@@ -5,20 +5,39 @@
 | tensor SHA-256  | bytes after the header (8 + N)  | AutoV3 = 12 hex; SDNext 8   |
 | legacy          | bytes 0x100000 .. 0x110000      | 8 hex (old kohya)           |
 
-hashlib releases the GIL for large updates, so two threads hashing two
-files use both cores.
+SHA-256 cannot be resumed from another state, so the tensor bytes go through
+it twice (once in each digest). hashlib releases the GIL for large updates:
+two threads hashing two files use both cores, and a big file hashed alone
+(the last of a batch, or the only one) can feed its tensor digest from a
+second thread so that it still uses both.
+After the read the file's pages are dropped from the page cache
+(docs/performance-hashing.md): hashing a large library must not push the
+host's loaded models out of memory.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import struct
+import threading
 from dataclasses import dataclass
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 CHUNK = 1 << 20  # 1 MiB: large enough that hashlib drops the GIL, small enough for the cache
 LEGACY_START, LEGACY_END = 0x100000, 0x110000
+SPLIT_AT = 16 << 20  # files at least this big feed the tensor digest from a second thread
+BUFFERS = 4  # chunks in flight between the reader and the tensor thread
+_FADVISE = hasattr(os, "posix_fadvise")
+_local = threading.local()  # one read buffer per hashing thread: zeroing 1 MiB per small file costs more than its read
+
+
+def _buffer() -> bytearray:
+    buf = getattr(_local, "buf", None)
+    if buf is None:
+        buf = _local.buf = bytearray(CHUNK)
+    return buf
 
 
 @dataclass(slots=True, frozen=True)
@@ -26,6 +45,8 @@ class Hashes:
     sha256: str  # full file
     tensor_sha256: str | None  # None when the file is not a readable safetensors
     legacy: str | None  # None when the file is shorter than 1 MiB + 64 KiB
+    size: int = -1  # the file's size and mtime when it was opened
+    mtime_ns: int = -1
 
     @property
     def autov2(self) -> str:
@@ -46,38 +67,93 @@ def _data_offset(prefix: bytes, size: int) -> int | None:
     return 8 + n
 
 
-def hash_file(path: str, progress=None) -> Hashes:
-    """Hash `path` in one pass. `progress(nbytes)` is called after each chunk."""
+class _TensorThread(threading.Thread):
+    """Updates one digest from chunks the reader hands over, and hands the buffers back."""
+
+    def __init__(self, digest, free: queue.SimpleQueue):
+        super().__init__(name="lora-manager-hash-tensor", daemon=True)
+        self.digest = digest
+        self.free = free
+        self.todo: queue.SimpleQueue = queue.SimpleQueue()
+
+    def run(self) -> None:
+        while (item := self.todo.get()) is not None:
+            buf, start, end = item
+            self.digest.update(memoryview(buf)[start:end])
+            self.free.put(buf)
+
+
+def _advise(fd: int, advice_name: str) -> None:
+    if _FADVISE:
+        try:
+            os.posix_fadvise(fd, 0, 0, getattr(os, advice_name))
+        except OSError:  # a file system without the hint (some FUSE mounts): only the hint is lost
+            pass
+
+
+def hash_file(path: str, progress=None, *, evict: bool = True, split_at: int = SPLIT_AT) -> Hashes:
+    """Hash `path` in one read. `progress(nbytes)` is called after each chunk.
+
+    With `evict`, the file's pages leave the page cache afterwards. Files of
+    `split_at` bytes or more feed the tensor digest from a second thread.
+    The result carries the size and mtime the file had when it was opened.
+    """
     full = hashlib.sha256()
     tensor = hashlib.sha256()
-    legacy = hashlib.sha256()
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
+    legacy = None
     with open(path, "rb", buffering=0) as f:
-        size = os.fstat(f.fileno()).st_size
+        fd = f.fileno()
+        st = os.fstat(fd)
+        size = st.st_size
+        if size > CHUNK:
+            _advise(fd, "POSIX_FADV_SEQUENTIAL")
+        side = None
+        if size >= split_at:
+            free: queue.SimpleQueue = queue.SimpleQueue()
+            for _ in range(BUFFERS):
+                free.put(bytearray(CHUNK))
+            side = _TensorThread(tensor, free)
+            side.start()
+        buf = _buffer()
         pos = 0
         data_start: int | None = -1  # unknown until the first chunk
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                break
-            chunk = view[:n]
-            full.update(chunk)
-            if data_start == -1:
-                data_start = _data_offset(bytes(chunk[:8]), size)
-            if data_start is not None:
-                end = pos + n
-                if end > data_start:
-                    tensor.update(chunk[max(0, data_start - pos):])
-            if pos < LEGACY_END and pos + n > LEGACY_START:
-                legacy.update(chunk[max(0, LEGACY_START - pos): min(n, LEGACY_END - pos)])
-            pos += n
-            if progress is not None:
-                progress(n)
+        try:
+            while True:
+                if side is not None:
+                    buf = free.get()
+                n = f.readinto(buf)
+                if not n:
+                    break
+                view = memoryview(buf)
+                full.update(view[:n])
+                if data_start == -1:
+                    data_start = _data_offset(bytes(view[:8]), size)
+                if pos < LEGACY_END and pos + n > LEGACY_START:
+                    legacy = legacy or hashlib.sha256()
+                    legacy.update(view[max(0, LEGACY_START - pos): min(n, LEGACY_END - pos)])
+                if data_start is not None and pos + n > data_start:
+                    start = max(0, data_start - pos)
+                    if side is not None:
+                        side.todo.put((buf, start, n))
+                    else:
+                        tensor.update(view[start:n])
+                elif side is not None:
+                    free.put(buf)
+                pos += n
+                if progress is not None:
+                    progress(n)
+        finally:
+            if side is not None:
+                side.todo.put(None)
+                side.join()
+            if evict:
+                _advise(fd, "POSIX_FADV_DONTNEED")
     tensor_hex = tensor.hexdigest() if data_start not in (None, -1) else None
     return Hashes(
         sha256=full.hexdigest(),
         # No tensor bytes hashes to the empty digest, which is never a model's hash.
         tensor_sha256=None if tensor_hex == EMPTY_SHA256 else tensor_hex,
-        legacy=legacy.hexdigest()[:8] if pos >= LEGACY_END else None,
+        legacy=legacy.hexdigest()[:8] if legacy is not None and pos >= LEGACY_END else None,
+        size=size,
+        mtime_ns=st.st_mtime_ns,
     )

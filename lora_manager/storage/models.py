@@ -6,12 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, or_, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .jsontext import JSONText
 
 STATES = ("ok", "broken", "unsupported", "other", "missing", "trashed")
+# A row whose file was never hashed, or changed since: one text for the partial index's predicate
+# (migration 0008), and the same test as an expression (HASH_PENDING, below the table).
+HASH_PENDING_SQL = "hashed_size IS NULL OR hashed_size != size OR hashed_mtime_ns != mtime_ns"
+HASH_PENDING_COLUMNS = ("id", "state", "size", "mtime_ns", "hashed_size", "hashed_mtime_ns", "header_hash", "prev_sha256")
 
 
 class Base(DeclarativeBase):
@@ -82,7 +86,15 @@ class Lora(Base):
         Index("ix_loras_sort_size", "size", "id"),
         Index("ix_loras_filters", "state", "base_family", "preview_count", "network_type", "sha256"),
         Index("ix_loras_state_size", "state", "size"),  # count and bytes of LoRAs on disk, index only
+        # Rows waiting for a hash, in id order: the hasher's keyset walk, and what storing a hash
+        # checks, without reading the wide rows (migration 0008). No paths: an index row has a size limit.
+        Index("ix_loras_hash_pending", *HASH_PENDING_COLUMNS,
+              sqlite_where=text(HASH_PENDING_SQL), postgresql_where=text(HASH_PENDING_SQL)),
     )
+
+
+_L = Lora.__table__
+HASH_PENDING = or_(_L.c.hashed_size.is_(None), _L.c.hashed_size != _L.c.size, _L.c.hashed_mtime_ns != _L.c.mtime_ns).self_group()
 
 
 class LoraUser(Base):

@@ -6,12 +6,12 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 
 from ..library.names import prompt_name
 from .base import L, T, U, SqlStoreBase, chunks, utcnow
 from .failures import retry_conflicts
-from .models import CollectionItem
+from .models import HASH_PENDING, CollectionItem
 from .search import search_text
 
 CI = CollectionItem.__table__
@@ -133,18 +133,24 @@ class ScanStore(SqlStoreBase):
 
     # --- hashing -------------------------------------------------------
     def _needs_hash(self):
+        # The first term is the predicate of the partial index ix_loras_hash_pending (models.py), which
+        # holds only rows waiting for a hash. The state and size tests are wrapped so that no planner
+        # takes the state indexes for them instead (SQLite has no statistics to know better).
         return and_(
-            L.c.state.in_(HASHABLE),
-            L.c.size > 0,
-            or_(L.c.hashed_size.is_(None), L.c.hashed_size != L.c.size, L.c.hashed_mtime_ns != L.c.mtime_ns),
+            HASH_PENDING, func.coalesce(L.c.state, "").in_(HASHABLE), func.coalesce(L.c.size, 0) > 0,
         )
 
-    def pending_hashes(self, limit: int = 256, exclude: set[int] | None = None) -> list[tuple[int, str, int]]:
-        q = select(L.c.id, L.c.path, L.c.size).where(self._needs_hash()).order_by(L.c.id)
-        if exclude:
-            q = q.where(L.c.id.not_in(list(exclude)))
+    def pending_hashes(self, limit: int = 1000, after: int = 0) -> list[tuple[int, str, int]]:
+        """Up to `limit` rows waiting for a hash, by id, with ids above `after` (keyset).
+
+        A hashing pass walks the table once, `after` moving up to the last id
+        it was given: each call costs the same however far the pass has come
+        (docs/performance-hashing.md), and no row comes back within a pass.
+        """
+        q = (select(L.c.id, L.c.path, L.c.size).where(self._needs_hash(), L.c.id > after)
+             .order_by(L.c.id).limit(limit))
         with self.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(q.limit(limit))]
+            return [tuple(r) for r in conn.execute(q)]
 
     def pending_hash_totals(self) -> tuple[int, int]:
         with self.engine.connect() as conn:
@@ -152,39 +158,69 @@ class ScanStore(SqlStoreBase):
         return int(n), int(size)
 
     @retry_conflicts
-    def save_hashes(self, results: list[HashResult]) -> list[int]:
-        """Store hashes, then reconcile identity by hash. Returns ids whose rows were merged away."""
+    def save_hashes(self, results: list[HashResult], stale: list[HashResult] | None = None) -> list[int]:
+        """Store hashes, then reconcile identity by hash. Returns ids whose rows were merged away.
+
+        A result whose (size, mtime) is not the row's any more (the file changed
+        after the walk) is not stored; it is appended to `stale` when given.
+        """
         merged: list[int] = []
+        # Rows still waiting for their hash, read from the partial index alone (the rows are wide);
+        # a row that is not waiting any more needs nothing from this result.
+        cols = (L.c.id, L.c.size, L.c.mtime_ns, L.c.header_hash, L.c.prev_sha256)
+        # An id range (rather than a list) lets SQLite take that index instead of the table's rowids.
+        ids = {r.id for r in results}
         with self.engine.begin() as conn:
-            for r in sorted(results, key=lambda r: r.id):  # rows in id order, as every writer takes them
-                cur = conn.execute(
-                    select(L.c.size, L.c.mtime_ns, L.c.header_hash, L.c.prev_sha256, L.c.moved_from).where(L.c.id == r.id)
-                ).first()
+            current = {}
+            if ids:
+                q = select(*cols).where(self._needs_hash(), L.c.id.between(min(ids), max(ids)))
+                current = {row.id: row for row in conn.execute(q) if row.id in ids}
+            errors: list[dict[str, Any]] = []
+            done: list[tuple[HashResult, Any]] = []
+            for r in results:
+                cur = current.get(r.id)
                 if cur is None:
                     continue
                 if r.error is not None:
                     # Recorded against the size/mtime we know, so the row reads
                     # "hash failed" until the file changes or a rescan retries it.
-                    conn.execute(update(L).where(L.c.id == r.id).values(hash_error=r.error))
+                    errors.append({"_id": r.id, "_error": r.error})
+                elif (cur.size, cur.mtime_ns) != (r.size, r.mtime_ns):
+                    if stale is not None:
+                        stale.append(r)
+                else:
+                    done.append((r, cur))
+            if errors:
+                conn.execute(update(L).where(L.c.id == bindparam("_id")).values(hash_error=bindparam("_error")), errors)
+            if done:
+                # Straight to the driver: SQLAlchemy's per-row parameter handling cost more than the write.
+                ph = "?" if self.dialect == "sqlite" else "%s"
+                conn.exec_driver_sql(
+                    f"UPDATE loras SET hashed_size = {ph}, hashed_mtime_ns = {ph}, hash_error = NULL, sha256 = {ph}, "
+                    f"tensor_sha256 = {ph}, legacy_hash = {ph}, header_hash_ok = {ph} WHERE id = {ph}",
+                    [(r.size, r.mtime_ns, r.sha256, r.tensor_sha256, r.legacy,
+                      # sshs_model_hash stood in for the tensor hash until now; say whether it was true.
+                      None if not cur.header_hash else cur.header_hash == r.tensor_sha256, r.id)
+                     for r, cur in sorted(done, key=lambda d: d[0].id)],
+                )
+            # Only a hash a missing entry has can make a new file that entry, moved.
+            shas = sorted({r.sha256 for r, cur in done if r.sha256 and not cur.prev_sha256})
+            adoptable: set[str] = set()
+            for part in chunks(shas):
+                adoptable.update(conn.execute(select(L.c.sha256).where(
+                    L.c.sha256.in_(part), L.c.state == "missing", L.c.offline.is_(False))).scalars())
+            for r, cur in done:
+                if not r.sha256:
                     continue
-                if (cur.size, cur.mtime_ns) != (r.size, r.mtime_ns):
-                    continue  # the file changed while we hashed it; the next pass redoes it
-                values: dict[str, Any] = {
-                    "hashed_size": r.size, "hashed_mtime_ns": r.mtime_ns, "hash_error": None,
-                    "sha256": r.sha256, "tensor_sha256": r.tensor_sha256, "legacy_hash": r.legacy,
-                    # sshs_model_hash stood in for the tensor hash until now; say whether it was true.
-                    "header_hash_ok": None if not cur.header_hash else cur.header_hash == r.tensor_sha256,
-                }
-                conn.execute(update(L).where(L.c.id == r.id).values(**values))
-                if r.sha256:
-                    if cur.prev_sha256 and cur.prev_sha256 != r.sha256:
-                        self._undo_move(conn, r.id, cur.moved_from, cur.prev_sha256)
-                    elif cur.prev_sha256:
-                        conn.execute(update(L).where(L.c.id == r.id).values(prev_sha256=None))
-                    else:
-                        gone = self._adopt(conn, r.id, r.sha256)
-                        if gone:
-                            merged.append(gone)
+                if cur.prev_sha256 and cur.prev_sha256 != r.sha256:
+                    moved_from = conn.execute(select(L.c.moved_from).where(L.c.id == r.id)).scalar()
+                    self._undo_move(conn, r.id, moved_from, cur.prev_sha256)
+                elif cur.prev_sha256:
+                    conn.execute(update(L).where(L.c.id == r.id).values(prev_sha256=None))
+                elif r.sha256 in adoptable:
+                    gone = self._adopt(conn, r.id, r.sha256)
+                    if gone:
+                        merged.append(gone)
         return merged
 
     def _adopt(self, conn, new_id: int, sha256: str) -> int | None:
