@@ -29,7 +29,7 @@ from ..errors import BadRequest, InvalidInput, LoraManagerError, NotFound
 from ..library.header import read_header
 from ..jobs import validate_request
 from ..library.previews import preview_mime
-from ..storage.repository import LoraQuery
+from ..storage.repository import LIST_FIELDS, LoraQuery
 from . import schemas as S
 from .recommend_routes import recommend_routes
 from .responses import JSON, core_error_response
@@ -127,11 +127,11 @@ def routes(core) -> list[Route]:
         limit: int = Query(50, ge=1, le=200_000, description="up to 1000, or 200000 with `fields`"),
         offset: int = Query(0, ge=0, le=10_000_000),
         cursor: Optional[str] = Query(None, max_length=1000),
-        fields: Optional[str] = Query(None, max_length=1000, description="comma-separated entry fields to return"),
+        fields: Optional[str] = Query(None, max_length=1000, description="comma-separated entry fields (default: a card's)"),
     ) -> Response:
         page = cat.list(LoraQuery(query=query, base=base, tags=tag, folder=folder, favorite=favorite, has_preview=has_preview,
                                   missing=missing, duplicate=duplicate, broken=broken, network_type=network_type, state=state,
-                                  sort=sort, limit=limit, offset=offset, cursor=cursor, fields=fields,
+                                  sort=sort, limit=limit, offset=offset, cursor=cursor, fields=fields or LIST_FIELDS,
                                   raw_json=True))
         return JSON({"total": page.total, "limit": page.limit, "offset": page.offset, "next_cursor": page.next_cursor,
                      "items": page.items})

@@ -115,6 +115,12 @@ FIELDS: dict[str, tuple[Callable[[Any], Any], tuple[str, ...]]] = {
     "last_used": (lambda r: _iso(r.x_last_used), ("x_last_used",)),
 }
 ALL_FIELDS = tuple(FIELDS)
+# What a list page gives when no `fields` are asked for: what a card or a row shows.
+# Training tags, sidecars, descriptions, every hash form and the rest come with one
+# entry (GET /loras/{key}) or with `fields=` (docs/performance-api.md: page size).
+LIST_FIELDS = ("id", "name", "prompt_name", "title", "alias", "folder", "size", "mtime_ns", "state", "error",
+               "base_model", "base_label", "network_type", "hash_state", "triggers", "tags", "favorite", "rating",
+               "preferred_weight", "cover", "previews", "uses", "last_used", "added_at")
 DETAIL_FIELDS = ("metadata", "duplicates")  # only on one entry, not in lists
 USER_LABELS = {f"u_{c.name}": c for c in U.c if c.name != "lora_id"}
 

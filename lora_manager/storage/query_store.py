@@ -13,7 +13,7 @@ from ..errors import InvalidInput, NotFound
 from ..userdata import check_text
 from .base import L, T, U, SqlStoreBase
 from .cursor import decode_cursor, encode_cursor
-from .entries import ALL_FIELDS, build, columns_for, parse_fields
+from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, parse_fields
 from .scan_store import PRESENT, dup_hashes
 from .search import match_clause
 
@@ -117,7 +117,7 @@ class QueryStore(SqlStoreBase):
             raise InvalidInput(f"unknown sort {q.sort!r}", {"allowed": sorted(SORTS)})
         fields = parse_fields(q.fields)
         # A list of a few fields may be long (the autocomplete index); a full one pages.
-        cap = MAX_LIMIT if fields == ALL_FIELDS else MAX_LIGHT_LIMIT
+        cap = MAX_LIMIT if fields in (ALL_FIELDS, LIST_FIELDS) else MAX_LIGHT_LIMIT
         if not 1 <= q.limit <= cap or q.offset < 0:
             raise InvalidInput(f"limit must be 1..{cap} (with these fields) and offset >= 0")
         col = SORTS[key]

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 
 from .engine import make_engine, migrate
+from .entries import LIST_FIELDS  # noqa: F401 - the API's default list fields
 from .query_store import LoraQuery, Page, QueryStore
 from .scan_store import HashResult, IndexRow, ScanStore
 from .analytics_store import AnalyticsStore
