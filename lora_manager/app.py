@@ -16,6 +16,7 @@ from .fileops import FileOps
 from .hasher import Hasher
 from .scanner import Scanner
 from .jobs import JobQueue
+from . import memtrim
 from .recommend.service import Recommender
 from .recorder import Recorder
 from .scans import ScanService
@@ -136,7 +137,7 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     # Built idle: the model loads on first use or on recommender.start() (servers call it after start-up).
     app.recommender = Recommender(repo, settings.data_dir, model=settings.embed_model, device=settings.embed_device,
                                   host_family=app.loaded_family,
-                                  cpu_threads=None if host else 1)
+                                  cpu_threads=None if host else 1, trim=None if host else memtrim.trim)
     app.on_library_changed.append(app.recommender.changed)
     app.catalog.on_edit.append(app.recommender.changed)
     app.start_usage_retention()
