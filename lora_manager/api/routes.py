@@ -29,8 +29,8 @@ from ..errors import BadRequest, InvalidInput, LoraManagerError, NotFound
 from ..library.header import read_header
 from ..jobs import validate_request
 from ..library.previews import preview_mime
-from ..storage.repository import LIST_FIELDS, LoraQuery
 from . import schemas as S
+from .list_route import list_endpoint
 from .recommend_routes import recommend_routes
 from .responses import JSON, core_error_response
 
@@ -110,31 +110,6 @@ def routes(core) -> list[Route]:
             "background": {"scan": core.scans.status(), "hashing": _hash_status(core), "event_subscribers": core.events.subscribers},
             "host": core.host,
         })
-
-    def list_loras(
-        query: str = Query("", max_length=500, description="full-text search, every word as a prefix"),
-        base: Optional[str] = Query(None, max_length=32),
-        tag: list[str] = Query([], max_length=20),
-        folder: Optional[str] = Query(None, max_length=1000),
-        favorite: Optional[bool] = None,
-        has_preview: Optional[bool] = None,
-        missing: Optional[bool] = None,
-        duplicate: Optional[bool] = None,
-        broken: Optional[bool] = None,
-        network_type: Optional[str] = Query(None, max_length=32),
-        state: Optional[str] = Query(None, pattern="^(ok|broken|unsupported|missing|trashed)$"),
-        sort: str = Query("name", pattern="^-?(id|name|modified|added|size)$"),
-        limit: int = Query(50, ge=1, le=200_000, description="up to 1000, or 200000 with `fields`"),
-        offset: int = Query(0, ge=0, le=10_000_000),
-        cursor: Optional[str] = Query(None, max_length=1000),
-        fields: Optional[str] = Query(None, max_length=1000, description="comma-separated entry fields (default: a card's)"),
-    ) -> Response:
-        page = cat.list(LoraQuery(query=query, base=base, tags=tag, folder=folder, favorite=favorite, has_preview=has_preview,
-                                  missing=missing, duplicate=duplicate, broken=broken, network_type=network_type, state=state,
-                                  sort=sort, limit=limit, offset=offset, cursor=cursor, fields=fields or LIST_FIELDS,
-                                  raw_json=True))
-        return JSON({"total": page.total, "limit": page.limit, "offset": page.offset, "next_cursor": page.next_cursor,
-                     "items": page.items})
 
     def get_lora(key: str = KEY_PATH) -> Response:
         return JSON(cat.get(key))
@@ -282,7 +257,7 @@ def routes(core) -> list[Route]:
     table = [
         Route("/health", "GET", health, "liveness (no API key needed)", auth=False),
         Route("/system", "GET", system, "version, database health, library counts, background work", S.SystemInfo),
-        Route("/loras", "GET", list_loras, "list, search, filter, sort and page LoRAs", S.LoraPage),
+        Route("/loras", "GET", list_endpoint(core), "list, search, filter, sort and page LoRAs", S.LoraPage),
         Route("/loras/bulk", "POST", bulk, "one action on many LoRAs", S.BulkResult),
         Route("/loras/{key}", "GET", get_lora, "one LoRA by id, prompt name, file name or hash", S.LoraDetail),
         Route("/loras/{key}", "PATCH", edit_lora, "edit user data", S.LoraDetail),

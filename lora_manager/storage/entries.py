@@ -156,17 +156,20 @@ def columns_for(fields: tuple[str, ...], raw: bool = False):
 
 
 @lru_cache(maxsize=64)
-def _getters(fields: tuple[str, ...]) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
-    return tuple((f, FIELDS[f][0]) for f in fields)
+def _getters(fields: tuple[str, ...]) -> tuple[tuple[tuple[str, Callable[[Any], Any]], ...], tuple[str, ...]]:
+    """(field, getter) pairs, and which of the fields may come as raw JSON text."""
+    return tuple((f, FIELDS[f][0]) for f in fields), tuple(f for f in fields if f in RAW_FIELDS)
 
 
 def build(row, fields: tuple[str, ...] = ALL_FIELDS, tags: Iterable[str] | None = None, raw: bool = False) -> dict[str, Any]:
-    out = {f: get(row) for f, get in _getters(fields)}
+    getters, raw_fields = _getters(fields)
+    out = {f: get(row) for f, get in getters}
     if "tags" in out:
         out["tags"] = list(tags or ())
     if raw:
-        for f, v in out.items():
-            if isinstance(v, str) and f in RAW_FIELDS:
+        for f in raw_fields:
+            v = out[f]
+            if v.__class__ is str:
                 out[f] = orjson.Fragment(v)
     return out
 
