@@ -11,7 +11,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import os
 import sys
+import threading
 from functools import lru_cache
 
 
@@ -34,3 +36,41 @@ def trim() -> bool:
         return False
     libc.malloc_trim(0)
     return True
+
+
+def rss_bytes() -> int:
+    """This process's resident size (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class Trimmer:
+    """Every `interval` seconds, trims the heap if the resident size grew by `slack`
+    bytes since the last trim: after a burst of requests the memory goes back."""
+
+    def __init__(self, interval: float = 20.0, slack: int = 16 << 20):
+        self.interval = interval
+        self.slack = slack
+        self.trims = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "Trimmer":
+        if _libc() is not None and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="lora-manager-trim", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        floor = rss_bytes()
+        while not self._stop.wait(self.interval):
+            if rss_bytes() > floor + self.slack:
+                _libc().malloc_trim(0)  # ctypes lets go of the GIL meanwhile
+                self.trims += 1
+                floor = rss_bytes()

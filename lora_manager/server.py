@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from . import memtrim
 from .app import App
 from .errors import Conflict
 from .watcher import Watcher
@@ -24,13 +25,17 @@ def make_server_app(core: App, *, ui: bool = False):
     watcher = Watcher(core.settings.lora_dirs, _scan_starter(core), lambda: core.scans.running,
                       interval=core.settings.watch_interval)
 
+    trimmer = memtrim.Trimmer()  # this process is ours: freed memory goes back after a burst
+
     def on_start() -> None:
+        trimmer.start()
         _scan_starter(core)("startup")
         watcher.start()
         if core.recommender is not None:
             core.recommender.start()  # reads the library and loads the model in its own thread
 
     def on_stop() -> None:
+        trimmer.stop()
         watcher.stop()
         core.scans.wait(30)
         core.close()

@@ -15,7 +15,8 @@ from typing import Any, Optional
 
 import orjson
 from fastapi import Query
-from starlette.concurrency import run_in_threadpool
+import anyio.to_thread
+from anyio import CapacityLimiter
 from starlette.responses import Response
 
 from ..storage.repository import LIST_FIELDS, LoraQuery
@@ -23,6 +24,7 @@ from ..storage.repository import LIST_FIELDS, LoraQuery
 PAGE_TTL = 2.0  # as the counts' cache: what another process writes shows within this
 MAX_BYTES = 16 << 20  # all cached pages together
 MAX_PAGE_BYTES = 1 << 20  # a bigger body (a light dump of the library) is not kept
+QUERY_THREADS = 4  # list queries at once: more only thrash the GIL and hold more database connections
 
 
 class PageCache:
@@ -71,6 +73,7 @@ def list_endpoint(core):
     """The route's endpoint over `core` (an app.App), with its own page cache."""
     cat = core.catalog
     cache = PageCache(lambda: core.repo.write_version)
+    limiter: list[CapacityLimiter] = []  # made on first use, inside the running loop
 
     async def list_loras(
         query: str = Query("", max_length=500, description="full-text search, every word as a prefix"),
@@ -98,7 +101,9 @@ def list_endpoint(core):
         body = cache.get(key)
         if body is None:
             version = core.repo.write_version
-            body = await run_in_threadpool(page_body, cat, q)
+            if not limiter:
+                limiter.append(CapacityLimiter(QUERY_THREADS))
+            body = await anyio.to_thread.run_sync(page_body, cat, q, limiter=limiter[0])
             cache.put(key, version, body)
         return Response(body, media_type="application/json")
 
