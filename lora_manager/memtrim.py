@@ -51,8 +51,10 @@ class Trimmer:
     """Every `interval` seconds, trims the heap if the resident size grew by `slack`
     bytes since the last trim: after a burst of requests the memory goes back."""
 
-    def __init__(self, interval: float = 20.0, slack: int = 16 << 20):
+    def __init__(self, interval: float = 20.0, slack: int = 16 << 20, release=None):
+        """`release()` lets go of caches first (the database pool's idle connections and their page caches)."""
         self.interval = interval
+        self.release = release
         self.slack = slack
         self.trims = 0
         self._stop = threading.Event()
@@ -71,6 +73,11 @@ class Trimmer:
         floor = rss_bytes()
         while not self._stop.wait(self.interval):
             if rss_bytes() > floor + self.slack:
+                if self.release is not None:
+                    try:
+                        self.release()
+                    except Exception:  # a cache that would not go is only memory; try again later
+                        pass
                 _libc().malloc_trim(0)  # ctypes lets go of the GIL meanwhile
                 self.trims += 1
                 floor = rss_bytes()

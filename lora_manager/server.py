@@ -25,7 +25,9 @@ def make_server_app(core: App, *, ui: bool = False):
     watcher = Watcher(core.settings.lora_dirs, _scan_starter(core), lambda: core.scans.running,
                       interval=core.settings.watch_interval)
 
-    trimmer = memtrim.Trimmer()  # this process is ours: freed memory goes back after a burst
+    # This process is ours: after a burst, idle database connections (each with its page cache,
+    # up to 16 MiB on SQLite) are closed and freed memory goes back to the system.
+    trimmer = memtrim.Trimmer(release=_pool_release(core))
 
     def on_start() -> None:
         trimmer.start()
@@ -43,6 +45,13 @@ def make_server_app(core: App, *, ui: bool = False):
     app = create_app(core, on_start=on_start, on_stop=on_stop, ui=ui)
     app.state.watcher = watcher
     return app
+
+
+def _pool_release(core: App):
+    engine = core.repo.engine
+    if ":memory:" in str(engine.url) or str(engine.url) in ("sqlite://", "sqlite+pysqlite://"):
+        return None  # an in-memory database lives in its connections
+    return lambda: engine.dispose(close=True)  # connections in use finish their work and go then
 
 
 def _scan_starter(core: App):
