@@ -63,7 +63,7 @@ def test_the_index_is_compact_and_answers_as_before(make_app, library):
     body = rec.for_prompt("glowing neon city streets at night", limit=3)
     corpus = rec._corpus
     assert len(corpus) == len(LIBRARY)
-    assert all(d.words == [] and d.triggers == [] and d.text == "" for d in corpus.docs)
+    assert all(not d.words and not d.triggers and d.text == "" for d in corpus.docs)
     assert all(isinstance(p, array) and isinstance(w, array) for p, w in corpus.bm25.postings.values())
     top = body["items"][0]
     assert top["lora"]["prompt_name"] == "neonCity_v2"

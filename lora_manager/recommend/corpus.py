@@ -27,7 +27,7 @@ class Corpus:
             i = len(self.docs)
             self.bm25.add(d.words)
             self.triggers.add(i, d.triggers)
-            d.words, d.triggers = [], []
+            d.words, d.triggers = (), ()  # shared: no empty list per document
             if d.family is not None:
                 d.family = intern(d.family)
             if not keep_text:

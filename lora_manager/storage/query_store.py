@@ -139,7 +139,8 @@ class QueryStore(SqlStoreBase):
             hits = fts_hits(conn, q.query) if self.dialect == "sqlite" and q.query else None
             broad = hits is not None and walk_is_cheaper(hits, self._rows(conn), offset + q.limit)
             conds = self._where(q, broad)
-            total = self._total(conn, q, conds, hits)
+            # a count has no order to walk: it is driven by the matches, whatever the page does
+            total = self._total(conn, q, self._where(q) if broad else conds, hits)
             rows = conn.execute(
                 select(*cols).select_from(joined).where(*conds, *_after(col, desc, cursor))
                 # ties follow the direction too: one index walked backwards, no sort of the rest
