@@ -2,7 +2,6 @@
 -- so the page cache never answers): offsets across the library, three sorts, twelve search words
 local words = {"girl","style","armor","neon","portrait","cat","forest","pixel","city","anime","dark","light"}
 local sorts = {"name", "-modified", "size"}
-local counter = 0
 local threads = 0
 function setup(thread)
   thread:set("tid", threads)
