@@ -13,10 +13,10 @@ import time
 from collections import OrderedDict
 from typing import Any, Optional
 
-import orjson
-from fastapi import Query
 import anyio.to_thread
+import orjson
 from anyio import CapacityLimiter
+from fastapi import Query
 from starlette.responses import Response
 
 from ..storage.repository import LIST_FIELDS, LoraQuery
