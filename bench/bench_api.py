@@ -57,11 +57,14 @@ def server_side(core) -> dict:
             cat.list(LoraQuery(query=random.choice(words), base="xl", limit=50, raw_json=True)).items)),
         "lookup_by_hash_ms": median_ms(lambda: orjson.dumps(cat.get(random.choice(hashes)))),
     }
-    page = cat.list(LoraQuery(limit=100, offset=50_000, raw_json=True))
-    cursor = cat.list(LoraQuery(limit=100, offset=49_900)).next_cursor
+    # "deep" is half-way into the library (50,000 at 100k): a fixed offset would be past the end of a small one
+    deep = max(0, min(50_000, core.repo.counts()["ok"] // 2 - 100))
+    page = cat.list(LoraQuery(limit=100, offset=deep, raw_json=True))
+    cursor = cat.list(LoraQuery(limit=100, offset=max(0, deep - 100))).next_cursor
+    out["deep_offset"] = deep
     out["list_page_100_deep_cursor_ms"] = median_ms(lambda: orjson.dumps(cat.list(LoraQuery(limit=100, cursor=cursor, raw_json=True)).items))
-    out["list_page_100_deep_offset_ms"] = median_ms(lambda: orjson.dumps(cat.list(LoraQuery(limit=100, offset=50_000, raw_json=True)).items))
-    assert page.items
+    out["list_page_100_deep_offset_ms"] = median_ms(lambda: orjson.dumps(cat.list(LoraQuery(limit=100, offset=deep, raw_json=True)).items))
+    assert page.items, f"no entries at offset {deep}"
     for sort in ("name", "id"):
         t = time.perf_counter()
         light = cat.list(LoraQuery(limit=200_000, sort=sort, fields="name,prompt_name,base_model,triggers", raw_json=True))

@@ -16,6 +16,7 @@ from .events import EventBus
 from .catalog.fileops import FileOps
 from .hasher import Hasher
 from .scanner import Scanner
+from . import memtrim
 from .jobs.queue import JobQueue
 from .recommend.service import Recommender
 from .usage.recorder import Recorder
@@ -139,7 +140,8 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     # Built idle: the model loads on first use or on recommender.start() (servers call it after start-up).
     app.recommender = Recommender(repo, settings.data_dir, model=settings.embed_model, device=settings.embed_device,
                                   host_family=app.loaded_family,
-                                  cpu_threads=None if host else 1, allow_download=settings.embed_download)
+                                  cpu_threads=None if host else 1, allow_download=settings.embed_download,
+                                  trim=None if host else memtrim.trim)
     app.on_library_changed.append(app.recommender.changed)
     app.catalog.on_edit.append(app.recommender.changed)
     app.start_usage_retention()

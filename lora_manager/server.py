@@ -6,6 +6,7 @@ import errno
 import logging
 import socket
 
+from . import memtrim
 from .api.gate import WILDCARD_BINDS
 from .app import App
 from .errors import Conflict
@@ -29,13 +30,19 @@ def make_server_app(core: App, *, ui: bool = False, bind: str = "127.0.0.1"):
     watcher = Watcher(core.settings.lora_dirs, _scan_starter(core), lambda: core.scans.running,
                       interval=core.settings.watch_interval, skip={core.settings.data_dir})
 
+    # This process is ours: after a burst, idle database connections (each with its page cache,
+    # up to 16 MiB on SQLite) are closed and freed memory goes back to the system.
+    trimmer = memtrim.Trimmer(release=_pool_release(core))
+
     def on_start() -> None:
+        trimmer.start()
         _scan_starter(core)("startup")
         watcher.start()
         if core.recommender is not None:
             core.recommender.start()  # reads the library and loads the model in its own thread
 
     def on_stop() -> None:
+        trimmer.stop()
         watcher.stop()
         core.scans.wait(30)
         core.close()
@@ -44,6 +51,13 @@ def make_server_app(core: App, *, ui: bool = False, bind: str = "127.0.0.1"):
                      hosts=trusted_hosts(core.settings.allowed_hosts, bind))
     app.state.watcher = watcher
     return app
+
+
+def _pool_release(core: App):
+    engine = core.repo.engine
+    if ":memory:" in str(engine.url) or str(engine.url) in ("sqlite://", "sqlite+pysqlite://"):
+        return None  # an in-memory database lives in its connections
+    return lambda: engine.dispose(close=True)  # connections in use finish their work and go then
 
 
 def _scan_starter(core: App):

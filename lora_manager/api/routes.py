@@ -27,8 +27,8 @@ from ..errors import BadRequest, InvalidInput, LoraManagerError, NotFound
 from ..library.header import read_header
 from ..jobs.queue import validate_request
 from ..library.previews import preview_mime
-from ..storage.repository import LoraQuery
 from . import schemas as S
+from .list_route import list_endpoint
 from .schemas import TEXT
 from .recommend_routes import recommend_routes
 from .responses import JSON, core_error_response
@@ -52,13 +52,6 @@ _ISO_PARTS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})
 
 def _moment(description: str) -> Any:
     return Query(None, pattern=ISO_DATETIME, max_length=40, description=description)
-
-
-def _fields_pattern() -> str:
-    from ..storage.entries import FIELDS
-
-    name = "(" + "|".join(sorted(FIELDS, key=len, reverse=True)) + ")"
-    return rf"^\s*{name}?\s*(,\s*{name}?\s*)*$"
 
 
 def _zones() -> list[str]:
@@ -141,34 +134,6 @@ def routes(core) -> list[Route]:
 
     def system() -> Response:
         return JSON(system_info(core))
-
-    def list_loras(
-        query: str = Query("", max_length=500, pattern=TEXT, description="full-text search, every word as a prefix"),
-        base: Optional[str] = Query(None, max_length=32, pattern=TEXT),
-        tag: list[str] = Query([], max_length=20, json_schema_extra={"items": {"type": "string", "pattern": TEXT}}),
-        folder: Optional[str] = Query(None, max_length=1000, pattern=TEXT),
-        favorite: Optional[bool] = None,
-        has_preview: Optional[bool] = None,
-        missing: Optional[bool] = None,
-        duplicate: Optional[bool] = None,
-        broken: Optional[bool] = None,
-        network_type: Optional[str] = Query(None, max_length=32, pattern=TEXT),
-        state: Optional[str] = Query(None, pattern="^(ok|broken|unsupported|other|missing|trashed)$"),
-        sort: str = Query("name", pattern="^-?(id|name|modified|added|size)$"),
-        limit: int = Query(50, ge=1, le=200_000, description="up to 1000 (more is cut to 1000), or 200000 with `fields`"),
-        offset: int = Query(0, ge=0, le=10_000_000),
-        cursor: Optional[str] = Query(None, max_length=1000),
-        fields: Optional[str] = Query(None, max_length=1000, pattern=_fields_pattern(),
-                                      description="comma-separated entry fields to return"),
-    ) -> Response:
-        if not [f for f in (fields or "").split(",") if f.strip()]:
-            limit = min(limit, 1000)  # a full entry pages; a few fields may be long
-        page = cat.list(LoraQuery(query=query, base=base, tags=tag, folder=folder, favorite=favorite, has_preview=has_preview,
-                                  missing=missing, duplicate=duplicate, broken=broken, network_type=network_type, state=state,
-                                  sort=sort, limit=limit, offset=offset, cursor=cursor, fields=fields,
-                                  raw_json=True))
-        return JSON({"total": page.total, "limit": page.limit, "offset": page.offset, "next_cursor": page.next_cursor,
-                     "items": page.items})
 
     def get_lora(key: str = KEY_PATH) -> Response:
         return JSON(cat.get(key))
@@ -317,7 +282,7 @@ def routes(core) -> list[Route]:
     table = [
         Route("/health", "GET", health, "liveness (no API key needed)", auth=False),
         Route("/system", "GET", system, "version, database health, library counts, background work", S.SystemInfo),
-        Route("/loras", "GET", list_loras, "list, search, filter, sort and page LoRAs", S.LoraPage),
+        Route("/loras", "GET", list_endpoint(core), "list, search, filter, sort and page LoRAs", S.LoraPage),
         Route("/loras/bulk", "POST", bulk, "one action on many LoRAs", S.BulkResult),
         Route("/loras/{key}", "GET", get_lora, "one LoRA by id, prompt name, file name or hash", S.LoraDetail),
         Route("/loras/{key}", "PATCH", edit_lora, "edit user data", S.LoraDetail),

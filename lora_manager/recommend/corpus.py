@@ -1,31 +1,46 @@
 """The library in memory as the recommender ranks it: documents, BM25, triggers,
-look-ups by id and prompt name. Immutable once built; a change builds a new one."""
+look-ups by id and prompt name. Immutable once built; a change builds a new one.
+
+Built from a stream of documents: each one's words go into the index and are
+dropped from the document, so only the compact index stays (a document's
+words are read again from the database when a query needs them)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from sys import intern
+from typing import Iterable
 
 from .lexical import BM25, TriggerIndex
 from .text import LoraDoc
 
 
-@dataclass
 class Corpus:
-    docs: list[LoraDoc]
-    bm25: BM25 = field(init=False)
-    triggers: TriggerIndex = field(init=False)
-    pos: dict[int, int] = field(init=False)  # id -> position in docs
-    by_name: dict[str, int] = field(init=False)  # prompt name (and its lower case) -> position
-
-    def __post_init__(self) -> None:
-        self.bm25 = BM25([d.words for d in self.docs])
-        self.triggers = TriggerIndex(self.docs)
-        self.pos = {d.id: i for i, d in enumerate(self.docs)}
-        self.by_name = {}
-        for i, d in enumerate(self.docs):
+    def __init__(self, docs: Iterable[LoraDoc], *, keep_text: bool = True):
+        """`keep_text=False` drops the embedder's text and digest (no model to feed)."""
+        self.docs: list[LoraDoc] = []
+        self.bm25 = BM25()
+        self.triggers = TriggerIndex()
+        self.pos: dict[int, int] = {}  # id -> position in docs
+        self.by_name: dict[str, int] = {}  # prompt name (and its lower case) -> position
+        lower: list[tuple[str, int]] = []
+        for d in docs:
+            i = len(self.docs)
+            self.bm25.add(d.words)
+            self.triggers.add(i, d.triggers)
+            d.words, d.triggers = (), ()  # shared: no empty list per document
+            if d.family is not None:
+                d.family = intern(d.family)
+            if not keep_text:
+                d.text, d.digest = "", ""
+            self.docs.append(d)
+            self.pos[d.id] = i
             self.by_name.setdefault(d.prompt_name, i)
-        for i, d in enumerate(self.docs):
-            self.by_name.setdefault(d.prompt_name.lower(), i)
+            low = d.prompt_name.lower()
+            if low != d.prompt_name:
+                lower.append((low, i))
+        for low, i in lower:
+            self.by_name.setdefault(low, i)
+        self.bm25.finish()
 
     def __len__(self) -> int:
         return len(self.docs)

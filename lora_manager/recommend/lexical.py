@@ -2,16 +2,22 @@
 hits (exact phrase, or close: every word present, or one letter off).
 
 Pure Python on purpose: this is what answers while the model loads or when
-torch is absent, so it must not need numpy either.
+torch is absent, so it must not need numpy either. Postings are stdlib
+arrays (4 bytes a position, 4 a weight), filled one document at a time: at
+100k LoRAs a dict of lists of tuples would hold about a gigabyte.
 """
 
 from __future__ import annotations
 
 import math
+from array import array
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass
+from sys import intern
+from typing import Iterable
 
-from .text import LoraDoc, words
+from .text import words
 
 K1 = 1.2
 B = 0.75
@@ -20,31 +26,67 @@ FUZZY_MIN_LEN = 5  # one letter off only counts on words this long
 
 
 class BM25:
-    """Okapi BM25 with each posting's weight precomputed: a query only adds numbers."""
+    """Okapi BM25 with each posting's weight precomputed: a query only adds numbers.
 
-    def __init__(self, docs: list[list[str]]):
-        self.n = len(docs)
-        avg = sum(len(d) for d in docs) / self.n if self.n else 1.0
-        df: Counter[str] = Counter()
+    Fill with `add(words)` in document order, then `finish()`; or pass every
+    document's words at once."""
+
+    def __init__(self, docs: Iterable[list[str]] = ()):
+        self.n = 0
+        self.idf: dict[str, float] = {}
+        # term -> (positions ascending, term frequencies; then weights once finished)
+        self.postings: dict[str, tuple[array, array]] = {}
+        self._lens = array("I")
         for d in docs:
-            df.update(set(d))
-        self.idf = {t: math.log(1 + (self.n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        self.postings: dict[str, list[tuple[int, float]]] = {}
-        for pos, d in enumerate(docs):
-            norm = K1 * (1 - B + B * len(d) / (avg or 1.0))
-            for term, tf in Counter(d).items():
-                idf = self.idf[term]
-                if idf >= MIN_IDF:
-                    self.postings.setdefault(term, []).append((pos, idf * tf * (K1 + 1) / (tf + norm)))
+            self.add(d)
+        if self.n:
+            self.finish()
+
+    def add(self, doc: list[str]) -> None:
+        pos = self.n
+        self.n += 1
+        self._lens.append(len(doc))
+        post = self.postings
+        for term, tf in Counter(doc).items():
+            hit = post.get(term)
+            if hit is None:
+                hit = post[intern(term)] = (array("I"), array("f"))
+            hit[0].append(pos)
+            hit[1].append(tf)
+
+    def finish(self) -> None:
+        """Term frequencies become weights; words too common to matter are dropped."""
+        avg = (sum(self._lens) / self.n if self.n else 1.0) or 1.0
+        norms = [K1 * (1 - B + B * length / avg) for length in self._lens]
+        kept: dict[str, tuple[array, array]] = {}
+        for term, (positions, tfs) in self.postings.items():
+            f = len(positions)
+            idf = math.log(1 + (self.n - f + 0.5) / (f + 0.5))
+            self.idf[term] = idf
+            if idf >= MIN_IDF:
+                kept[term] = (positions, array("f", (idf * tf * (K1 + 1) / (tf + norms[p]) for p, tf in zip(positions, tfs))))
+        self.postings = kept
+        self._lens = array("I")
 
     def scores(self, query: list[str]) -> dict[int, float]:
         """Position -> BM25 score for the documents sharing a word with `query`."""
         acc: dict[int, float] = {}
         get = acc.get
         for term in set(query):
-            for pos, w in self.postings.get(term, ()):
-                acc[pos] = get(pos, 0.0) + w
+            hit = self.postings.get(term)
+            if hit is not None:
+                for pos, w in zip(*hit):
+                    acc[pos] = get(pos, 0.0) + w
         return acc
+
+    def has(self, term: str, pos: int) -> bool:
+        """Whether the document at `pos` holds `term` (a binary search in its postings)."""
+        hit = self.postings.get(term)
+        if hit is None:
+            return False
+        positions = hit[0]
+        i = bisect_left(positions, pos)
+        return i < len(positions) and positions[i] == pos
 
     def max_score(self, query: list[str]) -> float:
         """A document holding every query word once: scores divided by this land in [0, ~1]."""
@@ -73,21 +115,24 @@ def _edits1(word: str) -> set[str]:
 
 
 class TriggerIndex:
-    def __init__(self, docs: list[LoraDoc]):
+    """Fill with `add(position, triggers)` in document order (or pass the documents)."""
+
+    def __init__(self, docs: Iterable = ()):
         self.entries: list[tuple[int, str, tuple[str, ...]]] = []  # (position, trigger, its words)
-        by_word: dict[str, list[int]] = {}
-        shared: Counter[tuple[str, ...]] = Counter()
+        self.by_word: dict[str, list[int]] = {}
+        self.shared: Counter[tuple[str, ...]] = Counter()
         for pos, doc in enumerate(docs):
-            for trig in doc.triggers:
-                toks = tuple(words(trig))
-                if not toks or len(toks) > 12:
-                    continue
-                shared[toks] += 1
-                for w in set(toks):
-                    by_word.setdefault(w, []).append(len(self.entries))
-                self.entries.append((pos, trig, toks))
-        self.by_word = by_word
-        self.shared = shared
+            self.add(pos, doc.triggers)
+
+    def add(self, pos: int, triggers: list[str]) -> None:
+        for trig in triggers:
+            toks = tuple(intern(w) for w in words(trig))
+            if not toks or len(toks) > 12:
+                continue
+            self.shared[toks] += 1
+            for w in set(toks):
+                self.by_word.setdefault(w, []).append(len(self.entries))
+            self.entries.append((pos, trig, toks))
 
     def hits(self, prompt_words: list[str]) -> dict[int, TriggerHit]:
         """Position -> its best trigger hit in the prompt."""

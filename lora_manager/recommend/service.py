@@ -34,7 +34,7 @@ MAX_LIMIT = 50
 BATCH = 16  # small batches: a query's encode waits at most one batch for the shared model
 SAVE_EVERY = 2_000
 DEBOUNCE = 0.3
-PAGE = 50_000
+PAGE = 2_000  # rows read at a time: only one page of full entries is alive while the corpus is built
 CACHE_TTL = 30.0
 OFF = {"off", "none", "disabled"}
 
@@ -47,7 +47,8 @@ def fits(family: str | None, target: str | None) -> bool:
 class Recommender:
     def __init__(self, repo, data_dir: str, *, model: str = DEFAULT_EMBED_MODEL, device: str = "cpu",
                  host_family: Callable[[], str | None] | None = None, cpu_threads: int | None = 1,
-                 embedder: Embedder | None = None, allow_download: bool = True):
+                 embedder: Embedder | None = None, allow_download: bool = True,
+                 trim: Callable[[], Any] | None = None):
         self.repo = repo
         self.data_dir = data_dir
         model = (model or DEFAULT_EMBED_MODEL).strip()
@@ -55,6 +56,7 @@ class Recommender:
         self.disabled = model.lower() in OFF
         self.embedder = embedder or Embedder(model, device, cpu_threads, allow_download)
         self.host_family = host_family
+        self.trim = trim  # gives freed memory back to the system after a build (only where we own the process)
         self.store: VectorStore | None = None
         self.build: dict[str, Any] = {"running": False, "done": 0, "total": 0, "rate": None, "error": None}
         self.embedded: list[int] = []  # ids the builder embedded since start, in order (tests count re-embeds)
@@ -138,7 +140,7 @@ class Recommender:
         me = corpus.pos.get(lid)
         if me is None:
             raise NotFound("that LoRA is not in the library now (missing, trashed or unreadable)", {"id": lid})
-        doc = corpus.docs[me]
+        doc = self._fresh_doc(lid)  # its words and text, which the corpus does not keep
         family = base or doc.family
         mode = self.mode
         sig = Signals()
@@ -181,7 +183,7 @@ class Recommender:
             "reason": reason,
             "model": {"name": emb.model_name, "path": emb.path, "source": emb.source, "device": emb.device,
                       "state": state, "error": emb.error, "dim": emb.dim, "download": emb.download_status()},
-            "index": {"size": store.snapshot.size if store else 0, "library": len(corpus) if corpus else None,
+            "index": {"size": store.snapshot.size if store else 0, "library": len(corpus) if corpus is not None else None,
                       "file": store.path if store else None, "loaded_from_disk": bool(store and store.loaded_from_disk),
                       "note": store.note if store else None},
             "build": dict(self.build),
@@ -282,14 +284,27 @@ class Recommender:
         return corpus
 
     def _read_corpus(self) -> None:
-        docs, cursor = [], None
+        self._corpus = Corpus(self._stream_docs(), keep_text=not self.disabled)
+        if self.trim is not None:
+            self.trim()  # the pages read are freed; hand their memory back
+
+    def _stream_docs(self):
+        cursor = None
         while True:
             page = self.repo.list_loras(LoraQuery(state="ok", fields=list(DOC_FIELDS), sort="id", limit=PAGE, cursor=cursor))
-            docs.extend(doc_of(e) for e in page.items)
             cursor = page.next_cursor
+            items, page = page.items, None
+            items.reverse()
+            while items:  # each entry is let go once it is a document
+                yield doc_of(items.pop())
             if cursor is None:
-                break
-        self._corpus = Corpus(docs)
+                return
+
+    def _fresh_doc(self, lid: int):
+        page = self.repo.list_loras(LoraQuery(ids=[lid], fields=list(DOC_FIELDS), sort="id", limit=1))
+        if not page.items:
+            raise NotFound("that LoRA is not in the library now (missing, trashed or unreadable)", {"id": lid})
+        return doc_of(page.items[0])
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -297,8 +312,10 @@ class Recommender:
             try:
                 if self._dirty:
                     self._dirty = False
-                    with self._corpus_lock:
-                        self._read_corpus()
+                    # With no model to feed, the corpus waits for the first query (then follows changes).
+                    if self._corpus is not None or not self.disabled:
+                        with self._corpus_lock:
+                            self._read_corpus()
                 if not self.disabled and self.embedder.state == "idle":
                     self.embedder.load()
                 if self.embedder.ready:
@@ -360,15 +377,15 @@ def _check(limit: int, base: str | None) -> tuple[int, str | None]:
 
 def _lexical(corpus: Corpus, qwords: list[str], keep: int = 300) -> tuple[dict[int, float], dict[int, list[str]]]:
     """Top BM25 positions (score scaled to ~[0, 1]) and, for them, the words they share with the query."""
-    scores = corpus.bm25.scores(qwords)
+    bm25 = corpus.bm25
+    scores = bm25.scores(qwords)
     if not scores:
         return {}, {}
     top = heapq.nlargest(keep, scores.items(), key=lambda kv: kv[1])
-    scale = corpus.bm25.max_score(qwords)
-    query = sorted(set(qwords), key=lambda t: -corpus.bm25.idf.get(t, 0.0))
+    scale = bm25.max_score(qwords)
+    query = sorted(set(qwords), key=lambda t: -bm25.idf.get(t, 0.0))
     out, matched = {}, {}
     for pos, s in top:
         out[pos] = s / scale
-        have = set(corpus.docs[pos].words)
-        matched[pos] = [t for t in query if t in have]
+        matched[pos] = [t for t in query if bm25.has(t, pos)]
     return out, matched

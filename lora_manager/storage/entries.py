@@ -115,6 +115,12 @@ FIELDS: dict[str, tuple[Callable[[Any], Any], tuple[str, ...]]] = {
     "last_used": (lambda r: _iso(r.x_last_used), ("x_last_used",)),
 }
 ALL_FIELDS = tuple(FIELDS)
+# What a list page gives when no `fields` are asked for: what a card or a row shows.
+# Training tags, sidecars, descriptions, every hash form and the rest come with one
+# entry (GET /loras/{key}) or with `fields=` (docs/performance-api.md: page size).
+LIST_FIELDS = ("id", "name", "prompt_name", "title", "alias", "folder", "size", "mtime_ns", "state", "error",
+               "base_model", "base_label", "network_type", "hash_state", "triggers", "tags", "favorite", "rating",
+               "preferred_weight", "cover", "previews", "uses", "last_used", "added_at")
 DETAIL_FIELDS = ("metadata", "duplicates")  # only on one entry, not in lists
 USER_LABELS = {f"u_{c.name}": c for c in U.c if c.name != "lora_id"}
 
@@ -150,17 +156,20 @@ def columns_for(fields: tuple[str, ...], raw: bool = False):
 
 
 @lru_cache(maxsize=64)
-def _getters(fields: tuple[str, ...]) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
-    return tuple((f, FIELDS[f][0]) for f in fields)
+def _getters(fields: tuple[str, ...]) -> tuple[tuple[tuple[str, Callable[[Any], Any]], ...], tuple[str, ...]]:
+    """(field, getter) pairs, and which of the fields may come as raw JSON text."""
+    return tuple((f, FIELDS[f][0]) for f in fields), tuple(f for f in fields if f in RAW_FIELDS)
 
 
 def build(row, fields: tuple[str, ...] = ALL_FIELDS, tags: Iterable[str] | None = None, raw: bool = False) -> dict[str, Any]:
-    out = {f: get(row) for f, get in _getters(fields)}
+    getters, raw_fields = _getters(fields)
+    out = {f: get(row) for f, get in getters}
     if "tags" in out:
         out["tags"] = list(tags or ())
     if raw:
-        for f, v in out.items():
-            if isinstance(v, str) and f in RAW_FIELDS:
+        for f in raw_fields:
+            v = out[f]
+            if v.__class__ is str:
                 out[f] = orjson.Fragment(v)
     return out
 

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
+from .entries import LIST_FIELDS  # noqa: F401 - the API's default list fields
 from .opening import open_engine
 from .query_store import LoraQuery, Page, QueryStore
 from .scan_store import HashResult, IndexRow, ScanStore

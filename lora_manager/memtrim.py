@@ -1,0 +1,83 @@
+"""Handing freed heap memory back to the system (glibc's malloc_trim).
+
+CPython's allocator frees small objects into arenas that glibc keeps, so a
+big transient piece of work (reading the library into the recommender, a
+burst of large pages) leaves the resident size high long after. Only for a
+process we own: `serve` and the CLI; never called inside the SDNext host,
+whose memory is not ours to manage (see docs/performance-api.md)."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+import os
+import sys
+import threading
+from functools import lru_cache
+
+
+@lru_cache(maxsize=1)
+def _libc():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None  # musl has none
+    except OSError:
+        return None
+
+
+def trim() -> bool:
+    """Collect garbage and return free heap pages to the system; False where unsupported."""
+    gc.collect()
+    libc = _libc()
+    if libc is None:
+        return False
+    libc.malloc_trim(0)
+    return True
+
+
+def rss_bytes() -> int:
+    """This process's resident size (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class Trimmer:
+    """Every `interval` seconds, trims the heap if the resident size grew by `slack`
+    bytes since the last trim: after a burst of requests the memory goes back."""
+
+    def __init__(self, interval: float = 20.0, slack: int = 16 << 20, release=None):
+        """`release()` lets go of caches first (the database pool's idle connections and their page caches)."""
+        self.interval = interval
+        self.release = release
+        self.slack = slack
+        self.trims = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "Trimmer":
+        if _libc() is not None and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="lora-manager-trim", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        floor = rss_bytes()
+        while not self._stop.wait(self.interval):
+            if rss_bytes() > floor + self.slack:
+                if self.release is not None:
+                    try:
+                        self.release()
+                    except Exception:  # a cache that would not go is only memory; try again later
+                        pass
+                _libc().malloc_trim(0)  # ctypes lets go of the GIL meanwhile
+                self.trims += 1
+                floor = rss_bytes()

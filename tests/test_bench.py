@@ -1,0 +1,31 @@
+"""The benchmark scripts run on any library size (a small one here)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from lora_manager.synthetic import generate_library
+
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
+
+
+@pytest.fixture
+def bench_path():
+    sys.path.insert(0, BENCH)
+    yield
+    sys.path.remove(BENCH)
+
+
+def test_bench_api_server_side_runs_on_a_small_library(make_app, library, db_url, bench_path):
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the bench runs on SQLite")
+    import bench_api
+
+    generate_library(str(library), 40, seed=1, data_bytes=1_000)
+    core = make_app(library, embed_model="off")
+    core.scan(wait_hashes=True)
+    out = bench_api.server_side(core)
+    assert out["deep_offset"] < core.repo.counts()["ok"] and out["list_page_100_deep_offset_ms"] >= 0

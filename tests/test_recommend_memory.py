@@ -1,0 +1,96 @@
+"""The recommender's word index costs nothing until it is used, and little once it is.
+
+With the model off, `serve` does not read the library into the recommender at
+start: the first recommendation builds the index (from a stream of rows), and
+from then on it follows changes. The index is arrays; documents keep neither
+their words nor (with no model) their text."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from array import array
+
+import httpx
+
+from lora_manager.recommend.lexical import BM25
+
+from .browser import free_port, wait_for
+from .conftest import scan
+from .loras import write_lora
+from .test_recommend import LIBRARY, build_library
+
+P = "/lora-manager/v1"
+
+
+def test_serve_with_the_model_off_builds_the_index_on_the_first_recommendation(tmp_path):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    build_library(lib)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LORA_MANAGER_")}
+    env.update(LORA_MANAGER_EMBED_MODEL="off", LORA_MANAGER_WATCH_INTERVAL="0")
+    proc = subprocess.Popen([sys.executable, "-m", "lora_manager", "serve", "--no-ui", "--lora-dir", str(lib),
+                             "--data-dir", str(tmp_path / "data"), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
+    base = f"http://127.0.0.1:{port}{P}"
+    try:
+        wait_for(lambda: httpx.get(base + "/loras", timeout=2).json()["total"] == len(LIBRARY), timeout=60)
+        wait_for(lambda: not httpx.get(base + "/scans/current", timeout=2).json()["running"], timeout=60)
+        status = httpx.get(base + "/recommendations/status").json()
+        assert status["index"]["library"] is None, status  # nothing read at start
+        r = httpx.post(base + "/recommendations/for-prompt", json={"prompt": "glowing cyberpunk metropolis", "limit": 3})
+        assert r.status_code == 200 and r.json()["items"][0]["lora"]["prompt_name"] == "neonCity_v2"
+        assert httpx.get(base + "/recommendations/status").json()["index"]["library"] == len(LIBRARY)
+        # once built, it follows the library
+        write_lora(lib / "pixelHero.safetensors", seed=42, metadata={"modelspec.description": "retro pixel art hero"})
+        assert httpx.post(base + "/scans").status_code in (200, 202)
+        wait_for(lambda: httpx.get(base + "/recommendations/status").json()["index"]["library"] == len(LIBRARY) + 1,
+                 timeout=60)
+        top = httpx.post(base + "/recommendations/for-prompt", json={"prompt": "pixel art", "limit": 1}).json()
+        assert top["items"][0]["lora"]["prompt_name"] == "pixelHero"
+    finally:
+        proc.terminate()
+        print(proc.communicate(timeout=30)[0])
+
+
+def test_the_index_is_compact_and_answers_as_before(make_app, library):
+    build_library(library)
+    core = make_app(library, embed_model="off")
+    scan(core)
+    rec = core.recommender
+    body = rec.for_prompt("glowing neon city streets at night", limit=3)
+    corpus = rec._corpus
+    assert len(corpus) == len(LIBRARY)
+    assert all(not d.words and not d.triggers and d.text == "" for d in corpus.docs)
+    assert all(isinstance(p, array) and isinstance(w, array) for p, w in corpus.bm25.postings.values())
+    top = body["items"][0]
+    assert top["lora"]["prompt_name"] == "neonCity_v2"
+    words = [r for r in top["reasons"] if r["kind"] == "words"][0]["words"]
+    assert {"neon", "city"} <= set(words)
+    # "like this one" reads the LoRA's own words again from the database
+    like = rec.similar("neonCity_v2", limit=3, base="xl")
+    assert [i["lora"]["prompt_name"] for i in like["items"]] == ["xlNeonGlow"]
+    assert {"neon", "city"} <= set([r for r in like["items"][0]["reasons"] if r["kind"] == "words"][0]["words"])
+
+
+def test_bm25_built_one_document_at_a_time_scores_as_okapi():
+    import math
+
+    docs = [["neon", "city", "rain"], ["neon", "glow"], ["knight", "armor", "armor"], ["cat", "ears"]]
+    index = BM25(docs)
+    avg = sum(map(len, docs)) / len(docs)
+
+    def okapi(term, doc):
+        f = sum(term in d for d in docs)
+        idf = math.log(1 + (len(docs) - f + 0.5) / (f + 0.5))
+        tf = doc.count(term)
+        return idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * len(doc) / avg))
+
+    got = index.scores(["armor", "neon"])
+    assert set(got) == {0, 1, 2}
+    for pos, score in got.items():
+        want = sum(okapi(t, docs[pos]) for t in ("armor", "neon") if t in docs[pos])
+        assert math.isclose(score, want, rel_tol=1e-6)
+    assert index.has("armor", 2) and not index.has("armor", 1) and not index.has("nothing", 0)
