@@ -20,7 +20,8 @@ DOCUMENTED = {
                       "127.0.0.1, localhost, ::1 and the address it binds to (* for any; see docs/security.md)"),
     "link_targets": ("LORA_MANAGER_LINK_TARGETS", "folders outside the roots that links inside a root may lead into, "
                      "separated by the OS path separator (default: none, links stay inside the roots)"),
-    "watch_interval": ("LORA_MANAGER_WATCH_INTERVAL", "seconds between checks for changed folders in `serve` (0: off; default 5)"),
+    "watch_interval": ("LORA_MANAGER_WATCH_INTERVAL",
+                       "seconds between checks for new, removed and changed files in `serve` (0: off; default 5)"),
     "embed_model": ("LORA_MANAGER_EMBED_MODEL", "sentence-transformers model name or folder for recommendations (default all-MiniLM-L6-v2)"),
     "embed_download": ("LORA_MANAGER_EMBED_DOWNLOAD",
                        "fetch the recommender's model once into the Hugging Face cache when it is not installed "

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from lora_manager.synthetic import generate_library
+from lora_manager.demo.files import generate_library
 
 BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
 

@@ -6,7 +6,7 @@ import orjson
 from fastapi.testclient import TestClient
 
 from lora_manager.api.standalone import create_app
-from lora_manager.synthetic import generate_library
+from lora_manager.demo.files import generate_library
 
 P = "/lora-manager/v1"
 HEAVY = ("training_tags", "sidecars", "description", "sha256", "tensor_sha256", "autov2", "autov3", "sdnext_hash",
