@@ -97,8 +97,9 @@ def test_bulk_move_and_trash(page, served, tmp_path_factory):
     # The server has moved them; let the page finish its own loop (the last answer, then a redraw)
     # before ticking boxes again, or a tick can land on a card about to be redrawn.
     page.wait_for_selector(".lm-toast:has-text('3 moved')", timeout=20000)
-    page.wait_for_function("window.LoraManager.app.selected.size === 0 && [...document.querySelectorAll('.lm-card .lm-check')]"
-                           ".every((box) => !box.checked)", timeout=20000)
+    page.wait_for_function("() => window.LoraManager.app.selected.size === 0"
+                           " && [...document.querySelectorAll('.lm-card .lm-check')].every((box) => !box.checked)",
+                           timeout=20000)
     assert folder("lora_293") == "f2"
     for name in ("lora_290", "lora_291"):
         page.locator(".lm-card", has_text=name).locator(".lm-check").check()

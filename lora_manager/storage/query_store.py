@@ -160,9 +160,10 @@ class QueryStore(SqlStoreBase):
         key = ("list", q.query, q.base, tuple(q.tags), q.folder, q.favorite, q.has_preview, q.missing, q.duplicate,
                q.broken, q.network_type, q.state, tuple(q.ids) if q.ids is not None else None, hits is not None)
         if hits is not None and len(conds) == 2 and conds[1] is NOT_TRASHED:
-            # a search alone (SQLite): the index's own count less the trashed it matches,
-            # rather than a look at every matching row (29k matches: 24 ms -> 2 ms)
-            trashed = select(func.count()).select_from(L).where(L.c.state == "trashed", match_clause(self.dialect, q.query, L.c.id))
+            # a search alone (SQLite): the index's own count less the trashed and not-LoRA files it
+            # matches, rather than a look at every matching row (29k matches: 24 ms -> 2 ms)
+            trashed = select(func.count()).select_from(L).where(
+                L.c.state.in_(("trashed", "other")), match_clause(self.dialect, q.query, L.c.id))
             return hits - self._count(conn, trashed, key)
         return self._count(conn, select(func.count()).select_from(L).where(*conds), key)
 
