@@ -58,7 +58,7 @@ def queries(core, runs: int) -> dict:
 
     for sort in ("name", "-modified", "size", "added", "id"):
         cursor = cat.list(LoraQuery(limit=100, offset=max(0, n - 300), sort=sort, fields="id")).next_cursor
-        out[f"cursor_end_{sort}"] = percentiles(lambda i: page(sort=sort, cursor=cursor)(i), runs)
+        out[f"cursor_end_{sort}"] = percentiles(page(sort=sort, cursor=cursor), runs)
         out[f"offset_end_{sort}"] = percentiles(lambda i: page(sort=sort, offset=max(0, n - 150 + i))(i), runs)
     for word in ("style", "neon", "girl", "a"):
         out[f"search_{word}"] = percentiles(lambda i: page(query=word, offset=i)(i), runs)

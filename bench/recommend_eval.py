@@ -138,7 +138,7 @@ QUERIES: list[tuple[str, str]] = [(q, name) for name, *_rest, queries in TARGETS
 def metrics(ranked: list[list[str]], k: int = 5) -> dict:
     """recall@k and MRR over QUERIES, given each query's ranked prompt names."""
     hits, rr = 0, 0.0
-    for (_, answer), names in zip(QUERIES, ranked):
+    for (_, answer), names in zip(QUERIES, ranked, strict=False):
         if answer in names[:k]:
             hits += 1
         if answer in names:

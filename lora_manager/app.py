@@ -6,7 +6,8 @@ import os
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Optional
+from collections.abc import Callable
 
 from .usage.analytics import Analytics
 from .errors import DatabaseUnusable
@@ -41,7 +42,6 @@ class App:
     analytics: Analytics | None = None
     recommender: Recommender | None = None
     # The family (sd1, xl, f1, ...) of the checkpoint the host has loaded; None standalone.
-    host_model_family: Callable[[], str | None] | None = None
     host: dict[str, Any] | None = None  # {"name", "version"} when running inside a host
     on_library_changed: list = field(default_factory=list)  # callables run after files were added, moved or removed
     # The host's loaded checkpoint family (sd1, sd2, xl, sd3, f1, ...; None: unknown); set by a host adapter.

@@ -13,7 +13,8 @@ import os
 import queue
 import threading
 import time
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from .library.hashing import SPLIT_AT, hash_file
 from .reprobe import reprobe

@@ -60,7 +60,7 @@ class Trimmer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "Trimmer":
+    def start(self) -> Trimmer:
         if _libc() is not None and self._thread is None:
             self._thread = threading.Thread(target=self._run, name="lora-manager-trim", daemon=True)
             self._thread.start()

@@ -29,5 +29,5 @@ def reprobe(repo: SqlLibraryRepository, ids: list[int]) -> list[int]:
     if not entries:
         return []
     rows = probe_many([e for _, e in entries])
-    repo.update_files([(lid, row) for (lid, _), row in zip(entries, rows)])
+    repo.update_files([(lid, row) for (lid, _), row in zip(entries, rows, strict=False)])
     return [lid for lid, _ in entries]

@@ -12,7 +12,8 @@ import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 from .library.probe import probe_many
 from .library.probe_pool import ProbePool, WorkerDied

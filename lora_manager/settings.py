@@ -72,7 +72,7 @@ class Settings:
         return os.path.join(self.data_dir, "trash")
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
         """Environment first, then explicit overrides (flags) that are not None/empty."""
         env = os.environ if env is None else env
         values: dict = {}

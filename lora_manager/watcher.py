@@ -22,7 +22,7 @@ import os
 import threading
 import time
 import zlib
-from typing import Callable
+from collections.abc import Callable
 
 from .library.walker import walk
 

@@ -36,7 +36,7 @@ def _race(url: str, tmp_path) -> list[str]:
     time.sleep(1.5)  # let them import; the go file then starts all at once (the race is the point, not a timing assert)
     go.write_text("go")
     outs = [p.communicate(timeout=120) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (out, err) in zip(procs, outs, strict=False):
         assert p.returncode == 0, err[-2000:]
     return [out.strip() for out, _ in outs]
 

@@ -51,7 +51,7 @@ def test_two_processes_scan_hash_and_bulk_edit_at_once(tmp_path, db_url):
                                str(n), str(ROUNDS)], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for n in (1, 2)]
     outs = [p.communicate(timeout=600) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (out, err) in zip(procs, outs, strict=False):
         assert p.returncode == 0 and out.strip() == "done", err[-3000:]
         assert "Traceback" not in err and "hashing stopped" not in err, err[-3000:]
     print("writes retried after meeting the other writer:", sum(err.count("met another writer") for _, err in outs))

@@ -29,7 +29,7 @@ def _snapshot(root: str) -> dict[str, bytes]:
 def test_deterministic_for_a_seed_and_across_partitions(tmp_path):
     kw = {"seed": 4, "data_bytes": 20_000, "broken_ratio": 0.1}
     syn.generate_library(str(tmp_path / "a"), 30, **kw)
-    syn.generate_library(str(tmp_path / "b"), 30, indices=range(0, 13), **kw)
+    syn.generate_library(str(tmp_path / "b"), 30, indices=range(13), **kw)
     syn.generate_library(str(tmp_path / "b"), 30, indices=range(13, 30), **kw)
     syn.generate_library(str(tmp_path / "c"), 30, **{**kw, "seed": 5})
     a, b, c = (_snapshot(str(tmp_path / x)) for x in "abc")
@@ -98,7 +98,7 @@ def test_public_helpers_have_usable_defaults():
 
     meta = syn.kohya_metadata(random.Random(0), "xl", "my_lora")
     assert meta["ss_output_name"] == "my_lora" and meta["ss_base_model_version"] == "sdxl_base_v1-0"
-    assert 50 <= len(meta) and all(isinstance(v, str) for v in meta.values())
+    assert len(meta) >= 50 and all(isinstance(v, str) for v in meta.values())
     spec = syn.kohya_metadata(random.Random(1), "f1", "x", modelspec=True, ssmd=True)
     assert spec["modelspec.architecture"] == "flux-1-dev/lora" and "ssmd_display_name" in spec
     concept = syn.make_concept(random.Random(3))

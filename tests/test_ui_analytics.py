@@ -61,7 +61,7 @@ def page(browser, recorded):
 def test_the_dashboard_shows_what_was_recorded(page):
     page.click(".lm-tab:text('Analytics')")
     page.wait_for_selector(".lm-tile")
-    tiles = dict(zip(page.locator(".lm-tile-label").all_inner_texts(), page.locator(".lm-tile-value").all_inner_texts()))
+    tiles = dict(zip(page.locator(".lm-tile-label").all_inner_texts(), page.locator(".lm-tile-value").all_inner_texts(), strict=False))
     assert tiles["generations"] == "6" and tiles["done"] == "4" and tiles["failed"] == "1" and tiles["interrupted"] == "1"
     assert tiles["never used"].startswith("1 ·")
     assert page.locator(".lm-chart rect").count() >= 6
@@ -78,7 +78,7 @@ def test_the_dashboard_shows_what_was_recorded(page):
     most.first.locator("a").click()
     page.wait_for_selector(".lm-detail-title:text('cat')")
     page.wait_for_selector(".lm-usage table")
-    usage = dict(zip(page.locator(".lm-usage th").all_inner_texts(), page.locator(".lm-usage td").all_inner_texts()))
+    usage = dict(zip(page.locator(".lm-usage th").all_inner_texts(), page.locator(".lm-usage td").all_inner_texts(), strict=False))
     assert usage["Uses (applied)"] == "6" and "failed 1" in usage["Outcomes"] and "interrupted 1" in usage["Outcomes"]
     assert page.locator(".lm-usage .lm-barlabel").all_inner_texts()[:1] == ["0.8"]
 

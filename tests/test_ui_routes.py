@@ -118,7 +118,7 @@ def test_gradio_websockets_are_refused(server):
     for path in sockets:
         for headers in ({}, {"X-API-Key": KEY}):
             with pytest.raises((InvalidStatus, InvalidHandshake)):
-                with connect("ws://127.0.0.1:%d%s" % (server.port, _concrete(path)), additional_headers=headers,
+                with connect(f"ws://127.0.0.1:{server.port}{_concrete(path)}", additional_headers=headers,
                              open_timeout=10) as ws:
                     ws.recv(timeout=5)
 

@@ -137,7 +137,7 @@ def test_edit_is_saved_at_once_and_persists(page, served):
     wait_for(lambda: _by_name(server, "ink_wash")["base_model"] == "sd2", timeout=10)
     page.select_option(".lm-detail select[name='base_model']", "")
     wait_for(lambda: _by_name(server, "ink_wash")["base_model"] == "sd1", timeout=10)
-    assert "<lora:ink_wash:0.7>, inkwash" == page.inner_text(".lm-tagline")
+    assert page.inner_text(".lm-tagline") == "<lora:ink_wash:0.7>, inkwash"
     page.click(".lm-detail button:text('Copy tag')")  # the actions use the edited weight too
     assert page.evaluate("window.LoraManager.clipboard") == "<lora:ink_wash:0.7>, inkwash"
     page.reload()

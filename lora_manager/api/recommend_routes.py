@@ -8,7 +8,7 @@ from fastapi import Body, Path, Query
 from starlette.responses import Response
 
 from ..library.basemodel import FAMILIES
-from . import schemas as S
+from . import recommend_schemas as S
 from .responses import JSON
 
 FAMILY_PATTERN = "^(" + "|".join(FAMILIES) + ")$"

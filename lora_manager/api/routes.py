@@ -14,8 +14,8 @@ import hmac
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Optional
+from typing import Any, Optional
+from collections.abc import Callable
 
 import orjson
 from fastapi import Body, Depends, Header, Path, Query, Request
@@ -23,12 +23,14 @@ from fastapi.responses import FileResponse, StreamingResponse
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from ..errors import BadRequest, InvalidInput, LoraManagerError, NotFound
+from ..errors import BadRequest, LoraManagerError, NotFound
 from ..library.header import read_header
 from ..jobs.queue import validate_request
 from ..library.previews import preview_mime
 from . import schemas as S
+from . import usage_schemas as U
 from .list_route import list_endpoint
+from .moments import SINCE, UNTIL, moment as _moment, to_utc as _utc, zones as _zones
 from .schemas import TEXT
 from .recommend_routes import recommend_routes
 from .responses import JSON, core_error_response
@@ -38,28 +40,6 @@ PREFIX = "/lora-manager/v1"
 ERRORS = {code: {"model": S.ErrorBody} for code in (400, 401, 404, 409, 413, 422, 503, 507)}
 IMAGES = {m: {} for m in ("image/png", "image/jpeg", "image/webp", "image/gif")}
 MEDIA = {**IMAGES, "video/mp4": {}, "video/webm": {}}
-# An ISO 8601 date and time, as the handlers read it: seconds, fractions and the zone are optional.
-ISO_DATETIME = (r"^(000[1-9]|00[1-9]\d|0[1-9]\d{2}|[1-9]\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
-                r"[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):?[0-5]\d)?$")
-
-
-SINCE = "from this moment: ISO 8601 date and time (2026-01-31T08:00:00+01:00); without a zone, UTC"
-UNTIL = "before this moment (exclusive), written as `since`"
-
-
-_ISO_PARTS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:?\d{2})?$")
-
-
-def _moment(description: str) -> Any:
-    return Query(None, pattern=ISO_DATETIME, max_length=40, description=description)
-
-
-def _zones() -> list[str]:
-    import zoneinfo
-
-    return sorted(zoneinfo.available_timezones() | {"UTC"})
-
-
 KEY_PATH = Path(..., max_length=300, description="id, prompt name, file name or any hash form")
 
 
@@ -119,13 +99,13 @@ def json_body_only(request: Request) -> None:
         raise HTTPException(415, f"this route reads JSON: send Content-Type: application/json, not {ctype[:100]}")
 
 
-def _reads_json_body(route: "Route") -> bool:
+def _reads_json_body(route: Route) -> bool:
     from fastapi.dependencies.utils import get_dependant
 
     return bool(get_dependant(path=PREFIX + route.path, call=route.endpoint).body_params)
 
 
-def routes(core) -> list[Route]:
+def routes(core) -> list[Route]:  # noqa: C901 - one closure per handler; to split into api/handlers/
     """All routes over `core` (an app.App)."""
     cat, files = core.catalog, core.files
 
@@ -308,44 +288,21 @@ def routes(core) -> list[Route]:
               extra={"response_class": Response, "responses": {**ERRORS, 200: {"content": IMAGES}}}),
         Route("/jobs/{job_id}/cancel", "POST", cancel_job, "cancel a queued job, or interrupt the running one", S.JobOut),
         Route("/analytics/summary", "GET", analytics_summary,
-              "generations over time, most/least/never used LoRAs, co-usage, families, failures", S.AnalyticsSummary),
+              "generations over time, most/least/never used LoRAs, co-usage, families, failures", U.AnalyticsSummary),
         Route("/analytics/loras", "GET", analytics_loras, "per LoRA: uses, first/last use, weights, families, outcomes, "
-              "mean generation time with and without it", S.AnalyticsLoras),
+              "mean generation time with and without it", U.AnalyticsLoras),
         Route("/analytics/loras/{key}", "GET", analytics_lora, "one LoRA's figures (all time, or since/until)",
-              S.AnalyticsLora),
+              U.AnalyticsLora),
         Route("/analytics/events.csv", "GET", analytics_events, "the recorded events as CSV",
               extra={"response_class": StreamingResponse, "responses": {**ERRORS, 200: {"content": {"text/csv": {}}, "description": "CSV"}}}),
         Route("/usage", "GET", usage, "recorded generations, newest first, with requested and applied LoRAs", S.UsagePage),
         Route("/autocomplete", "GET", autocomplete, "the compact index the prompt autocomplete loads (ETag, 304)",
-              extra={"responses": {**ERRORS, 200: {"model": S.AutocompleteIndex},
+              extra={"responses": {**ERRORS, 200: {"model": U.AutocompleteIndex},
                                    304: {"description": "unchanged since the version in If-None-Match"}}}),
         Route("/events", "GET", events, "progress stream (Server-Sent Events): scan.*, hash.*",
               extra={"response_class": StreamingResponse}),
     ]
     return table + recommend_routes(core, Route)
-
-
-def _utc(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    m = _ISO_PARTS.match(text)
-    if m is None:
-        raise InvalidInput(f"not an ISO 8601 date and time: {text[:40]!r}", {"value": text[:40]})
-    y, mo, d, h, mi, sec, frac, zone = m.groups()
-    tz = None
-    if zone:
-        sign, hh, mm = (1, 0, 0) if zone == "Z" else (1 if zone[0] == "+" else -1, int(zone[1:3]), int(zone[-2:]))
-        tz = timezone(sign * timedelta(hours=hh, minutes=mm))
-    start = datetime(int(y), int(mo), 1, int(h), int(mi), int(sec or 0), int((frac or "0").ljust(6, "0")), tzinfo=tz)
-    try:  # days past a month's end roll over (31 April is 1 May), as the pattern in the schema allows them
-        value = start + timedelta(days=int(d) - 1)
-    except OverflowError:
-        value = datetime.max.replace(tzinfo=tz)
-    try:
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    except OverflowError:  # 0001-01-01T00:00+00:01 is before the first moment Python can hold in UTC: the edge
-        edge = datetime.min if value.year < 2 else datetime.max
-        return edge.replace(tzinfo=timezone.utc)
 
 
 def _etag_matches(header: str, version: str) -> bool:

@@ -46,7 +46,7 @@ class FileOps:
         for root in self.roots:
             if path == root or path.startswith(root + os.sep):
                 return root
-        for root, real_root in zip(self.roots, self.real_roots):
+        for root, real_root in zip(self.roots, self.real_roots, strict=False):
             if real == real_root or real.startswith(real_root + os.sep):
                 return root
         return None

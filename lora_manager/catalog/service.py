@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from ..errors import InvalidInput
 from ..storage.repository import LoraQuery, Page, SqlLibraryRepository

@@ -58,7 +58,7 @@ class Spec:
     preview_size: int = 16  # PNG previews are preview_size x preview_size
     version: str = "v1.0"
     dup: str | None = None  # "exact" copy or "retag" (same tensors, other metadata) of `source`
-    source: "Spec | None" = None
+    source: Spec | None = None
     broken: tuple[str, str] | None = None  # (kind, relative path) written beside this file
 
 

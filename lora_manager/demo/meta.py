@@ -46,7 +46,7 @@ def tag_frequency(rng: random.Random, concept: Concept, first_dir: str, n_images
         if family == "f1":  # flux captions are sentences: kohya counts each as one "tag"
             freq.update({f"a photo of {concept.triggers[0]} with {t}": 1 for t in tags[:8]})
         off = rng.randrange(len(_CUBES) - len(tags))
-        freq.update(zip(tags, [int(n * x) + 1 for x in _CUBES[off:off + len(tags)]]))
+        freq.update(zip(tags, [int(n * x) + 1 for x in _CUBES[off:off + len(tags)]], strict=False))
         out[d] = freq
     return out
 

@@ -9,7 +9,7 @@ import hashlib
 import math
 import random
 import struct
-from functools import lru_cache
+from functools import lru_cache, cache
 
 import orjson
 
@@ -162,7 +162,7 @@ _SIGNATURE = {  # modules always kept: they carry the widths a base-model detect
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def modules(family: str, style: str = "kohya", conv: bool = False, unet_only: bool = False) -> tuple[tuple, tuple]:
     """(signature modules, other modules) of a family in `style` (kohya or peft)."""
     if family == "f1":
@@ -192,7 +192,7 @@ _XL_SGM = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def module_name(family: str, style: str, group: str, path: str) -> str:
     """kohya `lora_unet_input_blocks_4_1_...` (SGM names for SDXL) or PEFT `unet.down_blocks.1...`."""
     if style == "peft":
@@ -217,7 +217,7 @@ def _factor(dim: int) -> tuple[int, int]:
     return (n, m) if m > n else (m, n)
 
 
-@lru_cache(maxsize=None)
+@cache
 def module_shapes(mod: tuple, r: int, network: str) -> tuple[tuple[str, tuple[int, ...]], ...]:
     """(suffix, shape) of every tensor a module of `network` stores at rank `r`."""
     _, _, fin, fout, k = mod
@@ -241,7 +241,7 @@ def module_shapes(mod: tuple, r: int, network: str) -> tuple[tuple[str, tuple[in
     raise ValueError(f"unknown network {network!r}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cost(mod: tuple, r: int, network: str) -> int:
     return sum(math.prod(shape) for _, shape in module_shapes(mod, r, network))
 

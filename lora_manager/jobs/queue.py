@@ -13,7 +13,8 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable
 
 from ..errors import Conflict, InvalidInput, LoraManagerError, NotFound
 
@@ -45,7 +46,7 @@ class JobRequest:
 
 
 class Runner(Protocol):
-    def run(self, job: "Job", progress: Callable[[int, int], None]) -> dict[str, Any]: ...
+    def run(self, job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]: ...
     def interrupt(self) -> None: ...
     def checkpoint_family(self) -> str | None: ...
 
@@ -174,7 +175,7 @@ class JobQueue:
             self.publish({"type": "job.started", "job": job.as_dict()})
             try:
                 self._check_host_has(job)
-                result = self.runner.run(job, lambda step, total: self._progress(job, step, total))
+                result = self.runner.run(job, lambda step, total, job=job: self._progress(job, step, total))
                 job.result = result
                 job.status = "cancelled" if job.cancel_requested else "done"
                 if job.status == "done":

@@ -113,7 +113,7 @@ def _width(shape: object, index: int) -> int | None:
     return None
 
 
-def _family_from_tensors(tensors: object) -> str | None:
+def _family_from_tensors(tensors: object) -> str | None:  # noqa: C901, PLR0911, PLR0912, PLR0915 - to become a rule table
     """One pass over the names; widths of down weights settle what names cannot."""
     if not isinstance(tensors, dict) or not tensors:
         return None

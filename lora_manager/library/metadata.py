@@ -6,10 +6,13 @@ sizes are capped, nothing raises.
 
 from __future__ import annotations
 
+import math
+
 import re
 from datetime import datetime, timezone
 from operator import itemgetter
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 import orjson
 
@@ -110,13 +113,13 @@ def training_tags(meta: dict[str, str]) -> list[tuple[str, int]]:
         totals = {}
         for tags in dirs:
             for tag, count in tags.items():
-                if type(count) in (int, float) and count == count and abs(count) < 1e12:
+                if type(count) in (int, float) and not math.isnan(count) and abs(count) < 1e12:
                     totals[tag] = totals.get(tag, 0) + int(count)
         best = sorted(totals.items(), key=itemgetter(1), reverse=True)[:keep]
     merged: dict[str, int] = {}
     for tag, count in best:
         if type(count) is not int:
-            if type(count) is not float or count != count or abs(count) > 1e12:
+            if type(count) is not float or math.isnan(count) or abs(count) > 1e12:
                 continue
             count = int(count)
         tag = tag.strip()

@@ -126,7 +126,7 @@ def _type_from_metadata(metadata: dict) -> tuple[str | None, bool]:
     return kind, module.startswith("lycoris")
 
 
-def _scan_tensors(tensors: object) -> tuple[str | None, int | None]:
+def _scan_tensors(tensors: object) -> tuple[str | None, int | None]:  # noqa: C901, PLR0912 - one pass, the hot loop
     """One pass: (network type from names, most common rank from shapes)."""
     if not isinstance(tensors, dict):
         return None, None

@@ -16,7 +16,7 @@ case-insensitively (``Foo.PNG`` from a Windows user).
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from .records import Preview
 

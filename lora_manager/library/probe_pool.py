@@ -18,7 +18,7 @@ import struct
 import subprocess
 import sys
 import threading
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from .walker import FileEntry
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 import orjson
 
@@ -304,7 +305,7 @@ def _parse(name: str, kind: str, payload: Any, hint: str | None) -> SidecarFacts
 def sidecar_suffix(base: str, name: str) -> str | None:
     """The sidecar suffix of ``name`` for LoRA ``base`` (``<base>.safetensors``), or None.
     The prefix is compared case-insensitively (the caller already assigned the name)."""
-    if not isinstance(name, str) or not name[: len(base)].casefold() == base.casefold():
+    if not isinstance(name, str) or name[:len(base)].casefold() != base.casefold():
         return None
     if "/" in name or "\\" in name or "\x00" in name:
         return None

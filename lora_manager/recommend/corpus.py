@@ -8,7 +8,7 @@ words are read again from the database when a query needs them)."""
 from __future__ import annotations
 
 from sys import intern
-from typing import Iterable
+from collections.abc import Iterable
 
 from .lexical import BM25, TriggerIndex
 from .text import LoraDoc

@@ -15,7 +15,7 @@ from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass
 from sys import intern
-from typing import Iterable
+from collections.abc import Iterable
 
 from .text import words
 
@@ -64,7 +64,7 @@ class BM25:
             idf = math.log(1 + (self.n - f + 0.5) / (f + 0.5))
             self.idf[term] = idf
             if idf >= MIN_IDF:
-                kept[term] = (positions, array("f", (idf * tf * (K1 + 1) / (tf + norms[p]) for p, tf in zip(positions, tfs))))
+                kept[term] = (positions, array("f", (idf * tf * (K1 + 1) / (tf + norms[p]) for p, tf in zip(positions, tfs, strict=False))))
         self.postings = kept
         self._lens = array("I")
 
@@ -75,7 +75,7 @@ class BM25:
         for term in set(query):
             hit = self.postings.get(term)
             if hit is not None:
-                for pos, w in zip(*hit):
+                for pos, w in zip(*hit, strict=False):
                     acc[pos] = get(pos, 0.0) + w
         return acc
 

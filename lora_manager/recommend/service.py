@@ -15,7 +15,8 @@ import heapq
 import logging
 import threading
 import time
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from ..errors import InvalidInput, NotFound
 from ..library.basemodel import FAMILIES

@@ -54,7 +54,7 @@ class Snapshot:
         k = max(1, min(k, len(self.pos)))
         scores, rows = self.index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
         ids = self.ids
-        return [(int(ids[r]), float(s)) for s, r in zip(scores[0], rows[0]) if r >= 0]
+        return [(int(ids[r]), float(s)) for s, r in zip(scores[0], rows[0], strict=False) if r >= 0]
 
 
 def make_snapshot(ids, vectors) -> Snapshot:
@@ -113,7 +113,7 @@ class VectorStore:
             except OSError:
                 pass
             return False
-        self.digests = {int(i): str(d) for i, d in zip(ids.tolist(), digests.tolist())}
+        self.digests = {int(i): str(d) for i, d in zip(ids.tolist(), digests.tolist(), strict=False)}
         self.snapshot = make_snapshot(ids, vectors)
         self.loaded_from_disk = True
         return True

@@ -80,8 +80,7 @@ class AnalyticsStore(SqlStoreBase):
              .order_by(G.c.started_at, G.c.id, GL.c.position))
         with self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=batch).execute(q)
-            for row in result:
-                yield row
+            yield from result
 
 
 def _utc(value):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import Engine, event, select, text, update
 
@@ -90,7 +90,7 @@ class SqlStoreBase:
         params = []
         for row in rows:
             values = []
-            for name, proc, default in zip(names, procs, defaults):
+            for name, proc, default in zip(names, procs, defaults, strict=False):
                 value = row.get(name, default)
                 values.append(proc(value) if proc is not None and value is not None else value)
             params.append(tuple(values))

@@ -14,7 +14,8 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 from operator import attrgetter
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 import orjson
 from sqlalchemy import Text, select, type_coerce

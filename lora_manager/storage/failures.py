@@ -16,7 +16,8 @@ import os
 import random
 import shutil
 import time
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
+from collections.abc import Callable
 
 from ..errors import DatabaseBusy, DatabaseDamaged, DatabaseUnusable, DiskFull
 

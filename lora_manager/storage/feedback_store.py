@@ -3,7 +3,8 @@ LoRA, and the usage rollups (uses per LoRA, pairs used together)."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from sqlalchemy import or_, select
 

@@ -174,7 +174,8 @@ def apply(conn, dialect: str, deltas: dict[str, dict], only: set[str] | None = N
 
     insert = _insert(dialect)
     least, greatest = (func.least, func.greatest) if dialect == "postgresql" else (func.min, func.max)
-    want = (lambda key: only is None or key in only)
+    def want(key):
+        return (only is None or key in only)
     for key, table, key_cols in (("totals", TOT, ["prompt_name"]), ("lora_days", LDAY, ["day", "prompt_name"])):
         if deltas.get(key) and want(key):
             stmt = insert(table)
@@ -187,13 +188,13 @@ def apply(conn, dialect: str, deltas: dict[str, dict], only: set[str] | None = N
             })
             # rows in key order: concurrent writers (several instances on one PostgreSQL) lock in one order
             rows = sorted(deltas[key].items(), key=lambda kv: kv[0])
-            conn.execute(stmt, [dict(zip(key_cols, (k,) if key == "totals" else k)) | v for k, v in rows])
+            conn.execute(stmt, [dict(zip(key_cols, (k,) if key == "totals" else k, strict=False)) | v for k, v in rows])
     for key, table, key_cols in COUNTED:
         rows = deltas.get(key)
         if rows and want(key):
             stmt = insert(table)
             stmt = stmt.on_conflict_do_update(index_elements=key_cols, set_={"n": table.c.n + stmt.excluded.n})
-            conn.execute(stmt, [dict(zip(key_cols, k)) | {"n": n} for k, n in sorted(rows.items())])
+            conn.execute(stmt, [dict(zip(key_cols, k, strict=False)) | {"n": n} for k, n in sorted(rows.items())])
     for key, (table, col, _s) in (("slots", LEVELS["slot"]), ("hours", LEVELS["hour"]), ("days", LEVELS["day"])):
         if deltas.get(key) and want(key):
             stmt = insert(table)

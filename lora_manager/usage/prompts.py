@@ -75,7 +75,7 @@ def parse_loras(prompt: str | None) -> list[LoraRef]:
             elif not eq:
                 positional.append(part)
         given = {k for k in ("te", "unet") if getattr(ref, k) is not None or ref.schedule}
-        for key, value in zip(("te", "unet", "dyn"), positional):
+        for key, value in zip(("te", "unet", "dyn"), positional, strict=False):
             if getattr(ref, key) is None:
                 _assign(ref, key, value)
                 given.add(key)

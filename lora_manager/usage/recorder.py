@@ -12,7 +12,8 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from .prompts import parse_loras
 
@@ -42,7 +43,7 @@ class GenerationEvent:
     applied: list[dict[str, Any]] = field(default_factory=list)  # {"name", "te", "unet"} as the host applied them
 
     @classmethod
-    def from_prompt(cls, prompt: str, **kwargs) -> "GenerationEvent":
+    def from_prompt(cls, prompt: str, **kwargs) -> GenerationEvent:
         """An event whose requested LoRAs are parsed from the prompt's tags."""
         return cls(prompt=prompt, requested=[r.as_dict() for r in parse_loras(prompt)], **kwargs)
 

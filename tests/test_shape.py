@@ -1,0 +1,25 @@
+"""Modules stay small: no Python file over 400 lines, no JavaScript file over 500 (tests included)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _tracked(pattern: str) -> list[Path]:
+    out = subprocess.run(["git", "ls-files", pattern], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return [ROOT / name for name in out.split()] or list(ROOT.rglob(pattern))
+
+
+def test_no_module_over_the_limits():
+    too_long = []
+    for pattern, limit in (("*.py", 400), ("*.js", 500)):
+        for path in _tracked(pattern):
+            if ".venv" in path.parts or not path.exists():
+                continue
+            lines = path.read_text(encoding="utf-8").count("\n")
+            if lines > limit:
+                too_long.append(f"{path.relative_to(ROOT)}: {lines} > {limit}")
+    assert too_long == []
