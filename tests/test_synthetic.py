@@ -330,7 +330,7 @@ def test_alpha_tensors_hold_the_network_alpha(library):
         if not metadata or "ss_network_alpha" not in metadata:
             continue
         with safe_open(path, framework="numpy") as f:
-            alphas = [k for k in f if k.endswith(".alpha")]
+            alphas = [k for k in f.keys() if k.endswith(".alpha")]  # noqa: SIM118 - safe_open is not iterable
             n, header, _ = read_header(path)
             if alphas and header[alphas[0]]["dtype"] in ("F16", "F32"):
                 assert float(f.get_tensor(alphas[0])) == float(metadata["ss_network_alpha"])
