@@ -200,3 +200,15 @@ def test_a_port_in_use_ends_serve_at_once_naming_the_port(tmp_path):
     assert "listening" not in proc.stdout + proc.stderr
     # Nothing was started: no database was made for a server that never ran.
     assert not (tmp_path / "data" / "library.db").exists()
+
+
+def test_the_listening_socket_is_tcp_so_answers_go_out_at_once():
+    """asyncio turns Nagle off (TCP_NODELAY) only on sockets whose protocol says TCP; a socket made with
+    protocol 0 made every answer written in two parts wait ~40 ms for the client's delayed ack."""
+    from lora_manager.server import bind
+
+    sock = bind("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()

@@ -18,6 +18,9 @@ CI = CollectionItem.__table__
 PRESENT = ("ok", "broken", "unsupported")
 # On disk, LoRA or not: "other" is an embedding, VAE, checkpoint or upscaler kept out of the LoRA list.
 ON_DISK = (*PRESENT, "other")
+# Rows a scan rewrites in one transaction: short enough that an edit waiting for SQLite's
+# single writer waits a few milliseconds, not for a whole batch of wide rows.
+UPDATE_PART = 50
 HASHABLE = ("ok", "unsupported")
 # Columns a probe produces; everything else on a row belongs to identity, hashes or bookkeeping.
 FACT_COLUMNS = (
@@ -80,7 +83,6 @@ class ScanStore(SqlStoreBase):
         with self.engine.begin() as conn:
             self._insert_rows(conn, part)
 
-    @retry_conflicts
     def update_files(self, updates: list[tuple[int, dict[str, Any]]], *, moved_from: dict[int, tuple[str, str | None]] | None = None,
                      expect: dict[int, tuple[str, int, int]] | None = None) -> list[int]:
         """Rewrite file facts of existing rows (changed, returned or moved files). Returns the ids written.
@@ -90,9 +92,19 @@ class ScanStore(SqlStoreBase):
         With `expect` ({id: (path, size, mtime_ns)} as the scan read the
         index), a row that a file operation or another process changed
         meanwhile is left as it is now; the next scan sees it afresh.
+        Written in parts of UPDATE_PART rows, one short transaction each: an edit
+        made meanwhile waits for one part, never for the whole batch (docs/performance-api.md).
         """
+        ordered = sorted(updates, key=lambda u: u[0])
+        written: list[int] = []
+        for start in range(0, len(ordered), UPDATE_PART):
+            written += self._update_part(ordered[start:start + UPDATE_PART], moved_from or {}, expect)
+        return written
+
+    @retry_conflicts  # one transaction per part: a retry never repeats a part already committed
+    def _update_part(self, updates: list[tuple[int, dict[str, Any]]], moved_from: dict[int, tuple[str, str | None]],
+                     expect: dict[int, tuple[str, int, int]] | None) -> list[int]:
         now = utcnow()
-        moved_from = moved_from or {}
         with self.engine.begin() as conn:
             current = self._lock_facts(conn, [lid for lid, _ in updates])
             written: list[int] = []
