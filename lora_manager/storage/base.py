@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from datetime import datetime, timezone
 from collections.abc import Iterable
 
@@ -34,6 +36,10 @@ class SqlStoreBase:
         self._sqlite_plan = None
         self._counts: dict = {}
         self.write_version = 0
+        # SQLite has one writer: in this process writers queue on this lock (woken the moment it is
+        # free) instead of polling SQLite's busy handler, which sleeps up to 100 ms between tries and
+        # let a scan's back-to-back parts starve an edit (docs/performance-api.md).
+        self.writer_turn = threading.Lock() if self.dialect == "sqlite" else None
         # Every commit through this engine moves the version, which drops cached counts.
         event.listen(engine, "commit", self._bump)
         self.health = StorageHealth(engine)

@@ -100,10 +100,14 @@ def retry_conflicts(fn: F) -> F:
         if _inside.get():
             return fn(*args, **kwargs)
         token = _inside.set(True)
+        turn = getattr(args[0], "writer_turn", None) if args else None  # SQLite: one writer of ours at a time
         try:
             for attempt in range(1, ATTEMPTS + 1):
                 try:
-                    return fn(*args, **kwargs)
+                    if turn is None:
+                        return fn(*args, **kwargs)
+                    with turn:
+                        return fn(*args, **kwargs)
                 except Exception as exc:
                     if not retryable(exc):
                         raise
