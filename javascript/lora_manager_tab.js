@@ -412,10 +412,19 @@
         && document.querySelector('gradio-app').shadowRoot.querySelector('#lm-app'));
   }
 
+  // The view's other files (grid, detail, bulk, status): the mount point can appear (gradio renders it)
+  // while later deferred scripts have not run yet, so mounting waits until every part has queued.
+  const PARTS = 4;
+
   function tryMount() {
     const root = findRoot();
-    if (root) { mount(root); return true; }
-    return false;
+    if (!root) return false;
+    if (Array.isArray(LM.viewParts || []) && (LM.viewParts || []).length < PARTS) {
+      setTimeout(tryMount, 20);
+      return true;
+    }
+    mount(root);
+    return true;
   }
 
   // SDNext: mount once its UI is ready (its options, and so window.subpath, have arrived);
