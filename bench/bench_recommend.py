@@ -100,7 +100,7 @@ def quality(tmp, size):
 def build_and_api(tmp, size, embedder_threads=1):
     from fastapi.testclient import TestClient
 
-    from lora_manager.api.standalone import create_app
+    from lora_manager.standalone.app import create_app
     from lora_manager.app import build
     from lora_manager.settings import Settings
 

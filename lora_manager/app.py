@@ -15,13 +15,13 @@ from .catalog.autocomplete import AutocompleteIndex
 from .catalog.service import Catalog
 from .events import EventBus
 from .catalog.fileops import FileOps
-from .hasher import Hasher
-from .scanner import Scanner
-from . import memtrim
+from .sync.hasher import Hasher
+from .sync.scanner import Scanner
+from .standalone import memtrim
 from .jobs.queue import JobQueue
 from .recommend.service import Recommender
 from .usage.recorder import Recorder
-from .scans import ScanService
+from .sync.scans import ScanService
 from .settings import Settings
 from .storage.opening import check_location
 from .storage.repository import SqlLibraryRepository, open_repository

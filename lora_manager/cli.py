@@ -273,7 +273,7 @@ def cmd_tags(app, args) -> int:
 
 
 def cmd_serve(app, args) -> int:
-    from .server import serve
+    from .standalone.server import serve
 
     _remember_roots(app.settings.data_dir, app.settings.lora_dirs)
     serve(app, args.host, args.port, ui=not args.no_ui, sock=args.listener)
@@ -328,7 +328,7 @@ def _main(argv: list[str]) -> int:
         return 2
     listener = None
     if args.command == "serve":
-        from .server import PortInUse, bind, keyless_refusal
+        from .standalone.server import PortInUse, bind, keyless_refusal
 
         refusal = keyless_refusal(args.host, Settings.from_env(api_key=args.api_key).api_key, args.allow_no_key)
         if refusal:

@@ -152,7 +152,7 @@ class ThreadServer:
 
         import uvicorn
 
-        from lora_manager.api.standalone import create_app
+        from lora_manager.standalone.app import create_app
 
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"

@@ -7,7 +7,7 @@ import os
 import pytest
 from fastapi.testclient import TestClient
 
-from lora_manager.api.standalone import create_app
+from lora_manager.standalone.app import create_app
 
 from .conftest import scan
 from .loras import write_lora

@@ -11,7 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from lora_manager.api.routes import PREFIX
-from lora_manager.api.standalone import create_app
+from lora_manager.standalone.app import create_app
 from lora_manager.app import build
 from lora_manager.settings import Settings
 

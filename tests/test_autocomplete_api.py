@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from fastapi.testclient import TestClient
 
-from lora_manager.api.standalone import create_app, extension_assets
+from lora_manager.standalone.app import create_app, extension_assets
 from lora_manager.host.model_family import family_of_model_type
 from lora_manager.usage.recorder import GenerationEvent
 

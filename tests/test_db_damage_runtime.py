@@ -8,7 +8,7 @@ import sqlite3
 
 from fastapi.testclient import TestClient
 
-from lora_manager.api.standalone import create_app
+from lora_manager.standalone.app import create_app
 from lora_manager.app import build
 from lora_manager.settings import Settings
 from lora_manager.storage import opening

@@ -81,7 +81,7 @@ def test_files_that_are_not_loras_are_kept_out_of_the_list_and_marked(mixed):
 def test_the_api_lists_other_files_only_when_asked(mixed, tmp_path):
     from fastapi.testclient import TestClient
 
-    from lora_manager.api.standalone import create_app
+    from lora_manager.standalone.app import create_app
     from lora_manager.app import build
     from lora_manager.settings import Settings
 
@@ -205,7 +205,7 @@ def test_a_port_in_use_ends_serve_at_once_naming_the_port(tmp_path):
 def test_the_listening_socket_is_tcp_so_answers_go_out_at_once():
     """asyncio turns Nagle off (TCP_NODELAY) only on sockets whose protocol says TCP; a socket made with
     protocol 0 made every answer written in two parts wait ~40 ms for the client's delayed ack."""
-    from lora_manager.server import bind
+    from lora_manager.standalone.server import bind
 
     sock = bind("127.0.0.1", 0)
     try:

@@ -8,7 +8,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from lora_manager.api.standalone import create_app
+from lora_manager.standalone.app import create_app
 from lora_manager.jobs.queue import JobRequest
 
 from .conftest import scan

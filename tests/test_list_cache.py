@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from lora_manager.api.standalone import create_app
+from lora_manager.standalone.app import create_app
 
 from .browser import wait_for
 from .conftest import scan

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 from fastapi.testclient import TestClient
 
-from lora_manager.api.standalone import create_app
+from lora_manager.standalone.app import create_app
 from lora_manager.demo.files import generate_library
 
 P = "/lora-manager/v1"

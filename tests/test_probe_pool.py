@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from lora_manager.library.probe_pool import ProbePool
-from lora_manager.scanner import POOL_THRESHOLD
+from lora_manager.sync.scanner import POOL_THRESHOLD
 
 from .loras import write_lora
 

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lora_manager.api.routes import PREFIX as P
-from lora_manager.api.standalone import create_app
+from lora_manager.standalone.app import create_app
 
 from .conftest import scan
 from .test_recommend import LIBRARY, build_library

@@ -23,3 +23,9 @@ def test_no_module_over_the_limits():
             if lines > limit:
                 too_long.append(f"{path.relative_to(ROOT)}: {lines} > {limit}")
     assert too_long == []
+
+
+def test_the_top_level_holds_only_the_composition_and_the_faces_entry_points():
+    """Everything else lives in the package of its flow (docs/architecture.md)."""
+    top = {p.name for p in (ROOT / "lora_manager").glob("*.py")}
+    assert top == {"__init__.py", "__main__.py", "app.py", "cli.py", "settings.py", "errors.py", "events.py"}

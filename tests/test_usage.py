@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from fastapi.testclient import TestClient
 
-from lora_manager.api.standalone import create_app
+from lora_manager.standalone.app import create_app
 from lora_manager.usage.recorder import GenerationEvent, Recorder
 
 from .conftest import scan

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from lora_manager.watcher import Watcher
+from lora_manager.sync.watcher import Watcher
 
 from .browser import wait_for
 from .loras import write_lora

@@ -15,9 +15,9 @@ import os
 
 from fastapi.responses import RedirectResponse
 
-from ..api.pages import local_only, with_nonce
+from .pages import local_only, with_nonce
 from ..api.responses import error_response
-from .tab import TITLE, build_tab
+from ..ui.tab import TITLE, build_tab
 
 UI_PATH = "/lora-manager/ui"
 ASSETS_PATH = "/lora-manager/assets"

@@ -11,7 +11,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 
 from .pages import local_only, with_nonce
-from .responses import error_response
+from ..api.responses import error_response
 
 DOCS = "/docs"
 DOCS_ASSETS = DOCS + "/assets"

@@ -7,10 +7,10 @@ import logging
 import socket
 
 from . import memtrim
-from .api.gate import WILDCARD_BINDS
-from .app import App
-from .errors import Conflict
-from .watcher import Watcher
+from .gate import WILDCARD_BINDS
+from ..app import App
+from ..errors import Conflict
+from ..sync.watcher import Watcher
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,8 @@ def ui_available() -> bool:
 def make_server_app(core: App, *, ui: bool = False, bind: str = "127.0.0.1"):
     """The FastAPI app with start-up work: a first scan and the watcher, both in the background.
     It answers the Host names of api.gate.trusted_hosts (loopback, `bind`, the configured ones)."""
-    from .api.gate import trusted_hosts
-    from .api.standalone import create_app
+    from .gate import trusted_hosts
+    from .app import create_app
 
     watcher = Watcher(core.settings.lora_dirs, _scan_starter(core), lambda: core.scans.running,
                       interval=core.settings.watch_interval, skip={core.settings.data_dir})

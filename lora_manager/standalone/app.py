@@ -12,8 +12,8 @@ from .. import __version__
 from .docs import add_docs
 from .gate import RequestGate
 from .pages import PAGE_CSP
-from .responses import HANDLERS, error_response
-from .routes import PREFIX, register
+from ..api.responses import HANDLERS, error_response
+from ..api.routes import PREFIX, register
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -132,7 +132,7 @@ def create_app(core, *, on_start=None, on_stop=None, ui: bool = False, hosts: se
         return FileResponse(path, media_type=mime, headers={"Cache-Control": "no-cache"})
 
     if ui:
-        from ..ui.standalone import mount_ui
+        from .page import mount_ui
 
         mount_ui(app, {name: path for name, (path, _) in assets.items()})  # "/" leads to the tab
     else:

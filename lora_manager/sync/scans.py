@@ -8,7 +8,7 @@ import time
 from typing import Any
 from collections.abc import Callable
 
-from .errors import Conflict, LoraManagerError
+from ..errors import Conflict, LoraManagerError
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ file), so that the hash can be stored against what is on disk now.
 
 from __future__ import annotations
 
-from .library.probe import probe_many
-from .library.walker import entry_for
-from .storage.repository import SqlLibraryRepository
-from .storage.scan_store import HASHABLE
+from ..library.probe import probe_many
+from ..library.walker import entry_for
+from ..storage.repository import SqlLibraryRepository
+from ..storage.scan_store import HASHABLE
 
 
 def reprobe(repo: SqlLibraryRepository, ids: list[int]) -> list[int]:

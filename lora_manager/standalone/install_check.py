@@ -1,4 +1,4 @@
-"""`python -m lora_manager.install_check EXTRAS`: can the standalone command run with these extras?
+"""`python -m lora_manager.standalone.install_check EXTRAS`: can the standalone command run with these extras?
 
 bin/lora-manager marks its install done only after this passes, so an install
 cut short (a lost connection, Ctrl-C) is repaired on the next run instead of
@@ -13,7 +13,7 @@ import sys
 # What each extra must be able to import for `serve` to offer what the README promises.
 NEEDS = {
     "": ("fastapi", "fastapi_offline", "uvicorn", "sqlalchemy", "alembic", "orjson", "safetensors", "tqdm"),
-    "ui": ("httpx", "gradio", "gradio.routes", "multipart", "jinja2", "PIL", "lora_manager.ui.standalone"),
+    "ui": ("httpx", "gradio", "gradio.routes", "multipart", "jinja2", "PIL", "lora_manager.standalone.page"),
     "recommend": ("numpy", "torch", "faiss", "sentence_transformers"),
 }
 
@@ -27,7 +27,7 @@ def missing(extras: list[str]) -> list[str]:
             except Exception as exc:  # an ImportError, or a package that fails while importing
                 problems.append(f"{module}: {type(exc).__name__}: {str(exc)[:200]}")
     if "recommend" in extras:
-        from .recommend.embedder import resolve_model
+        from ..recommend.embedder import resolve_model
 
         path, source = resolve_model("")
         if source == "name":

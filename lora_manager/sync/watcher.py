@@ -24,7 +24,7 @@ import time
 import zlib
 from collections.abc import Callable
 
-from .library.walker import walk
+from ..library.walker import walk
 
 log = logging.getLogger(__name__)
 BUDGET = 50  # the file walk waits at least this many times its own duration before running again

@@ -15,11 +15,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from collections.abc import Callable, Iterator
 
-from .library.probe import probe_many
-from .library.probe_pool import ProbePool, WorkerDied
-from .library.walker import FileEntry, walk
-from .storage.repository import SqlLibraryRepository
-from .storage.scan_store import ON_DISK
+from ..library.probe import probe_many
+from ..library.probe_pool import ProbePool, WorkerDied
+from ..library.walker import FileEntry, walk
+from ..storage.repository import SqlLibraryRepository
+from ..storage.scan_store import ON_DISK
 
 log = logging.getLogger(__name__)
 POOL_THRESHOLD = 200  # below this, worker start-up costs more than it saves

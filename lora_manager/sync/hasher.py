@@ -16,9 +16,9 @@ import time
 from typing import Any
 from collections.abc import Callable
 
-from .library.hashing import SPLIT_AT, hash_file
+from ..library.hashing import SPLIT_AT, hash_file
 from .reprobe import reprobe
-from .storage.repository import HashResult, SqlLibraryRepository
+from ..storage.repository import HashResult, SqlLibraryRepository
 
 log = logging.getLogger(__name__)
 SAVE_EVERY_S = 0.5
