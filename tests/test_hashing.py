@@ -137,7 +137,7 @@ def test_file_changed_after_the_walk_is_reprobed_and_hashed_once(app, library):
 def test_file_growing_while_hashed_is_not_asked_again_until_it_is_stable(app, library, monkeypatch):
     """A download in progress: every read sees a different file. It is not hashed from a
     moving target, not re-asked in a loop, and hashed once it stops changing."""
-    from lora_manager import hasher as hasher_mod
+    from lora_manager.sync import hasher as hasher_mod
 
     path = write_lora(library / "d.safetensors")
     app.scan(hash_after=False)

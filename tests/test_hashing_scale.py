@@ -8,7 +8,7 @@ import os
 import pytest
 from sqlalchemy import select, text
 
-from lora_manager import hasher as hasher_mod
+from lora_manager.sync import hasher as hasher_mod
 from lora_manager.storage.base import L
 
 from .loras import file_sha256, write_lora
