@@ -1,0 +1,90 @@
+"""What the tab and the embedding model add to `serve`'s resident memory, in one run.
+
+    python bench/bench_rss.py --lora-dir bench/libs/10k --data-dir bench/out/rss10k
+
+Three real servers on the same indexed library, one after another, each measured
+idle after start-up: the API alone with the model off (the baseline), with the tab,
+and with the model on once its first recommendation has loaded it and embedded the
+library. Beside them, a bare process that imports torch and sentence-transformers
+and loads the same model: what the model costs by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from bench_api import free_port, rss_mb  # noqa: E402
+
+P = "/lora-manager/v1"
+
+
+def serve(args, extra: list[str], env_extra: dict[str, str]) -> tuple[subprocess.Popen, httpx.Client]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LORA_MANAGER_")}
+    env.update(LORA_MANAGER_WATCH_INTERVAL="0", **env_extra)
+    proc = subprocess.Popen([sys.executable, "-m", "lora_manager", "serve", "--lora-dir", args.lora_dir, "--data-dir",
+                             args.data_dir, "--port", str(port), *extra], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600)
+    deadline = time.time() + 1800
+    while time.time() < deadline:
+        try:
+            if not client.get(f"{P}/scans/current").json()["running"] and client.get(f"{P}/hashing").json()["pending_files"] == 0:
+                return proc, client
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise SystemExit("the server did not settle")
+
+
+def idle_rss(proc, rest: float) -> float:
+    time.sleep(rest)
+    return rss_mb(proc.pid)
+
+
+def model_alone() -> float:
+    code = ("import resource, sys; from lora_manager.recommend.embedder import Embedder; e = Embedder(); "
+            "assert e.load(); e.encode(['a watercolor landscape']); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lora-dir", required=True)
+    ap.add_argument("--data-dir", required=True)
+    ap.add_argument("--rest", type=float, default=20.0)
+    args = ap.parse_args()
+    rows = []
+    for name, extra, env in (("API alone, model off", ["--no-ui"], {"LORA_MANAGER_EMBED_MODEL": "off"}),
+                             ("with the tab, model off", [], {"LORA_MANAGER_EMBED_MODEL": "off"}),
+                             ("API, model on (after the first recommendation)", ["--no-ui"], {})):
+        proc, client = serve(args, extra, env)
+        try:
+            if "model on" in name:
+                client.post(f"{P}/recommendations/for-prompt", json={"prompt": "a watercolor landscape"})
+                while client.get(f"{P}/recommendations/status").json()["mode"] != "semantic":
+                    time.sleep(2)
+            rows.append((name, idle_rss(proc, args.rest)))
+        finally:
+            proc.terminate()
+            proc.wait(60)
+    base = rows[0][1]
+    print(f"{'serve':<50} {'idle RSS MB':>12} {'added MB':>9}")
+    for name, mb in rows:
+        print(f"{name:<50} {mb:>12.0f} {mb - base:>9.0f}")
+    print(f"{'the model alone (torch + sentence-transformers, peak)':<50} {model_alone():>12.0f}")
+
+
+if __name__ == "__main__":
+    main()
