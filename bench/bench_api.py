@@ -81,6 +81,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_ready(base: str, timeout: float = 900, *, hashed: bool = False) -> None:
+    """Until the server's start-up scan has finished (and, with `hashed`, every file is hashed)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if httpx.get(base + P + "/scans/current", timeout=5).json()["running"] is False and (
+                    not hashed or httpx.get(base + P + "/hashing", timeout=5).json()["pending_files"] == 0):
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit("the server did not finish its start-up work")
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -133,13 +147,7 @@ def under_load(args) -> dict:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(base + P + "/scans/current", timeout=2).json()["running"] is False:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
+        wait_ready(base, 150)
         idle = rss_mb(proc.pid)
         words = ["girl", "style", "armor", "neon", "portrait", "cat", "forest", "pixel"]
         pages = [f"{P}/loras?limit=50&query={w}" for w in words] + [f"{P}/loras?limit=50&offset={o}" for o in range(0, 5000, 500)]

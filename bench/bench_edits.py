@@ -27,7 +27,7 @@ import httpx
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from bench_api import free_port  # noqa: E402
+from bench_api import free_port, wait_ready  # noqa: E402
 
 P = "/lora-manager/v1"
 
@@ -72,18 +72,7 @@ def main() -> None:
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
-        deadline = time.time() + 1800
-        while True:  # up, indexed and hashed
-            try:
-                scan = client.get(f"{P}/scans/current").json()
-                hashing = client.get(f"{P}/hashing").json()
-                if not scan["running"] and hashing["pending_files"] == 0 and client.get(f"{P}/loras").json()["total"]:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.time() > deadline:
-                raise SystemExit("the server did not settle")
-            time.sleep(1)
+        wait_ready(f"http://127.0.0.1:{port}", 1800, hashed=True)
         ids = [e["id"] for e in client.get(f"{P}/loras", params={"fields": "id", "limit": 200000}).json()["items"]]
         rng = random.Random(7)
         quiet = [edit_once(conn, ids, rng) for _ in range(args.edits)]

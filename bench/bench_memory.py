@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from bench_api import free_port, rss_mb, wrk  # noqa: E402
+from bench_api import free_port, rss_mb, wait_ready, wrk  # noqa: E402
 from report import emit  # noqa: E402
 from lora_manager.app import build  # noqa: E402
 from lora_manager.settings import Settings  # noqa: E402
@@ -64,18 +64,6 @@ def queries(core, runs: int) -> dict:
         out[f"search_{word}"] = percentiles(lambda i: page(query=word, offset=i)(i), runs)
         out[f"search_{word}_total"] = cat.list(LoraQuery(query=word, limit=1, fields="id")).total
     return out
-
-
-def wait_ready(base: str, timeout: float = 900) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            if httpx.get(base + P + "/scans/current", timeout=5).json()["running"] is False:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit("the server did not finish its start-up scan")
 
 
 def serve_figures(args, page_file: str) -> dict:

@@ -22,7 +22,7 @@ import httpx
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from bench_api import free_port, rss_mb  # noqa: E402
+from bench_api import free_port, rss_mb, wait_ready  # noqa: E402
 
 P = "/lora-manager/v1"
 
@@ -34,16 +34,8 @@ def serve(args, extra: list[str], env_extra: dict[str, str]) -> tuple[subprocess
     proc = subprocess.Popen([sys.executable, "-m", "lora_manager", "serve", "--lora-dir", args.lora_dir, "--data-dir",
                              args.data_dir, "--port", str(port), *extra], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600)
-    deadline = time.time() + 1800
-    while time.time() < deadline:
-        try:
-            if not client.get(f"{P}/scans/current").json()["running"] and client.get(f"{P}/hashing").json()["pending_files"] == 0:
-                return proc, client
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    raise SystemExit("the server did not settle")
+    wait_ready(f"http://127.0.0.1:{port}", 1800, hashed=True)
+    return proc, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600)
 
 
 def idle_rss(proc, rest: float) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -16,7 +17,6 @@ from .errors import LoraManagerError
 from .settings import Settings
 from .storage.repository import LoraQuery
 
-SUMMARY_KEYS = ("total", "new", "unchanged", "changed", "moved", "returned", "missing", "duplicate", "broken", "unsupported", "other")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -165,10 +165,11 @@ def cmd_scan(app, args) -> int:
         hash_close()
         sys.stderr.flush()
     _remember_roots(app.settings.data_dir, app.settings.lora_dirs)
-    data = {k: getattr(report, k) for k in SUMMARY_KEYS}
-    data.update(seconds=report.seconds, unavailable_roots=report.unavailable_roots, errors=report.errors,
-                roots=app.settings.lora_dirs, hashing=app.hasher.status())
-    text = "  ".join(f"{k}: {data[k]}" for k in SUMMARY_KEYS) + f"  ({report.seconds:.2f} s)"
+    # The counts as the report declares them (every int field, in its order): one list of them, not two.
+    counts = {f.name: getattr(report, f.name) for f in dataclasses.fields(report) if f.type in ("int", int)}
+    data = {**counts, "seconds": report.seconds, "unavailable_roots": report.unavailable_roots,
+            "errors": report.errors, "roots": app.settings.lora_dirs, "hashing": app.hasher.status()}
+    text = "  ".join(f"{k}: {v}" for k, v in counts.items()) + f"  ({report.seconds:.2f} s)"
     for root in report.unavailable_roots:
         text += f"\nroot not available (offline?): {root} - its entries are kept"
     _print(args, data, text)

@@ -199,8 +199,9 @@ class Host:
             for name in files:
                 base, ext = os.path.splitext(name)
                 if ext.lower() in (".safetensors", ".pt", ".ckpt"):
-                    self.available[base.replace(".", "_")] = os.path.join(dirpath, name)
-                    self.aliases[base.replace(".", "_")] = self.aliases.setdefault(base, os.path.join(dirpath, name))
+                    path, key = os.path.join(dirpath, name), base.replace(".", "_")
+                    self.available[key] = self.aliases[key] = path
+                    self.aliases.setdefault(base, path)  # the natural base name, as SDNext adds it
         self.lora_load.refreshes += 1
 
     # --- generation ----------------------------------------------------------

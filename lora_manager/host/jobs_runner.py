@@ -29,15 +29,20 @@ class HostRunner:
 
     def missing_loras(self, names: list[str]) -> list[str]:
         """Names the host's LoRA list lacks, after one refresh of that list (a file may be new to it)."""
-        registry = _registry()
+        from .sdnext import lora_registry
+
+        registry = lora_registry()
         if registry is None:
             return []  # a host without a readable list: let the generation decide
-        aliases = getattr(registry, "available_network_aliases", None) or getattr(registry, "available_networks", {})
-        missing = [n for n in names if n not in aliases]
+
+        def lacking() -> list[str]:
+            known = getattr(registry, "available_network_aliases", None) or getattr(registry, "available_networks", {})
+            return [n for n in names if n not in known]
+
+        missing = lacking()
         if missing and hasattr(registry, "list_available_networks"):
             registry.list_available_networks()
-            aliases = getattr(registry, "available_network_aliases", None) or getattr(registry, "available_networks", {})
-            missing = [n for n in names if n not in aliases]
+            missing = lacking()
         return missing
 
     def interrupt(self) -> None:
@@ -108,14 +113,3 @@ def _report(state, progress: Callable[[int, int], None]) -> None:
         progress(int(getattr(state, "sampling_step", 0) or 0), int(getattr(state, "sampling_steps", 0) or 0))
     except (TypeError, ValueError):
         pass
-
-
-def _registry():
-    try:
-        from modules.lora import lora_load  # SDNext
-    except ImportError:
-        try:
-            import networks as lora_load  # A1111's built-in Lora extension
-        except ImportError:
-            return None
-    return lora_load

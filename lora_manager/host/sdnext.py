@@ -155,16 +155,21 @@ def refresh_host_list() -> None:
     """Make the host's own LoRA list follow our scans, moves and renames."""
     if not _option("lora_manager_refresh_host_list"):
         return
+    refresh = getattr(lora_registry(), "list_available_networks", None)
+    if refresh is not None:
+        refresh()
+
+
+def lora_registry():
+    """The host's LoRA list module: SDNext's `modules.lora.lora_load`, A1111's `networks`; None elsewhere."""
     try:
         from modules.lora import lora_load  # SDNext
     except ImportError:
         try:
             import networks as lora_load  # A1111's built-in Lora extension
         except ImportError:
-            return
-    refresh = getattr(lora_load, "list_available_networks", None)
-    if refresh is not None:
-        refresh()
+            return None
+    return lora_load
 
 
 SECTION = ("lora_manager", "LoRA Manager")

@@ -63,14 +63,14 @@ def _embedding(names: list[str], tensors: dict) -> OtherKind | None:
                                           "from the host's embeddings folder")
 
 
-def _checkpoint(names: list[str]) -> OtherKind | None:
+def _checkpoint(names: list[str], _tensors: dict) -> OtherKind | None:
     whole = sum(1 for n in names if n.startswith(_CHECKPOINT_PREFIXES))
     if whole >= 16 or any(n in _DIFFUSERS_MODEL_MARKS for n in names):
         return OtherKind("Checkpoint", None, "a full model checkpoint, not a LoRA: it belongs in the host's models folder")
     return None
 
 
-def _vae(names: list[str]) -> OtherKind | None:
+def _vae(names: list[str], _tensors: dict) -> OtherKind | None:
     present = {n.removeprefix("first_stage_model.") for n in names}
     if sum(1 for mark in _VAE_MARKS if mark in present) >= 2 or (
             "encoder.conv_in.weight" in present and "decoder.conv_out.weight" in present):
@@ -78,7 +78,7 @@ def _vae(names: list[str]) -> OtherKind | None:
     return None
 
 
-def _upscaler(names: list[str]) -> OtherKind | None:
+def _upscaler(names: list[str], _tensors: dict) -> OtherKind | None:
     hits = sum(1 for mark in _UPSCALER_MARKS if any(n.startswith(mark) or n == mark for n in names))
     if hits >= 2 or (hits == 1 and any("rdb" in n for n in names)):
         return OtherKind("Upscaler", None, "an upscaler, not a LoRA: it belongs in the host's upscaler folder")
@@ -92,7 +92,7 @@ def other_kind(tensors: object, network_type: str | None) -> OtherKind | None:
     names = [n.lower() for n in tensors if isinstance(n, str)]
     # A checkpoint holds a VAE too: it is told by its diffusion model, so it is tried first.
     for rule in (_embedding, _checkpoint, _vae, _upscaler):
-        found = rule(names, tensors) if rule is _embedding else rule(names)
+        found = rule(names, tensors)
         if found is not None:
             return found
     return None

@@ -106,7 +106,8 @@ class Embedder:
                  allow_download: bool = True):
         self.model_name = model or DEFAULT_EMBED_MODEL
         self.allow_download = allow_download
-        self.download: dict[str, Any] | None = None  # state, bytes, total_bytes, error of a fetch
+        self.download: dict[str, Any] | None = None  # state, repo, bytes, total_bytes, error of a fetch
+        self._progress: _Progress | None = None  # the running fetch's byte counts
         self.device = (device or "cpu").strip().lower()
         self.cpu_threads = cpu_threads  # None: leave torch's setting alone (inside a host it is the host's)
         self.state = "idle"  # idle | downloading | loading | ready | failed
@@ -169,9 +170,8 @@ class Embedder:
             return  # load() then fails with a message that says why
         from huggingface_hub import snapshot_download
 
-        progress = _Progress()
-        self.download = {"state": "running", "repo": repo, "bytes": 0, "total_bytes": None, "error": None,
-                         "_progress": progress}
+        progress = self._progress = _Progress()
+        self.download = {"state": "running", "repo": repo, "bytes": 0, "total_bytes": None, "error": None}
         self.state = "downloading"
         log.info("fetching the recommendation model %s into the Hugging Face cache (once)", repo)
         skip = [*_SKIP_FILES, "pytorch_model.bin"] if repo == DEFAULT_EMBED_MODEL else _SKIP_FILES
@@ -188,9 +188,9 @@ class Embedder:
     def download_status(self) -> dict[str, Any] | None:
         if self.download is None:
             return None
-        out = {k: v for k, v in self.download.items() if not k.startswith("_")}
-        if out["state"] == "running":
-            out.update(self.download["_progress"].figures())
+        out = dict(self.download)
+        if out["state"] == "running" and self._progress is not None:
+            out.update(self._progress.figures())
         return out
 
     def encode(self, texts: list[str], batch_size: int = 32):
