@@ -28,7 +28,8 @@ def make_server_app(core: App, *, ui: bool = False, bind: str = "127.0.0.1"):
     from .app import create_app
 
     watcher = Watcher(core.settings.lora_dirs, _scan_starter(core), lambda: core.scans.running,
-                      interval=core.settings.watch_interval, skip={core.settings.data_dir})
+                      interval=core.settings.watch_interval, skip={core.settings.data_dir},
+                      events=core.settings.watch_events)
 
     # This process is ours: after a burst, idle database connections (each with its page cache,
     # up to 16 MiB on SQLite) are closed and freed memory goes back to the system.
