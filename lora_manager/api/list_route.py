@@ -19,7 +19,8 @@ from anyio import CapacityLimiter
 from fastapi import Query
 from starlette.responses import Response
 
-from ..storage.repository import LIST_FIELDS, LoraQuery
+from ..catalog.entry import FIELDS, LIST_FIELDS
+from ..storage.repository import LoraQuery
 from .schemas import TEXT
 
 PAGE_TTL = 2.0  # as the counts' cache: what another process writes shows within this
@@ -66,8 +67,6 @@ class PageCache:
 
 def fields_pattern() -> str:
     """The `fields` values the store accepts: known names, comma-separated (empty pieces ignored)."""
-    from ..storage.entries import FIELDS
-
     name = "(" + "|".join(sorted(FIELDS, key=len, reverse=True)) + ")"
     return rf"^\s*{name}?\s*(,\s*{name}?\s*)*$"
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from ..catalog import entry
+from ..catalog.fileops import MAX_NAME
 from ..catalog.service import BULK_ACTIONS, MAX_BULK
+from ..catalog.userdata import (MAX_COLLECTION, MAX_NOTES, MAX_RATING, MAX_TAG, MAX_TAGS, MAX_TRIGGER, MAX_TRIGGERS,
+                                WEIGHT_LIMIT)
 from ..library.basemodel import FAMILIES
 
 # Text a database keeps faithfully (PostgreSQL refuses NUL), and such text with something in it.
@@ -14,7 +18,7 @@ TEXT = r"^[^\x00]*$"
 WORD = r"^[^\x00]*[^\x00\s][^\x00]*$"
 FOLDER = r"^(?!(.*[/\\])?\.\.([/\\]|$))[^\x00]*$"
 FILE_NAME = r'^\s*[^\x00-\x1f/\\:*?"<>|]*[^\x00-\x1f/\\:*?"<>|.\s]\s*$'
-
+WEIGHT = {"ge": -WEIGHT_LIMIT, "le": WEIGHT_LIMIT}
 
 
 def _when_action(actions: tuple[str, ...], value: dict, required: bool = True) -> dict:
@@ -35,89 +39,21 @@ class ErrorBody(BaseModel):
     error: ErrorInfo
 
 
-class Preview(BaseModel):
-    name: str
-    kind: str
-    convention: str
+def _entry_fields(fields) -> dict[str, Any]:
+    """Pydantic fields from the entry record: a list item may lack any field; a detail field is always there."""
+    out: dict[str, Any] = {}
+    for f in fields:
+        if f.shown == "detail":
+            out[f.name] = (f.type, Field(default_factory=get_origin(f.type), description=f.description))
+        else:
+            out[f.name] = (Optional[f.type], Field(None, description=f.description))
+    return out
 
 
-class Sidecar(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    kind: str
-    name: str
-    error: Optional[str] = None
-
-
-class Lora(BaseModel):
-    """One LoRA. A list with `fields` carries only the fields asked for."""
-
-    id: Optional[int] = None
-    name: Optional[str] = Field(None, description="file base name")
-    prompt_name: Optional[str] = Field(None, description="what SDNext resolves in <lora:NAME:weight>")
-    title: Optional[str] = None
-    alias: Optional[str] = Field(None, description="ss_output_name (not accepted by SDNext in a prompt)")
-    path: Optional[str] = None
-    root: Optional[str] = None
-    folder: Optional[str] = None
-    file_name: Optional[str] = None
-    size: Optional[int] = None
-    mtime_ns: Optional[int] = None
-    state: Optional[Literal["ok", "broken", "unsupported", "other", "missing", "trashed"]] = None
-    error: Optional[str] = None
-    base_model: Optional[str] = Field(None, description="SDNext family (sd1, sd2, xl, sd3, f1, ...); the user's override wins")
-    base_model_detected: Optional[str] = None
-    base_model_source: Optional[str] = None
-    base_label: Optional[str] = Field(None, description="finer label such as Pony, Illustrious, SDXL 1.0")
-    network_type: Optional[str] = None
-    rank: Optional[int] = None
-    alpha: Optional[float] = None
-    sha256: Optional[str] = Field(None, description="full-file SHA-256")
-    autov2: Optional[str] = Field(None, description="first 10 hex of sha256 (Civitai AutoV2)")
-    tensor_sha256: Optional[str] = Field(None, description="SHA-256 of the tensor data (what SDNext/A1111 show)")
-    autov3: Optional[str] = Field(None, description="first 12 hex of tensor_sha256 (Civitai AutoV3, A1111)")
-    sdnext_hash: Optional[str] = Field(None, description="first 8 hex of tensor_sha256 (SDNext)")
-    tensor_hash_source: Optional[Literal["computed", "header"]] = None
-    legacy_hash: Optional[str] = None
-    header_hash: Optional[str] = None
-    header_hash_ok: Optional[bool] = None
-    hash_state: Optional[Literal["done", "pending", "error"]] = None
-    hash_error: Optional[str] = None
-    triggers: Optional[list[str]] = None
-    extracted_triggers: Optional[list[str]] = None
-    user_triggers: Optional[list[str]] = None
-    training_tags: Optional[list[tuple[str, int]]] = None
-    source_tags: Optional[list[str]] = None
-    tags: Optional[list[str]] = None
-    favorite: Optional[bool] = None
-    rating: Optional[int] = None
-    notes: Optional[str] = None
-    preferred_weight: Optional[float] = None
-    weight_min: Optional[float] = None
-    weight_max: Optional[float] = None
-    negative_text: Optional[str] = None
-    description: Optional[str] = None
-    author: Optional[str] = None
-    trained_started: Optional[str] = None
-    trained_finished: Optional[str] = None
-    resolution: Optional[str] = None
-    cover: Optional[str] = Field(None, description="content type of an embedded cover image")
-    previews: Optional[list[Preview]] = None
-    sidecars: Optional[list[Sidecar]] = None
-    added_at: Optional[str] = None
-    missing_since: Optional[str] = None
-    moved_from: Optional[str] = None
-    uses: Optional[int] = Field(None, description="generations that applied it (recorded inside the host)")
-    last_used: Optional[str] = None
-
-
-class DuplicateRef(BaseModel):
-    id: int
-    path: str
-
-
-class LoraDetail(Lora):
-    metadata: dict[str, str] = Field(default_factory=dict, description="the header's metadata, large values trimmed")
-    duplicates: list[DuplicateRef] = Field(default_factory=list)
+Lora = create_model("Lora", __doc__="One LoRA. A list with `fields` carries only the fields asked for.",
+                    __module__=__name__, **_entry_fields(entry.FIELDS.values()))
+LoraDetail = create_model("LoraDetail", __base__=Lora, __module__=__name__,
+                          **_entry_fields(f for f in entry.ENTRY if f.name in entry.DETAIL_FIELDS))
 
 
 class LoraPage(BaseModel):
@@ -133,17 +69,17 @@ class LoraEdit(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     favorite: Optional[bool] = None
-    rating: Optional[int] = Field(None, ge=0, le=5)
-    notes: Optional[str] = Field(None, max_length=20_000, pattern=TEXT)
-    triggers: Optional[list[Annotated[str, Field(max_length=200, pattern=TEXT)]]] = Field(
-        None, max_length=100, description="your trigger words; null: back to the extracted ones")
-    preferred_weight: Optional[float] = Field(None, ge=-10, le=10)
-    weight_min: Optional[float] = Field(None, ge=-10, le=10, description="not above weight_max (given or stored): 422")
-    weight_max: Optional[float] = Field(None, ge=-10, le=10, description="not below weight_min (given or stored): 422")
-    negative_text: Optional[str] = Field(None, max_length=20_000, pattern=TEXT)
+    rating: Optional[int] = Field(None, ge=0, le=MAX_RATING)
+    notes: Optional[str] = Field(None, max_length=MAX_NOTES, pattern=TEXT)
+    triggers: Optional[list[Annotated[str, Field(max_length=MAX_TRIGGER, pattern=TEXT)]]] = Field(
+        None, max_length=MAX_TRIGGERS, description="your trigger words; null: back to the extracted ones")
+    preferred_weight: Optional[float] = Field(None, **WEIGHT)
+    weight_min: Optional[float] = Field(None, **WEIGHT, description="not above weight_max (given or stored): 422")
+    weight_max: Optional[float] = Field(None, **WEIGHT, description="not below weight_min (given or stored): 422")
+    negative_text: Optional[str] = Field(None, max_length=MAX_NOTES, pattern=TEXT)
     base_model: Optional[Union[Literal[FAMILIES], Literal[""]]] = Field(  # type: ignore[valid-type]
         None, description="override the base family; null or \"\": detected")
-    tags: Optional[list[Annotated[str, Field(max_length=100, pattern=WORD)]]] = Field(None, max_length=200)
+    tags: Optional[list[Annotated[str, Field(max_length=MAX_TAG, pattern=WORD)]]] = Field(None, max_length=MAX_TAGS)
 
 
 class BulkEdit(BaseModel):
@@ -152,8 +88,8 @@ class BulkEdit(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"allOf": [
         _when_action(("tag", "untag"), {"anyOf": [
             {"type": "string", "pattern": r"^[^\x00]*[^\x00\s,][^\x00]*$"},
-            {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": WORD, "maxLength": 100}}]}),
-        _when_action(("collect", "uncollect"), {"type": "string", "pattern": WORD, "maxLength": 200}),
+            {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": WORD, "maxLength": MAX_TAG}}]}),
+        _when_action(("collect", "uncollect"), {"type": "string", "pattern": WORD, "maxLength": MAX_COLLECTION}),
         _when_action(("set_base",), {"anyOf": [{"enum": [*FAMILIES, ""]}, {"type": "null"}]}, required=False),
     ]})
     keys: list[Union[int, str]] = Field(min_length=1, max_length=MAX_BULK, description="ids, prompt names or hashes")
@@ -174,7 +110,7 @@ class MoveRequest(BaseModel):
     ]})
     folder: Optional[str] = Field(None, max_length=1000, pattern=FOLDER,
                                   description="relative to the LoRA's root (no `..`), or absolute inside a root")
-    name: Optional[str] = Field(None, max_length=200, pattern=FILE_NAME,
+    name: Optional[str] = Field(None, max_length=MAX_NAME, pattern=FILE_NAME,
                                 description="new base name: no path separators, control characters or trailing dots")
 
 
@@ -293,7 +229,7 @@ class UsagePage(BaseModel):
 class JobLora(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(max_length=300, pattern=TEXT, description="id, prompt name, file name or hash")
-    weight: Optional[float] = Field(None, ge=-10, le=10, description="default: the LoRA's preferred weight, else 1")
+    weight: Optional[float] = Field(None, **WEIGHT, description="default: the LoRA's preferred weight, else 1")
 
 
 class JobCreate(BaseModel):

@@ -22,6 +22,7 @@ from ..storage.repository import SqlLibraryRepository
 from .userdata import check_text
 
 _BAD_NAME = re.compile(r'[\x00-\x1f/\\:*?"<>|]')
+MAX_NAME = 200  # a new base name (the API's schema says it too)
 
 
 class FileOps:
@@ -87,9 +88,9 @@ class FileOps:
             new_base = old_base if new_name in (None, "") else new_name.strip()
             if new_base.lower().endswith(ext.lower()):
                 new_base = new_base[: -len(ext)]
-            if not new_base or new_base in (".", "..") or _BAD_NAME.search(new_base) or len(new_base) > 200 \
+            if not new_base or new_base in (".", "..") or _BAD_NAME.search(new_base) or len(new_base) > MAX_NAME \
                     or new_base != new_base.rstrip(". "):
-                raise InvalidInput("a new name must be 1-200 characters without path separators, control characters "
+                raise InvalidInput(f"a new name must be 1-{MAX_NAME} characters without path separators, control characters "
                                    "or trailing dots and spaces")
             root = self._root_of(path) or stored_root
             if folder in (None, ""):

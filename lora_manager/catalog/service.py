@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 
 from ..errors import InvalidInput
 from ..storage.repository import LoraQuery, Page, SqlLibraryRepository
-from .userdata import check_text, normalise_tags, validate_edit
+from .userdata import MAX_COLLECTION, check_text, normalise_tags, validate_edit
 
 BULK_ACTIONS = ("tag", "untag", "favorite", "unfavorite", "set_base", "collect", "uncollect")
 MAX_BULK = 10_000
@@ -72,8 +72,8 @@ class Catalog:
             return self.repo.edit(ids, {"favorite": action == "favorite"})
         if action == "set_base":
             return self.repo.edit(ids, validate_edit({"base_override": value}))
-        if not isinstance(value, str) or not value.strip() or len(value) > 200:
-            raise InvalidInput("a collection name (1-200 characters) is needed")
+        if not isinstance(value, str) or not value.strip() or len(value) > MAX_COLLECTION:
+            raise InvalidInput(f"a collection name (1-{MAX_COLLECTION} characters) is needed")
         check_text("collection", value)
         return self.repo.collect(value.strip(), ids, add=action == "collect")
 

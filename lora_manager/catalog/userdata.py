@@ -8,11 +8,15 @@ from typing import Any
 from ..errors import InvalidInput
 from ..library.basemodel import FAMILIES
 
-MAX_NOTES = 20_000
-MAX_TAG = 100
-MAX_TAGS = 200
-MAX_TRIGGERS = 100
-WEIGHT_LIMIT = 10.0
+# The limits of user data, here once: the API's schemas (api/schemas.py) are built from them.
+MAX_NOTES = 20_000  # notes, negative text
+MAX_TAG = 100  # one tag
+MAX_TAGS = 200  # tags of one LoRA
+MAX_TRIGGER = 200  # one trigger word
+MAX_TRIGGERS = 100  # trigger words of one LoRA
+MAX_COLLECTION = 200  # a collection's name
+MAX_RATING = 5
+WEIGHT_LIMIT = 10.0  # weights lie in -WEIGHT_LIMIT..WEIGHT_LIMIT
 USER_FIELDS = (
     "favorite", "rating", "notes", "triggers", "preferred_weight", "weight_min", "weight_max", "negative_text", "base_override",
 )
@@ -92,8 +96,8 @@ def validate_edit(fields: dict[str, Any]) -> dict[str, Any]:
                 raise InvalidInput("favorite must be true or false", {"field": name})
             out[name] = value
         elif name == "rating":
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 5):
-                raise InvalidInput("rating must be a whole number from 0 to 5, or null", {"field": name})
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RATING):
+                raise InvalidInput(f"rating must be a whole number from 0 to {MAX_RATING}, or null", {"field": name})
             out[name] = value
         elif name in ("notes", "negative_text"):
             out[name] = _text(name, value, MAX_NOTES)
@@ -106,8 +110,9 @@ def validate_edit(fields: dict[str, Any]) -> dict[str, Any]:
                 if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
                     raise InvalidInput("triggers must be a list of strings, or null", {"field": name})
                 words = list(dict.fromkeys(check_text("triggers", v).strip() for v in value if v.strip()))
-                if len(words) > MAX_TRIGGERS or any(len(w) > 200 for w in words):
-                    raise InvalidInput(f"at most {MAX_TRIGGERS} trigger words of up to 200 characters", {"field": name})
+                if len(words) > MAX_TRIGGERS or any(len(w) > MAX_TRIGGER for w in words):
+                    raise InvalidInput(f"at most {MAX_TRIGGERS} trigger words of up to {MAX_TRIGGER} characters",
+                                       {"field": name})
                 out[name] = words
         elif name in ("preferred_weight", "weight_min", "weight_max"):
             out[name] = _weight(name, value)
