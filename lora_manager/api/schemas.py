@@ -186,6 +186,25 @@ class SystemInfo(BaseModel):
     host: Optional[dict[str, Any]] = None
 
 
+class Family(BaseModel):
+    id: str = Field(description="as the host names it (sd_version): sd1, sd2, xl, ...")
+    label: str = Field(description="for a person: SD 1.x, SDXL, FLUX.1, ...")
+
+
+Names = list[str]
+
+
+class FieldSets(BaseModel):
+    card: Names = Field(description="what the tab's cards and rows show")
+    list: Names = Field(description="a list page's fields when `fields` is not given")
+    all: Names = Field(description="every field `fields` may name")
+
+
+class Vocabulary(BaseModel):
+    families: list[Family] = Field(description="base-model families, in the order to offer them")
+    fields: FieldSets
+
+
 class UsageLora(BaseModel):
     prompt_name: str
     lora_id: Optional[int] = None

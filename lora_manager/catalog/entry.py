@@ -74,7 +74,8 @@ def _user_or(user_key: str, suggested_key: str) -> Callable[[Any], Any]:
     return get
 
 
-def _plain(name: str, type_: Any, shown: str = "entry", description: str | None = None, column: str | None = None) -> Field:
+def _plain(name: str, type_: Any, shown: str = "entry", description: str | None = None,
+           column: str | None = None) -> Field:
     """A field that is one column as it is."""
     column = column or name
     return Field(name, type_, (column,), attrgetter(column), shown, description)

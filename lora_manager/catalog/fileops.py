@@ -55,6 +55,17 @@ class FileOps:
     def inside_roots(self, path: str) -> bool:
         return self._root_of(path) is not None
 
+    def preview_path(self, key: str | int, index: int) -> str:
+        """The path of the LoRA's preview number `index`: only a file inside the roots."""
+        entry = self.repo.get(key)
+        previews = entry["previews"]
+        if index >= len(previews):
+            raise NotFound(f"this LoRA has {len(previews)} preview(s)")
+        path = os.path.join(os.path.dirname(entry["path"]), previews[index]["name"])
+        if not self.inside_roots(path) or not os.path.isfile(path):
+            raise NotFound("the preview file is not in the library")
+        return path
+
     def _current(self, lid: int) -> tuple[str, str]:
         found = self.repo.paths([lid]).get(lid)
         if found is None:

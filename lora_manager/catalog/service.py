@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 from collections.abc import Callable, Iterable
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..storage.repository import LoraQuery, Page, SqlLibraryRepository
+from .cover import read_cover
 from .userdata import MAX_COLLECTION, check_text, normalise_tags, validate_edit
 
 BULK_ACTIONS = ("tag", "untag", "favorite", "unfavorite", "set_base", "collect", "uncollect")
@@ -28,6 +29,25 @@ class Catalog:
 
     def get(self, key: str | int) -> dict[str, Any]:
         return self.repo.get(key)
+
+    def resolve(self, key: str | int) -> int:
+        """The id of the LoRA known by `key` (id, prompt name, file name or any hash form); NotFound if none."""
+        return self.repo.resolve(key)
+
+    @property
+    def write_version(self) -> int:
+        """Moves on every write this process commits (what answers read before it are stale)."""
+        return self.repo.write_version
+
+    def cover(self, key: str | int) -> tuple[str, bytes]:
+        """(content type, bytes) of the cover image embedded in the LoRA's file."""
+        entry = self.repo.get(key)
+        if not entry["cover"] or entry["state"] != "ok":
+            raise NotFound("this LoRA has no embedded cover image")
+        image = read_cover(entry["path"])
+        if image is None:
+            raise NotFound("the embedded cover could not be decoded")
+        return image
 
     def edit(self, key: str | int, fields: dict[str, Any]) -> dict[str, Any]:
         """Change user data of one LoRA; returns the entry as it now is."""
@@ -82,3 +102,23 @@ class Catalog:
 
     def collections(self) -> list[dict[str, Any]]:
         return self.repo.collections()
+
+    def duplicates(self) -> list[dict[str, Any]]:
+        """Files present at several paths with the same full hash, grouped."""
+        return self.repo.duplicate_groups()
+
+    def counts(self) -> dict[str, int]:
+        """LoRAs by state."""
+        return self.repo.counts()
+
+    def database(self) -> dict[str, Any]:
+        """The database's kind and whether it answers now; never raises (its failure is the reading)."""
+        try:
+            self.repo.ping()
+            return {"kind": self.repo.kind, "healthy": True}
+        except Exception as exc:
+            return {"kind": self.repo.kind, "healthy": False, "error": str(getattr(exc, "message", exc))[:300]}
+
+    def storage_problem(self) -> dict[str, Any] | None:
+        """A disk-full or damaged database as last seen, until a write succeeds again (docs/data-safety.md)."""
+        return self.repo.health.problem

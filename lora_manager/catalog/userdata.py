@@ -96,7 +96,8 @@ def validate_edit(fields: dict[str, Any]) -> dict[str, Any]:
                 raise InvalidInput("favorite must be true or false", {"field": name})
             out[name] = value
         elif name == "rating":
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RATING):
+            whole = isinstance(value, int) and not isinstance(value, bool)
+            if value is not None and not (whole and 0 <= value <= MAX_RATING):
                 raise InvalidInput(f"rating must be a whole number from 0 to {MAX_RATING}, or null", {"field": name})
             out[name] = value
         elif name in ("notes", "negative_text"):

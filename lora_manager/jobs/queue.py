@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 import time
 import uuid
@@ -142,6 +143,17 @@ class JobQueue:
         if job is None:
             raise NotFound(f"no job {job_id[:40]!r}")
         return job
+
+    def image_path(self, job_id: str, index: int, outputs: str) -> str:
+        """The path of a job's result image number `index`: only a file in the `outputs` folder."""
+        images = (self.get(job_id).result or {}).get("images") or []
+        if index >= len(images):
+            raise NotFound(f"this job has {len(images)} image(s)")
+        path = os.path.realpath(str(images[index]))
+        outputs = os.path.realpath(outputs)
+        if not path.startswith(outputs + os.sep) or not os.path.isfile(path):
+            raise NotFound("the image is not in LoRA Manager's outputs folder")
+        return path
 
     def cancel(self, job_id: str) -> Job:
         job = self.get(job_id)

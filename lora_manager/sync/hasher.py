@@ -89,6 +89,11 @@ class Hasher:
             "bytes_per_s": round(self.done_bytes / elapsed) if elapsed else None,
         }
 
+    def full_status(self) -> dict[str, Any]:
+        """`status()` with the files the index still holds unhashed (reads the database)."""
+        pending, pending_bytes = self.repo.pending_hash_totals()
+        return {**self.status(), "pending_files": pending, "pending_bytes": pending_bytes}
+
     # --- work ----------------------------------------------------------
     def _progress(self, n: int) -> None:
         with self._lock:

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from . import timeparts
 from .span import Span, add_counts, make_span, merge_totals
 from .span import top as top_counts
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from .timeparts import floor_to
 
 BUCKETS = ("day", "week", "month")
@@ -268,6 +268,26 @@ class Analytics:
             counted = {k: self._counted(k, span, edges, [prompt_name]) for k in ("weights", "families")}
         items = self._items(rows, counted, totals)
         return items[0] if items else None
+
+    def figures(self, lora_id: int, prompt_name: str, since=None, until=None) -> dict[str, Any]:
+        """`lora(prompt_name)` with the LoRA's id, every figure zero when it was never asked for."""
+        figures = self.lora(prompt_name, since, until)
+        if figures is None:
+            figures = {"prompt_name": prompt_name, "uses": 0, "requests": 0, "first_used": None, "last_used": None,
+                       "outcomes": {}, "weights": {}, "families": {}, "mean_ms_with": None, "mean_ms_without": None}
+        return {**figures, "id": lora_id}
+
+    def usage(self, lora: str | None = None, since=None, until=None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """Recorded generations, newest first; `lora`: any key of a LoRA in the index, or a prompt name
+        the host was asked for that the index does not know."""
+        lora_id = prompt_name = None
+        if lora is not None:
+            try:
+                lora_id = self.repo.resolve(lora)
+            except NotFound:
+                prompt_name = lora
+        return self.repo.list_usage(lora_id=lora_id, prompt_name=prompt_name, since=since, until=until,
+                                    limit=limit, offset=offset)
 
     @staticmethod
     def _items(rows, counted, totals) -> list[dict[str, Any]]:

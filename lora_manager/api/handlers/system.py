@@ -1,0 +1,49 @@
+"""Liveness, the system's state (version, database health, library counts, background work) and
+the vocabulary a client draws with (base-model families, entry fields)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from ... import __version__
+from ...catalog.vocabulary import vocabulary
+from ...errors import LoraManagerError
+from ..responses import JSON
+
+
+def health() -> Response:
+    return JSON({"status": "ok"})
+
+
+def system(core) -> Response:
+    return JSON(system_info(core))
+
+
+def meta() -> Response:
+    return JSON(vocabulary())
+
+
+def system_info(core) -> dict[str, Any]:
+    """Always answers: a down, damaged or full database is a reading here, not a failure (docs/data-safety.md)."""
+    db = core.catalog.database()
+    counts: dict[str, int] = {}
+    hashing: dict[str, Any] = core.hasher.status()
+    if db["healthy"]:
+        try:
+            counts = core.catalog.counts()
+            hashing = core.hasher.full_status()
+        except LoraManagerError:
+            pass  # damaged: recorded as the health problem just below
+    problem = core.catalog.storage_problem()  # disk full or damaged, until a write succeeds again
+    if problem is not None:
+        db.update(healthy=False, error=problem["message"], problem=problem)
+    return {
+        "version": __version__,
+        "database": db,
+        "library": {**counts, "total": sum(counts.values())},
+        "roots": core.settings.lora_dirs,
+        "background": {"scan": core.scans.status(), "hashing": hashing, "event_subscribers": core.events.subscribers},
+        "host": core.host,
+    }
