@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Optional, Union, get_origin
+import dataclasses
+from typing import Annotated, Any, Literal, Optional, Union, get_origin, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ..catalog import entry
 from ..catalog.fileops import MAX_NAME
 from ..catalog.service import BULK_ACTIONS, MAX_BULK
-from ..catalog.userdata import (MAX_COLLECTION, MAX_NOTES, MAX_RATING, MAX_TAG, MAX_TAGS, MAX_TRIGGER, MAX_TRIGGERS,
-                                WEIGHT_LIMIT)
+from ..catalog.userdata import (MAX_COLLECTION, MAX_NOTES, MAX_RATING, MAX_TAG, MAX_TAGS, MAX_TRIGGER, MAX_TRIGGERS, TEXT,
+                                WEIGHT_LIMIT, WORD)
+from ..jobs.queue import JobRequest
 from ..library.basemodel import FAMILIES
+from ..sync.scanner import ScanReport as Counts
 
-# Text a database keeps faithfully (PostgreSQL refuses NUL), and such text with something in it.
-TEXT = r"^[^\x00]*$"
-WORD = r"^[^\x00]*[^\x00\s][^\x00]*$"
 FOLDER = r"^(?!(.*[/\\])?\.\.([/\\]|$))[^\x00]*$"
 FILE_NAME = r'^\s*[^\x00-\x1f/\\:*?"<>|]*[^\x00-\x1f/\\:*?"<>|.\s]\s*$'
 WEIGHT = {"ge": -WEIGHT_LIMIT, "le": WEIGHT_LIMIT}
+
+
+def _from_dataclass(cls: type, **types: Any) -> dict[str, Any]:
+    """Pydantic fields from a dataclass's own: its types (or those given), defaults, and the limits and
+    description its fields' metadata hold. The dataclass is the one declaration of the shape."""
+    hints = get_type_hints(cls)
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else ...)
+        out[f.name] = (types.get(f.name, hints[f.name]), Field(default, **f.metadata))
+    return out
 
 
 def _when_action(actions: tuple[str, ...], value: dict, required: bool = True) -> dict:
@@ -136,25 +148,11 @@ class Collection(BaseModel):
     lora_ids: list[int]
 
 
-class ScanReport(BaseModel):
-    status: Literal["finished", "failed"] = "finished"
-    error: Optional[dict[str, Any]] = Field(None, description="why a failed scan failed: {code, message}")
-    total: int = 0
-    new: int = 0
-    unchanged: int = 0
-    changed: int = 0
-    moved: int = 0
-    returned: int = 0
-    missing: int = 0
-    duplicate: int = 0
-    broken: int = 0
-    unsupported: int = 0
-    other: int = Field(0, description="files that are not LoRAs: embeddings, VAEs, checkpoints, upscalers")
-    unavailable_roots: list[str] = []
-    errors: list[dict[str, str]] = []
-    seconds: float = 0.0
-    finished_at: float
-    reason: str
+ScanReport = create_model(
+    "ScanReport", __module__=__name__,
+    status=(Literal["finished", "failed"], "finished"),
+    error=(Optional[dict[str, Any]], Field(None, description="why a failed scan failed: {code, message}")),
+    **_from_dataclass(Counts), finished_at=(float, ...), reason=(str, ...))
 
 
 class ScanStatus(BaseModel):
@@ -251,24 +249,13 @@ class JobLora(BaseModel):
     weight: Optional[float] = Field(None, **WEIGHT, description="default: the LoRA's preferred weight, else 1")
 
 
-class JobCreate(BaseModel):
-    """A prompt (not only spaces), at least one LoRA, or both."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+JobCreate = create_model(
+    "JobCreate", __module__=__name__, __doc__="A prompt (not only spaces), at least one LoRA, or both.",
+    __config__=ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
         {"required": ["prompt"], "properties": {"prompt": {"type": "string", "pattern": WORD}}},
         {"required": ["loras"], "properties": {"loras": {"type": "array", "minItems": 1}}},
-    ]})
-    prompt: str = Field("", max_length=10_000, pattern=TEXT)
-    negative_prompt: str = Field("", max_length=10_000, pattern=TEXT)
-    loras: list[JobLora] = Field(default_factory=list, max_length=32)
-    steps: int = Field(20, ge=1, le=150)
-    width: int = Field(512, ge=64, le=4096, multiple_of=8)
-    height: int = Field(512, ge=64, le=4096, multiple_of=8)
-    seed: int = Field(-1, ge=-1, le=2**32 - 1)
-    cfg_scale: float = Field(6.0, ge=0, le=30)
-    sampler: Optional[str] = Field(None, max_length=64, pattern=TEXT)
-    batch_size: int = Field(1, ge=1, le=8)
-    add_triggers: bool = Field(False, description="append the LoRAs' trigger words to the prompt")
+    ]}),
+    **_from_dataclass(JobRequest, loras=list[JobLora]))
 
 
 class JobCreated(BaseModel):

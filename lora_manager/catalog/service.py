@@ -30,10 +30,6 @@ class Catalog:
     def get(self, key: str | int) -> dict[str, Any]:
         return self.repo.get(key)
 
-    def resolve(self, key: str | int) -> int:
-        """The id of the LoRA known by `key` (id, prompt name, file name or any hash form); NotFound if none."""
-        return self.repo.resolve(key)
-
     @property
     def write_version(self) -> int:
         """Moves on every write this process commits (what answers read before it are stale)."""

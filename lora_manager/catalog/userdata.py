@@ -17,6 +17,10 @@ MAX_TRIGGERS = 100  # trigger words of one LoRA
 MAX_COLLECTION = 200  # a collection's name
 MAX_RATING = 5
 WEIGHT_LIMIT = 10.0  # weights lie in -WEIGHT_LIMIT..WEIGHT_LIMIT
+# Text a database keeps faithfully (PostgreSQL refuses NUL), and such text with something in it,
+# as patterns for the API's schemas (check_text below says the same to every face).
+TEXT = r"^[^\x00]*$"
+WORD = r"^[^\x00]*[^\x00\s][^\x00]*$"
 USER_FIELDS = (
     "favorite", "rating", "notes", "triggers", "preferred_weight", "weight_min", "weight_max", "negative_text", "base_override",
 )

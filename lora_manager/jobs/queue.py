@@ -17,10 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from collections.abc import Callable
 
+from ..catalog.userdata import TEXT
 from ..errors import Conflict, InvalidInput, LoraManagerError, NotFound
 
 log = logging.getLogger(__name__)
 MAX_KEPT = 200  # finished jobs kept in memory for status queries
+MAX_PROMPT = 10_000
+MAX_LORAS = 32  # LoRAs in one job's stack
+SIDE = {"ge": 64, "le": 4096, "multiple_of": 8}  # width, height
 PAUSE_BETWEEN_JOBS = 0.2
 
 
@@ -33,17 +37,20 @@ class NoHost(LoraManagerError):
 
 @dataclass(slots=True)
 class JobRequest:
-    prompt: str
-    negative_prompt: str = ""
-    loras: list[dict[str, Any]] = field(default_factory=list)  # [{"name", "weight"?}]
-    steps: int = 20
-    width: int = 512
-    height: int = 512
-    seed: int = -1
-    cfg_scale: float = 6.0
-    sampler: str | None = None
-    batch_size: int = 1
-    add_triggers: bool = False
+    """A txt2img job as asked. The metadata hold what the API accepts (api/schemas.py builds JobCreate from them);
+    `validate_request` checks the rest for every face."""
+
+    prompt: str = field(default="", metadata={"max_length": MAX_PROMPT, "pattern": TEXT})
+    negative_prompt: str = field(default="", metadata={"max_length": MAX_PROMPT, "pattern": TEXT})
+    loras: list[dict[str, Any]] = field(default_factory=list, metadata={"max_length": MAX_LORAS})  # [{"name", "weight"?}]
+    steps: int = field(default=20, metadata={"ge": 1, "le": 150})
+    width: int = field(default=512, metadata=SIDE)
+    height: int = field(default=512, metadata=SIDE)
+    seed: int = field(default=-1, metadata={"ge": -1, "le": 2**32 - 1})
+    cfg_scale: float = field(default=6.0, metadata={"ge": 0, "le": 30})
+    sampler: str | None = field(default=None, metadata={"max_length": 64, "pattern": TEXT})
+    batch_size: int = field(default=1, metadata={"ge": 1, "le": 8})
+    add_triggers: bool = field(default=False, metadata={"description": "append the LoRAs' trigger words to the prompt"})
 
 
 class Runner(Protocol):

@@ -31,6 +31,8 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass(slots=True)
 class ScanReport:
+    """A scan's counts (GET /scans/last adds how and when it ended; its schema is built from these fields)."""
+
     total: int = 0
     new: int = 0
     unchanged: int = 0
@@ -41,7 +43,7 @@ class ScanReport:
     duplicate: int = 0
     broken: int = 0
     unsupported: int = 0
-    other: int = 0  # files that are not LoRAs (embeddings, VAEs, checkpoints, upscalers)
+    other: int = field(default=0, metadata={"description": "files that are not LoRAs: embeddings, VAEs, checkpoints, upscalers"})
     unavailable_roots: list[str] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
