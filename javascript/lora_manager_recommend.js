@@ -24,7 +24,7 @@
       this.prompt.addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); this.suggest(); } });
       this.base = h('select', { class: 'lm-select', 'aria-label': 'target base model' },
         h('option', { value: '', text: 'Base: the loaded checkpoint (or the prompt\'s LoRAs)' }),
-        ['sd1', 'sd2', 'xl', 'sd3', 'sc', 'f1', 'f2', 'hv', 'chroma', 'zimage', 'anima', 'qwen'].map((f) => h('option', { value: f, text: LM.familyLabel(f) })));
+        LM.lib.FAMILIES.map((f) => h('option', { value: f, text: LM.familyLabel(f) }))); // the server's (GET /meta)
       this.mode = h('span', { class: 'lm-muted lm-mode' });
       const btn = (text, fn, title) => h('button', { class: 'lm-btn', type: 'button', text, title, onclick: fn });
       this.btn = btn;

@@ -15,12 +15,11 @@
   // cards), firstPageAt (navigation start to first cards), lastSearchMs (keystroke to results).
   LM.metrics = LM.metrics || { firstPageMs: null, firstPageAt: null, lastSearchMs: null, searches: [] };
 
-  const FAMILIES = ['sd1', 'sd2', 'xl', 'sd3', 'sc', 'f1', 'f2', 'hv', 'chroma', 'zimage', 'anima', 'qwen'];
-  const FAMILY_LABELS = {
-    sd1: 'SD 1.x', sd2: 'SD 2.x', xl: 'SDXL', sd3: 'SD 3', sc: 'Cascade', f1: 'FLUX.1', f2: 'FLUX.2',
-    hv: 'Hunyuan', chroma: 'Chroma', zimage: 'Z-Image', anima: 'Anima', qwen: 'Qwen',
-  };
-  const LIST_FIELDS = 'id,name,prompt_name,alias,title,base_model,favorite,rating,previews,cover,state,size,mtime_ns,network_type,preferred_weight,triggers,hash_state,uses';
+  // The server's vocabulary (GET /meta; the mount point carries it as data-meta): the base-model
+  // families with their labels, and the fields a card or row shows. Filled in place by applyMeta.
+  const FAMILIES = [];
+  const FAMILY_LABELS = {};
+  const CARD_FIELDS = [];
   const CHUNK = 120;
   const VIEWS = {
     grid: { rowHeight: 252, minWidth: 172 },
@@ -71,6 +70,18 @@
   }
 
   function familyLabel(f) { return f ? (FAMILY_LABELS[f] || f) : 'unknown'; }
+
+  function applyMeta(meta) {
+    const families = meta && Array.isArray(meta.families) ? meta.families : [];
+    FAMILIES.splice(0, FAMILIES.length, ...families.map((f) => String(f.id)));
+    for (const f of families) FAMILY_LABELS[f.id] = String(f.label || f.id);
+    const card = meta && meta.fields && Array.isArray(meta.fields.card) ? meta.fields.card : [];
+    CARD_FIELDS.splice(0, CARD_FIELDS.length, ...card.map(String)); // none: the server's default list fields
+  }
+
+  function readMeta(root) {
+    try { return root.dataset.meta ? JSON.parse(root.dataset.meta) : null; } catch (err) { return null; }
+  }
 
   function badge(family) {
     return h('span', { class: `lm-badge lm-fam-${/^[a-z0-9]+$/.test(family || '') ? family : 'unknown'}`, text: familyLabel(family) });
@@ -159,6 +170,13 @@
     if (root.dataset.mounted) return;
     root.dataset.mounted = '1';
     const api = makeApi(root.dataset.api || '/lora-manager/v1');
+    const meta = readMeta(root);
+    if (meta) startView(root, api, meta);
+    else api.get('/meta').then((m) => startView(root, api, m), () => startView(root, api, null));
+  }
+
+  function startView(root, api, meta) {
+    applyMeta(meta);
     const hostMode = root.dataset.mode === 'host';
     // The view's methods live in several files (grid, detail, bulk, status), loaded in any
     // order before the page is ready: each queued its part on LM.viewParts.
@@ -313,7 +331,7 @@
       else if (f.show === 'broken') p.set('broken', 'true');
       else if (f.show === 'trashed') p.set('state', 'trashed');
       p.set('sort', f.sort);
-      p.set('fields', LIST_FIELDS);
+      if (CARD_FIELDS.length) p.set('fields', CARD_FIELDS.join(','));
       return p;
     }
 
@@ -393,7 +411,7 @@
   LM.LibraryView = LibraryView;
   // The helpers the view's other files (lora_manager_tab_*.js) use.
   LM.lib = { h, clear, append, fmtSize, fmtDate, familyLabel, badge, loraTag, previewImage, authImage, ApiError,
-    FAMILIES, FAMILY_LABELS, LIST_FIELDS, CHUNK, VIEWS, KEY_STORE, makeApi };
+    FAMILIES, FAMILY_LABELS, CARD_FIELDS, CHUNK, VIEWS, KEY_STORE, makeApi };
   LM.detailActions = LM.detailActions || [];
   LM.h = h;
   LM.append = append;

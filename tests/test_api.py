@@ -178,3 +178,18 @@ def test_routes_answer_json_errors_on_a_bare_host_app(lib):
         assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
         assert c.get(f"{P}/loras", params={"fields": "nope"}).status_code == 422
         assert c.get(f"{P}/loras/alice").json()["prompt_name"] == "alice"
+
+
+def test_meta_names_the_families_and_the_field_sets(client):
+    """The tab draws its menus and asks for its fields from this (also written into its page)."""
+    from lora_manager.catalog.entry import ALL_FIELDS
+    from lora_manager.library.basemodel import FAMILIES
+
+    meta = client.get(f"{P}/meta").json()
+    assert [f["id"] for f in meta["families"]] == list(FAMILIES) and all(f["label"] for f in meta["families"])
+    assert {f["id"]: f["label"] for f in meta["families"]}["xl"] == "SDXL"
+    fields = meta["fields"]
+    assert set(fields["card"]) <= set(fields["list"]) <= set(fields["all"]) == set(ALL_FIELDS)
+    cards = client.get(f"{P}/loras", params={"fields": ",".join(fields["card"])}).json()["items"]
+    assert cards and all(set(item) == set(fields["card"]) for item in cards)
+    assert all(set(item) == set(fields["list"]) for item in client.get(f"{P}/loras").json()["items"])

@@ -8,6 +8,8 @@ of the tab in the light and dark themes go to tests/output/.
 from __future__ import annotations
 
 import os
+import re
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -100,6 +102,50 @@ def test_hostile_metadata_is_text_and_never_runs(page, served):
     assert HOSTILE in page.inner_text(".lm-detail")
     assert page.evaluate("window.__pwned") is None
     assert page.locator(".lm-app script, .lm-app img[src='x']").count() == 0
+
+
+def _without_meta(stripped: list[int]):
+    """A route handler serving the page with its mount point's data-meta taken out."""
+
+    def strip(route):
+        response = route.fetch()
+        body, n = re.subn(r'data-meta=\\".*?\\"', "", response.text())
+        stripped.append(n)
+        route.fulfill(response=response, body=body)
+
+    return strip
+
+
+def test_menus_and_card_fields_come_from_the_server(browser, served):
+    """The families (with labels) and a card's fields are the server's: from the page (data-meta), or
+    from GET /meta when a page carries none."""
+    server = served[0]
+    meta = server.api("GET", "/meta")
+    families = [("", "All base models")] + [(f["id"], f["label"]) for f in meta["families"]]
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        for inline in (True, False):
+            pg = context.new_page()
+            asked: list[str] = []
+            errors: list[str] = []
+            stripped: list[int] = []
+            pg.on("request", lambda r, asked=asked: asked.append(r.url))
+            pg.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+            if not inline:
+                pg.route(server.base + UI, _without_meta(stripped))
+            pg.goto(server.base + UI)
+            pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
+            assert stripped == ([] if inline else [1])
+            options = pg.eval_on_selector_all("select[aria-label='base model'] option",
+                                              "os => os.map((o) => [o.value, o.textContent])")
+            assert [tuple(o) for o in options] == families
+            pages = [parse_qs(urlparse(u).query) for u in asked if "/loras?" in u]
+            assert pages and all(p["fields"] == [",".join(meta["fields"]["card"])] for p in pages)
+            assert any(urlparse(u).path.endswith("/meta") for u in asked) is not inline
+            assert not errors, errors
+            pg.close()
+    finally:
+        context.close()
 
 
 def test_search_and_filters(page):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 
 TITLE = "LoRA Manager"
 ELEM_ID = "lora_manager"  # the host wraps it as #tab_lora_manager
@@ -11,9 +12,14 @@ API_PATH = "/lora-manager/v1"
 
 def root_html(*, mode: str, api: str = API_PATH) -> str:
     """The mount point our script fills. `mode` is "host" (send-to-prompt actions on)
-    or "standalone"; `api` is the API prefix below the page's origin."""
+    or "standalone"; `api` is the API prefix below the page's origin. It carries the
+    server's vocabulary (families, a card's fields: GET /meta) so the tab draws at once."""
+    from ..catalog.vocabulary import vocabulary
+
+    meta = html.escape(json.dumps(vocabulary(), separators=(",", ":")))
     return (
-        f'<div id="lm-app" class="lm-app" data-mode="{html.escape(mode)}" data-api="{html.escape(api)}">'
+        f'<div id="lm-app" class="lm-app" data-mode="{html.escape(mode)}" data-api="{html.escape(api)}" '
+        f'data-meta="{meta}">'
         '<div class="lm-boot">Loading LoRA Manager…</div>'
         '<noscript>LoRA Manager needs JavaScript.</noscript>'
         "</div>"
