@@ -3,7 +3,7 @@
 The query runs in a worker thread (never on the event loop: inside SDNext that
 loop is the host's). A page asked again before this process writes anything
 is answered from memory without leaving the loop: its bytes are kept by
-(query, the repository's write version), at most PAGE_TTL seconds, since
+(query, the database's write version), at most PAGE_TTL seconds, since
 another process may write to the same database (docs/performance-api.md)."""
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from anyio import CapacityLimiter
 from fastapi import Query
 from starlette.responses import Response
 
-from ..storage.repository import LIST_FIELDS, LoraQuery
+from ..storage.catalog_store import LoraQuery
+from ..storage.entries import LIST_FIELDS
 from .schemas import TEXT
 
 PAGE_TTL = 2.0  # as the counts' cache: what another process writes shows within this
@@ -81,7 +82,7 @@ def page_body(cat, q: LoraQuery) -> bytes:
 def list_endpoint(core):
     """The route's endpoint over `core` (an app.App), with its own page cache."""
     cat = core.catalog
-    cache = PageCache(lambda: core.repo.write_version)
+    cache = PageCache(lambda: core.db.write_version)
     limiter: list[CapacityLimiter] = []  # made on first use, inside the running loop
 
     async def list_loras(
@@ -112,7 +113,7 @@ def list_endpoint(core):
                sort, limit, offset, cursor, fields)
         body = cache.get(key)
         if body is None:
-            version = core.repo.write_version
+            version = core.db.write_version
             if not limiter:
                 limiter.append(CapacityLimiter(QUERY_THREADS))
             body = await anyio.to_thread.run_sync(page_body, cat, q, limiter=limiter[0])

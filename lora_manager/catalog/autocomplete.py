@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 import orjson
 
+from ..storage.autocomplete_store import AutocompleteStore
+
 COLUMNS = ("id", "prompt_name", "name", "title", "alias", "base", "weight", "triggers", "tags", "uses",
            "last_used", "preview")
 
@@ -32,8 +34,10 @@ class IndexBody:
 
 
 class AutocompleteIndex:
-    def __init__(self, repo, model_family: Callable[[], Optional[str]], max_age: float = 30.0):
-        self.repo = repo
+    def __init__(self, store: AutocompleteStore, version: Callable[[], int], model_family: Callable[[], Optional[str]],
+                 max_age: float = 30.0):
+        self.store = store
+        self.version = version  # the database's write version in this process (Db.write_version)
         self.model_family = model_family  # the host's loaded checkpoint family, or None
         self.max_age = max_age
         self._lock = threading.Lock()
@@ -45,9 +49,9 @@ class AutocompleteIndex:
         with self._lock:
             cached = self._cached
             now = time.monotonic()
-            if cached is None or cached[0] != self.repo.write_version or now - cached[1] > self.max_age:
-                version = self.repo.write_version
-                columns = self.repo.autocomplete_rows()
+            if cached is None or cached[0] != self.version() or now - cached[1] > self.max_age:
+                version = self.version()
+                columns = self.store.autocomplete_rows()
                 encoded = orjson.dumps(columns)
                 cached = self._cached = (version, now, encoded, hashlib.blake2b(encoded, digest_size=12).hexdigest(),
                                          len(columns["id"]))
