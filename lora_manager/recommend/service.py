@@ -24,6 +24,7 @@ from ..usage.prompts import parse_loras, strip_loras
 from ..settings import DEFAULT_EMBED_MODEL
 from ..storage.catalog_store import CatalogStore, LoraQuery
 from ..storage.feedback_store import FeedbackStore
+from ..storage.ttl_cache import TtlCache
 from .corpus import Corpus
 from .embedder import DEFAULT_NAMES, Embedder
 from .ranking import Signals, Suggestion, fuse
@@ -38,6 +39,7 @@ SAVE_EVERY = 2_000
 DEBOUNCE = 0.3
 PAGE = 2_000  # rows read at a time: only one page of full entries is alive while the corpus is built
 CACHE_TTL = 30.0
+PAIRS_TTL = 10.0
 OFF = {"off", "none", "disabled"}
 
 
@@ -72,7 +74,9 @@ class Recommender:
         self._idle = threading.Event()
         self._corpus_lock = threading.Lock()
         self._start_lock = threading.Lock()
-        self._cache: dict[Any, tuple[float, Any]] = {}
+        # usage figures read per query: kept a while (what is recorded meanwhile shows within the ttl)
+        self._pairs: TtlCache[dict] = TtlCache(PAIRS_TTL, max_items=512)
+        self._usage: TtlCache[dict] = TtlCache(CACHE_TTL, max_items=512)
 
     # ---------------------------------------------------------------- life
     def start(self) -> None:
@@ -163,7 +167,7 @@ class Recommender:
         if not isinstance(user, str):
             raise InvalidInput("user must be a string")
         counts = self.feedback_store.record_feedback(user, self.catalog_store.resolve(key), action)
-        self._cache.pop(("feedback", user), None)
+        self._usage.discard(("feedback", user))
         return counts
 
     def status(self) -> dict[str, Any]:
@@ -222,21 +226,10 @@ class Recommender:
             return max(set(known), key=known.count), "LoRAs in the prompt"
         return None, None
 
-    def _cached(self, key: Any, ttl: float, compute: Callable[[], Any]) -> Any:
-        hit = self._cache.get(key)
-        now = time.monotonic()
-        if hit is not None and now - hit[0] < ttl:
-            return hit[1]
-        value = compute()
-        if len(self._cache) > 512:
-            self._cache.clear()
-        self._cache[key] = (now, value)
-        return value
-
     def _co_usage(self, corpus: Corpus, names: list[str]) -> dict[int, tuple[int, str]]:
         if not names:
             return {}
-        pairs = self._cached(("pairs", tuple(sorted(names))), 10.0, lambda: self.feedback_store.pair_counts(names))
+        pairs = self._pairs.get_or_load(tuple(sorted(names)), lambda: self.feedback_store.pair_counts(names))
         out: dict[int, tuple[int, str]] = {}
         for name, partners in pairs.items():
             for other, n in partners.items():
@@ -246,7 +239,7 @@ class Recommender:
         return out
 
     def _popular(self, corpus: Corpus) -> dict[int, int]:
-        uses = self._cached("uses", CACHE_TTL, self.feedback_store.use_counts)
+        uses = self._usage.get_or_load("uses", self.feedback_store.use_counts)
         out: dict[int, int] = {}
         for name, n in uses.items():
             pos = corpus.find(name)
@@ -255,7 +248,7 @@ class Recommender:
         return out
 
     def _feedback(self, corpus: Corpus, user: str) -> dict[int, tuple[int, int, int]]:
-        counts = self._cached(("feedback", user), CACHE_TTL, lambda: self.feedback_store.feedback_counts(user))
+        counts = self._usage.get_or_load(("feedback", user), lambda: self.feedback_store.feedback_counts(user))
         return {corpus.pos[lid]: c for lid, c in counts.items() if lid in corpus.pos}
 
     def _answer(self, ranked: list[Suggestion], corpus: Corpus, mode: str, family: str | None,

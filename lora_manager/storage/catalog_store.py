@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +18,7 @@ from .cursor import decode_cursor, encode_cursor
 from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, parse_fields
 from .scan_store import PRESENT, dup_hashes
 from .search import fts_hits, match_clause, walk_is_cheaper
+from .ttl_cache import TtlCache
 
 SORTS = {
     "id": L.c.id,  # storage order: the cheapest for a full dump (an autocomplete index)
@@ -109,7 +109,7 @@ class CatalogStore(ABC):
 class SqlCatalogStore(CatalogStore):
     def __init__(self, db: Db):
         self.db = db
-        self._counts: dict = {}
+        self._counts: TtlCache[int] = TtlCache(COUNT_TTL, version=lambda: db.write_version)
 
     def _where(self, q: LoraQuery, broad: bool = False) -> list:
         conds: list = []
@@ -217,15 +217,7 @@ class SqlCatalogStore(CatalogStore):
         if key is None:
             compiled = stmt.compile(dialect=self.db.engine.dialect)
             key = (str(compiled), tuple(sorted((k, repr(v)) for k, v in compiled.params.items())))
-        now = time.monotonic()
-        hit = self._counts.get(key)
-        if hit and hit[0] == self.db.write_version and now - hit[1] < COUNT_TTL:
-            return hit[2]
-        total = int(conn.execute(stmt).scalar_one())
-        if len(self._counts) > 256:
-            self._counts.clear()
-        self._counts[key] = (self.db.write_version, now, total)
-        return total
+        return self._counts.get_or_load(key, lambda: int(conn.execute(stmt).scalar_one()))
 
     def _tags_for(self, conn, ids: list[int]) -> dict[int, list[str]]:
         out: dict[int, list[str]] = {}
