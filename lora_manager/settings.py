@@ -22,6 +22,9 @@ DOCUMENTED = {
                      "separated by the OS path separator (default: none, links stay inside the roots)"),
     "watch_interval": ("LORA_MANAGER_WATCH_INTERVAL",
                        "seconds between checks for new, removed and changed files in `serve` (0: off; default 5)"),
+    "watch_events": ("LORA_MANAGER_WATCH_EVENTS",
+                     "follow local library folders by file-system events instead of polling them (on by default; "
+                     "off: poll every root)"),
     "embed_model": ("LORA_MANAGER_EMBED_MODEL", "sentence-transformers model name or folder for recommendations (default all-MiniLM-L6-v2)"),
     "embed_download": ("LORA_MANAGER_EMBED_DOWNLOAD",
                        "fetch the recommender's model once into the Hugging Face cache when it is not installed "
@@ -53,6 +56,7 @@ class Settings:
     allowed_hosts: list[str] = field(default_factory=list)
     link_targets: list[str] = field(default_factory=list)
     watch_interval: float = 5.0
+    watch_events: bool = True
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_device: str = "cpu"
     embed_download: bool = True
@@ -98,9 +102,10 @@ class Settings:
         for key in ("embed_model", "embed_device"):
             if env.get(ENV_PREFIX + key.upper()):
                 values[key] = env[ENV_PREFIX + key.upper()].strip()
-        raw = env.get("LORA_MANAGER_EMBED_DOWNLOAD", "").strip().lower()
-        if raw:
-            values["embed_download"] = raw not in ("0", "off", "false", "no", "none")
+        for key in ("embed_download", "watch_events"):
+            raw = env.get(ENV_PREFIX + key.upper(), "").strip().lower()
+            if raw:
+                values[key] = raw not in ("0", "off", "false", "no", "none")
         raw = env.get("LORA_MANAGER_USAGE_RETENTION_DAYS")
         if raw:
             try:

@@ -28,7 +28,8 @@ def make_server_app(core: App, *, ui: bool = False, bind: str = "127.0.0.1"):
     from .app import create_app
 
     watcher = Watcher(core.settings.lora_dirs, _scan_starter(core), lambda: core.scans.running,
-                      interval=core.settings.watch_interval, skip={core.settings.data_dir})
+                      interval=core.settings.watch_interval, skip={core.settings.data_dir},
+                      events=core.settings.watch_events)
 
     # This process is ours: after a burst, idle database connections (each with its page cache,
     # up to 16 MiB on SQLite) are closed and freed memory goes back to the system.
@@ -117,6 +118,10 @@ def serve(core: App, host: str, port: int, *, ui: bool = True, sock: socket.sock
     if ui and not ui_available():
         print("note: gradio is not installed, so the tab is off (see README: standalone tab); serving the API", flush=True)
         ui = False
+    if ui:
+        from .deferred import defer
+
+        defer()  # gradio's plot and table packages load only if drawn: this process is ours (deferred.py)
     app = make_server_app(core, ui=ui, bind=host)
     shown = f"[{host}]" if ":" in host else host
     page = f"tab at http://{shown}:{port}/lora-manager/ui/, " if ui else ""

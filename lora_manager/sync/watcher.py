@@ -1,18 +1,23 @@
 """Follow the library folders while the server runs.
 
-Every `interval` seconds the folder tree is listed (names and folder mtimes
-only: no file is stat'ed), which costs a few milliseconds for 10k files. A
-file written in place changes no folder, so the files' own sizes and mtimes
-(and their sidecars', as the scanner sees them) are compared too: that walk
-stats every file (about 0.1 s per 10k), so it runs at most every `interval`
-seconds and never more often than keeps it under 1/BUDGET of a core (every
-5 s at 10k files, about every 50 s at 100k). When either differs from last
-time, a scan runs. Since the file walk sees what a scan would, the periodic
-full scan is only a safety net and runs every `full_every` seconds (6 hours).
+Where the platform gives file-system events for a root (a local file system:
+inotify, FSEvents, ReadDirectoryChangesW, through `watchdog`; see
+fsevents.py), a change there starts a scan once the events have settled for
+SETTLE_S seconds, and nothing is walked between changes.
 
-Polling rather than file-system events (inotify and the like): it sees
-changes on network shares and bind mounts that send no events, needs no
-watch per folder (inotify has a per-user limit) and no extra dependency.
+Other roots (network shares and FUSE mounts, which send no events for changes
+made elsewhere, or a root past inotify's watch limit) are polled: every
+`interval` seconds the folder tree is listed (names and folder mtimes only: no
+file is stat'ed), which costs a few milliseconds for 10k files. A file written
+in place changes no folder, so the files' own sizes and mtimes (and their
+sidecars', as the scanner sees them) are compared too: that walk stats every
+file (about 0.1 s per 10k), so it runs at most every `interval` seconds and
+never more often than keeps it under 1/BUDGET of a core (every 5 s at 10k
+files, about every 50 s at 100k). When either differs from last time, a scan
+runs.
+
+The periodic full scan is only a safety net and runs every `full_every`
+seconds (6 hours).
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ import zlib
 from collections.abc import Callable
 
 from ..library.walker import walk
+from .fsevents import Events
 
 log = logging.getLogger(__name__)
 BUDGET = 50  # the file walk waits at least this many times its own duration before running again
 FULL_EVERY_S = 6 * 3600.0
+SETTLE_S = 1.0  # a copy in progress sends events for as long as it writes: scan once they pause
 
 
 def tree_signature(roots: list[str]) -> int:
@@ -61,8 +68,12 @@ def files_signature(roots: list[str], skip: set[str] | None = None) -> int:
 
 class Watcher:
     def __init__(self, roots: list[str], start_scan: Callable[[str], object], is_scanning: Callable[[], bool],
-                 interval: float = 5.0, full_every: float = FULL_EVERY_S, skip: set[str] | None = None):
+                 interval: float = 5.0, full_every: float = FULL_EVERY_S, skip: set[str] | None = None,
+                 events: bool = True):
         self.roots = roots
+        self.use_events = events
+        self.events: Events | None = None
+        self.polled: list[str] = list(roots)  # the roots followed by polling (all of them until start)
         self.start_scan = start_scan
         self.is_scanning = is_scanning
         self.interval = interval
@@ -83,28 +94,43 @@ class Watcher:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
+        if self.events is not None:
+            self.events.stop()
 
     def _files(self) -> tuple[int, float]:
         started = time.monotonic()
-        sig = files_signature(self.roots, self.skip)
+        sig = files_signature(self.polled, self.skip)
         self.file_checks += 1
         return sig, time.monotonic() - started
 
+    def _settled(self) -> bool:
+        ev = self.events
+        return ev is not None and ev.dirty.is_set() and time.monotonic() - ev.last >= SETTLE_S
+
     def _run(self) -> None:
-        last = tree_signature(self.roots)
-        files, cost = self._files()
+        if self.use_events:
+            self.events = Events(self.roots, self.skip)
+            self.polled = self.events.start()
+        else:
+            self.polled = list(self.roots)
+        polling = bool(self.polled)
+        last = tree_signature(self.polled)
+        files, cost = self._files() if polling else (0, 0.0)
         files_at = last_full = time.monotonic()
         while not self._stop.wait(self.interval):
             try:
-                now = tree_signature(self.roots)
-                sig = None
-                if now == last and time.monotonic() - files_at >= max(self.interval, cost * BUDGET):
-                    sig, cost = self._files()
-                    files_at = time.monotonic()
-                changed = now != last or (sig is not None and sig != files)
+                now, sig = last, None
+                if polling:
+                    now = tree_signature(self.polled)
+                    if now == last and time.monotonic() - files_at >= max(self.interval, cost * BUDGET):
+                        sig, cost = self._files()
+                        files_at = time.monotonic()
+                changed = now != last or (sig is not None and sig != files) or self._settled()
                 due = time.monotonic() - last_full >= self.full_every
                 if (changed or due) and not self.is_scanning():
-                    if sig is None:  # taken before the scan walks: a change after it shows next time
+                    if self.events is not None:
+                        self.events.dirty.clear()  # before the scan walks: an event during it sets it again
+                    if polling and sig is None:  # taken before the scan walks: a change after it shows next time
                         sig, cost = self._files()
                         files_at = time.monotonic()
                     self.start_scan("watch")
