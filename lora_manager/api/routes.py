@@ -161,7 +161,7 @@ def routes(core) -> list[Route]:  # noqa: C901 - one closure per handler; to spl
         return JSON([{"tag": t, "count": n} for t, n in cat.tags()])
 
     def duplicates() -> Response:
-        return JSON(core.repo.duplicate_groups())
+        return JSON(core.catalog.duplicate_groups())
 
     def collections() -> Response:
         return JSON(cat.collections())
@@ -190,11 +190,11 @@ def routes(core) -> list[Route]:  # noqa: C901 - one closure per handler; to spl
         lora_id = prompt_name = None
         if lora is not None:
             try:
-                lora_id = core.repo.resolve(lora)
+                lora_id = core.catalog.resolve(lora)
             except NotFound:
                 prompt_name = lora  # a name the host was asked for but we do not know
-        return JSON(core.repo.list_usage(lora_id=lora_id, prompt_name=prompt_name, since=_utc(since), until=_utc(until),
-                                         limit=limit, offset=offset))
+        return JSON(core.analytics.list_usage(lora_id=lora_id, prompt_name=prompt_name, since=_utc(since),
+                                              until=_utc(until), limit=limit, offset=offset))
 
     def create_job(req: S.JobCreate) -> Response:
         job = core.jobs.submit(validate_request(req.model_dump()))
