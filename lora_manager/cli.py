@@ -15,7 +15,7 @@ import orjson
 from . import __version__
 from .errors import LoraManagerError
 from .settings import Settings
-from .storage.repository import LoraQuery
+from .storage.catalog_store import LoraQuery
 
 
 

@@ -1,4 +1,4 @@
-"""Request and answer shapes of the recommendation routes (api/recommend_routes.py)."""
+"""Request and answer shapes of the recommendation routes (api/handlers/recommend.py)."""
 
 from __future__ import annotations
 from typing import Any, Literal, Optional

@@ -150,7 +150,7 @@ def routes(core) -> list[Route]:
               "one LoRA's figures (all time, or since/until)", U.AnalyticsLora),
         Route("/analytics/events.csv", "GET", bind(usage.analytics_events, analytics), "the recorded events as CSV",
               extra={"response_class": StreamingResponse, "responses": csv}),
-        Route("/usage", "GET", bind(usage.usage, analytics),
+        Route("/usage", "GET", bind(usage.usage, analytics, cat),
               "recorded generations, newest first, with requested and applied LoRAs", S.UsagePage),
         Route("/autocomplete", "GET", bind(autocomplete.autocomplete, core.autocomplete),
               "the compact index the prompt autocomplete loads (ETag, 304)",

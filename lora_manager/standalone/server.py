@@ -55,7 +55,7 @@ def make_server_app(core: App, *, ui: bool = False, bind: str = "127.0.0.1"):
 
 
 def _pool_release(core: App):
-    engine = core.repo.engine
+    engine = core.db.engine
     if ":memory:" in str(engine.url) or str(engine.url) in ("sqlite://", "sqlite+pysqlite://"):
         return None  # an in-memory database lives in its connections
     return lambda: engine.dispose(close=True)  # connections in use finish their work and go then

@@ -8,13 +8,15 @@ values decode anything.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 from sqlalchemy import Text, func, select, type_coerce
 
-from .base import L, T, U, SqlStoreBase
+from .base import L, T, U
+from .db import Db
 from .rollups import TOT
 
 
@@ -57,7 +59,17 @@ def _tags(user: list[str] | None, source_text: str | None) -> list[str]:
     return out
 
 
-class AutocompleteStore(SqlStoreBase):
+class AutocompleteStore(ABC):
+    @abstractmethod
+    def autocomplete_rows(self) -> dict[str, list]:
+        """Column lists (id, prompt_name, name, title, alias, base, weight, triggers, tags, uses, last_used,
+        preview) over every LoRA in state ok, in id order; triggers stay JSON text (orjson.Fragment)."""
+
+
+class SqlAutocompleteStore(AutocompleteStore):
+    def __init__(self, db: Db):
+        self.db = db
+
     def autocomplete_rows(self) -> dict[str, list]:
         """Column lists over every LoRA in state ok, in id order."""
         cols = (
@@ -69,7 +81,7 @@ class AutocompleteStore(SqlStoreBase):
             type_coerce(L.c.source_tags, Text).label("source_tags"),
         )
         ok = L.c.state == "ok"
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             rows = conn.execute(
                 select(*cols).select_from(L.outerjoin(U, U.c.lora_id == L.c.id)).where(ok).order_by(L.c.id)
             ).all()

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from ..library.probe import probe_many
 from ..library.walker import entry_for
-from ..storage.repository import SqlLibraryRepository
-from ..storage.scan_store import HASHABLE
+from ..storage.catalog_store import CatalogStore
+from ..storage.scan_store import HASHABLE, ScanStore
 
 
-def reprobe(repo: SqlLibraryRepository, ids: list[int]) -> list[int]:
+def reprobe(scan_store: ScanStore, catalog_store: CatalogStore, ids: list[int]) -> list[int]:
     """Update the rows of `ids` from their files; returns the ids updated.
 
     A file that is gone (or a row no longer present) is left to the next scan,
     which marks it missing or sees where it went.
     """
     entries = []
-    for lid, (path, root, state) in sorted(repo.paths(list(ids)).items()):
+    for lid, (path, root, state) in sorted(catalog_store.paths(list(ids)).items()):
         if state not in HASHABLE:
             continue
         entry = entry_for(path, root)
@@ -29,5 +29,5 @@ def reprobe(repo: SqlLibraryRepository, ids: list[int]) -> list[int]:
     if not entries:
         return []
     rows = probe_many([e for _, e in entries])
-    repo.update_files([(lid, row) for (lid, _), row in zip(entries, rows, strict=False)])
+    scan_store.update_files([(lid, row) for (lid, _), row in zip(entries, rows, strict=False)])
     return [lid for lid, _ in entries]

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 from ..library.probe import probe_many
 from ..library.probe_pool import ProbePool, WorkerDied
 from ..library.walker import FileEntry, walk
-from ..storage.repository import SqlLibraryRepository
-from ..storage.scan_store import ON_DISK
+from ..storage.catalog_store import CatalogStore
+from ..storage.scan_store import ON_DISK, ScanStore
 
 log = logging.getLogger(__name__)
 POOL_THRESHOLD = 200  # below this, worker start-up costs more than it saves
@@ -53,9 +53,11 @@ class ScanReport:
 
 
 class Scanner:
-    def __init__(self, repo: SqlLibraryRepository, roots: list[str], *, workers: int = 2, skip: set[str] | None = None,
-                 write_lock: threading.Lock | None = None, link_targets: list[str] | None = None):
-        self.repo = repo
+    def __init__(self, scan_store: ScanStore, catalog_store: CatalogStore, roots: list[str], *, workers: int = 2,
+                 skip: set[str] | None = None, write_lock: threading.Lock | None = None,
+                 link_targets: list[str] | None = None):
+        self.scan_store = scan_store
+        self.catalog_store = catalog_store  # the counts by state a report ends with
         self.roots = [os.path.abspath(r) for r in roots]
         self.link_targets = list(link_targets or ())
         self.workers = max(1, workers)
@@ -70,7 +72,7 @@ class Scanner:
         walked = walk(self.roots, self.skip, self.link_targets)
         report.unavailable_roots = walked.unavailable_roots
         report.errors = [{"path": p, "error": e} for p, e in walked.errors]
-        index = self.repo.file_index()
+        index = self.scan_store.file_index()
         report.total = len(walked.files)
 
         to_probe: list[FileEntry] = []
@@ -132,7 +134,7 @@ class Scanner:
                           for lid, row in updates}
                 with self.write_lock:
                     fresh = [(lid, row) for lid, row in updates if _unchanged_on_disk(row)]
-                    written = set(self.repo.update_files(fresh, moved_from=moved_from, expect=expect))
+                    written = set(self.scan_store.update_files(fresh, moved_from=moved_from, expect=expect))
                 for lid, what in whats.items():
                     if lid not in written:  # changed meanwhile: left for the next scan, not counted
                         setattr(report, what, getattr(report, what) - 1)
@@ -151,17 +153,21 @@ class Scanner:
         expect = {row.id: _as_read(index, path) for path, row in vanished}
         with self.write_lock:
             # A file that is back (or was moved here by a file operation) since the walk is not missing.
-            flagged = self.repo.mark_missing([i for i in gone if not os.path.lexists(by_id[i])], expect=expect) if gone else []
-            flagged += self.repo.mark_missing([i for i in away if not os.path.lexists(by_id[i])], offline=True,
-                                              expect=expect) if away else []
+            flagged = self.scan_store.mark_missing([i for i in gone if not os.path.lexists(by_id[i])], expect=expect) if gone else []
+            flagged += self.scan_store.mark_missing([i for i in away if not os.path.lexists(by_id[i])], offline=True,
+                                                    expect=expect) if away else []
         report.missing = len(flagged)
-        counts = self.repo.counts()
+        counts = self.catalog_store.counts()
         report.broken = counts["broken"]
         report.unsupported = counts["unsupported"]
         report.other = counts["other"]
-        report.duplicate = self.repo.duplicate_count()
+        report.duplicate = self.duplicate_count()
         report.seconds = round(time.perf_counter() - started, 3)
         return report
+
+    def duplicate_count(self) -> int:
+        """Files present at a path whose full hash another present file shares (known once hashed)."""
+        return self.scan_store.duplicate_count()
 
     def _insert(self, rows: list[dict[str, Any]], report: ScanReport) -> None:
         """New files, each still on disk as it was read (a file moved away meanwhile is not added)."""
@@ -169,7 +175,7 @@ class Scanner:
             fresh = [row for row in rows if _unchanged_on_disk(row)]
             report.new -= len(rows) - len(fresh)
             if fresh:
-                self.repo.insert_files(fresh)
+                self.scan_store.insert_files(fresh)
 
     def _probe(self, entries: list[FileEntry], progress: Progress | None) -> Iterator[list[dict[str, Any]]]:
         """Yield probed rows in chunks: in worker processes for a big batch, else here."""

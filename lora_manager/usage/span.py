@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..storage.rollups import COUNTERS
+from .rollup_fold import COUNTERS
 from .timeparts import floor_to
 
 DAY = 86400

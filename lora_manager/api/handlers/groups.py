@@ -17,4 +17,4 @@ def collections(cat: Catalog) -> Response:
 
 
 def duplicates(cat: Catalog) -> Response:
-    return JSON(cat.duplicates())
+    return JSON(cat.duplicate_groups())

@@ -27,7 +27,11 @@ def meta() -> Response:
 
 def system_info(core) -> dict[str, Any]:
     """Always answers: a down, damaged or full database is a reading here, not a failure (docs/data-safety.md)."""
-    db = core.catalog.database()
+    try:
+        core.db.ping()
+        db: dict[str, Any] = {"kind": core.db.kind, "healthy": True}
+    except Exception as exc:
+        db = {"kind": core.db.kind, "healthy": False, "error": str(getattr(exc, "message", exc))[:300]}
     counts: dict[str, int] = {}
     hashing: dict[str, Any] = core.hasher.status()
     if db["healthy"]:
@@ -36,7 +40,7 @@ def system_info(core) -> dict[str, Any]:
             hashing = core.hasher.full_status()
         except LoraManagerError:
             pass  # damaged: recorded as the health problem just below
-    problem = core.catalog.storage_problem()  # disk full or damaged, until a write succeeds again
+    problem = core.db.health.problem  # disk full or damaged, until a write succeeds again
     if problem is not None:
         db.update(healthy=False, error=problem["message"], problem=problem)
     return {

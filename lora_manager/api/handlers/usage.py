@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
 from ...catalog.service import Catalog
+from ...errors import NotFound
 from ...usage.analytics import Analytics
 from ..moments import SINCE, UNTIL, moment, to_utc, zones
 from ..responses import JSON
@@ -18,6 +19,7 @@ from . import KEY_PATH
 
 def usage(
     analytics: Analytics,
+    cat: Catalog,
     lora: Optional[str] = Query(None, max_length=300, pattern=TEXT,
                                 description="only generations that asked for or applied this LoRA"),
     since: Optional[str] = moment("ISO 8601; without a zone, UTC"),
@@ -25,7 +27,14 @@ def usage(
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=10_000_000),
 ) -> Response:
-    return JSON(analytics.usage(lora, to_utc(since), to_utc(until), limit, offset))
+    lora_id = prompt_name = None
+    if lora is not None:
+        try:
+            lora_id = cat.resolve(lora)
+        except NotFound:
+            prompt_name = lora  # a name the host was asked for but we do not know
+    return JSON(analytics.list_usage(lora_id=lora_id, prompt_name=prompt_name, since=to_utc(since),
+                                     until=to_utc(until), limit=limit, offset=offset))
 
 
 def analytics_summary(
