@@ -200,7 +200,7 @@ class FileOps:
     def _reindex(self, lid: int, path: str, root: str) -> None:
         entry = entry_for(path, root)
         if entry is not None:
-            self.repo.relocate(lid, probe(entry))
+            self.repo.relocate(lid, probe(entry).as_row())
 
 
 def _makedirs(folder: str) -> None:

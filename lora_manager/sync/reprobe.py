@@ -28,6 +28,6 @@ def reprobe(repo: SqlLibraryRepository, ids: list[int]) -> list[int]:
             entries.append((lid, entry))
     if not entries:
         return []
-    rows = probe_many([e for _, e in entries])
-    repo.update_files([(lid, row) for (lid, _), row in zip(entries, rows, strict=False)])
+    results = probe_many([e for _, e in entries])
+    repo.update_files([(lid, result.as_row()) for (lid, _), result in zip(entries, results, strict=False)])
     return [lid for lid, _ in entries]
