@@ -19,6 +19,7 @@ import orjson
 from .basemodel import detect_base
 from .network import detect_network
 from .records import Header, LoraFacts, Preview, SidecarFacts
+from .tensor_names import TensorNames
 
 MAX_TEXT = 20_000
 MAX_VALUE = 4_096  # per metadata value kept for display
@@ -191,8 +192,9 @@ def normalise(header: Header | None, sidecars: list[SidecarFacts], previews: lis
     facts = LoraFacts(sidecars=sidecars, previews=previews)
     facts.title = _first(meta.get("ssmd_display_name"), meta.get("modelspec.title"), *_sidecar_values(good, "title"))
     facts.alias = _clean(meta.get("ss_output_name"), 500)
-    facts.network_type, facts.rank, facts.alpha = detect_network(meta, tensors)
-    facts.base = detect_base(meta, tensors, good, file_name)
+    names = TensorNames(tensors)  # summarised at most once, for whichever of the two asks first
+    facts.network_type, facts.rank, facts.alpha = detect_network(meta, names)
+    facts.base = detect_base(meta, names, good, file_name)
     facts.description = _first(
         meta.get("modelspec.description"), meta.get("ssmd_description"), *_sidecar_values(good, "description"),
         meta.get("ss_training_comment"),
