@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 
 import re
-from datetime import datetime, timezone
 from operator import itemgetter
 from typing import Any
 from collections.abc import Iterable
@@ -17,6 +16,7 @@ from collections.abc import Iterable
 import orjson
 
 from .basemodel import detect_base
+from .clock import iso_from_unix
 from .network import detect_network
 from .records import Header, LoraFacts, Preview, SidecarFacts
 from .tensor_names import TensorNames
@@ -73,7 +73,7 @@ def _iso_from_unix(value: Any) -> str | None:
         return None
     if not 0 < ts < 32503680000:  # before year 3000
         return None
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds")
+    return iso_from_unix(ts)
 
 
 def _resolution(meta: dict[str, str]) -> str | None:

@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
+from ..library.clock import parse_utc as _utc
 from .base import L, SqlStoreBase
 from .rollups import FAM, PAIR, TOT, WEI
 from .scan_store import PRESENT
@@ -81,11 +82,3 @@ class AnalyticsStore(SqlStoreBase):
         with self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=batch).execute(q)
             yield from result
-
-
-def _utc(value):
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value[:26])
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

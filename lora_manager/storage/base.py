@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import threading
-
-from datetime import datetime, timezone
 from collections.abc import Iterable
 
 from sqlalchemy import Engine, event, select, text, update
 
+from ..library.clock import utcnow  # noqa: F401 - the stores' clock, one for every layer
 from .health import StorageHealth
 from .models import Lora, LoraTag, LoraUser
 from .search import search_text
@@ -18,10 +17,6 @@ U = LoraUser.__table__
 T = LoraTag.__table__
 
 SEARCH_COLUMNS = (L.c.id, L.c.file_name, L.c.prompt_name, L.c.alias, L.c.title, L.c.triggers, L.c.source_tags, L.c.description)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def chunks(items: list, size: int = 500) -> Iterable[list]:

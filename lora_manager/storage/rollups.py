@@ -14,7 +14,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..usage.timeparts import floor_to, utc
+from ..library.clock import as_utc
+from ..usage.timeparts import floor_to
 from .models import (UsageDay, UsageDayPair, UsageDayTrigger, UsageHour, UsageLoraDay, UsageLoraDayFamily,
                      UsageLoraDayWeight, UsageLoraFamily, UsageLoraTotal, UsageLoraWeight, UsagePair, UsageSlot,
                      UsageTrigger)
@@ -120,7 +121,7 @@ def aggregate(generations: list[dict[str, Any]], loras: list[dict[str, Any]],
     words_by_gen: dict[int, set[str]] = {}
     day_of: dict[int, datetime] = {}
     for g in generations:
-        start = utc(g["started_at"])
+        start = as_utc(g["started_at"])
         day_of[g["id"]] = floor_to(start, 86400)
         done = g["outcome"] == "done" and g["duration_ms"] is not None
         fam = g.get("checkpoint_family") or ""

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from ..errors import InvalidInput
+from ..library.clock import iso
 from ..usage.prompts import is_skipped
 from . import rollups
 from .base import L, SqlStoreBase, chunks
@@ -104,7 +105,7 @@ class UsageStore(SqlStoreBase):
                     loras.setdefault(row["generation_id"], []).append(item)
         items = []
         for g in gens:
-            item = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in g.items()}
+            item = {k: iso(v) for k, v in g.items()}
             item["loras"] = loras.get(g["id"], [])
             items.append(item)
         return {"total": int(total), "limit": limit, "offset": offset, "items": items}
