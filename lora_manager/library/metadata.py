@@ -17,6 +17,7 @@ import orjson
 
 from .basemodel import detect_base
 from .clock import iso_from_unix
+from .cover import cover_mime
 from .network import detect_network
 from .records import Header, LoraFacts, Preview, SidecarFacts
 from .tensor_names import TensorNames
@@ -152,17 +153,6 @@ def class_tokens(meta: dict[str, str]) -> list[str]:
     return words
 
 
-def _cover_mime(meta: dict[str, str]) -> str | None:
-    thumb = meta.get("modelspec.thumbnail", "")
-    m = re.match(r"data:(image/[a-z+.-]+);base64,", thumb)
-    if m:
-        return m.group(1)
-    covers = _loads(meta.get("ssmd_cover_images"))
-    if isinstance(covers, list) and covers and isinstance(covers[0], str):
-        return "image/png" if covers[0].startswith("iVBOR") else "image/jpeg"
-    return None
-
-
 def trimmed_metadata(meta: dict[str, str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in meta.items():
@@ -203,7 +193,7 @@ def normalise(header: Header | None, sidecars: list[SidecarFacts], previews: lis
     facts.trained_started = _iso_from_unix(meta.get("ss_training_started_at"))
     facts.trained_finished = _iso_from_unix(meta.get("ss_training_finished_at")) or _clean(meta.get("modelspec.date"), 64)
     facts.resolution = _resolution(meta)
-    facts.cover_mime = _cover_mime(meta)
+    facts.cover_mime = cover_mime(meta)
     sshs = meta.get("sshs_model_hash", "")
     facts.header_hash = sshs.lower().removeprefix("0x") if _HEX64.match(sshs) else None
     triggers = split_words(meta.get("modelspec.trigger_phrase")) + split_words(meta.get("ssmd_keywords"))
