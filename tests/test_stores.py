@@ -25,7 +25,7 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 def _index(db, library, names) -> dict[str, int]:
     """Probe real files and insert them through the scan store: {prompt name: id}."""
     paths = [write_lora(library / f"{name}.safetensors", seed=i) for i, name in enumerate(names)]
-    SqlScanStore(db).insert_files(probe_many([entry_for(p, str(library)) for p in paths]))
+    SqlScanStore(db).insert_files([r.as_row() for r in probe_many([entry_for(p, str(library)) for p in paths])])
     return {name: SqlCatalogStore(db).resolve(name) for name in names}
 
 
@@ -48,7 +48,7 @@ def test_scan_store_inserts_updates_and_hands_out_pending_hashes(db, library):
 
     # a row changed since the scan read it (another writer) is left as it is now
     row = index[path]
-    fact = probe_many([entry_for(path, str(library))])[0]
+    fact = probe_many([entry_for(path, str(library))])[0].as_row()
     assert scans.update_files([(lid, fact)], expect={lid: (path, row.size + 1, row.mtime_ns)}) == []
     assert scans.update_files([(lid, fact)], expect={lid: (path, row.size, row.mtime_ns)}) == [lid]
     # missing keeps the row (and its user data); unknown ids are not an error

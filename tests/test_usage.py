@@ -109,3 +109,24 @@ def test_usage_api_filters(lib):
         assert c.get(f"{P}/usage", params={"since": since}).json()["total"] == 2
         assert c.get(f"{P}/usage", params={"since": "2026-11-01T12:05:00", "until": "2026-11-01T12:15:00"}).json()["total"] == 1
         assert c.get(f"{P}/usage", params={"since": "yesterday"}).status_code == 422
+
+
+def test_moments_in_answers_have_one_form(lib):
+    """Every moment the API writes is ISO 8601 to the second, in UTC, with its offset (library/clock.py),
+    whatever the database hands back (SQLite: naive; PostgreSQL: aware) and however precise it was stored."""
+    import re
+
+    started = T0 + timedelta(minutes=5, microseconds=123456)
+    lib.recorder.record(GenerationEvent.from_prompt("<lora:cat_style:0.8>", started_at=started, outcome="done",
+                                                    applied=[{"name": "cat_style", "te": 0.8, "unet": 0.8}]))
+    assert lib.recorder.flush(10)
+    form = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
+    with TestClient(create_app(lib)) as c:
+        entry = c.get(f"{P}/loras/cat_style").json()
+        event = c.get(f"{P}/usage").json()["items"][0]
+        figures = c.get(f"{P}/analytics/loras").json()["items"][0]
+        summary = c.get(f"{P}/analytics/summary", params={"since": "2026-11-01T12:00:00.5"}).json()
+    moments = [entry["added_at"], entry["last_used"], event["started_at"], figures["first_used"], figures["last_used"],
+               summary["range"]["since"]]
+    assert all(form.match(m) for m in moments), moments
+    assert event["started_at"] == entry["last_used"] == "2026-11-01T12:05:00+00:00"

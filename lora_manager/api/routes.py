@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from ..errors import LoraManagerError
+from ..library.cover import COVER_TYPES
 from . import recommend_schemas as R
 from . import schemas as S
 from . import usage_schemas as U
@@ -31,6 +32,7 @@ from .responses import core_error_response
 PREFIX = "/lora-manager/v1"
 ERRORS = {code: {"model": S.ErrorBody} for code in (400, 401, 404, 409, 413, 422, 503, 507)}
 IMAGES = {m: {} for m in ("image/png", "image/jpeg", "image/webp", "image/gif")}
+COVERS = {m: {} for m in COVER_TYPES}
 MEDIA = {**IMAGES, "video/mp4": {}, "video/webm": {}}
 
 
@@ -120,7 +122,7 @@ def routes(core) -> list[Route]:
               extra={"response_class": FileResponse,
                      "responses": {**ERRORS, 200: {"content": MEDIA, "description": "the file"}}}),
         Route("/loras/{key}/cover", "GET", bind(previews.cover, cat), "the cover image embedded in the file's metadata",
-              extra={"responses": {**ERRORS, 200: {"content": IMAGES, "description": "the image"}}}),
+              extra={"responses": {**ERRORS, 200: {"content": COVERS, "description": "the image"}}}),
         Route("/tags", "GET", bind(groups.tags, cat), "tags with counts", list[S.TagCount]),
         Route("/duplicates", "GET", bind(groups.duplicates, cat),
               "files with the same full hash at several paths", list[S.DuplicateGroup]),

@@ -17,12 +17,12 @@ list may hand it on as the stored text (never decoded and encoded again).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from operator import attrgetter
 from typing import Any, Literal, Optional
 from collections.abc import Callable
 
 from ..errors import InvalidInput
+from ..library.clock import iso as _iso
 from ..library.records import Preview
 
 
@@ -50,10 +50,6 @@ class Field:
     shown: str = "entry"  # card | list | entry | detail (see the module's docstring)
     description: str | None = None
     raw: bool = False
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat(timespec="seconds") if isinstance(value, datetime) else value
 
 
 def _tensor(r) -> str | None:

@@ -215,7 +215,7 @@ class FileOps:
     def _reindex(self, lid: int, path: str, root: str) -> None:
         entry = entry_for(path, root)
         if entry is not None:
-            self.user_store.relocate(lid, probe(entry))
+            self.user_store.relocate(lid, probe(entry).as_row())
 
 
 def _makedirs(folder: str) -> None:

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 
 from ..errors import InvalidInput, NotFound
 from ..events import EventBus
+from ..library.cover import read_cover
+from ..library.header import read_header
 from ..storage.catalog_store import CatalogStore, LoraQuery, Page
 from ..storage.user_store import UserStore
-from .cover import read_cover
 from .userdata import MAX_COLLECTION, check_text, normalise_tags, validate_edit
 
 BULK_ACTIONS = ("tag", "untag", "favorite", "unfavorite", "set_base", "collect", "uncollect")
@@ -36,7 +37,7 @@ class Catalog:
         entry = self.catalog_store.get(key)
         if not entry["cover"] or entry["state"] != "ok":
             raise NotFound("this LoRA has no embedded cover image")
-        image = read_cover(entry["path"])
+        image = read_cover(read_header(entry["path"]).metadata)
         if image is None:
             raise NotFound("the embedded cover could not be decoded")
         return image

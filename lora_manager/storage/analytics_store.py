@@ -5,11 +5,11 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import func, select
 
+from ..library.clock import parse_utc as _utc
 from .base import L
 from .db import Db
 from .rollups import FAM, PAIR, TOT, WEI
@@ -96,10 +96,3 @@ class SqlAnalyticsStore(AnalyticsStore):
                                 .order_by(L.c.size.desc(), L.c.id).limit(limit)).all()
         return [{"id": i, "prompt_name": p, "size": s} for i, p, s in rows]
 
-
-def _utc(value):
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value[:26])
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

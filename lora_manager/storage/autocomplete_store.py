@@ -9,25 +9,20 @@ values decode anything.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 from sqlalchemy import Text, func, select, type_coerce
 
+from ..library.clock import parse_utc
 from .base import L, T, U
 from .db import Db
 from .rollups import TOT
 
 
 def _epoch(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite hands back text for a coerced column
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return int(value.timestamp())
+    moment = parse_utc(value)  # SQLite hands back text for a coerced column
+    return None if moment is None else int(moment.timestamp())
 
 
 def _preview(count: int, previews_text: str | None, cover: str | None) -> int | str | None:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from collections.abc import Iterable
 
+from ..library.clock import utcnow  # noqa: F401 - the stores' clock, one for every layer
 from .models import Lora, LoraTag, LoraUser
 
 L = Lora.__table__
 U = LoraUser.__table__
 T = LoraTag.__table__
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def chunks(items: list, size: int = 500) -> Iterable[list]:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from ..errors import InvalidInput
+from ..library.clock import iso
 from ..usage.rollup_fold import aggregate
 from ..usage.statuses import lora_rows
 from . import rollups
@@ -103,7 +104,7 @@ class SqlUsageStore(UsageStore):
                     loras.setdefault(row["generation_id"], []).append(item)
         items = []
         for g in gens:
-            item = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in g.items()}
+            item = {k: iso(v) for k, v in g.items()}
             item["loras"] = loras.get(g["id"], [])
             items.append(item)
         return {"total": int(total), "limit": limit, "offset": offset, "items": items}

@@ -28,6 +28,6 @@ def reprobe(scan_store: ScanStore, catalog_store: CatalogStore, ids: list[int]) 
             entries.append((lid, entry))
     if not entries:
         return []
-    rows = probe_many([e for _, e in entries])
-    scan_store.update_files([(lid, row) for (lid, _), row in zip(entries, rows, strict=False)])
+    results = probe_many([e for _, e in entries])
+    scan_store.update_files([(lid, result.as_row()) for (lid, _), result in zip(entries, results, strict=False)])
     return [lid for lid, _ in entries]

@@ -17,13 +17,14 @@ from __future__ import annotations
 import csv
 import io
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import timeparts
 from .rollup_fold import aggregate
+from ..library.clock import UTC, iso, utcnow
 from .span import Span, add_counts, make_span, merge_totals
 from .span import top as top_counts
 from ..errors import InvalidInput
@@ -40,7 +41,7 @@ SORTS = {"uses": "uses", "last_used": "last_used", "name": "prompt_name"}
 
 def zone(name: str | None):
     if not name or name.upper() == "UTC":
-        return timezone.utc
+        return UTC
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -56,15 +57,9 @@ def bucket_key(moment: datetime, tz, bucket: str) -> str:
     return f"{local.year:04d}-{local.month:02d}"
 
 
-def _iso(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
-    return value
-
-
 def _cell(value: Any) -> Any:
     """A CSV cell; text that a spreadsheet would run as a formula is quoted with '."""
-    value = _iso(value)
+    value = iso(value)
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
@@ -135,8 +130,8 @@ class Analytics:
             pool.shutdown(wait=False)
         edges = self._edges(span)
         out = {
-            "range": {"since": _iso(since), "until": _iso(until), "time_zone": tz_name or "UTC", "bucket": bucket,
-                      "exact": span.exact, "raw_since": _iso(span.raw_since)},
+            "range": {"since": iso(since), "until": iso(until), "time_zone": tz_name or "UTC", "bucket": bucket,
+                      "exact": span.exact, "raw_since": iso(span.raw_since)},
             "totals": self._totals(span, edges, all_time),
             "timeline": self._timeline(span, edges, tz, bucket),
         }
@@ -219,7 +214,7 @@ class Analytics:
 
     @staticmethod
     def _brief(r: dict[str, Any]) -> dict[str, Any]:
-        return {"id": r["lora_id"], "prompt_name": r["prompt_name"], "uses": int(r["uses"]), "last_used": _iso(r["last_used"])}
+        return {"id": r["lora_id"], "prompt_name": r["prompt_name"], "uses": int(r["uses"]), "last_used": iso(r["last_used"])}
 
     def loras(self, since=None, until=None, sort: str = "uses", limit: int = 100, offset: int = 0) -> dict[str, Any]:
         """Per-LoRA figures for a range, one page: {total, limit, offset, items: [item]}.
@@ -304,7 +299,7 @@ class Analytics:
                 without = (all_ms * all_n - mean_with * n_with) / (all_n - n_with)
             items.append({
                 "id": r["lora_id"], "prompt_name": r["prompt_name"], "uses": int(r["uses"] or 0),
-                "requests": int(r["requests"]), "first_used": _iso(r["first_used"]), "last_used": _iso(r["last_used"]),
+                "requests": int(r["requests"]), "first_used": iso(r["first_used"]), "last_used": iso(r["last_used"]),
                 "outcomes": {k: int(r[k] or 0) for k in ("done", "interrupted", "failed", "not_found")},
                 "weights": w_by.get(r["prompt_name"], {}),
                 "families": f_by.get(r["prompt_name"], {}),
@@ -318,7 +313,7 @@ class Analytics:
         per-LoRA figure stays the same, since the rollups hold them. Returns generations deleted."""
         if retention_days <= 0:
             return 0
-        now = now or datetime.now(timezone.utc)
+        now = now or utcnow()
         return self.range_store.compact_usage(floor_to(now, 86400) - timedelta(days=retention_days))
 
     def list_usage(self, lora_id: int | None = None, prompt_name: str | None = None, since: datetime | None = None,

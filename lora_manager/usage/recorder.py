@@ -11,7 +11,7 @@ import queue
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
@@ -60,10 +60,6 @@ class GenerationEvent:
         if self.finished_at is not None:
             row["duration_ms"] = max(0, int((self.finished_at - self.started_at).total_seconds() * 1000))
         return row
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _bad_data(exc: BaseException) -> bool:

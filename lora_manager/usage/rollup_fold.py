@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .timeparts import floor_to, utc
+from ..library.clock import as_utc
+from .timeparts import floor_to
 
 # per-LoRA counters (all time and per UTC day)
 COUNTERS = ("requests", "uses", "done", "interrupted", "failed", "not_found", "not_applied", "sum_ms", "timed")
@@ -87,7 +88,7 @@ def aggregate(generations: list[dict[str, Any]], loras: list[dict[str, Any]],
     words_by_gen: dict[int, set[str]] = {}
     day_of: dict[int, datetime] = {}
     for g in generations:
-        start = utc(g["started_at"])
+        start = as_utc(g["started_at"])
         day_of[g["id"]] = floor_to(start, 86400)
         done = g["outcome"] == "done" and g["duration_ms"] is not None
         fam = g.get("checkpoint_family") or ""
