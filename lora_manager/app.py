@@ -13,6 +13,7 @@ from .usage.analytics import Analytics
 from .errors import DatabaseUnusable
 from .catalog.autocomplete import AutocompleteIndex
 from .catalog.service import Catalog
+from .civitai.service import CivitaiService
 from .events import EventBus
 from .catalog.fileops import FileOps
 from .sync.hasher import Hasher
@@ -23,6 +24,7 @@ from .recommend.service import Recommender
 from .usage.recorder import Recorder
 from .sync.scans import ScanService
 from .settings import Settings
+from .storage.civitai_store import SqlCivitaiStore
 from .storage.opening import check_location
 from .storage.repository import SqlLibraryRepository, open_repository
 
@@ -47,6 +49,7 @@ class App:
     # The host's loaded checkpoint family (sd1, sd2, xl, sd3, f1, ...; None: unknown); set by a host adapter.
     host_model_family: Optional[Callable[[], Optional[str]]] = None
     autocomplete: AutocompleteIndex | None = None
+    civitai: CivitaiService | None = None
 
     def loaded_family(self) -> str | None:
         """The host's loaded checkpoint family, or None (standalone, nothing loaded, or the host failed to say)."""
@@ -111,6 +114,8 @@ class App:
         return stop
 
     def close(self) -> None:
+        if self.civitai is not None:
+            self.civitai.stop()
         if self.recommender is not None:
             self.recommender.close()
         stop = getattr(self, "_retention_stop", None)
@@ -144,8 +149,20 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
                                   trim=None if host else memtrim.trim)
     app.on_library_changed.append(app.recommender.changed)
     app.catalog.on_edit.append(app.recommender.changed)
+    app.civitai = CivitaiService(SqlCivitaiStore(repo.engine), settings, events.publish,
+                                 resolve_many=app.catalog.resolve_many, write_lock=files.lock,
+                                 on_files_written=lambda ids: _reread(app, ids))
     app.start_usage_retention()
     return app
+
+
+def _reread(app: App, ids: list[int]) -> None:
+    """Read again LoRAs whose sidecar or preview was just written (the index shows them at once)."""
+    from .sync.reprobe import reprobe
+
+    with app.files.lock:
+        reprobe(app.repo, ids)
+    app.library_changed()
 
 
 def prepare_data_dir(settings: Settings) -> None:

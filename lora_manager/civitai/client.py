@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 5
 MAX_WAIT_S = 120.0  # a Retry-After beyond this is capped: a bulk fetch is stopped by failures, not parked
 MAX_JSON_BYTES = 32 << 20
+BACKOFF_S = 1.0  # the first retry's wait; doubles each try, up to 30 s
 
 
 class CivitaiUnavailable(LoraManagerError):
@@ -109,12 +110,12 @@ class CivitaiClient:
     """One HTTP client over Civitai's API at `base_url`; thread-safe; `close()` when done."""
 
     def __init__(self, base_url: str, *, key: str = "", rate: float = 2.0, timeout: float = 30.0,
-                 attempts: int = ATTEMPTS, backoff_s: float = 1.0, stop: threading.Event | None = None):
+                 attempts: int = ATTEMPTS, backoff_s: float | None = None, stop: threading.Event | None = None):
         self.base_url = base_url.rstrip("/")
         self._key = key
         self.pace = Pace(rate)
         self.attempts = max(1, attempts)
-        self.backoff_s = backoff_s
+        self.backoff_s = BACKOFF_S if backoff_s is None else backoff_s
         self.stop = stop or threading.Event()
         self.requests = 0  # every HTTP request sent, retries included
         self.retries = 0
