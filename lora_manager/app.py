@@ -70,6 +70,8 @@ class App:
         report = self.scanner.scan(progress)
         if report.new or report.changed or report.moved or report.missing or report.returned:
             self.library_changed()
+        if self.civitai is not None and (report.changed or report.moved or report.returned):
+            self.civitai.resolve_sidecar_versions()  # sidecars read anew, of files hashed before
         if hash_after:
             self.hasher.wake()
             if wait_hashes:
@@ -134,7 +136,9 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     files = FileOps(repo, settings.lora_dirs, settings.trash_dir, link_targets=settings.link_targets)
     scanner = Scanner(repo, settings.lora_dirs, workers=settings.scan_workers, skip={settings.data_dir},
                       write_lock=files.lock, link_targets=settings.link_targets)
-    hasher = Hasher(repo, workers=settings.hash_workers, on_event=events.publish)
+    # After hashing, a Civitai model sidecar's version is picked again with the file's hash (docs/formats.md).
+    hasher = Hasher(repo, workers=settings.hash_workers, on_event=events.publish,
+                    on_hashed=lambda hashed: app.civitai and app.civitai.resolve_sidecar_versions(list(hashed)))
     app = App(settings, repo, scanner, hasher, files, Catalog(repo), events, host=host)
     files.on_change = app.library_changed
     app.scans = ScanService(app.scan, events.publish)
@@ -151,17 +155,17 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     app.catalog.on_edit.append(app.recommender.changed)
     app.civitai = CivitaiService(SqlCivitaiStore(repo.engine), settings, events.publish,
                                  resolve_many=app.catalog.resolve_many, write_lock=files.lock,
-                                 on_files_written=lambda ids: _reread(app, ids))
+                                 reread=lambda ids, hints: _reread(app, ids, hints))
     app.start_usage_retention()
     return app
 
 
-def _reread(app: App, ids: list[int]) -> None:
-    """Read again LoRAs whose sidecar or preview was just written (the index shows them at once)."""
+def _reread(app: App, ids: list[int], hints: dict[int, str] | None) -> None:
+    """Read LoRAs' files again (a sidecar or preview just written shows at once; `hints`: their hashes)."""
     from .sync.reprobe import reprobe
 
     with app.files.lock:
-        reprobe(app.repo, ids)
+        reprobe(app.repo, ids, hints)
     app.library_changed()
 
 

@@ -30,13 +30,13 @@ Publish = Callable[[dict[str, Any]], None]
 class CivitaiService:
     def __init__(self, store: CivitaiStore, settings: Settings, publish: Publish | None = None, *,
                  resolve_many: Callable[[list[str]], list[int]] | None = None,
-                 on_files_written: Callable[[list[int]], None] | None = None,
+                 reread: Callable[[list[int], dict[int, str] | None], None] | None = None,
                  write_lock: threading.Lock | None = None):
         self.store = store
         self.settings = settings
         self._publish = publish or (lambda event: None)
         self._resolve_many = resolve_many
-        self._on_files_written = on_files_written
+        self._reread = reread  # read LoRAs' files again into the index (with their hashes as hints)
         self._write_lock = write_lock
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -144,9 +144,9 @@ class CivitaiService:
                     break
         finally:
             client.close()
-            if fetcher.written and self._on_files_written is not None:
+            if fetcher.written and self._reread is not None:
                 try:
-                    self._on_files_written(sorted(set(fetcher.written)))
+                    self._reread(sorted(set(fetcher.written)), None)
                 except Exception:  # the index catches up at the next scan
                     log.exception("re-reading LoRAs after Civitai wrote their files failed")
         report = {**self.progress, "status": "stopped" if stopped else "finished", "stopped_reason": stopped,
@@ -184,6 +184,14 @@ class CivitaiService:
         if now - self._last_emit >= EMIT_EVERY_S:
             self._last_emit = now
             self._publish({"type": "civitai.progress", **p})
+
+    def resolve_sidecar_versions(self, ids: list[int] | None = None) -> list[int]:
+        """Pick again, with each file's hash, the version of a Civitai model sidecar that was picked by name
+        or as the first (after hashing; after a scan that read sidecars anew). Returns the ids read again."""
+        guesses = self.store.version_guesses(ids)
+        if guesses and self._reread is not None:
+            self._reread(sorted(guesses), guesses)
+        return sorted(guesses)
 
     # --- reads ---------------------------------------------------------------------------------
     def civitai_facts(self, lora_id: int) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, func, not_, or_, select
+from sqlalchemy import Engine, Text, and_, exists, func, not_, or_, select, type_coerce
 
 from .civitai_models import CivitaiLookup, CivitaiModel, CivitaiVersion
 from .models import Lora
@@ -85,6 +85,11 @@ class CivitaiStore(abc.ABC):
     @abc.abstractmethod
     def record(self, lora_id: int) -> dict[str, Any] | None:
         """{lookup, version, model} for a LoRA's current hash (None when never asked)."""
+
+    @abc.abstractmethod
+    def version_guesses(self, ids: list[int] | None = None) -> dict[int, str]:
+        """Hashed LoRAs (of `ids`, or all) whose Civitai model sidecar's version was picked by name or as
+        the first, without their hash: {id: sha256}, to pick it again with the hash (docs/formats.md)."""
 
     @abc.abstractmethod
     def counts(self, cutoff: datetime) -> dict[str, int]:
@@ -165,6 +170,19 @@ class SqlCivitaiStore(CivitaiStore):
             return None
         return {"lookup": _lookup(row), "version": row["version"], "model": row["model"],
                 "fetched_at": row["version_fetched_at"]}
+
+    def version_guesses(self, ids: list[int] | None = None) -> dict[int, str]:
+        text = type_coerce(L.c.sidecars, Text)  # the JSON's text: a pattern is no JSON value
+        guessed = or_(text.like('%"version_match":"first"%'), text.like('%"version_match":"name"%'))
+        q = select(L.c.id, L.c.sha256, L.c.sidecars).where(self._hashed(), guessed)
+        out: dict[int, str] = {}
+        with self.engine.connect() as conn:
+            for part in ([None] if ids is None else [sorted(set(ids))[i:i + 500] for i in range(0, len(set(ids)), 500)]):
+                for r in conn.execute(q if part is None else q.where(L.c.id.in_(part))):
+                    if any(isinstance(s, dict) and s.get("version_match") in ("first", "name") and not s.get("hash_checked")
+                           for s in r.sidecars or ()):
+                        out[r.id] = r.sha256
+        return out
 
     def counts(self, cutoff: datetime) -> dict[str, int]:
         status = select(LK.c.status).where(LK.c.sha256 == L.c.sha256).limit(1).scalar_subquery()
