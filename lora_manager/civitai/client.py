@@ -167,6 +167,7 @@ class CivitaiClient:
 
         def once() -> Answer:
             with closing(self._send("GET", url, headers)) as r:
+                body = r.read()  # read whole (capped by MAX_JSON_BYTES below): the connection stays reusable
                 if r.status_code == 304:
                     return Answer("not_modified", None, etag)
                 if r.status_code == 404:
@@ -176,7 +177,6 @@ class CivitaiClient:
                                              f"LORA_MANAGER_CIVITAI_KEY", {"status": r.status_code})
                 if r.status_code != 200:
                     raise CivitaiUnavailable(f"Civitai answered HTTP {r.status_code}", {"status": r.status_code})
-                body = r.read()
                 if len(body) > MAX_JSON_BYTES:
                     raise CivitaiUnavailable("Civitai's answer is too large")
                 try:
@@ -205,7 +205,9 @@ class CivitaiClient:
             raise _Transient(f"cannot connect ({type(exc).__name__})") from None
         if response.status_code == 429 or response.status_code >= 500:
             asked = retry_after(response.headers.get("retry-after"))
-            response.close()
+            with closing(response):
+                if int(response.headers.get("content-length") or 0) < 65536:
+                    response.read()  # a short error page: read, so the connection is kept
             if asked:
                 self.pace.hold(asked)
             raise _Transient(f"HTTP {response.status_code}", asked)

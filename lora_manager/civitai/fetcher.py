@@ -113,9 +113,11 @@ class Fetcher:
         return self._save(t, version, matched_by or "sha256")
 
     def _save(self, t: LoraTarget, version: Stored, matched_by: str) -> Outcome:
-        model = self._model(version.data.get("modelId"))
+        model_id = version.data.get("modelId")
+        model = self._model(model_id)
         self.store.save_found(t.sha256 or "", matched_by, version, model)
-        return self._found(t, int(version.data["id"]), matched_by, cached=False)
+        return Outcome(t.id, t.path, "found", None, int(version.data["id"]),
+                       model_id if isinstance(model_id, int) else None, matched_by)
 
     def _model(self, model_id: Any) -> Stored | None:
         if not isinstance(model_id, int):
@@ -140,6 +142,9 @@ class Fetcher:
     # --- the files ------------------------------------------------------------------------------
     def _files(self, t: LoraTarget, out: Outcome) -> None:
         """The sidecar and the preview of this LoRA (each file with this hash is dealt with by its own target)."""
+        if not (self.settings.civitai_sidecars or self.settings.civitai_previews):
+            out.sidecar = out.preview = "off"
+            return
         version = self.store.version(out.version_id or 0)
         if version is None:
             return

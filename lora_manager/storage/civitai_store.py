@@ -100,6 +100,7 @@ class SqlCivitaiStore(CivitaiStore):
     def __init__(self, engine: Engine):
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._upserts: dict[str, Any] = {}
 
     # --- reads ----------------------------------------------------------------------------------
     @staticmethod
@@ -194,12 +195,17 @@ class SqlCivitaiStore(CivitaiStore):
 
     # --- writes ---------------------------------------------------------------------------------
     def _upsert(self, conn, table, row: dict[str, Any], key: str) -> None:
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(table).values(**row)
-        conn.execute(stmt.on_conflict_do_update(index_elements=[key], set_={k: stmt.excluded[k] for k in row if k != key}))
+        """INSERT ... ON CONFLICT (key) DO UPDATE, one statement per table built once (values bound per call)."""
+        stmt = self._upserts.get(table.name)
+        if stmt is None:
+            if self.dialect == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert
+            else:
+                from sqlalchemy.dialects.sqlite import insert
+            ins = insert(table)
+            stmt = self._upserts[table.name] = ins.on_conflict_do_update(
+                index_elements=[key], set_={c.name: ins.excluded[c.name] for c in table.c if c.name != key})
+        conn.execute(stmt, row)
 
     def save_found(self, sha256: str, matched_by: str, version: Stored, model: Stored | None) -> None:
         vid = int(version.data["id"])
