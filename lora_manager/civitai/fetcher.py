@@ -106,10 +106,12 @@ class Fetcher:
         if answer.status == "not_found":  # taken down since
             self.store.save_not_found(t.sha256 or "")
             return Outcome(t.id, t.path, "not_found", "no longer on Civitai")
-        if answer.status == "not_modified" and stored is not None:
+        if answer.status == "ok" and isinstance((answer.data or {}).get("id"), int):
+            version = Stored(answer.data or {}, answer.etag, utcnow())
+        elif stored is not None:  # not modified (or an answer without an id: the stored record stands)
             version = Stored(stored.data, stored.etag, utcnow())
         else:
-            version = Stored(answer.data or {}, answer.etag, utcnow())
+            return Outcome(t.id, t.path, "failed", "Civitai's answer has no version id")
         return self._save(t, version, matched_by or "sha256")
 
     def _save(self, t: LoraTarget, version: Stored, matched_by: str) -> Outcome:
