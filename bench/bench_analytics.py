@@ -31,14 +31,16 @@ from sqlalchemy import func, select, text  # noqa: E402
 from lora_manager.usage.analytics import Analytics  # noqa: E402
 from report import emit  # noqa: E402  (bench/report.py, beside this script)
 from lora_manager.storage import rollups  # noqa: E402
-from lora_manager.storage.repository import open_repository  # noqa: E402
+from lora_manager.storage.db import open_db  # noqa: E402
+from lora_manager.storage.stores import sql_stores  # noqa: E402
+from lora_manager.usage.rollup_fold import aggregate  # noqa: E402
 from lora_manager.storage.usage_store import G, GL  # noqa: E402
 
 
 WORDS = ("neon", "ink", "glow", "sketch", "retro", "pastel", "chrome", "velvet", "storm", "amber", "moss", "frost")
 
 
-def synth_index(repo, count: int, seed: int = 0) -> None:
+def synth_index(db, count: int, seed: int = 0) -> None:
     """`count` LoRA rows: only what analytics reads (name, size, state, triggers) is realistic."""
     rng = random.Random(seed)
     rows = []
@@ -49,12 +51,12 @@ def synth_index(repo, count: int, seed: int = 0) -> None:
                      "state": "ok", "triggers": [f"{rng.choice(WORDS)}{i % 97}", rng.choice(WORDS)],
                      **{k: [] for k in ("training_tags", "source_tags", "sidecars", "previews")}, "meta": {}, "suggested": {},
                      "preview_count": 0, "companion_sig": 0, "offline": False})
-    repo.insert_files(rows)
+    sql_stores(db).scan.insert_files(rows)
 
 
-def fill(repo, events: int, seed: int = 0) -> float:
+def fill(db, events: int, seed: int = 0) -> float:
     rng = random.Random(seed)
-    with repo.engine.connect() as conn:
+    with db.engine.connect() as conn:
         loras = conn.execute(text("SELECT id, prompt_name, triggers FROM loras WHERE state = 'ok'")).all()
     popular = loras[: max(1, len(loras) // 50)]  # a few LoRAs get most of the use
     start = datetime(2025, 11, 1, tzinfo=timezone.utc)
@@ -79,10 +81,10 @@ def fill(repo, events: int, seed: int = 0) -> float:
                 words.append(rng.choice(_list(triggers)))
         batch_g[-1]["prompt"] = ", ".join(words + ["a cat", "masterpiece"])
         if len(batch_g) >= 20000:
-            _write(repo, batch_g, batch_l)
+            _write(db, batch_g, batch_l)
             batch_g, batch_l = [], []
     if batch_g:
-        _write(repo, batch_g, batch_l)
+        _write(db, batch_g, batch_l)
     return time.perf_counter() - t
 
 
@@ -90,13 +92,13 @@ def _list(value):
     return json.loads(value) if isinstance(value, str) else list(value)
 
 
-def _write(repo, gens, loras) -> None:
+def _write(db, gens, loras) -> None:
     """Events and their rollups, as the recorder writes them (in bulk here)."""
-    with repo.engine.begin() as conn:
+    with db.engine.begin() as conn:
         conn.execute(G.insert(), gens)
         conn.execute(GL.insert(), loras)
         words = rollups.trigger_words(conn, {r["lora_id"] for r in loras})
-        rollups.apply(conn, repo.dialect, rollups.aggregate(gens, loras, words))
+        rollups.apply(conn, db.dialect, aggregate(gens, loras, words))
 
 
 def timed(fn, runs=5):
@@ -109,9 +111,10 @@ def timed(fn, runs=5):
     return round(statistics.median(times), 3)
 
 
-def measure(repo) -> dict:
-    analytics = Analytics(repo)
-    with repo.engine.connect() as conn:
+def measure(db) -> dict:
+    stores = sql_stores(db)
+    analytics = Analytics(stores.analytics, stores.ranges, stores.usage)
+    with db.engine.connect() as conn:
         base = timed(lambda: conn.execute(select(func.count()).select_from(GL)).scalar())
         lora_rows = conn.execute(select(func.count()).select_from(GL)).scalar()
     month = (datetime(2026, 9, 30, 22, 0, tzinfo=timezone.utc), datetime(2026, 10, 31, 23, 0, tzinfo=timezone.utc))  # Berlin's October
@@ -149,15 +152,15 @@ def main() -> None:
             copy = os.path.join(work, "a.db")
             shutil.copy(args.db, copy)
             url = f"sqlite:///{copy}"
-        repo = open_repository(url)
-        out = {"database": repo.dialect, "events": args.events}
+        db = open_db(url)
+        out = {"database": db.dialect, "events": args.events}
         if not args.filled:
             if not args.db:
-                synth_index(repo, args.loras)
-            out["fill_s"] = round(fill(repo, args.events), 1)
-        out.update(measure(repo))
+                synth_index(db, args.loras)
+            out["fill_s"] = round(fill(db, args.events), 1)
+        out.update(measure(db))
         emit(out, args.json)
-        repo.close()
+        db.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

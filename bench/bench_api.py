@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from lora_manager.app import build  # noqa: E402
 from report import emit  # noqa: E402  (bench/report.py, beside this script)
 from lora_manager.settings import Settings  # noqa: E402
-from lora_manager.storage.repository import LoraQuery  # noqa: E402
+from lora_manager.storage.catalog_store import LoraQuery  # noqa: E402
 
 P = "/lora-manager/v1"
 
@@ -58,7 +58,7 @@ def server_side(core) -> dict:
         "lookup_by_hash_ms": median_ms(lambda: orjson.dumps(cat.get(random.choice(hashes)))),
     }
     # "deep" is half-way into the library (50,000 at 100k): a fixed offset would be past the end of a small one
-    deep = max(0, min(50_000, core.repo.counts()["ok"] // 2 - 100))
+    deep = max(0, min(50_000, core.catalog.counts()["ok"] // 2 - 100))
     page = cat.list(LoraQuery(limit=100, offset=deep, raw_json=True))
     cursor = cat.list(LoraQuery(limit=100, offset=max(0, deep - 100))).next_cursor
     out["deep_offset"] = deep
@@ -185,9 +185,9 @@ def main() -> None:
         args.db = "sqlite:///" + os.path.abspath(args.db)
     core = build(Settings(lora_dirs=[args.lora_dir], data_dir=args.data_dir, db_url=args.db))
     try:
-        if core.repo.counts()["ok"] == 0:
+        if core.catalog.counts()["ok"] == 0:
             core.scanner.scan()
-        result = {"library": core.repo.counts(), "server_side": server_side(core)}
+        result = {"library": core.catalog.counts(), "server_side": server_side(core)}
     finally:
         core.close()
     result["load"] = under_load(args)

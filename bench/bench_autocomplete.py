@@ -4,7 +4,7 @@
 
 1. Fills a fresh SQLite index with COUNT realistic rows (names, titles, trigger
    words, tags from lora_manager.demo.library's vocabulary; some user tags,
-   preferred weights and usage), written straight through the repository:
+   preferred weights and usage), written straight through the stores:
    scanning 100k files is measured by the other benches, not needed here.
 2. Builds the index the route serves (server-side time, raw and gzip size).
 3. Opens headless Chromium (LORA_MANAGER_CHROMIUM or /usr/bin/chromium) on a
@@ -65,8 +65,8 @@ def fill(core, count: int, seed: int = 0) -> list[str]:
         })
         if rng.random() < 0.02:
             typed.extend([c.name.split(" ")[0], c.triggers[0], c.tags[0].replace("_", " ")])
-    core.repo.insert_files(rows)
-    with core.repo.engine.begin() as conn:  # usage for 5%: the rollup the recorder keeps
+    core.scanner.scan_store.insert_files(rows)
+    with core.db.engine.begin() as conn:  # usage for 5%: the rollup the recorder keeps
         used = {rows[i - 1]["prompt_name"]: i for i in rng.sample(range(1, count + 1), count // 20)}  # keyed by name
         conn.execute(TOT.insert(), [{"prompt_name": name, "lora_id": i, "uses": rng.randrange(1, 500), "requests": 1,
                                      "last_used": now - timedelta(hours=rng.randrange(1, 24 * 400))} for name, i in used.items()])

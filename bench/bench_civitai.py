@@ -79,7 +79,7 @@ def run(count: int, known: float, per_model: int, rate: float) -> dict:
         app = build(Settings(lora_dirs=[], data_dir=data, embed_model="off", civitai_url=url, civitai_rate=rate,
                              civitai_sidecars=False, civitai_previews=False))
         try:
-            app.repo.insert_files(synthetic_rows(count))
+            app.scanner.scan_store.insert_files(synthetic_rows(count))
             for label in ("first", "second"):
                 before = limited()
                 started = time.perf_counter()

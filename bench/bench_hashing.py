@@ -138,7 +138,7 @@ def pending_paths(db: str, lib: str, data: str) -> list[str]:
     app = build(Settings(lora_dirs=[lib], data_dir=data, db_url=f"sqlite:///{db}", embed_model="off"))
     try:
         out, after = [], 0
-        while batch := app.repo.pending_hashes(5000, after=after):
+        while batch := app.hasher.scan_store.pending_hashes(5000, after=after):
             out += [p for _, p, _ in batch]
             after = batch[-1][0]
         return out
@@ -159,8 +159,8 @@ def ours(db: str, lib: str, data: str, work: str, cold: bool) -> tuple[float, di
         app.hasher.wake()
         app.hasher.wait()
         seconds = time.perf_counter() - t
-        assert app.repo.pending_hash_totals()[0] == 0, "files left unhashed"
-        with app.repo.engine.connect() as conn:
+        assert app.hasher.pending_totals()[0] == 0, "files left unhashed"
+        with app.db.engine.connect() as conn:
             got = dict(conn.exec_driver_sql("SELECT path, sha256 FROM loras WHERE sha256 IS NOT NULL").all())
         return seconds, got
     finally:

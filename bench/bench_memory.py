@@ -33,7 +33,8 @@ from bench_api import free_port, rss_mb, wait_ready, wrk  # noqa: E402
 from report import emit  # noqa: E402
 from lora_manager.app import build  # noqa: E402
 from lora_manager.settings import Settings  # noqa: E402
-from lora_manager.storage.repository import LIST_FIELDS, LoraQuery  # noqa: E402
+from lora_manager.storage.catalog_store import LoraQuery  # noqa: E402
+from lora_manager.storage.entries import LIST_FIELDS  # noqa: E402
 
 P = "/lora-manager/v1"
 
@@ -50,7 +51,7 @@ def percentiles(fn, runs: int) -> dict:
 
 def queries(core, runs: int) -> dict:
     cat = core.catalog
-    n = core.repo.counts()["ok"]
+    n = core.catalog.counts()["ok"]
     out: dict = {}
 
     def page(**kw):
@@ -139,9 +140,9 @@ def main() -> None:
     os.environ["LORA_MANAGER_EMBED_MODEL"] = "off"
     core = build(Settings(lora_dirs=[args.lora_dir], data_dir=args.data_dir))
     try:
-        if core.repo.counts()["ok"] == 0:
+        if core.catalog.counts()["ok"] == 0:
             core.scanner.scan()
-        result = {"library": core.repo.counts(), "queries": queries(core, args.runs)}
+        result = {"library": core.catalog.counts(), "queries": queries(core, args.runs)}
         page = core.catalog.list(LoraQuery(limit=100, fields=LIST_FIELDS, raw_json=True))
         body = orjson.dumps({"total": page.total, "limit": 100, "offset": 0, "next_cursor": page.next_cursor,
                              "items": page.items})

@@ -3,7 +3,7 @@ latency while the library is embedded, and query time at 10k and 100k LoRAs.
 
     python bench/bench_recommend.py [--build 10000] [--big 100000] [--json out.json]
 
-The recommender runs its own code over an in-memory stand-in of the repository
+The recommender runs its own code over an in-memory stand-in of its two stores
 (the library of bench/recommend_eval.py); the API probes hit a real app
 (SQLite) in the same process, so the builder's thread competes with them for
 the GIL and the cores. At 100k the vectors are random unit vectors (only the
@@ -30,11 +30,11 @@ from report import emit  # noqa: E402
 
 from lora_manager.errors import NotFound  # noqa: E402
 from lora_manager.recommend.service import Recommender  # noqa: E402
-from lora_manager.storage.query_store import Page  # noqa: E402
+from lora_manager.storage.catalog_store import Page  # noqa: E402
 
 
-class MemoryRepo:
-    """What the recommender reads from a repository, over a list of entries."""
+class MemoryStores:
+    """What the recommender reads from its stores (catalog: entries; feedback: usage), over a list of entries."""
 
     def __init__(self, entries):
         self.entries = entries
@@ -60,6 +60,12 @@ class MemoryRepo:
         return {}
 
 
+def memory_stores(entries):
+    """(catalog store, feedback store) for Recommender: one in-memory object plays both."""
+    stores = MemoryStores(entries)
+    return stores, stores
+
+
 def ms(values):
     values = sorted(values)
     return {"median_ms": round(statistics.median(values) * 1000, 2), "p95_ms": round(values[int(len(values) * 0.95) - 1] * 1000, 2),
@@ -82,9 +88,9 @@ def timed_queries(rec, rounds=2):
 
 def quality(tmp, size):
     entries = library(size)
-    lexical = Recommender(MemoryRepo(entries), os.path.join(tmp, "q-lex"), model="off")
+    lexical = Recommender(*memory_stores(entries), os.path.join(tmp, "q-lex"), model="off")
     lexical.wait_idle(120)
-    semantic = Recommender(MemoryRepo(entries), os.path.join(tmp, "q-sem"))
+    semantic = Recommender(*memory_stores(entries), os.path.join(tmp, "q-sem"))
     semantic.wait_idle(600)
     assert semantic.mode == "semantic", semantic.status()
     # The embeddings alone, without the lexical and trigger signals (for comparison).
@@ -105,7 +111,7 @@ def build_and_api(tmp, size, embedder_threads=1):
     from lora_manager.settings import Settings
 
     core = build(Settings(lora_dirs=[], data_dir=os.path.join(tmp, "api"), db_url=f"sqlite:///{tmp}/api.db"))
-    rec = Recommender(MemoryRepo(library(size)), os.path.join(tmp, "build"))
+    rec = Recommender(*memory_stores(library(size)), os.path.join(tmp, "build"))
     core.recommender.close()
     core.recommender = rec
     client = TestClient(create_app(core))
@@ -146,7 +152,7 @@ def big_query(embedder, size):
     from lora_manager.recommend.vectors import VectorStore, make_snapshot
 
     entries = library(size)
-    rec = Recommender(MemoryRepo(entries), tempfile.mkdtemp(), embedder=embedder)
+    rec = Recommender(*memory_stores(entries), tempfile.mkdtemp(), embedder=embedder)
     rec._thread = threading.current_thread()  # no builder thread: the vectors are given below
     t = time.perf_counter()
     rec._ensure_corpus()

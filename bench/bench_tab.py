@@ -61,9 +61,9 @@ def main() -> None:
     db = args.db if "://" in args.db else "sqlite:///" + os.path.abspath(args.db)
     core = build(Settings(lora_dirs=[args.lora_dir], data_dir=args.data_dir, db_url=db))
     try:
-        if core.repo.counts()["ok"] == 0:
+        if core.catalog.counts()["ok"] == 0:
             core.scanner.scan()
-        library = core.repo.counts()
+        library = core.catalog.counts()
     finally:
         core.close()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import logging
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Optional
 from collections.abc import Callable
@@ -22,38 +21,26 @@ from .standalone import memtrim
 from .jobs.queue import JobQueue
 from .recommend.service import Recommender
 from .usage.recorder import Recorder
+from .usage.retention import UsageRetention
 from .sync.scans import ScanService
 from .settings import Settings
-from .storage.civitai_store import SqlCivitaiStore
+from .storage.db import Db, open_db
 from .storage.opening import check_location
-from .storage.repository import SqlLibraryRepository, open_repository
+from .storage.stores import sql_stores
 
 
-@dataclass
-class App:
-    settings: Settings
-    repo: SqlLibraryRepository
-    scanner: Scanner
-    hasher: Hasher
-    files: FileOps
-    catalog: Catalog
-    events: EventBus
-    scans: ScanService | None = None
-    recorder: Recorder | None = None
-    jobs: JobQueue | None = None
-    analytics: Analytics | None = None
-    recommender: Recommender | None = None
-    # The family (sd1, xl, f1, ...) of the checkpoint the host has loaded; None standalone.
-    host: dict[str, Any] | None = None  # {"name", "version"} when running inside a host
-    on_library_changed: list = field(default_factory=list)  # callables run after files were added, moved or removed
-    # The host's loaded checkpoint family (sd1, sd2, xl, sd3, f1, ...; None: unknown); set by a host adapter.
-    host_model_family: Optional[Callable[[], Optional[str]]] = None
-    autocomplete: AutocompleteIndex | None = None
-    civitai: CivitaiService | None = None
+class LoadedFamily:
+    """The host's loaded checkpoint family (sd1, sd2, xl, sd3, f1, ...), as a host adapter tells it.
 
-    def loaded_family(self) -> str | None:
-        """The host's loaded checkpoint family, or None (standalone, nothing loaded, or the host failed to say)."""
-        fn = self.host_model_family
+    Services are built with this object before any host is attached; the adapter sets `source`
+    later (standalone it stays None: the family is unknown)."""
+
+    def __init__(self) -> None:
+        self.source: Optional[Callable[[], Optional[str]]] = None
+
+    def __call__(self) -> str | None:
+        """The family, or None (standalone, nothing loaded, or the host failed to say)."""
+        fn = self.source
         if fn is None:
             return None
         try:
@@ -63,110 +50,107 @@ class App:
             return None
         return value if isinstance(value, str) and value else None
 
+
+@dataclass
+class App:
+    """The core: every service, built by `build`. Faces reach the database through services
+    (and `db` for its health), never through the stores."""
+
+    settings: Settings
+    db: Db
+    events: EventBus
+    scanner: Scanner
+    hasher: Hasher
+    scans: ScanService
+    files: FileOps
+    catalog: Catalog
+    jobs: JobQueue
+    recorder: Recorder
+    analytics: Analytics
+    retention: UsageRetention
+    autocomplete: AutocompleteIndex
+    recommender: Recommender
+    civitai: CivitaiService
+    family: LoadedFamily = field(default_factory=LoadedFamily)
+    host: dict[str, Any] | None = None  # {"name", "version"} when running inside a host
+
+    @property
+    def host_model_family(self) -> Optional[Callable[[], Optional[str]]]:
+        """The host's loaded checkpoint family (None: unknown); set by a host adapter."""
+        return self.family.source
+
+    @host_model_family.setter
+    def host_model_family(self, fn: Optional[Callable[[], Optional[str]]]) -> None:
+        self.family.source = fn
+
+    def loaded_family(self) -> str | None:
+        """The host's loaded checkpoint family, or None (standalone, nothing loaded, or the host failed to say)."""
+        return self.family()
+
     def scan(self, progress=None, *, hash_after: bool = True, wait_hashes: bool = False, wait_hook=None):
-        """Scan, then hash in the background. With `wait_hashes`, wait for the
-        hashes (calling `wait_hook()` while waiting) and count duplicates again,
-        since duplicates are known only from full hashes."""
-        report = self.scanner.scan(progress)
-        if report.new or report.changed or report.moved or report.missing or report.returned:
-            self.library_changed()
-        if self.civitai is not None and (report.changed or report.moved or report.returned):
-            self.civitai.resolve_sidecar_versions()  # sidecars read anew, of files hashed before
-        if hash_after:
-            self.hasher.wake()
-            if wait_hashes:
-                while not self.hasher.wait(0.2):
-                    if wait_hook:
-                        wait_hook()
-                report.duplicate = self.repo.duplicate_count()
-        return report
-
-    def library_changed(self) -> None:
-        """Tell listeners (the host's LoRA list) that files changed; in a background thread."""
-        if not self.on_library_changed:
-            return
-
-        def run() -> None:
-            for callback in list(self.on_library_changed):
-                try:
-                    callback()
-                except Exception:  # a listener's failure is logged, never raised into a request
-                    logging.getLogger(__name__).exception("library change listener failed")
-
-        threading.Thread(target=run, name="lora-manager-changed", daemon=True).start()
-
-    def start_usage_retention(self, every_s: float = 86400.0) -> threading.Event | None:
-        """Compact raw usage events past the retention setting now and then daily, in a daemon thread.
-        Returns the event that stops it (None when retention is off)."""
-        days = self.settings.usage_retention_days
-        if days <= 0 or self.analytics is None:
-            return None
-        stop = threading.Event()
-
-        def run() -> None:
-            while not stop.is_set():
-                try:
-                    self.analytics.compact(days)
-                except Exception:  # a failed compaction is retried the next day; recording goes on
-                    logging.getLogger(__name__).exception("usage retention failed")
-                stop.wait(every_s)
-
-        threading.Thread(target=run, name="lora-manager-retention", daemon=True).start()
-        self._retention_stop = stop
-        return stop
+        """Scan, then hash in the background (see ScanService.run)."""
+        return self.scans.run(progress, hash_after=hash_after, wait_hashes=wait_hashes, wait_hook=wait_hook)
 
     def close(self) -> None:
-        if self.civitai is not None:
-            self.civitai.stop()
-        if self.recommender is not None:
-            self.recommender.close()
-        stop = getattr(self, "_retention_stop", None)
-        if stop is not None:
-            stop.set()
-        if self.recorder is not None:
-            self.recorder.flush(10)
+        self.civitai.stop()
+        self.recommender.close()
+        self.retention.stop()
+        self.recorder.flush(10)
         self.hasher.stop()
-        self.repo.close()
+        self.db.close()
 
 
 def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
+    """Every part, once, each service given only the stores it uses; then the App over them."""
     prepare_data_dir(settings)
+    db = open_db(settings.db_url)
+    stores = sql_stores(db)
     events = EventBus()
-    repo = open_repository(settings.db_url)
-    files = FileOps(repo, settings.lora_dirs, settings.trash_dir, link_targets=settings.link_targets)
-    scanner = Scanner(repo, settings.lora_dirs, workers=settings.scan_workers, skip={settings.data_dir},
-                      write_lock=files.lock, link_targets=settings.link_targets)
+    family = LoadedFamily()
+    files = FileOps(stores.catalog, stores.user, events, settings.lora_dirs, settings.trash_dir,
+                    link_targets=settings.link_targets)
+    scanner = Scanner(stores.scan, stores.catalog, settings.lora_dirs, workers=settings.scan_workers,
+                      skip={settings.data_dir}, write_lock=files.lock, link_targets=settings.link_targets)
+    civitai: list[CivitaiService] = []  # built below; the hasher's listener reaches it once it exists
     # After hashing, a Civitai model sidecar's version is picked again with the file's hash (docs/formats.md).
-    hasher = Hasher(repo, workers=settings.hash_workers, on_event=events.publish,
-                    on_hashed=lambda hashed: app.civitai and app.civitai.resolve_sidecar_versions(list(hashed)))
-    app = App(settings, repo, scanner, hasher, files, Catalog(repo), events, host=host)
-    files.on_change = app.library_changed
-    app.scans = ScanService(app.scan, events.publish)
-    app.recorder = Recorder(repo, on_event=events.publish)
-    app.jobs = JobQueue(app.catalog, events.publish)  # a host adapter gives it a runner
-    app.analytics = Analytics(repo)
-    app.autocomplete = AutocompleteIndex(repo, app.loaded_family)
+    hasher = Hasher(stores.scan, stores.catalog, workers=settings.hash_workers, on_event=events.publish,
+                    on_hashed=lambda hashed: [c.resolve_sidecar_versions(list(hashed)) for c in civitai])
+    catalog = Catalog(stores.catalog, stores.user, events)
+    analytics = Analytics(stores.analytics, stores.ranges, stores.usage)
     # Built idle: the model loads on first use or on recommender.start() (servers call it after start-up).
-    app.recommender = Recommender(repo, settings.data_dir, model=settings.embed_model, device=settings.embed_device,
-                                  host_family=app.loaded_family,
-                                  cpu_threads=None if host else 1, allow_download=settings.embed_download,
-                                  trim=None if host else memtrim.trim)
-    app.on_library_changed.append(app.recommender.changed)
-    app.catalog.on_edit.append(app.recommender.changed)
-    app.civitai = CivitaiService(SqlCivitaiStore(repo.engine), settings, events.publish,
-                                 resolve_many=app.catalog.resolve_many, write_lock=files.lock,
-                                 reread=lambda ids, hints: _reread(app, ids, hints))
-    app.start_usage_retention()
+    recommender = Recommender(stores.catalog, stores.feedback, settings.data_dir, model=settings.embed_model,
+                              device=settings.embed_device, host_family=family, cpu_threads=None if host else 1,
+                              allow_download=settings.embed_download, trim=None if host else memtrim.trim)
+    # It only takes note (its own thread re-reads): told at once, edits and file changes alike.
+    events.on_library_changed(recommender.changed, inline=True)
+    civitai.append(CivitaiService(stores.civitai, settings, events.publish, resolve_many=catalog.resolve_many,
+                                  write_lock=files.lock, reread=_rereader(stores, files, events)))
+    # A scan that read sidecars anew: guesses among a Civitai model's versions are picked again with the hashes.
+    events.on_library_changed(lambda change: civitai[0].resolve_sidecar_versions(), files_only=True)
+    app = App(
+        settings=settings, db=db, events=events, scanner=scanner, hasher=hasher,
+        scans=ScanService(scanner, hasher, events), files=files, catalog=catalog,
+        jobs=JobQueue(catalog, events.publish),  # a host adapter gives it a runner
+        recorder=Recorder(stores.usage, on_event=events.publish), analytics=analytics,
+        retention=UsageRetention(analytics.compact, settings.usage_retention_days),
+        autocomplete=AutocompleteIndex(stores.autocomplete, lambda: db.write_version, family),
+        recommender=recommender, civitai=civitai[0], family=family, host=host,
+    )
+    app.retention.start()
     return app
 
 
-def _reread(app: App, ids: list[int], hints: dict[int, str] | None) -> None:
+def _rereader(stores, files: FileOps, events: EventBus):
     """Read LoRAs' files again (a sidecar or preview just written shows at once; `hints`: their hashes)."""
-    from .sync.reprobe import reprobe
 
-    with app.files.lock:
-        reprobe(app.repo, ids, hints)
-    app.library_changed()
+    def reread(ids: list[int], hints: dict[int, str] | None) -> None:
+        from .sync.reprobe import reprobe
+
+        with files.lock:
+            reprobe(stores.scan, stores.catalog, ids, hints)
+        events.library_changed()  # files changed: the host's list shows the new previews
+
+    return reread
 
 
 def prepare_data_dir(settings: Settings) -> None:

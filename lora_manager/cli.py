@@ -16,7 +16,7 @@ from . import __version__
 from .civitai.cli import add_civitai_parser, add_url_flag, cmd_civitai
 from .errors import LoraManagerError
 from .settings import Settings
-from .storage.repository import LoraQuery
+from .storage.catalog_store import LoraQuery
 
 
 

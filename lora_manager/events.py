@@ -3,17 +3,43 @@
 Publishers run in worker threads; subscribers are asyncio consumers. Each
 subscriber has a bounded queue: a slow client loses old progress events,
 never blocks a scan.
+
+Beside the stream, one in-process topic, `library.changed` (a `LibraryChanged`), said
+after files were added, moved or removed (ids None) or user data of some LoRAs
+changed (their ids). The host's LoRA list and the recommender listen to it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 QUEUE_SIZE = 256
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryChanged:
+    """Files were added, moved or removed (`ids` None), or the user data of `ids` changed."""
+
+    ids: tuple[int, ...] | None = None
+
+    @property
+    def files(self) -> bool:
+        return self.ids is None
+
+
+@dataclass(frozen=True, slots=True)
+class _Listener:
+    call: Callable[[LibraryChanged], None]
+    files_only: bool
+    inline: bool
 
 
 class EventBus:
@@ -22,6 +48,28 @@ class EventBus:
         self._subs: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = {}
         self._ids = itertools.count(1)
         self._seq = itertools.count(1)
+        self._listeners: list[_Listener] = []
+
+    # --- in-process: library.changed -------------------------------------------------------------
+    def on_library_changed(self, listener: Callable[[LibraryChanged], None], *, files_only: bool = False,
+                           inline: bool = False) -> None:
+        """Call `listener(change)` on every change (`files_only`: only when files changed).
+
+        Listeners run in a thread of their own, never on the thread that made the change (a
+        request's, or the host's); `inline` is for a listener that only takes note (sets a flag):
+        it runs at once, so that the change is known before the request returns."""
+        with self._lock:
+            self._listeners.append(_Listener(listener, files_only, inline))
+
+    def library_changed(self, ids: Iterable[int] | None = None) -> None:
+        """Say that files changed (no ids) or that the user data of `ids` changed."""
+        change = LibraryChanged(None if ids is None else tuple(ids))
+        with self._lock:
+            listeners = [x for x in self._listeners if change.files or not x.files_only]
+        _deliver([x.call for x in listeners if x.inline], change)
+        later = [x.call for x in listeners if not x.inline]
+        if later:
+            threading.Thread(target=_deliver, args=(later, change), name="lora-manager-changed", daemon=True).start()
 
     def publish(self, event: dict[str, Any]) -> None:
         event = {"seq": next(self._seq), "time": round(time.time(), 3), **event}
@@ -57,3 +105,11 @@ def _offer(queue: asyncio.Queue, event: dict[str, Any]) -> None:
         except asyncio.QueueEmpty:
             pass
     queue.put_nowait(event)
+
+
+def _deliver(listeners: list[Callable[[LibraryChanged], None]], change: LibraryChanged) -> None:
+    for listener in listeners:
+        try:
+            listener(change)
+        except Exception:  # a listener's failure is logged, never raised into a request or a scan
+            log.exception("library change listener failed")

@@ -1,4 +1,5 @@
-"""Fixtures: a real migrated database on SQLite and on PostgreSQL (127.0.0.1:5432).
+"""Fixtures: a real migrated database on SQLite and on PostgreSQL (127.0.0.1:5432): its URL (`db_url`),
+the opened `Db` alone (`db`, for store tests) or a whole core over it (`make_app`, `app`).
 
 Each PostgreSQL test gets its own schema, dropped afterwards. Set
 LORA_MANAGER_TEST_PG to the server URL; without it the default local server
@@ -54,6 +55,16 @@ def db_url(request, tmp_path):
     yield f"{_pg_url()}{sep}options=-csearch_path%3D{schema}"
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def db(db_url):
+    """The migrated database alone (a SQLite file, or a PostgreSQL schema): store tests build only the stores they test."""
+    from lora_manager.storage.db import open_db
+
+    database = open_db(db_url)
+    yield database
+    database.close()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from lora_manager.usage.analytics import bucket_key, zone
 from lora_manager.usage.recorder import GenerationEvent
-from lora_manager.storage.rollups import trigger_hits
+from lora_manager.usage.rollup_fold import trigger_hits
 from lora_manager.usage.timeparts import cover
 
 from .conftest import scan
@@ -217,13 +217,13 @@ def test_retention_setting_compacts_in_the_background(make_app, library):
     core.recorder.record(GenerationEvent.from_prompt("new", started_at=old + timedelta(days=80), finished_at=old))
     assert core.recorder.flush(10)
     before = core.analytics.summary()
-    stop = core.start_usage_retention(every_s=0.05)
+    stop = core.retention.start(every_s=0.05)
     import time
 
     deadline = time.monotonic() + 10
-    while core.repo.list_usage()["total"] != 1 and time.monotonic() < deadline:
+    while core.analytics.list_usage()["total"] != 1 and time.monotonic() < deadline:
         time.sleep(0.05)
     stop.set()
     after = core.analytics.summary()
-    assert core.repo.list_usage()["total"] == 1 and after["range"]["raw_since"] is not None
+    assert core.analytics.list_usage()["total"] == 1 and after["range"]["raw_since"] is not None
     assert {k: v for k, v in after.items() if k != "range"} == {k: v for k, v in before.items() if k != "range"}

@@ -28,4 +28,4 @@ def test_bench_api_server_side_runs_on_a_small_library(make_app, library, db_url
     core = make_app(library, embed_model="off")
     core.scan(wait_hashes=True)
     out = bench_api.server_side(core)
-    assert out["deep_offset"] < core.repo.counts()["ok"] and out["list_page_100_deep_offset_ms"] >= 0
+    assert out["deep_offset"] < core.catalog.counts()["ok"] and out["list_page_100_deep_offset_ms"] >= 0

@@ -21,7 +21,7 @@ def _library(make_app, library):
 
 def test_lacking_found_not_found_and_the_recheck_window(make_app, library):
     app, paths = _library(make_app, library)
-    store = SqlCivitaiStore(app.repo.engine)
+    store = SqlCivitaiStore(app.db)
     cutoff = utcnow() - timedelta(days=14)
     lacking = store.lacking(cutoff)
     assert len(lacking) == 5 and all(t.sha256 for t in lacking) and store.lacking_count(cutoff) == 5
@@ -45,7 +45,7 @@ def test_lacking_found_not_found_and_the_recheck_window(make_app, library):
 
 def test_records_are_upserted_and_read_per_lora(make_app, library):
     app, paths = _library(make_app, library)
-    store = SqlCivitaiStore(app.repo.engine)
+    store = SqlCivitaiStore(app.db)
     sha0 = file_sha256(paths[0])
     lid = app.catalog.get("l0")["id"]
     assert store.record(lid) is None and store.lookup(sha0) is None

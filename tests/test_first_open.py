@@ -15,14 +15,14 @@ from .conftest import _pg_available, _pg_url
 OPENER = """
 import os, sys, time
 from sqlalchemy import inspect, text
-from lora_manager.storage.repository import open_repository
+from lora_manager.storage.db import open_db
 go = sys.argv[2]
 while not os.path.exists(go):
     time.sleep(0.001)
-repo = open_repository(sys.argv[1])
-with repo.engine.connect() as conn:
+db = open_db(sys.argv[1])
+with db.engine.connect() as conn:
     print(conn.execute(text("SELECT version_num FROM alembic_version")).scalar(), "loras" in inspect(conn).get_table_names())
-repo.close()
+db.close()
 """
 PROCESSES = 3
 ROUNDS = 4

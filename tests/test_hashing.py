@@ -112,7 +112,7 @@ def test_hash_status_reports_progress(app, library):
     scan(app)
     st = app.hasher.status()
     assert st["done_files"] == 3 and st["done_bytes"] == sum(os.path.getsize(library / f"p{i}.safetensors") for i in range(3))
-    assert app.repo.pending_hash_totals() == (0, 0)
+    assert app.hasher.pending_totals() == (0, 0)
 
 
 def _rewrite(path, seed: int) -> None:

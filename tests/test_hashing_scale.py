@@ -19,7 +19,7 @@ def test_each_pending_row_is_handed_out_once_per_pass_in_batches(app, library, m
     paths = [write_lora(library / f"f{i:02d}.safetensors", seed=i) for i in range(10)]
     app.scan(hash_after=False)
     asked, handed = [], []
-    real = app.repo.pending_hashes
+    real = app.hasher.scan_store.pending_hashes
 
     def spy(limit=1000, after=0):
         rows = real(limit, after)
@@ -27,7 +27,7 @@ def test_each_pending_row_is_handed_out_once_per_pass_in_batches(app, library, m
         handed.extend(r[0] for r in rows)
         return rows
 
-    monkeypatch.setattr(app.repo, "pending_hashes", spy)
+    monkeypatch.setattr(app.hasher.scan_store, "pending_hashes", spy)
     app.hasher.wake()
     assert app.hasher.wait(30)
     assert len(handed) == len(set(handed)) == 10
@@ -41,13 +41,13 @@ def test_pending_rows_come_from_the_partial_index_without_a_sort(make_app, libra
     if not db_url.startswith("sqlite"):
         pytest.skip("the plan is checked on SQLite, which has no statistics to choose by")
     app = make_app(library)
-    repo = app.repo
+    store = app.hasher.scan_store
     queries = [
-        select(L.c.id, L.c.path, L.c.size).where(repo._needs_hash(), L.c.id > 5).order_by(L.c.id).limit(1000),
-        select(L.c.id, L.c.size).where(repo._needs_hash(), L.c.id.between(5, 50)),
+        select(L.c.id, L.c.path, L.c.size).where(store._needs_hash(), L.c.id > 5).order_by(L.c.id).limit(1000),
+        select(L.c.id, L.c.size).where(store._needs_hash(), L.c.id.between(5, 50)),
     ]
-    with repo.engine.connect() as conn:
+    with app.db.engine.connect() as conn:
         for q in queries:
-            sql = str(q.compile(repo.engine, compile_kwargs={"literal_binds": True}))
+            sql = str(q.compile(app.db.engine, compile_kwargs={"literal_binds": True}))
             plan = " | ".join(r[-1] for r in conn.execute(text("EXPLAIN QUERY PLAN " + sql)))
             assert "ix_loras_hash_pending" in plan and "TEMP B-TREE" not in plan, plan

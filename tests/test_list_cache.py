@@ -25,7 +25,7 @@ def test_a_page_asked_again_runs_no_query_and_an_edit_shows_at_once(make_app, li
         write_lora(library / f"{name}.safetensors", seed=i)
     core = make_app(library)
     scan(core)
-    seen = _statements(core.repo.engine)
+    seen = _statements(core.db.engine)
     with TestClient(create_app(core)) as c:
         first = c.get(f"{P}/loras", params={"limit": 2, "query": "a"})
         assert first.status_code == 200 and seen

@@ -226,3 +226,20 @@ def test_deeply_nested_args_json():
     deep = '{"algo": ' + "[" * 5000 + "]" * 5000 + "}"
     assert detect_network(meta("lycoris.kohya", deep), loha())[0] == "LoHa"  # unreadable: names decide
     assert detect_network(meta("lycoris.kohya", deep), {})[0] == "LoCon"  # nothing else: LyCORIS default
+
+
+def test_type_and_base_share_one_read_of_the_names_and_a_stated_header_needs_none(monkeypatch):
+    """The names are summarised once per file for both detections (library/tensor_names.py), and
+    not at all when the header states type, rank and base."""
+    from lora_manager.library import tensor_names
+    from lora_manager.library.metadata import normalise
+    from lora_manager.library.records import Header
+
+    calls = []
+    real = tensor_names.summarise
+    monkeypatch.setattr(tensor_names, "summarise", lambda t: calls.append(1) or real(t))
+    facts = normalise(Header(0, {}, kohya(8), "d"), [], [], "x.safetensors")
+    assert (facts.network_type, facts.rank, facts.base.family, len(calls)) == ("LoRA", 8, "sd1", 1)
+    stated = {"ss_network_module": "networks.lora", "ss_network_dim": "8", "ss_base_model_version": "sd_v1"}
+    facts = normalise(Header(0, stated, kohya(8), "d"), [], [], "x.safetensors")
+    assert (facts.network_type, facts.rank, facts.base.family, len(calls)) == ("LoRA", 8, "sd1", 1)

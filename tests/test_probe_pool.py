@@ -54,3 +54,25 @@ def test_dead_workers_fall_back_to_this_process(make_app, library, big_library, 
     app = make_app(library, scan_workers=2)
     report = app.scan(hash_after=False)
     assert report.new == big_library and report.total == big_library
+
+
+def test_a_probe_result_is_one_row_of_the_index(library):
+    """Every field of ProbeResult is a column the scan writes, and packing it for the pipe
+    (orjson bytes, pickled) stores the same values as the result probed in this process."""
+    import pickle
+    from dataclasses import fields
+
+    import orjson
+
+    from lora_manager.library.probe import probe
+    from lora_manager.library.records import PROBE_JSON_FIELDS, ProbeResult
+    from lora_manager.library.walker import entry_for
+    from lora_manager.storage.scan_store import FACT_COLUMNS
+
+    assert {f.name for f in fields(ProbeResult)} == {*FACT_COLUMNS, "search_text"}
+    path = write_lora(library / "sub" / "one.safetensors", metadata={"modelspec.trigger_phrase": "a, b"})
+    (library / "sub" / "one.preview.png").write_bytes(b"\x89PNG")
+    here = probe(entry_for(path, str(library))).as_row()
+    there = pickle.loads(pickle.dumps(probe(entry_for(path, str(library))).pack())).as_row()
+    assert {k: orjson.loads(v) if k in PROBE_JSON_FIELDS else v for k, v in there.items()} == here
+    assert (here["folder"], here["triggers"], here["preview_count"]) == ("sub", ["a", "b"], 1)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
-from lora_manager.storage.repository import LIST_FIELDS, LoraQuery
+from lora_manager.storage.catalog_store import LoraQuery
+from lora_manager.storage.entries import LIST_FIELDS
 from lora_manager.storage.search import walk_is_cheaper
 
 from .conftest import scan
@@ -30,13 +31,13 @@ def core(make_app, library):
 def _plans(core, run) -> list[str]:
     stmts: list = []
     listener = lambda conn, cur, stmt, params, *a: stmts.append((stmt, params))  # noqa: E731
-    event.listen(core.repo.engine, "before_cursor_execute", listener)
+    event.listen(core.db.engine, "before_cursor_execute", listener)
     try:
         run()
     finally:
-        event.remove(core.repo.engine, "before_cursor_execute", listener)
+        event.remove(core.db.engine, "before_cursor_execute", listener)
     out = []
-    with core.repo.engine.connect() as conn:
+    with core.db.engine.connect() as conn:
         raw = conn.connection.dbapi_connection
         for stmt, params in stmts:
             if stmt.lstrip().upper().startswith("SELECT LORAS.ID"):

@@ -102,7 +102,7 @@ def test_co_usage_reason(rec_app):
                              {"name": "detailTweaker", "weight": 0.5, "te": 0.5, "unet": 0.5}],
                "applied": [{"name": "oldKnight", "te": 1.0, "unet": 1.0}, {"name": "detailTweaker", "te": 0.5, "unet": 0.5}]}
               for _ in range(3)]
-    rec_app.repo.record_generations(events)
+    rec_app.recorder.usage_store.record_generations(events)
     answer = rec_app.recommender.for_prompt("<lora:oldKnight:1> a knight on a hill", limit=5)
     tweak = next(i for i in answer["items"] if i["lora"]["prompt_name"] == "detailTweaker")
     assert {"kind": "co_usage", "text": "often used with oldKnight (3 times)", "with": "oldKnight", "value": 3} in tweak["reasons"]

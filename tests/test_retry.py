@@ -19,14 +19,14 @@ def test_deadlock_victim_is_retried(make_app, library, db_url, caplog):
     app = make_app(library)
     scan(app)  # hashes done: nothing else holds rows
     first, second = _ids(app)
-    other = app.repo.engine.connect()
+    other = app.db.engine.connect()
     tx = other.begin()
     other.execute(text("SELECT id FROM loras WHERE id = :i FOR UPDATE"), {"i": second})  # holds the second row
     result: list = []
 
     def run() -> None:
         try:
-            result.append(app.repo.edit([first, second], {"favorite": True}))
+            result.append(app.catalog.user_store.edit([first, second], {"favorite": True}))
         except Exception as exc:  # shown by the assertion below
             result.append(repr(exc))
 
@@ -46,5 +46,5 @@ def test_deadlock_victim_is_retried(make_app, library, db_url, caplog):
 
 
 def _ids(app) -> list[int]:
-    with app.repo.engine.connect() as conn:
+    with app.db.engine.connect() as conn:
         return [r[0] for r in conn.execute(text("SELECT id FROM loras ORDER BY id"))]

@@ -54,14 +54,14 @@ def test_move_while_a_changed_file_is_being_read(make_app, library):
 def test_move_between_walk_and_index(make_app, library):
     app = make_app(library)
     lid, _ = _entry(app, library)
-    file_index = app.repo.file_index
+    file_index = app.scanner.scan_store.file_index
 
     def move_then_index():
         app.files.move(lid, folder="sub")  # the walk saw the old place; the index has the new one
         return file_index()
 
-    app.repo.file_index = move_then_index
+    app.scanner.scan_store.file_index = move_then_index
     report = app.scan(hash_after=False)
-    del app.repo.file_index
+    del app.scanner.scan_store.file_index
     assert (report.moved, report.missing, report.new) == (0, 0, 0)
     _intact(app, library, lid)

@@ -121,7 +121,7 @@ def test_recorder_done_interrupted_and_failed_to_load(host):
     host.generate("portrait <lora:hosted:0.7> <lora:ghost:1> <lora:broken:0.5>", steps=3)
     host.generate("<lora:hosted:0.4:0.2> <lora:extra_one>", steps=400, interrupt_at=5)
     assert core.recorder.flush(10)
-    interrupted, done = core.repo.list_usage()["items"]
+    interrupted, done = core.analytics.list_usage()["items"]
     assert (done["outcome"], interrupted["outcome"]) == ("done", "interrupted")
     assert {x["prompt_name"]: x["status"] for x in done["loras"]} == {
         "hosted": "applied", "ghost": "not_found", "broken": "not_applied"}
@@ -140,19 +140,19 @@ def test_a_lora_the_host_lists_but_could_not_apply_is_not_counted_as_applied(hos
     host.list_available_networks()
     host.generate("<lora:hosted:0.8> <lora:xl_style:0.6>", steps=2)
     assert core.recorder.flush(10)
-    [event] = core.repo.list_usage()["items"]
+    [event] = core.analytics.list_usage()["items"]
     assert {x["prompt_name"]: x["status"] for x in event["loras"]} == {"hosted": "applied", "xl_style": "not_applied"}
     assert [n.name for n in host.loaded_networks] == ["hosted", "xl_style"]  # as the host lists them
     assert host.lora_common.extra_network_lora.logged == [{"xl_style": 1}]  # the host still logs its errors
     # the same request again: the host reuses what is loaded and counts nothing this time
     host.generate("<lora:hosted:0.8> <lora:xl_style:0.6>", steps=2)
     assert core.recorder.flush(10)
-    again = core.repo.list_usage()["items"][0]
+    again = core.analytics.list_usage()["items"][0]
     assert {x["prompt_name"]: x["status"] for x in again["loras"]} == {"hosted": "applied", "xl_style": "not_applied"}
     assert host.lora_common.extra_network_lora.logged == [{"xl_style": 1}]
     host.generate("<lora:hosted:0.8>", steps=2)  # the failure does not leak into another request
     assert core.recorder.flush(10)
-    latest = core.repo.list_usage()["items"][0]
+    latest = core.analytics.list_usage()["items"][0]
     assert [x["status"] for x in latest["loras"]] == ["applied"]
 
 
@@ -162,7 +162,7 @@ def test_recording_can_be_turned_off(host):
     host.shared.opts.lora_manager_record_usage = False
     host.generate("<lora:hosted>")
     core.recorder.flush(5)
-    assert core.repo.list_usage()["total"] == 0
+    assert core.analytics.list_usage()["total"] == 0
 
 
 def test_a_job_through_the_host_with_its_queue_lock(host):
@@ -184,7 +184,7 @@ def test_a_job_through_the_host_with_its_queue_lock(host):
     assert host.processed[-1].closed and [n.name for n in host.loaded_networks] == ["hosted"]
     assert os.path.exists(job["result"]["images"][0])
     core.recorder.flush(10)
-    usage = core.repo.list_usage()["items"][0]
+    usage = core.analytics.list_usage()["items"][0]
     assert (usage["source"], usage["outcome"], usage["loras"][0]["status"]) == ("job", "done", "applied")
 
 
@@ -200,7 +200,7 @@ def test_cancelling_a_running_job_interrupts_the_host(host):
     wait_for(lambda: core.jobs.get(job.id).status in ("cancelled", "done", "failed"))
     assert core.jobs.get(job.id).status == "cancelled" and host.state.interrupted
     core.recorder.flush(10)
-    assert core.repo.list_usage()["items"][0]["outcome"] == "interrupted"
+    assert core.analytics.list_usage()["items"][0]["outcome"] == "interrupted"
 
 
 def test_the_host_generation_never_sees_our_errors(host, monkeypatch):

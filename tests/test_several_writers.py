@@ -61,7 +61,7 @@ def test_two_processes_scan_hash_and_bulk_edit_at_once(tmp_path, db_url):
         # A worker may touch files after the other's last scan: one more scan brings the index level.
         report = app.scan(wait_hashes=True)
         assert (report.total, report.new, report.moved, report.missing) == (FILES, 0, 0, 0)
-        with app.repo.engine.connect() as conn:
+        with app.db.engine.connect() as conn:
             rows = conn.execute(select(L)).mappings().all()
             tags: dict[int, list[str]] = {}
             for lid, tag in conn.execute(select(T.c.lora_id, T.c.tag)):

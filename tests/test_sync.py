@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from lora_manager.storage.repository import LoraQuery
+from lora_manager.storage.catalog_store import LoraQuery
 
 from .conftest import scan
 from .loras import file_sha256, tensor_sha256, write_lora

@@ -37,7 +37,7 @@ def test_events_are_stored_with_requested_and_applied(lib):
     _record(lib, 0, "a <lora:cat_style:0.8> cat <lora:ghost:1>", [("cat_style", 0.8)])
     _record(lib, 1, "<lora:dog:0.5:0.3> <lora:cat_style:0:0>", [("dog", 0.5)], outcome="interrupted")
     assert lib.recorder.flush(10)
-    page = lib.repo.list_usage()
+    page = lib.analytics.list_usage()
     assert page["total"] == 2
     newest, oldest = page["items"]
     assert newest["outcome"] == "interrupted" and newest["duration_ms"] == 3000
@@ -62,13 +62,13 @@ def test_a_burst_of_events_is_stored_in_batches(lib):
     event = GenerationEvent.from_prompt("<lora:dog:1>", started_at=T0, finished_at=T0, applied=[{"name": "dog", "te": 1, "unet": 1}])
     for _ in range(200):
         lib.recorder.record(event)  # only enqueues; the writer thread stores them
-    assert lib.recorder.flush(30) and lib.repo.list_usage(limit=1)["total"] == 200
+    assert lib.recorder.flush(30) and lib.analytics.list_usage(limit=1)["total"] == 200
     assert lib.recorder.recorded == 200 and lib.recorder.dropped == 0
 
 
 def test_a_database_outage_keeps_events_for_a_retry(lib):
     calls = {"n": 0}
-    real = lib.repo.record_generations
+    real = lib.recorder.usage_store.record_generations
 
     def flaky(rows):
         calls["n"] += 1
@@ -79,7 +79,7 @@ def test_a_database_outage_keeps_events_for_a_retry(lib):
     recorder = Recorder(type("S", (), {"record_generations": staticmethod(flaky)})())
     recorder.record(GenerationEvent.from_prompt("<lora:dog>", started_at=T0))
     assert recorder.flush(20)
-    assert calls["n"] == 2 and lib.repo.list_usage()["total"] == 1
+    assert calls["n"] == 2 and lib.analytics.list_usage()["total"] == 1
 
 
 def test_an_event_the_database_refuses_is_dropped_not_retried_forever(lib):
@@ -89,9 +89,9 @@ def test_an_event_the_database_refuses_is_dropped_not_retried_forever(lib):
     lib.recorder.record(bad)
     lib.recorder.record(good)
     assert lib.recorder.flush(20)
-    assert lib.repo.list_usage()["total"] == 1 and lib.recorder.dropped == 1
+    assert lib.analytics.list_usage()["total"] == 1 and lib.recorder.dropped == 1
     lib.recorder.record(good)  # later events are not held back by the bad one
-    assert lib.recorder.flush(20) and lib.repo.list_usage()["total"] == 2
+    assert lib.recorder.flush(20) and lib.analytics.list_usage()["total"] == 2
 
 
 def test_usage_api_filters(lib):
@@ -109,3 +109,24 @@ def test_usage_api_filters(lib):
         assert c.get(f"{P}/usage", params={"since": since}).json()["total"] == 2
         assert c.get(f"{P}/usage", params={"since": "2026-11-01T12:05:00", "until": "2026-11-01T12:15:00"}).json()["total"] == 1
         assert c.get(f"{P}/usage", params={"since": "yesterday"}).status_code == 422
+
+
+def test_moments_in_answers_have_one_form(lib):
+    """Every moment the API writes is ISO 8601 to the second, in UTC, with its offset (library/clock.py),
+    whatever the database hands back (SQLite: naive; PostgreSQL: aware) and however precise it was stored."""
+    import re
+
+    started = T0 + timedelta(minutes=5, microseconds=123456)
+    lib.recorder.record(GenerationEvent.from_prompt("<lora:cat_style:0.8>", started_at=started, outcome="done",
+                                                    applied=[{"name": "cat_style", "te": 0.8, "unet": 0.8}]))
+    assert lib.recorder.flush(10)
+    form = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
+    with TestClient(create_app(lib)) as c:
+        entry = c.get(f"{P}/loras/cat_style").json()
+        event = c.get(f"{P}/usage").json()["items"][0]
+        figures = c.get(f"{P}/analytics/loras").json()["items"][0]
+        summary = c.get(f"{P}/analytics/summary", params={"since": "2026-11-01T12:00:00.5"}).json()
+    moments = [entry["added_at"], entry["last_used"], event["started_at"], figures["first_used"], figures["last_used"],
+               summary["range"]["since"]]
+    assert all(form.match(m) for m in moments), moments
+    assert event["started_at"] == entry["last_used"] == "2026-11-01T12:05:00+00:00"

@@ -44,7 +44,7 @@ def main(url: str, library: str, data_dir: str, seed: int, rounds: int) -> None:
 def _ids(app) -> list[int]:
     from sqlalchemy import text
 
-    with app.repo.engine.connect() as conn:
+    with app.db.engine.connect() as conn:
         return [r[0] for r in conn.execute(text("SELECT id FROM loras WHERE state = 'ok'"))]
 
 

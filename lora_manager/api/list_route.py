@@ -3,15 +3,12 @@
 The query runs in a worker thread (never on the event loop: inside SDNext that
 loop is the host's). A page asked again before this process writes anything
 is answered from memory without leaving the loop: its bytes are kept by
-(query, the repository's write version), at most PAGE_TTL seconds, since
+(query, the database's write version), at most PAGE_TTL seconds, since
 another process may write to the same database (docs/performance-api.md)."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
-from typing import Any, Optional
+from typing import Optional
 
 import anyio.to_thread
 import orjson
@@ -19,49 +16,16 @@ from anyio import CapacityLimiter
 from fastapi import Query
 from starlette.responses import Response
 
-from ..storage.repository import LIST_FIELDS, LoraQuery
+from ..storage.catalog_store import LoraQuery
+from ..storage.entries import LIST_FIELDS
+from ..storage.ttl_cache import TtlCache
 from .schemas import TEXT
 
 PAGE_TTL = 2.0  # as the counts' cache: what another process writes shows within this
 MAX_BYTES = 16 << 20  # all cached pages together
 MAX_PAGE_BYTES = 1 << 20  # a bigger body (a light dump of the library) is not kept
+MAX_PAGES = 4096
 QUERY_THREADS = 4  # list queries at once: more only thrash the GIL and hold more database connections
-
-
-class PageCache:
-    def __init__(self, version, ttl: float = PAGE_TTL, max_bytes: int = MAX_BYTES):
-        self.version = version  # () -> int, moves on every commit in this process
-        self.ttl = ttl
-        self.max_bytes = max_bytes
-        self.size = 0
-        self._pages: OrderedDict[Any, tuple[int, float, bytes]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> bytes | None:
-        with self._lock:
-            hit = self._pages.get(key)
-            if hit is None:
-                return None
-            if hit[0] != self.version() or time.monotonic() - hit[1] >= self.ttl:
-                self._drop(key)
-                return None
-            self._pages.move_to_end(key)
-            return hit[2]
-
-    def put(self, key: Any, version: int, body: bytes) -> None:
-        """Keep `body`, read at `version` (taken before the query ran: a write meanwhile makes it stale)."""
-        if len(body) > MAX_PAGE_BYTES or version != self.version():
-            return
-        with self._lock:
-            if key in self._pages:
-                self._drop(key)
-            self._pages[key] = (version, time.monotonic(), body)
-            self.size += len(body)
-            while self.size > self.max_bytes and self._pages:
-                self._drop(next(iter(self._pages)))
-
-    def _drop(self, key: Any) -> None:
-        self.size -= len(self._pages.pop(key)[2])
 
 
 def fields_pattern() -> str:
@@ -81,7 +45,8 @@ def page_body(cat, q: LoraQuery) -> bytes:
 def list_endpoint(core):
     """The route's endpoint over `core` (an app.App), with its own page cache."""
     cat = core.catalog
-    cache = PageCache(lambda: core.repo.write_version)
+    cache: TtlCache[bytes] = TtlCache(PAGE_TTL, version=lambda: core.db.write_version, max_items=MAX_PAGES,
+                                      max_bytes=MAX_BYTES)
     limiter: list[CapacityLimiter] = []  # made on first use, inside the running loop
 
     async def list_loras(
@@ -112,11 +77,12 @@ def list_endpoint(core):
                sort, limit, offset, cursor, fields)
         body = cache.get(key)
         if body is None:
-            version = core.repo.write_version
+            version = core.db.write_version
             if not limiter:
                 limiter.append(CapacityLimiter(QUERY_THREADS))
             body = await anyio.to_thread.run_sync(page_body, cat, q, limiter=limiter[0])
-            cache.put(key, version, body)
+            if len(body) <= MAX_PAGE_BYTES:
+                cache.put(key, body, version)
         return Response(body, media_type="application/json")
 
     list_loras.cache = cache  # type: ignore[attr-defined]  (tests look at it)

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import Query
 
 from ..errors import InvalidInput
+from ..library.clock import UTC, as_utc
 
 # An ISO 8601 date and time, as the handlers read it: seconds, fractions and the zone are optional.
 ISO_DATETIME = (r"^(000[1-9]|00[1-9]\d|0[1-9]\d{2}|[1-9]\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
@@ -54,7 +55,7 @@ def to_utc(text: str | None) -> datetime | None:
     except OverflowError:
         value = datetime.max.replace(tzinfo=tz)
     try:
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return as_utc(value)
     except OverflowError:  # 0001-01-01T00:00+00:01 is before the first moment Python can hold in UTC: the edge
         edge = datetime.min if value.year < 2 else datetime.max
-        return edge.replace(tzinfo=timezone.utc)
+        return edge.replace(tzinfo=UTC)

@@ -8,11 +8,9 @@ call the core; they never touch SQL or files.
 from __future__ import annotations
 
 import asyncio
-import base64
 import functools
 import hmac
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 from collections.abc import Callable
@@ -26,6 +24,7 @@ from starlette.responses import Response
 from ..errors import BadRequest, LoraManagerError, NotFound
 from ..library.header import read_header
 from ..jobs.queue import validate_request
+from ..library.cover import COVER_TYPES, read_cover
 from ..library.previews import preview_mime
 from . import schemas as S
 from . import usage_schemas as U
@@ -40,6 +39,7 @@ from .system import hash_status, system_info
 PREFIX = "/lora-manager/v1"
 ERRORS = {code: {"model": S.ErrorBody} for code in (400, 401, 404, 409, 413, 422, 503, 507)}
 IMAGES = {m: {} for m in ("image/png", "image/jpeg", "image/webp", "image/gif")}
+COVERS = {m: {} for m in COVER_TYPES}
 MEDIA = {**IMAGES, "video/mp4": {}, "video/webm": {}}
 KEY_PATH = Path(..., max_length=300, description="id, prompt name, file name or any hash form")
 
@@ -151,8 +151,7 @@ def routes(core) -> list[Route]:  # noqa: C901 - one closure per handler; to spl
         entry = cat.get(key)
         if not entry["cover"] or entry["state"] != "ok":
             raise NotFound("this LoRA has no embedded cover image")
-        meta = read_header(entry["path"]).metadata
-        image = _embedded_cover(meta)
+        image = read_cover(read_header(entry["path"]).metadata)
         if image is None:
             raise NotFound("the embedded cover could not be decoded")
         mime, data = image
@@ -162,7 +161,7 @@ def routes(core) -> list[Route]:  # noqa: C901 - one closure per handler; to spl
         return JSON([{"tag": t, "count": n} for t, n in cat.tags()])
 
     def duplicates() -> Response:
-        return JSON(core.repo.duplicate_groups())
+        return JSON(core.catalog.duplicate_groups())
 
     def collections() -> Response:
         return JSON(cat.collections())
@@ -191,11 +190,11 @@ def routes(core) -> list[Route]:  # noqa: C901 - one closure per handler; to spl
         lora_id = prompt_name = None
         if lora is not None:
             try:
-                lora_id = core.repo.resolve(lora)
+                lora_id = core.catalog.resolve(lora)
             except NotFound:
                 prompt_name = lora  # a name the host was asked for but we do not know
-        return JSON(core.repo.list_usage(lora_id=lora_id, prompt_name=prompt_name, since=_utc(since), until=_utc(until),
-                                         limit=limit, offset=offset))
+        return JSON(core.analytics.list_usage(lora_id=lora_id, prompt_name=prompt_name, since=_utc(since),
+                                              until=_utc(until), limit=limit, offset=offset))
 
     def create_job(req: S.JobCreate) -> Response:
         job = core.jobs.submit(validate_request(req.model_dump()))
@@ -273,7 +272,7 @@ def routes(core) -> list[Route]:  # noqa: C901 - one closure per handler; to spl
         Route("/loras/{key}/previews/{index}", "GET", preview, "a preview image or video",
               extra={"response_class": FileResponse, "responses": {**ERRORS, 200: {"content": MEDIA, "description": "the file"}}}),
         Route("/loras/{key}/cover", "GET", cover, "the cover image embedded in the file's metadata",
-              extra={"responses": {**ERRORS, 200: {"content": IMAGES, "description": "the image"}}}),
+              extra={"responses": {**ERRORS, 200: {"content": COVERS, "description": "the image"}}}),
         Route("/tags", "GET", tags, "tags with counts", list[S.TagCount]),
         Route("/duplicates", "GET", duplicates, "files with the same full hash at several paths", list[S.DuplicateGroup]),
         Route("/collections", "GET", collections, "collections and their members", list[S.Collection]),
@@ -312,23 +311,6 @@ def _etag_matches(header: str, version: str) -> bool:
         if tag == "*" or tag.removeprefix("W/").strip('"') == version:
             return True
     return False
-
-
-_DATA_URL = re.compile(r"^data:(image/(?:png|jpeg|webp|gif));base64,(.+)$", re.S)
-
-
-def _embedded_cover(meta: dict[str, str]) -> tuple[str, bytes] | None:
-    m = _DATA_URL.match(meta.get("modelspec.thumbnail", ""))
-    try:
-        if m:
-            return m.group(1), base64.b64decode(m.group(2), validate=False)
-        covers = orjson.loads(meta.get("ssmd_cover_images") or "null")
-        if isinstance(covers, list) and covers and isinstance(covers[0], str):
-            data = base64.b64decode(covers[0], validate=False)
-            return ("image/png" if data[:4] == b"\x89PNG" else "image/jpeg"), data
-    except (ValueError, orjson.JSONDecodeError):
-        return None
-    return None
 
 
 async def _sse(core, request: Request, heartbeat: float):

@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-import time
 from dataclasses import dataclass
 from typing import Optional
 from collections.abc import Callable
 
 import orjson
+
+from ..storage.autocomplete_store import AutocompleteStore
+from ..storage.ttl_cache import TtlCache
 
 COLUMNS = ("id", "prompt_name", "name", "title", "alias", "base", "weight", "triggers", "tags", "uses",
            "last_used", "preview")
@@ -32,27 +34,25 @@ class IndexBody:
 
 
 class AutocompleteIndex:
-    def __init__(self, repo, model_family: Callable[[], Optional[str]], max_age: float = 30.0):
-        self.repo = repo
+    def __init__(self, store: AutocompleteStore, version: Callable[[], int], model_family: Callable[[], Optional[str]],
+                 max_age: float = 30.0):
+        self.store = store
         self.model_family = model_family  # the host's loaded checkpoint family, or None
-        self.max_age = max_age
-        self._lock = threading.Lock()
-        self._cached: tuple[int, float, bytes, str, int] | None = None  # write version, when, columns, digest, count
+        # (encoded columns, digest, count), dropped by a write in this process (`version`: Db.write_version)
+        self._cache: TtlCache[tuple[bytes, str, int]] = TtlCache(max_age, version=version, max_items=1)
+        self._lock = threading.Lock()  # one build at a time; the others wait for it
 
     def current(self) -> IndexBody:
         family = self.model_family()
         family = re.sub(r"[^a-z0-9_.]", "", family.lower())[:32] or None if isinstance(family, str) else None
         with self._lock:
-            cached = self._cached
-            now = time.monotonic()
-            if cached is None or cached[0] != self.repo.write_version or now - cached[1] > self.max_age:
-                version = self.repo.write_version
-                columns = self.repo.autocomplete_rows()
-                encoded = orjson.dumps(columns)
-                cached = self._cached = (version, now, encoded, hashlib.blake2b(encoded, digest_size=12).hexdigest(),
-                                         len(columns["id"]))
-        _, _, encoded, digest, count = cached
+            encoded, digest, count = self._cache.get_or_load("index", self._build)
         # The checkpoint family is part of the version: switching models refreshes clients.
         version = f"{digest}-{family or 'none'}"
         head = orjson.dumps({"version": version, "count": count, "checkpoint_family": family})
         return IndexBody(version, head[:-1] + b',"columns":' + encoded + b"}", count)
+
+    def _build(self) -> tuple[bytes, str, int]:
+        columns = self.store.autocomplete_rows()
+        encoded = orjson.dumps(columns)
+        return encoded, hashlib.blake2b(encoded, digest_size=12).hexdigest(), len(columns["id"])

@@ -18,23 +18,26 @@ import time
 from ..errors import Conflict, InvalidInput, NotFound
 from ..library.probe import probe
 from ..library.walker import Fence, entry_for
-from ..storage.repository import SqlLibraryRepository
+from ..events import EventBus
+from ..storage.catalog_store import CatalogStore
+from ..storage.user_store import UserStore
 from .userdata import check_text
 
 _BAD_NAME = re.compile(r'[\x00-\x1f/\\:*?"<>|]')
 
 
 class FileOps:
-    def __init__(self, repo: SqlLibraryRepository, roots: list[str], trash_dir: str, *,
-                 link_targets: list[str] | None = None):
-        self.repo = repo
+    def __init__(self, catalog_store: CatalogStore, user_store: UserStore, events: EventBus, roots: list[str],
+                 trash_dir: str, *, link_targets: list[str] | None = None):
+        self.catalog_store = catalog_store
+        self.user_store = user_store  # the moved or trashed row is written here
+        self.events = events  # told when files moved (the host refreshes its list)
         self.roots = [os.path.abspath(r) for r in roots]
         self.real_roots = [os.path.realpath(r) for r in roots]
         self.fence = Fence(self.roots, link_targets)  # where real paths may be: the roots and the allowed link targets
         self.trash_dir = trash_dir
         # One file operation at a time in this process; scans hold it while they re-check and write.
         self.lock = self._lock = threading.Lock()
-        self.on_change = lambda: None  # set by app.build: the host refreshes its list
 
     def _root_of(self, path: str) -> str | None:
         """The configured root holding `path`: by its name first (a root may be a
@@ -55,7 +58,7 @@ class FileOps:
         return self._root_of(path) is not None
 
     def _current(self, lid: int) -> tuple[str, str]:
-        found = self.repo.paths([lid]).get(lid)
+        found = self.catalog_store.paths([lid]).get(lid)
         if found is None:
             raise NotFound(f"no LoRA with id {lid}")
         path, root, state = found
@@ -79,7 +82,7 @@ class FileOps:
         for label, value in (("folder", folder), ("name", new_name)):
             if value:
                 check_text(label, value)
-        lid = self.repo.resolve(key)
+        lid = self.catalog_store.resolve(key)
         with self._lock:
             path, stored_root = self._current(lid)
             old_folder, old_file = os.path.split(path)
@@ -105,8 +108,8 @@ class FileOps:
             for comp in self._companions(path):
                 moves.append((os.path.join(old_folder, comp), os.path.join(target_folder, new_base + comp[len(old_base):])))
             if moves[0][0] == moves[0][1]:
-                return self.repo.get(lid)
-            holder = self.repo.id_at_path(moves[0][1])
+                return self.catalog_store.get(lid)
+            holder = self.user_store.id_at_path(moves[0][1])
             if holder is not None and holder != lid:
                 raise Conflict("another entry (missing or in the trash) owns that name; restore or forget it first",
                                {"id": holder, "path": moves[0][1]})
@@ -117,11 +120,11 @@ class FileOps:
             except Exception:
                 self._move_back(moves)
                 raise
-        self.on_change()
-        return self.repo.get(lid)
+        self.events.library_changed()
+        return self.catalog_store.get(lid)
 
     def trash(self, key: str | int) -> dict:
-        lid = self.repo.resolve(key)
+        lid = self.catalog_store.resolve(key)
         with self._lock:
             path, _ = self._current(lid)
             folder = os.path.join(self.trash_dir, f"{lid}-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6}")
@@ -132,25 +135,25 @@ class FileOps:
             try:
                 # The row now points at the file in the trash; its original place is kept
                 # to restore it, and a new file may take that place meanwhile.
-                self.repo.set_trashed(lid, moves[0][1], original=path)
+                self.user_store.set_trashed(lid, moves[0][1], original=path)
             except Exception:
                 self._move_back(moves)
                 raise
-        self.on_change()
-        return self.repo.get(lid)
+        self.events.library_changed()
+        return self.catalog_store.get(lid)
 
     def restore(self, key: str | int) -> dict:
-        lid = self.repo.resolve(key)
+        lid = self.catalog_store.resolve(key)
         with self._lock:
-            entry = self.repo.get(lid)
+            entry = self.catalog_store.get(lid)
             if entry["state"] != "trashed":
                 raise Conflict("this LoRA is not in the trash", {"state": entry["state"]})
-            original = self.repo.trash_path(lid)
+            original = self.user_store.trash_path(lid)
             trashed = entry["path"]
             folder = os.path.dirname(trashed)
             if not original or not os.path.isfile(trashed):
                 raise Conflict("its files are gone from the trash; cannot restore", {"trash": folder})
-            holder = self.repo.id_at_path(original)
+            holder = self.user_store.id_at_path(original)
             if holder is not None and holder != lid:
                 raise Conflict("another entry now holds the original path", {"id": holder, "path": original})
             dest = os.path.dirname(original)
@@ -161,7 +164,7 @@ class FileOps:
             self._move_all(moves)
             try:
                 root = self._root_of(original) or entry["root"]
-                self.repo.set_trashed(lid, None, original=original)
+                self.user_store.set_trashed(lid, None, original=original)
                 self._reindex(lid, original, root)
             except Exception:
                 self._move_back(moves)
@@ -170,8 +173,8 @@ class FileOps:
                 os.rmdir(folder)
             except OSError:
                 pass  # something else was left there; the trash keeps it
-        self.on_change()
-        return self.repo.get(lid)
+        self.events.library_changed()
+        return self.catalog_store.get(lid)
 
     @staticmethod
     def _move_all(moves: list[tuple[str, str]]) -> None:
@@ -200,7 +203,7 @@ class FileOps:
     def _reindex(self, lid: int, path: str, root: str) -> None:
         entry = entry_for(path, root)
         if entry is not None:
-            self.repo.relocate(lid, probe(entry))
+            self.user_store.relocate(lid, probe(entry).as_row())
 
 
 def _makedirs(folder: str) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from ..errors import InvalidInput
-from ..storage.repository import LoraQuery, Page, SqlLibraryRepository
+from ..events import EventBus
+from ..storage.catalog_store import CatalogStore, LoraQuery, Page
+from ..storage.user_store import UserStore
 from .userdata import check_text, normalise_tags, validate_edit
 
 BULK_ACTIONS = ("tag", "untag", "favorite", "unfavorite", "set_base", "collect", "uncollect")
@@ -14,34 +16,33 @@ MAX_BULK = 10_000
 
 
 class Catalog:
-    def __init__(self, repo: SqlLibraryRepository):
-        self.repo = repo
-        # Called with the ids after user data changed (the recommender re-reads their text).
-        self.on_edit: list[Callable[[list[int]], None]] = []
+    def __init__(self, catalog_store: CatalogStore, user_store: UserStore, events: EventBus):
+        self.catalog_store = catalog_store
+        self.user_store = user_store
+        self.events = events  # told the ids after user data changed (the recommender re-reads their text)
 
     def _edited(self, ids: list[int]) -> None:
-        for callback in list(self.on_edit):
-            callback(ids)
+        self.events.library_changed(ids)
 
     def list(self, q: LoraQuery | None = None, /, **kwargs) -> Page:
-        return self.repo.list_loras(q or LoraQuery(**kwargs))
+        return self.catalog_store.list_loras(q or LoraQuery(**kwargs))
 
     def get(self, key: str | int) -> dict[str, Any]:
-        return self.repo.get(key)
+        return self.catalog_store.get(key)
 
     def edit(self, key: str | int, fields: dict[str, Any]) -> dict[str, Any]:
         """Change user data of one LoRA; returns the entry as it now is."""
         values = validate_edit(fields)
-        lid = self.repo.resolve(key)
+        lid = self.catalog_store.resolve(key)
         if "weight_min" in values or "weight_max" in values:
-            stored = self.repo.user_weights(lid)
+            stored = self.user_store.user_weights(lid)
             lo = values.get("weight_min", stored[0])
             hi = values.get("weight_max", stored[1])
             if lo is not None and hi is not None and lo > hi:
                 raise InvalidInput("weight_min must not be above weight_max", {"weight_min": lo, "weight_max": hi})
-        self.repo.edit([lid], values)
+        self.user_store.edit([lid], values)
         self._edited([lid])
-        return self.repo.get(lid)
+        return self.catalog_store.get(lid)
 
     def resolve_many(self, keys: Iterable[str | int]) -> list[int]:
         keys = list(keys)
@@ -49,7 +50,7 @@ class Catalog:
             raise InvalidInput("no LoRAs given")
         if len(keys) > MAX_BULK:
             raise InvalidInput(f"at most {MAX_BULK} LoRAs per bulk edit")
-        return list(dict.fromkeys(self.repo.resolve(k) for k in keys))
+        return list(dict.fromkeys(self.catalog_store.resolve(k) for k in keys))
 
     def bulk(self, keys: Iterable[str | int], action: str, value: Any = None) -> int:
         """One action on many LoRAs: tag/untag (value: tags), favorite/unfavorite,
@@ -67,18 +68,30 @@ class Catalog:
             tags = normalise_tags(value)
             if not tags:
                 raise InvalidInput("no tags given")
-            return self.repo.add_tags(ids, tags) if action == "tag" else self.repo.remove_tags(ids, tags)
+            return self.user_store.add_tags(ids, tags) if action == "tag" else self.user_store.remove_tags(ids, tags)
         if action in ("favorite", "unfavorite"):
-            return self.repo.edit(ids, {"favorite": action == "favorite"})
+            return self.user_store.edit(ids, {"favorite": action == "favorite"})
         if action == "set_base":
-            return self.repo.edit(ids, validate_edit({"base_override": value}))
+            return self.user_store.edit(ids, validate_edit({"base_override": value}))
         if not isinstance(value, str) or not value.strip() or len(value) > 200:
             raise InvalidInput("a collection name (1-200 characters) is needed")
         check_text("collection", value)
-        return self.repo.collect(value.strip(), ids, add=action == "collect")
+        return self.user_store.collect(value.strip(), ids, add=action == "collect")
+
+    def resolve(self, key: str | int) -> int:
+        """The id of the LoRA known by `key` (id, prompt name, file name or hash); NotFound otherwise."""
+        return self.catalog_store.resolve(key)
 
     def tags(self) -> list[tuple[str, int]]:
-        return self.repo.tag_counts()
+        return self.catalog_store.tag_counts()
 
     def collections(self) -> list[dict[str, Any]]:
-        return self.repo.collections()
+        return self.user_store.collections()
+
+    def duplicate_groups(self) -> list[dict[str, Any]]:
+        """Files present at several paths with the same full hash, grouped."""
+        return self.catalog_store.duplicate_groups()
+
+    def counts(self) -> dict[str, int]:
+        """LoRAs per state."""
+        return self.catalog_store.counts()

@@ -57,7 +57,7 @@ class Fetcher:
         self.cutoff: datetime = utcnow() - timedelta(days=settings.civitai_recheck_days)
         self._models_done: set[int] = set()  # a model is asked for once per run
         self._hashes_done: dict[str, Outcome] = {}  # duplicates in one run: one question
-        self.written: list[int] = []  # LoRAs whose sidecar or preview was written
+        self.written: dict[int, str] = {}  # LoRAs whose sidecar or preview was written: {id: sha256}
 
     def one(self, t: LoraTarget) -> Outcome:
         """Never raises for Civitai's or a file's sake (CivitaiUnavailable and Stopped go up to the run)."""
@@ -165,5 +165,5 @@ class Fetcher:
                 out.preview = f"failed: {exc.message}"
         else:
             out.preview = "off"
-        if out.sidecar == "written" or (out.preview or "").startswith("written"):
-            self.written.append(t.id)
+        if (out.sidecar == "written" or (out.preview or "").startswith("written")) and t.sha256:
+            self.written[t.id] = t.sha256

@@ -152,7 +152,7 @@ class CivitaiService:
             client.close()
             if fetcher.written and self._reread is not None:
                 try:
-                    self._reread(sorted(set(fetcher.written)), None)
+                    self._reread(sorted(fetcher.written), fetcher.written)
                 except Exception:  # the index catches up at the next scan
                     log.exception("re-reading LoRAs after Civitai wrote their files failed")
         report = {**self.progress, "status": "stopped" if stopped else "finished", "stopped_reason": stopped,

@@ -10,17 +10,13 @@ recorder bug must never reach the host's generation.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 from typing import Any
 
+from ..library.clock import utcnow
 from ..usage.recorder import GenerationEvent
 
 log = logging.getLogger("lora_manager")
 _ATTR = "_lora_manager_event"  # the event in progress, kept on the processing object
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _int(value: Any) -> int | None:
@@ -110,7 +106,7 @@ def start_event(p, source: str | None = None) -> GenerationEvent | None:
         prompt = _first(getattr(p, "prompt", "")) or ""
         return GenerationEvent.from_prompt(
             str(prompt),
-            started_at=_now(),
+            started_at=utcnow(),
             negative_prompt=str(_first(getattr(p, "negative_prompt", "")) or "") or None,
             seed=_int(_first(getattr(p, "seed", None))),
             steps=_int(getattr(p, "steps", None)),
@@ -189,7 +185,7 @@ def finish(p, recorder, *, done: bool) -> None:
             event.outcome = "interrupted"
         else:
             event.outcome = "failed"
-        event.finished_at = _now()
+        event.finished_at = utcnow()
         event.applied = _applied(getattr(p, _ERRORS, None))
         recorder.record(event)
     except Exception:

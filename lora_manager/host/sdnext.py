@@ -88,7 +88,7 @@ class SDNextAdapter:
 
             core = build(settings_from_host(), host=host_info())
             core.jobs.runner = HostRunner(os.path.join(core.settings.data_dir, "outputs"), recorder=core.recorder)
-            core.on_library_changed.append(refresh_host_list)
+            core.events.on_library_changed(lambda _change: refresh_host_list(), files_only=True)
             from .model_family import loaded_family
 
             core.host_model_family = loaded_family

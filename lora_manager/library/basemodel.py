@@ -15,9 +15,10 @@ All inputs are untrusted; nothing here raises on odd types or garbage values.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from lora_manager.library.records import BaseModel, SidecarFacts
+from .records import BaseModel, SidecarFacts
+from .tensor_names import TensorNames, TensorSummary, names_of
 
 FAMILIES: tuple[str, ...] = ("sd1", "sd2", "xl", "sd3", "sc", "f1", "f2", "hv", "chroma", "zimage", "anima", "qwen")
 
@@ -85,162 +86,66 @@ def family_of_label(label: str) -> str | None:
 
 # ---------------------------------------------------------------- tensors
 
-# Suffixes of "down" weights: shape [rank, in_features(, kh, kw)], so shape[1] is
-# the width of the layer's input — the number that tells bases apart.
-_DOWN_ENDS = (
-    "lora_down.weight", "lora_a.weight", "lora_a.default.weight", "lora.down.weight",
-    "lora_linear_layer.down.weight", "hada_w1_b", "hada_w2_b",
-)
-_UP_ENDS = ("lora_up.weight", "lora_b.weight", "lora_b.default.weight", "lora.up.weight")
-_BLOCK_RE = re.compile(r"(single_transformer_blocks|single_blocks|double_blocks|transformer_blocks)[._](\d+)")
-# DiT names start here once a trainer prefix is removed; SD UNet names never do
-# (their "transformer_blocks" sits deep inside "down_blocks_1_attentions_0_...").
-_DIT_TB = ("transformer.transformer_blocks", "transformer_blocks", "lora_transformer_transformer_blocks",
-           "lora_unet_transformer_blocks", "diffusion_model.transformer_blocks",
-           "base_model.model.transformer_blocks")
-_DIT_LAYERS = ("transformer.layers", "layers.", "lora_unet_layers_", "diffusion_model.layers",
-               "lora_transformer_layers_", "base_model.model.layers")
 # Flux.2 single-block linear1 output = 3*hidden + 2*mlp (gated): 4B, 9B, dev.
 # Flux.1's is 21504 (3*3072 + 4*3072), so this tells Klein 4B apart at equal width.
 _F2_LINEAR1 = frozenset({27648, 36864, 55296})
+_F2_WIDTHS = frozenset({4096, 6144})
+_SD3_DIT_WIDTHS = frozenset({1536, 2432})
 
 
-def _width(shape: object, index: int) -> int | None:
-    if isinstance(shape, (list, tuple)) and len(shape) > index and len(shape) >= 2:
-        w = shape[index]
-        if isinstance(w, int) and not isinstance(w, bool) and w > 0:
-            return w
-    return None
+def _has(mark: str) -> Callable[[TensorSummary], bool]:
+    return lambda s: mark in s.marks
 
 
-def _family_from_tensors(tensors: object) -> str | None:  # noqa: C901, PLR0911, PLR0912, PLR0915 - to become a rule table
-    """One pass over the names; widths of down weights settle what names cannot."""
-    if not isinstance(tensors, dict) or not tensors:
-        return None
-    sd3 = flux = chroma = hv = qwen = dit_tb = dit_layers = wan = sgm = False
-    te2 = te3 = False
-    te_w: set[int] = set()  # "lora_te_" / "text_encoder." input widths
-    te2_w: set[int] = set()
-    xattn_w: set[int] = set()  # UNet cross-attention key/value input widths
-    dit_w: set[int] = set()  # DiT attention input widths (= hidden size)
-    linear1_out: set[int] = set()
-    max_double = max_single = -1
-    for raw, shape in tensors.items():
-        if not isinstance(raw, str):
-            continue
-        n = raw.lower()
-        # alpha and up weights repeat their down weight's module name: skipping them
-        # halves the work and loses nothing, except Flux.2's telltale linear1 width.
-        if n.endswith("alpha"):
-            continue
-        if n.endswith(_UP_ENDS):
-            if ("linear1" in n and "single_blocks" in n) or "to_qkv_mlp_proj" in n:
-                w = _width(shape, 0)
-                if w:
-                    linear1_out.add(w)
-            continue
-        is_down = n.endswith(_DOWN_ENDS)
-        if n.startswith(("lora_te", "text_encoder", "te1.", "te2.", "te.")):
-            # kohya: te = SD1/2 CLIP; te1/te2 = SDXL (or SD3/Flux CLIP-L, CLIP-G); te3 = T5.
-            if n.startswith(("lora_te2", "text_encoder_2", "te2.")):
-                te2 = True
-                w = _width(shape, 1) if is_down else None
-                if w:
-                    te2_w.add(w)
-            elif n.startswith(("lora_te3", "text_encoder_3")):
-                te3 = True
-            elif n.startswith(("lora_te1", "te1.")):
-                pass  # CLIP-L of SDXL, SD3 or Flux: its 768 must not read as SD1
-            elif is_down:
-                w = _width(shape, 1)
-                if w:
-                    te_w.add(w)
-            continue
-        if "blocks" in n:
-            if "joint_blocks" in n or "context_block" in n:  # SD3 MMDiT (SAI / kohya names)
-                sd3 = True
-            flux_name = "double_blocks" in n or "single_blocks" in n or "single_transformer_blocks" in n
-            if flux_name:
-                flux = True
-                # HunyuanVideo shares Flux's block layout but names its MLP fc1/fc2.
-                if "mlp_fc1" in n or "mlp.fc1" in n:
-                    hv = True
-            tb_name = n.startswith(_DIT_TB)
-            if tb_name:
-                dit_tb = True
-                if "img_mlp" in n or "txt_mlp" in n or "img_mod" in n:  # Qwen-Image block parts
-                    qwen = True
-            elif "transformer_blocks" in n and ("img_mlp" in n or "txt_mlp" in n or "img_mod" in n) \
-                    and "double_blocks" not in n:
-                qwen = True
-            if "cross_attn" in n:  # Wan: blocks.N.cross_attn.{q,k,v}
-                wan = True
-            if flux_name or tb_name:  # block counts tell Flux.1 from HunyuanVideo
-                m = _BLOCK_RE.search(n)
-                if m:
-                    i = int(m.group(2))
-                    if m.group(1).startswith("single"):
-                        max_single = max(max_single, i)
-                    else:
-                        max_double = max(max_double, i)
-        if n.startswith("lora_unet_") and ("input_blocks" in n or "output_blocks" in n or "middle_block" in n):
-            sgm = True  # kohya writes SGM UNet names for SDXL only (SD1/2 use diffusers names)
-        if "distilled_guidance_layer" in n:  # Chroma replaced Flux's modulation inputs with this
-            chroma = True
-        if "individual_token_refiner" in n:
-            hv = True
-        if "noise_refiner" in n or "context_refiner" in n or n.startswith(_DIT_LAYERS):
-            dit_layers = True  # Z-Image / Lumina 2 (same layout, different width)
-        if is_down:
-            w = _width(shape, 1)
-            if w:
-                if "attn2" in n and ("to_k" in n or "to_v" in n):
-                    xattn_w.add(w)
-                elif "attn" in n or "attention" in n or "linear1" in n:
-                    dit_w.add(w)
-    if sd3:
-        return "sd3"
-    if flux:
-        if dit_w & {4096, 6144} or linear1_out & _F2_LINEAR1:
-            return "f2"
-        if chroma:
-            return "chroma"
-        # Flux.1 has 19 double and 38 single blocks; HunyuanVideo 20 and 40.
-        if hv or max_double >= 19 or max_single >= 38:
-            return "hv"
-        return "f1"
-    if qwen:
-        return "qwen"
-    if dit_tb:  # diffusers MMDiT blocks only: SD3, or a Flux LoRA without single blocks
-        if dit_w & {1536, 2432}:
-            return "sd3"
-        if dit_w & {4096, 6144}:
-            return "f2"
-        if 3072 in dit_w:
-            return "hv" if max_double >= 19 else "f1"
-        return None
-    if dit_layers:
-        if 3840 in dit_w:
-            return "zimage"
-        if 2304 in dit_w:
-            return "lumina"
-        return None
-    if wan:
-        return "wan"
+_flux, _dit_tb, _dit_layers = _has("flux_blocks"), _has("dit_tb"), _has("dit_layers")
+
+
+# (family, predicate) over the summary of the names (tensor_names.py), tried in order; the
+# first that holds answers. A family of None ends the search with no answer: the layout is
+# known but its width is not, and the later, weaker rules must not guess. Names settle the
+# layout; widths of down weights settle what names cannot.
+FAMILY_RULES: tuple[tuple[str | None, Callable[[TensorSummary], bool]], ...] = (
+    ("sd3", _has("mmdit")),
+    ("f2", lambda s: _flux(s) and bool(s.dit_widths & _F2_WIDTHS or s.linear1_out & _F2_LINEAR1)),
+    ("chroma", lambda s: _flux(s) and "chroma" in s.marks),
+    # Flux.1 has 19 double and 38 single blocks; HunyuanVideo 20 and 40.
+    ("hv", lambda s: _flux(s) and ("hv" in s.marks or s.max_double >= 19 or s.max_single >= 38)),
+    ("f1", _flux),
+    ("qwen", _has("qwen")),
+    # diffusers MMDiT blocks only: SD3, or a Flux LoRA without single blocks
+    ("sd3", lambda s: _dit_tb(s) and bool(s.dit_widths & _SD3_DIT_WIDTHS)),
+    ("f2", lambda s: _dit_tb(s) and bool(s.dit_widths & _F2_WIDTHS)),
+    ("hv", lambda s: _dit_tb(s) and 3072 in s.dit_widths and s.max_double >= 19),
+    ("f1", lambda s: _dit_tb(s) and 3072 in s.dit_widths),
+    (None, _dit_tb),
+    ("zimage", lambda s: _dit_layers(s) and 3840 in s.dit_widths),
+    ("lumina", lambda s: _dit_layers(s) and 2304 in s.dit_widths),
+    (None, _dit_layers),
+    ("wan", _has("wan")),
     # UNet cross-attention reads the text encoder: CLIP-L 768, OpenCLIP-H 1024, L+G 2048.
-    for width, fam in ((2048, "xl"), (1024, "sd2"), (768, "sd1")):
-        if width in xattn_w:
-            return fam
-    if te3:  # kohya SD3 = te1+te2+te3; kohya Flux = te1 (CLIP-L) + te3 (T5)
-        return "sd3" if te2 else "f1"
-    if te2:
-        return "f1" if 4096 in te2_w else "xl"  # diffusers Flux calls T5 text_encoder_2
-    for width, fam in ((1280, "xl"), (1024, "sd2"), (768, "sd1")):
-        if width in te_w:
-            return fam
-    if sgm:
-        return "xl"
-    return None  # te1 alone could be SDXL or Flux: say nothing
+    ("xl", lambda s: 2048 in s.xattn_widths),
+    ("sd2", lambda s: 1024 in s.xattn_widths),
+    ("sd1", lambda s: 768 in s.xattn_widths),
+    # kohya SD3 = te1+te2+te3; kohya Flux = te1 (CLIP-L) + te3 (T5)
+    ("sd3", lambda s: "te3" in s.marks and "te2" in s.marks),
+    ("f1", _has("te3")),
+    ("f1", lambda s: "te2" in s.marks and 4096 in s.te2_widths),  # diffusers Flux calls T5 text_encoder_2
+    ("xl", _has("te2")),
+    ("xl", lambda s: 1280 in s.te_widths),
+    ("sd2", lambda s: 1024 in s.te_widths),
+    ("sd1", lambda s: 768 in s.te_widths),
+    ("xl", _has("sgm")),
+    # te1 alone could be SDXL or Flux: no rule, no answer
+)
+
+
+def _family_from_tensors(tensors: object) -> str | None:
+    """Base key from the tensor names and shapes, or None."""
+    summary = names_of(tensors).summary
+    for family, holds in FAMILY_RULES:
+        if holds(summary):
+            return family
+    return None
 
 
 # ---------------------------------------------------------------- sidecars
@@ -331,7 +236,7 @@ _TENSOR_REFINABLE = {"f1": frozenset({"chroma", "f2", "hv"})}
 
 def detect_base(
     metadata: dict[str, str],
-    tensors: dict[str, list[int]],
+    tensors: dict[str, list[int]] | TensorNames,
     sidecars: list[SidecarFacts],
     file_name: str,
 ) -> BaseModel:

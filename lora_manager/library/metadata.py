@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 
 import re
-from datetime import datetime, timezone
 from operator import itemgetter
 from typing import Any
 from collections.abc import Iterable
@@ -17,8 +16,11 @@ from collections.abc import Iterable
 import orjson
 
 from .basemodel import detect_base
+from .clock import iso_from_unix
+from .cover import cover_mime
 from .network import detect_network
 from .records import Header, LoraFacts, Preview, SidecarFacts
+from .tensor_names import TensorNames
 
 MAX_TEXT = 20_000
 MAX_VALUE = 4_096  # per metadata value kept for display
@@ -72,7 +74,7 @@ def _iso_from_unix(value: Any) -> str | None:
         return None
     if not 0 < ts < 32503680000:  # before year 3000
         return None
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds")
+    return iso_from_unix(ts)
 
 
 def _resolution(meta: dict[str, str]) -> str | None:
@@ -151,17 +153,6 @@ def class_tokens(meta: dict[str, str]) -> list[str]:
     return words
 
 
-def _cover_mime(meta: dict[str, str]) -> str | None:
-    thumb = meta.get("modelspec.thumbnail", "")
-    m = re.match(r"data:(image/[a-z+.-]+);base64,", thumb)
-    if m:
-        return m.group(1)
-    covers = _loads(meta.get("ssmd_cover_images"))
-    if isinstance(covers, list) and covers and isinstance(covers[0], str):
-        return "image/png" if covers[0].startswith("iVBOR") else "image/jpeg"
-    return None
-
-
 def trimmed_metadata(meta: dict[str, str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in meta.items():
@@ -191,8 +182,9 @@ def normalise(header: Header | None, sidecars: list[SidecarFacts], previews: lis
     facts = LoraFacts(sidecars=sidecars, previews=previews)
     facts.title = _first(meta.get("ssmd_display_name"), meta.get("modelspec.title"), *_sidecar_values(good, "title"))
     facts.alias = _clean(meta.get("ss_output_name"), 500)
-    facts.network_type, facts.rank, facts.alpha = detect_network(meta, tensors)
-    facts.base = detect_base(meta, tensors, good, file_name)
+    names = TensorNames(tensors)  # summarised at most once, for whichever of the two asks first
+    facts.network_type, facts.rank, facts.alpha = detect_network(meta, names)
+    facts.base = detect_base(meta, names, good, file_name)
     facts.description = _first(
         meta.get("modelspec.description"), meta.get("ssmd_description"), *_sidecar_values(good, "description"),
         meta.get("ss_training_comment"),
@@ -201,7 +193,7 @@ def normalise(header: Header | None, sidecars: list[SidecarFacts], previews: lis
     facts.trained_started = _iso_from_unix(meta.get("ss_training_started_at"))
     facts.trained_finished = _iso_from_unix(meta.get("ss_training_finished_at")) or _clean(meta.get("modelspec.date"), 64)
     facts.resolution = _resolution(meta)
-    facts.cover_mime = _cover_mime(meta)
+    facts.cover_mime = cover_mime(meta)
     sshs = meta.get("sshs_model_hash", "")
     facts.header_hash = sshs.lower().removeprefix("0x") if _HEX64.match(sshs) else None
     triggers = split_words(meta.get("modelspec.trigger_phrase")) + split_words(meta.get("ssmd_keywords"))

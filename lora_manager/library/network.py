@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter
+from collections.abc import Callable
+
+from .tensor_names import TensorNames, TensorSummary, names_of
 
 # LyCORIS `algo` values -> the names users see on Civitai and in UIs.
 # LyCORIS's "lora" is its LoCon implementation (it also adapts conv layers), so
@@ -26,20 +28,6 @@ _ALGO = {
 # LoKr with dora_wd is still loaded as a LoHa/LoKr, which is what the type tells.
 _DORA_BASES = frozenset({"LoRA", "LoCon"})
 
-# Suffixes whose shape[0] is the rank: lora_down/lora_A are [rank, in(, kh, kw)];
-# LoHa's hada_w1_b is [rank, in]; LoKr's lokr_w2_b/lokr_w1_b likewise.
-# (hada_w1_a is [out, rank] — its shape[0] is the layer's width, not the rank.)
-# "lora.down" covers old diffusers attention-processor names ("to_q_lora.down.weight").
-_DOWN_ENDS = (
-    "lora_down.weight", "lora_a.weight", "lora_a.default.weight", "lora.down.weight",
-    "lora_linear_layer.down.weight",
-)
-_UP_ENDS = (
-    "lora_up.weight", "lora_b.weight", "lora_b.default.weight", "lora.up.weight",
-    "lora_linear_layer.up.weight",
-)
-_OTHER_RANK_ENDS = (".hada_w1_b", ".lokr_w2_b", ".lokr_w1_b")
-_LORA_MARKS = ("lora_down", "lora_up", "lora_a.", "lora_b.", "lora.down", "lora.up")
 _TRUE = frozenset({"true", "1", "yes", "on"})
 
 
@@ -126,84 +114,27 @@ def _type_from_metadata(metadata: dict) -> tuple[str | None, bool]:
     return kind, module.startswith("lycoris")
 
 
-def _scan_tensors(tensors: object) -> tuple[str | None, int | None]:  # noqa: C901, PLR0912 - one pass, the hot loop
-    """One pass: (network type from names, most common rank from shapes)."""
-    if not isinstance(tensors, dict):
-        return None, None
-    loha = lokr = oft = ia3 = full = dora = lora = conv = False
-    glora_a = glora_b = False
-    ranks: Counter[int] = Counter()
-    for raw, shape in tensors.items():
-        if not isinstance(raw, str):
-            continue
-        n = raw.lower()
-        # Fast paths first: alpha/down/up make up nearly every name of a typical file.
-        if n.endswith("alpha"):
-            continue
-        if n.endswith(_DOWN_ENDS):
-            lora = True
-            if isinstance(shape, (list, tuple)) and len(shape) >= 2:
-                r = shape[0]
-                if isinstance(r, int) and not isinstance(r, bool) and r > 0:
-                    ranks[r] += 1
-                # A conv down weight [r, in, kh, kw] with a kernel wider than 1 is LoCon.
-                if len(shape) == 4:
-                    kh, kw = shape[2], shape[3]
-                    if (isinstance(kh, int) and kh > 1) or (isinstance(kw, int) and kw > 1):
-                        conv = True
-            continue
-        if n.endswith(_UP_ENDS):
-            lora = True
-            continue
-        if n.endswith(_OTHER_RANK_ENDS) and isinstance(shape, (list, tuple)) and len(shape) >= 2:
-            r = shape[0]
-            if isinstance(r, int) and not isinstance(r, bool) and r > 0:
-                ranks[r] += 1
-        if "hada_w1_a" in n:
-            loha = True
-        elif ".lokr_w1" in n:  # lokr_w1 or lokr_w1_a / lokr_w1_b
-            lokr = True
-        elif "oft_blocks" in n or "oft_diag" in n:
-            oft = True
-        elif n.endswith(".a1.weight"):
-            glora_a = True
-        elif n.endswith(".b1.weight"):
-            glora_b = True
-        elif n.endswith(".on_input"):
-            ia3 = True
-        elif n.endswith((".diff", ".diff_b")):
-            full = True
-        elif "dora_scale" in n or "magnitude" in n:  # LyCORIS dora_scale / PEFT lora_magnitude_vector
-            dora = True
-        elif "lora_mid" in n:  # Tucker-decomposed conv: LoCon only
-            conv = True
-        elif not lora and any(mark in n for mark in _LORA_MARKS):
-            lora = True  # lora weights under a name we do not know the suffix of
-    # The structured algorithms first: their files may also hold lora-like names.
-    if loha:
-        kind = "LoHa"
-    elif lokr:
-        kind = "LoKr"
-    elif oft:
-        kind = "OFT"
-    elif glora_a and glora_b:
-        kind = "GLoRA"
-    elif ia3:
-        kind = "IA3"
-    elif full:
-        kind = "Full"
-    elif dora and lora:
-        kind = "DoRA"
-    elif lora:
-        kind = "LoCon" if conv else "LoRA"
-    else:
-        kind = None
-    # Ties go to the larger rank, so the answer does not depend on dict order.
-    rank = max(ranks.items(), key=lambda kv: (kv[1], kv[0]))[0] if ranks else None
-    return kind, rank
+# (type, predicate) over the summary of the names (tensor_names.py), tried in order. The
+# structured algorithms come first: their files may also hold lora-like names.
+TYPE_RULES: tuple[tuple[str, Callable[[TensorSummary], bool]], ...] = (
+    ("LoHa", lambda s: "loha" in s.marks),
+    ("LoKr", lambda s: "lokr" in s.marks),
+    ("OFT", lambda s: "oft" in s.marks),
+    ("GLoRA", lambda s: "glora_a" in s.marks and "glora_b" in s.marks),
+    ("IA3", lambda s: "ia3" in s.marks),
+    ("Full", lambda s: "full" in s.marks),
+    ("DoRA", lambda s: "dora" in s.marks and "lora" in s.marks),
+    ("LoCon", lambda s: "lora" in s.marks and "conv" in s.marks),
+    ("LoRA", lambda s: "lora" in s.marks),
+)
+
+
+def _type_from_tensors(summary: TensorSummary) -> str | None:
+    return next((kind for kind, holds in TYPE_RULES if holds(summary)), None)
 
 
 def _may_be_dora(tensors: object) -> bool:
+    """A substring search over the joined names: far faster than the summary (this runs for every file)."""
     if not isinstance(tensors, dict):
         return False
     try:
@@ -214,20 +145,20 @@ def _may_be_dora(tensors: object) -> bool:
 
 
 def detect_network(
-    metadata: dict[str, str], tensors: dict[str, list[int]]
+    metadata: dict[str, str], tensors: dict[str, list[int]] | TensorNames
 ) -> tuple[str | None, int | None, float | None]:
     """(network_type, rank, alpha) for one LoRA; each part None when unknown."""
     meta = metadata if isinstance(metadata, dict) else {}
+    names = names_of(tensors)
     kind, lycoris = _type_from_metadata(meta)
     rank = _positive_int(meta.get("ss_network_dim"))
     alpha = _finite_float(meta.get("ss_network_alpha"))
-    if kind in _DORA_BASES and rank is not None and not _may_be_dora(tensors):
-        # The header settled type and rank; only a DoRA marker could change
-        # the answer, and a substring search over the joined names rules that
-        # out far faster than the per-name scan (this runs for every file).
+    if kind in _DORA_BASES and rank is not None and not _may_be_dora(names.tensors):
+        # The header settled type and rank; only a DoRA marker could change the answer.
         return kind, rank, alpha
     if kind is None or rank is None or kind in _DORA_BASES:
-        tensor_kind, tensor_rank = _scan_tensors(tensors)
+        summary = names.summary
+        tensor_kind, tensor_rank = _type_from_tensors(summary), summary.rank()
         if kind is None:
             # LyCORIS's plain low-rank algo is LoCon, even where names look like LoRA.
             kind = "LoCon" if lycoris and tensor_kind in (None, "LoRA") else tensor_kind

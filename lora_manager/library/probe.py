@@ -1,7 +1,4 @@
-"""One LoRA file (plus its companions) -> one plain row of facts.
-
-Rows are plain dicts so that worker processes can send them back cheaply.
-"""
+"""One LoRA file (plus its companions) -> one ProbeResult (records.py): the facts of one index row."""
 
 from __future__ import annotations
 
@@ -9,15 +6,13 @@ import dataclasses
 import os
 from typing import Any
 
-import orjson
-
 from ..errors import BrokenFile
 from .filekind import other_kind
 from .header import read_header
 from .metadata import normalise
 from .names import prompt_name
 from .previews import find_previews
-from .records import BaseModel
+from .records import BaseModel, ProbeResult
 from .searchtext import search_text
 from .sidecars import read_sidecars
 from .walker import FileEntry
@@ -26,7 +21,7 @@ from .walker import FileEntry
 PICKLE_EXTS = (".pt", ".ckpt")
 
 
-def probe(entry: FileEntry, sha256: str | None = None) -> dict[str, Any]:
+def probe(entry: FileEntry, sha256: str | None = None) -> ProbeResult:
     """`sha256`: the file's hash when known (after hashing): it picks our version out of a Civitai model sidecar."""
     folder = entry.folder
     base = entry.base
@@ -51,57 +46,45 @@ def probe(entry: FileEntry, sha256: str | None = None) -> dict[str, Any]:
         facts.network_type = other.kind
         facts.base = BaseModel(other.family, None, "tensors" if other.family else None)
     rel = os.path.relpath(folder, entry.root)
-    row = {
-        "path": entry.path,
-        "root": entry.root,
-        "folder": "" if rel == "." else rel.replace(os.sep, "/"),
-        "file_name": entry.name,
-        "prompt_name": prompt_name(entry.name),
-        "ext": os.path.splitext(lower)[1],
-        "size": entry.size,
-        "mtime_ns": entry.mtime_ns,
-        "companion_sig": entry.companion_sig,
-        "state": state,
-        "error": error,
-        "header_digest": header.digest if header else None,
-        "header_hash": facts.header_hash,
-        "title": facts.title,
-        "alias": facts.alias,
-        "network_type": facts.network_type,
-        "rank": facts.rank,
-        "alpha": facts.alpha,
-        "base_family": facts.base.family,
-        "base_label": facts.base.label,
-        "base_source": facts.base.source,
-        "description": facts.description,
-        "author": facts.author,
-        "trained_started": facts.trained_started,
-        "trained_finished": facts.trained_finished,
-        "resolution": facts.resolution,
-        "cover_mime": facts.cover_mime,
-        "triggers": facts.triggers,
-        "training_tags": [list(t) for t in facts.training_tags],
-        "source_tags": facts.source_tags,
-        "meta": facts.metadata,
-        "sidecars": [_sidecar_row(s) for s in sidecars],
-        "previews": [dataclasses.asdict(p) for p in previews],
-        "preview_count": len(previews),
-        "suggested": facts.suggested,
-    }
-    row["search_text"] = search_text(row)
-    return row
-
-
-JSON_COLUMNS = ("triggers", "training_tags", "source_tags", "meta", "sidecars", "previews", "suggested")
-
-
-def serialise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Turn JSON columns into orjson bytes: cheaper to pickle and to store."""
-    dumps = orjson.dumps
-    for row in rows:
-        for key in JSON_COLUMNS:
-            row[key] = dumps(row[key])
-    return rows
+    result = ProbeResult(
+        path=entry.path,
+        root=entry.root,
+        folder="" if rel == "." else rel.replace(os.sep, "/"),
+        file_name=entry.name,
+        prompt_name=prompt_name(entry.name),
+        ext=os.path.splitext(lower)[1],
+        size=entry.size,
+        mtime_ns=entry.mtime_ns,
+        companion_sig=entry.companion_sig,
+        state=state,
+        error=error,
+        header_digest=header.digest if header else None,
+        header_hash=facts.header_hash,
+        title=facts.title,
+        alias=facts.alias,
+        network_type=facts.network_type,
+        rank=facts.rank,
+        alpha=facts.alpha,
+        base_family=facts.base.family,
+        base_label=facts.base.label,
+        base_source=facts.base.source,
+        description=facts.description,
+        author=facts.author,
+        trained_started=facts.trained_started,
+        trained_finished=facts.trained_finished,
+        resolution=facts.resolution,
+        cover_mime=facts.cover_mime,
+        triggers=facts.triggers,
+        training_tags=[list(t) for t in facts.training_tags],
+        source_tags=facts.source_tags,
+        meta=facts.metadata,
+        sidecars=[_sidecar_row(s) for s in sidecars],
+        previews=[dataclasses.asdict(p) for p in previews],
+        preview_count=len(previews),
+        suggested=facts.suggested,
+    )
+    result.search_text = search_text(result.as_row())
+    return result
 
 
 def _sidecar_row(s) -> dict[str, Any]:
@@ -118,17 +101,17 @@ def _sidecar_row(s) -> dict[str, Any]:
     return row
 
 
-def probe_many(entries: list[FileEntry], hints: list[str | None] | None = None) -> list[dict[str, Any]]:
+def probe_many(entries: list[FileEntry], hints: list[str | None] | None = None) -> list[ProbeResult]:
     """Probe a batch (`hints`: each file's SHA-256 when known); a bug on one file is recorded on it, never ends the batch."""
     return [_probe_safely(e, hints[i] if hints else None) for i, e in enumerate(entries)]
 
 
-def _probe_safely(entry: FileEntry, sha256: str | None = None) -> dict[str, Any]:
+def _probe_safely(entry: FileEntry, sha256: str | None = None) -> ProbeResult:
     """A reader bug on one odd file must not end a scan of 10k: record it as broken."""
     try:
         return probe(entry, sha256)
     except Exception as exc:  # noqa: BLE001 - recorded on the entry, never swallowed
-        row = probe(FileEntry(entry.path, entry.root, entry.name, 0, entry.mtime_ns, (), 0))
-        row.update(size=entry.size, companion_sig=entry.companion_sig, state="broken",
-                   error=f"could not be read: {type(exc).__name__}: {exc}"[:500])
-        return row
+        result = probe(FileEntry(entry.path, entry.root, entry.name, 0, entry.mtime_ns, (), 0))
+        result.size, result.companion_sig = entry.size, entry.companion_sig
+        result.state, result.error = "broken", f"could not be read: {type(exc).__name__}: {exc}"[:500]
+        return result

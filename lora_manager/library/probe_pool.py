@@ -6,7 +6,7 @@ script; fork is unsafe in a process with threads and a GPU context. A
 subprocess running this module imports only the library readers.
 
 Protocol: 4-byte little-endian length, then a pickle. Parent sends a list
-of FileEntry; the worker answers with the list of rows. EOF ends it.
+of FileEntry; the worker answers with the list of packed ProbeResults. EOF ends it.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator
 
+from .records import ProbeResult
 from .walker import FileEntry
 
 _LEN = struct.Struct("<I")
@@ -65,9 +66,9 @@ class ProbePool:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=pkg_parent,
         )
 
-    def map(self, chunks: Iterable[list[FileEntry]]) -> Iterator[list[dict]]:
-        """Yield row lists as workers finish them (any order). Raises WorkerDied
-        when every worker died before the end; the rows already yielded stand
+    def map(self, chunks: Iterable[list[FileEntry]]) -> Iterator[list[ProbeResult]]:
+        """Yield result lists as workers finish them (any order). Raises WorkerDied
+        when every worker died before the end; the results already yielded stand
         and the caller reads the rest itself."""
         todo: queue.Queue = queue.Queue()
         count = 0
@@ -86,14 +87,14 @@ class ProbePool:
                         return
                     try:
                         _write(proc.stdin, chunk)
-                        rows = _read(proc.stdout)
+                        results = _read(proc.stdout)
                     except (OSError, pickle.PickleError, EOFError):
-                        rows = None
-                    if rows is None:
+                        results = None
+                    if results is None:
                         done.put(WorkerDied(f"header worker exited ({proc.poll()})"))
                         todo.put(chunk)  # somebody else, or the fallback, reads it
                         return
-                    done.put(rows)
+                    done.put(results)
             finally:
                 try:
                     proc.stdin.close()
@@ -135,7 +136,7 @@ class ProbePool:
 def _serve() -> None:
     import gc
 
-    from .probe import probe_many, serialise
+    from .probe import probe_many
 
     # This worker process is ours alone: parsing headers allocates many short-lived containers and
     # holds no cycles, so the collector's passes cost more than the parse (docs/performance.md).
@@ -148,7 +149,7 @@ def _serve() -> None:
         entries = _read(stdin)
         if entries is None:
             return
-        _write(stdout, serialise(probe_many(entries)))
+        _write(stdout, [result.pack() for result in probe_many(entries)])
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+import orjson
 
 LORA_EXTENSIONS = (".safetensors", ".pt", ".ckpt")
 
@@ -87,3 +89,87 @@ class LoraFacts:
     suggested: dict[str, Any] = field(default_factory=dict)  # weights/negative text the sidecars suggest
     sidecars: list[SidecarFacts] = field(default_factory=list)
     previews: list[Preview] = field(default_factory=list)
+
+
+# JSON columns of a ProbeResult: Python values as probed, or their orjson bytes once packed.
+JsonList = list[Any] | bytes
+JsonDict = dict[str, Any] | bytes
+
+
+@dataclass(slots=True)
+class ProbeResult:
+    """What one probe found about one file and its companions: one row of facts for the index.
+
+    Built by `probe.probe` (in a header worker or in this process), read by the
+    scanner, the reprobe and file operations, and turned into a database row by
+    `as_row` alone. A worker `pack`s it before it crosses the pipe.
+    """
+
+    """Where the file is, as the walk saw it."""
+    path: str
+    root: str
+    folder: str  # relative to root, "/"-separated; "" at the root
+    file_name: str
+    prompt_name: str  # what `<lora:...>` calls it
+    ext: str  # lower case, with the dot
+    size: int
+    mtime_ns: int
+    companion_sig: int  # changes when a sidecar or preview is added, removed or modified
+
+    """How the read went."""
+    state: str  # ok | broken | unsupported | other
+    error: str | None  # why, for a person, when state is not ok
+    header_digest: str | None  # sha256 of the raw header: identity of a moved file
+
+    """What the header and the sidecars say (LoraFacts, flattened to columns)."""
+    header_hash: str | None
+    title: str | None
+    alias: str | None
+    network_type: str | None
+    rank: int | None
+    alpha: float | None
+    base_family: str | None
+    base_label: str | None
+    base_source: str | None
+    description: str | None
+    author: str | None
+    trained_started: str | None
+    trained_finished: str | None
+    resolution: str | None
+    cover_mime: str | None
+
+    """JSON columns (see JsonList/JsonDict: bytes once packed)."""
+    triggers: JsonList
+    training_tags: JsonList  # [[tag, count], ...]
+    source_tags: JsonList
+    meta: JsonDict  # raw metadata, large values trimmed
+    sidecars: JsonList  # [{kind, name, error?, ...}]: what a person wants to see about each sidecar
+    previews: JsonList  # [{name, kind, convention}]
+    preview_count: int
+    suggested: JsonDict
+
+    """Derived."""
+    search_text: str = ""
+
+    def as_row(self) -> dict[str, Any]:
+        """The database row: one column per field (JSON columns as values or orjson bytes, both stored as they are)."""
+        return {name: getattr(self, name) for name in _RESULT_FIELDS}
+
+    def pack(self) -> ProbeResult:
+        """Turn the JSON columns into orjson bytes, in place: a header worker does this once, so the
+        scanning process unpickles flat bytes and passes them to the database untouched."""
+        dumps = orjson.dumps
+        for name in PROBE_JSON_FIELDS:
+            value = getattr(self, name)
+            if not isinstance(value, bytes):
+                setattr(self, name, dumps(value))
+        return self
+
+    def __reduce__(self):
+        # Rebuilt by the constructor from a flat tuple: the cheapest form to unpickle
+        # in the scanning process (half the time of the slots' default state).
+        return ProbeResult, tuple(getattr(self, name) for name in _RESULT_FIELDS)
+
+
+PROBE_JSON_FIELDS = ("triggers", "training_tags", "source_tags", "meta", "sidecars", "previews", "suggested")
+_RESULT_FIELDS = tuple(f.name for f in fields(ProbeResult))

@@ -22,7 +22,9 @@ from ..errors import InvalidInput, NotFound
 from ..library.basemodel import FAMILIES
 from ..usage.prompts import parse_loras, strip_loras
 from ..settings import DEFAULT_EMBED_MODEL
-from ..storage.repository import LoraQuery
+from ..storage.catalog_store import CatalogStore, LoraQuery
+from ..storage.feedback_store import FeedbackStore
+from ..storage.ttl_cache import TtlCache
 from .corpus import Corpus
 from .embedder import DEFAULT_NAMES, Embedder
 from .ranking import Signals, Suggestion, fuse
@@ -37,6 +39,7 @@ SAVE_EVERY = 2_000
 DEBOUNCE = 0.3
 PAGE = 2_000  # rows read at a time: only one page of full entries is alive while the corpus is built
 CACHE_TTL = 30.0
+PAIRS_TTL = 10.0
 OFF = {"off", "none", "disabled"}
 
 
@@ -46,11 +49,12 @@ def fits(family: str | None, target: str | None) -> bool:
 
 
 class Recommender:
-    def __init__(self, repo, data_dir: str, *, model: str = DEFAULT_EMBED_MODEL, device: str = "cpu",
-                 host_family: Callable[[], str | None] | None = None, cpu_threads: int | None = 1,
-                 embedder: Embedder | None = None, allow_download: bool = True,
+    def __init__(self, catalog_store: CatalogStore, feedback_store: FeedbackStore, data_dir: str, *,
+                 model: str = DEFAULT_EMBED_MODEL, device: str = "cpu", host_family: Callable[[], str | None] | None = None,
+                 cpu_threads: int | None = 1, embedder: Embedder | None = None, allow_download: bool = True,
                  trim: Callable[[], Any] | None = None):
-        self.repo = repo
+        self.catalog_store = catalog_store  # the library's text, read into the corpus
+        self.feedback_store = feedback_store  # feedback and the usage rollups (uses, pairs)
         self.data_dir = data_dir
         model = (model or DEFAULT_EMBED_MODEL).strip()
         self.model_key = DEFAULT_EMBED_MODEL if model in DEFAULT_NAMES else model
@@ -70,7 +74,9 @@ class Recommender:
         self._idle = threading.Event()
         self._corpus_lock = threading.Lock()
         self._start_lock = threading.Lock()
-        self._cache: dict[Any, tuple[float, Any]] = {}
+        # usage figures read per query: kept a while (what is recorded meanwhile shows within the ttl)
+        self._pairs: TtlCache[dict] = TtlCache(PAIRS_TTL, max_items=512)
+        self._usage: TtlCache[dict] = TtlCache(CACHE_TTL, max_items=512)
 
     # ---------------------------------------------------------------- life
     def start(self) -> None:
@@ -136,7 +142,7 @@ class Recommender:
     def similar(self, key: str | int, limit: int = 10, base: str | None = None, user: str = "") -> dict[str, Any]:
         """LoRAs like the one known by `key` (by text and by co-usage); same shape as `for_prompt`."""
         limit, base = _check(limit, base)
-        lid = self.repo.resolve(key)
+        lid = self.catalog_store.resolve(key)
         corpus = self._ensure_corpus()
         me = corpus.pos.get(lid)
         if me is None:
@@ -160,8 +166,8 @@ class Recommender:
         """Record accept / dismiss / down on a suggested LoRA; later rankings for `user` follow it."""
         if not isinstance(user, str):
             raise InvalidInput("user must be a string")
-        counts = self.repo.record_feedback(user, self.repo.resolve(key), action)
-        self._cache.pop(("feedback", user), None)
+        counts = self.feedback_store.record_feedback(user, self.catalog_store.resolve(key), action)
+        self._usage.discard(("feedback", user))
         return counts
 
     def status(self) -> dict[str, Any]:
@@ -220,21 +226,10 @@ class Recommender:
             return max(set(known), key=known.count), "LoRAs in the prompt"
         return None, None
 
-    def _cached(self, key: Any, ttl: float, compute: Callable[[], Any]) -> Any:
-        hit = self._cache.get(key)
-        now = time.monotonic()
-        if hit is not None and now - hit[0] < ttl:
-            return hit[1]
-        value = compute()
-        if len(self._cache) > 512:
-            self._cache.clear()
-        self._cache[key] = (now, value)
-        return value
-
     def _co_usage(self, corpus: Corpus, names: list[str]) -> dict[int, tuple[int, str]]:
         if not names:
             return {}
-        pairs = self._cached(("pairs", tuple(sorted(names))), 10.0, lambda: self.repo.pair_counts(names))
+        pairs = self._pairs.get_or_load(tuple(sorted(names)), lambda: self.feedback_store.pair_counts(names))
         out: dict[int, tuple[int, str]] = {}
         for name, partners in pairs.items():
             for other, n in partners.items():
@@ -244,7 +239,7 @@ class Recommender:
         return out
 
     def _popular(self, corpus: Corpus) -> dict[int, int]:
-        uses = self._cached("uses", CACHE_TTL, self.repo.use_counts)
+        uses = self._usage.get_or_load("uses", self.feedback_store.use_counts)
         out: dict[int, int] = {}
         for name, n in uses.items():
             pos = corpus.find(name)
@@ -253,7 +248,7 @@ class Recommender:
         return out
 
     def _feedback(self, corpus: Corpus, user: str) -> dict[int, tuple[int, int, int]]:
-        counts = self._cached(("feedback", user), CACHE_TTL, lambda: self.repo.feedback_counts(user))
+        counts = self._usage.get_or_load(("feedback", user), lambda: self.feedback_store.feedback_counts(user))
         return {corpus.pos[lid]: c for lid, c in counts.items() if lid in corpus.pos}
 
     def _answer(self, ranked: list[Suggestion], corpus: Corpus, mode: str, family: str | None,
@@ -261,7 +256,7 @@ class Recommender:
         ids = [corpus.docs[s.pos].id for s in ranked]
         entries = {}
         if ids:
-            page = self.repo.list_loras(LoraQuery(ids=ids, sort="id", limit=len(ids)))
+            page = self.catalog_store.list_loras(LoraQuery(ids=ids, sort="id", limit=len(ids)))
             entries = {e["id"]: e for e in page.items}
         items = []
         for s in ranked:
@@ -292,7 +287,7 @@ class Recommender:
     def _stream_docs(self):
         cursor = None
         while True:
-            page = self.repo.list_loras(LoraQuery(state="ok", fields=list(DOC_FIELDS), sort="id", limit=PAGE, cursor=cursor))
+            page = self.catalog_store.list_loras(LoraQuery(state="ok", fields=list(DOC_FIELDS), sort="id", limit=PAGE, cursor=cursor))
             cursor = page.next_cursor
             items, page = page.items, None
             items.reverse()
@@ -302,7 +297,7 @@ class Recommender:
                 return
 
     def _fresh_doc(self, lid: int):
-        page = self.repo.list_loras(LoraQuery(ids=[lid], fields=list(DOC_FIELDS), sort="id", limit=1))
+        page = self.catalog_store.list_loras(LoraQuery(ids=[lid], fields=list(DOC_FIELDS), sort="id", limit=1))
         if not page.items:
             raise NotFound("that LoRA is not in the library now (missing, trashed or unreadable)", {"id": lid})
         return doc_of(page.items[0])

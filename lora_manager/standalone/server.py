@@ -55,7 +55,7 @@ def make_server_app(core: App, *, ui: bool = False, bind: str = "127.0.0.1"):
 
 
 def _pool_release(core: App):
-    engine = core.repo.engine
+    engine = core.db.engine
     if ":memory:" in str(engine.url) or str(engine.url) in ("sqlite://", "sqlite+pysqlite://"):
         return None  # an in-memory database lives in its connections
     return lambda: engine.dispose(close=True)  # connections in use finish their work and go then
@@ -118,6 +118,10 @@ def serve(core: App, host: str, port: int, *, ui: bool = True, sock: socket.sock
     if ui and not ui_available():
         print("note: gradio is not installed, so the tab is off (see README: standalone tab); serving the API", flush=True)
         ui = False
+    if ui:
+        from .deferred import defer
+
+        defer()  # gradio's plot and table packages load only if drawn: this process is ours (deferred.py)
     app = make_server_app(core, ui=ui, bind=host)
     shown = f"[{host}]" if ":" in host else host
     page = f"tab at http://{shown}:{port}/lora-manager/ui/, " if ui else ""

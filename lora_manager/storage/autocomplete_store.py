@@ -8,24 +8,21 @@ values decode anything.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from abc import ABC, abstractmethod
 from typing import Any
 
 import orjson
 from sqlalchemy import Text, func, select, type_coerce
 
-from .base import L, T, U, SqlStoreBase
+from ..library.clock import parse_utc
+from .base import L, T, U
+from .db import Db
 from .rollups import TOT
 
 
 def _epoch(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite hands back text for a coerced column
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return int(value.timestamp())
+    moment = parse_utc(value)  # SQLite hands back text for a coerced column
+    return None if moment is None else int(moment.timestamp())
 
 
 def _preview(count: int, previews_text: str | None, cover: str | None) -> int | str | None:
@@ -57,7 +54,17 @@ def _tags(user: list[str] | None, source_text: str | None) -> list[str]:
     return out
 
 
-class AutocompleteStore(SqlStoreBase):
+class AutocompleteStore(ABC):
+    @abstractmethod
+    def autocomplete_rows(self) -> dict[str, list]:
+        """Column lists (id, prompt_name, name, title, alias, base, weight, triggers, tags, uses, last_used,
+        preview) over every LoRA in state ok, in id order; triggers stay JSON text (orjson.Fragment)."""
+
+
+class SqlAutocompleteStore(AutocompleteStore):
+    def __init__(self, db: Db):
+        self.db = db
+
     def autocomplete_rows(self) -> dict[str, list]:
         """Column lists over every LoRA in state ok, in id order."""
         cols = (
@@ -69,7 +76,7 @@ class AutocompleteStore(SqlStoreBase):
             type_coerce(L.c.source_tags, Text).label("source_tags"),
         )
         ok = L.c.state == "ok"
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             rows = conn.execute(
                 select(*cols).select_from(L.outerjoin(U, U.c.lora_id == L.c.id)).where(ok).order_by(L.c.id)
             ).all()

@@ -1,138 +1,17 @@
-"""Shared plumbing of the SQL stores: engine, tables, time, search refresh."""
+"""The tables every store reads, and two small helpers (time, batches)."""
 
 from __future__ import annotations
 
-import threading
-
-from datetime import datetime, timezone
 from collections.abc import Iterable
 
-from sqlalchemy import Engine, event, select, text, update
-
-from .health import StorageHealth
+from ..library.clock import utcnow  # noqa: F401 - the stores' clock, one for every layer
 from .models import Lora, LoraTag, LoraUser
-from .search import search_text
 
 L = Lora.__table__
 U = LoraUser.__table__
 T = LoraTag.__table__
 
-SEARCH_COLUMNS = (L.c.id, L.c.file_name, L.c.prompt_name, L.c.alias, L.c.title, L.c.triggers, L.c.source_tags, L.c.description)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
 
 def chunks(items: list, size: int = 500) -> Iterable[list]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-class SqlStoreBase:
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self.dialect = engine.dialect.name
-        self._sqlite_plan = None
-        self._counts: dict = {}
-        self.write_version = 0
-        # SQLite has one writer: in this process writers queue on this lock (woken the moment it is
-        # free) instead of polling SQLite's busy handler, which sleeps up to 100 ms between tries and
-        # let a scan's back-to-back parts starve an edit (docs/performance-api.md).
-        self.writer_turn = threading.Lock() if self.dialect == "sqlite" else None
-        # Every commit through this engine moves the version, which drops cached counts.
-        event.listen(engine, "commit", self._bump)
-        self.health = StorageHealth(engine)
-
-    def _bump(self, _conn) -> None:
-        self.write_version += 1
-
-    def _refresh_search(self, conn, ids: Iterable[int]) -> None:
-        """Recompute search_text for `ids` from facts plus user tags and triggers (rows in id order)."""
-        ids = sorted(set(ids))
-        for part in chunks(ids):
-            rows = conn.execute(select(*SEARCH_COLUMNS, L.c.search_text).where(L.c.id.in_(part)).order_by(L.c.id)).mappings().all()
-            tags: dict[int, list[str]] = {}
-            for lid, tag in conn.execute(select(T.c.lora_id, T.c.tag).where(T.c.lora_id.in_(part))):
-                tags.setdefault(lid, []).append(tag)
-            user_trig = dict(conn.execute(select(U.c.lora_id, U.c.triggers).where(U.c.lora_id.in_(part))).all())
-            for row in rows:
-                new = search_text(row, sorted(tags.get(row["id"], ())), user_trig.get(row["id"]))
-                if new != row["search_text"]:
-                    conn.execute(update(L).where(L.c.id == row["id"]).values(search_text=new))
-
-    def _insert_rows(self, conn, rows: list[dict]) -> list[int]:
-        """Insert lora rows and add them to the full-text index (SQLite)."""
-        if self.dialect == "sqlite":
-            ids = self._sqlite_insert(conn, rows)
-        else:
-            ids = [r[0] for r in conn.execute(L.insert().returning(L.c.id), rows)]
-        if ids and self.dialect == "sqlite":
-            # One writer holds the database inside this transaction, so the
-            # batch's ids are exactly those between its first and last.
-            conn.execute(
-                text("INSERT INTO loras_fts(rowid, search_text) SELECT id, search_text FROM loras WHERE id BETWEEN :a AND :b"),
-                {"a": min(ids), "b": max(ids)},
-            )
-        return ids
-
-    def _sqlite_insert(self, conn, rows: list[dict]) -> list[int]:
-        """executemany on the driver with the columns' own bind processors.
-
-        A cold scan inserts every file; SQLAlchemy's per-row parameter
-        handling cost as much as SQLite's own work, in the process that also
-        feeds the header workers. Same types, same values, less overhead.
-        """
-        plan = self._sqlite_plan
-        if plan is None:
-            dialect = self.engine.dialect
-            cols = [c for c in L.c if c.name != "id"]
-            procs = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in cols]
-            defaults = [c.default.arg if c.default is not None and not callable(c.default.arg) else None for c in cols]
-            sql = f"INSERT INTO loras ({', '.join(c.name for c in cols)}) VALUES ({', '.join('?' * len(cols))})"
-            plan = self._sqlite_plan = (cols, procs, defaults, sql)
-        cols, procs, defaults, sql = plan
-        names = [c.name for c in cols]
-        params = []
-        for row in rows:
-            values = []
-            for name, proc, default in zip(names, procs, defaults, strict=False):
-                value = row.get(name, default)
-                values.append(proc(value) if proc is not None and value is not None else value)
-            params.append(tuple(values))
-        cursor = conn.connection.driver_connection.cursor()
-        first = conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM loras")).scalar()
-        cursor.executemany(sql, params)
-        cursor.close()
-        # Fresh ids are max+1 ... max+n: one writer holds the database here.
-        return list(range(first + 1, first + 1 + len(rows)))
-
-    def _insert_ignore(self, table):
-        """INSERT that skips rows whose key exists (several writers, one library)."""
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(table).on_conflict_do_nothing()
-
-    def _ensure_user(self, conn, ids: Iterable[int]) -> None:
-        ids = list(ids)
-        if not ids:
-            return
-        have = set(conn.execute(select(U.c.lora_id).where(U.c.lora_id.in_(ids))).scalars())
-        missing = [{"lora_id": i, "favorite": False, "updated_at": utcnow()} for i in ids if i not in have]
-        if missing:
-            conn.execute(self._insert_ignore(U), missing)
-
-    def _existing_ids(self, conn, ids: Iterable[int]) -> list[int]:
-        """The ids that exist, their `loras` rows locked in id order (PostgreSQL; SQLite has one writer).
-
-        Every write takes its `loras` rows first and in id order, then the
-        user tables: two writers on one set of rows queue instead of
-        deadlocking (docs/data-safety.md)."""
-        ids = sorted(set(ids))
-        found: list[int] = []
-        for part in chunks(ids):
-            found += conn.execute(select(L.c.id).where(L.c.id.in_(part)).order_by(L.c.id).with_for_update()).scalars()
-        return found
-

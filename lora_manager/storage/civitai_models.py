@@ -1,4 +1,4 @@
-"""Civitai's records, kept beside the library's own tables (migration 0009, docs/civitai.md).
+"""Civitai's records, kept beside the library's own tables (migration 0010, docs/civitai.md).
 
 A lookup is keyed by the file's SHA-256: duplicates share it, and a changed file (a new hash) is
 looked up afresh. "not_found" is a fact with its date (asked again after the recheck window); a

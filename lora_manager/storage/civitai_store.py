@@ -1,7 +1,7 @@
 """The SQL of Civitai's records: lookups by hash, versions and models (storage/civitai_models.py).
 
-`CivitaiStore` is the contract the Civitai service uses; `SqlCivitaiStore` implements it over an
-engine (SQLite or PostgreSQL). It reads the few `loras` columns it needs and writes only its own tables.
+`CivitaiStore` is the contract the Civitai service uses; `SqlCivitaiStore` implements it over a
+`Db` (SQLite or PostgreSQL). It reads the few `loras` columns it needs and writes only its own tables.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, Text, and_, exists, func, not_, or_, select, type_coerce
 
 from .civitai_models import CivitaiLookup, CivitaiModel, CivitaiVersion
+from .db import Db
 from .models import Lora
 
 L = Lora.__table__
@@ -97,9 +98,10 @@ class CivitaiStore(abc.ABC):
 
 
 class SqlCivitaiStore(CivitaiStore):
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self.dialect = engine.dialect.name
+    def __init__(self, db: Db):
+        self.db = db
+        self.engine: Engine = db.engine
+        self.dialect = db.dialect
         self._upserts: dict[str, Any] = {}
 
     # --- reads ----------------------------------------------------------------------------------

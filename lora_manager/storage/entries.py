@@ -11,7 +11,6 @@ again.
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import lru_cache
 from operator import attrgetter
 from typing import Any
@@ -21,6 +20,7 @@ import orjson
 from sqlalchemy import Text, select, type_coerce
 
 from ..errors import InvalidInput
+from ..library.clock import iso as _iso
 from .base import L, U
 from .models import UsageLoraTotal
 
@@ -30,10 +30,6 @@ COMPUTED = {
     "x_uses": lambda: select(UT.c.uses).where(UT.c.lora_id == L.c.id).limit(1).scalar_subquery(),
     "x_last_used": lambda: select(UT.c.last_used).where(UT.c.lora_id == L.c.id).limit(1).scalar_subquery(),
 }
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat(timespec="seconds") if isinstance(value, datetime) else value
 
 
 def _tensor(r) -> str | None:

@@ -100,7 +100,8 @@ def retry_conflicts(fn: F) -> F:
         if _inside.get():
             return fn(*args, **kwargs)
         token = _inside.set(True)
-        turn = getattr(args[0], "writer_turn", None) if args else None  # SQLite: one writer of ours at a time
+        # SQLite: one writer of ours at a time (the store's Db holds the turn)
+        turn = getattr(getattr(args[0], "db", None), "writer_turn", None) if args else None
         try:
             for attempt in range(1, ATTEMPTS + 1):
                 try:

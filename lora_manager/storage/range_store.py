@@ -1,20 +1,24 @@
 """Ranged reads over the rollups: whole units by key, whole UTC days summed, raw edges folded.
 
 Analytics asks for exactly the units it needs (see `timeparts.cover`); a range
-adds up whole UTC days from the per-day tables and folds the raw events of the
-partial days at its ends with the same code the recorder uses.
+adds up whole UTC days from the per-day tables, and the raw events of the
+partial days at its ends are read here and folded by analytics with the same
+code the recorder uses (usage/rollup_fold.py).
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, or_, select, union_all
 
+from ..usage.timeparts import floor_to
 from . import rollups
 from .analytics_store import _utc
-from .base import L, SqlStoreBase
+from .base import L
+from .db import Db
 from .models import UsageRetention
 from .rollups import COUNTERS, DAY, DFAM, DPAIR, DTRIG, DWEI, LDAY, LEVELS, SLOT, TOT, TRIG
 from .scan_store import PRESENT
@@ -35,10 +39,74 @@ def _runs(units: list[datetime], seconds: int) -> list[tuple[datetime, datetime]
     return [(a, b) for a, b in runs]
 
 
-class RangeStore(SqlStoreBase):
+class RangeStore(ABC):
+    """Figures over a range: whole UTC days from the per-day rollups (`days`: (start, end) or None) plus
+    the raw events of partial days (`edges`: [(start, end)]); and the compaction of old raw events."""
+
+    @abstractmethod
     def usage_extent(self) -> tuple[datetime | None, datetime | None, datetime | None]:
         """(first quarter hour, last quarter hour, raw_since): the span any figure can cover."""
-        with self.engine.connect() as conn:
+
+    @abstractmethod
+    def unit_counts(self, level: str, units: list[datetime]) -> dict[datetime, dict[str, int]]:
+        """{unit start: {outcome: generations}} for the given units of one level (slot, hour, day)."""
+
+    @abstractmethod
+    def day_generation_sums(self, a: datetime, b: datetime) -> list[tuple[str, str, int, int, int]]:
+        """(outcome, family, generations, sum_ms, timed) over the UTC days in [a, b)."""
+
+    @abstractmethod
+    def ranged_loras(self, days: tuple | None, edges: list[tuple[datetime, datetime]], order: str, descending: bool,
+                     limit: int, offset: int = 0, used_only: bool = False, names: list[str] | None = None,
+                     with_total: bool = True) -> tuple[int, list[dict[str, Any]]]:
+        """(total, a page of per-LoRA figures) over the range, sorted and paged in SQL."""
+
+    @abstractmethod
+    def ranged_top(self, days: tuple | None, edges: list[tuple[datetime, datetime]], top: int) -> dict[str, Any]:
+        """{most, least: [{prompt_name, lora_id, uses, last_used}], not_found, not_applied} of the range."""
+
+    @abstractmethod
+    def ranged_never_used(self, days: tuple | None, edges: list[tuple[datetime, datetime]], top: int) -> dict[str, Any]:
+        """{count, bytes, largest: [{id, prompt_name, size}]}: LoRAs on disk not applied in the range."""
+
+    @abstractmethod
+    def prompt_names(self, ids: list[int]) -> dict[int, str]:
+        """{id: prompt name} of the ids that exist."""
+
+    @abstractmethod
+    def ranged_pairs(self, days: tuple | None, edges: list[tuple[datetime, datetime]], limit: int) -> list[tuple[tuple, int]]:
+        """[((a, b), generations)]: the pairs applied together most often in the range."""
+
+    @abstractmethod
+    def day_counter_sums(self, kind: str, a: datetime, b: datetime, names: list[str] | None = None) -> dict[tuple, int]:
+        """Summed counters over the UTC days in [a, b): kind is weights, families, pairs or triggers."""
+
+    @abstractmethod
+    def raw_rows(self, a: datetime, b: datetime) -> tuple[list[dict], list[dict], dict[int, list[str]]]:
+        """The raw events in [a, b) as the rollup fold takes them: (generations, their LoRA rows,
+        trigger words per applied LoRA id)."""
+
+    @abstractmethod
+    def top_triggers(self, limit: int) -> list[tuple[str, int]]:
+        """(word, generations): trigger words of applied LoRAs found in prompts, of all time."""
+
+    @abstractmethod
+    def never_used_count(self) -> tuple[int, int]:
+        """(LoRAs on disk never used, their bytes)."""
+
+    @abstractmethod
+    def compact_usage(self, before: datetime) -> int:
+        """Delete raw events that started before `before` (a UTC midnight; the rollups keep every figure).
+        Returns how many generations were deleted."""
+
+
+class SqlRangeStore(RangeStore):
+    def __init__(self, db: Db):
+        self.db = db
+
+    def usage_extent(self) -> tuple[datetime | None, datetime | None, datetime | None]:
+        """(first quarter hour, last quarter hour, raw_since): the span any figure can cover."""
+        with self.db.engine.connect() as conn:
             first, last = conn.execute(select(func.min(SLOT.c.slot), func.max(SLOT.c.slot))).one()
             raw_since = conn.execute(select(RET.c.raw_since).where(RET.c.id == 1)).scalar()
         return _utc(first), _utc(last), _utc(raw_since)
@@ -60,7 +128,7 @@ class RangeStore(SqlStoreBase):
                 single += [a + step * i for i in range((b - a) // step)]
         queries = [c.between(a, b - timedelta(seconds=seconds)) for a, b in long]
         queries += [c.in_(single[i:i + 500]) for i in range(0, len(single), 500)]
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             for cond in queries:
                 q = select(c, table.c.outcome, func.sum(table.c.n)).where(cond).group_by(c, table.c.outcome)
                 for unit, outcome, n in conn.execute(q):
@@ -71,7 +139,7 @@ class RangeStore(SqlStoreBase):
         """(outcome, family, generations, sum_ms, timed) over the UTC days in [a, b)."""
         q = (select(DAY.c.outcome, DAY.c.family, func.sum(DAY.c.n), func.sum(DAY.c.sum_ms), func.sum(DAY.c.timed))
              .where(DAY.c.day >= a, DAY.c.day < b).group_by(DAY.c.outcome, DAY.c.family))
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             return [(o, f, int(n), int(s), int(t)) for o, f, n, s, t in conn.execute(q)]
 
     def _raw_lora_rows(self, edges: list[tuple[datetime, datetime]]):
@@ -126,7 +194,7 @@ class RangeStore(SqlStoreBase):
         total_col = [func.count().over().label("total_rows")] if with_total else []  # the page and the count in one pass
         q = (select(g, *total_col).order_by(col.desc() if descending else col.asc(), g.c.prompt_name)
              .limit(limit).offset(offset))
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             rows = conn.execute(q).mappings().all()
             if with_total and not rows and offset:  # past the end: the count still answers
                 total = conn.execute(select(func.count()).select_from(g)).scalar_one()
@@ -157,7 +225,7 @@ class RangeStore(SqlStoreBase):
                        func.sum(g.c.nf).label("uses"), literal(None).label("last_used"))
         q = union_all(select(most), select(least), fails)
         out: dict[str, Any] = {"most": [], "least": [], "not_found": 0, "not_applied": 0}
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             for k, name, lid, uses, last in conn.execute(q):
                 if k == "fail":
                     out["not_found"], out["not_applied"] = int(uses or 0), int(lid or 0)
@@ -182,14 +250,14 @@ class RangeStore(SqlStoreBase):
         conds = [L.c.state.in_(PRESENT)]
         if parts:
             conds.append(L.c.id.not_in(union_all(*parts) if len(parts) > 1 else parts[0]))
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             n, size = conn.execute(select(func.count(), func.coalesce(func.sum(L.c.size), 0)).where(*conds)).one()
             largest = conn.execute(select(L.c.id, L.c.prompt_name, L.c.size).where(*conds)
                                    .order_by(L.c.size.desc(), L.c.id).limit(top)).all()
         return {"count": int(n), "bytes": int(size), "largest": [{"id": i, "prompt_name": p, "size": s} for i, p, s in largest]}
 
     def prompt_names(self, ids: list[int]) -> dict[int, str]:
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             return dict(conn.execute(select(L.c.id, L.c.prompt_name).where(L.c.id.in_(ids))).all()) if ids else {}
 
     def ranged_pairs(self, days: tuple | None, edges: list[tuple[datetime, datetime]], limit: int) -> list[tuple[tuple, int]]:
@@ -209,7 +277,7 @@ class RangeStore(SqlStoreBase):
         u = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("u")
         q = (select(u.c.a, u.c.b, func.sum(u.c.n).label("n")).group_by(u.c.a, u.c.b)
              .order_by(func.sum(u.c.n).desc(), u.c.a, u.c.b).limit(limit))
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             return [((a, b), int(n)) for a, b, n in conn.execute(q)]
 
     def day_counter_sums(self, kind: str, a: datetime, b: datetime, names: list[str] | None = None) -> dict[tuple, int]:
@@ -221,13 +289,13 @@ class RangeStore(SqlStoreBase):
         if names is not None:
             conds.append(table.c.prompt_name.in_(names))
         q = select(*cols, func.sum(table.c.n)).where(*conds).group_by(*cols)
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             return {tuple(r[:-1]): int(r[-1]) for r in conn.execute(q)}
 
-    def raw_rollup(self, a: datetime, b: datetime) -> dict[str, dict]:
-        """The raw events in [a, b) folded as the recorder folds them (rollup deltas)."""
+    def raw_rows(self, a: datetime, b: datetime) -> tuple[list[dict], list[dict], dict[int, list[str]]]:
+        """The raw events in [a, b) with their LoRA rows and trigger words, for the fold."""
         cols = [G.c.id, G.c.started_at, G.c.outcome, G.c.duration_ms, G.c.checkpoint_family, G.c.prompt]
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             gens = [dict(r._mapping) for r in conn.execute(select(*cols).where(G.c.started_at >= a, G.c.started_at < b))]
             for g in gens:
                 g["started_at"] = _utc(g["started_at"])
@@ -238,10 +306,10 @@ class RangeStore(SqlStoreBase):
                     select(GL.c.generation_id, GL.c.prompt_name, GL.c.lora_id, GL.c.status, GL.c.applied_unet,
                            GL.c.requested_weight).where(GL.c.generation_id.in_(ids[i:i + 500])))]
             words = rollups.trigger_words(conn, {r["lora_id"] for r in loras if r["status"] == "applied"})
-        return rollups.aggregate(gens, loras, words)
+        return gens, loras, words
 
     def top_triggers(self, limit: int) -> list[tuple[str, int]]:
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             rows = conn.execute(select(TRIG.c.word, TRIG.c.n).order_by(TRIG.c.n.desc(), TRIG.c.word).limit(limit))
             return [(w, int(n)) for w, n in rows]
 
@@ -250,16 +318,16 @@ class RangeStore(SqlStoreBase):
         in the totals' (lora_id, uses) index; no row of either table is read."""
         used = select(TOT.c.lora_id).where(TOT.c.lora_id == L.c.id, TOT.c.uses > 0).exists()
         q = select(func.count(), func.coalesce(func.sum(L.c.size), 0)).where(L.c.state.in_(PRESENT), ~used)
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             n, size = conn.execute(q).one()
         return int(n), int(size)
 
     def compact_usage(self, before: datetime) -> int:
         """Delete raw events that started before `before` (a UTC midnight); the rollups keep every figure.
         Returns how many generations were deleted."""
-        if before != rollups.floor_to(before, 86400):
+        if before != floor_to(before, 86400):
             raise ValueError("compaction stops at a UTC midnight")
-        with self.engine.begin() as conn:
+        with self.db.engine.begin() as conn:
             current = _utc(conn.execute(select(RET.c.raw_since).where(RET.c.id == 1)).scalar())
             # late events (a host's clock, an import) can land before the mark: they go too
             ids = select(G.c.id).where(G.c.started_at < before).scalar_subquery()
@@ -270,5 +338,3 @@ class RangeStore(SqlStoreBase):
             elif current < before:
                 conn.execute(RET.update().where(RET.c.id == 1).values(raw_since=before))
         return int(n or 0)
-
-

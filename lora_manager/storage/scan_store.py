@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, select, update
 
 from ..library.names import prompt_name
-from .base import L, T, U, SqlStoreBase, chunks, utcnow
+from .base import L, T, U, chunks, utcnow
+from .db import Db
 from .failures import retry_conflicts
 from .models import HASH_PENDING, CollectionItem
 from .search import search_text
@@ -62,11 +64,54 @@ class HashResult:
     error: str | None = None
 
 
-class ScanStore(SqlStoreBase):
+class ScanStore(ABC):
+    """What scans and the hasher read and write: the index of files, their facts, states and hashes."""
+
+    @abstractmethod
+    def file_index(self) -> dict[str, IndexRow]:
+        """{path: IndexRow} for every known file: what a rescan compares stat results against."""
+
+    @abstractmethod
+    def insert_files(self, rows: list[dict[str, Any]]) -> None:
+        """Add new files (probe rows); committed in parts, each part whole or not at all."""
+
+    @abstractmethod
+    def update_files(self, updates: list[tuple[int, dict[str, Any]]], *, moved_from: dict[int, tuple[str, str | None]] | None = None,
+                     expect: dict[int, tuple[str, int, int]] | None = None) -> list[int]:
+        """Rewrite the file facts of existing rows, hashes left alone; a row changed since `expect`
+        ({id: (path, size, mtime_ns)}) is skipped. Returns the ids written."""
+
+    @abstractmethod
+    def mark_missing(self, ids: list[int], offline: bool = False, *, expect: dict[int, tuple[str, int, int]] | None = None) -> list[int]:
+        """Flag present rows missing (their user data kept); `expect` as in update_files. Returns the ids flagged."""
+
+    @abstractmethod
+    def pending_hashes(self, limit: int = 1000, after: int = 0) -> list[tuple[int, str, int]]:
+        """Up to `limit` (id, path, size) of rows waiting for a hash, ids above `after`, in id order."""
+
+    @abstractmethod
+    def pending_hash_totals(self) -> tuple[int, int]:
+        """(files, bytes) waiting for a hash."""
+
+    @abstractmethod
+    def save_hashes(self, results: list[HashResult], stale: list[HashResult] | None = None) -> list[int]:
+        """Store hashes and reconcile identity by hash (a new file whose hash a missing entry has is
+        that entry, moved). A result for a file that changed since is appended to `stale`.
+        Returns the ids of rows merged away."""
+
+    @abstractmethod
+    def duplicate_count(self) -> int:
+        """Files present at a path whose full hash another present file shares."""
+
+
+class SqlScanStore(ScanStore):
+    def __init__(self, db: Db):
+        self.db = db
+
     def file_index(self) -> dict[str, IndexRow]:
         """{path: IndexRow} for every known file: what a rescan compares stat results against."""
         cols = (L.c.path, L.c.id, L.c.size, L.c.mtime_ns, L.c.companion_sig, L.c.state, L.c.header_digest, L.c.sha256)
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             return {r[0]: IndexRow(*r[1:]) for r in conn.execute(select(*cols))}
 
     def insert_files(self, rows: list[dict[str, Any]]) -> None:
@@ -80,8 +125,8 @@ class ScanStore(SqlStoreBase):
 
     @retry_conflicts  # one transaction per part: a retry never repeats a part already committed
     def _insert_part(self, part: list[dict[str, Any]]) -> None:
-        with self.engine.begin() as conn:
-            self._insert_rows(conn, part)
+        with self.db.engine.begin() as conn:
+            self.db.insert_rows(conn, part)
 
     def update_files(self, updates: list[tuple[int, dict[str, Any]]], *, moved_from: dict[int, tuple[str, str | None]] | None = None,
                      expect: dict[int, tuple[str, int, int]] | None = None) -> list[int]:
@@ -105,7 +150,7 @@ class ScanStore(SqlStoreBase):
     def _update_part(self, updates: list[tuple[int, dict[str, Any]]], moved_from: dict[int, tuple[str, str | None]],
                      expect: dict[int, tuple[str, int, int]] | None) -> list[int]:
         now = utcnow()
-        with self.engine.begin() as conn:
+        with self.db.engine.begin() as conn:
             current = self._lock_facts(conn, [lid for lid, _ in updates])
             written: list[int] = []
             for lid, row in sorted(updates, key=lambda u: u[0]):
@@ -117,7 +162,7 @@ class ScanStore(SqlStoreBase):
                     values["moved_from"], values["prev_sha256"] = moved_from[lid]
                 conn.execute(update(L).where(L.c.id == lid).values(**values))
                 written.append(lid)
-            self._refresh_search(conn, written)
+            self.db.refresh_search(conn, written)
         return written
 
     @retry_conflicts
@@ -125,7 +170,7 @@ class ScanStore(SqlStoreBase):
         """Flag present rows missing (kept with their user data); `expect` as in update_files. Returns the ids flagged."""
         now = utcnow()
         flagged: list[int] = []
-        with self.engine.begin() as conn:
+        with self.db.engine.begin() as conn:
             current = self._lock_facts(conn, ids)
             keep = [i for i in sorted(current) if expect is None or i not in expect or current[i] == expect[i]]
             for part in chunks(keep):
@@ -161,11 +206,11 @@ class ScanStore(SqlStoreBase):
         """
         q = (select(L.c.id, L.c.path, L.c.size).where(self._needs_hash(), L.c.id > after)
              .order_by(L.c.id).limit(limit))
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(q)]
 
     def pending_hash_totals(self) -> tuple[int, int]:
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             n, size = conn.execute(select(func.count(), func.coalesce(func.sum(L.c.size), 0)).where(self._needs_hash())).one()
         return int(n), int(size)
 
@@ -182,7 +227,7 @@ class ScanStore(SqlStoreBase):
         cols = (L.c.id, L.c.size, L.c.mtime_ns, L.c.header_hash, L.c.prev_sha256)
         # An id range (rather than a list) lets SQLite take that index instead of the table's rowids.
         ids = {r.id for r in results}
-        with self.engine.begin() as conn:
+        with self.db.engine.begin() as conn:
             current = {}
             if ids:
                 q = select(*cols).where(self._needs_hash(), L.c.id.between(min(ids), max(ids)))
@@ -206,7 +251,7 @@ class ScanStore(SqlStoreBase):
                 conn.execute(update(L).where(L.c.id == bindparam("_id")).values(hash_error=bindparam("_error")), errors)
             if done:
                 # Straight to the driver: SQLAlchemy's per-row parameter handling cost more than the write.
-                ph = "?" if self.dialect == "sqlite" else "%s"
+                ph = "?" if self.db.dialect == "sqlite" else "%s"
                 conn.exec_driver_sql(
                     f"UPDATE loras SET hashed_size = {ph}, hashed_mtime_ns = {ph}, hash_error = NULL, sha256 = {ph}, "
                     f"tensor_sha256 = {ph}, legacy_hash = {ph}, header_hash_ok = {ph} WHERE id = {ph}",
@@ -255,7 +300,7 @@ class ScanStore(SqlStoreBase):
         self._merge_user(conn, src=new_id, dst=old)
         conn.execute(delete(L).where(L.c.id == new_id))
         conn.execute(update(L).where(L.c.id == old).values(**values, moved_from=old_path, missing_since=None, updated_at=utcnow()))
-        self._refresh_search(conn, [old])
+        self.db.refresh_search(conn, [old])
         return new_id
 
     def _merge_user(self, conn, src: int, dst: int) -> None:
@@ -298,10 +343,10 @@ class ScanStore(SqlStoreBase):
                 hashed_size=None, hashed_mtime_ns=None, moved_from=None, prev_sha256=None,
             )
         )
-        self._insert_rows(conn, [new_row])
-        self._refresh_search(conn, [lid])
+        self.db.insert_rows(conn, [new_row])
+        self.db.refresh_search(conn, [lid])
 
     def duplicate_count(self) -> int:
         """Files present at a path whose full hash another present file shares."""
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             return int(conn.execute(select(func.count()).where(L.c.state.in_(PRESENT), L.c.sha256.in_(dup_hashes()))).scalar())

@@ -18,7 +18,8 @@ from collections.abc import Callable
 
 from ..library.hashing import SPLIT_AT, hash_file
 from .reprobe import reprobe
-from ..storage.repository import HashResult, SqlLibraryRepository
+from ..storage.catalog_store import CatalogStore
+from ..storage.scan_store import HashResult, ScanStore
 
 log = logging.getLogger(__name__)
 SAVE_EVERY_S = 0.5
@@ -28,9 +29,11 @@ COLLECT_S = 0.05
 
 
 class Hasher:
-    def __init__(self, repo: SqlLibraryRepository, *, workers: int = 2, on_event: Callable[[dict[str, Any]], None] | None = None,
+    def __init__(self, scan_store: ScanStore, catalog_store: CatalogStore, *, workers: int = 2,
+                 on_event: Callable[[dict[str, Any]], None] | None = None,
                  on_hashed: Callable[[dict[int, str]], Any] | None = None):
-        self.repo = repo
+        self.scan_store = scan_store
+        self.catalog_store = catalog_store  # where files are, for those read again (reprobe)
         self.workers = max(1, workers)
         self.on_event = on_event
         self.on_hashed = on_hashed  # {id: sha256} of the hashes just stored
@@ -79,6 +82,10 @@ class Hasher:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def pending_totals(self) -> tuple[int, int]:
+        """(files, bytes) waiting for a hash, as the index says now."""
+        return self.scan_store.pending_hash_totals()
+
     def status(self) -> dict[str, Any]:
         elapsed = time.monotonic() - self.started_at if self.started_at and self.running else None
         return {
@@ -122,7 +129,7 @@ class Hasher:
 
     def _run(self) -> None:
         self.started_at = time.monotonic()
-        self.queued_files, self.queued_bytes = self.repo.pending_hash_totals()
+        self.queued_files, self.queued_bytes = self.scan_store.pending_hash_totals()
         self._emit("hash.started")
         reprobed: set[int] = set()  # files read again this run: once each
         todo: queue.Queue = queue.Queue()
@@ -137,7 +144,7 @@ class Hasher:
                 with self._lock:
                     seen = self._wakeups
                 if not first:  # woken while hashing: a scan may have changed rows the pass had gone by
-                    n, size = self.repo.pending_hash_totals()
+                    n, size = self.scan_store.pending_hash_totals()
                     self.queued_files, self.queued_bytes = self.done_files + n, self.done_bytes + size
                 self._pass(todo, done, reprobed)
                 first = False
@@ -170,7 +177,7 @@ class Hasher:
         last_save = time.monotonic()
         while not self._stop.is_set():
             if outstanding < BATCH and not exhausted:
-                batch = self.repo.pending_hashes(BATCH, after=after)
+                batch = self.scan_store.pending_hashes(BATCH, after=after)
                 exhausted = len(batch) < BATCH
                 if batch:
                     after = batch[-1][0]
@@ -208,15 +215,15 @@ class Hasher:
         run; its hash is then stored if it was read from the file as it is now."""
         stale: list[HashResult] = []
         redo: list[HashResult] = []
-        self.repo.save_hashes(results, stale)
+        self.scan_store.save_hashes(results, stale)
         again = [i for i in sorted({r.id for r in stale} | set(moving)) if i not in reprobed]
         if again:
             reprobed.update(again)
-            reprobe(self.repo, again)
+            reprobe(self.scan_store, self.catalog_store, again)
             fresh = set(again)
             redo = [r for r in stale if r.id in fresh]
             if redo:
-                self.repo.save_hashes(redo)
+                self.scan_store.save_hashes(redo)
         if self.on_hashed is not None:
             unstored = {r.id for r in stale} - {r.id for r in redo}
             hashed = {r.id: r.sha256 for r in results if r.sha256 and r.error is None and r.id not in unstored}

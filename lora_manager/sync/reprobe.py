@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from ..library.probe import probe_many
 from ..library.walker import entry_for
-from ..storage.repository import SqlLibraryRepository
-from ..storage.scan_store import HASHABLE
+from ..storage.catalog_store import CatalogStore
+from ..storage.scan_store import HASHABLE, ScanStore
 
 
-def reprobe(repo: SqlLibraryRepository, ids: list[int], hints: dict[int, str] | None = None) -> list[int]:
+def reprobe(scan_store: ScanStore, catalog_store: CatalogStore, ids: list[int],
+            hints: dict[int, str] | None = None) -> list[int]:
     """Update the rows of `ids` from their files; returns the ids updated. `hints`: LoRAs' SHA-256s,
     which pick their version out of a Civitai model sidecar (docs/formats.md).
 
@@ -21,7 +22,7 @@ def reprobe(repo: SqlLibraryRepository, ids: list[int], hints: dict[int, str] | 
     which marks it missing or sees where it went.
     """
     entries = []
-    for lid, (path, root, state) in sorted(repo.paths(list(ids)).items()):
+    for lid, (path, root, state) in sorted(catalog_store.paths(list(ids)).items()):
         if state not in HASHABLE:
             continue
         entry = entry_for(path, root)
@@ -29,6 +30,6 @@ def reprobe(repo: SqlLibraryRepository, ids: list[int], hints: dict[int, str] | 
             entries.append((lid, entry))
     if not entries:
         return []
-    rows = probe_many([e for _, e in entries], [(hints or {}).get(lid) for lid, _ in entries])
-    repo.update_files([(lid, row) for (lid, _), row in zip(entries, rows, strict=False)])
+    results = probe_many([e for _, e in entries], [(hints or {}).get(lid) for lid, _ in entries])
+    scan_store.update_files([(lid, result.as_row()) for (lid, _), result in zip(entries, results, strict=False)])
     return [lid for lid, _ in entries]

@@ -16,10 +16,11 @@ from typing import Any
 from collections.abc import Callable, Iterator
 
 from ..library.probe import probe_many
+from ..library.records import ProbeResult
 from ..library.probe_pool import ProbePool, WorkerDied
 from ..library.walker import FileEntry, walk
-from ..storage.repository import SqlLibraryRepository
-from ..storage.scan_store import ON_DISK
+from ..storage.catalog_store import CatalogStore
+from ..storage.scan_store import ON_DISK, ScanStore
 
 log = logging.getLogger(__name__)
 POOL_THRESHOLD = 200  # below this, worker start-up costs more than it saves
@@ -51,9 +52,11 @@ class ScanReport:
 
 
 class Scanner:
-    def __init__(self, repo: SqlLibraryRepository, roots: list[str], *, workers: int = 2, skip: set[str] | None = None,
-                 write_lock: threading.Lock | None = None, link_targets: list[str] | None = None):
-        self.repo = repo
+    def __init__(self, scan_store: ScanStore, catalog_store: CatalogStore, roots: list[str], *, workers: int = 2,
+                 skip: set[str] | None = None, write_lock: threading.Lock | None = None,
+                 link_targets: list[str] | None = None):
+        self.scan_store = scan_store
+        self.catalog_store = catalog_store  # the counts by state a report ends with
         self.roots = [os.path.abspath(r) for r in roots]
         self.link_targets = list(link_targets or ())
         self.workers = max(1, workers)
@@ -68,7 +71,7 @@ class Scanner:
         walked = walk(self.roots, self.skip, self.link_targets)
         report.unavailable_roots = walked.unavailable_roots
         report.errors = [{"path": p, "error": e} for p, e in walked.errors]
-        index = self.repo.file_index()
+        index = self.scan_store.file_index()
         report.total = len(walked.files)
 
         to_probe: list[FileEntry] = []
@@ -96,41 +99,41 @@ class Scanner:
         candidates = _move_candidates(vanished, index, offline)
 
         claimed: set[int] = set()
-        pending: list[dict[str, Any]] = []
+        pending: list[ProbeResult] = []
         # Rows are written as the workers hand them over, so the database work
         # overlaps with header reading; new rows go in batches of INSERT_BATCH,
         # since every transaction adds a segment to the full-text index.
-        for rows in self._probe(to_probe, progress):
-            inserts: list[dict[str, Any]] = []
-            updates: list[tuple[int, dict[str, Any]]] = []
+        for results in self._probe(to_probe, progress):
+            inserts: list[ProbeResult] = []
+            updates: list[tuple[int, ProbeResult]] = []
             moved_from: dict[int, tuple[str, str | None]] = {}
-            for row in rows:
-                what = kind[row["path"]]
+            for result in results:
+                what = kind[result.path]
                 if what == "new":
-                    match = _claim(candidates, row)
+                    match = _claim(candidates, result)
                     if match is not None:
                         lid, old_path, old_sha, old_mtime = match
-                        updates.append((lid, row))
+                        updates.append((lid, result))
                         # A rename keeps mtime: same size, header and mtime is the
                         # same file. A copy gets a new mtime: the hasher re-checks it
                         # against the old full hash and undoes the move if it differs.
-                        moved_from[lid] = (old_path, old_sha if row["mtime_ns"] != old_mtime else None)
+                        moved_from[lid] = (old_path, old_sha if result.mtime_ns != old_mtime else None)
                         report.moved += 1
                         continue
-                    inserts.append(row)
+                    inserts.append(result)
                     report.new += 1
                 else:
-                    updates.append((index[row["path"]].id, row))
+                    updates.append((index[result.path].id, result))
                     setattr(report, what, getattr(report, what) + 1)
             if updates:
-                whats = {lid: ("moved" if lid in moved_from else kind[row["path"]]) for lid, row in updates}
+                whats = {lid: ("moved" if lid in moved_from else kind[result.path]) for lid, result in updates}
                 # What each row was when the index was read: a row a file operation (or
                 # another process) moved or rewrote meanwhile is not overwritten.
-                expect = {lid: _as_read(index, moved_from[lid][0] if lid in moved_from else row["path"])
-                          for lid, row in updates}
+                expect = {lid: _as_read(index, moved_from[lid][0] if lid in moved_from else result.path)
+                          for lid, result in updates}
                 with self.write_lock:
-                    fresh = [(lid, row) for lid, row in updates if _unchanged_on_disk(row)]
-                    written = set(self.repo.update_files(fresh, moved_from=moved_from, expect=expect))
+                    fresh = [(lid, result.as_row()) for lid, result in updates if _unchanged_on_disk(result)]
+                    written = set(self.scan_store.update_files(fresh, moved_from=moved_from, expect=expect))
                 for lid, what in whats.items():
                     if lid not in written:  # changed meanwhile: left for the next scan, not counted
                         setattr(report, what, getattr(report, what) - 1)
@@ -149,28 +152,32 @@ class Scanner:
         expect = {row.id: _as_read(index, path) for path, row in vanished}
         with self.write_lock:
             # A file that is back (or was moved here by a file operation) since the walk is not missing.
-            flagged = self.repo.mark_missing([i for i in gone if not os.path.lexists(by_id[i])], expect=expect) if gone else []
-            flagged += self.repo.mark_missing([i for i in away if not os.path.lexists(by_id[i])], offline=True,
-                                              expect=expect) if away else []
+            flagged = self.scan_store.mark_missing([i for i in gone if not os.path.lexists(by_id[i])], expect=expect) if gone else []
+            flagged += self.scan_store.mark_missing([i for i in away if not os.path.lexists(by_id[i])], offline=True,
+                                                    expect=expect) if away else []
         report.missing = len(flagged)
-        counts = self.repo.counts()
+        counts = self.catalog_store.counts()
         report.broken = counts["broken"]
         report.unsupported = counts["unsupported"]
         report.other = counts["other"]
-        report.duplicate = self.repo.duplicate_count()
+        report.duplicate = self.duplicate_count()
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
-    def _insert(self, rows: list[dict[str, Any]], report: ScanReport) -> None:
+    def duplicate_count(self) -> int:
+        """Files present at a path whose full hash another present file shares (known once hashed)."""
+        return self.scan_store.duplicate_count()
+
+    def _insert(self, results: list[ProbeResult], report: ScanReport) -> None:
         """New files, each still on disk as it was read (a file moved away meanwhile is not added)."""
         with self.write_lock:
-            fresh = [row for row in rows if _unchanged_on_disk(row)]
-            report.new -= len(rows) - len(fresh)
+            fresh = [result.as_row() for result in results if _unchanged_on_disk(result)]
+            report.new -= len(results) - len(fresh)
             if fresh:
-                self.repo.insert_files(fresh)
+                self.scan_store.insert_files(fresh)
 
-    def _probe(self, entries: list[FileEntry], progress: Progress | None) -> Iterator[list[dict[str, Any]]]:
-        """Yield probed rows in chunks: in worker processes for a big batch, else here."""
+    def _probe(self, entries: list[FileEntry], progress: Progress | None) -> Iterator[list[ProbeResult]]:
+        """Yield probe results in chunks: in worker processes for a big batch, else here."""
         total = len(entries)
         done = 0
         if progress:
@@ -179,10 +186,10 @@ class Scanner:
         seen: set[str] = set()
         if total >= POOL_THRESHOLD and self.workers > 1:
             try:
-                for rows in ProbePool(self.workers).map(parts):
-                    seen.update(r["path"] for r in rows)
-                    done += len(rows)
-                    yield rows
+                for results in ProbePool(self.workers).map(parts):
+                    seen.update(r.path for r in results)
+                    done += len(results)
+                    yield results
                     if progress:
                         progress("read", done, total)
                 return
@@ -191,9 +198,9 @@ class Scanner:
                 parts = [[e for e in part if e.path not in seen] for part in parts]
         for part in parts:
             if part:
-                rows = probe_many(part)
-                done += len(rows)
-                yield rows
+                results = probe_many(part)
+                done += len(results)
+                yield results
                 if progress:
                     progress("read", done, total)
 
@@ -203,13 +210,13 @@ def _as_read(index, path: str) -> tuple[str, int, int]:
     return path, row.size, row.mtime_ns
 
 
-def _unchanged_on_disk(row: dict[str, Any]) -> bool:
+def _unchanged_on_disk(result: ProbeResult) -> bool:
     """The file is still what the scan read: same path, size and mtime."""
     try:
-        st = os.stat(row["path"])
+        st = os.stat(result.path)
     except OSError:
         return False
-    return (st.st_size, st.st_mtime_ns) == (row["size"], row["mtime_ns"])
+    return (st.st_size, st.st_mtime_ns) == (result.size, result.mtime_ns)
 
 
 def _move_candidates(vanished, index, offline: tuple[str, ...]) -> dict[tuple, list[tuple[int, str, str | None, int]]]:
@@ -236,8 +243,8 @@ def _identity(size: int, digest: str | None, file_name: str) -> tuple:
     return ("h", size, digest) if digest else ("n", size, file_name)
 
 
-def _claim(candidates, row) -> tuple[int, str, str | None, int] | None:
-    key = _identity(row["size"], row["header_digest"], row["file_name"])
+def _claim(candidates, result: ProbeResult) -> tuple[int, str, str | None, int] | None:
+    key = _identity(result.size, result.header_digest, result.file_name)
     found = candidates.get(key)
     if found and len(found) == 1:
         return candidates.pop(key)[0]

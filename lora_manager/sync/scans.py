@@ -1,22 +1,30 @@
-"""Scans in the background: one at a time, with progress, events and the last report."""
+"""Scans: one run (walk, write, then hash in the background), and scans in the background one at a
+time, with progress, events and the last report."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
 from ..errors import Conflict, LoraManagerError
+
+if TYPE_CHECKING:
+    from ..events import EventBus
+    from .hasher import Hasher
+    from .scanner import ScanReport, Scanner
 
 log = logging.getLogger(__name__)
 
 
 class ScanService:
-    def __init__(self, run_scan: Callable[..., Any], publish: Callable[[dict[str, Any]], None]):
-        self._run_scan = run_scan  # App.scan
-        self._publish = publish
+    def __init__(self, scanner: Scanner, hasher: Hasher, events: EventBus):
+        self.scanner = scanner
+        self.hasher = hasher
+        self.events = events
+        self._publish: Callable[[dict[str, Any]], None] = events.publish
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.progress: dict[str, Any] = {"stage": None, "done": 0, "total": 0}
@@ -24,6 +32,22 @@ class ScanService:
         self.last_report: dict[str, Any] | None = None
         self.last_error: str | None = None
         self._last_emit = 0.0
+
+    def run(self, progress=None, *, hash_after: bool = True, wait_hashes: bool = False, wait_hook=None) -> ScanReport:
+        """Scan here, then hash in the background. With `wait_hashes`, wait for the
+        hashes (calling `wait_hook()` while waiting) and count duplicates again,
+        since duplicates are known only from full hashes."""
+        report = self.scanner.scan(progress)
+        if report.new or report.changed or report.moved or report.missing or report.returned:
+            self.events.library_changed()
+        if hash_after:
+            self.hasher.wake()
+            if wait_hashes:
+                while not self.hasher.wait(0.2):
+                    if wait_hook:
+                        wait_hook()
+                report.duplicate = self.scanner.duplicate_count()
+        return report
 
     @property
     def running(self) -> bool:
@@ -57,7 +81,7 @@ class ScanService:
     def _work(self, reason: str) -> None:
         self._publish({"type": "scan.started", "reason": reason})
         try:
-            report = self._run_scan(self._on_progress)
+            report = self.run(self._on_progress)
         except Exception as exc:  # reported to clients, /scans/last and the log; the server goes on
             if isinstance(exc, LoraManagerError):
                 log.error("scan failed: %s", exc.message)

@@ -17,16 +17,23 @@ from __future__ import annotations
 import csv
 import io
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import timeparts
+from .rollup_fold import aggregate
+from ..library.clock import UTC, iso, utcnow
 from .span import Span, add_counts, make_span, merge_totals
 from .span import top as top_counts
 from ..errors import InvalidInput
 from .timeparts import floor_to
+
+if TYPE_CHECKING:
+    from ..storage.analytics_store import AnalyticsStore
+    from ..storage.range_store import RangeStore
+    from ..storage.usage_store import UsageStore
 
 BUCKETS = ("day", "week", "month")
 SORTS = {"uses": "uses", "last_used": "last_used", "name": "prompt_name"}
@@ -34,7 +41,7 @@ SORTS = {"uses": "uses", "last_used": "last_used", "name": "prompt_name"}
 
 def zone(name: str | None):
     if not name or name.upper() == "UTC":
-        return timezone.utc
+        return UTC
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -50,15 +57,9 @@ def bucket_key(moment: datetime, tz, bucket: str) -> str:
     return f"{local.year:04d}-{local.month:02d}"
 
 
-def _iso(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
-    return value
-
-
 def _cell(value: Any) -> Any:
     """A CSV cell; text that a spreadsheet would run as a formula is quoted with '."""
-    value = _iso(value)
+    value = iso(value)
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
@@ -72,18 +73,20 @@ class Analytics:
     read the rollups; the partial days at a range's ends read the raw events.
     """
 
-    def __init__(self, repo):
-        self.repo = repo
+    def __init__(self, analytics_store: AnalyticsStore, range_store: RangeStore, usage_store: UsageStore):
+        self.analytics_store = analytics_store  # all time, from the rollups
+        self.range_store = range_store  # ranges: whole days from the rollups, raw events at the edges
+        self.usage_store = usage_store  # the raw events (the usage list, the CSV export)
 
     def _span(self, since, until) -> Span:
-        first, last, raw_since = self.repo.usage_extent()
+        first, last, raw_since = self.range_store.usage_extent()
         return make_span(since, until, first, last, raw_since)
 
     def _edges(self, span: Span) -> dict[str, dict]:
         """The raw events of the range's partial days, folded like the rollups."""
         out: dict[str, dict] = {}
         for a, b in span.edges:
-            part = self.repo.raw_rollup(a, b)
+            part = aggregate(*self.range_store.raw_rows(a, b))
             merge_totals(out.setdefault("totals", {}), part["totals"])
             for key in ("slots", "days"):
                 acc = out.setdefault(key, {})
@@ -122,23 +125,23 @@ class Analytics:
             days = (span.days_from, span.days_to) if span.has_days else None
             pool = ThreadPoolExecutor(3, thread_name_prefix="lora-manager-analytics")
             ranged = {name: pool.submit(fn, days, span.edges, n) for name, fn, n in (
-                ("top", self.repo.ranged_top, top), ("never", self.repo.ranged_never_used, top),
-                ("pairs", self.repo.ranged_pairs, top * 2))}
+                ("top", self.range_store.ranged_top, top), ("never", self.range_store.ranged_never_used, top),
+                ("pairs", self.range_store.ranged_pairs, top * 2))}
             pool.shutdown(wait=False)
         edges = self._edges(span)
         out = {
-            "range": {"since": _iso(since), "until": _iso(until), "time_zone": tz_name or "UTC", "bucket": bucket,
-                      "exact": span.exact, "raw_since": _iso(span.raw_since)},
+            "range": {"since": iso(since), "until": iso(until), "time_zone": tz_name or "UTC", "bucket": bucket,
+                      "exact": span.exact, "raw_since": iso(span.raw_since)},
             "totals": self._totals(span, edges, all_time),
             "timeline": self._timeline(span, edges, tz, bucket),
         }
         if all_time:  # the all-time rollups answer, paged in SQL
-            most = self.repo.rollup_loras("uses", True, top, 0, used_only=True)[1]
-            least = self.repo.rollup_loras("uses", False, top, 0, used_only=True)[1]
-            n, size = self.repo.never_used_count()
-            never = {"count": n, "bytes": size, "largest": self.repo.never_used_largest(limit=top)}
-            pairs = [((p["a"], p["b"]), p["generations"]) for p in self.repo.co_usage(limit=top * 2)]
-            words = [((w,), n) for w, n in self.repo.top_triggers(top)]
+            most = self.analytics_store.rollup_loras("uses", True, top, 0, used_only=True)[1]
+            least = self.analytics_store.rollup_loras("uses", False, top, 0, used_only=True)[1]
+            n, size = self.range_store.never_used_count()
+            never = {"count": n, "bytes": size, "largest": self.analytics_store.never_used_largest(limit=top)}
+            pairs = [((p["a"], p["b"]), p["generations"]) for p in self.analytics_store.co_usage(limit=top * 2)]
+            words = [((w,), n) for w, n in self.range_store.top_triggers(top)]
         else:
             words = top_counts(self._counted("triggers", span, edges), top)
             ranked = ranged["top"].result()  # ranked and summed in SQL: a page comes back
@@ -156,7 +159,7 @@ class Analytics:
         return out
 
     def _counted(self, kind: str, span: Span, edges, names=None) -> dict[tuple, int]:
-        counts = self.repo.day_counter_sums(kind, span.days_from, span.days_to, names) if span.has_days else {}
+        counts = self.range_store.day_counter_sums(kind, span.days_from, span.days_to, names) if span.has_days else {}
         extra = edges.get(kind, {})
         if names is not None:
             wanted = set(names)
@@ -166,7 +169,7 @@ class Analytics:
     def _totals(self, span: Span, edges, all_time: bool, failures: bool = True) -> dict[str, Any]:
         sums: dict[tuple[str, str], list[int]] = {}
         if span.has_days:
-            for o, f, n, s, t in self.repo.day_generation_sums(span.days_from, span.days_to):
+            for o, f, n, s, t in self.range_store.day_generation_sums(span.days_from, span.days_to):
                 sums[(o, f)] = [n, s, t]
         for (_day, o, f), v in edges.get("days", {}).items():
             have = sums.setdefault((o, f), [0, 0, 0])
@@ -179,7 +182,7 @@ class Analytics:
         done_ms = sum(v[1] for (o, _f), v in sums.items() if o == "done")
         timed = sum(v[2] for (o, _f), v in sums.items() if o == "done")
         # all time: from the totals; a ranged summary fills them in from its one grouping pass
-        failures = self.repo.lora_failure_totals() if failures and all_time else {}
+        failures = self.analytics_store.lora_failure_totals() if failures and all_time else {}
         return {"generations": total, "mean_done_ms": (done_ms / timed) if timed else None, "timed": timed,
                 "families": [{"family": f or None, "generations": n}
                              for f, n in sorted(fams.items(), key=lambda kv: (-kv[1], kv[0]))],
@@ -201,7 +204,7 @@ class Analytics:
             for unit, parts in wanted.items():
                 if not parts:
                     continue
-                counts = self.repo.unit_counts(unit, [p[0] for p in parts])
+                counts = self.range_store.unit_counts(unit, [p[0] for p in parts])
                 for start, label, sign in parts:
                     for outcome, n in counts.get(start, {}).items():
                         add(label, outcome, sign * n)
@@ -211,7 +214,7 @@ class Analytics:
 
     @staticmethod
     def _brief(r: dict[str, Any]) -> dict[str, Any]:
-        return {"id": r["lora_id"], "prompt_name": r["prompt_name"], "uses": int(r["uses"]), "last_used": _iso(r["last_used"])}
+        return {"id": r["lora_id"], "prompt_name": r["prompt_name"], "uses": int(r["uses"]), "last_used": iso(r["last_used"])}
 
     def loras(self, since=None, until=None, sort: str = "uses", limit: int = 100, offset: int = 0) -> dict[str, Any]:
         """Per-LoRA figures for a range, one page: {total, limit, offset, items: [item]}.
@@ -231,15 +234,15 @@ class Analytics:
         descending = flipped if key == "name" else not flipped  # names A-Z, counts and dates newest first
         if since is None and until is None:  # all time: sort and page in SQL over the rollups, then detail only the page
             totals = self._totals(self._span(None, None), {}, True, failures=False)
-            total, rows = self.repo.rollup_loras(key, descending, limit, offset)
-            weights, families = self.repo.rollup_weights_families([r["prompt_name"] for r in rows])
+            total, rows = self.analytics_store.rollup_loras(key, descending, limit, offset)
+            weights, families = self.analytics_store.rollup_weights_families([r["prompt_name"] for r in rows])
             counted = {"weights": {(n, w): c for _i, n, w, c in weights}, "families": {(n, f): c for _i, n, f, c in families}}
         else:
             span = self._span(since, until)
             days = (span.days_from, span.days_to) if span.has_days else None
             # the page is ranked in SQL on another connection while this thread folds the raw partial days
             pool = ThreadPoolExecutor(1, thread_name_prefix="lora-manager-analytics")
-            page = pool.submit(self.repo.ranged_loras, days, span.edges, key, descending, limit, offset)
+            page = pool.submit(self.range_store.ranged_loras, days, span.edges, key, descending, limit, offset)
             pool.shutdown(wait=False)
             edges = self._edges(span)
             totals = self._totals(span, edges, False, failures=False)  # the mean time of all generations is what's read
@@ -251,20 +254,20 @@ class Analytics:
     def lora(self, key: str | int, since=None, until=None) -> dict[str, Any] | None:
         """One LoRA's figures for a range (the item shape of `loras`), or None when it was never asked for.
         `key`: its prompt name (also one not in the library), or its id in the index."""
-        prompt_name = self.repo.prompt_names([key]).get(key) if isinstance(key, int) else key
+        prompt_name = self.range_store.prompt_names([key]).get(key) if isinstance(key, int) else key
         if prompt_name is None:
             return None
         if since is None and until is None:
-            rows = self.repo.rollup_lora(prompt_name)
+            rows = self.analytics_store.rollup_lora(prompt_name)
             totals = self._totals(self._span(None, None), {}, True, failures=False)
-            weights, families = self.repo.rollup_weights_families([prompt_name])
+            weights, families = self.analytics_store.rollup_weights_families([prompt_name])
             counted = {"weights": {(n, w): c for _i, n, w, c in weights}, "families": {(n, f): c for _i, n, f, c in families}}
         else:
             span = self._span(since, until)
             edges = self._edges(span)
             totals = self._totals(span, edges, False, failures=False)
             days = (span.days_from, span.days_to) if span.has_days else None
-            rows = self.repo.ranged_loras(days, span.edges, "name", False, 1, names=[prompt_name], with_total=False)[1]
+            rows = self.range_store.ranged_loras(days, span.edges, "name", False, 1, names=[prompt_name], with_total=False)[1]
             counted = {k: self._counted(k, span, edges, [prompt_name]) for k in ("weights", "families")}
         items = self._items(rows, counted, totals)
         return items[0] if items else None
@@ -288,7 +291,7 @@ class Analytics:
                 without = (all_ms * all_n - mean_with * n_with) / (all_n - n_with)
             items.append({
                 "id": r["lora_id"], "prompt_name": r["prompt_name"], "uses": int(r["uses"] or 0),
-                "requests": int(r["requests"]), "first_used": _iso(r["first_used"]), "last_used": _iso(r["last_used"]),
+                "requests": int(r["requests"]), "first_used": iso(r["first_used"]), "last_used": iso(r["last_used"]),
                 "outcomes": {k: int(r[k] or 0) for k in ("done", "interrupted", "failed", "not_found")},
                 "weights": w_by.get(r["prompt_name"], {}),
                 "families": f_by.get(r["prompt_name"], {}),
@@ -302,8 +305,14 @@ class Analytics:
         per-LoRA figure stays the same, since the rollups hold them. Returns generations deleted."""
         if retention_days <= 0:
             return 0
-        now = now or datetime.now(timezone.utc)
-        return self.repo.compact_usage(floor_to(now, 86400) - timedelta(days=retention_days))
+        now = now or utcnow()
+        return self.range_store.compact_usage(floor_to(now, 86400) - timedelta(days=retention_days))
+
+    def list_usage(self, lora_id: int | None = None, prompt_name: str | None = None, since: datetime | None = None,
+                   until: datetime | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """Recorded generations, newest first, each with its LoRAs (see UsageStore.list_usage)."""
+        return self.usage_store.list_usage(lora_id=lora_id, prompt_name=prompt_name, since=since, until=until,
+                                           limit=limit, offset=offset)
 
     def events_csv(self, since=None, until=None) -> Iterator[str]:
         """The raw events, one row per generation and LoRA, as CSV text chunks (those kept by the retention setting)."""
@@ -313,7 +322,7 @@ class Analytics:
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(header)
-        for i, row in enumerate(self.repo.raw_events(since, until)):
+        for i, row in enumerate(self.usage_store.raw_events(since, until)):
             writer.writerow([_cell(v) for v in row])
             if i % 2000 == 1999:
                 yield buf.getvalue()

@@ -11,11 +11,14 @@ import queue
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
 from .prompts import parse_loras
+
+if TYPE_CHECKING:
+    from ..storage.usage_store import UsageStore
 
 log = logging.getLogger(__name__)
 MAX_BACKLOG = 10_000
@@ -59,10 +62,6 @@ class GenerationEvent:
         return row
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def _bad_data(exc: BaseException) -> bool:
     """A row the database refuses whatever we do (a value of the wrong type), as opposed to an
     outage (OperationalError, InterfaceError, a dropped connection, anything else)."""
@@ -77,8 +76,8 @@ def _bad_data(exc: BaseException) -> bool:
 
 
 class Recorder:
-    def __init__(self, store, *, on_event: Callable[[dict[str, Any]], None] | None = None, batch: int = 64):
-        self.store = store  # has record_generations(rows)
+    def __init__(self, usage_store: UsageStore, *, on_event: Callable[[dict[str, Any]], None] | None = None, batch: int = 64):
+        self.usage_store = usage_store  # has record_generations(rows)
         self.on_event = on_event
         self.batch = batch
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -116,7 +115,7 @@ class Recorder:
         ids: list[int] = []
         for row in rows:
             try:
-                ids += self.store.record_generations([row])
+                ids += self.usage_store.record_generations([row])
             except Exception:
                 self.dropped += 1
                 log.exception("dropped a generation event that cannot be stored: %r", row.get("prompt"))
@@ -143,7 +142,7 @@ class Recorder:
                 except queue.Empty:
                     break
             try:
-                ids = self.store.record_generations(rows)
+                ids = self.usage_store.record_generations(rows)
             except Exception as exc:
                 if _bad_data(exc):  # this batch can never be stored as it is: keep what can be, drop the rest
                     ids = self._one_by_one(rows)

@@ -6,10 +6,11 @@ Pure helpers for `analytics.Analytics`; the SQL is in `storage/`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from ..storage.rollups import COUNTERS
+from ..library.clock import as_utc
+from .rollup_fold import COUNTERS
 from .timeparts import floor_to
 
 DAY = 86400
@@ -36,10 +37,6 @@ class Span:
         return self.days_from is not None and self.days_from < self.days_to
 
 
-def _utc(moment: datetime) -> datetime:
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
-
-
 def _ceil_day(moment: datetime) -> datetime:
     low = floor_to(moment, DAY)
     return low if low == moment else low + timedelta(days=1)
@@ -49,9 +46,9 @@ def make_span(since, until, first: datetime | None, last: datetime | None, raw_s
     if first is None:
         return Span(None, None, raw_since=raw_since)
     # clipped to the recorded days: nothing lies outside, and a range to the year 9999 stays cheap
-    start = max(_utc(since), floor_to(first, DAY)) if since is not None else floor_to(first, DAY)
+    start = max(as_utc(since), floor_to(first, DAY)) if since is not None else floor_to(first, DAY)
     end = _ceil_day(last + timedelta(minutes=15))
-    end = min(_utc(until), end) if until is not None else end
+    end = min(as_utc(until), end) if until is not None else end
     exact = True
     # raw events before raw_since are gone: an end inside that history widens to its UTC day
     if raw_since is not None:

@@ -8,21 +8,18 @@ minus its last hour is cheaper than 23 hours).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+from ..library.clock import UTC, as_utc
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 UNITS = (("day", 86400), ("hour", 3600), ("slot", 900))
 
 
-def utc(moment: datetime) -> datetime:
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
-
-
 def floor_to(moment: datetime, seconds: int) -> datetime:
     """The start of the UTC unit (quarter hour, hour, day) holding `moment`."""
-    whole = (utc(moment) - EPOCH) // timedelta(seconds=seconds)
+    whole = (as_utc(moment) - EPOCH) // timedelta(seconds=seconds)
     return EPOCH + timedelta(seconds=whole * seconds)
 
 
@@ -79,7 +76,7 @@ def next_bucket(day: date, bucket: str) -> date:
 
 def local_midnight(day: date, tz) -> datetime:
     """The first instant of `day` in `tz`, in UTC (a midnight lost to DST starts when the day does)."""
-    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(timezone.utc)
+    return as_utc(datetime(day.year, day.month, day.day, tzinfo=tz))
 
 
 def buckets(start: datetime, end: datetime, tz, bucket: str) -> list[tuple[str, datetime, datetime]]:

@@ -66,6 +66,7 @@ def upgrade() -> None:
 def _backfill() -> None:
     """Fold the events recorded before this revision into the rollups, in chunks."""
     from lora_manager.storage import rollups
+    from lora_manager.usage.rollup_fold import aggregate
     from lora_manager.storage.usage_store import G, GL
 
     conn = op.get_bind()
@@ -78,7 +79,7 @@ def _backfill() -> None:
         ids = [g["id"] for g in gens]
         loras = [dict(r._mapping) for r in conn.execute(sa.select(GL).where(GL.c.generation_id.in_(ids)))]
         # only this revision's tables: later revisions backfill their own
-        rollups.apply(conn, conn.dialect.name, rollups.aggregate(gens, loras),
+        rollups.apply(conn, conn.dialect.name, aggregate(gens, loras),
                       only={"totals", "weights", "families", "pairs", "slots"})
         last = ids[-1]
 

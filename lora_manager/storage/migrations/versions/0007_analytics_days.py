@@ -86,6 +86,7 @@ def upgrade() -> None:
 def _backfill() -> None:
     """Fold the events recorded so far into the new rollups, in chunks (no event was compacted yet)."""
     from lora_manager.storage import rollups
+    from lora_manager.usage.rollup_fold import aggregate
     from lora_manager.storage.usage_store import G, GL
 
     conn = op.get_bind()
@@ -99,7 +100,7 @@ def _backfill() -> None:
             sa.select(GL.c.generation_id, GL.c.prompt_name, GL.c.lora_id, GL.c.status, GL.c.applied_unet, GL.c.requested_weight)
             .where(GL.c.generation_id > last, GL.c.generation_id <= gens[-1]["id"]))]
         words = rollups.trigger_words(conn, {r["lora_id"] for r in loras if r["status"] == "applied"})
-        rollups.apply(conn, conn.dialect.name, rollups.aggregate(gens, loras, words), only=NEW)
+        rollups.apply(conn, conn.dialect.name, aggregate(gens, loras, words), only=NEW)
         last = gens[-1]["id"]
 
 

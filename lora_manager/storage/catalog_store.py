@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,12 +11,14 @@ from sqlalchemy import and_, func, or_, select
 
 from ..errors import InvalidInput, NotFound
 from ..catalog.userdata import check_text
-from .base import L, T, U, SqlStoreBase
+from .base import L, T, U
+from .db import Db
 from .models import STATES
 from .cursor import decode_cursor, encode_cursor
 from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, parse_fields
 from .scan_store import PRESENT, dup_hashes
 from .search import fts_hits, match_clause, walk_is_cheaper
+from .ttl_cache import TtlCache
 
 SORTS = {
     "id": L.c.id,  # storage order: the cheapest for a full dump (an autocomplete index)
@@ -71,10 +73,47 @@ TR = L.alias("tr")
 NOT_TRASHED = L.c.id.not_in(select(TR.c.id).where(TR.c.state.in_(("trashed", "other"))))
 
 
-class QueryStore(SqlStoreBase):
+class CatalogStore(ABC):
+    """The library read as entries: lists and pages, one entry, keys resolved, a few summaries."""
+
+    @abstractmethod
+    def list_loras(self, q: LoraQuery) -> Page:
+        """One page of entries matching `q` (filters, full-text search, sort, offset or keyset cursor),
+        with the total; bad input raises InvalidInput."""
+
+    @abstractmethod
+    def resolve(self, key: str | int) -> int:
+        """The id of the LoRA known by `key`: id, prompt name, file name or any hash form; NotFound otherwise."""
+
+    @abstractmethod
+    def get(self, key: str | int) -> dict[str, Any]:
+        """The full entry of one LoRA, with its metadata and the other files sharing its hash."""
+
+    @abstractmethod
+    def duplicate_groups(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """Files present at several paths with the same full hash: [{sha256, loras: [{id, path, prompt_name}]}]."""
+
+    @abstractmethod
+    def paths(self, ids: list[int]) -> dict[int, tuple[str, str, str]]:
+        """{id: (path, root, state)} of the given ids that exist."""
+
+    @abstractmethod
+    def tag_counts(self) -> list[tuple[str, int]]:
+        """(tag, LoRAs not trashed that carry it), most used first."""
+
+    @abstractmethod
+    def counts(self) -> dict[str, int]:
+        """LoRAs per state, every state named (0 when none)."""
+
+
+class SqlCatalogStore(CatalogStore):
+    def __init__(self, db: Db):
+        self.db = db
+        self._counts: TtlCache[int] = TtlCache(COUNT_TTL, version=lambda: db.write_version)
+
     def _where(self, q: LoraQuery, broad: bool = False) -> list:
         conds: list = []
-        match = match_clause(self.dialect, q.query, L.c.id, broad=broad)
+        match = match_clause(self.db.dialect, q.query, L.c.id, broad=broad)
         if match is not None:
             conds.append(match)
         if q.base:
@@ -138,8 +177,8 @@ class QueryStore(SqlStoreBase):
             cols.append(col)
         cursor = decode_cursor(q.cursor, key) if q.cursor else None
         offset = 0 if cursor else q.offset
-        with self.engine.connect() as conn:
-            hits = fts_hits(conn, q.query) if self.dialect == "sqlite" and q.query else None
+        with self.db.engine.connect() as conn:
+            hits = fts_hits(conn, q.query) if self.db.dialect == "sqlite" and q.query else None
             broad = hits is not None and walk_is_cheaper(hits, self._rows(conn), offset + q.limit)
             conds = self._where(q, broad)
             # a count has no order to walk: it is driven by the matches, whatever the page does
@@ -163,7 +202,7 @@ class QueryStore(SqlStoreBase):
             # a search alone (SQLite): the index's own count less the trashed and not-LoRA files it
             # matches, rather than a look at every matching row (29k matches: 24 ms -> 2 ms)
             trashed = select(func.count()).select_from(L).where(
-                L.c.state.in_(("trashed", "other")), match_clause(self.dialect, q.query, L.c.id))
+                L.c.state.in_(("trashed", "other")), match_clause(self.db.dialect, q.query, L.c.id))
             return hits - self._count(conn, trashed, key)
         return self._count(conn, select(func.count()).select_from(L).where(*conds), key)
 
@@ -176,17 +215,9 @@ class QueryStore(SqlStoreBase):
         until this process writes anything, and at most COUNT_TTL seconds (another
         process may write to a shared PostgreSQL)."""
         if key is None:
-            compiled = stmt.compile(dialect=self.engine.dialect)
+            compiled = stmt.compile(dialect=self.db.engine.dialect)
             key = (str(compiled), tuple(sorted((k, repr(v)) for k, v in compiled.params.items())))
-        now = time.monotonic()
-        hit = self._counts.get(key)
-        if hit and hit[0] == self.write_version and now - hit[1] < COUNT_TTL:
-            return hit[2]
-        total = int(conn.execute(stmt).scalar_one())
-        if len(self._counts) > 256:
-            self._counts.clear()
-        self._counts[key] = (self.write_version, now, total)
-        return total
+        return self._counts.get_or_load(key, lambda: int(conn.execute(stmt).scalar_one()))
 
     def _tags_for(self, conn, ids: list[int]) -> dict[int, list[str]]:
         out: dict[int, list[str]] = {}
@@ -200,7 +231,7 @@ class QueryStore(SqlStoreBase):
         key = str(key)
         if not key or "\x00" in key or not _encodable(key):
             raise NotFound("no LoRA matches that key", {"key": repr(key)[:100]})
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             if key.isascii() and key.isdigit() and len(key) < 8:
                 found = conn.execute(select(L.c.id).where(L.c.id == int(key))).scalar()
                 if found is not None:
@@ -231,7 +262,7 @@ class QueryStore(SqlStoreBase):
     def get(self, key: str | int) -> dict[str, Any]:
         lid = self.resolve(key)
         cols, _ = columns_for(ALL_FIELDS)
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             row = conn.execute(
                 select(*cols, L.c.meta).select_from(L.outerjoin(U, U.c.lora_id == L.c.id)).where(L.c.id == lid)
             ).one()
@@ -247,7 +278,7 @@ class QueryStore(SqlStoreBase):
 
     def duplicate_groups(self, limit: int = 1000) -> list[dict[str, Any]]:
         """Files present at several paths with the same full hash, grouped."""
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             rows = conn.execute(
                 select(L.c.sha256, L.c.id, L.c.path, L.c.prompt_name)
                 .where(L.c.state.in_(PRESENT), L.c.sha256.in_(dup_hashes().limit(limit)))
@@ -258,22 +289,18 @@ class QueryStore(SqlStoreBase):
             groups.setdefault(sha, []).append({"id": lid, "path": path, "prompt_name": pname})
         return [{"sha256": sha, "loras": members} for sha, members in groups.items()]
 
-    def ping(self) -> None:
-        with self.engine.connect() as conn:
-            conn.execute(select(1))
-
     def paths(self, ids: list[int]) -> dict[int, tuple[str, str, str]]:
         """{id: (path, root, state)} for file operations."""
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             return {r[0]: (r[1], r[2], r[3]) for r in conn.execute(select(L.c.id, L.c.path, L.c.root, L.c.state).where(L.c.id.in_(ids)))}
 
     def tag_counts(self) -> list[tuple[str, int]]:
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             q = select(T.c.tag, func.count()).join(L, L.c.id == T.c.lora_id).where(L.c.state != "trashed").group_by(T.c.tag).order_by(func.count().desc(), T.c.tag)
             return [(t, int(n)) for t, n in conn.execute(q)]
 
     def counts(self) -> dict[str, int]:
-        with self.engine.connect() as conn:
+        with self.db.engine.connect() as conn:
             by_state = dict(conn.execute(select(L.c.state, func.count()).group_by(L.c.state)).all())
         return {state: int(by_state.get(state, 0)) for state in STATES}
 
