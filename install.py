@@ -15,6 +15,10 @@ REQUIREMENTS = [
     ("orjson", "orjson>=3.9"),
     ("safetensors", "safetensors>=0.4"),
     ("tqdm", "tqdm>=4.66"),
+    # Civitai metadata by hash (SDNext ships httpx; the other two are small and pure or one wheel)
+    ("httpx", "httpx>=0.24"),
+    ("tenacity", "tenacity>=8.2"),
+    ("nh3", "nh3>=0.2.14"),
 ]
 if os.environ.get("LORA_MANAGER_DB", "").startswith("postgres"):
     REQUIREMENTS.append(("psycopg", "psycopg[binary]>=3.1"))

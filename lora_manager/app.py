@@ -12,6 +12,7 @@ from .usage.analytics import Analytics
 from .errors import DatabaseUnusable
 from .catalog.autocomplete import AutocompleteIndex
 from .catalog.service import Catalog
+from .civitai.service import CivitaiService
 from .events import EventBus
 from .catalog.fileops import FileOps
 from .sync.hasher import Hasher
@@ -69,6 +70,7 @@ class App:
     retention: UsageRetention
     autocomplete: AutocompleteIndex
     recommender: Recommender
+    civitai: CivitaiService
     family: LoadedFamily = field(default_factory=LoadedFamily)
     host: dict[str, Any] | None = None  # {"name", "version"} when running inside a host
 
@@ -90,6 +92,7 @@ class App:
         return self.scans.run(progress, hash_after=hash_after, wait_hashes=wait_hashes, wait_hook=wait_hook)
 
     def close(self) -> None:
+        self.civitai.stop()
         self.recommender.close()
         self.retention.stop()
         self.recorder.flush(10)
@@ -108,7 +111,10 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
                     link_targets=settings.link_targets)
     scanner = Scanner(stores.scan, stores.catalog, settings.lora_dirs, workers=settings.scan_workers,
                       skip={settings.data_dir}, write_lock=files.lock, link_targets=settings.link_targets)
-    hasher = Hasher(stores.scan, stores.catalog, workers=settings.hash_workers, on_event=events.publish)
+    civitai: list[CivitaiService] = []  # built below; the hasher's listener reaches it once it exists
+    # After hashing, a Civitai model sidecar's version is picked again with the file's hash (docs/formats.md).
+    hasher = Hasher(stores.scan, stores.catalog, workers=settings.hash_workers, on_event=events.publish,
+                    on_hashed=lambda hashed: [c.resolve_sidecar_versions(list(hashed)) for c in civitai])
     catalog = Catalog(stores.catalog, stores.user, events)
     analytics = Analytics(stores.analytics, stores.ranges, stores.usage)
     # Built idle: the model loads on first use or on recommender.start() (servers call it after start-up).
@@ -117,6 +123,10 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
                               allow_download=settings.embed_download, trim=None if host else memtrim.trim)
     # It only takes note (its own thread re-reads): told at once, edits and file changes alike.
     events.on_library_changed(recommender.changed, inline=True)
+    civitai.append(CivitaiService(stores.civitai, settings, events.publish, resolve_many=catalog.resolve_many,
+                                  write_lock=files.lock, reread=_rereader(stores, files, events)))
+    # A scan that read sidecars anew: guesses among a Civitai model's versions are picked again with the hashes.
+    events.on_library_changed(lambda change: civitai[0].resolve_sidecar_versions(), files_only=True)
     app = App(
         settings=settings, db=db, events=events, scanner=scanner, hasher=hasher,
         scans=ScanService(scanner, hasher, events), files=files, catalog=catalog,
@@ -124,10 +134,23 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
         recorder=Recorder(stores.usage, on_event=events.publish), analytics=analytics,
         retention=UsageRetention(analytics.compact, settings.usage_retention_days),
         autocomplete=AutocompleteIndex(stores.autocomplete, lambda: db.write_version, family),
-        recommender=recommender, family=family, host=host,
+        recommender=recommender, civitai=civitai[0], family=family, host=host,
     )
     app.retention.start()
     return app
+
+
+def _rereader(stores, files: FileOps, events: EventBus):
+    """Read LoRAs' files again (a sidecar or preview just written shows at once; `hints`: their hashes)."""
+
+    def reread(ids: list[int], hints: dict[int, str] | None) -> None:
+        from .sync.reprobe import reprobe
+
+        with files.lock:
+            reprobe(stores.scan, stores.catalog, ids, hints)
+        events.library_changed()  # files changed: the host's list shows the new previews
+
+    return reread
 
 
 def prepare_data_dir(settings: Settings) -> None:

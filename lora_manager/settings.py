@@ -33,8 +33,24 @@ DOCUMENTED = {
     "usage_retention_days": ("LORA_MANAGER_USAGE_RETENTION_DAYS",
                              "keep raw usage events this many days, older ones live on only in the analytics rollups "
                              "(0: keep all; default 0)"),
+    "civitai_url": ("LORA_MANAGER_CIVITAI_URL", "Civitai's address for metadata by hash (default https://civitai.com)"),
+    "civitai_key": ("LORA_MANAGER_CIVITAI_KEY", "a Civitai API key, sent as Authorization: Bearer to Civitai's API only; "
+                    "never logged (optional)"),
+    "civitai_rate": ("LORA_MANAGER_CIVITAI_RATE", "requests per second to Civitai at most (default 2)"),
+    "civitai_timeout": ("LORA_MANAGER_CIVITAI_TIMEOUT", "seconds one request to Civitai may take (default 30)"),
+    "civitai_recheck_days": ("LORA_MANAGER_CIVITAI_RECHECK_DAYS",
+                             "days a hash Civitai does not know is not asked about again by a bulk fetch (default 14)"),
+    "civitai_sidecars": ("LORA_MANAGER_CIVITAI_SIDECARS",
+                         "write Civitai's record as <name>.civitai.info beside a LoRA that has none (on by default)"),
+    "civitai_previews": ("LORA_MANAGER_CIVITAI_PREVIEWS",
+                         "download the first suitable image of the version as <name>.preview.<ext> when a LoRA has "
+                         "no preview (on by default)"),
+    "civitai_nsfw_level": ("LORA_MANAGER_CIVITAI_NSFW_LEVEL",
+                           "the highest Civitai rating a downloaded preview may have: PG (default), PG13, R, X, XXX"),
 }
 DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# Civitai's browsing levels (a bit each); a preview above the setting is skipped.
+NSFW_LEVELS = {"pg": 1, "pg13": 2, "r": 4, "x": 8, "xxx": 16}
 
 
 def default_data_dir() -> str:
@@ -62,6 +78,14 @@ class Settings:
     embed_download: bool = True
     usage_retention_days: int = 0
     max_body_bytes: int = 1 << 20
+    civitai_url: str = "https://civitai.com"
+    civitai_key: str = field(default="", repr=False)  # a secret: never in a repr, a log or a message
+    civitai_rate: float = 2.0
+    civitai_timeout: float = 30.0
+    civitai_recheck_days: int = 14
+    civitai_sidecars: bool = True
+    civitai_previews: bool = True
+    civitai_nsfw_level: int = 1
 
     def __post_init__(self) -> None:
         self.data_dir = os.path.abspath(os.path.expanduser(self.data_dir or default_data_dir()))
@@ -70,6 +94,7 @@ class Settings:
         self.allowed_hosts = [h.strip().lower() for h in self.allowed_hosts if h.strip()]
         if not self.db_url:
             self.db_url = "sqlite:///" + os.path.join(self.data_dir, "library.db")
+        self.civitai_url = (self.civitai_url or "https://civitai.com").rstrip("/")
 
     @property
     def trash_dir(self) -> str:
@@ -99,10 +124,10 @@ class Settings:
                 values["watch_interval"] = max(0.0, float(env["LORA_MANAGER_WATCH_INTERVAL"]))
             except ValueError:
                 raise ValueError("LORA_MANAGER_WATCH_INTERVAL must be a number of seconds") from None
-        for key in ("embed_model", "embed_device"):
+        for key in ("embed_model", "embed_device", "civitai_url", "civitai_key"):
             if env.get(ENV_PREFIX + key.upper()):
                 values[key] = env[ENV_PREFIX + key.upper()].strip()
-        for key in ("embed_download", "watch_events"):
+        for key in ("embed_download", "watch_events", "civitai_sidecars", "civitai_previews"):
             raw = env.get(ENV_PREFIX + key.upper(), "").strip().lower()
             if raw:
                 values[key] = raw not in ("0", "off", "false", "no", "none")
@@ -119,7 +144,35 @@ class Settings:
                     values[key] = max(1, int(raw))
                 except ValueError:
                     raise ValueError(f"{ENV_PREFIX}{key.upper()} must be a whole number, not {raw!r}") from None
+        values.update(_civitai_numbers(env))
         if overrides.get("allowed_hosts"):  # flags add to the environment's names
             overrides["allowed_hosts"] = values.get("allowed_hosts", []) + list(overrides["allowed_hosts"])
         values.update({k: v for k, v in overrides.items() if v not in (None, "", [])})
         return cls(**values)
+
+
+def _civitai_numbers(env) -> dict:
+    """The numeric Civitai settings; a bad value is refused with the variable's name."""
+    values: dict = {}
+    for key, kind, low in (("civitai_rate", float, 0.01), ("civitai_timeout", float, 1.0), ("civitai_recheck_days", int, 0)):
+        name = ENV_PREFIX + key.upper()
+        raw = env.get(name, "").strip()
+        if raw:
+            try:
+                values[key] = max(low, kind(raw))
+            except ValueError:
+                raise ValueError(f"{name} must be a number, not {raw!r}") from None
+    raw = env.get("LORA_MANAGER_CIVITAI_NSFW_LEVEL", "").strip()
+    if raw:
+        values["civitai_nsfw_level"] = nsfw_level(raw)
+    return values
+
+
+def nsfw_level(raw: str) -> int:
+    """PG, PG13 (PG-13), R, X, XXX, or Civitai's number for one of them (1, 2, 4, 8, 16)."""
+    key = raw.strip().lower().replace("-", "").replace(" ", "")
+    if key in NSFW_LEVELS:
+        return NSFW_LEVELS[key]
+    if key.isdigit() and int(key) in NSFW_LEVELS.values():
+        return int(key)
+    raise ValueError(f"LORA_MANAGER_CIVITAI_NSFW_LEVEL must be one of PG, PG13, R, X, XXX, not {raw!r}")

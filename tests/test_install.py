@@ -40,7 +40,8 @@ def test_a_bare_host_gets_only_ours(monkeypatch):
 
 
 def test_nothing_when_everything_is_there(monkeypatch):
-    have = {"sqlalchemy", "alembic", "orjson", "safetensors", "tqdm", "faiss", "sklearn", "sentence_transformers"}
+    have = {"sqlalchemy", "alembic", "orjson", "safetensors", "tqdm", "faiss", "sklearn", "sentence_transformers",
+            "httpx", "tenacity", "nh3"}
     assert run_install(monkeypatch, have) == []
 
 

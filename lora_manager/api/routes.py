@@ -27,6 +27,7 @@ from . import schemas as S
 from . import usage_schemas as U
 from .handlers import autocomplete, bind, events, groups, jobs, loras, previews, recommend, scans, system, usage
 from .list_route import list_endpoint
+from .handlers.civitai import civitai_routes
 from .responses import core_error_response
 
 PREFIX = "/lora-manager/v1"
@@ -168,7 +169,7 @@ def routes(core) -> list[Route]:
               "accept, dismiss or thumbs-down a suggestion", R.FeedbackResult),
         Route("/recommendations/status", "GET", bind(recommend.status, rec),
               "model state, index size, build progress", R.RecommendStatus),
-    ]
+    ] + civitai_routes(core, Route)
 
 
 def _answering_errors(endpoint: Callable[..., Any]) -> Callable[..., Any]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .analytics_store import AnalyticsStore, SqlAnalyticsStore
 from .autocomplete_store import AutocompleteStore, SqlAutocompleteStore
 from .catalog_store import CatalogStore, SqlCatalogStore
+from .civitai_store import CivitaiStore, SqlCivitaiStore
 from .db import Db
 from .feedback_store import FeedbackStore, SqlFeedbackStore
 from .range_store import RangeStore, SqlRangeStore
@@ -25,10 +26,11 @@ class Stores:
     ranges: RangeStore
     autocomplete: AutocompleteStore
     feedback: FeedbackStore
+    civitai: CivitaiStore
 
 
 def sql_stores(db: Db) -> Stores:
     """The SQL stores over `db` (SQLite or PostgreSQL)."""
     return Stores(scan=SqlScanStore(db), catalog=SqlCatalogStore(db), user=SqlUserStore(db), usage=SqlUsageStore(db),
                   analytics=SqlAnalyticsStore(db), ranges=SqlRangeStore(db), autocomplete=SqlAutocompleteStore(db),
-                  feedback=SqlFeedbackStore(db))
+                  feedback=SqlFeedbackStore(db), civitai=SqlCivitaiStore(db))

@@ -13,8 +13,10 @@ from ..storage.catalog_store import CatalogStore
 from ..storage.scan_store import HASHABLE, ScanStore
 
 
-def reprobe(scan_store: ScanStore, catalog_store: CatalogStore, ids: list[int]) -> list[int]:
-    """Update the rows of `ids` from their files; returns the ids updated.
+def reprobe(scan_store: ScanStore, catalog_store: CatalogStore, ids: list[int],
+            hints: dict[int, str] | None = None) -> list[int]:
+    """Update the rows of `ids` from their files; returns the ids updated. `hints`: LoRAs' SHA-256s,
+    which pick their version out of a Civitai model sidecar (docs/formats.md).
 
     A file that is gone (or a row no longer present) is left to the next scan,
     which marks it missing or sees where it went.
@@ -28,6 +30,6 @@ def reprobe(scan_store: ScanStore, catalog_store: CatalogStore, ids: list[int]) 
             entries.append((lid, entry))
     if not entries:
         return []
-    results = probe_many([e for _, e in entries])
+    results = probe_many([e for _, e in entries], [(hints or {}).get(lid) for lid, _ in entries])
     scan_store.update_files([(lid, result.as_row()) for (lid, _), result in zip(entries, results, strict=False)])
     return [lid for lid, _ in entries]
