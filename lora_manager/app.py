@@ -15,6 +15,7 @@ from .catalog.autocomplete import AutocompleteIndex
 from .catalog.service import Catalog
 from .events import EventBus
 from .catalog.fileops import FileOps
+from .civitai import services as civitai_services
 from .sync.hasher import Hasher
 from .sync.scanner import Scanner
 from .standalone import memtrim
@@ -47,6 +48,8 @@ class App:
     # The host's loaded checkpoint family (sd1, sd2, xl, sd3, f1, ...; None: unknown); set by a host adapter.
     host_model_family: Optional[Callable[[], Optional[str]]] = None
     autocomplete: AutocompleteIndex | None = None
+    civitai_updates: Any = None  # civitai.updates.UpdateChecker
+    civitai_downloads: Any = None  # civitai.downloads.Downloads
 
     def loaded_family(self) -> str | None:
         """The host's loaded checkpoint family, or None (standalone, nothing loaded, or the host failed to say)."""
@@ -111,6 +114,7 @@ class App:
         return stop
 
     def close(self) -> None:
+        civitai_services.close(self)
         if self.recommender is not None:
             self.recommender.close()
         stop = getattr(self, "_retention_stop", None)
@@ -145,6 +149,7 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     app.on_library_changed.append(app.recommender.changed)
     app.catalog.on_edit.append(app.recommender.changed)
     app.start_usage_retention()
+    civitai_services.attach(app)
     return app
 
 

@@ -352,3 +352,8 @@ class UsageRetention(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     raw_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# The tables of Civitai update checks and downloads live in their own module; importing it here
+# puts them in Base.metadata.
+from . import civitai_dl_models  # noqa: E402,F401
