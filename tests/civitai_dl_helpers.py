@@ -14,7 +14,7 @@ KEY = "sk-download-secret-42"
 
 def lora_bytes(tmp_path, seed: int, family: str = "xl") -> bytes:
     """A real safetensors LoRA as bytes (written, read back, removed)."""
-    path = write_lora(tmp_path / f"blob-{seed}.safetensors", family=family, seed=seed)
+    path = write_lora(tmp_path / f"blob-{seed}.safetensors", family=family, seed=seed, rank=64)  # ~570 kB
     with open(path, "rb") as f:
         data = f.read()
     os.unlink(path)

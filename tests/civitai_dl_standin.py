@@ -18,12 +18,21 @@ import orjson
 from .civitai_standin import CivitaiStandin, _send
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that left (a pause) is no error
+            super().handle_error(request, client_address)
+
+
 class DownloadStandin(CivitaiStandin):
     def __init__(self, **kw):
         super().__init__(**kw)
         self.blobs: dict[int, bytes] = {}  # version id -> the file's bytes
         self.refuse: dict[int, int] = {}  # version id -> 401 | 403 | 404 at the API
         self.cut: list[int] = []  # the next delivery answers stop after this many bytes (connection dropped)
+        self.on_cut = lambda: None  # called as a cut happens (to make Civitai fail from then on)
         self.wrong: set[int] = set()  # version ids whose delivery sends other bytes
         self.ignore_range = False
         self.hold_at: int | None = None  # the next delivery waits after this many bytes until `release` is set
@@ -56,7 +65,7 @@ class DownloadStandin(CivitaiStandin):
             def log_message(self, *args):
                 pass
 
-        self._delivery = ThreadingHTTPServer(("127.0.0.1", 0), Delivery)
+        self._delivery = _QuietServer(("127.0.0.1", 0), Delivery)
         self._delivery.daemon_threads = True
         threading.Thread(target=self._delivery.serve_forever, name="civitai-delivery", daemon=True).start()
         return self
@@ -131,6 +140,7 @@ class DownloadStandin(CivitaiStandin):
                 h.wfile.write(body[:cut])
                 h.wfile.flush()
                 h.close_connection = True  # the socket closes before Content-Length bytes came
+                self.on_cut()
                 return
             h.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):

@@ -250,7 +250,7 @@ class Downloads:
     def _finish(self, job_id: str, state: str, code: str | None = None, message: str | None = None) -> None:
         values: dict[str, Any] = {"state": state, "error_code": code, "error": message}
         live = self._live.get(job_id)
-        if live and state == "paused":
+        if live and state != "cancelled":
             values["done_bytes"] = live["done_bytes"]
         with self._lock:
             self._controls.pop(job_id, None)

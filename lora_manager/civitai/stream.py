@@ -54,6 +54,7 @@ class Control:
 
     def __init__(self, on_progress: Callable[[int, int | None], None] | None = None):
         self.why: str | None = None
+        self.response = None  # the body being read, if any
         self._wake = threading.Event()
         self.on_progress = on_progress or (lambda done, total: None)
 
@@ -61,6 +62,9 @@ class Control:
         if self.why != "cancelled":  # a cancel is never turned back into a pause
             self.why = why
         self._wake.set()
+        response = self.response
+        if response is not None:
+            _shutdown(response)  # a read waiting for bytes ends now, not at the next chunk or the timeout
 
     def check(self) -> None:
         if self.why:
@@ -142,6 +146,7 @@ def _one_try(client, url: str, part: str, got: _Got, control: Control) -> None:
         response = _open_following(client, url, headers)
     except CivitaiUnavailable as exc:
         raise _Retry(exc.message) from None
+    control.response = response
     with closing(response):
         status = response.status_code
         if status == 416 and got.done:  # nothing past what we have: all of it, or a stale partial file
@@ -167,15 +172,18 @@ def _one_try(client, url: str, part: str, got: _Got, control: Control) -> None:
             with open(part, "ab") as f:
                 try:
                     for chunk in response.iter_bytes():  # as they arrive: a drop loses nothing received
-                        control.check()
                         f.write(chunk)
                         got.digest.update(chunk)
                         got.done += len(chunk)
                         control.on_progress(got.done, got.total)
+                        control.check()
                 except Exception as exc:  # a dropped or broken connection: keep what arrived, continue later
                     if not _is_transport(exc):
                         raise
+                    control.check()  # the connection was ended by a pause or a cancel
                     raise _Retry(f"the connection dropped ({type(exc).__name__})") from None
+                finally:
+                    control.response = None
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 _discard(part)
@@ -228,6 +236,19 @@ def disk_full(path: str, needed: int | None) -> DownloadError:
     need = f"; the file needs {needed / 2**20:.1f} MiB" if needed else ""
     return DownloadError("disk_full", f"disk full: {folder} has {said}{need}. Nothing was kept; make room and "
                          "download again", {"folder": folder, "free": free})
+
+
+def _shutdown(response) -> None:
+    """End the connection under `response` from another thread (closing alone would not wake a read)."""
+    import socket
+
+    try:
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, AttributeError):
+        pass  # gone already
 
 
 def _is_transport(exc: Exception) -> bool:
