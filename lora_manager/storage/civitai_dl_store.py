@@ -98,7 +98,7 @@ class CivitaiDlStore(abc.ABC):
 
     @abc.abstractmethod
     def flags(self, *, only_newer: bool, lora_id: int | None = None) -> list[dict[str, Any]]:
-        """Flags joined with the LoRA's names and path, by LoRA id."""
+        """Flags joined with the LoRA's names and path, by file name."""
 
     @abc.abstractmethod
     def last_checked(self) -> datetime | None: ...
@@ -202,7 +202,7 @@ class SqlCivitaiDlStore(CivitaiDlStore):
 
     def flags(self, *, only_newer: bool, lora_id: int | None = None) -> list[dict[str, Any]]:
         q = (select(UP, L.c.prompt_name, L.c.file_name, L.c.path).select_from(UP.join(L, L.c.id == UP.c.lora_id))
-             .order_by(UP.c.lora_id))
+             .order_by(L.c.file_name, UP.c.lora_id))
         if only_newer:
             q = q.where(UP.c.newer > 0)
         if lora_id is not None:
