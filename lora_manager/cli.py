@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import orjson
 
 from . import __version__
+from .civitai.cli_downloads import add_commands as add_civitai_downloads, run as run_civitai_downloads
 from .errors import LoraManagerError
 from .settings import Settings
 from .storage.repository import LoraQuery
@@ -73,6 +74,8 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("key")
     p = sub.add_parser("tags", help="tags with counts")
     _common(p)
+    p = sub.add_parser("civitai", help="Civitai: newer versions of your LoRAs, downloads")
+    add_civitai_downloads(p.add_subparsers(dest="civitai_command", required=True), _common)
     p = sub.add_parser("serve", help="run the tab, the API and its docs, scanning in the background and watching for changes")
     _common(p)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
@@ -281,7 +284,11 @@ def cmd_serve(app, args) -> int:
     return 0
 
 
-COMMANDS = {"serve": cmd_serve, "scan": cmd_scan, "list": cmd_list, "show": cmd_show, "edit": cmd_edit, "bulk": cmd_bulk,
+def cmd_civitai(app, args) -> int:
+    return run_civitai_downloads(app, args)
+
+
+COMMANDS = {"civitai": cmd_civitai, "serve": cmd_serve, "scan": cmd_scan, "list": cmd_list, "show": cmd_show, "edit": cmd_edit, "bulk": cmd_bulk,
             "move": cmd_files, "trash": cmd_files, "restore": cmd_files, "tags": cmd_tags}
 
 
