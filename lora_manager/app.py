@@ -13,6 +13,7 @@ from .usage.analytics import Analytics
 from .errors import DatabaseUnusable
 from .catalog.autocomplete import AutocompleteIndex
 from .catalog.service import Catalog
+from .civitai.service import CivitaiService
 from .events import EventBus
 from .catalog.fileops import FileOps
 from .civitai import services as civitai_services
@@ -24,6 +25,7 @@ from .recommend.service import Recommender
 from .usage.recorder import Recorder
 from .sync.scans import ScanService
 from .settings import Settings
+from .storage.civitai_store import SqlCivitaiStore
 from .storage.opening import check_location
 from .storage.repository import SqlLibraryRepository, open_repository
 
@@ -48,6 +50,7 @@ class App:
     # The host's loaded checkpoint family (sd1, sd2, xl, sd3, f1, ...; None: unknown); set by a host adapter.
     host_model_family: Optional[Callable[[], Optional[str]]] = None
     autocomplete: AutocompleteIndex | None = None
+    civitai: CivitaiService | None = None
     civitai_updates: Any = None  # civitai.updates.UpdateChecker
     civitai_downloads: Any = None  # civitai.downloads.Downloads
 
@@ -70,6 +73,8 @@ class App:
         report = self.scanner.scan(progress)
         if report.new or report.changed or report.moved or report.missing or report.returned:
             self.library_changed()
+        if self.civitai is not None and (report.changed or report.moved or report.returned):
+            self.civitai.resolve_sidecar_versions()  # sidecars read anew, of files hashed before
         if hash_after:
             self.hasher.wake()
             if wait_hashes:
@@ -115,6 +120,8 @@ class App:
 
     def close(self) -> None:
         civitai_services.close(self)
+        if self.civitai is not None:
+            self.civitai.stop()
         if self.recommender is not None:
             self.recommender.close()
         stop = getattr(self, "_retention_stop", None)
@@ -133,7 +140,9 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     files = FileOps(repo, settings.lora_dirs, settings.trash_dir, link_targets=settings.link_targets)
     scanner = Scanner(repo, settings.lora_dirs, workers=settings.scan_workers, skip={settings.data_dir},
                       write_lock=files.lock, link_targets=settings.link_targets)
-    hasher = Hasher(repo, workers=settings.hash_workers, on_event=events.publish)
+    # After hashing, a Civitai model sidecar's version is picked again with the file's hash (docs/formats.md).
+    hasher = Hasher(repo, workers=settings.hash_workers, on_event=events.publish,
+                    on_hashed=lambda hashed: app.civitai and app.civitai.resolve_sidecar_versions(list(hashed)))
     app = App(settings, repo, scanner, hasher, files, Catalog(repo), events, host=host)
     files.on_change = app.library_changed
     app.scans = ScanService(app.scan, events.publish)
@@ -148,9 +157,21 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
                                   trim=None if host else memtrim.trim)
     app.on_library_changed.append(app.recommender.changed)
     app.catalog.on_edit.append(app.recommender.changed)
+    app.civitai = CivitaiService(SqlCivitaiStore(repo.engine), settings, events.publish,
+                                 resolve_many=app.catalog.resolve_many, write_lock=files.lock,
+                                 reread=lambda ids, hints: _reread(app, ids, hints))
     app.start_usage_retention()
     civitai_services.attach(app)
     return app
+
+
+def _reread(app: App, ids: list[int], hints: dict[int, str] | None) -> None:
+    """Read LoRAs' files again (a sidecar or preview just written shows at once; `hints`: their hashes)."""
+    from .sync.reprobe import reprobe
+
+    with app.files.lock:
+        reprobe(app.repo, ids, hints)
+    app.library_changed()
 
 
 def prepare_data_dir(settings: Settings) -> None:

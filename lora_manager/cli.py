@@ -1,4 +1,4 @@
-"""Command line: `python -m lora_manager scan | list | show | edit | bulk | move | trash | restore | tags`."""
+"""Command line: `python -m lora_manager scan | list | show | edit | bulk | move | trash | restore | tags | civitai fetch`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import orjson
 
 from . import __version__
-from .civitai.cli_downloads import add_commands as add_civitai_downloads, run as run_civitai_downloads
+from .civitai.cli import add_civitai_parser, add_url_flag, cmd_civitai
 from .errors import LoraManagerError
 from .settings import Settings
 from .storage.repository import LoraQuery
@@ -74,8 +74,7 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("key")
     p = sub.add_parser("tags", help="tags with counts")
     _common(p)
-    p = sub.add_parser("civitai", help="Civitai: newer versions of your LoRAs, downloads")
-    add_civitai_downloads(p.add_subparsers(dest="civitai_command", required=True), _common)
+    add_civitai_parser(sub, _common)
     p = sub.add_parser("serve", help="run the tab, the API and its docs, scanning in the background and watching for changes")
     _common(p)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
@@ -87,12 +86,14 @@ def parser() -> argparse.ArgumentParser:
                    help="a host name the server answers besides 127.0.0.1/localhost and --host (repeatable; * for any)")
     p.add_argument("--allow-no-key", action="store_true",
                    help="let --host listen beyond this machine without --api-key (a network you trust)")
+    add_url_flag(p)
     return ap
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env(lora_dirs=args.lora_dirs, data_dir=args.data_dir, db_url=args.db_url,
-                                 api_key=getattr(args, "api_key", None), allowed_hosts=getattr(args, "allowed_hosts", None))
+                                 api_key=getattr(args, "api_key", None), allowed_hosts=getattr(args, "allowed_hosts", None),
+                                 civitai_url=getattr(args, "civitai_url", None))
     if not settings.lora_dirs:
         # The roots of the last scan in this data directory, so that a plain
         # `scan` or `move` works without repeating --lora-dir every time.
@@ -284,12 +285,8 @@ def cmd_serve(app, args) -> int:
     return 0
 
 
-def cmd_civitai(app, args) -> int:
-    return run_civitai_downloads(app, args)
-
-
-COMMANDS = {"civitai": cmd_civitai, "serve": cmd_serve, "scan": cmd_scan, "list": cmd_list, "show": cmd_show, "edit": cmd_edit, "bulk": cmd_bulk,
-            "move": cmd_files, "trash": cmd_files, "restore": cmd_files, "tags": cmd_tags}
+COMMANDS = {"serve": cmd_serve, "scan": cmd_scan, "list": cmd_list, "show": cmd_show, "edit": cmd_edit, "bulk": cmd_bulk,
+            "move": cmd_files, "trash": cmd_files, "restore": cmd_files, "tags": cmd_tags, "civitai": cmd_civitai}
 
 
 def _join_sort(argv: list[str]) -> list[str]:

@@ -40,7 +40,7 @@ class DownloadStandin(CivitaiStandin):
         self.release = threading.Event()
         self.html: set[int] = set()  # version ids answered with a web page (a login page) instead of the file
         self.delivery: list[tuple[str, dict[str, str]]] = []  # (path, headers) on the delivery host
-        self._tokens: dict[str, int] = {}
+        self._signed: dict[str, int] = {}
         self._delivery: ThreadingHTTPServer | None = None
 
     def serve(self, version_id: int, data: bytes) -> None:
@@ -97,7 +97,7 @@ class DownloadStandin(CivitaiStandin):
         if vid not in self.blobs:
             return _send(h, 404, orjson.dumps({"error": "Model not found"}))
         token = secrets.token_hex(8)
-        self._tokens[token] = vid
+        self._signed[token] = vid
         location = f"{self.delivery_url}/file/{token}/model.safetensors?X-Amz-Signature={secrets.token_hex(16)}"
         _send(h, 307, b"", extra={"Location": location})
 
@@ -106,7 +106,7 @@ class DownloadStandin(CivitaiStandin):
         path = h.path.split("?", 1)[0]
         self.delivery.append((path, {k.lower(): v for k, v in h.headers.items()}))
         parts = path.strip("/").split("/")
-        vid = self._tokens.get(parts[1]) if len(parts) >= 2 and parts[0] == "file" else None
+        vid = self._signed.get(parts[1]) if len(parts) >= 2 and parts[0] == "file" else None
         if vid is None:
             return _send(h, 403, b"<Error>AccessDenied</Error>", "application/xml")
         data = self.blobs[vid]

@@ -83,7 +83,8 @@ class CivitaiStandin:
         self.limited = 0  # 429s sent by the rate limit
         self._faults: list[tuple[str, Any, float | None]] = []  # (path part, 429 | 500 | "timeout", Retry-After)
         self._lock = threading.Lock()
-        self._last = 0.0
+        self._tokens = 2.0  # the rate limit is a token bucket of two (a burst of two, then `rate_limit` a second)
+        self._filled = time.monotonic()
         self.slow_s = 2.0  # how long a "timeout" fault takes to answer
         self._server: ThreadingHTTPServer | None = None
 
@@ -121,6 +122,7 @@ class CivitaiStandin:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once, as from a real server
 
             def do_GET(self):  # noqa: N802 - http.server's name
                 standin._answer(self)
@@ -146,10 +148,12 @@ class CivitaiStandin:
                     return fault, after
             if self.rate_limit:
                 now = time.monotonic()
-                if now - self._last < 1.0 / self.rate_limit * 0.9:  # a little slack for clock jitter
+                self._tokens = min(2.0, self._tokens + (now - self._filled) * self.rate_limit)
+                self._filled = now
+                if self._tokens < 1.0:
                     self.limited += 1
-                    return 429, 1.0 / self.rate_limit
-                self._last = now
+                    return 429, (1.0 - self._tokens) / self.rate_limit
+                self._tokens -= 1.0
         return None, None
 
     def _answer(self, h: BaseHTTPRequestHandler) -> None:

@@ -50,6 +50,9 @@ def test_a_download_lands_in_its_template_folder_with_record_and_preview(dl_app,
     assert entry["path"] == str(target) and entry["previews"] and entry["base_model"] == "xl"
     assert any(s.get("civitai_version_id") == 11 for s in entry["sidecars"])
     assert changed.wait(10)
+    app.hasher.wait(30)  # Civitai's record is kept under the file's hash, as a fetch by hash keeps it
+    facts = app.civitai.civitai_facts(job["lora_id"])
+    assert facts["status"] == "found" and facts["version_id"] == 11 and facts["model_id"] == 7
     assert job["size"] == len(blobs[11]) and job["progress"] == 1.0 and job["sha256"]
     # the key went to Civitai's API, never to the delivery host the download was redirected to
     api = [h.get("authorization") for _, p, h in civ.requests if p.startswith("/api/download/")]

@@ -33,6 +33,7 @@ from .list_route import list_endpoint
 from .moments import SINCE, UNTIL, moment as _moment, to_utc as _utc, zones as _zones
 from .schemas import TEXT
 from .recommend_routes import recommend_routes
+from .handlers.civitai import civitai_routes
 from .handlers.civitai_downloads import civitai_download_routes
 from .responses import JSON, core_error_response
 from .system import hash_status, system_info
@@ -303,7 +304,7 @@ def routes(core) -> list[Route]:  # noqa: C901 - one closure per handler; to spl
         Route("/events", "GET", events, "progress stream (Server-Sent Events): scan.*, hash.*",
               extra={"response_class": StreamingResponse}),
     ]
-    return table + recommend_routes(core, Route) + civitai_download_routes(core, Route)
+    return table + recommend_routes(core, Route) + civitai_routes(core, Route) + civitai_download_routes(core, Route)
 
 
 def _etag_matches(header: str, version: str) -> bool:

@@ -11,8 +11,9 @@ from typing import Any
 import orjson
 
 
-def add_commands(sub, common) -> None:
-    p = sub.add_parser("updates", help="check Civitai for newer versions of the LoRAs whose sidecars name a model")
+def add_commands(sub, common) -> list:
+    """Adds both commands; returns their parsers (the group adds its shared flags)."""
+    p = u = sub.add_parser("updates", help="check Civitai for newer versions of the LoRAs whose sidecars name a model")
     common(p)
     p.add_argument("--no-check", action="store_true", help="show what the last check found, without asking Civitai")
     p.add_argument("--all", action="store_true", help="every LoRA naming a Civitai model, not only those with an update")
@@ -27,6 +28,7 @@ def add_commands(sub, common) -> None:
                    help="with --update-of: the old version goes to the trash and your data on it moves to the new one")
     p.add_argument("--carry-user-data", action="store_true",
                    help="with --update-of, keeping the old version: copy your data on it to the new one")
+    return [u, p]
 
 
 def run(app, args) -> int:

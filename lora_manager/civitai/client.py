@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 5
 MAX_WAIT_S = 120.0  # a Retry-After beyond this is capped: a bulk fetch is stopped by failures, not parked
 MAX_JSON_BYTES = 32 << 20
+BACKOFF_S = 1.0  # the first retry's wait; doubles each try, up to 30 s
 
 
 class CivitaiUnavailable(LoraManagerError):
@@ -109,12 +110,12 @@ class CivitaiClient:
     """One HTTP client over Civitai's API at `base_url`; thread-safe; `close()` when done."""
 
     def __init__(self, base_url: str, *, key: str = "", rate: float = 2.0, timeout: float = 30.0,
-                 attempts: int = ATTEMPTS, backoff_s: float = 1.0, stop: threading.Event | None = None):
+                 attempts: int = ATTEMPTS, backoff_s: float | None = None, stop: threading.Event | None = None):
         self.base_url = base_url.rstrip("/")
         self._key = key
         self.pace = Pace(rate)
         self.attempts = max(1, attempts)
-        self.backoff_s = backoff_s
+        self.backoff_s = BACKOFF_S if backoff_s is None else backoff_s
         self.stop = stop or threading.Event()
         self.requests = 0  # every HTTP request sent, retries included
         self.retries = 0
@@ -184,6 +185,7 @@ class CivitaiClient:
 
         def once() -> Answer:
             with closing(self._send("GET", url, headers)) as r:
+                body = r.read()  # read whole (capped by MAX_JSON_BYTES below): the connection stays reusable
                 if r.status_code == 304:
                     return Answer("not_modified", None, etag)
                 if r.status_code == 404:
@@ -193,7 +195,6 @@ class CivitaiClient:
                                              f"LORA_MANAGER_CIVITAI_KEY", {"status": r.status_code})
                 if r.status_code != 200:
                     raise CivitaiUnavailable(f"Civitai answered HTTP {r.status_code}", {"status": r.status_code})
-                body = r.read()
                 if len(body) > MAX_JSON_BYTES:
                     raise CivitaiUnavailable("Civitai's answer is too large")
                 try:
@@ -222,7 +223,9 @@ class CivitaiClient:
             raise _Transient(f"cannot connect ({type(exc).__name__})") from None
         if response.status_code == 429 or response.status_code >= 500:
             asked = retry_after(response.headers.get("retry-after"))
-            response.close()
+            with closing(response):
+                if int(response.headers.get("content-length") or 0) < 65536:
+                    response.read()  # a short error page: read, so the connection is kept
             if asked:
                 self.pace.hold(asked)
             raise _Transient(f"HTTP {response.status_code}", asked)

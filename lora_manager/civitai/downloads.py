@@ -229,8 +229,8 @@ class Downloads:
         fetch(client, p.url, part, sha256=p.sha256, control=control, attempts=client.attempts,
               backoff_s=client.backoff_s)
         control.check()
-        landed = {**job, "target": p.target, "root": p.root}
-        lora_id, warnings = land(self.core, self.store, client, landed, part, version)
+        landed = {**job, "target": p.target, "root": p.root, "sha256": p.sha256}
+        lora_id, warnings = land(self.core, self.store, client, landed, part, version, p.model)
         values = {"state": "done", "lora_id": lora_id, "error_code": None,
                   "error": "; ".join(warnings)[:2000] or None}
         if os.path.exists(p.target):

@@ -1,11 +1,11 @@
 """A verified download takes its place in the library (docs/civitai.md, "Downloads").
 
-Order, so that nothing half-done is ever in a root: the version's record (`<name>.civitai.info`)
-and a preview are written beside the final name first; then the model file appears at once, by a
-hard link from the data directory's partial file (same filesystem) or, across filesystems, by a
-copy into a hidden `.<id>.lm-download` file in the target folder, synced, then linked to its name
-(never replacing a file). Any failure removes what this download wrote. Then the file is indexed,
-the user's data follows it when asked (below), and the host's list is refreshed.
+Nothing half-done is ever in a root: the model file appears at once, by a hard link from the data
+directory's partial file (same filesystem) or, across filesystems, by a copy into a hidden
+`.<id>.lm-download` file in the target folder, synced, then linked to its name (never replacing a
+file); a failure removes the hidden copy. Then Civitai's record is kept as a fetch by hash keeps it
+(the store, `<name>.civitai.info`, a preview), the file is indexed, the user's data follows it when
+asked (below), and the host's list is refreshed.
 
 An update of an installed LoRA:
 - replace: the old version goes to the trash (restorable) first, the new file lands in its folder,
@@ -23,13 +23,9 @@ import os
 import shutil
 from typing import Any
 
-import orjson
-
 from .stream import DownloadError, disk_full
 
 log = logging.getLogger(__name__)
-PREVIEW_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
-MAX_PREVIEW = 20 << 20
 
 
 def notify_library_changed(core) -> None:
@@ -37,7 +33,8 @@ def notify_library_changed(core) -> None:
     core.library_changed()
 
 
-def land(core, store, client, job: dict[str, Any], part: str, version: dict[str, Any]) -> tuple[int | None, list[str]]:
+def land(core, store, client, job: dict[str, Any], part: str, version: dict[str, Any],
+         model: dict[str, Any] | None = None) -> tuple[int | None, list[str]]:
     """Move the verified `part` to job["target"], index it, carry user data; returns (lora id, warnings)."""
     final = job["target"]
     folder, root = os.path.dirname(final), job["root"]
@@ -46,23 +43,48 @@ def land(core, store, client, job: dict[str, Any], part: str, version: dict[str,
     if old and job.get("replace"):
         core.files.trash(old)  # first: the new version may take the old one's name
         trashed = True
-    written: list[str] = []
     try:
         _makedirs(folder)
-        warnings = write_companions(core, client, final, version, written)
         place(part, final, job["id"])
     except BaseException:
-        for path in written:
-            _unlink(path)
         if trashed:
             core.files.restore(old)
         raise
+    warnings = record(core, client, final, job["sha256"], version, model)
     lora_id = index(core, final, root)
     if old and lora_id is not None and (job.get("replace") or job.get("carry_user_data")):
         store.carry_user_data(old, lora_id, move=bool(job.get("replace")))
     core.hasher.wake()
     notify_library_changed(core)
     return lora_id, warnings
+
+
+def record(core, client, final: str, sha256: str, version: dict[str, Any], model: dict[str, Any] | None) -> list[str]:
+    """Civitai's record of the new file, as a fetch by hash leaves it (civitai/fetcher.py): stored under
+    its SHA-256, `<name>.civitai.info` and a preview unless the settings say no. A failure here is a
+    warning on the job: the verified file stays."""
+    from ..storage.civitai_store import SqlCivitaiStore, Stored, utcnow
+    from .client import CivitaiUnavailable
+    from .facts import trim_model
+    from .previews import fetch_preview
+    from .sidecar import write_info
+
+    settings, lock, warnings = core.settings, core.files.lock, []
+    now = utcnow()
+    SqlCivitaiStore(core.repo.engine).save_found(sha256, "sha256", Stored(version, None, now),
+                                                 Stored(trim_model(model), None, now) if model else None)
+    if settings.civitai_sidecars:
+        said = write_info(final, version, model, lock=lock)
+        if said != "written":
+            warnings.append(f"sidecar {said}")
+    if settings.civitai_previews:
+        try:
+            said = fetch_preview(client, final, version, max_level=settings.civitai_nsfw_level, lock=lock)
+        except CivitaiUnavailable as exc:
+            said = f"failed: {exc.message}"
+        if said.startswith("failed"):
+            warnings.append(f"preview {said}")
+    return warnings
 
 
 def place(part: str, final: str, job_id: str) -> None:
@@ -99,49 +121,6 @@ def place(part: str, final: str, job_id: str) -> None:
     _unlink(part)
 
 
-def write_companions(core, client, final: str, version: dict[str, Any], written: list[str]) -> list[str]:
-    """The version's record as `<name>.civitai.info` and a preview, beside the final name, unless
-    the user turned them off. Part 1's fetch (metadata by hash) may replace this when it lands."""
-    settings = core.settings
-    stem = os.path.splitext(final)[0]
-    warnings: list[str] = []
-    if getattr(settings, "civitai_sidecars", True):
-        info = stem + ".civitai.info"
-        if not os.path.lexists(info):
-            _write_new(info, orjson.dumps(version, option=orjson.OPT_INDENT_2))
-            written.append(info)
-    if getattr(settings, "civitai_previews", True):
-        try:
-            preview = _preview(client, stem, version, getattr(settings, "civitai_nsfw_level", 1))
-            if preview:
-                written.append(preview)
-        except DownloadError:
-            raise
-        except Exception as exc:  # a preview is a nicety: its failure is said, never ends the download
-            warnings.append(f"no preview: {getattr(exc, 'message', None) or exc}")
-    return warnings
-
-
-def _preview(client, stem: str, version: dict[str, Any], level: int) -> str | None:
-    for image in version.get("images") or []:
-        if not isinstance(image, dict) or image.get("type", "image") != "image" or not image.get("url"):
-            continue
-        nsfw = image.get("nsfwLevel")
-        if not isinstance(nsfw, int) or nsfw > level:
-            continue
-        chunks: list[bytes] = []
-        ctype = client.download(str(image["url"]), chunks.append, MAX_PREVIEW)
-        ext = PREVIEW_TYPES.get(ctype)
-        if ext is None:
-            continue
-        path = f"{stem}.preview.{ext}"
-        if os.path.lexists(path):
-            return None
-        _write_new(path, b"".join(chunks))
-        return path
-    return None
-
-
 def index(core, path: str, root: str) -> int | None:
     """Add the landed file to the index now (a scan would find it too; the row is the same)."""
     from ..library.probe import probe
@@ -155,26 +134,6 @@ def index(core, path: str, root: str) -> int | None:
         if core.repo.id_at_path(path) is None:
             core.repo.insert_files([row])
         return core.repo.id_at_path(path)
-
-
-def _write_new(path: str, data: bytes) -> None:
-    tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".lm-tmp")
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            raise
-        except OSError:  # no hard links here: the name was free a moment ago
-            if not os.path.lexists(path):
-                os.rename(tmp, path)
-    except FileExistsError:
-        pass  # another writer's file stands
-    except OSError as exc:
-        raise _disk(exc, path) from None
-    finally:
-        _unlink(tmp)
 
 
 def _makedirs(folder: str) -> None:

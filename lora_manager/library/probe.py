@@ -26,10 +26,11 @@ from .walker import FileEntry
 PICKLE_EXTS = (".pt", ".ckpt")
 
 
-def probe(entry: FileEntry) -> dict[str, Any]:
+def probe(entry: FileEntry, sha256: str | None = None) -> dict[str, Any]:
+    """`sha256`: the file's hash when known (after hashing): it picks our version out of a Civitai model sidecar."""
     folder = entry.folder
     base = entry.base
-    sidecars = read_sidecars(folder, base, entry.companions) if entry.companions else []
+    sidecars = read_sidecars(folder, base, entry.companions, sha256=sha256) if entry.companions else []
     previews = find_previews(base, entry.companions) if entry.companions else []
     header = None
     state, error = "ok", None
@@ -108,22 +109,24 @@ def _sidecar_row(s) -> dict[str, Any]:
     row = {"kind": s.kind, "name": s.name}
     if s.error:
         row["error"] = s.error
-    for key in ("civitai_model_id", "civitai_version_id", "version_name", "base_label", "sha256", "nsfw"):
+    for key in ("civitai_model_id", "civitai_version_id", "version_name", "base_label", "sha256", "nsfw", "version_match"):
         value = getattr(s, key)
         if value is not None:
             row[key] = value
+    if s.hash_checked:
+        row["hash_checked"] = True
     return row
 
 
-def probe_many(entries: list[FileEntry]) -> list[dict[str, Any]]:
-    """Probe a batch; a bug on one file is recorded on it, never ends the batch."""
-    return [_probe_safely(e) for e in entries]
+def probe_many(entries: list[FileEntry], hints: list[str | None] | None = None) -> list[dict[str, Any]]:
+    """Probe a batch (`hints`: each file's SHA-256 when known); a bug on one file is recorded on it, never ends the batch."""
+    return [_probe_safely(e, hints[i] if hints else None) for i, e in enumerate(entries)]
 
 
-def _probe_safely(entry: FileEntry) -> dict[str, Any]:
+def _probe_safely(entry: FileEntry, sha256: str | None = None) -> dict[str, Any]:
     """A reader bug on one odd file must not end a scan of 10k: record it as broken."""
     try:
-        return probe(entry)
+        return probe(entry, sha256)
     except Exception as exc:  # noqa: BLE001 - recorded on the entry, never swallowed
         row = probe(FileEntry(entry.path, entry.root, entry.name, 0, entry.mtime_ns, (), 0))
         row.update(size=entry.size, companion_sig=entry.companion_sig, state="broken",

@@ -44,6 +44,9 @@ class SidecarFacts:
     nsfw: bool | None = None
     preview_urls: list[str] = field(default_factory=list)
     favorite: bool | None = None
+    # Which of a Civitai model's versions is ours: sha256 | autov2 | name | only | first (a guess); None: one version
+    version_match: str | None = None
+    hash_checked: bool = False  # the LoRA's own hash was known when the version was picked
 
 
 @dataclass(slots=True)

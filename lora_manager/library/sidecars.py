@@ -110,24 +110,45 @@ def _fill_version(f: SidecarFacts, version: dict, sha256: str | None, trust_file
         f.autov3 = _sha256(hashes.get("autov3"), _HEX12)
 
 
+def _files_of(version: dict) -> list[dict]:
+    return [x for x in _list(version.get("files"), _MAX_FILES) if isinstance(x, dict)]
+
+
+def match_version(versions: list[dict], sha256: str | None, file_base: str | None) -> tuple[dict | None, str | None]:
+    """Our version among a model's: the one with a file of our SHA-256, else of our AutoV2 (with no other
+    SHA-256 stated), else a file named like ours; the only one; else the first (the newest), a guess.
+    Returns (version, how: sha256 | autov2 | name | only | first)."""
+    if sha256:
+        for v in versions:
+            if any(_sha256(_hashes(x).get("sha256")) == sha256 for x in _files_of(v)):
+                return v, "sha256"
+        for v in versions:
+            for x in _files_of(v):
+                h = _hashes(x)
+                if str(h.get("autov2") or "").strip().lower() == sha256[:10] and not _sha256(h.get("sha256")):
+                    return v, "autov2"
+    key = file_base.casefold() if file_base else None
+    if key:
+        for v in versions:
+            if any(isinstance(x.get("name"), str) and os.path.splitext(x["name"])[0].casefold() == key
+                   for x in _files_of(v)):
+                return v, "name"
+    if len(versions) == 1:
+        return versions[0], "only"
+    return (versions[0], "first") if versions else (None, None)
+
+
 def parse_civitai_model(
-    data: dict, name: str, sha256: str | None = None, kind: str = "civitai_model_json"
+    data: dict, name: str, sha256: str | None = None, kind: str = "civitai_model_json", file_base: str | None = None
 ) -> SidecarFacts:
     """The Civitai *model* response (SDNext ``<base>.json``, civitai-browser-plus
-    ``.api_info.json``). With several ``modelVersions`` the one whose file SHA256
-    equals ``sha256`` is ours; otherwise the first (the newest) is the best guess."""
+    ``.api_info.json``). With several ``modelVersions`` ours is picked by ``match_version``:
+    by the LoRA's SHA-256 (or AutoV2) in a file's hashes, else by the file name ``file_base``;
+    otherwise the first (the newest) is the best guess, and ``version_match`` says so."""
     f = SidecarFacts(kind=kind, name=name)
     want = _sha256(sha256)
     versions = [v for v in _list(data.get("modelVersions"), _MAX_VERSIONS) if isinstance(v, dict)]
-    matched = next(
-        (
-            v
-            for v in versions
-            if want and any(_sha256(_hashes(x).get("sha256")) == want for x in _list(v.get("files"), _MAX_FILES))
-        ),
-        None,
-    )
-    chosen = matched or (versions[0] if versions else None)
+    chosen, how = match_version(versions, want, file_base)
     f.title = _line(data.get("name"))
     f.description = html_to_text(data.get("description"))
     f.tags = _words(data.get("tags"), dict_key="name")
@@ -135,7 +156,10 @@ def parse_civitai_model(
     f.civitai_model_id = _id(data.get("id"))
     f.nsfw = _bool(data.get("nsfw"))
     if chosen is not None:
-        _fill_version(f, chosen, want, trust_file=matched is not None or len(versions) == 1)
+        f.version_match = how
+        f.hash_checked = want is not None
+        # A version picked by name or as the first is a guess: it never states a hash.
+        _fill_version(f, chosen, want, trust_file=how in ("sha256", "autov2", "only"))
     return f
 
 
@@ -288,7 +312,7 @@ def _load(folder: str, name: str, kind: str) -> tuple[str, Any, str | None]:
     return (json_dialect(data) if kind == "json" else kind), data, None
 
 
-def _parse(name: str, kind: str, payload: Any, hint: str | None) -> SidecarFacts:
+def _parse(name: str, kind: str, payload: Any, hint: str | None, base: str | None = None) -> SidecarFacts:
     if kind in ("txt", "description_txt"):
         return parse_text(payload, name, kind)
     simple = {"a1111_json": parse_a1111_json, "lm_metadata": parse_lm_metadata, "cm_info": parse_cm_info}
@@ -296,9 +320,9 @@ def _parse(name: str, kind: str, payload: Any, hint: str | None) -> SidecarFacts
         return simple[kind](payload, name)
     # Writers mix the two Civitai shapes up; follow the shape, keep the file's kind.
     if kind == "civitai_model_json" or "modelVersions" in payload:
-        return parse_civitai_model(payload, name, hint, kind=kind)
+        return parse_civitai_model(payload, name, hint, kind=kind, file_base=base)
     if kind == "api_info" and not ("modelId" in payload or "files" in payload):
-        return parse_civitai_model(payload, name, hint, kind=kind)
+        return parse_civitai_model(payload, name, hint, kind=kind, file_base=base)
     return parse_civitai_version(payload, name, hint, kind=kind)
 
 
@@ -346,7 +370,7 @@ def read_sidecars(folder: str, base: str, names: Iterable[str], *, sha256: str |
                 out[i] = SidecarFacts(kind=kind, name=name, error=err)
                 continue
             try:
-                out[i] = _parse(name, kind, payload, hint)
+                out[i] = _parse(name, kind, payload, hint, base)
             except Exception as e:  # last-resort guard, recorded on the record
                 out[i] = SidecarFacts(
                     kind=kind, name=name, error=_one_line(f"internal error parsing: {type(e).__name__}: {e}")

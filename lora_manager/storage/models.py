@@ -354,6 +354,8 @@ class UsageRetention(Base):
     raw_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+# Civitai's tables live in their own module; importing it here puts them in Base.metadata.
+from . import civitai_models  # noqa: E402,F401
 # The tables of Civitai update checks and downloads live in their own module; importing it here
 # puts them in Base.metadata.
 from . import civitai_dl_models  # noqa: E402,F401

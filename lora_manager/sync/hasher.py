@@ -28,10 +28,12 @@ COLLECT_S = 0.05
 
 
 class Hasher:
-    def __init__(self, repo: SqlLibraryRepository, *, workers: int = 2, on_event: Callable[[dict[str, Any]], None] | None = None):
+    def __init__(self, repo: SqlLibraryRepository, *, workers: int = 2, on_event: Callable[[dict[str, Any]], None] | None = None,
+                 on_hashed: Callable[[dict[int, str]], Any] | None = None):
         self.repo = repo
         self.workers = max(1, workers)
         self.on_event = on_event
+        self.on_hashed = on_hashed  # {id: sha256} of the hashes just stored
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -205,6 +207,7 @@ class Hasher:
         """Store hashes. A file that changed after the walk has its facts read again, once per
         run; its hash is then stored if it was read from the file as it is now."""
         stale: list[HashResult] = []
+        redo: list[HashResult] = []
         self.repo.save_hashes(results, stale)
         again = [i for i in sorted({r.id for r in stale} | set(moving)) if i not in reprobed]
         if again:
@@ -214,6 +217,14 @@ class Hasher:
             redo = [r for r in stale if r.id in fresh]
             if redo:
                 self.repo.save_hashes(redo)
+        if self.on_hashed is not None:
+            unstored = {r.id for r in stale} - {r.id for r in redo}
+            hashed = {r.id: r.sha256 for r in results if r.sha256 and r.error is None and r.id not in unstored}
+            if hashed:
+                try:
+                    self.on_hashed(hashed)
+                except Exception:  # a listener's bug is not the hasher's
+                    log.exception("hash listener failed")
         self._emit("hash.progress")
 
     def _emit(self, kind: str) -> None:

@@ -13,8 +13,9 @@ from ..storage.repository import SqlLibraryRepository
 from ..storage.scan_store import HASHABLE
 
 
-def reprobe(repo: SqlLibraryRepository, ids: list[int]) -> list[int]:
-    """Update the rows of `ids` from their files; returns the ids updated.
+def reprobe(repo: SqlLibraryRepository, ids: list[int], hints: dict[int, str] | None = None) -> list[int]:
+    """Update the rows of `ids` from their files; returns the ids updated. `hints`: LoRAs' SHA-256s,
+    which pick their version out of a Civitai model sidecar (docs/formats.md).
 
     A file that is gone (or a row no longer present) is left to the next scan,
     which marks it missing or sees where it went.
@@ -28,6 +29,6 @@ def reprobe(repo: SqlLibraryRepository, ids: list[int]) -> list[int]:
             entries.append((lid, entry))
     if not entries:
         return []
-    rows = probe_many([e for _, e in entries])
+    rows = probe_many([e for _, e in entries], [(hints or {}).get(lid) for lid, _ in entries])
     repo.update_files([(lid, row) for (lid, _), row in zip(entries, rows, strict=False)])
     return [lid for lid, _ in entries]

@@ -1,1 +1,1 @@
-"""Route handlers by resource: each module a function returning Route entries (api/routes.py)."""
+"""Route handlers by resource: each module gives its Route entries; api/routes.py assembles the table."""

@@ -1,15 +1,14 @@
 """Civitai update checks (each model's versions, each LoRA's newer count) and the download queue
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-# Written before 0009_civitai reached this branch: re-chain to "0009" when both meet.
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
