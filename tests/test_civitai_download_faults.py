@@ -28,11 +28,11 @@ def civ():
 def core(tmp_path, civ):
     made = []
 
-    def make(root=None, data=None):
+    def make(root=None, data=None, **kw):
         root = root or tmp_path / "lib"
         os.makedirs(root, exist_ok=True)
         settings = Settings(lora_dirs=[str(root)], data_dir=str(data or tmp_path / "data"), civitai_url=civ.url,
-                            civitai_key=KEY, civitai_rate=1000.0)
+                            civitai_key=KEY, civitai_rate=1000.0, **kw)
         app = build(settings)
         app.civitai_clients.get().backoff_s = 0.01
         made.append(app)
@@ -181,6 +181,27 @@ def test_cancel_leaves_no_temp_file_and_forgets_a_finished_job(core, civ, tmp_pa
     assert dl.cancel(queued["id"])["state"] == "cancelled" and _parts(app) == []
     dl.cancel(job["id"])  # a finished job: forgotten
     assert [j["id"] for j in dl.list()] == [queued["id"]]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_one_or_two_downloads_at_once(core, civ, tmp_path, workers):
+    publish(civ, tmp_path)
+    publish(civ, tmp_path, model_id=8, versions=((20, "only", "2025-02-01T00:00:00.000Z"),), name="Bob",
+            file_name="bob.safetensors", seed=5)
+    civ.hold_at = 50_000  # the first download waits mid-body
+    app = core(civitai_downloads=workers)
+    dl = app.civitai_downloads
+    first = dl.submit("11")
+    assert civ.held.wait(20)
+    second = dl.submit("20")
+    if workers == 2:  # the second one runs beside the held one, to its end
+        assert wait_state(dl, second["id"], ("done",))["lora_id"]
+        assert dl.get(first["id"])["state"] == "running"
+    else:  # the second one waits its turn
+        assert dl.get(second["id"])["state"] == "queued"
+    civ.release.set()
+    assert wait_state(dl, first["id"], ("done",))["state"] == "done"
+    assert wait_state(dl, second["id"], ("done",))["state"] == "done"
 
 
 @pytest.fixture

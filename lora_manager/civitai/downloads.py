@@ -196,7 +196,9 @@ class Downloads:
         except LoraManagerError as exc:  # Civitai unreachable for the version's record, a bad folder, a busy database
             self._finish(job_id, "failed", getattr(exc, "code", "error"), exc.message)
         except Exception as exc:
-            if type(exc).__name__ == "Stopped":  # the client's wait for a turn ended by close()
+            from .client import Stopped  # loaded: the client ran
+
+            if isinstance(exc, Stopped):  # a wait for a turn or a retry, ended by close()
                 self._finish(job_id, "paused", "stopped", "stopped with the server; resume it to continue")
             else:
                 log.exception("download %s failed", job_id)
