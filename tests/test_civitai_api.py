@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -37,8 +39,9 @@ def test_fetch_all_in_the_background_then_status_and_facts(client):
     assert client.get(f"{P}/civitai/loras/carol").json()["status"] == "not_found"
     entry = client.get(f"{P}/loras/alice").json()
     assert [p["name"] for p in entry["previews"]] == ["alice.preview.png"]  # read back into the index
-    everything = str(status) + str(facts) + client.get(f"{P}/system").text
-    assert KEY not in everything
+    sidecar = os.path.join(os.path.dirname(entry["path"]), "alice.civitai.info")
+    everything = str(status) + str(facts) + client.get(f"{P}/system").text + open(sidecar).read()
+    assert KEY not in everything and KEY not in repr(client.core.settings)
 
 
 def test_fetch_by_keys_with_refresh_and_the_errors(client, civ):
