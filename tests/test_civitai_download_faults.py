@@ -90,7 +90,7 @@ def test_a_bad_download_never_lands(core, civ, tmp_path, fault, code, words):
     assert (job["state"], job["error_code"]) == ("failed", code) and words in job["error"]
     assert KEY not in job["error"]
     assert files_under(tmp_path / "lib") == [] and _parts(app) == []
-    assert app.repo.counts().get("ok", 0) == 0
+    assert app.catalog.list().total == 0
 
 
 def test_civitai_down_fails_after_its_tries_and_resume_continues_the_partial_file(core, civ, tmp_path):
@@ -149,9 +149,7 @@ def test_resume_after_a_restart(core, civ, tmp_path):
 def test_a_server_that_died_leaves_its_jobs_paused_for_a_resume(core, civ, tmp_path):
     publish(civ, tmp_path)
     app = core()
-    from lora_manager.storage.civitai_dl_store import SqlCivitaiDlStore
-
-    SqlCivitaiDlStore(app.repo.engine).add_download({"id": "dead", "ref": "11", "state": "running", "version_id": 11})
+    app.civitai_downloads.store.add_download({"id": "dead", "ref": "11", "state": "running", "version_id": 11})
     assert app.civitai_downloads.recover() == 1
     job = app.civitai_downloads.get("dead")
     assert job["state"] == "paused" and "resume" in job["error"]
@@ -249,4 +247,4 @@ def test_a_full_library_root_gets_no_partial_file(core, civ, tmp_path, tmpfs):
     job = wait_state(app.civitai_downloads, app.civitai_downloads.submit("11")["id"])
     assert (job["state"], job["error_code"]) == ("failed", "disk_full"), job
     assert files_under(tmp_path / "lib") == [] and _parts(app) == []
-    assert app.repo.counts().get("ok", 0) == 0
+    assert app.catalog.list().total == 0

@@ -46,7 +46,7 @@ def test_a_download_lands_in_its_template_folder_with_record_and_preview(dl_app,
     info = orjson.loads((library / "xl" / "Alice _ Wonder_ Land" / "alice.civitai.info").read_bytes())
     assert info["id"] == 11 and info["files"][0]["hashes"]["SHA256"] == hashlib.sha256(blobs[11]).hexdigest().upper()
     assert (library / "xl" / "Alice _ Wonder_ Land" / "alice.preview.png").exists()
-    entry = app.repo.get(job["lora_id"])
+    entry = app.catalog.get(job["lora_id"])
     assert entry["path"] == str(target) and entry["previews"] and entry["base_model"] == "xl"
     assert any(s.get("civitai_version_id") == 11 for s in entry["sidecars"])
     assert changed.wait(10)
@@ -110,7 +110,7 @@ def _installed(app, library, civ, tmp_path):
     old.write_bytes(blobs[10])
     (library / "chars" / "alice_v1.civitai.info").write_bytes(orjson.dumps(civ.versions[10]))
     app.scan(wait_hashes=True)
-    lid = app.repo.resolve("alice_v1")
+    lid = app.catalog.get("alice_v1")["id"]
     app.catalog.edit(lid, {"favorite": True, "rating": 4, "notes": "mine", "tags": ["hero"], "preferred_weight": 0.7})
     app.catalog.bulk([lid], "collect", "best")
     return lid, old
@@ -124,7 +124,7 @@ def test_an_update_in_place_trashes_the_old_version_and_moves_the_users_data(dl_
     job = wait_state(app.civitai_downloads, job["id"])
     assert job["state"] == "done", job
     assert job["target"] == str(library / "chars" / "alice.safetensors") and not old.exists()
-    assert app.repo.get(old_id)["state"] == "trashed"
+    assert app.catalog.get(old_id)["state"] == "trashed"
     new = app.catalog.get(job["lora_id"])
     assert (new["favorite"], new["rating"], new["notes"], new["tags"], new["preferred_weight"]) == \
         (True, 4, "mine", ["hero"], 0.7)
@@ -132,7 +132,7 @@ def test_an_update_in_place_trashes_the_old_version_and_moves_the_users_data(dl_
     assert (before["favorite"], before["rating"], before["notes"], before["tags"]) == (False, None, None, [])
     members = {c["name"]: c["lora_ids"] for c in app.catalog.collections()}
     assert members["best"] == [job["lora_id"]]
-    assert [e["id"] for e in app.catalog.list(_q(query="hero")).items] == [job["lora_id"]]
+    assert [e["id"] for e in app.catalog.list(query="hero").items] == [job["lora_id"]]
     app.files.restore(old_id)  # the old version is only in the trash
     assert old.exists()
 
@@ -149,12 +149,6 @@ def test_an_update_beside_keeps_the_old_version_and_copies_the_data_when_asked(d
     assert sorted({c["name"]: c["lora_ids"] for c in app.catalog.collections()}["best"]) == sorted([old_id, new["id"]])
     plain = wait_state(app.civitai_downloads, app.civitai_downloads.submit("11", update_of=old_id)["id"])
     assert plain["error_code"] == "exists"  # the same file is in the library now
-
-
-def _q(**kw):
-    from lora_manager.storage.repository import LoraQuery
-
-    return LoraQuery(**kw)
 
 
 def test_a_present_file_of_another_name_is_never_overwritten(dl_app, civ, library, tmp_path):

@@ -10,7 +10,6 @@ import pytest
 
 from lora_manager.civitai.updates import newer
 from lora_manager.errors import NotFound
-from lora_manager.storage.repository import LoraQuery
 
 from .civitai_dl_helpers import publish
 from .civitai_dl_standin import DownloadStandin
@@ -66,9 +65,9 @@ def test_a_check_flags_loras_with_newer_versions_and_lists_them(make_app, librar
     assert app.civitai_updates.items(lora="bob")[0]["newer"] == []
     with pytest.raises(NotFound):
         app.civitai_updates.items(lora="carol")
-    flagged = app.catalog.list(LoraQuery(update_available=True))
+    flagged = app.catalog.list(update_available=True)
     assert [e["prompt_name"] for e in flagged.items] == ["alice"] and flagged.total == 1
-    assert sorted(e["prompt_name"] for e in app.catalog.list(LoraQuery(update_available=False)).items) == ["bob", "carol"]
+    assert sorted(e["prompt_name"] for e in app.catalog.list(update_available=False).items) == ["bob", "carol"]
     status = app.civitai_updates.status()
     assert status["running"] is False and status["last_checked_at"] and status["next_check_at"] > status["last_checked_at"]
 

@@ -33,7 +33,7 @@ def hosted(tmp_path):
         core = build(Settings(lora_dirs=[str(lib)], data_dir=str(tmp_path / "data"), civitai_url=civ.url,
                               civitai_rate=1000.0))
         core.scan(wait_hashes=True)
-        core.catalog.edit(core.repo.resolve("alice_v1"), {"favorite": True, "tags": ["hero"]})
+        core.catalog.edit("alice_v1", {"favorite": True, "tags": ["hero"]})
         core.civitai_updates.check()
         server = ThreadServer(core)
         yield server, core, civ, lib

@@ -29,8 +29,9 @@ SAVE_EVERY_S = 2.0
 
 
 class Downloads:
-    def __init__(self, core, store, clients, *, workers: int = 1, publish=None):
-        self.core = core
+    def __init__(self, core, library, store, clients, *, workers: int = 1, publish=None):
+        self.core = core  # settings, files (roots, trash), hasher
+        self.library = library  # services.Library: the index
         self.store = store
         self.clients = clients  # civitai.services.Clients: one shared, paced client
         self.workers = max(1, min(2, workers))
@@ -55,7 +56,7 @@ class Downloads:
             from .targets import resolve_folder
 
             resolve_folder(folder, self.core.files.roots, self.core.files.inside_roots)
-        old = self.core.repo.resolve(update_of) if update_of not in (None, "") else None
+        old = self.library.resolve(update_of) if update_of not in (None, "") else None
         if old is None and (replace or carry_user_data):
             raise InvalidInput("replace and carry_user_data need the LoRA this download updates (update_of)")
         row = {"id": uuid.uuid4().hex, "ref": ref.strip()[:2000], "state": "queued", "model_id": parsed.model_id,
@@ -232,7 +233,7 @@ class Downloads:
               backoff_s=client.backoff_s)
         control.check()
         landed = {**job, "target": p.target, "root": p.root, "sha256": p.sha256}
-        lora_id, warnings = land(self.core, self.store, client, landed, part, version, p.model)
+        lora_id, warnings = land(self.core, self.library, self.store, client, landed, part, version, p.model)
         values = {"state": "done", "lora_id": lora_id, "error_code": None,
                   "error": "; ".join(warnings)[:2000] or None}
         if os.path.exists(p.target):
@@ -244,7 +245,7 @@ class Downloads:
         self._changed(job["id"])
 
     def _old_path(self, lora_id: int) -> str:
-        found = self.core.repo.paths([lora_id]).get(lora_id)
+        found = self.library.where(lora_id)
         if found is None or found[2] in ("missing", "trashed"):
             raise DownloadError("invalid", "the LoRA this download updates is not in the library any more")
         return found[0]

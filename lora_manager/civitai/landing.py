@@ -28,12 +28,7 @@ from .stream import DownloadError, disk_full
 log = logging.getLogger(__name__)
 
 
-def notify_library_changed(core) -> None:
-    """The one place a download tells the host its list changed (today App.library_changed)."""
-    core.library_changed()
-
-
-def land(core, store, client, job: dict[str, Any], part: str, version: dict[str, Any],
+def land(core, library, store, client, job: dict[str, Any], part: str, version: dict[str, Any],
          model: dict[str, Any] | None = None) -> tuple[int | None, list[str]]:
     """Move the verified `part` to job["target"], index it, carry user data; returns (lora id, warnings)."""
     final = job["target"]
@@ -50,16 +45,16 @@ def land(core, store, client, job: dict[str, Any], part: str, version: dict[str,
         if trashed:
             core.files.restore(old)
         raise
-    warnings = record(core, client, final, job["sha256"], version, model)
-    lora_id = index(core, final, root)
+    warnings = record(core, library, client, final, job["sha256"], version, model)
+    lora_id = library.add_file(final, root)
     if old and lora_id is not None and (job.get("replace") or job.get("carry_user_data")):
         store.carry_user_data(old, lora_id, move=bool(job.get("replace")))
     core.hasher.wake()
-    notify_library_changed(core)
+    library.changed()
     return lora_id, warnings
 
 
-def record(core, client, final: str, sha256: str, version: dict[str, Any], model: dict[str, Any] | None) -> list[str]:
+def record(core, library, client, final: str, sha256: str, version: dict[str, Any], model: dict[str, Any] | None) -> list[str]:
     """Civitai's record of the new file, as a fetch by hash leaves it (civitai/fetcher.py): stored under
     its SHA-256, `<name>.civitai.info` and a preview unless the settings say no. A failure here is a
     warning on the job: the verified file stays."""
@@ -71,7 +66,7 @@ def record(core, client, final: str, sha256: str, version: dict[str, Any], model
 
     settings, lock, warnings = core.settings, core.files.lock, []
     now = utcnow()
-    SqlCivitaiStore(core.repo.engine).save_found(sha256, "sha256", Stored(version, None, now),
+    SqlCivitaiStore(library.engine).save_found(sha256, "sha256", Stored(version, None, now),
                                                  Stored(trim_model(model), None, now) if model else None)
     if settings.civitai_sidecars:
         said = write_info(final, version, model, lock=lock)
@@ -119,21 +114,6 @@ def place(part: str, final: str, job_id: str) -> None:
     finally:
         _unlink(hidden)
     _unlink(part)
-
-
-def index(core, path: str, root: str) -> int | None:
-    """Add the landed file to the index now (a scan would find it too; the row is the same)."""
-    from ..library.probe import probe
-    from ..library.walker import entry_for
-
-    entry = entry_for(path, root)
-    if entry is None:
-        return None
-    row = probe(entry)
-    with core.files.lock:  # scans write under this lock: the path is indexed once
-        if core.repo.id_at_path(path) is None:
-            core.repo.insert_files([row])
-        return core.repo.id_at_path(path)
 
 
 def _makedirs(folder: str) -> None:

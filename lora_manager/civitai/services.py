@@ -6,6 +6,45 @@ from __future__ import annotations
 import threading
 
 
+class Library:
+    """What update checks and downloads need of the index, in one place (over App.repo today; when the
+    core's stores are composed, only this class maps onto them: engine, resolve, where, add_file, changed)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    @property
+    def engine(self):
+        return self.app.repo.engine
+
+    def resolve(self, key) -> int:
+        """A LoRA's id from any key (id, prompt name, file name, hash); NotFound otherwise."""
+        return self.app.repo.resolve(key)
+
+    def where(self, lora_id: int):
+        """(path, root, state) of a LoRA, or None."""
+        return self.app.repo.paths([lora_id]).get(lora_id)
+
+    def add_file(self, path: str, root: str) -> int | None:
+        """Index one file that just landed (a scan would find it too; the row is the same); its id."""
+        from ..library.probe import probe
+        from ..library.walker import entry_for
+
+        entry = entry_for(path, root)
+        if entry is None:
+            return None
+        row = probe(entry)
+        repo = self.app.repo
+        with self.app.files.lock:  # scans write under this lock: the path is indexed once
+            if repo.id_at_path(path) is None:
+                repo.insert_files([row])
+            return repo.id_at_path(path)
+
+    def changed(self) -> None:
+        """The host's list of LoRAs is refreshed (the core's library-changed signal)."""
+        self.app.library_changed()
+
+
 class Clients:
     """One Civitai client for the core's update checks and downloads: one pace for both."""
 
@@ -39,12 +78,13 @@ def attach(app) -> None:
     from .downloads import Downloads
     from .updates import UpdateChecker
 
-    store = SqlCivitaiDlStore(app.repo.engine)
+    library = Library(app)
+    store = SqlCivitaiDlStore(library.engine)
     clients = Clients(app.settings)
     app.civitai_clients = clients
-    app.civitai_updates = UpdateChecker(app, store, clients, hours=app.settings.civitai_update_hours,
+    app.civitai_updates = UpdateChecker(library, store, clients, hours=app.settings.civitai_update_hours,
                                         publish=app.events.publish)
-    app.civitai_downloads = Downloads(app, store, clients, workers=app.settings.civitai_downloads,
+    app.civitai_downloads = Downloads(app, library, store, clients, workers=app.settings.civitai_downloads,
                                       publish=app.events.publish)
 
 

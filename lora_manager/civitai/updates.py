@@ -58,8 +58,8 @@ def newer(versions: list[dict[str, Any]], current: int | None) -> list[dict[str,
 
 
 class UpdateChecker:
-    def __init__(self, core, store, clients, *, hours: float = 24.0, publish=None):
-        self.core = core
+    def __init__(self, library, store, clients, *, hours: float = 24.0, publish=None):
+        self.library = library  # services.Library
         self.store = store
         self.clients = clients
         self.hours = hours
@@ -179,7 +179,7 @@ class UpdateChecker:
 
     def items(self, *, only_newer: bool = True, lora: str | None = None) -> list[dict[str, Any]]:
         """LoRAs with their Civitai versions: the newer ones and the whole list."""
-        lora_id = self.core.repo.resolve(lora) if lora else None
+        lora_id = self.library.resolve(lora) if lora else None
         flags = self.store.flags(only_newer=only_newer and lora_id is None, lora_id=lora_id)
         if lora_id is not None and not flags:
             raise NotFound("this LoRA names no Civitai model in its sidecars, or no check has run yet")
