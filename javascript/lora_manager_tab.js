@@ -276,7 +276,7 @@
       this.tagList = h('datalist', { id: 'lm-tags' });
       this.showSel = h('select', { class: 'lm-select', 'aria-label': 'show', onchange: (e) => { f.show = e.target.value; this.reload('filter'); } },
         [['', 'Everything'], ['favorite', 'Favorites'], ['has_preview', 'With preview'], ['no_preview', 'Without preview'],
-          ['duplicate', 'Duplicates'], ['missing', 'Missing'], ['broken', 'Broken'], ['trashed', 'Trash']]
+          ['duplicate', 'Duplicates'], ['update_available', 'Updates on Civitai'], ['missing', 'Missing'], ['broken', 'Broken'], ['trashed', 'Trash']]
           .map(([v, t]) => h('option', { value: v, text: t })));
       this.sortSel = h('select', { class: 'lm-select', 'aria-label': 'sort', onchange: (e) => { f.sort = e.target.value; this.reload('filter'); } },
         [['name', 'Name'], ['-modified', 'Newest file'], ['-added', 'Recently added'], ['-size', 'Largest'], ['size', 'Smallest']]
@@ -327,6 +327,7 @@
       else if (f.show === 'has_preview') p.set('has_preview', 'true');
       else if (f.show === 'no_preview') p.set('has_preview', 'false');
       else if (f.show === 'duplicate') p.set('duplicate', 'true');
+      else if (f.show === 'update_available') p.set('update_available', 'true');
       else if (f.show === 'missing') p.set('state', 'missing');
       else if (f.show === 'broken') p.set('broken', 'true');
       else if (f.show === 'trashed') p.set('state', 'trashed');

@@ -75,7 +75,8 @@
         const el = h('div', { class: `lm-card${this.current && this.current.id === e.id ? ' lm-selected' : ''}${e.state !== 'ok' ? ` lm-state-${e.state}` : ''}`, dataset: { id: e.id }, tabindex: '0', title: e.prompt_name },
           h('div', { class: 'lm-thumb' }, previewImage(this.api, e, 'lm-img'), this.selectBox(e), this.favButton(e)),
           h('div', { class: 'lm-card-name', text: name }),
-          h('div', { class: 'lm-card-meta' }, badge(e.base_model), e.uses ? h('span', { class: 'lm-uses', title: 'generations that used it', text: `${e.uses}×` }) : null,
+          h('div', { class: 'lm-card-meta' }, badge(e.base_model), this.updateBadge ? this.updateBadge(e) : null,
+            e.uses ? h('span', { class: 'lm-uses', title: 'generations that used it', text: `${e.uses}×` }) : null,
             e.state !== 'ok' ? h('span', { class: 'lm-state', text: e.state }) : null));
         el.addEventListener('click', () => this.openDetail(e.id));
         el.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') this.openDetail(e.id); });

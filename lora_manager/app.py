@@ -15,6 +15,7 @@ from .catalog.service import Catalog
 from .civitai.service import CivitaiService
 from .events import EventBus
 from .catalog.fileops import FileOps
+from .civitai import services as civitai_services
 from .sync.hasher import Hasher
 from .sync.scanner import Scanner
 from .standalone import memtrim
@@ -72,6 +73,11 @@ class App:
     recommender: Recommender
     civitai: CivitaiService
     family: LoadedFamily = field(default_factory=LoadedFamily)
+    # Civitai update checks and downloads (civitai/services.py): they drive the core's own services
+    # (files, hasher, catalog), so they are attached once the core exists.
+    civitai_updates: Any = None
+    civitai_downloads: Any = None
+    civitai_clients: Any = None
     host: dict[str, Any] | None = None  # {"name", "version"} when running inside a host
 
     @property
@@ -92,6 +98,7 @@ class App:
         return self.scans.run(progress, hash_after=hash_after, wait_hashes=wait_hashes, wait_hook=wait_hook)
 
     def close(self) -> None:
+        civitai_services.close(self)
         self.civitai.stop()
         self.recommender.close()
         self.retention.stop()
@@ -137,6 +144,7 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
         recommender=recommender, civitai=civitai[0], family=family, host=host,
     )
     app.retention.start()
+    civitai_services.attach(app, stores)  # update checks and the download queue work through the core's services
     return app
 
 

@@ -47,6 +47,14 @@ DOCUMENTED = {
                          "no preview (on by default)"),
     "civitai_nsfw_level": ("LORA_MANAGER_CIVITAI_NSFW_LEVEL",
                            "the highest Civitai rating a downloaded preview may have: PG (default), PG13, R, X, XXX"),
+    "civitai_update_hours": ("LORA_MANAGER_CIVITAI_UPDATE_HOURS",
+                             "hours between background checks for newer versions of LoRAs with a Civitai model id "
+                             "(default 24; 0: only when asked)"),
+    "civitai_downloads": ("LORA_MANAGER_CIVITAI_DOWNLOADS", "downloads from Civitai at once: 1 (default) or 2"),
+    "civitai_folder": ("LORA_MANAGER_CIVITAI_FOLDER",
+                       "where a download lands, below the first library root: a template of {base}, {base_label}, "
+                       "{model_name}, {model_id}, {version_name}, {version_id}, {creator}, {type} "
+                       "(default {base}/{model_name})"),
 }
 DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Civitai's browsing levels (a bit each); a preview above the setting is skipped.
@@ -86,6 +94,9 @@ class Settings:
     civitai_sidecars: bool = True
     civitai_previews: bool = True
     civitai_nsfw_level: int = 1
+    civitai_update_hours: float = 24.0
+    civitai_downloads: int = 1
+    civitai_folder: str = "{base}/{model_name}"
 
     def __post_init__(self) -> None:
         self.data_dir = os.path.abspath(os.path.expanduser(self.data_dir or default_data_dir()))
@@ -124,7 +135,7 @@ class Settings:
                 values["watch_interval"] = max(0.0, float(env["LORA_MANAGER_WATCH_INTERVAL"]))
             except ValueError:
                 raise ValueError("LORA_MANAGER_WATCH_INTERVAL must be a number of seconds") from None
-        for key in ("embed_model", "embed_device", "civitai_url", "civitai_key"):
+        for key in ("embed_model", "embed_device", "civitai_url", "civitai_key", "civitai_folder"):
             if env.get(ENV_PREFIX + key.upper()):
                 values[key] = env[ENV_PREFIX + key.upper()].strip()
         for key in ("embed_download", "watch_events", "civitai_sidecars", "civitai_previews"):
@@ -165,6 +176,21 @@ def _civitai_numbers(env) -> dict:
     raw = env.get("LORA_MANAGER_CIVITAI_NSFW_LEVEL", "").strip()
     if raw:
         values["civitai_nsfw_level"] = nsfw_level(raw)
+    raw = env.get("LORA_MANAGER_CIVITAI_UPDATE_HOURS", "").strip()
+    if raw:
+        try:
+            values["civitai_update_hours"] = max(0.0, float(raw))
+        except ValueError:
+            raise ValueError(f"LORA_MANAGER_CIVITAI_UPDATE_HOURS must be a number of hours, not {raw!r}") from None
+    raw = env.get("LORA_MANAGER_CIVITAI_DOWNLOADS", "").strip()
+    if raw:
+        if raw not in ("1", "2"):
+            raise ValueError(f"LORA_MANAGER_CIVITAI_DOWNLOADS must be 1 or 2, not {raw!r}")
+        values["civitai_downloads"] = int(raw)
+    if env.get("LORA_MANAGER_CIVITAI_FOLDER", "").strip():
+        from .civitai.targets import check_template
+
+        values["civitai_folder"] = check_template(env["LORA_MANAGER_CIVITAI_FOLDER"])
     return values
 
 

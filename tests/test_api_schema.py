@@ -38,7 +38,7 @@ def _library_app(tmp_path_factory):
     (root / "beta.preview.png").write_bytes(b"\x89PNG")
     (root / "broken.safetensors").write_bytes(b"nope")
     data = tmp_path_factory.mktemp("data")
-    # Civitai at a closed local port: a fuzzed POST /civitai/fetch never reaches the internet
+    # Civitai at a closed local port: a fuzzed POST /civitai/fetch or /civitai/downloads never reaches the internet
     core = build(Settings(lora_dirs=[str(root)], data_dir=str(data), db_url=f"sqlite:///{data}/db.sqlite",
                           civitai_url="http://127.0.0.1:9", civitai_previews=False, civitai_sidecars=False))
     core.scan(wait_hashes=True)

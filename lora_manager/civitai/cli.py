@@ -12,9 +12,11 @@ from typing import Any
 
 import orjson
 
+from .cli_downloads import add_commands as add_download_commands, run as run_downloads
+
 
 def add_civitai_parser(sub, common) -> None:
-    p = sub.add_parser("civitai", help="Civitai's metadata by hash (docs/civitai.md)")
+    p = sub.add_parser("civitai", help="Civitai: metadata by hash, newer versions, downloads (docs/civitai.md)")
     inner = p.add_subparsers(dest="civitai_command", required=True)
     f = inner.add_parser("fetch", help="look LoRAs up on Civitai by hash: record, .civitai.info sidecar, preview")
     common(f)
@@ -24,6 +26,8 @@ def add_civitai_parser(sub, common) -> None:
     f.add_argument("--refresh", action="store_true",
                    help="ask again about LoRAs that have a record (a recent 'not found' only when named)")
     add_url_flag(f)
+    for d in add_download_commands(inner, common):  # updates, download (civitai/cli_downloads.py)
+        add_url_flag(d)
 
 
 def add_url_flag(p: argparse.ArgumentParser) -> None:
@@ -31,6 +35,8 @@ def add_url_flag(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_civitai(app, args) -> int:
+    if args.civitai_command != "fetch":
+        return run_downloads(app, args)
     if bool(args.keys) == bool(args.all_missing):
         print("error: give LoRA keys, or --all (not both)", file=sys.stderr)
         return 2

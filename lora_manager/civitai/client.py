@@ -158,6 +158,24 @@ class CivitaiClient:
 
         return self._retrying(once, what="the image")
 
+    def open(self, url: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        """One paced GET of `url`, streamed and not following redirects, for the caller to read and
+        close: a model download follows Civitai's redirect and retries with Range itself
+        (civitai/stream.py). The key goes to Civitai's API only. A network failure is CivitaiUnavailable."""
+        self.pace.wait(self.stop)
+        headers = dict(headers or {})
+        if self._key and self._is_api(url):
+            headers["Authorization"] = f"Bearer {self._key}"
+        with self._count:
+            self.requests += 1
+        try:
+            return self._http.send(self._http.build_request("GET", url, headers=headers), stream=True,
+                                   follow_redirects=False)
+        except httpx.TimeoutException:
+            raise CivitaiUnavailable("timed out", {"reason": "timeout"}) from None
+        except httpx.TransportError as exc:
+            raise CivitaiUnavailable(f"cannot connect ({type(exc).__name__})", {"reason": "connect"}) from None
+
     # --- plumbing -------------------------------------------------------------------------------
     def _json(self, path: str, etag: str | None) -> Answer:
         url = self.base_url + path

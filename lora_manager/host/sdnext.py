@@ -103,6 +103,9 @@ class SDNextAdapter:
             self.core = core
             core.scans.start("startup")
             core.recommender.start()  # its own thread: reads the library, then loads the model (CPU unless asked)
+            from ..civitai import services as civitai_services
+
+            civitai_services.start(core)  # the download queue is ours; update checks on their daily timer
         except LoraManagerError as exc:  # damaged database, disk full, bad folder: the message says what to do
             log.error("LoRA Manager could not start: %s", exc.message)
         except Exception:  # never raise into the host; the log says why we are absent

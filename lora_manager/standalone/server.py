@@ -9,6 +9,7 @@ import socket
 from . import memtrim
 from .gate import WILDCARD_BINDS
 from ..app import App
+from ..civitai import services as civitai_services
 from ..errors import Conflict
 from ..sync.watcher import Watcher
 
@@ -41,6 +42,7 @@ def make_server_app(core: App, *, ui: bool = False, bind: str = "127.0.0.1"):
         watcher.start()
         if core.recommender is not None:
             core.recommender.start()  # reads the library and loads the model in its own thread
+        civitai_services.start(core)  # the download queue is ours; update checks on their daily timer
 
     def on_stop() -> None:
         trimmer.stop()

@@ -14,6 +14,7 @@ from ..catalog.userdata import check_text
 from .base import L, T, U
 from .db import Db
 from .models import STATES
+from .civitai_dl_store import with_update
 from .cursor import decode_cursor, encode_cursor
 from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, parse_fields
 from .scan_store import PRESENT, dup_hashes
@@ -53,6 +54,7 @@ class LoraQuery:
     fields: str | list[str] | None = None  # None: every list field
     raw_json: bool = False  # list-valued fields as orjson.Fragment (for the API's encoder)
     ids: list[int] | None = None  # only these LoRAs (the recommender's picks)
+    update_available: bool | None = None  # a newer version on Civitai (the last update check said so)
 
 
 @dataclass(slots=True)
@@ -148,6 +150,9 @@ class SqlCatalogStore(CatalogStore):
             conds.append(func.lower(L.c.network_type) == q.network_type.lower())
         if q.ids is not None:
             conds.append(L.c.id.in_(list(q.ids)[:MAX_LIMIT]))
+        if q.update_available is not None:
+            newer = L.c.id.in_(with_update())  # the few flagged ids, as favourites
+            conds.append(newer if q.update_available else ~newer)
         if q.state:
             conds.append(L.c.state == q.state)
         elif q.missing is None and q.broken is None:
@@ -197,7 +202,8 @@ class SqlCatalogStore(CatalogStore):
     def _total(self, conn, q: LoraQuery, conds: list, hits: int | None) -> int:
         # what the filters are names the count: compiling the statement to name it costs more than a cached hit
         key = ("list", q.query, q.base, tuple(q.tags), q.folder, q.favorite, q.has_preview, q.missing, q.duplicate,
-               q.broken, q.network_type, q.state, tuple(q.ids) if q.ids is not None else None, hits is not None)
+               q.broken, q.network_type, q.state, tuple(q.ids) if q.ids is not None else None, hits is not None,
+               q.update_available)
         if hits is not None and len(conds) == 2 and conds[1] is NOT_TRASHED:
             # a search alone (SQLite): the index's own count less the trashed and not-LoRA files it
             # matches, rather than a look at every matching row (29k matches: 24 ms -> 2 ms)

@@ -356,3 +356,6 @@ class UsageRetention(Base):
 
 # Civitai's tables live in their own module; importing it here puts them in Base.metadata.
 from . import civitai_models  # noqa: E402,F401
+# The tables of Civitai update checks and downloads live in their own module; importing it here
+# puts them in Base.metadata.
+from . import civitai_dl_models  # noqa: E402,F401
