@@ -162,6 +162,14 @@ def routes(core) -> list[Route]:
                                    304: {"description": "unchanged since the version in If-None-Match"}}}),
         Route("/events", "GET", bind(events.events, core), "progress stream (Server-Sent Events): scan.*, hash.*",
               extra={"response_class": StreamingResponse}),
+        Route("/recommendations/for-prompt", "POST", bind(recommend.for_prompt, rec),
+              "LoRAs for a prompt, with reasons and ready <lora:...> tags", R.Recommendations),
+        Route("/recommendations/similar/{key}", "GET", bind(recommend.similar, rec),
+              "LoRAs like this one, by text and co-usage", R.Recommendations),
+        Route("/recommendations/feedback", "POST", bind(recommend.feedback, rec),
+              "accept, dismiss or thumbs-down a suggestion", R.FeedbackResult),
+        Route("/recommendations/status", "GET", bind(recommend.status, rec),
+              "model state, index size, build progress", R.RecommendStatus),
     ] + civitai_routes(core, Route) + civitai_download_routes(core, Route)
 
 
