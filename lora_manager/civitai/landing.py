@@ -58,7 +58,7 @@ def record(core, library, client, final: str, sha256: str, version: dict[str, An
     """Civitai's record of the new file, as a fetch by hash leaves it (civitai/fetcher.py): stored under
     its SHA-256, `<name>.civitai.info` and a preview unless the settings say no. A failure here is a
     warning on the job: the verified file stays."""
-    from ..storage.civitai_store import SqlCivitaiStore, Stored, utcnow
+    from ..storage.civitai_store import Stored, utcnow
     from .client import CivitaiUnavailable
     from .facts import trim_model
     from .previews import fetch_preview
@@ -66,8 +66,8 @@ def record(core, library, client, final: str, sha256: str, version: dict[str, An
 
     settings, lock, warnings = core.settings, core.files.lock, []
     now = utcnow()
-    SqlCivitaiStore(library.engine).save_found(sha256, "sha256", Stored(version, None, now),
-                                                 Stored(trim_model(model), None, now) if model else None)
+    library.stores.civitai.save_found(sha256, "sha256", Stored(version, None, now),
+                                      Stored(trim_model(model), None, now) if model else None)
     if settings.civitai_sidecars:
         said = write_info(final, version, model, lock=lock)
         if said != "written":

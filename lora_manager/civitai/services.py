@@ -79,7 +79,7 @@ def attach(app, stores) -> None:
     from .updates import UpdateChecker
 
     library = Library(app, stores)
-    store = SqlCivitaiDlStore(library.engine)
+    store = SqlCivitaiDlStore(app.db)
     clients = Clients(app.settings)
     app.civitai_clients = clients
     app.civitai_updates = UpdateChecker(library, store, clients, hours=app.settings.civitai_update_hours,

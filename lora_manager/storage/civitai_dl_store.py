@@ -1,7 +1,7 @@
 """The SQL of Civitai update checks and downloads (storage/civitai_dl_models.py).
 
 `CivitaiDlStore` is the contract the update checker and the download queue use;
-`SqlCivitaiDlStore` implements it over an engine (SQLite or PostgreSQL). Besides its own tables it
+`SqlCivitaiDlStore` implements it over the database (`Db`: SQLite or PostgreSQL). Besides its own tables it
 reads the `loras` rows' sidecar facts (which Civitai model and version a LoRA is) and, for a
 download that replaces an older version, moves or copies the user's rows (lora_user, lora_tags,
 collection_items) from the old entry to the new one.
@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 
+from .db import Db
 from .civitai_dl_models import CivitaiDownload, CivitaiLoraUpdate, CivitaiUpdateModel
 from .models import CollectionItem, Lora, LoraTag, LoraUser
 
@@ -105,8 +106,9 @@ class CivitaiDlStore(abc.ABC):
 
 
 class SqlCivitaiDlStore(CivitaiDlStore):
-    def __init__(self, engine: Engine):
-        self.engine = engine
+    def __init__(self, db: Db):
+        self.db = db
+        self.engine = db.engine
 
     # --- downloads --------------------------------------------------------------------------------
     def add_download(self, row: dict[str, Any]) -> None:
@@ -158,7 +160,7 @@ class SqlCivitaiDlStore(CivitaiDlStore):
                 for table in (U, T, CI):
                     conn.execute(delete(table).where(table.c.lora_id == src))
             if tags or user is not None:
-                _refresh_search(conn, [src, dst] if move else [dst])
+                self.db.refresh_search(conn, [src, dst] if move else [dst])
 
     # --- updates ----------------------------------------------------------------------------------
     def links(self) -> list[Link]:
@@ -213,20 +215,6 @@ class SqlCivitaiDlStore(CivitaiDlStore):
     def last_checked(self) -> datetime | None:
         with self.engine.connect() as conn:
             return aware(conn.execute(select(func.max(UM.c.checked_at))).scalar())
-
-
-def _refresh_search(conn, ids: list[int]) -> None:
-    """The search text carries user tags and triggers (as storage/base.py keeps it)."""
-    from .base import SEARCH_COLUMNS
-    from .search import search_text
-
-    for lid in ids:
-        row = conn.execute(select(*SEARCH_COLUMNS).where(L.c.id == lid)).mappings().first()
-        if row is None:
-            continue
-        tags = sorted(t for (t,) in conn.execute(select(T.c.tag).where(T.c.lora_id == lid)))
-        triggers = conn.execute(select(U.c.triggers).where(U.c.lora_id == lid)).scalar()
-        conn.execute(update(L).where(L.c.id == lid).values(search_text=search_text(row, tags, triggers)))
 
 
 def _job(row) -> dict[str, Any]:
