@@ -37,4 +37,5 @@ FLAGS = {r: f for _, r, f in RECOMMENDER}
 
 for module, requirement in REQUIREMENTS:
     if not launch.is_installed(module):
-        launch.run_pip(f"install {FLAGS.get(requirement, '')}\"{requirement}\"", f"LoRA Manager requirement: {requirement}")
+        launch.run_pip(f"install {FLAGS.get(requirement, '')}\"{requirement}\"",
+                       f"LoRA Manager requirement: {requirement}")

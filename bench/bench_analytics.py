@@ -5,10 +5,11 @@
 
 With --db, works on a copy of an indexed library; with --loras, indexes that
 many synthetic LoRA rows (name, size, triggers: all the analytics reads) into
-a fresh database at --url (default: a temporary SQLite file). Writes synthetic events (2.5 LoRAs a generation on average, a skewed
-popularity) straight into the usage tables of a copy of the database, then
-times the dashboard's queries (summary + one page of per-LoRA figures) and,
-as a baseline in the same run, a bare COUNT(*) over the events.
+a fresh database at --url (default: a temporary SQLite file). Writes synthetic
+events (2.5 LoRAs a generation on average, a skewed popularity) straight into
+the usage tables of a copy of the database, then times the dashboard's queries
+(summary + one page of per-LoRA figures) and, as a baseline in the same run, a
+bare COUNT(*) over the events.
 """
 
 from __future__ import annotations
@@ -46,11 +47,12 @@ def synth_index(db, count: int, seed: int = 0) -> None:
     rows = []
     for i in range(count):
         name = f"lora_{i:06d}"
-        rows.append({"path": f"/lib/{name}.safetensors", "root": "/lib", "folder": "", "file_name": f"{name}.safetensors",
+        rows.append({"path": f"/lib/{name}.safetensors", "root": "/lib", "folder": "",
+                     "file_name": f"{name}.safetensors",
                      "prompt_name": name, "ext": ".safetensors", "size": rng.randrange(5, 400) << 20, "mtime_ns": i,
                      "state": "ok", "triggers": [f"{rng.choice(WORDS)}{i % 97}", rng.choice(WORDS)],
-                     **{k: [] for k in ("training_tags", "source_tags", "sidecars", "previews")}, "meta": {}, "suggested": {},
-                     "preview_count": 0, "companion_sig": 0, "offline": False})
+                     **{k: [] for k in ("training_tags", "source_tags", "sidecars", "previews")}, "meta": {},
+                     "suggested": {}, "preview_count": 0, "companion_sig": 0, "offline": False})
     sql_stores(db).scan.insert_files(rows)
 
 
@@ -68,7 +70,8 @@ def fill(db, events: int, seed: int = 0) -> float:
         when = start + timedelta(seconds=rng.randrange(365 * 86400))
         outcome = rng.choices(("done", "interrupted", "failed"), (0.9, 0.08, 0.02))[0]
         batch_g.append({"id": gid, "started_at": when, "finished_at": when, "duration_ms": rng.randrange(800, 20000),
-                        "outcome": outcome, "source": "ui", "checkpoint": "m", "checkpoint_family": rng.choice(("sd1", "xl", "f1")),
+                        "outcome": outcome, "source": "ui", "checkpoint": "m",
+                        "checkpoint_family": rng.choice(("sd1", "xl", "f1")),
                         "seed": i, "steps": 20, "width": 512, "height": 512, "sampler": "Euler"})
         words = []
         for pos in range(rng.choice((1, 2, 2, 3, 4))):
@@ -117,7 +120,8 @@ def measure(db) -> dict:
     with db.engine.connect() as conn:
         base = timed(lambda: conn.execute(select(func.count()).select_from(GL)).scalar())
         lora_rows = conn.execute(select(func.count()).select_from(GL)).scalar()
-    month = (datetime(2026, 9, 30, 22, 0, tzinfo=timezone.utc), datetime(2026, 10, 31, 23, 0, tzinfo=timezone.utc))  # Berlin's October
+    # Berlin's October
+    month = (datetime(2026, 9, 30, 22, 0, tzinfo=timezone.utc), datetime(2026, 10, 31, 23, 0, tzinfo=timezone.utc))
     out = {
         "lora_rows": lora_rows,
         "baseline_count_star_s": base,
@@ -126,7 +130,8 @@ def measure(db) -> dict:
         "loras_page_s": timed(lambda: analytics.loras(limit=100)),
         "month_summary_s": timed(lambda: analytics.summary(*month, tz_name="Europe/Berlin"), runs=3),
         "month_loras_page_s": timed(lambda: analytics.loras(*month, limit=100), runs=3),
-        "week_summary_s": timed(lambda: analytics.summary(month[0], month[0] + timedelta(days=7), tz_name="Europe/Berlin"), runs=3),
+        "week_summary_s": timed(lambda: analytics.summary(month[0], month[0] + timedelta(days=7),
+                                                          tz_name="Europe/Berlin"), runs=3),
     }
     out["dashboard_s"] = round(out["summary_s"] + out["loras_page_s"], 3)
     out["month_dashboard_s"] = round(out["month_summary_s"] + out["month_loras_page_s"], 3)

@@ -48,7 +48,9 @@ def server_side(core) -> dict:
     cat = core.catalog
     words = ["girl", "style", "armor", "neon", "portrait", "cat", "forest", "pixel"]
     any_hash = cat.list(LoraQuery(limit=1, sort="size", fields="sdnext_hash,autov3,sha256")).items
-    hashes = [e["autov3"] or e["sha256"] for e in cat.list(LoraQuery(limit=200, fields="autov3,sha256", state="ok")).items]
+    hashes = [
+        e["autov3"] or e["sha256"] for e in cat.list(LoraQuery(limit=200, fields="autov3,sha256", state="ok")).items
+    ]
     hashes = [h for h in hashes if h] or [any_hash[0]["sha256"]]
     out = {
         "list_page_100_ms": median_ms(lambda: orjson.dumps(cat.list(LoraQuery(limit=100, raw_json=True)).items)),
@@ -62,12 +64,17 @@ def server_side(core) -> dict:
     page = cat.list(LoraQuery(limit=100, offset=deep, raw_json=True))
     cursor = cat.list(LoraQuery(limit=100, offset=max(0, deep - 100))).next_cursor
     out["deep_offset"] = deep
-    out["list_page_100_deep_cursor_ms"] = median_ms(lambda: orjson.dumps(cat.list(LoraQuery(limit=100, cursor=cursor, raw_json=True)).items))
-    out["list_page_100_deep_offset_ms"] = median_ms(lambda: orjson.dumps(cat.list(LoraQuery(limit=100, offset=deep, raw_json=True)).items))
+    out["list_page_100_deep_cursor_ms"] = median_ms(
+        lambda: orjson.dumps(cat.list(LoraQuery(limit=100, cursor=cursor, raw_json=True)).items)
+    )
+    out["list_page_100_deep_offset_ms"] = median_ms(
+        lambda: orjson.dumps(cat.list(LoraQuery(limit=100, offset=deep, raw_json=True)).items)
+    )
     assert page.items, f"no entries at offset {deep}"
     for sort in ("name", "id"):
         t = time.perf_counter()
-        light = cat.list(LoraQuery(limit=200_000, sort=sort, fields="name,prompt_name,base_model,triggers", raw_json=True))
+        light = cat.list(LoraQuery(limit=200_000, sort=sort, fields="name,prompt_name,base_model,triggers",
+                                   raw_json=True))
         body = orjson.dumps({"total": light.total, "items": light.items})
         out[f"all_entries_4_fields_sort_{sort}_s"] = round(time.perf_counter() - t, 3)
     out["all_entries_4_fields_mb"] = round(len(body) / 1e6, 2)
@@ -123,7 +130,8 @@ async def load(base: str, paths: list[str], total: int, concurrency: int) -> dic
         wall = time.perf_counter() - t
     latencies.sort()
     return {"requests": total, "concurrency": concurrency, "errors": errors, "req_per_s": round(total / wall),
-            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1), "p95_ms": round(latencies[int(len(latencies) * 0.95)] * 1000, 1)}
+            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
+            "p95_ms": round(latencies[int(len(latencies) * 0.95)] * 1000, 1)}
 
 
 def wrk(url: str, seconds: int, concurrency: int) -> dict:
@@ -142,15 +150,17 @@ def wrk(url: str, seconds: int, concurrency: int) -> dict:
 def under_load(args) -> dict:
     port = free_port()
     env = {**os.environ, "LORA_MANAGER_WATCH_INTERVAL": "0"}
-    proc = subprocess.Popen([sys.executable, "-m", "lora_manager", "serve", "--lora-dir", args.lora_dir, "--db", args.db,
-                             "--data-dir", args.data_dir, "--port", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "lora_manager", "serve", "--lora-dir", args.lora_dir, "--db",
+                             args.db, "--data-dir", args.data_dir, "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base, 150)
         idle = rss_mb(proc.pid)
         words = ["girl", "style", "armor", "neon", "portrait", "cat", "forest", "pixel"]
-        pages = [f"{P}/loras?limit=50&query={w}" for w in words] + [f"{P}/loras?limit=50&offset={o}" for o in range(0, 5000, 500)]
+        pages = [f"{P}/loras?limit=50&query={w}" for w in words] + [
+            f"{P}/loras?limit=50&offset={o}" for o in range(0, 5000, 500)
+        ]
         import shutil
 
         if shutil.which("wrk"):

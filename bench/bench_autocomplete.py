@@ -48,7 +48,8 @@ def fill(core, count: int, seed: int = 0) -> list[str]:
     now = datetime.now(timezone.utc)
     for i in range(count):
         c = make_concept(rng)
-        stem = f"{c.slug}_v{rng.randrange(1, 9)}" if rng.random() < 0.5 else f"{c.slug}{'-' + str(i) if rng.random() < 0.3 else ''}"
+        stem = (f"{c.slug}_v{rng.randrange(1, 9)}" if rng.random() < 0.5
+                else f"{c.slug}{'-' + str(i) if rng.random() < 0.3 else ''}")
         stem = stem[:80] or f"lora_{i}"
         file_name = f"{stem}.safetensors"
         has_preview = rng.random() < 0.7
@@ -58,8 +59,10 @@ def fill(core, count: int, seed: int = 0) -> list[str]:
             "size": rng.randrange(10, 400) << 20, "mtime_ns": i, "state": "ok",
             "title": c.name if rng.random() < 0.6 else None, "alias": c.slug if rng.random() < 0.3 else None,
             "base_family": rng.choice(families) if rng.random() < 0.95 else None,
-            "triggers": c.triggers, "source_tags": c.tags[:rng.randrange(0, 7)], "training_tags": [], "meta": {}, "sidecars": [],
-            "previews": [{"name": f"{stem}.preview.png", "kind": "image", "convention": "preview"}] if has_preview else [],
+            "triggers": c.triggers, "source_tags": c.tags[:rng.randrange(0, 7)], "training_tags": [], "meta": {},
+            "sidecars": [],
+            "previews": ([{"name": f"{stem}.preview.png", "kind": "image", "convention": "preview"}]
+                         if has_preview else []),
             "preview_count": int(has_preview),
             "suggested": {"preferred_weight": rng.choice((0.6, 0.7, 0.8, 1.0))} if rng.random() < 0.4 else {},
         })
@@ -69,7 +72,8 @@ def fill(core, count: int, seed: int = 0) -> list[str]:
     with core.db.engine.begin() as conn:  # usage for 5%: the rollup the recorder keeps
         used = {rows[i - 1]["prompt_name"]: i for i in rng.sample(range(1, count + 1), count // 20)}  # keyed by name
         conn.execute(TOT.insert(), [{"prompt_name": name, "lora_id": i, "uses": rng.randrange(1, 500), "requests": 1,
-                                     "last_used": now - timedelta(hours=rng.randrange(1, 24 * 400))} for name, i in used.items()])
+                                     "last_used": now - timedelta(hours=rng.randrange(1, 24 * 400))}
+                                    for name, i in used.items()])
     typed = random.Random(seed).sample(typed, min(len(typed), 300))
     return typed + ["<lora:", "a", "girl", "style", "xl", "by", "neon", "portrait", "zz", "qx"]
 
@@ -119,23 +123,25 @@ def in_browser(body: bytes, version: str, typed: list[str]) -> dict:
         page = browser.new_page()
         page.route(f"{ORIGIN}/**", route)
         page.goto(f"{ORIGIN}/host.html")
-        load_ms = page.evaluate("""async () => { const t = performance.now(); await window.loraManagerAutocomplete.load();
-                                   return performance.now() - t; }""")
+        load_ms = page.evaluate("""async () => { const t = performance.now();
+                                   await window.loraManagerAutocomplete.load(); return performance.now() - t; }""")
         prepare_ms = page.evaluate("window.loraManagerAutocomplete.state.index.prepareMs")
         heap = page.evaluate("performance.memory ? performance.memory.usedJSHeapSize : null")
         # the matcher alone, every prefix of every word (one keystroke each), after one warm-up round
         search_ms = page.evaluate("""words => { const ac = window.loraManagerAutocomplete, out = [];
             for (const w of words) for (let i = 1; i <= w.length; i++) ac.search(w.slice(0, i));
-            for (const w of words) for (let i = 1; i <= w.length; i++) { const t = performance.now(); ac.search(w.slice(0, i));
-                out.push(performance.now() - t); }
+            for (const w of words) for (let i = 1; i <= w.length; i++) {
+                const t = performance.now(); ac.search(w.slice(0, i)); out.push(performance.now() - t); }
             return out; }""", typed)
         # whole keystrokes: an input event on the prompt box (context, search, list rendered), synchronous
-        keystroke_ms = page.evaluate("""words => { const ta = document.querySelector('#txt2img_prompt textarea'), out = [];
+        keystroke_ms = page.evaluate("""words => {
+            const ta = document.querySelector('#txt2img_prompt textarea'), out = [];
             const parts = window.__parts = [];
             ta.focus();
             for (const w of words) { ta.value = 'masterpiece, '; for (let i = 1; i <= w.length; i++) {
                 ta.value = 'masterpiece, ' + w.slice(0, i); ta.setSelectionRange(ta.value.length, ta.value.length);
-                const t = performance.now(); ta.dispatchEvent(new Event('input', {bubbles: true})); out.push(performance.now() - t);
+                const t = performance.now(); ta.dispatchEvent(new Event('input', {bubbles: true}));
+                out.push(performance.now() - t);
                 parts.push(window.loraManagerAutocomplete.state.lastUpdate); } }
             window.loraManagerAutocomplete.close(); return out; }""", typed)
         parts = page.evaluate("window.__parts")

@@ -40,7 +40,8 @@ def synthetic_rows(count: int) -> list[dict]:
         rows.append({"path": f"/bench/lib/{name}", "root": "/bench/lib", "folder": "", "file_name": name,
                      "prompt_name": name[:-12], "ext": ".safetensors", "size": 1000 + i, "mtime_ns": 10**18 + i,
                      "companion_sig": 0, "state": "ok", "sha256": sha, "hashed_size": 1000 + i,
-                     "hashed_mtime_ns": 10**18 + i, "preview_count": 0, **{k: type(v)() for k, v in JSON_COLUMNS.items()}})
+                     "hashed_mtime_ns": 10**18 + i, "preview_count": 0,
+                     **{k: type(v)() for k, v in JSON_COLUMNS.items()}})
     return rows
 
 
@@ -108,9 +109,9 @@ def main(argv: list[str] | None = None) -> dict:
     out = run(args.count, args.known, args.per_model, args.rate)
     for label in ("first", "second"):
         r = out[label]
-        print(f"{label:>6} run: {r['requests']:>6} requests ({r['rate_limited_429']} answered 429, {r['retries']} retries) "
-              f"in {r['seconds']:>7.1f} s = {r['requests_per_s']} req/s; found {r['found']}, not found {r['not_found']}, "
-              f"failed {r['failed']}")
+        print(f"{label:>6} run: {r['requests']:>6} requests ({r['rate_limited_429']} answered 429, "
+              f"{r['retries']} retries) in {r['seconds']:>7.1f} s = {r['requests_per_s']} req/s; "
+              f"found {r['found']}, not found {r['not_found']}, failed {r['failed']}")
     print(f"run 1 at the default 2 requests/s: {out['first']['at_default_2_per_s_hours']} h")
     if args.json:
         with open(args.json, "w") as f:

@@ -44,7 +44,8 @@ def edit_once(conn: http.client.HTTPConnection, ids: list[int], rng: random.Rand
     body = rng.choice([{"favorite": rng.random() < 0.5}, {"notes": f"note {rng.random()}"},
                        {"tags": [f"t{rng.randrange(50)}", f"t{rng.randrange(50)}"]}])
     t = time.perf_counter()
-    conn.request("PATCH", f"{P}/loras/{lid}", body=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    conn.request("PATCH", f"{P}/loras/{lid}", body=json.dumps(body).encode(),
+                 headers={"Content-Type": "application/json"})
     r = conn.getresponse()
     r.read()
     if r.status != 200:
@@ -88,7 +89,9 @@ def main() -> None:
         while busy and len(during) < 20 * args.edits:
             during.append(edit_once(conn, ids, rng))
             if len(during) % 10 == 0:
-                busy = client.get(f"{P}/scans/current").json()["running"] or client.get(f"{P}/hashing").json()["running"]
+                busy = (
+                    client.get(f"{P}/scans/current").json()["running"] or client.get(f"{P}/hashing").json()["running"]
+                )
         work_s = time.perf_counter() - started
     finally:
         proc.terminate()

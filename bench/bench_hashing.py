@@ -193,8 +193,8 @@ def case(name: str, lib: str, work: str, rounds: int, small: bool, modes: list[s
         best = {k: min(v) for k, v in times.items()}
         least = {k: min(v) for k, v in cpu.items()}
         result[mode] = {
-            "ours_s": round(best["ours"], 2), "bare_s": round(best["bare"], 2), "bare_full_only_s": round(best["bare1"], 2),
-            "ours_vs_bare": round(best["ours"] / best["bare"], 3),
+            "ours_s": round(best["ours"], 2), "bare_s": round(best["bare"], 2),
+            "bare_full_only_s": round(best["bare1"], 2), "ours_vs_bare": round(best["ours"] / best["bare"], 3),
             "ours_vs_bare_full_only": round(best["ours"] / best["bare1"], 3),
             "ours_cpu_s": round(least["ours"], 2), "bare_cpu_s": round(least["bare"], 2),
             "ours_vs_bare_cpu": round(least["ours"] / least["bare"], 3),
@@ -232,14 +232,16 @@ def main() -> None:
     for n in args.count or [10_000]:
         lib = os.path.join(args.work, f"lib-{n}")
         if not os.path.isdir(lib):
-            subprocess.run([sys.executable, os.path.join(HERE, "make_library.py"), lib, "--count", str(n), "--jobs", "2"],
+            subprocess.run([sys.executable, os.path.join(HERE, "make_library.py"), lib, "--count", str(n),
+                            "--jobs", "2"],
                            check=True, stdout=subprocess.DEVNULL)
         out["cases"].append(case(f"small-{n}", lib, args.work, args.rounds, small=True, modes=args.modes.split(",")))
         emit(out, args.json)
     if args.big_mb:
         lib = os.path.join(args.work, f"big-{args.big_mb}")
         make_big(lib, args.big_mb)
-        out["cases"].append(case(f"big-{args.big_mb}mb", lib, args.work, args.rounds, small=False, modes=args.modes.split(",")))
+        out["cases"].append(case(f"big-{args.big_mb}mb", lib, args.work, args.rounds, small=False,
+                                 modes=args.modes.split(",")))
     emit(out, args.json)
 
 

@@ -68,7 +68,8 @@ def memory_stores(entries):
 
 def ms(values):
     values = sorted(values)
-    return {"median_ms": round(statistics.median(values) * 1000, 2), "p95_ms": round(values[int(len(values) * 0.95) - 1] * 1000, 2),
+    return {"median_ms": round(statistics.median(values) * 1000, 2),
+            "p95_ms": round(values[int(len(values) * 0.95) - 1] * 1000, 2),
             "max_ms": round(values[-1] * 1000, 2), "n": len(values)}
 
 
@@ -126,7 +127,8 @@ def build_and_api(tmp, size, embedder_threads=1):
                 assert client.get(path).status_code == 200
                 acc.append(time.perf_counter() - t)
             t = time.perf_counter()
-            r = client.post("/lora-manager/v1/recommendations/for-prompt", json={"prompt": "a castle in the fog at night"})
+            r = client.post("/lora-manager/v1/recommendations/for-prompt",
+                            json={"prompt": "a castle in the fog at night"})
             assert r.status_code == 200
             prompt.append(time.perf_counter() - t)
             time.sleep(0.05)
@@ -137,8 +139,8 @@ def build_and_api(tmp, size, embedder_threads=1):
     during = probe(3600, until=lambda: rec._idle.is_set() and not rec._dirty)  # corpus, model load and build
     rec.wait_idle(3600)
     seconds = rec.build["finished"] - rec.build["started"]
-    built = {"texts": rec.build["total"], "seconds": round(seconds, 1), "sentences_per_s": round(rec.build["total"] / seconds, 1),
-             "batch": 16, "torch_threads": embedder_threads}
+    built = {"texts": rec.build["total"], "seconds": round(seconds, 1),
+             "sentences_per_s": round(rec.build["total"] / seconds, 1), "batch": 16, "torch_threads": embedder_threads}
     queries = ms(timed_queries(rec))
     client.__exit__(None, None, None)
     core.close()

@@ -54,7 +54,9 @@ def main() -> None:
         lm = [sys.executable, "-m", "lora_manager"]
         subprocess.run([*lm, "scan"], env=env, check=True, capture_output=True)
         db = os.path.join(tmp, "data", "library.db")
-        bare = f"import sqlite3; c = sqlite3.connect({db!r}); c.execute('select id, path from loras limit 5').fetchall()"
+        bare = (
+            f"import sqlite3; c = sqlite3.connect({db!r}); c.execute('select id, path from loras limit 5').fetchall()"
+        )
         figures = {
             "python -c pass": timed([sys.executable, "-c", "pass"], env, args.runs),
             "bare sqlite3 read of 5 rows": timed([sys.executable, "-c", bare], env, args.runs),

@@ -81,7 +81,10 @@ def main() -> None:
         deadline = time.monotonic() + 900  # migrations and the start-up rescan of a large library
         while True:
             try:
-                if client.get(P + "/scans/last").status_code == 200 and client.get(P + "/scans/current").json()["running"] is False:
+                if (
+                    client.get(P + "/scans/last").status_code == 200
+                    and client.get(P + "/scans/current").json()["running"] is False
+                ):
                     break
             except httpx.HTTPError:
                 pass
@@ -135,11 +138,13 @@ def measure(base: str, chromium: str, client: httpx.Client) -> dict:
         out["filter_ms"] = {"median": round(statistics.median(filters), 1), "max": round(max(filters), 1),
                             "http_median": round(http_ms(client, {"base": "xl"}), 1), "each": each}
         jumps = []
-        first_id = "(() => { const c = document.querySelector('.lm-window .lm-card'); return c ? c.dataset.id || '' : ''; })()"
+        first_id = ("(() => { const c = document.querySelector('.lm-window .lm-card');"
+                    " return c ? c.dataset.id || '' : ''; })()")
         for frac in (0.5, 0.9, 0.25, 0.7):
             before = page.evaluate(first_id)
             t0 = time.perf_counter()
-            page.evaluate(f"(() => {{ const s = document.querySelector('.lm-scroller'); s.scrollTop = s.scrollHeight * {frac}; }})()")
+            page.evaluate(f"(() => {{ const s = document.querySelector('.lm-scroller');"
+                          f" s.scrollTop = s.scrollHeight * {frac}; }})()")
             page.wait_for_function(f"""() => {{ const c = document.querySelector('.lm-window .lm-card');
                 return c && c.dataset.id && c.dataset.id !== {before!r} &&
                 !document.querySelector('.lm-window .lm-placeholder'); }}""")

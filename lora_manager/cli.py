@@ -1,4 +1,4 @@
-"""Command line: `python -m lora_manager scan | list | show | edit | bulk | move | trash | restore | tags | civitai fetch`."""
+"""Command line: `python -m lora_manager scan | list | show | edit | bulk | move | trash | restore | tags | civitai`."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m lora_manager", description="LoRA Manager: index and manage a LoRA library.")
+    ap = argparse.ArgumentParser(prog="python -m lora_manager",
+                                 description="LoRA Manager: index and manage a LoRA library.")
     ap.add_argument("--version", action="version", version=f"lora-manager {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("scan", help="index the library roots and print what changed")
@@ -75,7 +76,8 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tags", help="tags with counts")
     _common(p)
     add_civitai_parser(sub, _common)
-    p = sub.add_parser("serve", help="run the tab, the API and its docs, scanning in the background and watching for changes")
+    p = sub.add_parser("serve",
+                       help="run the tab, the API and its docs, scanning in the background and watching for changes")
     _common(p)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=7870)
@@ -92,7 +94,8 @@ def parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env(lora_dirs=args.lora_dirs, data_dir=args.data_dir, db_url=args.db_url,
-                                 api_key=getattr(args, "api_key", None), allowed_hosts=getattr(args, "allowed_hosts", None),
+                                 api_key=getattr(args, "api_key", None),
+                                 allowed_hosts=getattr(args, "allowed_hosts", None),
                                  civitai_url=getattr(args, "civitai_url", None))
     if not settings.lora_dirs:
         # The roots of the last scan in this data directory, so that a plain
@@ -132,7 +135,8 @@ def _line(e: dict[str, Any]) -> str:
     base = e["base_model"] or "?"
     flags = "".join(f for f, on in (("*", e["favorite"]), ("!", e["state"] != "ok")) if on)
     trig = ", ".join(e["triggers"][:3])
-    return f"{e['id']:>6} {flags:<2} <lora:{e['prompt_name']}> [{base}] {e['network_type'] or ''} {e['state'] if e['state'] != 'ok' else ''} {trig}".rstrip()
+    return (f"{e['id']:>6} {flags:<2} <lora:{e['prompt_name']}> [{base}] {e['network_type'] or ''} "
+            f"{e['state'] if e['state'] != 'ok' else ''} {trig}").rstrip()
 
 
 def _progress_bar(enabled: bool):
@@ -197,10 +201,11 @@ def _hash_bar(app, enabled: bool):
 
 
 def cmd_list(app, args) -> int:
-    q = LoraQuery(query=args.query, base=args.base, tags=args.tag, folder=args.folder, favorite=True if args.favorite else None,
+    q = LoraQuery(query=args.query, base=args.base, tags=args.tag, folder=args.folder,
+                  favorite=True if args.favorite else None,
                   missing=True if args.missing else None, duplicate=True if args.duplicate else None,
-                  broken=True if args.broken else None, network_type=args.network_type, state=args.state, sort=args.sort,
-                  limit=args.limit, offset=args.offset)
+                  broken=True if args.broken else None, network_type=args.network_type, state=args.state,
+                  sort=args.sort, limit=args.limit, offset=args.offset)
     page = app.catalog.list(q)
     if page.items:
         text = "\n".join(_line(e) for e in page.items) + f"\n({len(page.items)} of {page.total})"
@@ -223,13 +228,15 @@ def _filtered(args) -> bool:
 
 
 def _detail_text(e: dict[str, Any]) -> str:
-    keys = ("id", "prompt_name", "title", "alias", "path", "state", "error", "base_model", "base_label", "network_type", "rank",
-            "alpha", "sha256", "autov2", "tensor_sha256", "autov3", "legacy_hash", "hash_state", "triggers", "tags",
-            "favorite", "rating", "preferred_weight", "notes", "description")
+    keys = ("id", "prompt_name", "title", "alias", "path", "state", "error", "base_model", "base_label", "network_type",
+            "rank", "alpha", "sha256", "autov2", "tensor_sha256", "autov3", "legacy_hash", "hash_state", "triggers",
+            "tags", "favorite", "rating", "preferred_weight", "notes", "description")
     lines = [f"{k:>15}: {_value(e.get(k))}" for k in keys if e.get(k) not in (None, [], "")]
-    lines += [f"{'training_tags':>15}: " + ", ".join(t for t, _ in e["training_tags"][:15])] if e["training_tags"] else []
+    lines += ([f"{'training_tags':>15}: " + ", ".join(t for t, _ in e["training_tags"][:15])]
+              if e["training_tags"] else [])
     lines += [f"{'previews':>15}: " + ", ".join(p["name"] for p in e["previews"])] if e["previews"] else []
-    lines += [f"{'sidecar':>15}: {s['name']} ({s['kind']}){' ERROR: ' + s['error'] if s.get('error') else ''}" for s in e["sidecars"]]
+    lines += [f"{'sidecar':>15}: {s['name']} ({s['kind']}){' ERROR: ' + s['error'] if s.get('error') else ''}"
+              for s in e["sidecars"]]
     lines += [f"{'duplicate of':>15}: {d['path']}" for d in e.get("duplicates", [])]
     return "\n".join(lines)
 
@@ -272,7 +279,8 @@ def cmd_files(app, args) -> int:
 
 def cmd_tags(app, args) -> int:
     tags = app.catalog.tags()
-    text = "\n".join(f"{n:>6} {t}" for t, n in tags) if tags else "no tags yet (add some: edit KEY --set 'tags=[\"a\"]', or bulk tag KEY... --value a)"
+    text = ("\n".join(f"{n:>6} {t}" for t, n in tags) if tags
+            else "no tags yet (add some: edit KEY --set 'tags=[\"a\"]', or bulk tag KEY... --value a)")
     _print(args, [{"tag": t, "count": n} for t, n in tags], text)
     return 0
 
@@ -285,8 +293,9 @@ def cmd_serve(app, args) -> int:
     return 0
 
 
-COMMANDS = {"serve": cmd_serve, "scan": cmd_scan, "list": cmd_list, "show": cmd_show, "edit": cmd_edit, "bulk": cmd_bulk,
-            "move": cmd_files, "trash": cmd_files, "restore": cmd_files, "tags": cmd_tags, "civitai": cmd_civitai}
+COMMANDS = {"serve": cmd_serve, "scan": cmd_scan, "list": cmd_list, "show": cmd_show, "edit": cmd_edit,
+            "bulk": cmd_bulk, "move": cmd_files, "trash": cmd_files, "restore": cmd_files, "tags": cmd_tags,
+            "civitai": cmd_civitai}
 
 
 def _join_sort(argv: list[str]) -> list[str]:
@@ -363,7 +372,8 @@ def _run(args, listener) -> int:
         if demo not in settings.lora_dirs:
             settings.lora_dirs = [*settings.lora_dirs, demo]
     if args.command in ("scan", "serve") and not settings.lora_dirs:
-        print("no library roots: give --lora-dir DIR (repeatable), set LORA_MANAGER_LORA_DIRS, or try --demo", file=sys.stderr)
+        print("no library roots: give --lora-dir DIR (repeatable), set LORA_MANAGER_LORA_DIRS, or try --demo",
+              file=sys.stderr)
         return 2
     from .app import build
 
@@ -377,7 +387,8 @@ def _run(args, listener) -> int:
         return COMMANDS[args.command](app, args)
     except LoraManagerError as exc:
         if args.json:
-            sys.stdout.write(orjson.dumps({"error": {"code": exc.code, "message": exc.message, "details": exc.details}}).decode() + "\n")
+            error = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
+            sys.stdout.write(orjson.dumps(error).decode() + "\n")
         else:
             print(f"error: {exc.message}", file=sys.stderr)
         return 1

@@ -12,7 +12,8 @@ DOCUMENTED = {
     "data_dir": ("LORA_MANAGER_DATA_DIR", "where the database, trash and caches live"),
     "db_url": ("LORA_MANAGER_DB", "SQLAlchemy URL; default sqlite:///DATA_DIR/library.db"),
     "hash_workers": ("LORA_MANAGER_HASH_WORKERS", "threads hashing files in the background (default 2)"),
-    "scan_workers": ("LORA_MANAGER_SCAN_WORKERS", "processes reading headers on a cold scan (default: cores + 1, at most 4)"),
+    "scan_workers": ("LORA_MANAGER_SCAN_WORKERS",
+                     "processes reading headers on a cold scan (default: cores + 1, at most 4)"),
     "api_key": ("LORA_MANAGER_API_KEY", "when set, every API route but /health demands it (X-API-Key or Bearer)"),
     "cors_origins": ("LORA_MANAGER_CORS_ORIGINS", "comma-separated origins allowed by CORS, and allowed to send "
                      "state-changing requests from another site (default: none, CORS off)"),
@@ -25,16 +26,19 @@ DOCUMENTED = {
     "watch_events": ("LORA_MANAGER_WATCH_EVENTS",
                      "follow local library folders by file-system events instead of polling them (on by default; "
                      "off: poll every root)"),
-    "embed_model": ("LORA_MANAGER_EMBED_MODEL", "sentence-transformers model name or folder for recommendations (default all-MiniLM-L6-v2)"),
+    "embed_model": ("LORA_MANAGER_EMBED_MODEL",
+                    "sentence-transformers model name or folder for recommendations (default all-MiniLM-L6-v2)"),
     "embed_download": ("LORA_MANAGER_EMBED_DOWNLOAD",
                        "fetch the recommender's model once into the Hugging Face cache when it is not installed "
                        "(on by default; off, or HF_HUB_OFFLINE=1, never fetches)"),
-    "embed_device": ("LORA_MANAGER_EMBED_DEVICE", "where the recommender's model runs: cpu (default), cuda, cuda:N or mps"),
+    "embed_device": ("LORA_MANAGER_EMBED_DEVICE",
+                     "where the recommender's model runs: cpu (default), cuda, cuda:N or mps"),
     "usage_retention_days": ("LORA_MANAGER_USAGE_RETENTION_DAYS",
                              "keep raw usage events this many days, older ones live on only in the analytics rollups "
                              "(0: keep all; default 0)"),
     "civitai_url": ("LORA_MANAGER_CIVITAI_URL", "Civitai's address for metadata by hash (default https://civitai.com)"),
-    "civitai_key": ("LORA_MANAGER_CIVITAI_KEY", "a Civitai API key, sent as Authorization: Bearer to Civitai's API only; "
+    "civitai_key": ("LORA_MANAGER_CIVITAI_KEY",
+                    "a Civitai API key, sent as Authorization: Bearer to Civitai's API only; "
                     "never logged (optional)"),
     "civitai_rate": ("LORA_MANAGER_CIVITAI_RATE", "requests per second to Civitai at most (default 2)"),
     "civitai_timeout": ("LORA_MANAGER_CIVITAI_TIMEOUT", "seconds one request to Civitai may take (default 30)"),
@@ -147,7 +151,9 @@ class Settings:
             try:
                 values["usage_retention_days"] = max(0, int(raw))
             except ValueError:
-                raise ValueError(f"LORA_MANAGER_USAGE_RETENTION_DAYS must be a whole number of days, not {raw!r}") from None
+                raise ValueError(
+                    f"LORA_MANAGER_USAGE_RETENTION_DAYS must be a whole number of days, not {raw!r}"
+                ) from None
         for key in ("hash_workers", "scan_workers"):
             raw = env.get(ENV_PREFIX + key.upper())
             if raw:
@@ -165,7 +171,8 @@ class Settings:
 def _civitai_numbers(env) -> dict:
     """The numeric Civitai settings; a bad value is refused with the variable's name."""
     values: dict = {}
-    for key, kind, low in (("civitai_rate", float, 0.01), ("civitai_timeout", float, 1.0), ("civitai_recheck_days", int, 0)):
+    for key, kind, low in (("civitai_rate", float, 0.01), ("civitai_timeout", float, 1.0),
+                           ("civitai_recheck_days", int, 0)):
         name = ENV_PREFIX + key.upper()
         raw = env.get(name, "").strip()
         if raw:

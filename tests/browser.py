@@ -79,8 +79,12 @@ def standalone_server(lora_dir, data_dir, *args: str, env: dict | None = None, w
         headers["X-API-Key"] = args[args.index("--api-key") + 1]
     try:
         if wait_scan:
-            wait_for(lambda: httpx.get(server.base + P + "/scans/last", headers=headers, timeout=5).status_code == 200
-                     and not httpx.get(server.base + P + "/scans/current", headers=headers, timeout=5).json()["running"])
+            wait_for(
+                lambda: (
+                    httpx.get(server.base + P + "/scans/last", headers=headers, timeout=5).status_code == 200
+                    and not httpx.get(server.base + P + "/scans/current", headers=headers, timeout=5).json()["running"]
+                )
+            )
         yield server.base
     finally:
         print(server.stop())
@@ -114,11 +118,14 @@ class Server:
         clean = {k: v for k, v in os.environ.items() if not k.startswith("LORA_MANAGER_") or k == CHROMIUM_ENV}
         clean.update({"GRADIO_ANALYTICS_ENABLED": "False"}, **(env or {}))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lora_manager", "serve", "--lora-dir", lib, "--data-dir", data, "--port", str(self.port), *extra],
+            [sys.executable, "-m", "lora_manager", "serve", "--lora-dir", lib, "--data-dir", data, "--port",
+             str(self.port), *extra],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=clean, text=True,
         )
         try:
-            wait_for(lambda: self.proc.poll() is None and httpx.get(self.base + P + "/health", timeout=2).status_code == 200)
+            wait_for(
+                lambda: self.proc.poll() is None and httpx.get(self.base + P + "/health", timeout=2).status_code == 200
+            )
         except AssertionError:
             print(self.stop())
             raise
@@ -130,8 +137,13 @@ class Server:
 
     def settled(self, total: int) -> None:
         """Wait for the start-up scan to index `total` files and for hashing to end."""
-        wait_for(lambda: self.api("GET", "/loras")["total"] == total and not self.api("GET", "/scans/current")["running"]
-                 and self.api("GET", "/hashing")["pending_files"] == 0)
+        wait_for(
+            lambda: (
+                self.api("GET", "/loras")["total"] == total
+                and not self.api("GET", "/scans/current")["running"]
+                and self.api("GET", "/hashing")["pending_files"] == 0
+            )
+        )
 
     def stop(self) -> str:
         self.proc.terminate()

@@ -58,7 +58,8 @@ def make_version(version_id: int, model_id: int, files: list[dict], *, name: str
 
 
 def make_model(model_id: int, versions: list[dict], *, name: str = "A LoRA", creator: str = "someone",
-               tags: list[str] | None = None, description: str = "<p>About <b>this</b> LoRA</p>", nsfw: bool = False) -> dict:
+               tags: list[str] | None = None, description: str = "<p>About <b>this</b> LoRA</p>",
+               nsfw: bool = False) -> dict:
     summaries = [{k: v for k, v in ver.items() if k not in ("model", "modelId", "air")} for ver in versions]
     return {"id": model_id, "name": name, "description": description, "allowNoCredit": True,
             "allowCommercialUse": ["Image"], "allowDerivatives": True, "allowDifferentLicense": True, "type": "LORA",

@@ -59,7 +59,8 @@ def db_url(request, tmp_path):
 
 @pytest.fixture
 def db(db_url):
-    """The migrated database alone (a SQLite file, or a PostgreSQL schema): store tests build only the stores they test."""
+    """The migrated database alone (a SQLite file, or a PostgreSQL schema): store tests build only the stores
+    they test."""
     from lora_manager.storage.db import open_db
 
     database = open_db(db_url)

@@ -153,18 +153,27 @@ class Host:
         self.lora_load = _mod("modules.lora.lora_load", available_networks=self.available,
                               available_network_aliases=self.aliases,
                               list_available_networks=self.list_available_networks, refreshes=0)
-        self.processing = _mod("modules.processing", StableDiffusionProcessingTxt2Img=Txt2Img, process_images=self.process_images)
+        self.processing = _mod("modules.processing", StableDiffusionProcessingTxt2Img=Txt2Img,
+                               process_images=self.process_images)
         sc = _mod("modules.script_callbacks")
-        for name in ("app_started", "ui_settings", "ui_tabs", "before_process", "after_process", "model_loaded", "before_ui"):
+        for name in ("app_started", "ui_settings", "ui_tabs", "before_process", "after_process", "model_loaded",
+                     "before_ui"):
             setattr(sc, f"on_{name}", self.callbacks.make(name))
         self.script_callbacks = sc
         modules = _mod("modules", shared=self.shared, scripts=self.scripts, processing=self.processing,
                        script_callbacks=sc, call_queue=_mod("modules.call_queue", queue_lock=self.queue_lock),
                        lora=_mod("modules.lora", lora_common=self.lora_common, lora_load=self.lora_load))
-        for name, mod in {"modules": modules, "modules.shared": self.shared, "modules.scripts": self.scripts,
-                          "modules.processing": self.processing, "modules.script_callbacks": sc,
-                          "modules.call_queue": modules.call_queue, "modules.lora": modules.lora,
-                          "modules.lora.lora_common": self.lora_common, "modules.lora.lora_load": self.lora_load}.items():
+        for name, mod in {
+            "modules": modules,
+            "modules.shared": self.shared,
+            "modules.scripts": self.scripts,
+            "modules.processing": self.processing,
+            "modules.script_callbacks": sc,
+            "modules.call_queue": modules.call_queue,
+            "modules.lora": modules.lora,
+            "modules.lora.lora_common": self.lora_common,
+            "modules.lora.lora_load": self.lora_load,
+        }.items():
             monkeypatch.setitem(sys.modules, name, mod)
         monkeypatch.syspath_prepend(ROOT)
         self.script_classes: list[type] = []
@@ -233,7 +242,10 @@ class Host:
             # requested set changed since the last generation (same LoRAs, same weights: nothing reloads)
             errors = self.lora_common.extra_network_lora.errors
             errors.clear()
-            wanted = [(m.group(1), float(m.group(2) or 1), float(m.group(3) or m.group(2) or 1)) for m in TAG.finditer(p.prompt)]
+            wanted = [
+                (m.group(1), float(m.group(2) or 1), float(m.group(3) or m.group(2) or 1))
+                for m in TAG.finditer(p.prompt)
+            ]
             changed = wanted != getattr(self, "_last_wanted", None)
             self._last_wanted = wanted
             if changed:
@@ -253,7 +265,8 @@ class Host:
                 time.sleep(self.step_seconds)
             self.lora_common.extra_network_lora.deactivate(p)  # inside processing, before any postprocess
             images = [_Image()]
-            result = types.SimpleNamespace(images=images, infotexts=[f"{p.prompt}\nSteps: {p.steps}"], seed=1234, info="")
+            result = types.SimpleNamespace(images=images, infotexts=[f"{p.prompt}\nSteps: {p.steps}"], seed=1234,
+                                           info="")
             self.processed.append(p)
             if not self.state.interrupted:  # skipped for interrupted jobs, as in the host
                 for script in scripts:

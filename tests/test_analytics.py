@@ -77,14 +77,16 @@ def test_per_lora(lib):
 
 def test_range_filter_and_api(lib):
     with TestClient(create_app(lib)) as c:
-        r = c.get(f"{P}/analytics/summary", params={"since": "2026-11-02T00:00:00Z", "tz": "Europe/Berlin", "bucket": "week"})
+        r = c.get(f"{P}/analytics/summary",
+                  params={"since": "2026-11-02T00:00:00Z", "tz": "Europe/Berlin", "bucket": "week"})
         assert r.status_code == 200 and r.json()["totals"]["generations"] == 3
         assert c.get(f"{P}/analytics/summary", params={"tz": "Mars/Olympus"}).status_code == 422
         rows = c.get(f"{P}/analytics/loras", params={"until": "2026-11-02T00:00:00Z"}).json()["items"]
         assert {r["prompt_name"]: r["uses"] for r in rows} == {"cat": 1, "dog": 1}
         text = c.get(f"{P}/analytics/events.csv").text
     table = list(csv.reader(io.StringIO(text)))
-    assert table[0][0] == "generation_id" and len(table) == 1 + 6  # a row per generation and LoRA; a plain prompt has one
+    # a row per generation and LoRA; a plain prompt has one
+    assert table[0][0] == "generation_id" and len(table) == 1 + 6
 
 
 def test_half_hour_zones_bucket_at_local_midnight(app, library):
@@ -104,7 +106,10 @@ def test_rollups_agree_with_the_raw_events(lib):
     a, b = lib.analytics.summary(), lib.analytics.summary(since=everything)
     for key in ("timeline", "most_used", "least_used", "co_usage", "never_used"):
         assert a[key] == b[key], key
-    assert a["totals"]["generations"] == b["totals"]["generations"] and a["totals"]["mean_done_ms"] == b["totals"]["mean_done_ms"]
+    assert (
+        a["totals"]["generations"] == b["totals"]["generations"]
+        and a["totals"]["mean_done_ms"] == b["totals"]["mean_done_ms"]
+    )
 
 
 def test_migration_backfills_rollups_from_earlier_events(tmp_path):

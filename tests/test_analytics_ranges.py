@@ -48,8 +48,10 @@ def _events(seed=7, n=160):
         weights = {x: rng.choice((0.5, 0.7, 1.0)) for x in names}
         words = [rng.choice(TRIGGERS[x]) for x in names if x in TRIGGERS and rng.random() < 0.6]
         prompt = " ".join([f"<lora:{x}:{weights[x]}>" for x in names] + words + ["a scene"])
-        out.append({"started": started, "prompt": prompt, "outcome": rng.choice(("done", "done", "interrupted", "failed")),
-                    "ms": rng.randrange(500, 9000), "family": rng.choice(("sd1", "xl")), "names": names, "weights": weights})
+        out.append({"started": started, "prompt": prompt,
+                    "outcome": rng.choice(("done", "done", "interrupted", "failed")),
+                    "ms": rng.randrange(500, 9000), "family": rng.choice(("sd1", "xl")), "names": names,
+                    "weights": weights})
     return out
 
 
@@ -87,7 +89,9 @@ def _expected(events, tz, bucket):
         "generations": len(events),
         "uses": dict(Counter(x for _e, x in applied)),
         "requests": dict(Counter(x for e in events for x in e["names"])),
-        "weights": {x: dict(Counter(f"{e['weights'][x]:g}" for e, y in applied if y == x)) for x in ("cat", "dog", "fox")},
+        "weights": {
+            x: dict(Counter(f"{e['weights'][x]:g}" for e, y in applied if y == x)) for x in ("cat", "dog", "fox")
+        },
         "families": {x: dict(Counter(e["family"] for e, y in applied if y == x)) for x in ("cat", "dog", "fox")},
         "first": {x: min(e["started"] for e, y in applied if y == x) for x in {y for _e, y in applied}},
         "pairs": dict(pairs),
@@ -115,7 +119,8 @@ def _check(core, events, since, until, tz_name, bucket):
     assert page["total"] == len(items) and page["items"] == by_uses[1:3], where
     assert core.analytics.loras(since, until, limit=2, offset=50)["total"] == len(items), where
     for name in want["uses"]:
-        assert items[name]["weights"] == want["weights"][name] and items[name]["families"] == want["families"][name], where
+        assert items[name]["weights"] == want["weights"][name], where
+        assert items[name]["families"] == want["families"][name], where
         assert items[name]["first_used"] == want["first"][name].isoformat(), where
     return s
 
@@ -141,7 +146,8 @@ def test_compaction_keeps_every_figure(rec):
     core, events = rec
     cutoff_days = 8  # raw events of the first ~week are deleted
     now = datetime(2026, 10, 22, tzinfo=timezone.utc) + timedelta(days=cutoff_days + 5)
-    whole_days = [(None, None), (datetime(2026, 10, 24, tzinfo=timezone.utc), datetime(2026, 10, 27, tzinfo=timezone.utc)),
+    whole_days = [(None, None),
+                  (datetime(2026, 10, 24, tzinfo=timezone.utc), datetime(2026, 10, 27, tzinfo=timezone.utc)),
                   (datetime(2026, 10, 25, tzinfo=timezone.utc), START + timedelta(days=10, minutes=7))]
     before = {(r, tz): core.analytics.summary(*r, tz_name=tz, top=100) for r in whole_days for tz in ZONES}
     per_lora = core.analytics.loras(limit=100)
@@ -189,16 +195,17 @@ def test_migration_0007_backfills_days_and_triggers(tmp_path):
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0004")
-        conn.execute(L.insert().values(id=1, path="/x/old.safetensors", root="/x", folder="", file_name="old.safetensors",
+        conn.execute(L.insert().values(id=1, path="/x/old.safetensors", root="/x", folder="",
+                                       file_name="old.safetensors",
                                        prompt_name="old_lora", ext=".safetensors", size=1, mtime_ns=1, companion_sig=0,
                                        state="ok", triggers=["sunset glow"], training_tags=[], source_tags=[], meta={},
                                        sidecars=[], previews=[], preview_count=0, suggested={}, search_text="",
                                        added_at=t, updated_at=t, offline=False))
         for gid, minutes in ((1, 0), (2, 20)):
-            conn.execute(G.insert().values(id=gid, started_at=t + timedelta(minutes=minutes), outcome="done", duration_ms=1000,
-                                           prompt="a Sunset Glow, <lora:old_lora:0.5>"))
-            conn.execute(GL.insert().values(generation_id=gid, position=0, prompt_name="old_lora", lora_id=1, applied=True,
-                                            applied_unet=0.5, status="applied"))
+            conn.execute(G.insert().values(id=gid, started_at=t + timedelta(minutes=minutes), outcome="done",
+                                           duration_ms=1000, prompt="a Sunset Glow, <lora:old_lora:0.5>"))
+            conn.execute(GL.insert().values(generation_id=gid, position=0, prompt_name="old_lora", lora_id=1,
+                                            applied=True, applied_unet=0.5, status="applied"))
     migrate(engine)
     with engine.connect() as conn:
         days = dict(conn.execute(select(DAY.c.day, DAY.c.n)).all())
@@ -207,7 +214,8 @@ def test_migration_0007_backfills_days_and_triggers(tmp_path):
         words = conn.execute(select(TRIG.c.word, TRIG.c.n)).all()
     engine.dispose()
     assert sorted(days.values()) == [1, 1] and sorted(hours) == [1, 1]  # 23:50 and 00:10 the next UTC day
-    assert sorted(tuple(r) for r in lday) == [(1, 1000), (1, 1000)] and [tuple(w) for w in words] == [("sunset glow", 2)]
+    assert sorted(tuple(r) for r in lday) == [(1, 1000), (1, 1000)]
+    assert [tuple(w) for w in words] == [("sunset glow", 2)]
 
 
 def test_retention_setting_compacts_in_the_background(make_app, library):

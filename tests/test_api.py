@@ -17,7 +17,9 @@ P = "/lora-manager/v1"
 
 @pytest.fixture
 def lib(app, library):
-    write_lora(library / "chars" / "alice.safetensors", metadata={"modelspec.trigger_phrase": "alice", "modelspec.thumbnail": "data:image/png;base64,iVBORw0KGgo="})
+    write_lora(library / "chars" / "alice.safetensors",
+               metadata={"modelspec.trigger_phrase": "alice",
+                         "modelspec.thumbnail": "data:image/png;base64,iVBORw0KGgo="})
     write_lora(library / "bob.safetensors", family="xl", seed=2)
     (library / "bob.preview.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
     (library / "broken.safetensors").write_bytes(b"xx")
@@ -37,7 +39,8 @@ def test_list_get_and_lookup_by_every_key(client, lib):
     body = r.json()
     assert body["total"] == 3 and [e["name"] for e in body["items"]] == ["alice", "bob", "broken"]
     alice = client.get(f"{P}/loras/alice").json()
-    for key in (alice["id"], alice["sha256"], alice["autov2"], alice["autov3"], alice["sdnext_hash"], "alice.safetensors"):
+    for key in (alice["id"], alice["sha256"], alice["autov2"], alice["autov3"], alice["sdnext_hash"],
+                "alice.safetensors"):
         assert client.get(f"{P}/loras/{key}").json()["id"] == alice["id"]
     r = client.get(f"{P}/loras/nope")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
@@ -50,18 +53,23 @@ def test_filters_fields_and_cursor(client):
     assert client.get(f"{P}/loras", params={"broken": "true"}).json()["items"][0]["name"] == "broken"
     first = client.get(f"{P}/loras", params={"limit": 2}).json()
     rest = client.get(f"{P}/loras", params={"limit": 2, "cursor": first["next_cursor"]}).json()
-    assert [e["name"] for e in first["items"] + rest["items"]] == ["alice", "bob", "broken"] and rest["next_cursor"] is None
+    assert [e["name"] for e in first["items"] + rest["items"]] == ["alice", "bob", "broken"]
+    assert rest["next_cursor"] is None
     bad = client.get(f"{P}/loras", params={"fields": "name,secret"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_input"
 
 
 def test_edit_bulk_and_tags(client):
-    r = client.patch(f"{P}/loras/bob", json={"favorite": True, "notes": "n", "preferred_weight": 0.7, "tags": ["Style"]})
+    r = client.patch(f"{P}/loras/bob",
+                     json={"favorite": True, "notes": "n", "preferred_weight": 0.7, "tags": ["Style"]})
     assert r.status_code == 200 and (r.json()["favorite"], r.json()["tags"]) == (True, ["style"])
-    assert client.post(f"{P}/loras/bulk", json={"keys": ["alice", "bob"], "action": "tag", "value": "shared"}).json() == {"changed": 2}
+    assert client.post(
+        f"{P}/loras/bulk", json={"keys": ["alice", "bob"], "action": "tag", "value": "shared"}
+    ).json() == {"changed": 2}
     assert {"tag": "shared", "count": 2} in client.get(f"{P}/tags").json()
     before = client.get(f"{P}/loras/bob").json()
-    for bad in ({"rating": 9}, {"favorite": "maybe"}, {"base_model": "sd99"}, {"unknown": 1}, {"weight_min": 2, "weight_max": 1}):
+    for bad in ({"rating": 9}, {"favorite": "maybe"}, {"base_model": "sd99"}, {"unknown": 1},
+                {"weight_min": 2, "weight_max": 1}):
         r = client.patch(f"{P}/loras/bob", json=bad)
         assert r.status_code == 422 and set(r.json()) == {"error"}, bad
     r = client.patch(f"{P}/loras/bob", content=b"{not json", headers={"content-type": "application/json"})
@@ -118,10 +126,17 @@ def test_scans_hashing_system_duplicates(client, lib, library):
 
 def test_security_headers_and_body_limit(client):
     r = client.get(f"{P}/health")
-    assert r.headers["x-content-type-options"] == "nosniff" and "default-src 'none'" in r.headers["content-security-policy"]
-    r = client.patch(f"{P}/loras/bob", content=b'{"notes": "' + b"x" * (2 << 20) + b'"}', headers={"content-type": "application/json"})
+    assert (
+        r.headers["x-content-type-options"] == "nosniff"
+        and "default-src 'none'" in r.headers["content-security-policy"]
+    )
+    r = client.patch(f"{P}/loras/bob", content=b'{"notes": "' + b"x" * (2 << 20) + b'"}',
+                     headers={"content-type": "application/json"})
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
-    assert "access-control-allow-origin" not in client.get(f"{P}/health", headers={"Origin": "http://evil.example"}).headers
+    assert (
+        "access-control-allow-origin"
+        not in client.get(f"{P}/health", headers={"Origin": "http://evil.example"}).headers
+    )
 
 
 def test_unknown_route_is_json(client):
@@ -153,7 +168,9 @@ def test_cors_only_when_configured(make_app, library):
     with TestClient(create_app(core)) as c:
         ok = c.get(f"{P}/health", headers={"Origin": "http://localhost:7860"})
         assert ok.headers["access-control-allow-origin"] == "http://localhost:7860"
-        assert "access-control-allow-origin" not in c.get(f"{P}/health", headers={"Origin": "http://evil.example"}).headers
+        assert (
+            "access-control-allow-origin" not in c.get(f"{P}/health", headers={"Origin": "http://evil.example"}).headers
+        )
 
 
 def test_chunked_body_over_the_limit(client):

@@ -87,7 +87,8 @@ def test_no_route_ever_answers_a_server_error(api_schema):
     for operation in _operations(api_schema):
 
         @given(operation.as_strategy())
-        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True)
+        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None,
+                  derandomize=True)
         def run(case):
             calls.append(case)
             _real_keys(case)

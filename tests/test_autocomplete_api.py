@@ -21,10 +21,12 @@ P = "/lora-manager/v1"
 @pytest.fixture
 def lib(app, library):
     write_lora(library / "chars" / "alice.v2.safetensors", metadata={
-        "modelspec.trigger_phrase": "alice, blue hair", "modelspec.title": "Alice Wonder", "ss_output_name": "alice_final"})
+        "modelspec.trigger_phrase": "alice, blue hair", "modelspec.title": "Alice Wonder",
+        "ss_output_name": "alice_final"})
     write_lora(library / "bob.safetensors", family="xl", seed=2)
     (library / "bob.preview.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
-    write_lora(library / "cover.safetensors", seed=3, metadata={"modelspec.thumbnail": "data:image/png;base64,iVBORw0KGgo="})
+    write_lora(library / "cover.safetensors", seed=3,
+               metadata={"modelspec.thumbnail": "data:image/png;base64,iVBORw0KGgo="})
     (library / "broken.safetensors").write_bytes(b"xx")
     scan(app)
     return app
@@ -50,7 +52,8 @@ def test_index_columns(client):
     assert body["count"] == 3 and set(rows) == {"alice_v2", "bob", "cover"}  # broken files are left out
     assert body["checkpoint_family"] is None
     alice = rows["alice_v2"]
-    assert (alice["name"], alice["title"], alice["alias"], alice["base"]) == ("alice.v2", "Alice Wonder", "alice_final", "sd1")
+    assert ((alice["name"], alice["title"], alice["alias"], alice["base"])
+            == ("alice.v2", "Alice Wonder", "alice_final", "sd1"))
     assert alice["triggers"] == ["alice", "blue hair"] and alice["preview"] is None and alice["uses"] == 0
     assert (rows["bob"]["name"], rows["bob"]["base"], rows["bob"]["preview"]) == (None, "xl", 0)
     assert rows["cover"]["preview"] == "cover"
@@ -65,7 +68,8 @@ def test_unchanged_is_304_and_an_edit_changes_the_version(client):
         again = client.get(f"{P}/autocomplete", headers={"If-None-Match": header})
         assert again.status_code == 304 and again.headers["etag"] == etag and again.content == b""
     assert client.get(f"{P}/autocomplete", headers={"If-None-Match": '"stale"'}).status_code == 200
-    assert client.patch(f"{P}/loras/bob", json={"preferred_weight": 0.7, "tags": ["Style"], "triggers": ["bobby"]}).status_code == 200
+    edit = {"preferred_weight": 0.7, "tags": ["Style"], "triggers": ["bobby"]}
+    assert client.patch(f"{P}/loras/bob", json=edit).status_code == 200
     changed = client.get(f"{P}/autocomplete", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     bob = _rows(changed.json())["bob"]
@@ -77,8 +81,9 @@ def test_unchanged_is_304_and_an_edit_changes_the_version(client):
 def test_usage_counts_and_last_use_come_from_the_rollups(client, lib):
     when = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
     for _ in range(3):
-        lib.recorder.record(GenerationEvent.from_prompt("<lora:bob:0.8> <lora:alice_v2>", started_at=when, finished_at=when,
-                                                        outcome="done", applied=[{"name": "bob", "te": 0.8, "unet": 0.8}]))
+        lib.recorder.record(GenerationEvent.from_prompt("<lora:bob:0.8> <lora:alice_v2>", started_at=when,
+                                                        finished_at=when, outcome="done",
+                                                        applied=[{"name": "bob", "te": 0.8, "unet": 0.8}]))
     assert lib.recorder.flush(10)
     rows = _rows(client.get(f"{P}/autocomplete").json())
     assert (rows["bob"]["uses"], rows["bob"]["last_used"]) == (3, int(when.timestamp()))

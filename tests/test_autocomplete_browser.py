@@ -12,28 +12,35 @@ import pytest
 from .loras import write_lora
 
 P = "/lora-manager/v1"
-BOXES = ("txt2img_prompt", "txt2img_neg_prompt", "img2img_prompt", "img2img_neg_prompt", "control_prompt", "control_neg_prompt")
+BOXES = ("txt2img_prompt", "txt2img_neg_prompt", "img2img_prompt", "img2img_neg_prompt", "control_prompt",
+         "control_neg_prompt")
 HOSTILE_TITLE = '<img src=x onerror="window.__pwned=1">'
 HOSTILE_TRIGGER = "<script>window.__pwned=2</script>"
 HOSTILE_FILE = "evil<img src=y onerror=window.__pwned=3>"
 
 
 def host_page(opts: dict | None = None, helpers: bool = True) -> str:
-    boxes = "\n".join(f'<div id="{b}"><label><span>{b}</span><textarea rows="3" cols="60"></textarea></label></div>' for b in BOXES)
+    boxes = "\n".join(
+        f'<div id="{b}"><label><span>{b}</span><textarea rows="3" cols="60"></textarea></label></div>' for b in BOXES
+    )
     script = f"var opts = {json.dumps(opts or {})};\n"
     if helpers:
         script += """
         var uiLoadedCallbacks = [];
         function onUiLoaded(fn) { uiLoadedCallbacks.push(fn); }
         function gradioApp() { return document; }
-        document.addEventListener('DOMContentLoaded', function () { uiLoadedCallbacks.forEach(function (f) { f(); }); });
+        document.addEventListener('DOMContentLoaded', function () {
+            uiLoadedCallbacks.forEach(function (f) { f(); });
+        });
         """
     return f"""<!doctype html><html><head><meta charset="utf-8">
 <link rel="stylesheet" href="/lora-manager/assets/style.css">
 <script>{script}
 // the host's own autocomplete, as a stand-in: it sees every key that reaches the box
 window.hostKeys = [];
-document.addEventListener('keydown', function (e) {{ if (e.target.tagName === 'TEXTAREA') window.hostKeys.push(e.key); }});
+document.addEventListener('keydown', function (e) {{
+    if (e.target.tagName === 'TEXTAREA') window.hostKeys.push(e.key);
+}});
 </script>
 <script defer src="/lora-manager/assets/lora_manager_autocomplete.js"></script>
 <script defer src="/lora-manager/assets/lora_manager_autocomplete_caret.js"></script>
@@ -47,7 +54,8 @@ def server(tmp_path_factory):
 
     lib = tmp_path_factory.mktemp("lib")
     write_lora(lib / "chars" / "alice.v2.safetensors", metadata={
-        "modelspec.trigger_phrase": "alicewonder, blue hair", "modelspec.title": "Alice in Pixels", "ss_output_name": "alice_final"})
+        "modelspec.trigger_phrase": "alicewonder, blue hair", "modelspec.title": "Alice in Pixels",
+        "ss_output_name": "alice_final"})
     write_lora(lib / "aliceblue_style.safetensors", family="xl", seed=2)
     from PIL import Image
 
@@ -56,7 +64,8 @@ def server(tmp_path_factory):
     write_lora(lib / f"{HOSTILE_FILE}.safetensors", seed=4, metadata={
         "modelspec.title": HOSTILE_TITLE, "modelspec.trigger_phrase": HOSTILE_TRIGGER})
     with standalone_server(lib, tmp_path_factory.mktemp("data")) as base:
-        assert httpx.patch(f"{base}{P}/loras/alice_v2", json={"preferred_weight": 0.65, "tags": ["portrait"]}).status_code == 200
+        edit = {"preferred_weight": 0.65, "tags": ["portrait"]}
+        assert httpx.patch(f"{base}{P}/loras/alice_v2", json=edit).status_code == 200
         yield base
 
 
@@ -257,7 +266,8 @@ def test_ranking_by_match_then_use_and_unfitting_bases(page, server):
         {"prompt_name": "style_x", "base": "xl", "triggers": ["catgirl ears"], "uses": 900, "last_used": now},
     ], family="xl")
     page.route(f"{server}{P}/autocomplete", lambda route: route.fulfill(status=200, content_type="application/json",
-                                                                         body=json.dumps(data), headers={"ETag": '"test-xl"'}))
+                                                                         body=json.dumps(data),
+                                                                         headers={"ETag": '"test-xl"'}))
     page.open_host()
 
     def ranked(q):

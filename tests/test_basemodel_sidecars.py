@@ -113,9 +113,9 @@ def test_name_hints(name, family, label):
 
 
 @pytest.mark.parametrize("name", [
-    "pixel_art.safetensors", "PIXEL_ART.safetensors", "ponytail.safetensors", "girlPonyTail.safetensors", "excel_sheet.safetensors",
-    "influx.safetensors", "chromatic.safetensors", "animal.safetensors", "sd15_to_sdxl.safetensors",
-    "flux_xl_mix.safetensors", "sd10.safetensors", "", "lora.safetensors", "🎨.safetensors",
+    "pixel_art.safetensors", "PIXEL_ART.safetensors", "ponytail.safetensors", "girlPonyTail.safetensors",
+    "excel_sheet.safetensors", "influx.safetensors", "chromatic.safetensors", "animal.safetensors",
+    "sd15_to_sdxl.safetensors", "flux_xl_mix.safetensors", "sd10.safetensors", "", "lora.safetensors", "🎨.safetensors",
 ])
 def test_name_without_hint_or_ambiguous(name):
     assert base(name=name) == BaseModel(None, None, None)

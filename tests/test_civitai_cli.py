@@ -63,7 +63,11 @@ def test_fetch_by_key_prints_a_line_per_lora_and_a_failure_exits_1(setup):
                env_extra={"LORA_MANAGER_CIVITAI_KEY": KEY})
     assert proc.returncode == 1
     [result] = json.loads(proc.stdout)["results"]
-    assert result["outcome"] == "failed" and "HTTP 401" in result["reason"] and "LORA_MANAGER_CIVITAI_KEY" in result["reason"]
+    assert (
+        result["outcome"] == "failed"
+        and "HTTP 401" in result["reason"]
+        and "LORA_MANAGER_CIVITAI_KEY" in result["reason"]
+    )
     assert KEY not in proc.stdout + proc.stderr
 
 

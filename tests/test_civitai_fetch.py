@@ -33,9 +33,20 @@ def test_the_civitai_object_sits_beside_the_users_fields(civ_app):
     app.catalog.edit("alice", {"triggers": ["my word"], "notes": "mine", "base_model": "sd1", "tags": ["keep"]})
     app.civitai.run([app.catalog.get("alice")["id"]])
     entry = app.catalog.get("alice")
-    assert (entry["triggers"], entry["notes"], entry["base_model"], entry["tags"]) == (["my word"], "mine", "sd1", ["keep"])
+    assert (entry["triggers"], entry["notes"], entry["base_model"], entry["tags"]) == (
+        ["my word"],
+        "mine",
+        "sd1",
+        ["keep"],
+    )
     c = app.civitai.civitai_facts(entry["id"])
-    assert (c["status"], c["model_id"], c["version_id"], c["model_name"], c["version_name"]) == ("found", 7, 11, "Alice", "v1.0")
+    assert (c["status"], c["model_id"], c["version_id"], c["model_name"], c["version_name"]) == (
+        "found",
+        7,
+        11,
+        "Alice",
+        "v1.0",
+    )
     assert (c["creator"], c["base_model"], c["base_family"], c["type"]) == ("painter", "Pony", "xl", "LORA")
     assert c["trained_words"] == ["alice", "blue dress"] and c["tags"] == ["character", "anime"]
     assert c["nsfw"] is False and c["nsfw_level"] == 1 and [i["nsfw_level"] for i in c["images"]] == [4, 1]
@@ -155,4 +166,6 @@ def test_five_failures_in_a_row_stop_a_bulk_fetch(make_app, library, civ):
     civ.fail("by-hash", *([500] * 1000))
     report = app.civitai.run(all_missing=True)
     assert report["status"] == "stopped" and report["done"] == report["failed"] == 5
-    assert report["stopped_reason"].startswith("5 failures in a row") and app.civitai.status()["library"]["lacking"] == 7
+    assert (
+        report["stopped_reason"].startswith("5 failures in a row") and app.civitai.status()["library"]["lacking"] == 7
+    )

@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from lora_manager.civitai.refs import PATTERN, Ref, parse
-from lora_manager.civitai.targets import check_template, fields_of, file_name, folder_from_template, resolve_folder, safe_part
+from lora_manager.civitai.targets import (
+    check_template,
+    fields_of,
+    file_name,
+    folder_from_template,
+    resolve_folder,
+    safe_part,
+)
 from lora_manager.errors import InvalidInput
 from lora_manager.settings import Settings
 
@@ -65,7 +72,10 @@ def test_every_part_of_a_folder_is_made_safe():
     assert safe_part(' a:b*c?"d<e>f|g\x01 ') == "a_b_c__d_e_f_g_"
     assert safe_part("...") == "_" and safe_part("nul.txt") == "_nul.txt" and len(safe_part("x" * 500)) == 100
     assert folder_from_template("{model_name}", {"model_name": ""}) == "_"
-    assert file_name("My LoRA: v2.SafeTensors") == "My LoRA_ v2.safetensors" and file_name("../x.safetensors") == "_x.safetensors"
+    assert (
+        file_name("My LoRA: v2.SafeTensors") == "My LoRA_ v2.safetensors"
+        and file_name("../x.safetensors") == "_x.safetensors"
+    )
     assert fields_of({"id": 1, "baseModel": "Something New"})["base"] == "other"
 
 

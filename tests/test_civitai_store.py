@@ -40,7 +40,8 @@ def test_lacking_found_not_found_and_the_recheck_window(make_app, library):
     # Keyset paging by id.
     first = store.lacking(cutoff, limit=1)
     assert [t.id for t in first + store.lacking(cutoff, after=first[0].id)] == [t.id for t in left]
-    assert sorted(t.path for t in store.same_hash(sha0)) == sorted([paths[0], str(library / "sub" / "copy.safetensors")])
+    assert sorted(t.path for t in store.same_hash(sha0)) == sorted([paths[0],
+                                                                    str(library / "sub" / "copy.safetensors")])
 
 
 def test_records_are_upserted_and_read_per_lora(make_app, library):

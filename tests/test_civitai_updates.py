@@ -27,7 +27,8 @@ def _v(vid, at):
 
 
 def test_newer_is_by_date_then_by_id():
-    versions = [_v(12, "2025-05-01T00:00:00.000Z"), _v(9, "2025-04-01T00:00:00.000Z"), _v(10, "2025-03-01T00:00:00.000Z"),
+    versions = [_v(12, "2025-05-01T00:00:00.000Z"), _v(9, "2025-04-01T00:00:00.000Z"),
+                _v(10, "2025-03-01T00:00:00.000Z"),
                 _v(11, "2025-03-01T00:00:00.000Z"), _v(13, None), _v(8, "2025-01-01T00:00:00.000Z")]
     # 9 was published later despite its smaller id; 11 has 10's date and a larger id; 13 has no date
     assert [v["id"] for v in newer(versions, 10)] == [12, 9, 11, 13]
@@ -57,9 +58,15 @@ def test_a_check_flags_loras_with_newer_versions_and_lists_them(make_app, librar
     items = app.civitai_updates.items()
     assert [i["lora"]["prompt_name"] for i in items] == ["alice"]
     alice = items[0]
-    assert (alice["model_id"], alice["model_name"], alice["version_id"], alice["version_name"]) == (7, "A LoRA", 10, "v1")
+    assert (alice["model_id"], alice["model_name"], alice["version_id"], alice["version_name"]) == (
+        7,
+        "A LoRA",
+        10,
+        "v1",
+    )
     assert [v["id"] for v in alice["newer"]] == [12, 11] and [v["id"] for v in alice["versions"]] == [12, 11, 10]
-    assert alice["newer"][0] == {"id": 12, "name": "v3", "base_model": "SDXL 1.0", "published_at": "2025-05-01T00:00:00.000Z",
+    assert alice["newer"][0] == {"id": 12, "name": "v3", "base_model": "SDXL 1.0",
+                                 "published_at": "2025-05-01T00:00:00.000Z",
                                  "file_name": "alice.safetensors", "size_kb": 144.5}
     assert [i["lora"]["prompt_name"] for i in app.civitai_updates.items(only_newer=False)] == ["alice", "bob"]
     assert app.civitai_updates.items(lora="bob")[0]["newer"] == []
@@ -69,7 +76,9 @@ def test_a_check_flags_loras_with_newer_versions_and_lists_them(make_app, librar
     assert [e["prompt_name"] for e in flagged.items] == ["alice"] and flagged.total == 1
     assert sorted(e["prompt_name"] for e in app.catalog.list(update_available=False).items) == ["bob", "carol"]
     status = app.civitai_updates.status()
-    assert status["running"] is False and status["last_checked_at"] and status["next_check_at"] > status["last_checked_at"]
+    assert (
+        status["running"] is False and status["last_checked_at"] and status["next_check_at"] > status["last_checked_at"]
+    )
 
 
 def test_a_second_check_sends_etags_and_sees_a_new_version(make_app, library, civ, tmp_path):

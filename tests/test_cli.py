@@ -18,7 +18,8 @@ SUMMARY_KEYS = {"total", "new", "unchanged", "changed", "moved", "missing", "dup
 
 def run(*args, check=True):
     env = {k: v for k, v in os.environ.items() if not k.startswith("LORA_MANAGER_")}
-    proc = subprocess.run([sys.executable, "-m", "lora_manager", *args], capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "lora_manager", *args], capture_output=True, text=True, env=env,
+                          timeout=300)
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}: {proc.stderr}")
     return proc
@@ -55,7 +56,8 @@ def test_edit_and_bulk(dirs):
     run("edit", "bob", *dirs, "--set", "favorite=true", "--set", "notes=my note", "--set", "preferred_weight=0.6")
     run("bulk", "tag", "bob", "alice_v1", *dirs, "--value", "keep,best")
     bob = json.loads(run("show", "bob", *dirs, "--json").stdout)
-    assert (bob["favorite"], bob["notes"], bob["preferred_weight"], bob["tags"]) == (True, "my note", 0.6, ["best", "keep"])
+    assert ((bob["favorite"], bob["notes"], bob["preferred_weight"], bob["tags"])
+            == (True, "my note", 0.6, ["best", "keep"]))
     tags = json.loads(run("tags", *dirs, "--json").stdout)
     assert {"tag": "keep", "count": 2} in tags
 
@@ -81,7 +83,8 @@ def test_roots_are_remembered_per_data_dir(dirs):
 def test_scanning_imports_no_heavy_libraries(dirs):
     code = (
         "import sys; from lora_manager.cli import main; main(['scan', *sys.argv[1:], '--wait-hashes']);"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'gradio', 'sentence_transformers', 'faiss'));"
+        "heavy = sorted(m for m in sys.modules"
+        " if m.split('.')[0] in ('torch', 'gradio', 'sentence_transformers', 'faiss'));"
         "print('HEAVY', heavy)"
     )
     proc = subprocess.run([sys.executable, "-c", code, *dirs], capture_output=True, text=True, timeout=300)

@@ -62,7 +62,8 @@ def test_the_cover_fact_and_the_cover_route_agree(client):
         if served is None:
             assert entry["cover"] is None and r.status_code == 404 and r.json()["error"]["code"] == "not_found", name
         else:
-            assert (entry["cover"], r.status_code, r.headers["content-type"], r.content) == (served[0], 200, *served), name
+            got = (entry["cover"], r.status_code, r.headers["content-type"], r.content)
+            assert got == (served[0], 200, *served), name
     listed = {e["name"]: e["cover"] for e in client.get(f"{P}/loras", params={"fields": "name,cover"}).json()["items"]}
     assert listed == {name: served and served[0] for name, (_, served) in CASES.items()}
 
@@ -74,7 +75,8 @@ def test_covers_stored_before_the_one_reader_are_brought_in_line(app, library, d
     from lora_manager.storage.engine import make_engine, migrate
 
     for name in ("a", "b", "c"):
-        write_lora(library / f"{name}.safetensors", seed=ord(name), metadata={"modelspec.thumbnail": _url("image/png", PNG)})
+        write_lora(library / f"{name}.safetensors", seed=ord(name),
+                   metadata={"modelspec.thumbnail": _url("image/png", PNG)})
     scan(app)
     engine = make_engine(db_url)
     try:

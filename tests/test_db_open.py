@@ -91,7 +91,8 @@ def test_garbage_inside_the_database_says_damaged(tmp_path, library):
     err = refused(run("list", "--data-dir", str(tmp_path / "data")), "the database is damaged", db)
     assert "backup" in err
     port = free_port()
-    serve = run("serve", "--data-dir", str(tmp_path / "data"), "--lora-dir", str(library), "--port", str(port), "--no-ui")
+    serve = run("serve", "--data-dir", str(tmp_path / "data"), "--lora-dir", str(library), "--port", str(port),
+                "--no-ui")
     assert "listening" not in serve.stdout
     refused(serve, "the database is damaged")
     assert snapshot(tmp_path) == before

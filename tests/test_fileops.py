@@ -28,7 +28,8 @@ def test_move_and_rename_carries_companions_and_user_data(lib, library):
     assert e["id"] == before["id"] and e["favorite"] and e["notes"] == "n"
     assert e["prompt_name"] == "alice" and e["folder"] == "sorted/chars"
     target = library / "sorted" / "chars"
-    assert sorted(p.name for p in target.iterdir()) == ["alice.civitai.info", "alice.preview.png", "alice.safetensors", "alice.txt"]
+    assert sorted(p.name for p in target.iterdir()) == ["alice.civitai.info", "alice.preview.png", "alice.safetensors",
+                                                        "alice.txt"]
     assert not list(library.glob("a.*"))
     assert e["sha256"] == before["sha256"] and e["hash_state"] == "done", "a move keeps the cached hash"
     assert e["triggers"] == ["aword"] and e["description"] == "describe a"
@@ -36,7 +37,8 @@ def test_move_and_rename_carries_companions_and_user_data(lib, library):
     assert report.unchanged == 2 and report.moved == 0 and report.missing == 0
 
 
-@pytest.mark.parametrize("folder,name", [("../outside", None), ("/etc", None), (None, "../x"), (None, "a/b"), (None, "")])
+@pytest.mark.parametrize("folder,name", [("../outside", None), ("/etc", None), (None, "../x"), (None, "a/b"),
+                                         (None, "")])
 def test_move_refuses_escapes(lib, library, folder, name):
     if name == "":
         name = " "

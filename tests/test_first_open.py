@@ -21,7 +21,8 @@ while not os.path.exists(go):
     time.sleep(0.001)
 db = open_db(sys.argv[1])
 with db.engine.connect() as conn:
-    print(conn.execute(text("SELECT version_num FROM alembic_version")).scalar(), "loras" in inspect(conn).get_table_names())
+    print(conn.execute(text("SELECT version_num FROM alembic_version")).scalar(),
+          "loras" in inspect(conn).get_table_names())
 db.close()
 """
 PROCESSES = 3
@@ -31,8 +32,9 @@ ROUNDS = 4
 def _race(url: str, tmp_path) -> list[str]:
     go = tmp_path / f"go-{uuid.uuid4().hex[:6]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LORA_MANAGER_")}
-    procs = [subprocess.Popen([sys.executable, "-c", OPENER, url, str(go)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, env=env) for _ in range(PROCESSES)]
+    procs = [subprocess.Popen([sys.executable, "-c", OPENER, url, str(go)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for _ in range(PROCESSES)]
     time.sleep(1.5)  # let them import; the go file then starts all at once (the race is the point, not a timing assert)
     go.write_text("go")
     outs = [p.communicate(timeout=120) for p in procs]

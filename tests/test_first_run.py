@@ -107,7 +107,8 @@ def test_sort_with_a_leading_dash_as_the_readme_writes_it(tmp_path):
     run("scan", *dirs)
     down = json.loads(run("list", *dirs, "--sort", "-size", "--json").stdout)
     assert [e["name"] for e in down["items"]] == ["large", "small"]
-    assert [e["name"] for e in json.loads(run("list", *dirs, "--sort", "size", "--json").stdout)["items"]] == ["small", "large"]
+    listed = json.loads(run("list", *dirs, "--sort", "size", "--json").stdout)["items"]
+    assert [e["name"] for e in listed] == ["small", "large"]
 
 
 def test_show_prints_json_values_and_empty_results_say_so(tmp_path):

@@ -22,7 +22,8 @@ def _safetensors_with_data(path, header_pad: int, data_len: int) -> None:
 
 
 @pytest.mark.parametrize("split_at", [hashing.SPLIT_AT, 0], ids=["one-thread", "tensor-thread"])
-@pytest.mark.parametrize("pad,data_len", [(0, 10), (hashing.CHUNK, 5), (hashing.CHUNK - 60, 3 * hashing.CHUNK + 7), (5, 0x110000 + 1)])
+@pytest.mark.parametrize("pad,data_len", [(0, 10), (hashing.CHUNK, 5), (hashing.CHUNK - 60, 3 * hashing.CHUNK + 7),
+                                          (5, 0x110000 + 1)])
 def test_hashes_match_hashlib_across_chunk_boundaries(tmp_path, pad, data_len, split_at):
     path = tmp_path / "x.safetensors"
     _safetensors_with_data(path, pad, data_len)
@@ -111,7 +112,9 @@ def test_hash_status_reports_progress(app, library):
         write_lora(library / f"p{i}.safetensors", seed=i)
     scan(app)
     st = app.hasher.status()
-    assert st["done_files"] == 3 and st["done_bytes"] == sum(os.path.getsize(library / f"p{i}.safetensors") for i in range(3))
+    assert st["done_files"] == 3 and st["done_bytes"] == sum(
+        os.path.getsize(library / f"p{i}.safetensors") for i in range(3)
+    )
     assert app.hasher.pending_totals() == (0, 0)
 
 

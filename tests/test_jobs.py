@@ -20,7 +20,8 @@ P = "/lora-manager/v1"
 @pytest.fixture
 def lib(app, library):
     write_lora(library / "cat.style.safetensors", seed=1, metadata={"modelspec.trigger_phrase": "catword"})
-    write_lora(library / "xlthing.safetensors", family="xl", seed=2, metadata={"ss_base_model_version": "sdxl_base_v1-0"})
+    write_lora(library / "xlthing.safetensors", family="xl", seed=2,
+               metadata={"ss_base_model_version": "sdxl_base_v1-0"})
     scan(app)
     app.catalog.edit("cat_style", {"preferred_weight": 0.6})
     return app

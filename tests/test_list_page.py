@@ -24,7 +24,8 @@ def test_a_page_of_100_is_small_and_the_rest_is_one_request_away(library, make_a
         assert page["total"] >= 100 and len(page["items"]) == 100
         assert len(r.content) <= 80_000, len(r.content)
         first = page["items"][0]
-        for name in ("id", "name", "prompt_name", "base_model", "triggers", "favorite", "previews", "cover", "hash_state"):
+        for name in ("id", "name", "prompt_name", "base_model", "triggers", "favorite", "previews", "cover",
+                     "hash_state"):
             assert name in first
         assert not set(HEAVY) & set(first)
         # everything is still there for who asks: the whole entry, or named fields on a page

@@ -22,7 +22,8 @@ KOHYA = {
     "ss_training_finished_at": "1700003600",
     "ss_resolution": "(1024, 1024)",
     "ss_training_comment": "trained on my photos",
-    "ss_tag_frequency": json.dumps({"10_sks woman": {"1girl": 30, "smile": 12, "sks": 30}, "5_bg": {"smile": 3, "tree": 1}}),
+    "ss_tag_frequency": json.dumps({"10_sks woman": {"1girl": 30, "smile": 12, "sks": 30},
+                                    "5_bg": {"smile": 3, "tree": 1}}),
     "ss_datasets": json.dumps([{"subsets": [{"class_tokens": "sks woman", "num_repeats": 10}]}]),
 }
 
@@ -76,7 +77,8 @@ def test_sidecars_fill_gaps_and_suggest_weights(tmp_path):
 @pytest.mark.parametrize(
     "meta",
     [
-        {"ss_tag_frequency": "{not json", "ss_datasets": "[", "ss_training_started_at": "yesterday", "ss_resolution": "big"},
+        {"ss_tag_frequency": "{not json", "ss_datasets": "[", "ss_training_started_at": "yesterday",
+         "ss_resolution": "big"},
         {"ss_tag_frequency": json.dumps({"d": ["list", "not", "dict"]}), "ss_datasets": json.dumps({"a": 1})},
         {"ss_tag_frequency": json.dumps({"d": {"x": "many"}}), "ss_network_dim": "Dynamic", "ss_network_alpha": "nan?"},
         {"modelspec.trigger_phrase": "x" * 1000, "ss_output_name": "", "sshs_model_hash": "not-a-hash"},

@@ -167,9 +167,10 @@ def test_bad_header_rank_falls_back_to_shapes():
     pytest.param({**peft(4), "transformer.transformer_blocks.0.attn.to_q.lora_magnitude_vector": [3072]},
                  "DoRA", 4, id="peft-dora"),
     pytest.param(kohya(8, extra="dora_scale"), "DoRA", 8, id="lycoris-dora"),
-    pytest.param({"unet.down_blocks.0.attentions.0.transformer_blocks.0.attn1.processor.to_q_lora.down.weight": [4, 320],
-                  "unet.down_blocks.0.attentions.0.transformer_blocks.0.attn1.processor.to_q_lora.up.weight": [320, 4]},
-                 "LoRA", 4, id="old-diffusers-attn-procs"),
+    pytest.param({
+        "unet.down_blocks.0.attentions.0.transformer_blocks.0.attn1.processor.to_q_lora.down.weight": [4, 320],
+        "unet.down_blocks.0.attentions.0.transformer_blocks.0.attn1.processor.to_q_lora.up.weight": [320, 4],
+    }, "LoRA", 4, id="old-diffusers-attn-procs"),
     pytest.param(loha(8), "LoHa", 8, id="loha"),
     pytest.param({**loha(8), **named(("dora_scale",))}, "LoHa", 8, id="loha-with-dora"),
     pytest.param(lokr(4), "LoKr", 4, id="lokr-factorised"),

@@ -37,7 +37,8 @@ def test_pool_and_single_process_agree(make_app, library, big_library, tmp_path)
     from lora_manager.app import build
     from lora_manager.settings import Settings
 
-    single = build(Settings(lora_dirs=[str(library)], data_dir=str(tmp_path / "d1"), db_url=f"sqlite:///{tmp_path}/single.db", scan_workers=1))
+    single = build(Settings(lora_dirs=[str(library)], data_dir=str(tmp_path / "d1"),
+                            db_url=f"sqlite:///{tmp_path}/single.db", scan_workers=1))
     try:
         single.scan(hash_after=False)
         assert _rows(single) == (total, rows)

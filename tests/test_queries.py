@@ -15,7 +15,8 @@ from .loras import write_lora
 @pytest.fixture
 def lib(app, library):
     specs = [
-        ("characters/alice_v1", "sd1", {"modelspec.trigger_phrase": "alice wonder", "modelspec.description": "A girl in a blue dress"}),
+        ("characters/alice_v1", "sd1",
+         {"modelspec.trigger_phrase": "alice wonder", "modelspec.description": "A girl in a blue dress"}),
         ("characters/bob", "xl", {"ss_output_name": "bobby_builder", "modelspec.trigger_phrase": "bobhat"}),
         ("styles/neon.glow", "xl", {"modelspec.title": "Neon Glow Style", "modelspec.trigger_phrase": "neonglow"}),
         ("styles/xl/watercolor", "xl", {"modelspec.description": "soft watercolour painting"}),
@@ -97,7 +98,8 @@ def test_edit_validation_changes_nothing_on_bad_input(lib):
     c = lib.catalog
     before = c.get("bob")
     for bad in ({"rating": 9}, {"favorite": "yes"}, {"preferred_weight": "heavy"}, {"preferred_weight": float("nan")},
-                {"base_model": "sd99"}, {"unknown": 1}, {"tags": [""]}, {"weight_min": 2, "weight_max": 1}, {"triggers": [1, 2]}):
+                {"base_model": "sd99"}, {"unknown": 1}, {"tags": [""]}, {"weight_min": 2, "weight_max": 1},
+                {"triggers": [1, 2]}):
         with pytest.raises(InvalidInput):
             c.edit("bob", bad)
     assert c.get("bob") == before
@@ -107,7 +109,8 @@ def test_edit_validation_changes_nothing_on_bad_input(lib):
 
 def test_user_triggers_are_kept_apart_from_extracted(lib):
     c = lib.catalog
-    e = c.edit("bob", {"triggers": ["my words", "bobhat"], "preferred_weight": 0.7, "weight_min": 0.4, "weight_max": 1.1})
+    e = c.edit("bob",
+               {"triggers": ["my words", "bobhat"], "preferred_weight": 0.7, "weight_min": 0.4, "weight_max": 1.1})
     assert e["triggers"] == ["my words", "bobhat"] and e["extracted_triggers"] == ["bobhat"]
     assert (e["preferred_weight"], e["weight_min"], e["weight_max"]) == (0.7, 0.4, 1.1)
     assert names(c.list(query="my words")) == ["bob"]

@@ -44,7 +44,8 @@ def test_every_setting_is_real_and_every_real_one_is_documented():
     named = set(re.findall(r"`(LORA_MANAGER_[A-Z_]+)`", README))
     real = {env for env, _ in DOCUMENTED.values()}
     assert real <= named, f"settings missing from README: {real - named}"
-    readers = "".join((ROOT / f).read_text() for f in ("bin/lora-manager", "bin/test", "tests/conftest.py", "tests/browser.py"))
+    readers = "".join((ROOT / f).read_text() for f in ("bin/lora-manager", "bin/test", "tests/conftest.py",
+                                                       "tests/browser.py"))
     assert {n for n in named - real if n not in readers} == set(), "README names settings nothing reads"
 
 

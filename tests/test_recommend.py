@@ -17,8 +17,10 @@ from .loras import write_lora
 
 # (file stem, family, triggers, description, tags)
 LIBRARY = [
-    ("neonCity_v2", "sd1", "nc_neon, neon city", "A futuristic cyberpunk metropolis at night, glowing signs, rain-soaked streets.", "city,scifi"),
-    ("watercolorWash", "sd1", "wtrclr", "Soft watercolor painting look with paper texture and bleeding pigments.", "style,painting"),
+    ("neonCity_v2", "sd1", "nc_neon, neon city",
+     "A futuristic cyberpunk metropolis at night, glowing signs, rain-soaked streets.", "city,scifi"),
+    ("watercolorWash", "sd1", "wtrclr", "Soft watercolor painting look with paper texture and bleeding pigments.",
+     "style,painting"),
     ("oldKnight", "sd1", "armored knight", "Medieval knight in plate armor, swords and castles.", "character,fantasy"),
     ("catEars", "sd1", "kemonomimi cat ears", "Adds fluffy cat ears to any character.", "concept"),
     ("detailTweaker", "sd1", "", "Increases or decreases fine detail in the image.", "tool"),
@@ -100,12 +102,18 @@ def test_co_usage_reason(rec_app):
     events = [{"started_at": _now(), "outcome": "done", "prompt": "p",
                "requested": [{"name": "oldKnight", "weight": 1.0, "te": 1.0, "unet": 1.0},
                              {"name": "detailTweaker", "weight": 0.5, "te": 0.5, "unet": 0.5}],
-               "applied": [{"name": "oldKnight", "te": 1.0, "unet": 1.0}, {"name": "detailTweaker", "te": 0.5, "unet": 0.5}]}
+               "applied": [{"name": "oldKnight", "te": 1.0, "unet": 1.0},
+                           {"name": "detailTweaker", "te": 0.5, "unet": 0.5}]}
               for _ in range(3)]
     rec_app.recorder.usage_store.record_generations(events)
     answer = rec_app.recommender.for_prompt("<lora:oldKnight:1> a knight on a hill", limit=5)
     tweak = next(i for i in answer["items"] if i["lora"]["prompt_name"] == "detailTweaker")
-    assert {"kind": "co_usage", "text": "often used with oldKnight (3 times)", "with": "oldKnight", "value": 3} in tweak["reasons"]
+    assert {
+        "kind": "co_usage",
+        "text": "often used with oldKnight (3 times)",
+        "with": "oldKnight",
+        "value": 3,
+    } in tweak["reasons"]
     similar = rec_app.recommender.similar("oldKnight", limit=5)
     assert "detailTweaker" in names(similar) and "oldKnight" not in names(similar)
 
@@ -138,7 +146,8 @@ def test_incremental_update_embeds_only_what_changed(rec_app, library):
     assert names(rec.for_prompt("nekomimi girl", limit=1)) == ["catEars"]
     rec_app.catalog.edit("catEars", {"favorite": True, "rating": 4})  # not part of its text
     assert rec.wait_idle(30) and len(rec.embedded) == len(LIBRARY) + 1
-    write_lora(library / "pixelArt.safetensors", seed=99, metadata={"modelspec.description": "Retro 8-bit pixel art sprites."})
+    write_lora(library / "pixelArt.safetensors", seed=99,
+               metadata={"modelspec.description": "Retro 8-bit pixel art sprites."})
     scan(rec_app)
     assert rec.wait_idle(30) and len(rec.embedded) == len(LIBRARY) + 2
     rec_app.files.trash("pixelArt")  # the app tells listeners from a thread of its own
@@ -148,7 +157,8 @@ def test_incremental_update_embeds_only_what_changed(rec_app, library):
 
 
 def test_hostile_prompts_with_the_model(rec_app):
-    for odd in ("猫耳の女の子, ネオン", "\u202e\u0000\ud800?", "<lora:<lora:x>>", "((((", "BREAK " * 1500, "a" * MAX_PROMPT_CHARS):
+    for odd in ("猫耳の女の子, ネオン", "\u202e\u0000\ud800?", "<lora:<lora:x>>", "((((", "BREAK " * 1500,
+                "a" * MAX_PROMPT_CHARS):
         assert rec_app.recommender.for_prompt(odd)["mode"] == "semantic"
 
 
@@ -169,7 +179,9 @@ def test_corrupt_vectors_file_is_rebuilt(rec_app, make_app, library, embedder):
     again = make_app(library)
     again.recommender.embedder = embedder
     assert again.recommender.wait_idle(30)
-    assert len(again.recommender.embedded) == len(LIBRARY) and "set aside" in again.recommender.status()["index"]["note"]
+    assert (
+        len(again.recommender.embedded) == len(LIBRARY) and "set aside" in again.recommender.status()["index"]["note"]
+    )
 
 
 def test_lexical_fallback_when_the_model_cannot_load(make_app, library, tmp_path):
@@ -179,7 +191,11 @@ def test_lexical_fallback_when_the_model_cannot_load(make_app, library, tmp_path
     rec = core.recommender
     assert rec.wait_idle(30)
     status = rec.status()
-    assert status["mode"] == "lexical" and status["model"]["state"] == "failed" and "could not be loaded" in status["reason"]
+    assert (
+        status["mode"] == "lexical"
+        and status["model"]["state"] == "failed"
+        and "could not be loaded" in status["reason"]
+    )
     answer = rec.for_prompt("cyberpunk metropolis with glowing signs", limit=3)
     assert answer["mode"] == "lexical" and names(answer)[0] == "neonCity_v2"
     assert any(r["kind"] == "words" for r in answer["items"][0]["reasons"])
@@ -203,7 +219,8 @@ def test_model_off_and_hostile_prompts(make_app, library):
 
 def test_document_text_and_tag():
     doc = doc_of({"id": 1, "name": "cyberpunkCity_v2", "prompt_name": "cyberpunkCity_v2", "alias": "CyberCity",
-                  "triggers": ["cbrpnk"], "tags": ["city"], "description": "Neon.", "training_tags": [["1girl", 9], ["rain", 3]]})
+                  "triggers": ["cbrpnk"], "tags": ["city"], "description": "Neon.",
+                  "training_tags": [["1girl", 9], ["rain", 3]]})
     assert doc.text == "cyberpunk City. Cyber City. Triggers: cbrpnk. Tags: city. Neon.. Trained on: 1girl, rain"
     assert lora_tag("a_b", 0.75) == "<lora:a_b:0.75>" and lora_tag("a", None) == "<lora:a:1.0>"
 

@@ -23,7 +23,8 @@ def client(make_app, library):
 
 
 def test_for_prompt_shape(client):
-    r = client.post(f"{P}/recommendations/for-prompt", json={"prompt": "<lora:oldKnight:1> glowing cyberpunk metropolis", "limit": 3})
+    r = client.post(f"{P}/recommendations/for-prompt",
+                    json={"prompt": "<lora:oldKnight:1> glowing cyberpunk metropolis", "limit": 3})
     assert r.status_code == 200
     body = r.json()
     assert set(body) == {"mode", "base", "base_source", "items"} and body["mode"] == "lexical"
@@ -78,7 +79,9 @@ def test_similar_feedback_status(client):
     r = client.post(f"{P}/recommendations/feedback", json={"key": "neonCity_v2", "action": "accept", "user": "ann"})
     assert r.status_code == 200 and r.json()["accepts"] == 1
     assert client.post(f"{P}/recommendations/feedback", json={"key": "nope", "action": "accept"}).status_code == 404
-    assert client.post(f"{P}/recommendations/feedback", json={"key": "neonCity_v2", "action": "love"}).status_code == 422
+    assert (
+        client.post(f"{P}/recommendations/feedback", json={"key": "neonCity_v2", "action": "love"}).status_code == 422
+    )
     s = client.get(f"{P}/recommendations/status").json()
     assert s["mode"] == "lexical" and s["model"]["state"] == "disabled" and s["index"]["library"] == len(LIBRARY)
     assert "turned off" in s["reason"]
@@ -93,7 +96,8 @@ def test_lexical_ranking_imports_no_heavy_libraries(tmp_path):
         "import sys; from lora_manager.app import build; from lora_manager.settings import Settings;"
         f"core = build(Settings(lora_dirs=[], data_dir={str(tmp_path)!r}, embed_model='off'));"
         "print(core.recommender.for_prompt('a castle')['mode']); core.close();"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'faiss', 'numpy', 'sentence_transformers'));"
+        "heavy = sorted(m for m in sys.modules"
+        " if m.split('.')[0] in ('torch', 'faiss', 'numpy', 'sentence_transformers'));"
         "print('HEAVY', heavy)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -40,7 +40,8 @@ def test_serve_with_the_model_off_builds_the_index_on_the_first_recommendation(t
         wait_for(lambda: not httpx.get(base + "/scans/current", timeout=2).json()["running"], timeout=60)
         status = httpx.get(base + "/recommendations/status").json()
         assert status["index"]["library"] is None, status  # nothing read at start
-        r = httpx.post(base + "/recommendations/for-prompt", json={"prompt": "glowing cyberpunk metropolis", "limit": 3})
+        r = httpx.post(base + "/recommendations/for-prompt",
+                       json={"prompt": "glowing cyberpunk metropolis", "limit": 3})
         assert r.status_code == 200 and r.json()["items"][0]["lora"]["prompt_name"] == "neonCity_v2"
         assert httpx.get(base + "/recommendations/status").json()["index"]["library"] == len(LIBRARY)
         # once built, it follows the library

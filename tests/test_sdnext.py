@@ -176,7 +176,11 @@ def test_a_job_through_the_host_with_its_queue_lock(host):
         wait_for(lambda: client.get(f"{P}/jobs/{job_id}").json()["status"] in ("done", "failed"))
         job = client.get(f"{P}/jobs/{job_id}").json()
         image = client.get(f"{P}/jobs/{job_id}/images/0")
-        assert image.status_code == 200 and image.headers["content-type"] == "image/png" and image.content[:4] == b"\x89PNG"
+        assert (
+            image.status_code == 200
+            and image.headers["content-type"] == "image/png"
+            and image.content[:4] == b"\x89PNG"
+        )
         assert client.get(f"{P}/jobs/{job_id}/images/1").status_code == 404
         assert client.get(f"{P}/jobs/nope/images/0").status_code == 404
     assert job["status"] == "done" and job["prompt"] == "a cat, hostword <lora:hosted:0.8>"

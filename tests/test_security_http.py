@@ -51,7 +51,8 @@ def test_cross_site_writes_are_refused(served):
     server, lib = served
     url = server.base + P
     cross = [{"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"}, {"Origin": "null"},
-             {"Origin": "http://localhost:1"}, {"Sec-Fetch-Site": "same-site", "Origin": f"http://localhost:{server.port + 1}"}]
+             {"Origin": "http://localhost:1"},
+             {"Sec-Fetch-Site": "same-site", "Origin": f"http://localhost:{server.port + 1}"}]
     for headers in cross:
         for method, path in (("POST", "/scans"), ("POST", "/loras/one/restore"), ("POST", "/jobs/1/cancel"),
                              ("DELETE", "/loras/one"), ("PATCH", "/loras/one"), ("POST", "/loras/bulk")):

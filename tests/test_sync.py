@@ -14,17 +14,20 @@ from .loras import file_sha256, tensor_sha256, write_lora
 
 
 def _summary(report):
-    return {k: getattr(report, k) for k in ("total", "new", "unchanged", "changed", "moved", "returned", "missing", "duplicate", "broken")}
+    return {k: getattr(report, k) for k in ("total", "new", "unchanged", "changed", "moved", "returned", "missing",
+                                            "duplicate", "broken")}
 
 
 def test_cold_scan_then_unchanged_rescan(app, library):
     for i in range(5):
         write_lora(library / f"sub{i % 2}" / f"lora{i}.safetensors", seed=i)
     first = scan(app)
-    assert _summary(first) == dict(total=5, new=5, unchanged=0, changed=0, moved=0, returned=0, missing=0, duplicate=0, broken=0)
+    assert _summary(first) == dict(total=5, new=5, unchanged=0, changed=0, moved=0, returned=0, missing=0, duplicate=0,
+                                   broken=0)
     assert app.hasher.done_files == 5
     second = scan(app)
-    assert _summary(second) == dict(total=5, new=0, unchanged=5, changed=0, moved=0, returned=0, missing=0, duplicate=0, broken=0)
+    assert _summary(second) == dict(total=5, new=0, unchanged=5, changed=0, moved=0, returned=0, missing=0, duplicate=0,
+                                    broken=0)
     assert app.hasher.done_files == 5, "an unchanged file is never hashed twice"
 
 
@@ -49,7 +52,8 @@ def test_hashes_match_reference_and_host_forms(app, library):
     assert e["autov2"] == e["sha256"][:10] and e["autov3"] == e["tensor_sha256"][:12]
     assert e["sdnext_hash"] == e["tensor_sha256"][:8]
     assert e["hash_state"] == "done"
-    for key in (e["sha256"], e["autov2"], e["autov3"], e["sdnext_hash"], e["tensor_sha256"], str(e["id"]), "h", "h.safetensors"):
+    for key in (e["sha256"], e["autov2"], e["autov3"], e["sdnext_hash"], e["tensor_sha256"], str(e["id"]), "h",
+                "h.safetensors"):
         assert app.catalog.get(key)["id"] == e["id"], key
 
 

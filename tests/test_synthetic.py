@@ -100,7 +100,10 @@ def test_flux_lycoris_dora_and_peft_names():
     dora = syn.kohya_tensors("sd1", 4, network="dora")
     assert sum(n.endswith(".dora_scale") for n in dora) == sum(n.endswith(".lora_down.weight") for n in dora)
     peft = syn.peft_tensors("xl", 4)
-    assert all(n.startswith(("unet.", "text_encoder.", "text_encoder_2.")) and n.endswith(("lora_A.weight", "lora_B.weight")) for n in peft)
+    assert all(
+        n.startswith(("unet.", "text_encoder.", "text_encoder_2.")) and n.endswith(("lora_A.weight", "lora_B.weight"))
+        for n in peft
+    )
     assert all(n.startswith("transformer.") for n in syn.peft_tensors("f1", 4))
     conv = syn.kohya_tensors("sd1", 4, conv=True, modules_count=3000)
     assert [4, 320, 3, 3] in [s for n, (_, s) in conv.items() if "resnets" in n]
@@ -130,7 +133,9 @@ def library(tmp_path_factory):
 
 
 def _loras(root, stats):
-    return {rel: p for rel, p in walk(root).items() if rel.endswith(".safetensors") and rel not in stats["broken_paths"]}
+    return {
+        rel: p for rel, p in walk(root).items() if rel.endswith(".safetensors") and rel not in stats["broken_paths"]
+    }
 
 
 def test_counts_and_every_lora_opens(library):

@@ -1,4 +1,5 @@
-"""The one cache of reads: kept while nothing was written here and younger than its ttl; least recently used goes first."""
+"""The one cache of reads: kept while nothing was written here and younger than its ttl;
+least recently used goes first."""
 
 from __future__ import annotations
 

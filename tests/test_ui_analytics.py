@@ -32,11 +32,14 @@ def recorded(tmp_path_factory):
     for i in range(6):
         start = NOW - timedelta(days=i, hours=1)
         outcome = "failed" if i == 1 else ("interrupted" if i == 2 else "done")
-        applied = [{"name": "cat", "te": 0.8, "unet": 0.8}] + ([{"name": "dog", "te": 0.5, "unet": 0.5}] if i % 2 == 0 else [])
+        applied = [{"name": "cat", "te": 0.8, "unet": 0.8}] + (
+            [{"name": "dog", "te": 0.5, "unet": 0.5}] if i % 2 == 0 else []
+        )
         core.recorder.record(GenerationEvent.from_prompt(
             "a catword <lora:cat:0.8>" + (" <lora:dog:0.5>" if i % 2 == 0 else "") + " <lora:ghost:1>",
             started_at=start, finished_at=start + timedelta(seconds=4), outcome=outcome, checkpoint="m.safetensors",
-            checkpoint_family="sd1", seed=i, steps=20, width=512, height=512, sampler="Euler", source="ui", applied=applied))
+            checkpoint_family="sd1", seed=i, steps=20, width=512, height=512, sampler="Euler", source="ui",
+            applied=applied))
     assert core.recorder.flush(10)
     server = ThreadServer(core)
     yield server, core
@@ -61,12 +64,18 @@ def page(browser, recorded):
 def test_the_dashboard_shows_what_was_recorded(page):
     page.click(".lm-tab:text('Analytics')")
     page.wait_for_selector(".lm-tile")
-    tiles = dict(zip(page.locator(".lm-tile-label").all_inner_texts(), page.locator(".lm-tile-value").all_inner_texts(), strict=False))
-    assert tiles["generations"] == "6" and tiles["done"] == "4" and tiles["failed"] == "1" and tiles["interrupted"] == "1"
+    tiles = dict(zip(page.locator(".lm-tile-label").all_inner_texts(), page.locator(".lm-tile-value").all_inner_texts(),
+                     strict=False))
+    assert (
+        tiles["generations"] == "6" and tiles["done"] == "4" and tiles["failed"] == "1" and tiles["interrupted"] == "1"
+    )
     assert tiles["never used"].startswith("1 ·")
     assert page.locator(".lm-chart rect").count() >= 6
     most = page.locator(".lm-acard:has(h4:text('Most used')) .lm-barrow")
-    assert most.first.locator(".lm-barlabel").inner_text() == "cat" and most.first.locator(".lm-barvalue").inner_text() == "6 uses"
+    assert (
+        most.first.locator(".lm-barlabel").inner_text() == "cat"
+        and most.first.locator(".lm-barvalue").inner_text() == "6 uses"
+    )
     assert "never" in page.locator(".lm-acard:has(h4:text-matches('Never used')) td").all_inner_texts()
     pairs = page.locator(".lm-acard:has(h4:text('Used together')) td").all_inner_texts()
     assert pairs[:3] in (["cat", "dog", "3"], ["dog", "cat", "3"])
@@ -78,7 +87,8 @@ def test_the_dashboard_shows_what_was_recorded(page):
     most.first.locator("a").click()
     page.wait_for_selector(".lm-detail-title:text('cat')")
     page.wait_for_selector(".lm-usage table")
-    usage = dict(zip(page.locator(".lm-usage th").all_inner_texts(), page.locator(".lm-usage td").all_inner_texts(), strict=False))
+    usage = dict(zip(page.locator(".lm-usage th").all_inner_texts(), page.locator(".lm-usage td").all_inner_texts(),
+                     strict=False))
     assert usage["Uses (applied)"] == "6" and "failed 1" in usage["Outcomes"] and "interrupted 1" in usage["Outcomes"]
     assert page.locator(".lm-usage .lm-barlabel").all_inner_texts()[:1] == ["0.8"]
 

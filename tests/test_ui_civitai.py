@@ -23,7 +23,8 @@ UI = "/lora-manager/ui/"
 @pytest.fixture
 def hosted(tmp_path):
     with DownloadStandin() as civ:
-        publish(civ, tmp_path, versions=((12, "v3", "2025-05-01T00:00:00.000Z"), (10, "v1", "2025-01-01T00:00:00.000Z")))
+        publish(civ, tmp_path,
+                versions=((12, "v3", "2025-05-01T00:00:00.000Z"), (10, "v1", "2025-01-01T00:00:00.000Z")))
         publish(civ, tmp_path, model_id=8, versions=((20, "only", "2025-02-01T00:00:00.000Z"),), name="Bob",
                 file_name="bob.safetensors", seed=5)
         lib = tmp_path / "lib"

@@ -116,7 +116,8 @@ def test_a_weight_sweep_and_cancel(page, hosted):
     page.fill("input[aria-label='sweep_count']", "3")
     before = len(runner.jobs)
     page.click("button:text('Queue sweep')")
-    wait_for(lambda: len(runner.jobs) - before == 3 and all(j.status == "done" for j in core.jobs._jobs.values()), timeout=30)
+    wait_for(lambda: len(runner.jobs) - before == 3 and all(j.status == "done" for j in core.jobs._jobs.values()),
+             timeout=30)
     swept = runner.jobs[before:]
     assert [j.prompt for j in swept] == [f"a dog <lora:dog_style:{w}>" for w in ("0", "0.5", "1")]
     assert len({j.request.seed for j in swept}) == 1 and swept[0].request.seed >= 0

@@ -20,7 +20,8 @@ def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("scroll")
     for i in range(COUNT):
         write_lora(root / "lib" / f"f{i // 100}" / f"lora_{i:03d}.safetensors", seed=i, rank=2)
-    server = Server(str(root / "lib"), str(root / "data"), env={"LORA_MANAGER_EMBED_MODEL": "off", "LORA_MANAGER_WATCH_INTERVAL": "0"})
+    server = Server(str(root / "lib"), str(root / "data"),
+                    env={"LORA_MANAGER_EMBED_MODEL": "off", "LORA_MANAGER_WATCH_INTERVAL": "0"})
     try:
         server.settled(COUNT)
         yield server
@@ -46,7 +47,9 @@ def _visible_names(pg):
 
 
 def _scroll_to(pg, fraction, expect):
-    pg.evaluate(f"(() => {{ const s = document.querySelector('.lm-scroller'); s.scrollTop = s.scrollHeight * {fraction}; }})()")
+    pg.evaluate(
+        f"(() => {{ const s = document.querySelector('.lm-scroller'); s.scrollTop = s.scrollHeight * {fraction}; }})()"
+    )
     wait_for(lambda: pg.locator(".lm-window .lm-placeholder").count() == 0 and expect in _visible_names(pg), timeout=10)
 
 
@@ -59,7 +62,9 @@ def test_every_entry_is_reachable_and_only_the_view_is_drawn(page, view):
     seen = set(_visible_names(page))
     assert len(seen) < 120  # the window, not the list
     for step in range(1, 41):  # on down, a screen at a time
-        page.evaluate("(() => { const s = document.querySelector('.lm-scroller'); s.scrollTop += s.clientHeight * 0.9; })()")
+        page.evaluate(
+            "(() => { const s = document.querySelector('.lm-scroller'); s.scrollTop += s.clientHeight * 0.9; })()"
+        )
         page.wait_for_timeout(30)
         wait_for(lambda: page.locator(".lm-window .lm-placeholder").count() == 0, timeout=10)
         seen.update(_visible_names(page))
@@ -105,4 +110,6 @@ def test_bulk_move_and_trash(page, served, tmp_path_factory):
         page.locator(".lm-card", has_text=name).locator(".lm-check").check()
     page.click(".lm-bulkbar button:text-is('Delete')")
     wait_for(lambda: page.inner_text(".lm-count") == "8 LoRAs", timeout=20)
-    assert httpx.get(api + "lora_290").json()["state"] == "trashed" and httpx.get(api + "lora_292").json()["state"] == "ok"
+    assert (
+        httpx.get(api + "lora_290").json()["state"] == "trashed" and httpx.get(api + "lora_292").json()["state"] == "ok"
+    )

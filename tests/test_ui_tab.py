@@ -27,8 +27,10 @@ UI = "/lora-manager/ui/"
 
 def _library(root) -> int:
     specs = [
-        ("styles/ink_wash.safetensors", "sd1", {"modelspec.title": "Ink Wash", "modelspec.trigger_phrase": "inkwash"}, (20, 20, 20)),
-        ("styles/neon_city.safetensors", "xl", {"modelspec.title": "Neon City", "modelspec.trigger_phrase": "neoncity, glow"}, (200, 0, 200)),
+        ("styles/ink_wash.safetensors", "sd1", {"modelspec.title": "Ink Wash", "modelspec.trigger_phrase": "inkwash"},
+         (20, 20, 20)),
+        ("styles/neon_city.safetensors", "xl",
+         {"modelspec.title": "Neon City", "modelspec.trigger_phrase": "neoncity, glow"}, (200, 0, 200)),
         ("chars/mira.safetensors", "xl", {"modelspec.title": "Mira Character"}, (250, 200, 0)),
         ("chars/hostile.safetensors", "sd1", {"modelspec.title": HOSTILE, "modelspec.description": HOSTILE,
                                              "modelspec.trigger_phrase": HOSTILE}, None),
@@ -218,7 +220,12 @@ def test_bulk_tag_and_untag(page, served):
     assert page.inner_text(".lm-bulkcount") == "2 selected"
     page.fill("input[aria-label='bulk tag']", "bulk-test")
     page.click(".lm-bulkbar button:text('Add tag')")
-    wait_for(lambda: "bulk-test" in _by_name(server, "neon_city")["tags"] and "bulk-test" in _by_name(server, "mira")["tags"], timeout=10)
+    wait_for(
+        lambda: (
+            "bulk-test" in _by_name(server, "neon_city")["tags"] and "bulk-test" in _by_name(server, "mira")["tags"]
+        ),
+        timeout=10,
+    )
     assert "bulk-test" not in _by_name(server, "ink_wash")["tags"]
     page.fill(".lm-taginput", "bulk-test")
     page.press(".lm-taginput", "Enter")
@@ -335,7 +342,8 @@ def test_inside_sdnext_requests_carry_the_signed_in_users_token(browser, served)
     expected = "Basic " + base64.b64encode(b"ann:t0k").decode()
     assert seen["loras"] == expected and seen["system"] == expected and seen["autocomplete"] == expected
     img = pg.locator(".lm-card:has-text('Neon City') img.lm-img")
-    pg.wait_for_function("img => img.src.startsWith('blob:') && img.complete && img.naturalWidth === 64", arg=img.element_handle())
+    pg.wait_for_function("img => img.src.startsWith('blob:') && img.complete && img.naturalWidth === 64",
+                         arg=img.element_handle())
     # recommendation feedback is the signed-in user's
     with pg.expect_request("**/recommendations/feedback") as sent:
         pg.evaluate("window.LoraManager.recommend.feedback({lora: {id: 1}}, 'dismiss')")

@@ -28,7 +28,8 @@ def lib(app, library):
 def _record(core, minutes, prompt, applied, outcome="done"):
     started = T0 + timedelta(minutes=minutes)
     core.recorder.record(GenerationEvent.from_prompt(
-        prompt, started_at=started, finished_at=started + timedelta(seconds=3), outcome=outcome, checkpoint="m.safetensors",
+        prompt, started_at=started, finished_at=started + timedelta(seconds=3), outcome=outcome,
+        checkpoint="m.safetensors",
         checkpoint_family="sd1", seed=42, steps=20, width=512, height=512, sampler="Euler", source="ui",
         applied=[{"name": n, "te": w, "unet": w} for n, w in applied]))
 
@@ -59,7 +60,8 @@ def test_entries_carry_their_use_count_and_last_use(lib):
 
 
 def test_a_burst_of_events_is_stored_in_batches(lib):
-    event = GenerationEvent.from_prompt("<lora:dog:1>", started_at=T0, finished_at=T0, applied=[{"name": "dog", "te": 1, "unet": 1}])
+    event = GenerationEvent.from_prompt("<lora:dog:1>", started_at=T0, finished_at=T0,
+                                        applied=[{"name": "dog", "te": 1, "unet": 1}])
     for _ in range(200):
         lib.recorder.record(event)  # only enqueues; the writer thread stores them
     assert lib.recorder.flush(30) and lib.analytics.list_usage(limit=1)["total"] == 200
@@ -85,7 +87,8 @@ def test_a_database_outage_keeps_events_for_a_retry(lib):
 def test_an_event_the_database_refuses_is_dropped_not_retried_forever(lib):
     bad = GenerationEvent.from_prompt("<lora:dog:1>", started_at=T0, finished_at=T0,
                                       applied=[{"name": "dog", "te": 1, "unet": [1, 1, 1]}])  # a list in a Float column
-    good = GenerationEvent.from_prompt("<lora:dog:0.5>", started_at=T0, finished_at=T0, applied=[{"name": "dog", "te": 0.5, "unet": 0.5}])
+    good = GenerationEvent.from_prompt("<lora:dog:0.5>", started_at=T0, finished_at=T0,
+                                       applied=[{"name": "dog", "te": 0.5, "unet": 0.5}])
     lib.recorder.record(bad)
     lib.recorder.record(good)
     assert lib.recorder.flush(20)
@@ -101,13 +104,15 @@ def test_usage_api_filters(lib):
     lib.recorder.flush(10)
     with TestClient(create_app(lib)) as c:
         assert c.get(f"{P}/usage").json()["total"] == 3
-        assert [e["prompt"] for e in c.get(f"{P}/usage", params={"lora": "cat_style"}).json()["items"]] == ["<lora:cat_style:0.8>"]
+        items = c.get(f"{P}/usage", params={"lora": "cat_style"}).json()["items"]
+        assert [e["prompt"] for e in items] == ["<lora:cat_style:0.8>"]
         by_hash = lib.catalog.get("dog")["sha256"]
         assert c.get(f"{P}/usage", params={"lora": by_hash}).json()["total"] == 1
         assert c.get(f"{P}/usage", params={"lora": "ghost"}).json()["total"] == 1
         since = (T0 + timedelta(minutes=5)).isoformat()
         assert c.get(f"{P}/usage", params={"since": since}).json()["total"] == 2
-        assert c.get(f"{P}/usage", params={"since": "2026-11-01T12:05:00", "until": "2026-11-01T12:15:00"}).json()["total"] == 1
+        window = {"since": "2026-11-01T12:05:00", "until": "2026-11-01T12:15:00"}
+        assert c.get(f"{P}/usage", params=window).json()["total"] == 1
         assert c.get(f"{P}/usage", params={"since": "yesterday"}).status_code == 422
 
 

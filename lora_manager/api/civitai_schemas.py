@@ -18,7 +18,8 @@ class CivitaiFetchRequest(BaseModel):
         {"required": ["keys"], "properties": {"keys": {"minItems": 1}, "all_missing": {"const": False}}},
         {"required": ["all_missing"], "properties": {"keys": {"maxItems": 0}, "all_missing": {"const": True}}},
     ]})
-    keys: list[Key] = Field(default_factory=list, max_length=MAX_BULK, description="ids, prompt names, file names or hashes")
+    keys: list[Key] = Field(default_factory=list, max_length=MAX_BULK,
+                            description="ids, prompt names, file names or hashes")
     all_missing: bool = Field(False, description="every hashed LoRA whose hash has no record (resumes a stopped run)")
     refresh: bool = Field(False, description="ask again about LoRAs that have a record")
 

@@ -61,7 +61,8 @@ def list_endpoint(core):
         update_available: Optional[bool] = Query(None, description="a newer version on Civitai (update check)"),
         state: Optional[str] = Query(None, pattern="^(ok|broken|unsupported|other|missing|trashed)$"),
         sort: str = Query("name", pattern="^-?(id|name|modified|added|size)$"),
-        limit: int = Query(50, ge=1, le=200_000, description="up to 1000 (more is cut to 1000), or 200000 with `fields`"),
+        limit: int = Query(50, ge=1, le=200_000,
+                           description="up to 1000 (more is cut to 1000), or 200000 with `fields`"),
         offset: int = Query(0, ge=0, le=10_000_000),
         cursor: Optional[str] = Query(None, max_length=1000),
         fields: Optional[str] = Query(None, max_length=1000, pattern=fields_pattern(),
@@ -71,7 +72,8 @@ def list_endpoint(core):
             limit = min(limit, 1000)  # cards page; a few named fields may be long (the autocomplete's dump)
         q = LoraQuery(query=query, base=base, tags=tag, folder=folder, favorite=favorite, has_preview=has_preview,
                       missing=missing, duplicate=duplicate, broken=broken, network_type=network_type, state=state,
-                      update_available=update_available, sort=sort, limit=limit, offset=offset, cursor=cursor, fields=fields or LIST_FIELDS, raw_json=True)
+                      update_available=update_available, sort=sort, limit=limit, offset=offset, cursor=cursor,
+                      fields=fields or LIST_FIELDS, raw_json=True)
         key = (query, base, tuple(tag), folder, favorite, has_preview, missing, duplicate, broken, network_type, state,
                update_available, sort, limit, offset, cursor, fields)
         body = cache.get(key)

@@ -25,7 +25,9 @@ SINCE = "from this moment: ISO 8601 date and time (2026-01-31T08:00:00+01:00); w
 UNTIL = "before this moment (exclusive), written as `since`"
 
 
-_ISO_PARTS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:?\d{2})?$")
+_ISO_PARTS = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
 
 
 def moment(description: str) -> Any:

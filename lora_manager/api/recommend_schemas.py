@@ -10,11 +10,14 @@ from .schemas import TEXT, Lora
 
 class RecommendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    prompt: str = Field(..., max_length=10_000, description="the prompt; its <lora:...> tags are read, then left out of the match")
+    prompt: str = Field(..., max_length=10_000,
+                        description="the prompt; its <lora:...> tags are read, then left out of the match")
     limit: int = Field(10, ge=1, le=50)
     base: Optional[Literal[FAMILIES]] = Field(  # type: ignore[valid-type]
-        None, description="target checkpoint family; default: the host's loaded one, else that of the LoRAs in the prompt")
-    user: str = Field("", max_length=200, pattern=TEXT, description="whose feedback applies ('' where the host has no users)")
+        None,
+        description="target checkpoint family; default: the host's loaded one, else that of the LoRAs in the prompt")
+    user: str = Field("", max_length=200, pattern=TEXT,
+                      description="whose feedback applies ('' where the host has no users)")
 
 
 class Reason(BaseModel):
@@ -40,7 +43,8 @@ class Recommendations(BaseModel):
 
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    key: str = Field(..., min_length=1, max_length=300, pattern=TEXT, description="the suggested LoRA: id, prompt name, file name or hash")
+    key: str = Field(..., min_length=1, max_length=300, pattern=TEXT,
+                     description="the suggested LoRA: id, prompt name, file name or hash")
     action: Literal["accept", "dismiss", "down"]
     user: str = Field("", max_length=200, pattern=TEXT)
 
@@ -56,6 +60,9 @@ class FeedbackResult(BaseModel):
 class RecommendStatus(BaseModel):
     mode: Literal["semantic", "lexical"]
     reason: Optional[str] = Field(None, description="why the lexical ranking answers, when it does")
-    model: dict[str, Any] = Field(description="name, path, source, device, state (idle|downloading|loading|ready|failed|disabled), error, dim, download (state, repo, bytes, total_bytes, error of a one-time fetch, or null)")
-    index: dict[str, Any] = Field(description="size (LoRAs embedded), library (LoRAs readable), file, loaded_from_disk, note")
+    model: dict[str, Any] = Field(description="name, path, source, device, state "
+                                  "(idle|downloading|loading|ready|failed|disabled), error, dim, download "
+                                  "(state, repo, bytes, total_bytes, error of a one-time fetch, or null)")
+    index: dict[str, Any] = Field(description="size (LoRAs embedded), library (LoRAs readable), file, "
+                                  "loaded_from_disk, note")
     build: dict[str, Any] = Field(description="running, done, total, rate (texts/s), error")

@@ -25,8 +25,10 @@ class JSON(Response):
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
-def error_response(status: int, code: str, message: str, details: dict | None = None, headers: dict | None = None) -> JSON:
-    return JSON({"error": {"code": code, "message": message, "details": details or {}}}, status_code=status, headers=headers)
+def error_response(status: int, code: str, message: str, details: dict | None = None,
+                   headers: dict | None = None) -> JSON:
+    return JSON({"error": {"code": code, "message": message, "details": details or {}}}, status_code=status,
+                headers=headers)
 
 
 def core_error_response(exc: LoraManagerError) -> JSON:
@@ -43,7 +45,8 @@ async def on_validation_error(_request: Request, exc: RequestValidationError) ->
     # location and reason are what a client needs.
     errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))[:300], "type": e.get("type")}
               for e in exc.errors()[:20]]
-    return error_response(422, "invalid_input", "the request does not match what this route accepts", {"errors": errors})
+    return error_response(422, "invalid_input", "the request does not match what this route accepts",
+                          {"errors": errors})
 
 
 async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSON:

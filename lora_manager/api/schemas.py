@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from ..catalog import entry
 from ..catalog.fileops import MAX_NAME
 from ..catalog.service import BULK_ACTIONS, MAX_BULK
-from ..catalog.userdata import (MAX_COLLECTION, MAX_NOTES, MAX_RATING, MAX_TAG, MAX_TAGS, MAX_TRIGGER, MAX_TRIGGERS, TEXT,
-                                WEIGHT_LIMIT, WORD)
+from ..catalog.userdata import (MAX_COLLECTION, MAX_NOTES, MAX_RATING, MAX_TAG, MAX_TAGS, MAX_TRIGGER, MAX_TRIGGERS,
+                                TEXT, WEIGHT_LIMIT, WORD)
 from ..jobs.queue import JobRequest
 from ..library.basemodel import FAMILIES
 from ..sync.scanner import ScanReport as Counts
@@ -95,7 +95,7 @@ class LoraEdit(BaseModel):
 
 
 class BulkEdit(BaseModel):
-    """`value` is needed by tag, untag (tags), collect, uncollect (a collection name); set_base takes a family or null."""
+    """`value`: needed by tag, untag (tags), collect, uncollect (a collection name); set_base takes a family or null."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"allOf": [
         _when_action(("tag", "untag"), {"anyOf": [

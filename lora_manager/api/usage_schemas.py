@@ -51,7 +51,9 @@ class AutocompleteColumns(BaseModel):
     tags: list[list[str]] = Field(description="the user's tags, then the first tags the file or its sidecars give")
     uses: list[int] = Field(description="generations that applied it")
     last_used: list[Optional[int]] = Field(description="Unix seconds of the last use")
-    preview: list[Union[int, str, None]] = Field(description="index for /loras/{id}/previews/{index}, \"cover\", or null")
+    preview: list[Union[int, str, None]] = Field(
+        description="index for /loras/{id}/previews/{index}, \"cover\", or null"
+    )
 
 
 class AutocompleteIndex(BaseModel):

@@ -104,8 +104,10 @@ class FileOps:
                 new_base = new_base[: -len(ext)]
             if not new_base or new_base in (".", "..") or _BAD_NAME.search(new_base) or len(new_base) > MAX_NAME \
                     or new_base != new_base.rstrip(". "):
-                raise InvalidInput(f"a new name must be 1-{MAX_NAME} characters without path separators, control characters "
-                                   "or trailing dots and spaces")
+                raise InvalidInput(
+                    f"a new name must be 1-{MAX_NAME} characters without path separators, control characters "
+                    "or trailing dots and spaces"
+                )
             root = self._root_of(path) or stored_root
             if folder in (None, ""):
                 target_folder = old_folder
@@ -118,7 +120,8 @@ class FileOps:
                 raise InvalidInput("the target folder is a file", {"folder": target_folder})
             moves = [(path, os.path.join(target_folder, new_base + ext))]
             for comp in self._companions(path):
-                moves.append((os.path.join(old_folder, comp), os.path.join(target_folder, new_base + comp[len(old_base):])))
+                moves.append((os.path.join(old_folder, comp),
+                              os.path.join(target_folder, new_base + comp[len(old_base):])))
             if moves[0][0] == moves[0][1]:
                 return self.catalog_store.get(lid)
             holder = self.user_store.id_at_path(moves[0][1])
@@ -202,7 +205,9 @@ class FileOps:
             FileOps._move_back(done)
             if exc.errno == errno.EEXIST:
                 raise Conflict("a file with that name appeared meanwhile; nothing was changed") from exc
-            raise Conflict(f"could not move {os.path.basename(src)}: {exc.strerror or exc}; nothing was changed") from exc
+            raise Conflict(
+                f"could not move {os.path.basename(src)}: {exc.strerror or exc}; nothing was changed"
+            ) from exc
 
     @staticmethod
     def _move_back(done: list[tuple[str, str]]) -> None:

@@ -22,7 +22,8 @@ WEIGHT_LIMIT = 10.0  # weights lie in -WEIGHT_LIMIT..WEIGHT_LIMIT
 TEXT = r"^[^\x00]*$"
 WORD = r"^[^\x00]*[^\x00\s][^\x00]*$"
 USER_FIELDS = (
-    "favorite", "rating", "notes", "triggers", "preferred_weight", "weight_min", "weight_max", "negative_text", "base_override",
+    "favorite", "rating", "notes", "triggers", "preferred_weight", "weight_min", "weight_max", "negative_text",
+    "base_override",
 )
 EDITABLE = USER_FIELDS + ("tags", "base_model")
 
@@ -125,7 +126,8 @@ def validate_edit(fields: dict[str, Any]) -> dict[str, Any]:
             if value in (None, ""):
                 out["base_override"] = None
             elif value not in FAMILIES:
-                raise InvalidInput(f"unknown base model family {str(value)[:40]!r}", {"field": name, "allowed": list(FAMILIES)})
+                raise InvalidInput(f"unknown base model family {str(value)[:40]!r}",
+                                   {"field": name, "allowed": list(FAMILIES)})
             else:
                 out["base_override"] = value
         elif name == "tags":

@@ -97,4 +97,8 @@ def _text(report: dict[str, Any]) -> str:
                f"{report['requests']} request(s) to Civitai")
     if report.get("stopped_reason"):
         summary += f"; stopped: {report['stopped_reason']} (run again to go on)"
-    return "\n".join([*lines, summary]) if lines else "nothing to ask Civitai about: every hashed LoRA has a record\n" + summary
+    return (
+        "\n".join([*lines, summary])
+        if lines
+        else "nothing to ask Civitai about: every hashed LoRA has a record\n" + summary
+    )

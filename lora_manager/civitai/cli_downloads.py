@@ -16,14 +16,16 @@ def add_commands(sub, common) -> list:
     p = u = sub.add_parser("updates", help="check Civitai for newer versions of the LoRAs whose sidecars name a model")
     common(p)
     p.add_argument("--no-check", action="store_true", help="show what the last check found, without asking Civitai")
-    p.add_argument("--all", action="store_true", help="every LoRA naming a Civitai model, not only those with an update")
+    p.add_argument("--all", action="store_true",
+                   help="every LoRA naming a Civitai model, not only those with an update")
     p = sub.add_parser("download", help="download a LoRA from Civitai: a model or download URL, a version id or an AIR")
     common(p)
     p.add_argument("ref", metavar="URL_OR_ID", help="https://civitai.com/models/123?modelVersionId=456, 456, "
                                                     "or urn:air:sdxl:lora:civitai:123@456")
     p.add_argument("--to", dest="folder", metavar="FOLDER",
                    help="folder relative to the first root, or absolute inside a root (default: the folder template)")
-    p.add_argument("--update-of", metavar="KEY", help="the installed LoRA this is a newer version of (lands in its folder)")
+    p.add_argument("--update-of", metavar="KEY",
+                   help="the installed LoRA this is a newer version of (lands in its folder)")
     p.add_argument("--replace", action="store_true",
                    help="with --update-of: the old version goes to the trash and your data on it moves to the new one")
     p.add_argument("--carry-user-data", action="store_true",
@@ -88,7 +90,8 @@ def _download(app, args) -> int:
         else:
             print(f"error: {job['error'] or job['state']}", file=sys.stderr)
         return 1
-    _out(args, job, f"downloaded {job['model_name'] or ''} {job['version_name'] or ''} -> {job['target']}".replace("  ", " "))
+    _out(args, job,
+         f"downloaded {job['model_name'] or ''} {job['version_name'] or ''} -> {job['target']}".replace("  ", " "))
     return 0
 
 

@@ -217,11 +217,20 @@ class Downloads:
         p = plan(self.core, client, job)
         version, file = p.version, p.file
         size = int(float(file["sizeKB"]) * 1024) if isinstance(file.get("sizeKB"), (int, float)) else None
-        self.store.update_download(job["id"], {
-            "model_id": version.get("modelId"), "version_id": version["id"], "sha256": p.sha256,
-            "model_name": str((p.model or {}).get("name") or (version.get("model") or {}).get("name") or "")[:500] or None,
-            "version_name": str(version.get("name") or "")[:500] or None, "file_name": os.path.basename(p.target),
-            "size": size, "target": p.target})
+        self.store.update_download(
+            job["id"],
+            {
+                "model_id": version.get("modelId"),
+                "version_id": version["id"],
+                "sha256": p.sha256,
+                "model_name": str((p.model or {}).get("name") or (version.get("model") or {}).get("name") or "")[:500]
+                or None,
+                "version_name": str(version.get("name") or "")[:500] or None,
+                "file_name": os.path.basename(p.target),
+                "size": size,
+                "target": p.target,
+            },
+        )
         self._changed(job["id"])
         control.check()
         present = self.store.present_with_hash(p.sha256)

@@ -75,7 +75,8 @@ def _example(image: dict[str, Any]) -> dict[str, Any] | None:
                           "weight": _float(res.get("weight"))})
     for res in _list(meta.get("resources"), 50):
         if isinstance(res, dict) and str(res.get("type", "")).lower() in ("lora", "locon", "lycoris"):
-            loras.append({"model_version_id": None, "name": _line(res.get("name"), 200), "weight": _float(res.get("weight"))})
+            loras.append({"model_version_id": None, "name": _line(res.get("name"), 200),
+                          "weight": _float(res.get("weight"))})
     return {
         "image_url": image.get("url") if isinstance(image.get("url"), str) else None,
         "prompt": prompt,

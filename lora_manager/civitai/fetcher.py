@@ -67,7 +67,8 @@ class Fetcher:
             return Outcome(t.id, t.path, "failed", "not hashed yet: the background hasher has not reached it")
         done = self._hashes_done.get(t.sha256)
         if done is not None:
-            out = Outcome(t.id, t.path, done.outcome, done.reason, done.version_id, done.model_id, done.matched_by, True)
+            out = Outcome(t.id, t.path, done.outcome, done.reason, done.version_id, done.model_id, done.matched_by,
+                          True)
         else:
             out = self._resolve(t)
             self._hashes_done[t.sha256] = out

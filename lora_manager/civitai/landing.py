@@ -54,7 +54,8 @@ def land(core, library, store, client, job: dict[str, Any], part: str, version: 
     return lora_id, warnings
 
 
-def record(core, library, client, final: str, sha256: str, version: dict[str, Any], model: dict[str, Any] | None) -> list[str]:
+def record(core, library, client, final: str, sha256: str, version: dict[str, Any],
+           model: dict[str, Any] | None) -> list[str]:
     """Civitai's record of the new file, as a fetch by hash leaves it (civitai/fetcher.py): stored under
     its SHA-256, `<name>.civitai.info` and a preview unless the settings say no. A failure here is a
     warning on the job: the verified file stays."""

@@ -143,7 +143,8 @@ class CivitaiService:
                     in_a_row += 1
                 except Exception as exc:  # a bug on one odd answer must not end a run of 10k
                     log.exception("Civitai fetch of LoRA %s failed", target.id)
-                    out = Outcome(target.id, target.path, "failed", f"internal error: {type(exc).__name__}: {exc}"[:500])
+                    out = Outcome(target.id, target.path, "failed",
+                                  f"internal error: {type(exc).__name__}: {exc}"[:500])
                 self._count(out.as_dict(), client, outcomes, on_outcome)
                 if in_a_row >= FAILURES_IN_A_ROW:
                     stopped = f"{in_a_row} failures in a row: {out.reason}"

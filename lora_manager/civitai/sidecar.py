@@ -35,7 +35,9 @@ def is_ours(path: str) -> bool:
         data = orjson.loads(raw) if len(raw) <= MAX_READ else None
     except (OSError, orjson.JSONDecodeError):
         return False
-    return isinstance(data, dict) and isinstance(data.get(MARK), dict) and data[MARK].get("written_by") == "lora-manager"
+    return (
+        isinstance(data, dict) and isinstance(data.get(MARK), dict) and data[MARK].get("written_by") == "lora-manager"
+    )
 
 
 def sidecar_body(version: dict[str, Any], model: dict[str, Any] | None) -> dict[str, Any]:

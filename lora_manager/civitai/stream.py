@@ -99,7 +99,8 @@ def fetch(client, url: str, part: str, *, sha256: str, control: Control, attempt
             control.sleep(min(30.0, backoff_s * 2 ** max(0, failures - 1)))
     if got.total is not None and got.done != got.total:
         _discard(part)
-        raise DownloadError("hash_mismatch", f"the file is {got.done} bytes, Civitai said {got.total}; nothing was kept")
+        raise DownloadError("hash_mismatch",
+                            f"the file is {got.done} bytes, Civitai said {got.total}; nothing was kept")
     if got.digest.hexdigest() != sha256.lower():
         _discard(part)
         raise DownloadError("hash_mismatch", "the downloaded file's SHA-256 does not match Civitai's: it was "

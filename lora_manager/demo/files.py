@@ -140,7 +140,8 @@ def write_lora(root: str, seed: int, spec: Spec, stats: dict, made: set[str]) ->
     src = spec.source if spec.dup else spec
     enc = encode(seed, src)
     if spec.dup == "retag":  # someone edited the metadata: same tensor hash, other file hash
-        enc.metadata = {**(enc.metadata or {}), **ssmd_metadata(random.Random(f"{seed}:{spec.index}:retag"), spec.concept)}
+        enc.metadata = {**(enc.metadata or {}),
+                        **ssmd_metadata(random.Random(f"{seed}:{spec.index}:retag"), spec.concept)}
     head, legacy = finish_header(enc)
     base_abs = os.path.join(root, *spec.stem.split("/"))
     path = base_abs + ".safetensors"
@@ -174,7 +175,8 @@ def write_lora(root: str, seed: int, spec: Spec, stats: dict, made: set[str]) ->
     if spec.broken:
         kind, rel = spec.broken
         brng = random.Random(f"{seed}:{spec.index}:broken")
-        stats["bytes"] += _put(os.path.join(root, *rel.split("/")), broken_bytes(kind, head + bytes(enc.data), brng), made)
+        stats["bytes"] += _put(os.path.join(root, *rel.split("/")), broken_bytes(kind, head + bytes(enc.data), brng),
+                               made)
         stats["broken"] += 1
         _bump(stats["broken_kinds"], kind)
         stats["broken_paths"][rel] = kind
@@ -190,7 +192,8 @@ def _sidecar_info(seed, spec, src, enc, rng, base_abs, preview_abs, size, sha, c
             "version_id": ids.randrange(10**4, 2 * 10**6),
             "created": _dt.datetime.fromtimestamp(enc.when, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             "size": size, "sha256": sha, "tensor_sha256": enc.tensor_sha256, "crc32": crc, "legacy": legacy,
-            "weight": rng.choice((0.0, 0.6, 0.7, 0.8, 1.0)), "clip_skip": 2 if src.family == "sd1" or src.label == "Pony" else 1,
+            "weight": rng.choice((0.0, 0.6, 0.7, 0.8, 1.0)),
+            "clip_skip": 2 if src.family == "sd1" or src.label == "Pony" else 1,
             "abs_path": os.path.abspath(base_abs + ".safetensors").replace(os.sep, "/"),
             "preview_abs": os.path.abspath(preview_abs).replace(os.sep, "/") if preview_abs else None,
             "mtime": float(enc.when)}

@@ -12,6 +12,9 @@ finite, |x| < 2) mixed with a per-file key, so each file hashes differently.
 # The generator's names that tests and benchmarks use, gathered from the modules that own them.
 from .words import make_concept  # noqa: F401
 from .meta import kohya_metadata  # noqa: F401
-from .tensors import DTYPE_SIZES, FAMILIES, NETWORKS, _SIGNATURE, build_tensors, fit_modules, kohya_tensors, layout, peft_tensors, write_safetensors  # noqa: F401
+from .tensors import (  # noqa: F401
+    DTYPE_SIZES, FAMILIES, NETWORKS, _SIGNATURE, build_tensors, fit_modules, kohya_tensors, layout, peft_tensors,
+    write_safetensors,
+)
 from .files import generate_library, merge_counts  # noqa: F401
 from .sample import demo_library  # noqa: F401

@@ -18,8 +18,10 @@ BASES = {  # family -> [(Civitai base-model label, ss_sd_model_name, weight)]
     "sd1": [("SD 1.5", "v1-5-pruned-emaonly.safetensors", 4), ("SD 1.5", "anything-v5-PrtRE.safetensors", 2),
             ("SD 1.5", "AOM3A1B_orangemixs.safetensors", 1), ("SD 1.5", "realisticVisionV51_v51VAE.safetensors", 2)],
     "sd2": [("SD 2.1", "v2-1_768-ema-pruned.safetensors", 3), ("SD 2.0", "512-base-ema.safetensors", 1)],
-    "xl": [("SDXL 1.0", "sd_xl_base_1.0.safetensors", 4), ("Pony", "ponyDiffusionV6XL_v6StartWithThisOne.safetensors", 4),
-           ("Illustrious", "illustriousXL_v01.safetensors", 3), ("NoobAI", "noobaiXLNAIXL_vPred10Version.safetensors", 2),
+    "xl": [("SDXL 1.0", "sd_xl_base_1.0.safetensors", 4),
+           ("Pony", "ponyDiffusionV6XL_v6StartWithThisOne.safetensors", 4),
+           ("Illustrious", "illustriousXL_v01.safetensors", 3),
+           ("NoobAI", "noobaiXLNAIXL_vPred10Version.safetensors", 2),
            ("SDXL 1.0", "juggernautXL_v9Rdphoto2Lightning.safetensors", 1)],
     "f1": [("Flux.1 D", "flux1-dev.safetensors", 4), ("Flux.1 D", "flux1-dev-fp8.safetensors", 2),
            ("Flux.1 S", "flux1-schnell.safetensors", 1)],
@@ -72,9 +74,11 @@ def kohya_metadata(rng: random.Random, family: str, name: str, *, concept: Conce
     """About 60-70 `ss_*` keys as sd-scripts writes them, plus optional `modelspec.*` / `ssmd_*`."""
     concept = concept or make_concept(rng, name=name)
     label, sd_model = (label, sd_model) if sd_model else rng.choice(BASES[family])[:2]
-    alpha_s = f"{alpha if alpha is not None else rank:g}" if rng.random() < 0.5 else f"{float(alpha if alpha is not None else rank)}"
+    alpha_s = (f"{alpha if alpha is not None else rank:g}" if rng.random() < 0.5
+               else f"{float(alpha if alpha is not None else rank)}")
     res = RESOLUTION[family]
-    n_img, repeats, epochs, batch = rng.randrange(12, 160), rng.choice((1, 2, 5, 10, 20)), rng.randrange(4, 21), rng.choice((1, 2, 4))
+    n_img, repeats, epochs, batch = (rng.randrange(12, 160), rng.choice((1, 2, 5, 10, 20)), rng.randrange(4, 21),
+                                     rng.choice((1, 2, 4)))
     per_epoch = -(-n_img * repeats // batch)
     epoch = rng.choice((epochs, epochs, rng.randrange(1, epochs + 1)))
     finished = float(finished_at or rng.randrange(1_672_531_200, 1_748_736_000)) + rng.random()
@@ -93,14 +97,18 @@ def kohya_metadata(rng: random.Random, family: str, name: str, *, concept: Conce
         "ss_lr_scheduler": rng.choice(("cosine", "constant", "cosine_with_restarts", "linear")),
         "ss_network_module": module, "ss_network_dim": str(rank), "ss_network_alpha": alpha_s,
         "ss_network_dropout": "None", "ss_mixed_precision": rng.choice(("fp16", "bf16")), "ss_full_fp16": "False",
-        "ss_v2": str(family == "sd2"), "ss_base_model_version": BASE_VERSION[family] + ("_v" if family == "sd2" and "768" in sd_model else ""),
-        "ss_clip_skip": "2" if family == "sd1" or label == "Pony" else "None", "ss_max_token_length": rng.choice(("225", "None")),
+        "ss_v2": str(family == "sd2"),
+        "ss_base_model_version": BASE_VERSION[family] + ("_v" if family == "sd2" and "768" in sd_model else ""),
+        "ss_clip_skip": "2" if family == "sd1" or label == "Pony" else "None",
+        "ss_max_token_length": rng.choice(("225", "None")),
         "ss_cache_latents": "True", "ss_seed": str(rng.randrange(2**31)), "ss_lowram": "False",
         "ss_noise_offset": rng.choice(("None", "0.0357", "0.1")), "ss_multires_noise_iterations": "None",
         "ss_multires_noise_discount": "0.3", "ss_adaptive_noise_scale": "None", "ss_zero_terminal_snr": "False",
         "ss_training_comment": rng.choice(("None", f"trigger: {concept.triggers[0]}", concept.description)),
         "ss_sd_scripts_commit_hash": rng.randbytes(20).hex(),
-        "ss_optimizer": rng.choice(("bitsandbytes.optim.adamw.AdamW8bit(weight_decay=0.1)", "prodigyopt.prodigy.Prodigy(decouple=True,use_bias_correction=True)", "transformers.optimization.Adafactor(relative_step=False)")),
+        "ss_optimizer": rng.choice(("bitsandbytes.optim.adamw.AdamW8bit(weight_decay=0.1)",
+                                    "prodigyopt.prodigy.Prodigy(decouple=True,use_bias_correction=True)",
+                                    "transformers.optimization.Adafactor(relative_step=False)")),
         "ss_max_grad_norm": "1.0", "ss_caption_dropout_rate": "0.0", "ss_caption_dropout_every_n_epochs": "0",
         "ss_caption_tag_dropout_rate": "0.0", "ss_face_crop_aug_range": "None", "ss_prior_loss_weight": "1.0",
         "ss_min_snr_gamma": rng.choice(("None", "5.0")), "ss_scale_weight_norms": "None", "ss_ip_noise_gamma": "None",
@@ -110,10 +118,12 @@ def kohya_metadata(rng: random.Random, family: str, name: str, *, concept: Conce
         "ss_sd_model_hash": hashlib.sha256(sd_model.encode()[::-1]).hexdigest()[:8],
         "ss_resolution": f"({res}, {res})", "ss_enable_bucket": "True", "ss_min_bucket_reso": "256",
         "ss_max_bucket_reso": "2048", "ss_bucket_no_upscale": "True",
-        "ss_bucket_info": json.dumps({"buckets": {"0": {"resolution": [res * 13 // 16, res * 19 // 16], "count": n_img * repeats}}, "mean_img_ar_error": 0.02}),
+        "ss_bucket_info": json.dumps({"buckets": {"0": {"resolution": [res * 13 // 16, res * 19 // 16],
+                                                        "count": n_img * repeats}}, "mean_img_ar_error": 0.02}),
         "ss_keep_tokens": "1", "ss_shuffle_caption": "True", "ss_color_aug": "False", "ss_flip_aug": "False",
         "ss_random_crop": "False", "ss_batch_size_per_device": str(batch), "ss_total_batch_size": str(batch),
-        "ss_tag_frequency": json.dumps(freq), "ss_dataset_dirs": json.dumps({d: {"n_repeats": repeats, "img_count": n_img // len(freq)} for d in freq}),
+        "ss_tag_frequency": json.dumps(freq),
+        "ss_dataset_dirs": json.dumps({d: {"n_repeats": repeats, "img_count": n_img // len(freq)} for d in freq}),
         "ss_reg_dataset_dirs": "{}", "ss_epoch": str(epoch), "ss_steps": str(per_epoch * epoch),
         "ss_training_finished_at": repr(finished),
     }
@@ -121,12 +131,14 @@ def kohya_metadata(rng: random.Random, family: str, name: str, *, concept: Conce
         md["ss_network_args"] = json.dumps(net_args)
     if family == "f1":
         md.update({"ss_apply_t5_attn_mask": "False", "ss_t5xxl_max_token_length": "512", "ss_guidance_scale": "1.0",
-                   "ss_timestep_sampling": "shift", "ss_model_prediction_type": "raw", "ss_discrete_flow_shift": "3.1582"})
+                   "ss_timestep_sampling": "shift", "ss_model_prediction_type": "raw",
+                   "ss_discrete_flow_shift": "3.1582"})
     if rng.random() < 0.35:  # dataset-config runs also describe each subset
         subsets = [{"img_count": n_img // len(freq), "num_repeats": repeats, "color_aug": False, "flip_aug": False,
                     "random_crop": False, "shuffle_caption": True, "keep_tokens": 1, "image_dir": d,
                     "class_tokens": d.split("_", 1)[1], "is_reg": False} for d in freq]
-        md["ss_datasets"] = json.dumps([{"is_dreambooth": True, "batch_size_per_device": batch, "num_train_images": n_img * repeats,
+        md["ss_datasets"] = json.dumps([{"is_dreambooth": True, "batch_size_per_device": batch,
+                                         "num_train_images": n_img * repeats,
                                          "num_reg_images": 0, "resolution": [res, res], "enable_bucket": True,
                                          "min_bucket_reso": 256, "max_bucket_reso": 2048, "subsets": subsets}])
     if model_hash is not None:
@@ -140,22 +152,28 @@ def kohya_metadata(rng: random.Random, family: str, name: str, *, concept: Conce
 
 def modelspec_metadata(rng: random.Random, family: str, concept: Concept, network: str, when: float) -> dict[str, str]:
     res = RESOLUTION[family]
-    md = {"modelspec.sai_model_spec": "1.0.0", "modelspec.architecture": f"{ARCHITECTURE[family]}/{'lycoris' if network in ('loha', 'lokr') else 'lora'}",
-          "modelspec.implementation": "https://github.com/black-forest-labs/flux" if family == "f1" else "https://github.com/Stability-AI/generative-models",
-          "modelspec.title": concept.name, "modelspec.author": concept.author, "modelspec.description": concept.description,
+    md = {"modelspec.sai_model_spec": "1.0.0",
+          "modelspec.architecture": f"{ARCHITECTURE[family]}/{'lycoris' if network in ('loha', 'lokr') else 'lora'}",
+          "modelspec.implementation": ("https://github.com/black-forest-labs/flux" if family == "f1"
+                                       else "https://github.com/Stability-AI/generative-models"),
+          "modelspec.title": concept.name, "modelspec.author": concept.author,
+          "modelspec.description": concept.description,
           "modelspec.date": _dt.datetime.fromtimestamp(int(when), _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
           "modelspec.resolution": f"{res}x{res}", "modelspec.prediction_type": "epsilon",
           "modelspec.trigger_phrase": ", ".join(concept.triggers), "modelspec.tags": ", ".join(concept.tags[:4]),
-          "modelspec.usage_hint": f"Use '{concept.triggers[0]}' at weight 0.8", "modelspec.license": "CreativeML OpenRAIL-M"}
+          "modelspec.usage_hint": f"Use '{concept.triggers[0]}' at weight 0.8",
+          "modelspec.license": "CreativeML OpenRAIL-M"}
     if rng.random() < 0.2:
-        md["modelspec.thumbnail"] = "data:image/png;base64," + base64.b64encode(png_bytes(8, 8, (200, 120, 80))).decode()
+        md["modelspec.thumbnail"] = ("data:image/png;base64,"
+                                     + base64.b64encode(png_bytes(8, 8, (200, 120, 80))).decode())
     return md
 
 
 def ssmd_metadata(rng: random.Random, concept: Concept) -> dict[str, str]:
     return {"ssmd_display_name": concept.name, "ssmd_author": concept.author, "ssmd_description": concept.description,
             "ssmd_keywords": ", ".join(concept.triggers), "ssmd_tags": ", ".join(concept.tags[:5]),
-            "ssmd_rating": str(rng.randrange(6)), "ssmd_source": f"https://civitai.com/models/{rng.randrange(10**4, 10**6)}",
+            "ssmd_rating": str(rng.randrange(6)),
+            "ssmd_source": f"https://civitai.com/models/{rng.randrange(10**4, 10**6)}",
             "ssmd_version": f"{rng.randrange(1, 4)}.0", "ssmd_cover_images": "[]"}
 
 
@@ -166,7 +184,8 @@ def other_metadata(rng: random.Random, kind: str, family: str, concept: Concept,
     if kind == "pt":
         return {"format": "pt"}
     return {"format": "pt", "name": concept.slug, "version": "1.0",
-            "software": json.dumps({"name": "ai-toolkit", "repo": "https://github.com/ostris/ai-toolkit", "version": "0.1.0"}),
+            "software": json.dumps({"name": "ai-toolkit", "repo": "https://github.com/ostris/ai-toolkit",
+                                    "version": "0.1.0"}),
             "training_info": json.dumps({"step": rng.randrange(500, 4000), "epoch": rng.randrange(1, 20)}),
             "ss_base_model_version": BASE_VERSION[family], "ss_output_name": concept.slug,
             "ss_network_dim": str(rank), "modelspec.title": concept.name,

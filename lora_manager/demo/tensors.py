@@ -120,10 +120,13 @@ def _attention(path: str, c: int, ctx: int, blocks: int, proj_kernel: int) -> li
 
 def _unet(family: str) -> list[tuple]:
     if family == "xl":
-        blocks = ([(f"down_blocks.1.attentions.{a}", 640, 2) for a in range(2)]
-                  + [(f"down_blocks.2.attentions.{a}", 1280, 10) for a in range(2)] + [("mid_block.attentions.0", 1280, 10)]
-                  + [(f"up_blocks.0.attentions.{a}", 1280, 10) for a in range(3)]
-                  + [(f"up_blocks.1.attentions.{a}", 640, 2) for a in range(3)])
+        blocks = (
+            [(f"down_blocks.1.attentions.{a}", 640, 2) for a in range(2)]
+            + [(f"down_blocks.2.attentions.{a}", 1280, 10) for a in range(2)]
+            + [("mid_block.attentions.0", 1280, 10)]
+            + [(f"up_blocks.0.attentions.{a}", 1280, 10) for a in range(3)]
+            + [(f"up_blocks.1.attentions.{a}", 640, 2) for a in range(3)]
+        )
         return [m for path, c, n in blocks for m in _attention(path, c, 2048, n, 0)]
     blocks = ([(f"down_blocks.{b}.attentions.{a}", c) for b, c in enumerate((320, 640, 1280)) for a in range(2)]
               + [("mid_block.attentions.0", 1280)]
@@ -142,7 +145,8 @@ def _resnets(family: str) -> list[tuple]:
 def _flux(style: str) -> list[tuple]:
     if style == "kohya":  # BFL names; kohya skips the modulation layers by default
         mods = [("unet", f"double_blocks.{i}.{s}_{n}", fi, fo, 0) for i in range(19) for s in ("img", "txt")
-                for n, fi, fo in (("attn.qkv", 3072, 9216), ("attn.proj", 3072, 3072), ("mlp.0", 3072, 12288), ("mlp.2", 12288, 3072))]
+                for n, fi, fo in (("attn.qkv", 3072, 9216), ("attn.proj", 3072, 3072), ("mlp.0", 3072, 12288),
+                                  ("mlp.2", 12288, 3072))]
         return mods + [("unet", f"single_blocks.{i}.{n}", fi, fo, 0) for i in range(38)
                        for n, fi, fo in (("linear1", 3072, 21504), ("linear2", 15360, 3072))]
     attn = ("to_q", "to_k", "to_v", "to_out.0", "add_q_proj", "add_k_proj", "add_v_proj", "to_add_out")
@@ -155,8 +159,10 @@ def _flux(style: str) -> list[tuple]:
 
 
 _SIGNATURE = {  # modules always kept: they carry the widths a base-model detector reads
-    "sd1": ("text_model.encoder.layers.0.self_attn.q_proj", "down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k"),
-    "xl": ("text_model.encoder.layers.0.self_attn.q_proj", "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k"),
+    "sd1": ("text_model.encoder.layers.0.self_attn.q_proj",
+            "down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k"),
+    "xl": ("text_model.encoder.layers.0.self_attn.q_proj",
+           "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k"),
     "f1": ("double_blocks.0.img_attn.proj", "double_blocks.0.txt_attn.proj", "transformer_blocks.0.attn.to_q",
            "single_transformer_blocks.0.attn.to_q"),
 }
@@ -203,7 +209,8 @@ def module_name(family: str, style: str, group: str, path: str) -> str:
         block = ".".join(path.split(".")[:4])
         rest = path[len(block):].replace(".conv1", ".in_layers.2").replace(".conv2", ".out_layers.3")
         path = _XL_SGM.get(block, block) + rest
-    return {"te": "lora_te_", "te1": "lora_te1_", "te2": "lora_te2_", "unet": "lora_unet_"}[group] + path.replace(".", "_")
+    prefix = {"te": "lora_te_", "te1": "lora_te1_", "te2": "lora_te2_", "unet": "lora_unet_"}[group]
+    return prefix + path.replace(".", "_")
 
 
 def _factor(dim: int) -> tuple[int, int]:

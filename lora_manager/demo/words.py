@@ -9,11 +9,20 @@ from functools import lru_cache
 
 # --------------------------------------------------------------------------- vocabulary
 
-FIRST = ["aurelia", "kaelin", "mirae", "sora", "yuki", "lysandra", "theron", "vesper", "isolde", "rowan", "kasumi", "nadia", "elowen", "zephyr", "marisol", "ingrid", "haruto", "liora", "cassian", "selene", "oriane", "tamsin", "ysolde", "kenji", "amara", "briar", "calla", "dorian", "ember", "fenna", "galen", "hanae", "iris", "juniper", "kiri", "lumi", "maeve", "nerys", "orrin", "petra", "quill", "rhea", "saoirse", "talia", "ulla", "veda", "wren", "xanthe", "yara", "zadie"]
-LAST = ["ashford", "starfall", "nightbloom", "ironvale", "duskwind", "silverleaf", "morrow", "halloway", "emberlyn", "frostmere", "greywater", "hollowell", "kestrel", "larkspur", "moonbrook", "northcliff", "oakheart", "pemberton", "quicksilver", "ravenscar", "stormholt", "thornfield", "umbervale", "whitlock", "yarrow", "zeller"]
+FIRST = ["aurelia", "kaelin", "mirae", "sora", "yuki", "lysandra", "theron", "vesper", "isolde", "rowan", "kasumi",
+         "nadia", "elowen", "zephyr", "marisol", "ingrid", "haruto", "liora", "cassian", "selene", "oriane", "tamsin",
+         "ysolde", "kenji", "amara", "briar", "calla", "dorian", "ember", "fenna", "galen", "hanae", "iris", "juniper",
+         "kiri", "lumi", "maeve", "nerys", "orrin", "petra", "quill", "rhea", "saoirse", "talia", "ulla", "veda",
+         "wren", "xanthe", "yara", "zadie"]
+LAST = ["ashford", "starfall", "nightbloom", "ironvale", "duskwind", "silverleaf", "morrow", "halloway", "emberlyn",
+        "frostmere", "greywater", "hollowell", "kestrel", "larkspur", "moonbrook", "northcliff", "oakheart",
+        "pemberton", "quicksilver", "ravenscar", "stormholt", "thornfield", "umbervale", "whitlock", "yarrow", "zeller"]
 SERIES = ["Starfall Academy", "Chrono Drifters", "Azure Requiem", "Mecha Ronin", "Velvet Circus",
           "Lantern Kingdom", "Neon Shrine", "Tidebound", "Hollow Crown", "Paper Moon Saga"]
-STYLE_ADJ = ["watercolor", "ink-wash", "neon-noir", "pastel", "cel-shaded", "oil-painting", "vaporwave", "art-nouveau", "ukiyo-e", "low-poly", "pixel-art", "chiaroscuro", "gouache", "charcoal", "cyberpunk", "solarpunk", "dieselpunk", "gothic", "baroque", "minimalist", "retro-anime", "90s-anime", "film-grain", "polaroid", "risograph", "stained-glass", "papercut", "claymation", "isometric", "synthwave", "dreamcore"]
+STYLE_ADJ = ["watercolor", "ink-wash", "neon-noir", "pastel", "cel-shaded", "oil-painting", "vaporwave", "art-nouveau",
+             "ukiyo-e", "low-poly", "pixel-art", "chiaroscuro", "gouache", "charcoal", "cyberpunk", "solarpunk",
+             "dieselpunk", "gothic", "baroque", "minimalist", "retro-anime", "90s-anime", "film-grain", "polaroid",
+             "risograph", "stained-glass", "papercut", "claymation", "isometric", "synthwave", "dreamcore"]
 STYLE_NOUN = ["style", "aesthetic", "look", "dreamscape", "palette", "lighting", "lineart", "rendering", "illustration"]
 CLOTHING = ["victorian ballgown", "techwear jacket", "sailor uniform", "kimono", "maid outfit",
             "plate armor", "trench coat", "hanfu", "qipao", "oversized hoodie", "wedding dress",
@@ -31,9 +40,27 @@ SCENES = ["bioluminescent forest", "floating islands", "rainy window", "liminal 
 UNICODE_NAMES = ["夜桜スタイル", "ねこみみ少女", "Zoë Brontë", "Śnieżka", "Øresund Light",
                  "Crème Brûlée", "水墨画", "Ölgemälde", "Сказка", "ดอกไม้", "Ñandú Plumas"]
 HANDLES = ["pixelmoth", "neonquill", "latentfox", "inkwyrm", "velvetgrid", "softprism", "lorasmith", "tagwitch"]
-COLORS = ["red", "blue", "green", "yellow", "purple", "pink", "orange", "white", "black", "grey", "brown", "silver", "blonde", "aqua", "teal", "lavender", "crimson", "gold"]
-PARTS = ["hair", "eyes", "dress", "shirt", "skirt", "jacket", "background", "ribbon", "gloves", "thighhighs", "bow", "nails", "footwear", "headwear", "kimono", "bikini", "cape", "scarf", "sweater", "pantyhose"]
-GENERAL = ["1girl", "1boy", "solo", "smile", "looking_at_viewer", "open_mouth", "blush", "simple_background", "upper_body", "full_body", "outdoors", "indoors", "day", "night", "sky", "cloud", "tree", "flower", "holding", "standing", "sitting", "closed_eyes", "jewelry", "earrings", "necklace", "hat", "glasses", "water", "city", "building", "window", "masterpiece", "best_quality", "absurdres", "highres", "cowboy_shot", "from_side", "from_behind", "portrait", "signature", "watermark", "depth_of_field", "blurry_background", "light_particles", "sunlight", "lens_flare", "cherry_blossoms", "snow", "rain", "reflection", "scenery", "no_humans", "animal_ears", "cat_ears", "fox_ears", "tail", "wings", "horns", "halo", "sword", "weapon", "armor", "boots", "bare_shoulders", "collarbone", "sleeveless", "long_sleeves", "frills", "lace", "hair_ornament", "hairclip", "headphones", "parted_lips", "grin", "tears", "looking_away", "looking_back", "arms_up", "hand_on_hip", "peace_sign", "crossed_arms", "leaning_forward", "dutch_angle", "wide_shot", "close-up", "monochrome", "greyscale", "sketch", "traditional_media", "realistic", "photorealistic", "3d", "chibi", "pixel_art", "flat_color", "lineart", "gradient_background", "white_background", "black_background", "long_hair", "short_hair", "twintails", "ponytail", "braid", "bob_cut", "ahoge", "hair_bun", "side_ponytail", "very_long_hair", "bangs", "blunt_bangs", "sidelocks", "medium_breasts", "small_breasts", "large_breasts", "thighs", "navel", "midriff", "hood", "hoodie", "choker", "belt", "bag", "umbrella", "book", "cup", "food", "fruit", "cat", "dog", "bird", "star_(symbol)", "heart", "moon", "sun", "stairs", "street", "rooftop", "forest", "beach", "ocean", "mountain", "field", "classroom", "bedroom", "kitchen", "cafe", "train"]
+COLORS = ["red", "blue", "green", "yellow", "purple", "pink", "orange", "white", "black", "grey", "brown", "silver",
+          "blonde", "aqua", "teal", "lavender", "crimson", "gold"]
+PARTS = ["hair", "eyes", "dress", "shirt", "skirt", "jacket", "background", "ribbon", "gloves", "thighhighs", "bow",
+         "nails", "footwear", "headwear", "kimono", "bikini", "cape", "scarf", "sweater", "pantyhose"]
+GENERAL = ["1girl", "1boy", "solo", "smile", "looking_at_viewer", "open_mouth", "blush", "simple_background",
+           "upper_body", "full_body", "outdoors", "indoors", "day", "night", "sky", "cloud", "tree", "flower",
+           "holding", "standing", "sitting", "closed_eyes", "jewelry", "earrings", "necklace", "hat", "glasses",
+           "water", "city", "building", "window", "masterpiece", "best_quality", "absurdres", "highres", "cowboy_shot",
+           "from_side", "from_behind", "portrait", "signature", "watermark", "depth_of_field", "blurry_background",
+           "light_particles", "sunlight", "lens_flare", "cherry_blossoms", "snow", "rain", "reflection", "scenery",
+           "no_humans", "animal_ears", "cat_ears", "fox_ears", "tail", "wings", "horns", "halo", "sword", "weapon",
+           "armor", "boots", "bare_shoulders", "collarbone", "sleeveless", "long_sleeves", "frills", "lace",
+           "hair_ornament", "hairclip", "headphones", "parted_lips", "grin", "tears", "looking_away", "looking_back",
+           "arms_up", "hand_on_hip", "peace_sign", "crossed_arms", "leaning_forward", "dutch_angle", "wide_shot",
+           "close-up", "monochrome", "greyscale", "sketch", "traditional_media", "realistic", "photorealistic", "3d",
+           "chibi", "pixel_art", "flat_color", "lineart", "gradient_background", "white_background", "black_background",
+           "long_hair", "short_hair", "twintails", "ponytail", "braid", "bob_cut", "ahoge", "hair_bun", "side_ponytail",
+           "very_long_hair", "bangs", "blunt_bangs", "sidelocks", "medium_breasts", "small_breasts", "large_breasts",
+           "thighs", "navel", "midriff", "hood", "hoodie", "choker", "belt", "bag", "umbrella", "book", "cup", "food",
+           "fruit", "cat", "dog", "bird", "star_(symbol)", "heart", "moon", "sun", "stairs", "street", "rooftop",
+           "forest", "beach", "ocean", "mountain", "field", "classroom", "bedroom", "kitchen", "cafe", "train"]
 
 
 @lru_cache(maxsize=2)
@@ -92,21 +119,24 @@ def make_concept(rng: random.Random, kind: str | None = None, name: str | None =
         if rng.random() < 0.04:
             name = rng.choice(UNICODE_NAMES)
         elif kind == "character":
-            name = f"{first.title()} {last.title()}" if rng.random() < 0.6 else f"{first.title()} ({rng.choice(SERIES)})"
+            name = (f"{first.title()} {last.title()}" if rng.random() < 0.6
+                    else f"{first.title()} ({rng.choice(SERIES)})")
         elif kind == "style":
             name = f"{rng.choice(STYLE_ADJ).replace('-', ' ').title()} {rng.choice(STYLE_NOUN).title()}"
         elif kind == "artist":
             name = f"{first.title()} {last.title()} Style"
         else:
             pool = {"clothing": CLOTHING, "object": OBJECTS, "pose": POSES, "scene": SCENES}[kind]
-            name = rng.choice(pool).title() if rng.random() < 0.7 else f"{rng.choice(pool).title()} {rng.choice(['XL', 'II', 'Deluxe', 'Concept'])}"
+            name = (rng.choice(pool).title() if rng.random() < 0.7
+                    else f"{rng.choice(pool).title()} {rng.choice(['XL', 'II', 'Deluxe', 'Concept'])}")
     slug = _slug(name) or f"lora_{rng.randrange(10**6)}"
     class_word = {"character": rng.choice(["1girl", "1boy", "woman", "man"]), "style": "style",
                   "artist": "artist style", "clothing": "outfit", "object": "object",
                   "pose": "pose", "scene": "scenery"}[kind]
     token = slug.replace("_", "")[:12] or slug
     artist = name[:-6] if name.endswith(" Style") else name
-    triggers = [f"by {artist.lower()}"] if kind == "artist" else [token if rng.random() < 0.6 else f"{token[:4]}{rng.choice(['xl', 'v2', 'zk', 'lr'])}"]
+    triggers = ([f"by {artist.lower()}"] if kind == "artist"
+                else [token if rng.random() < 0.6 else f"{token[:4]}{rng.choice(['xl', 'v2', 'zk', 'lr'])}"])
     if rng.random() < 0.3:
         triggers.append(f"{rng.choice(COLORS)} {rng.choice(['outfit', 'theme', 'lighting', 'palette'])}")
     tags = rng.sample(booru_tags(), 6)

@@ -58,7 +58,8 @@ class HostRunner:
         with call_queue.queue_lock:  # held for this job only; the host's own jobs queue behind it
             p = processing.StableDiffusionProcessingTxt2Img(
                 prompt=job.prompt, negative_prompt=req.negative_prompt, seed=req.seed, steps=req.steps, width=req.width,
-                height=req.height, cfg_scale=req.cfg_scale, sampler_name=req.sampler or "Default", batch_size=req.batch_size,
+                height=req.height, cfg_scale=req.cfg_scale, sampler_name=req.sampler or "Default",
+                batch_size=req.batch_size,
                 n_iter=1, do_not_save_samples=True, do_not_save_grid=True, override_settings={},
             )
             recording.watch_apply_errors()

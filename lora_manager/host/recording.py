@@ -75,7 +75,8 @@ def _loaded_key(lora_common) -> tuple:
         checkpoint = getattr(getattr(shared, "opts", None), "sd_model_checkpoint", None)
     except ImportError:
         checkpoint = None
-    nets = tuple((str(getattr(n, "name", "")), repr(getattr(n, "te_multiplier", None)), repr(getattr(n, "unet_multiplier", None)))
+    nets = tuple((str(getattr(n, "name", "")), repr(getattr(n, "te_multiplier", None)),
+                  repr(getattr(n, "unet_multiplier", None)))
                  for n in list(getattr(lora_common, "loaded_networks", []) or []))
     return (checkpoint, nets)
 
@@ -116,8 +117,12 @@ def start_event(p, source: str | None = None) -> GenerationEvent | None:
             checkpoint=getattr(getattr(shared, "opts", None), "sd_model_checkpoint", None),
             checkpoint_family=_family(shared),
             # SDNext marks API generations on its state (state.begin(..., api=True)), not on p
-            source=source or ("api" if getattr(p, "is_api", False) or getattr(getattr(shared, "state", None), "api", False) is True
-                              else "ui"),
+            source=source
+            or (
+                "api"
+                if getattr(p, "is_api", False) or getattr(getattr(shared, "state", None), "api", False) is True
+                else "ui"
+            ),
         )
     except Exception:
         log.exception("LoRA Manager: could not start recording a generation")

@@ -181,7 +181,10 @@ OPTIONS = {
     "lora_manager_record_usage": (True, "Record which LoRAs each generation used (for usage counts and analytics)"),
     "lora_manager_refresh_host_list": (True, "Refresh the host's LoRA list after LoRA Manager scans, moves or renames"),
     # read by javascript/lora_manager_autocomplete.js from the page's `opts`
-    "lora_manager_autocomplete": (True, "Prompt autocomplete: suggest LoRAs while typing <lora: or a name, trigger word or tag"),
+    "lora_manager_autocomplete": (
+        True,
+        "Prompt autocomplete: suggest LoRAs while typing <lora: or a name, trigger word or tag",
+    ),
     "lora_manager_autocomplete_triggers": (True, "Prompt autocomplete: also insert the LoRA's trigger words"),
 }
 # key: (default, label, choices) — shown as a radio group
@@ -211,7 +214,8 @@ def on_ui_settings() -> None:
         import gradio as gr  # the host's own gradio, loaded long before its settings page
 
         for key, (default, label, choices) in CHOICES.items():
-            shared.opts.add_option(key, shared.OptionInfo(default, label, gr.Radio, {"choices": choices}, section=SECTION))
+            shared.opts.add_option(key,
+                                   shared.OptionInfo(default, label, gr.Radio, {"choices": choices}, section=SECTION))
 
 
 def _option(key: str) -> bool:

@@ -42,7 +42,8 @@ class JobRequest:
 
     prompt: str = field(default="", metadata={"max_length": MAX_PROMPT, "pattern": TEXT})
     negative_prompt: str = field(default="", metadata={"max_length": MAX_PROMPT, "pattern": TEXT})
-    loras: list[dict[str, Any]] = field(default_factory=list, metadata={"max_length": MAX_LORAS})  # [{"name", "weight"?}]
+    # [{"name", "weight"?}]
+    loras: list[dict[str, Any]] = field(default_factory=list, metadata={"max_length": MAX_LORAS})
     steps: int = field(default=20, metadata={"ge": 1, "le": 150})
     width: int = field(default=512, metadata=SIDE)
     height: int = field(default=512, metadata=SIDE)
@@ -83,8 +84,10 @@ class Job:
             elapsed = time.time() - self.started_at
             eta = round(elapsed / self.step * (self.total - self.step), 1)
         return {
-            "id": self.id, "status": self.status, "prompt": self.prompt, "negative_prompt": self.request.negative_prompt,
-            "loras": self.request.loras, "steps": self.request.steps, "width": self.request.width, "height": self.request.height,
+            "id": self.id, "status": self.status, "prompt": self.prompt,
+            "negative_prompt": self.request.negative_prompt,
+            "loras": self.request.loras, "steps": self.request.steps, "width": self.request.width,
+            "height": self.request.height,
             "seed": self.request.seed, "created_at": self.created_at, "started_at": self.started_at,
             "finished_at": self.finished_at, "progress": {"step": self.step, "total": self.total, "eta_s": eta},
             "result": self.result, "error": self.error, "warnings": self.warnings,
@@ -134,7 +137,9 @@ class JobQueue:
             if entry["state"] != "ok":
                 warnings.append(f"{entry['prompt_name']}: {entry['state']} ({entry['error'] or 'not on disk'})")
             if family and entry["base_model"] and entry["base_model"] != family:
-                warnings.append(f"{entry['prompt_name']} is for {entry['base_model']}, the loaded checkpoint is {family}")
+                warnings.append(
+                    f"{entry['prompt_name']} is for {entry['base_model']}, the loaded checkpoint is {family}"
+                )
         prompt = ", ".join(p for p in [req.prompt.strip(), ", ".join(words)] if p)
         return " ".join([prompt, *tags]).strip(), warnings, names
 
@@ -225,7 +230,8 @@ class JobQueue:
         self.publish({"type": "job.progress", "id": job.id, "step": job.step, "total": job.total})
 
     def _trim(self) -> None:
-        finished = sorted((j for j in self._jobs.values() if j.status in ("done", "failed", "cancelled")), key=lambda j: j.order)
+        finished = sorted((j for j in self._jobs.values() if j.status in ("done", "failed", "cancelled")),
+                          key=lambda j: j.order)
         for job in finished[: max(0, len(finished) - MAX_KEPT)]:
             del self._jobs[job.id]
 

@@ -66,7 +66,8 @@ def _embedding(names: list[str], tensors: dict) -> OtherKind | None:
 def _checkpoint(names: list[str], _tensors: dict) -> OtherKind | None:
     whole = sum(1 for n in names if n.startswith(_CHECKPOINT_PREFIXES))
     if whole >= 16 or any(n in _DIFFUSERS_MODEL_MARKS for n in names):
-        return OtherKind("Checkpoint", None, "a full model checkpoint, not a LoRA: it belongs in the host's models folder")
+        return OtherKind("Checkpoint", None,
+                         "a full model checkpoint, not a LoRA: it belongs in the host's models folder")
     return None
 
 

@@ -35,7 +35,9 @@ def read_header(path: str, size: int | None = None) -> Header:
             if length > MAX_HEADER_BYTES:
                 raise BrokenFile(f"header length {length} is absurd (limit {MAX_HEADER_BYTES} bytes)")
             if 8 + length > size:
-                raise BrokenFile(f"header length {length} runs past the end of the file ({size} bytes): truncated or not safetensors")
+                raise BrokenFile(
+                    f"header length {length} runs past the end of the file ({size} bytes): truncated or not safetensors"
+                )
             raw = f.read(length)
     except OSError as exc:
         raise BrokenFile(f"cannot read file: {exc.strerror or exc}") from exc
@@ -76,12 +78,20 @@ def parse_header_bytes(raw: bytes, size: int) -> Header:
         furthest = max(ends, default=0)
     except (TypeError, KeyError, IndexError):
         bad = next((n for n, i in doc.items() if not _entry_ok(i)), "?")
-        raise BrokenFile(f"tensor entry {bad[:80]!r} is malformed (not an object with shape and data_offsets)") from None
+        raise BrokenFile(
+            f"tensor entry {bad[:80]!r} is malformed (not an object with shape and data_offsets)"
+        ) from None
     if not isinstance(furthest, int) or furthest > data_len:
-        raise BrokenFile(f"tensor data runs past the end of the file (needs {furthest} bytes, has {data_len}): truncated")
+        raise BrokenFile(
+            f"tensor data runs past the end of the file (needs {furthest} bytes, has {data_len}): truncated"
+        )
     return Header(length=len(raw), metadata=metadata, tensors=tensors, digest=hashlib.sha256(raw).hexdigest())
 
 
 def _entry_ok(info) -> bool:
-    return isinstance(info, dict) and isinstance(info.get("shape"), list) and isinstance(info.get("data_offsets"), list) \
+    return (
+        isinstance(info, dict)
+        and isinstance(info.get("shape"), list)
+        and isinstance(info.get("data_offsets"), list)
         and len(info["data_offsets"]) == 2
+    )

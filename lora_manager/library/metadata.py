@@ -175,7 +175,8 @@ def _sidecar_values(sidecars: list[SidecarFacts], attr: str) -> list[Any]:
     return [getattr(s, attr) for s in sidecars if s.error is None and getattr(s, attr) not in (None, [], "")]
 
 
-def normalise(header: Header | None, sidecars: list[SidecarFacts], previews: list[Preview], file_name: str) -> LoraFacts:
+def normalise(header: Header | None, sidecars: list[SidecarFacts], previews: list[Preview],
+              file_name: str) -> LoraFacts:
     meta = header.metadata if header else {}
     tensors = header.tensors if header else {}
     good = [s for s in sidecars if s.error is None]
@@ -191,7 +192,8 @@ def normalise(header: Header | None, sidecars: list[SidecarFacts], previews: lis
     )
     facts.author = _first(meta.get("modelspec.author"), meta.get("ssmd_author"), *_sidecar_values(good, "author"))
     facts.trained_started = _iso_from_unix(meta.get("ss_training_started_at"))
-    facts.trained_finished = _iso_from_unix(meta.get("ss_training_finished_at")) or _clean(meta.get("modelspec.date"), 64)
+    facts.trained_finished = (_iso_from_unix(meta.get("ss_training_finished_at"))
+                              or _clean(meta.get("modelspec.date"), 64))
     facts.resolution = _resolution(meta)
     facts.cover_mime = cover_mime(meta)
     sshs = meta.get("sshs_model_hash", "")

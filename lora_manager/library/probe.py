@@ -92,7 +92,8 @@ def _sidecar_row(s) -> dict[str, Any]:
     row = {"kind": s.kind, "name": s.name}
     if s.error:
         row["error"] = s.error
-    for key in ("civitai_model_id", "civitai_version_id", "version_name", "base_label", "sha256", "nsfw", "version_match"):
+    for key in ("civitai_model_id", "civitai_version_id", "version_name", "base_label", "sha256", "nsfw",
+                "version_match"):
         value = getattr(s, key)
         if value is not None:
             row[key] = value
@@ -102,7 +103,8 @@ def _sidecar_row(s) -> dict[str, Any]:
 
 
 def probe_many(entries: list[FileEntry], hints: list[str | None] | None = None) -> list[ProbeResult]:
-    """Probe a batch (`hints`: each file's SHA-256 when known); a bug on one file is recorded on it, never ends the batch."""
+    """Probe a batch (`hints`: each file's SHA-256 when known); a bug on one file is recorded on it,
+    never ends the batch."""
     return [_probe_safely(e, hints[i] if hints else None) for i, e in enumerate(entries)]
 
 

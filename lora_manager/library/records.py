@@ -24,7 +24,8 @@ class Header:
 class SidecarFacts:
     """What one sidecar file says about its LoRA. Every field is optional."""
 
-    kind: str  # a1111_json | civitai_model_json | civitai_info | api_info | lm_metadata | cm_info | txt | description_txt
+    # a1111_json | civitai_model_json | civitai_info | api_info | lm_metadata | cm_info | txt | description_txt
+    kind: str
     name: str  # file name of the sidecar, relative to the LoRA's folder
     error: str | None = None  # set when the file could not be read or parsed
     title: str | None = None

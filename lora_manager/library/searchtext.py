@@ -11,7 +11,8 @@ DESCRIPTION_CHARS = 2_000
 def search_text(row: dict[str, Any], user_tags: Iterable[str] = (), user_triggers: Iterable[str] | None = None) -> str:
     """The searchable text of one LoRA: names, alias, title, triggers, tags, description."""
     name = row.get("file_name") or ""
-    parts: list[str] = [name.rsplit(".", 1)[0], row.get("prompt_name") or "", row.get("alias") or "", row.get("title") or ""]
+    parts: list[str] = [name.rsplit(".", 1)[0], row.get("prompt_name") or "", row.get("alias") or "",
+                        row.get("title") or ""]
     parts.extend(row.get("triggers") or ())
     parts.extend(user_triggers or ())
     parts.extend(row.get("source_tags") or ())

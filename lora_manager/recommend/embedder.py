@@ -202,7 +202,12 @@ class Embedder:
         with self._encode_lock, torch.inference_mode():
             # A single query may use two cores where we own torch's threads (standalone): the
             # builder's batches stay on `cpu_threads` so the server keeps answering while it runs.
-            boost = len(texts) == 1 and self.device == "cpu" and self.cpu_threads and (os.cpu_count() or 1) > self.cpu_threads
+            boost = (
+                len(texts) == 1
+                and self.device == "cpu"
+                and self.cpu_threads
+                and (os.cpu_count() or 1) > self.cpu_threads
+            )
             if boost:
                 torch.set_num_threads(min(2, os.cpu_count() or 1))
             try:

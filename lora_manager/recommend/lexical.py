@@ -64,7 +64,10 @@ class BM25:
             idf = math.log(1 + (self.n - f + 0.5) / (f + 0.5))
             self.idf[term] = idf
             if idf >= MIN_IDF:
-                kept[term] = (positions, array("f", (idf * tf * (K1 + 1) / (tf + norms[p]) for p, tf in zip(positions, tfs, strict=False))))
+                kept[term] = (
+                    positions,
+                    array("f", (idf * tf * (K1 + 1) / (tf + norms[p]) for p, tf in zip(positions, tfs, strict=False))),
+                )
         self.postings = kept
         self._lens = array("I")
 

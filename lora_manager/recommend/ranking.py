@@ -81,11 +81,13 @@ def fuse(corpus: Corpus, sig: Signals, mode: str, allowed: Callable[[int], bool]
             score += w["words"] * min(lex, 1.0)
             shown = sig.matched.get(pos) or []
             if shown and (mode == "lexical" or lex > 0.2):
-                reasons.append({"kind": "words", "text": "words in common: " + ", ".join(shown[:5]), "words": shown[:5]})
+                reasons.append({"kind": "words", "text": "words in common: " + ", ".join(shown[:5]),
+                                "words": shown[:5]})
         co = sig.co_usage.get(pos)
         if co is not None:
             score += w["co_usage"] * min(1.0, math.log1p(co[0]) / math.log1p(CO_SATURATION))
-            reasons.append({"kind": "co_usage", "text": f"often used with {co[1]} ({co[0]} times)", "with": co[1], "value": co[0]})
+            reasons.append({"kind": "co_usage", "text": f"often used with {co[1]} ({co[0]} times)", "with": co[1],
+                            "value": co[0]})
         uses = sig.popular.get(pos)
         if uses:
             score += w["popular"] * math.log1p(uses) / math.log1p(top_uses)

@@ -50,7 +50,8 @@ def fits(family: str | None, target: str | None) -> bool:
 
 class Recommender:
     def __init__(self, catalog_store: CatalogStore, feedback_store: FeedbackStore, data_dir: str, *,
-                 model: str = DEFAULT_EMBED_MODEL, device: str = "cpu", host_family: Callable[[], str | None] | None = None,
+                 model: str = DEFAULT_EMBED_MODEL, device: str = "cpu",
+                 host_family: Callable[[], str | None] | None = None,
                  cpu_threads: int | None = 1, embedder: Embedder | None = None, allow_download: bool = True,
                  trim: Callable[[], Any] | None = None):
         self.catalog_store = catalog_store  # the library's text, read into the corpus
@@ -190,7 +191,8 @@ class Recommender:
             "reason": reason,
             "model": {"name": emb.model_name, "path": emb.path, "source": emb.source, "device": emb.device,
                       "state": state, "error": emb.error, "dim": emb.dim, "download": emb.download_status()},
-            "index": {"size": store.snapshot.size if store else 0, "library": len(corpus) if corpus is not None else None,
+            "index": {"size": store.snapshot.size if store else 0,
+                      "library": len(corpus) if corpus is not None else None,
                       "file": store.path if store else None, "loaded_from_disk": bool(store and store.loaded_from_disk),
                       "note": store.note if store else None},
             "build": dict(self.build),
@@ -287,7 +289,8 @@ class Recommender:
     def _stream_docs(self):
         cursor = None
         while True:
-            page = self.catalog_store.list_loras(LoraQuery(state="ok", fields=list(DOC_FIELDS), sort="id", limit=PAGE, cursor=cursor))
+            page = self.catalog_store.list_loras(LoraQuery(state="ok", fields=list(DOC_FIELDS), sort="id", limit=PAGE,
+                                                           cursor=cursor))
             cursor = page.next_cursor
             items, page = page.items, None
             items.reverse()

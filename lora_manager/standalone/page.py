@@ -25,10 +25,14 @@ ASSETS_PATH = "/lora-manager/assets"
 
 def _head_tags(files: dict[str, str]) -> str:
     stamp = lambda p: int(os.stat(p).st_mtime)  # noqa: E731 - cache-busting version per file
-    tags = [f'<link rel="stylesheet" href="{ASSETS_PATH}/{n}?v={stamp(p)}">' for n, p in files.items() if n.endswith(".css")]
+    tags = [
+        f'<link rel="stylesheet" href="{ASSETS_PATH}/{n}?v={stamp(p)}">' for n, p in files.items() if n.endswith(".css")
+    ]
     # the page is mounted below /lora-manager/ui: tell the scripts where the API is
     tags.append('<script>window.loraManagerApiBase = "/lora-manager/v1";</script>')
-    tags += [f'<script defer src="{ASSETS_PATH}/{n}?v={stamp(p)}"></script>' for n, p in files.items() if n.endswith(".js")]
+    tags += [
+        f'<script defer src="{ASSETS_PATH}/{n}?v={stamp(p)}"></script>' for n, p in files.items() if n.endswith(".js")
+    ]
     return "".join(tags)
 
 

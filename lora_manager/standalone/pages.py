@@ -11,9 +11,11 @@ import re
 import secrets
 
 # Styles stay inline-capable: gradio and Swagger UI set style attributes from script.
-_PAGE_POLICY = ("default-src 'self'; script-src 'self'{nonce}; style-src 'self' 'unsafe-inline'; "
-                "img-src 'self' data: blob:; media-src 'self' blob:; font-src 'self' data:; connect-src 'self'; "
-                "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
+_PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'{nonce}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; media-src 'self' blob:; font-src 'self' data:; connect-src 'self'; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+)
 PAGE_CSP = _PAGE_POLICY.format(nonce="")  # any other non-API answer: no inline script at all
 
 _SCRIPT_TAG = re.compile(rb"<script\b")

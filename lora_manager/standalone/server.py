@@ -118,7 +118,8 @@ def serve(core: App, host: str, port: int, *, ui: bool = True, sock: socket.sock
     import uvicorn
 
     if ui and not ui_available():
-        print("note: gradio is not installed, so the tab is off (see README: standalone tab); serving the API", flush=True)
+        print("note: gradio is not installed, so the tab is off (see README: standalone tab); serving the API",
+              flush=True)
         ui = False
     if ui:
         from .deferred import defer
@@ -127,7 +128,8 @@ def serve(core: App, host: str, port: int, *, ui: bool = True, sock: socket.sock
     app = make_server_app(core, ui=ui, bind=host)
     shown = f"[{host}]" if ":" in host else host
     page = f"tab at http://{shown}:{port}/lora-manager/ui/, " if ui else ""
-    print(f"LoRA Manager listening on http://{shown}:{port}  ({page}API under /lora-manager/v1, docs at /docs)", flush=True)
+    print(f"LoRA Manager listening on http://{shown}:{port}  ({page}API under /lora-manager/v1, docs at /docs)",
+          flush=True)
     if not is_loopback(host) and not core.settings.api_key:
         print("warning: listening beyond this machine without an API key (--allow-no-key was given)", flush=True)
     if host in WILDCARD_BINDS and "*" not in core.settings.allowed_hosts:

@@ -52,7 +52,9 @@ class SqlAnalyticsStore(AnalyticsStore):
     def co_usage(self, limit: int = 20) -> list[dict[str, Any]]:
         """The most frequent pairs of all time (ranges add up the per-day pairs instead)."""
         with self.db.engine.connect() as conn:
-            rows = conn.execute(select(PAIR.c.a, PAIR.c.b, PAIR.c.n).order_by(PAIR.c.n.desc(), PAIR.c.a, PAIR.c.b).limit(limit))
+            rows = conn.execute(
+                select(PAIR.c.a, PAIR.c.b, PAIR.c.n).order_by(PAIR.c.n.desc(), PAIR.c.a, PAIR.c.b).limit(limit)
+            )
             return [{"a": a, "b": b, "generations": int(n)} for a, b, n in rows]
 
     def lora_failure_totals(self) -> dict[str, int]:
@@ -82,10 +84,18 @@ class SqlAnalyticsStore(AnalyticsStore):
 
     def rollup_weights_families(self, names: list[str]) -> tuple[list, list]:
         with self.db.engine.connect() as conn:
-            weights = [(None, p, float(w), n) for p, w, n in
-                       conn.execute(select(WEI.c.prompt_name, WEI.c.weight, WEI.c.n).where(WEI.c.prompt_name.in_(names)))]
-            families = [(None, p, f, n) for p, f, n in
-                        conn.execute(select(FAM.c.prompt_name, FAM.c.family, FAM.c.n).where(FAM.c.prompt_name.in_(names)))]
+            weights = [
+                (None, p, float(w), n)
+                for p, w, n in conn.execute(
+                    select(WEI.c.prompt_name, WEI.c.weight, WEI.c.n).where(WEI.c.prompt_name.in_(names))
+                )
+            ]
+            families = [
+                (None, p, f, n)
+                for p, f, n in conn.execute(
+                    select(FAM.c.prompt_name, FAM.c.family, FAM.c.n).where(FAM.c.prompt_name.in_(names))
+                )
+            ]
         return weights, families
 
     def never_used_largest(self, limit: int = 50) -> list[dict[str, Any]]:

@@ -87,7 +87,8 @@ class SqlAutocompleteStore(AutocompleteStore):
                 tags.setdefault(lid, []).append(tag)
             by_id: dict[int, tuple[int, Any]] = {}
             by_name: dict[str, tuple[int, Any]] = {}
-            for lid, name, uses, last in conn.execute(select(TOT.c.lora_id, TOT.c.prompt_name, TOT.c.uses, TOT.c.last_used)):
+            for lid, name, uses, last in conn.execute(select(TOT.c.lora_id, TOT.c.prompt_name, TOT.c.uses,
+                                                             TOT.c.last_used)):
                 if lid is not None:
                     by_id[lid] = (uses, last)
                 else:  # recorded before the file was indexed: matched by the name it was asked for

@@ -298,11 +298,20 @@ class SqlCatalogStore(CatalogStore):
     def paths(self, ids: list[int]) -> dict[int, tuple[str, str, str]]:
         """{id: (path, root, state)} for file operations."""
         with self.db.engine.connect() as conn:
-            return {r[0]: (r[1], r[2], r[3]) for r in conn.execute(select(L.c.id, L.c.path, L.c.root, L.c.state).where(L.c.id.in_(ids)))}
+            return {
+                r[0]: (r[1], r[2], r[3])
+                for r in conn.execute(select(L.c.id, L.c.path, L.c.root, L.c.state).where(L.c.id.in_(ids)))
+            }
 
     def tag_counts(self) -> list[tuple[str, int]]:
         with self.db.engine.connect() as conn:
-            q = select(T.c.tag, func.count()).join(L, L.c.id == T.c.lora_id).where(L.c.state != "trashed").group_by(T.c.tag).order_by(func.count().desc(), T.c.tag)
+            q = (
+                select(T.c.tag, func.count())
+                .join(L, L.c.id == T.c.lora_id)
+                .where(L.c.state != "trashed")
+                .group_by(T.c.tag)
+                .order_by(func.count().desc(), T.c.tag)
+            )
             return [(t, int(n)) for t, n in conn.execute(q)]
 
     def counts(self) -> dict[str, int]:

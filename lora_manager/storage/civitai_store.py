@@ -180,10 +180,16 @@ class SqlCivitaiStore(CivitaiStore):
         q = select(L.c.id, L.c.sha256, L.c.sidecars).where(self._hashed(), guessed)
         out: dict[int, str] = {}
         with self.engine.connect() as conn:
-            for part in ([None] if ids is None else [sorted(set(ids))[i:i + 500] for i in range(0, len(set(ids)), 500)]):
+            for part in (
+                [None] if ids is None else [sorted(set(ids))[i : i + 500] for i in range(0, len(set(ids)), 500)]
+            ):
                 for r in conn.execute(q if part is None else q.where(L.c.id.in_(part))):
-                    if any(isinstance(s, dict) and s.get("version_match") in ("first", "name") and not s.get("hash_checked")
-                           for s in r.sidecars or ()):
+                    if any(
+                        isinstance(s, dict)
+                        and s.get("version_match") in ("first", "name")
+                        and not s.get("hash_checked")
+                        for s in r.sidecars or ()
+                    ):
                         out[r.id] = r.sha256
         return out
 

@@ -17,7 +17,8 @@ from .health import StorageHealth
 from .opening import open_engine
 from .search import search_text
 
-SEARCH_COLUMNS = (L.c.id, L.c.file_name, L.c.prompt_name, L.c.alias, L.c.title, L.c.triggers, L.c.source_tags, L.c.description)
+SEARCH_COLUMNS = (L.c.id, L.c.file_name, L.c.prompt_name, L.c.alias, L.c.title, L.c.triggers, L.c.source_tags,
+                  L.c.description)
 
 
 class Db:
@@ -53,7 +54,11 @@ class Db:
         """Recompute search_text for `ids` from facts plus user tags and triggers (rows in id order)."""
         ids = sorted(set(ids))
         for part in chunks(ids):
-            rows = conn.execute(select(*SEARCH_COLUMNS, L.c.search_text).where(L.c.id.in_(part)).order_by(L.c.id)).mappings().all()
+            rows = (
+                conn.execute(select(*SEARCH_COLUMNS, L.c.search_text).where(L.c.id.in_(part)).order_by(L.c.id))
+                .mappings()
+                .all()
+            )
             tags: dict[int, list[str]] = {}
             for lid, tag in conn.execute(select(T.c.lora_id, T.c.tag).where(T.c.lora_id.in_(part))):
                 tags.setdefault(lid, []).append(tag)
@@ -73,7 +78,8 @@ class Db:
             # One writer holds the database inside this transaction, so the
             # batch's ids are exactly those between its first and last.
             conn.execute(
-                text("INSERT INTO loras_fts(rowid, search_text) SELECT id, search_text FROM loras WHERE id BETWEEN :a AND :b"),
+                text("INSERT INTO loras_fts(rowid, search_text) "
+                     "SELECT id, search_text FROM loras WHERE id BETWEEN :a AND :b"),
                 {"a": min(ids), "b": max(ids)},
             )
         return ids

@@ -53,7 +53,8 @@ def _getters(fields: tuple[str, ...]) -> tuple[tuple[tuple[str, Callable[[Any], 
     return tuple((f, FIELDS[f].build) for f in fields), tuple(f for f in fields if f in RAW_FIELDS)
 
 
-def build(row, fields: tuple[str, ...] = ALL_FIELDS, tags: Iterable[str] | None = None, raw: bool = False) -> dict[str, Any]:
+def build(row, fields: tuple[str, ...] = ALL_FIELDS, tags: Iterable[str] | None = None,
+          raw: bool = False) -> dict[str, Any]:
     getters, raw_fields = _getters(fields)
     out = {f: get(row) for f, get in getters}
     if "tags" in out:

@@ -68,8 +68,11 @@ def translate(original: BaseException, sqlite_path: str | None) -> Exception | N
             return disk_full(folder)
     if name.startswith("SQLITE_READONLY") or name == "SQLITE_CANTOPEN":
         where = folder or "its folder"
-        return DatabaseUnusable(f"cannot write the database {sqlite_path}: it or {where} is read-only or not accessible "
-                                f"({original}); give a writable --data-dir or --db", {"path": sqlite_path})
+        return DatabaseUnusable(
+            f"cannot write the database {sqlite_path}: it or {where} is read-only or not accessible "
+            f"({original}); give a writable --data-dir or --db",
+            {"path": sqlite_path},
+        )
     return None
 
 

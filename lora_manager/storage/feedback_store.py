@@ -91,4 +91,6 @@ class SqlFeedbackStore(FeedbackStore):
     def use_counts(self) -> dict[str, int]:
         """prompt name -> times applied, all time (from the rollup: one row per LoRA)."""
         with self.db.engine.connect() as conn:
-            return {name: uses for name, uses in conn.execute(select(TOT.c.prompt_name, TOT.c.uses).where(TOT.c.uses > 0))}
+            return {
+                name: uses for name, uses in conn.execute(select(TOT.c.prompt_name, TOT.c.uses).where(TOT.c.uses > 0))
+            }

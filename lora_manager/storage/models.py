@@ -15,7 +15,8 @@ STATES = ("ok", "broken", "unsupported", "other", "missing", "trashed")
 # A row whose file was never hashed, or changed since: one text for the partial index's predicate
 # (migration 0008), and the same test as an expression (HASH_PENDING, below the table).
 HASH_PENDING_SQL = "hashed_size IS NULL OR hashed_size != size OR hashed_mtime_ns != mtime_ns"
-HASH_PENDING_COLUMNS = ("id", "state", "size", "mtime_ns", "hashed_size", "hashed_mtime_ns", "header_hash", "prev_sha256")
+HASH_PENDING_COLUMNS = ("id", "state", "size", "mtime_ns", "hashed_size", "hashed_mtime_ns", "header_hash",
+                        "prev_sha256")
 
 
 class Base(DeclarativeBase):
@@ -94,7 +95,9 @@ class Lora(Base):
 
 
 _L = Lora.__table__
-HASH_PENDING = or_(_L.c.hashed_size.is_(None), _L.c.hashed_size != _L.c.size, _L.c.hashed_mtime_ns != _L.c.mtime_ns).self_group()
+HASH_PENDING = or_(
+    _L.c.hashed_size.is_(None), _L.c.hashed_size != _L.c.size, _L.c.hashed_mtime_ns != _L.c.mtime_ns
+).self_group()
 
 
 class LoraUser(Base):

@@ -74,7 +74,8 @@ class RangeStore(ABC):
         """{id: prompt name} of the ids that exist."""
 
     @abstractmethod
-    def ranged_pairs(self, days: tuple | None, edges: list[tuple[datetime, datetime]], limit: int) -> list[tuple[tuple, int]]:
+    def ranged_pairs(self, days: tuple | None, edges: list[tuple[datetime, datetime]],
+                     limit: int) -> list[tuple[tuple, int]]:
         """[((a, b), generations)]: the pairs applied together most often in the range."""
 
     @abstractmethod
@@ -191,7 +192,8 @@ class SqlRangeStore(RangeStore):
             grouped = grouped.having(func.sum(u.c.uses) > 0)
         g = grouped.subquery("g")
         col = {"uses": g.c.uses, "last_used": g.c.last_used, "name": g.c.prompt_name}[order]
-        total_col = [func.count().over().label("total_rows")] if with_total else []  # the page and the count in one pass
+        # the page and the count in one pass
+        total_col = [func.count().over().label("total_rows")] if with_total else []
         q = (select(g, *total_col).order_by(col.desc() if descending else col.asc(), g.c.prompt_name)
              .limit(limit).offset(offset))
         with self.db.engine.connect() as conn:
@@ -200,8 +202,15 @@ class SqlRangeStore(RangeStore):
                 total = conn.execute(select(func.count()).select_from(g)).scalar_one()
             else:
                 total = rows[0]["total_rows"] if with_total and rows else len(rows)
-        return int(total), [{**{k: v for k, v in r.items() if k != "total_rows"}, **{k: int(r[k] or 0) for k in COUNTERS},
-                             "first_used": _utc(r["first_used"]), "last_used": _utc(r["last_used"])} for r in rows]
+        return int(total), [
+            {
+                **{k: v for k, v in r.items() if k != "total_rows"},
+                **{k: int(r[k] or 0) for k in COUNTERS},
+                "first_used": _utc(r["first_used"]),
+                "last_used": _utc(r["last_used"]),
+            }
+            for r in rows
+        ]
 
     def ranged_top(self, days: tuple | None, edges: list[tuple[datetime, datetime]], top: int) -> dict[str, Any]:
         """Most and least used LoRAs and the failure sums of a range, from one grouping of its
@@ -221,7 +230,8 @@ class SqlRangeStore(RangeStore):
                 .where(g.c.uses > 0).order_by(order, g.c.prompt_name).limit(top).subquery()
 
         most, least = ranked("most", g.c.uses.desc()), ranked("least", g.c.uses.asc())
-        fails = select(literal("fail").label("k"), literal(None).label("prompt_name"), func.sum(g.c.na).label("lora_id"),
+        fails = select(literal("fail").label("k"), literal(None).label("prompt_name"),
+                       func.sum(g.c.na).label("lora_id"),
                        func.sum(g.c.nf).label("uses"), literal(None).label("last_used"))
         q = union_all(select(most), select(least), fails)
         out: dict[str, Any] = {"most": [], "least": [], "not_found": 0, "not_applied": 0}
@@ -245,8 +255,8 @@ class SqlRangeStore(RangeStore):
             parts.append(select(LDAY.c.lora_id).where(LDAY.c.day >= days[0], LDAY.c.day < days[1], LDAY.c.uses > 0,
                                                       LDAY.c.lora_id.is_not(None)))
         if edges:
-            parts.append(select(GL.c.lora_id).where(GL.c.generation_id.in_(self._edge_ids(edges)), GL.c.status == "applied",
-                                                    GL.c.lora_id.is_not(None)))
+            parts.append(select(GL.c.lora_id).where(GL.c.generation_id.in_(self._edge_ids(edges)),
+                                                    GL.c.status == "applied", GL.c.lora_id.is_not(None)))
         conds = [L.c.state.in_(PRESENT)]
         if parts:
             conds.append(L.c.id.not_in(union_all(*parts) if len(parts) > 1 else parts[0]))
@@ -254,13 +264,15 @@ class SqlRangeStore(RangeStore):
             n, size = conn.execute(select(func.count(), func.coalesce(func.sum(L.c.size), 0)).where(*conds)).one()
             largest = conn.execute(select(L.c.id, L.c.prompt_name, L.c.size).where(*conds)
                                    .order_by(L.c.size.desc(), L.c.id).limit(top)).all()
-        return {"count": int(n), "bytes": int(size), "largest": [{"id": i, "prompt_name": p, "size": s} for i, p, s in largest]}
+        return {"count": int(n), "bytes": int(size),
+                "largest": [{"id": i, "prompt_name": p, "size": s} for i, p, s in largest]}
 
     def prompt_names(self, ids: list[int]) -> dict[int, str]:
         with self.db.engine.connect() as conn:
             return dict(conn.execute(select(L.c.id, L.c.prompt_name).where(L.c.id.in_(ids))).all()) if ids else {}
 
-    def ranged_pairs(self, days: tuple | None, edges: list[tuple[datetime, datetime]], limit: int) -> list[tuple[tuple, int]]:
+    def ranged_pairs(self, days: tuple | None, edges: list[tuple[datetime, datetime]],
+                     limit: int) -> list[tuple[tuple, int]]:
         """The most frequent pairs over whole UTC days plus raw edges, ranked in SQL."""
         parts = []
         if days is not None:
@@ -268,8 +280,10 @@ class SqlRangeStore(RangeStore):
         if edges:
             x, y = GL.alias("x"), GL.alias("y")
             pairs = (select(x.c.prompt_name.label("a"), y.c.prompt_name.label("b"), x.c.generation_id)
-                     .select_from(x.join(y, and_(x.c.generation_id == y.c.generation_id, x.c.prompt_name < y.c.prompt_name)))
-                     .where(x.c.generation_id.in_(self._edge_ids(edges)), x.c.status == "applied", y.c.status == "applied")
+                     .select_from(x.join(y, and_(x.c.generation_id == y.c.generation_id,
+                                                 x.c.prompt_name < y.c.prompt_name)))
+                     .where(x.c.generation_id.in_(self._edge_ids(edges)), x.c.status == "applied",
+                            y.c.status == "applied")
                      .distinct().subquery("p"))  # a LoRA named twice in one prompt is one pair
             parts.append(select(pairs.c.a, pairs.c.b, literal(1).label("n")))
         if not parts:
@@ -296,7 +310,9 @@ class SqlRangeStore(RangeStore):
         """The raw events in [a, b) with their LoRA rows and trigger words, for the fold."""
         cols = [G.c.id, G.c.started_at, G.c.outcome, G.c.duration_ms, G.c.checkpoint_family, G.c.prompt]
         with self.db.engine.connect() as conn:
-            gens = [dict(r._mapping) for r in conn.execute(select(*cols).where(G.c.started_at >= a, G.c.started_at < b))]
+            gens = [
+                dict(r._mapping) for r in conn.execute(select(*cols).where(G.c.started_at >= a, G.c.started_at < b))
+            ]
             for g in gens:
                 g["started_at"] = _utc(g["started_at"])
             loras = []

@@ -103,7 +103,11 @@ def trigger_words(conn, ids) -> dict[int, list[str]]:
 
     out: dict[int, list[str]] = {}
     for part in chunks(sorted({i for i in ids if i is not None})):
-        q = select(L.c.id, L.c.triggers, U.c.triggers).select_from(L.outerjoin(U, U.c.lora_id == L.c.id)).where(L.c.id.in_(part))
+        q = (
+            select(L.c.id, L.c.triggers, U.c.triggers)
+            .select_from(L.outerjoin(U, U.c.lora_id == L.c.id))
+            .where(L.c.id.in_(part))
+        )
         for lid, extracted, edited in conn.execute(q):
             words = edited if edited is not None else extracted
             if isinstance(words, str):

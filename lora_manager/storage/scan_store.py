@@ -39,7 +39,8 @@ def dup_hashes():
     )
 
 
-HASH_COLUMNS = ("sha256", "tensor_sha256", "legacy_hash", "hashed_size", "hashed_mtime_ns", "hash_error", "header_hash_ok")
+HASH_COLUMNS = ("sha256", "tensor_sha256", "legacy_hash", "hashed_size", "hashed_mtime_ns", "hash_error",
+                "header_hash_ok")
 
 
 @dataclass(slots=True)
@@ -76,13 +77,15 @@ class ScanStore(ABC):
         """Add new files (probe rows); committed in parts, each part whole or not at all."""
 
     @abstractmethod
-    def update_files(self, updates: list[tuple[int, dict[str, Any]]], *, moved_from: dict[int, tuple[str, str | None]] | None = None,
+    def update_files(self, updates: list[tuple[int, dict[str, Any]]], *,
+                     moved_from: dict[int, tuple[str, str | None]] | None = None,
                      expect: dict[int, tuple[str, int, int]] | None = None) -> list[int]:
         """Rewrite the file facts of existing rows, hashes left alone; a row changed since `expect`
         ({id: (path, size, mtime_ns)}) is skipped. Returns the ids written."""
 
     @abstractmethod
-    def mark_missing(self, ids: list[int], offline: bool = False, *, expect: dict[int, tuple[str, int, int]] | None = None) -> list[int]:
+    def mark_missing(self, ids: list[int], offline: bool = False, *,
+                     expect: dict[int, tuple[str, int, int]] | None = None) -> list[int]:
         """Flag present rows missing (their user data kept); `expect` as in update_files. Returns the ids flagged."""
 
     @abstractmethod
@@ -128,7 +131,8 @@ class SqlScanStore(ScanStore):
         with self.db.engine.begin() as conn:
             self.db.insert_rows(conn, part)
 
-    def update_files(self, updates: list[tuple[int, dict[str, Any]]], *, moved_from: dict[int, tuple[str, str | None]] | None = None,
+    def update_files(self, updates: list[tuple[int, dict[str, Any]]], *,
+                     moved_from: dict[int, tuple[str, str | None]] | None = None,
                      expect: dict[int, tuple[str, int, int]] | None = None) -> list[int]:
         """Rewrite file facts of existing rows (changed, returned or moved files). Returns the ids written.
 
@@ -166,8 +170,10 @@ class SqlScanStore(ScanStore):
         return written
 
     @retry_conflicts
-    def mark_missing(self, ids: list[int], offline: bool = False, *, expect: dict[int, tuple[str, int, int]] | None = None) -> list[int]:
-        """Flag present rows missing (kept with their user data); `expect` as in update_files. Returns the ids flagged."""
+    def mark_missing(self, ids: list[int], offline: bool = False, *,
+                     expect: dict[int, tuple[str, int, int]] | None = None) -> list[int]:
+        """Flag present rows missing (kept with their user data); `expect` as in update_files.
+        Returns the ids flagged."""
         now = utcnow()
         flagged: list[int] = []
         with self.db.engine.begin() as conn:
@@ -175,7 +181,9 @@ class SqlScanStore(ScanStore):
             keep = [i for i in sorted(current) if expect is None or i not in expect or current[i] == expect[i]]
             for part in chunks(keep):
                 flagged += conn.execute(
-                    update(L).where(L.c.id.in_(part), L.c.state.in_(ON_DISK)).values(state="missing", missing_since=now, offline=offline)
+                    update(L)
+                    .where(L.c.id.in_(part), L.c.state.in_(ON_DISK))
+                    .values(state="missing", missing_since=now, offline=offline)
                     .returning(L.c.id)
                 ).scalars()
         return flagged
@@ -184,7 +192,12 @@ class SqlScanStore(ScanStore):
         """{id: (path, size, mtime_ns)} of existing rows, locked in id order (as every writer takes them)."""
         out: dict[int, tuple[str, int, int]] = {}
         for part in chunks(sorted(set(ids))):
-            q = select(L.c.id, L.c.path, L.c.size, L.c.mtime_ns).where(L.c.id.in_(part)).order_by(L.c.id).with_for_update()
+            q = (
+                select(L.c.id, L.c.path, L.c.size, L.c.mtime_ns)
+                .where(L.c.id.in_(part))
+                .order_by(L.c.id)
+                .with_for_update()
+            )
             out.update((r[0], (r[1], r[2], r[3])) for r in conn.execute(q))
         return out
 
@@ -211,7 +224,9 @@ class SqlScanStore(ScanStore):
 
     def pending_hash_totals(self) -> tuple[int, int]:
         with self.db.engine.connect() as conn:
-            n, size = conn.execute(select(func.count(), func.coalesce(func.sum(L.c.size), 0)).where(self._needs_hash())).one()
+            n, size = conn.execute(
+                select(func.count(), func.coalesce(func.sum(L.c.size), 0)).where(self._needs_hash())
+            ).one()
         return int(n), int(size)
 
     @retry_conflicts
@@ -294,12 +309,17 @@ class SqlScanStore(ScanStore):
         ).scalar()
         if old is None:
             return None
-        row = conn.execute(select(*[L.c[c] for c in FACT_COLUMNS + HASH_COLUMNS]).where(L.c.id == new_id)).mappings().one()
+        row = (
+            conn.execute(select(*[L.c[c] for c in FACT_COLUMNS + HASH_COLUMNS]).where(L.c.id == new_id))
+            .mappings()
+            .one()
+        )
         values = dict(row)
         old_path = conn.execute(select(L.c.path).where(L.c.id == old)).scalar()
         self._merge_user(conn, src=new_id, dst=old)
         conn.execute(delete(L).where(L.c.id == new_id))
-        conn.execute(update(L).where(L.c.id == old).values(**values, moved_from=old_path, missing_since=None, updated_at=utcnow()))
+        conn.execute(update(L).where(L.c.id == old).values(**values, moved_from=old_path, missing_since=None,
+                                                           updated_at=utcnow()))
         self.db.refresh_search(conn, [old])
         return new_id
 
@@ -335,10 +355,13 @@ class SqlScanStore(ScanStore):
         new_row.update(search_text=search_text(new_row), added_at=utcnow(), updated_at=utcnow())
         old_path = old_path or f"{row['path']}#moved-{lid}"
         name = os.path.basename(old_path)
-        folder = os.path.relpath(os.path.dirname(old_path), row["root"]) if old_path.startswith(row["root"] + os.sep) else ""
+        folder = (
+            os.path.relpath(os.path.dirname(old_path), row["root"]) if old_path.startswith(row["root"] + os.sep) else ""
+        )
         conn.execute(
             update(L).where(L.c.id == lid).values(
-                path=old_path, file_name=name, prompt_name=prompt_name(name), folder="" if folder == "." else folder.replace(os.sep, "/"),
+                path=old_path, file_name=name, prompt_name=prompt_name(name),
+                folder="" if folder == "." else folder.replace(os.sep, "/"),
                 state="missing", missing_since=utcnow(), sha256=old_sha, tensor_sha256=None, legacy_hash=None,
                 hashed_size=None, hashed_mtime_ns=None, moved_from=None, prev_sha256=None,
             )
@@ -349,4 +372,6 @@ class SqlScanStore(ScanStore):
     def duplicate_count(self) -> int:
         """Files present at a path whose full hash another present file shares."""
         with self.db.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).where(L.c.state.in_(PRESENT), L.c.sha256.in_(dup_hashes()))).scalar())
+            return int(
+                conn.execute(select(func.count()).where(L.c.state.in_(PRESENT), L.c.sha256.in_(dup_hashes()))).scalar()
+            )

@@ -33,7 +33,9 @@ def match_clause(dialect: str, query: str, id_column, *, broad: bool = False) ->
         return None
     if dialect == "sqlite":
         if broad:
-            return text("+loras.id IN (SELECT rowid FROM loras_fts WHERE loras_fts MATCH :fts)").bindparams(fts=_fts(words))
+            return text("+loras.id IN (SELECT rowid FROM loras_fts WHERE loras_fts MATCH :fts)").bindparams(
+                fts=_fts(words)
+            )
         return id_column.in_(text("SELECT rowid FROM loras_fts WHERE loras_fts MATCH :fts").bindparams(fts=_fts(words)))
     if dialect == "postgresql":
         tsq = " & ".join(w.replace("'", "") + ":*" for w in words)
@@ -49,7 +51,11 @@ def fts_hits(conn, query: str) -> int:
     words = terms(query)
     if not words:
         return 0
-    return int(conn.execute(text("SELECT count(*) FROM loras_fts WHERE loras_fts MATCH :fts"), {"fts": _fts(words)}).scalar_one())
+    return int(
+        conn.execute(
+            text("SELECT count(*) FROM loras_fts WHERE loras_fts MATCH :fts"), {"fts": _fts(words)}
+        ).scalar_one()
+    )
 
 
 def walk_is_cheaper(hits: int, rows: int, depth: int) -> bool:

@@ -40,7 +40,8 @@ class UsageStore(ABC):
         (id or the name asked for) and a range [since, until)."""
 
     @abstractmethod
-    def raw_events(self, since: datetime | None = None, until: datetime | None = None, batch: int = 5000) -> Iterator[Any]:
+    def raw_events(self, since: datetime | None = None, until: datetime | None = None,
+                   batch: int = 5000) -> Iterator[Any]:
         """Generation rows joined with their LoRA rows, oldest first, streamed (the CSV export's columns)."""
 
 
@@ -50,7 +51,8 @@ class SqlUsageStore(UsageStore):
 
     def record_generations(self, events: list[dict[str, Any]]) -> list[int]:
         """Store generation events (see recorder.GenerationEvent.as_row); returns their ids."""
-        names = {r["name"] for e in events for r in e.get("requested", [])} | {a["name"] for e in events for a in e.get("applied", [])}
+        names = ({r["name"] for e in events for r in e.get("requested", [])}
+                 | {a["name"] for e in events for a in e.get("applied", [])})
         ids: list[int] = []
         gen_rows: list[dict[str, Any]] = []
         all_rows: list[dict[str, Any]] = []
@@ -73,7 +75,11 @@ class SqlUsageStore(UsageStore):
     def _ids_by_prompt_name(self, conn, names: set[str]) -> dict[str, int]:
         out: dict[str, int] = {}
         for part in chunks(sorted(names)):
-            q = select(L.c.prompt_name, L.c.id).where(L.c.prompt_name.in_(part)).order_by(L.c.state.in_(PRESENT).desc(), L.c.id)
+            q = (
+                select(L.c.prompt_name, L.c.id)
+                .where(L.c.prompt_name.in_(part))
+                .order_by(L.c.state.in_(PRESENT).desc(), L.c.id)
+            )
             for name, lid in conn.execute(q):
                 out.setdefault(name, lid)
         return out
@@ -94,13 +100,22 @@ class SqlUsageStore(UsageStore):
             conds.append(G.c.id.in_(select(GL.c.generation_id).where(or_(*match))))
         with self.db.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(G).where(*conds)).scalar_one()
-            gens = conn.execute(select(G).where(*conds).order_by(G.c.started_at.desc(), G.c.id.desc()).limit(limit).offset(offset)).mappings().all()
+            gens = (
+                conn.execute(
+                    select(G).where(*conds).order_by(G.c.started_at.desc(), G.c.id.desc()).limit(limit).offset(offset)
+                )
+                .mappings()
+                .all()
+            )
             loras: dict[int, list[dict[str, Any]]] = {}
             ids = [g["id"] for g in gens]
             if ids:
-                for row in conn.execute(select(GL).where(GL.c.generation_id.in_(ids)).order_by(GL.c.generation_id, GL.c.position)).mappings():
-                    item = {k: row[k] for k in ("prompt_name", "lora_id", "requested_weight", "requested_te", "requested_unet",
-                                                "schedule", "applied", "applied_te", "applied_unet", "status")}
+                for row in conn.execute(
+                    select(GL).where(GL.c.generation_id.in_(ids)).order_by(GL.c.generation_id, GL.c.position)
+                ).mappings():
+                    item = {k: row[k] for k in ("prompt_name", "lora_id", "requested_weight", "requested_te",
+                                                "requested_unet", "schedule", "applied", "applied_te", "applied_unet",
+                                                "status")}
                     loras.setdefault(row["generation_id"], []).append(item)
         items = []
         for g in gens:

@@ -130,7 +130,8 @@ class Hasher:
                 done.put(self._hash_one(*item, alone=todo.empty()))
             except Exception as exc:  # a bug on one file must not stall the pass waiting for its result
                 log.exception("hashing %s failed", item[1])
-                done.put((HashResult(item[0], item[2], -1, error=f"cannot hash: {type(exc).__name__}: {exc}"[:500]), True))
+                error = f"cannot hash: {type(exc).__name__}: {exc}"[:500]
+                done.put((HashResult(item[0], item[2], -1, error=error), True))
 
     def _run(self) -> None:
         self.started_at = time.monotonic()

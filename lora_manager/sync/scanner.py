@@ -44,7 +44,8 @@ class ScanReport:
     duplicate: int = 0
     broken: int = 0
     unsupported: int = 0
-    other: int = field(default=0, metadata={"description": "files that are not LoRAs: embeddings, VAEs, checkpoints, upscalers"})
+    other: int = field(default=0,
+                       metadata={"description": "files that are not LoRAs: embeddings, VAEs, checkpoints, upscalers"})
     unavailable_roots: list[str] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -147,14 +148,20 @@ class Scanner:
             claimed.update(moved_from)
         if pending:
             self._insert(pending, report)
-        gone = [row.id for path, row in vanished if row.id not in claimed and not (offline and path.startswith(offline))]
+        gone = [
+            row.id for path, row in vanished if row.id not in claimed and not (offline and path.startswith(offline))
+        ]
         away = [row.id for path, row in vanished if offline and path.startswith(offline)]
 
         by_id = {row.id: path for path, row in vanished}
         expect = {row.id: _as_read(index, path) for path, row in vanished}
         with self.write_lock:
             # A file that is back (or was moved here by a file operation) since the walk is not missing.
-            flagged = self.scan_store.mark_missing([i for i in gone if not os.path.lexists(by_id[i])], expect=expect) if gone else []
+            flagged = (
+                self.scan_store.mark_missing([i for i in gone if not os.path.lexists(by_id[i])], expect=expect)
+                if gone
+                else []
+            )
             flagged += self.scan_store.mark_missing([i for i in away if not os.path.lexists(by_id[i])], offline=True,
                                                     expect=expect) if away else []
         report.missing = len(flagged)

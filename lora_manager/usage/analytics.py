@@ -98,7 +98,8 @@ class Analytics:
                 add_counts(out.setdefault(key, {}), part[key])
         return out
 
-    def summary(self, since=None, until=None, tz_name: str | None = None, bucket: str = "day", top: int = 10) -> dict[str, Any]:
+    def summary(self, since=None, until=None, tz_name: str | None = None, bucket: str = "day",
+                top: int = 10) -> dict[str, Any]:
         """Library-wide figures for a range (default: all time).
 
         Returns a dict:
@@ -214,7 +215,8 @@ class Analytics:
 
     @staticmethod
     def _brief(r: dict[str, Any]) -> dict[str, Any]:
-        return {"id": r["lora_id"], "prompt_name": r["prompt_name"], "uses": int(r["uses"]), "last_used": iso(r["last_used"])}
+        return {"id": r["lora_id"], "prompt_name": r["prompt_name"], "uses": int(r["uses"]),
+                "last_used": iso(r["last_used"])}
 
     def loras(self, since=None, until=None, sort: str = "uses", limit: int = 100, offset: int = 0) -> dict[str, Any]:
         """Per-LoRA figures for a range, one page: {total, limit, offset, items: [item]}.
@@ -232,11 +234,13 @@ class Analytics:
             raise InvalidInput("limit must be 1..10000 and offset >= 0")
         flipped = sort.startswith("-")
         descending = flipped if key == "name" else not flipped  # names A-Z, counts and dates newest first
-        if since is None and until is None:  # all time: sort and page in SQL over the rollups, then detail only the page
+        # all time: sort and page in SQL over the rollups, then detail only the page
+        if since is None and until is None:
             totals = self._totals(self._span(None, None), {}, True, failures=False)
             total, rows = self.analytics_store.rollup_loras(key, descending, limit, offset)
             weights, families = self.analytics_store.rollup_weights_families([r["prompt_name"] for r in rows])
-            counted = {"weights": {(n, w): c for _i, n, w, c in weights}, "families": {(n, f): c for _i, n, f, c in families}}
+            counted = {"weights": {(n, w): c for _i, n, w, c in weights},
+                       "families": {(n, f): c for _i, n, f, c in families}}
         else:
             span = self._span(since, until)
             days = (span.days_from, span.days_to) if span.has_days else None
@@ -261,13 +265,16 @@ class Analytics:
             rows = self.analytics_store.rollup_lora(prompt_name)
             totals = self._totals(self._span(None, None), {}, True, failures=False)
             weights, families = self.analytics_store.rollup_weights_families([prompt_name])
-            counted = {"weights": {(n, w): c for _i, n, w, c in weights}, "families": {(n, f): c for _i, n, f, c in families}}
+            counted = {"weights": {(n, w): c for _i, n, w, c in weights},
+                       "families": {(n, f): c for _i, n, f, c in families}}
         else:
             span = self._span(since, until)
             edges = self._edges(span)
             totals = self._totals(span, edges, False, failures=False)
             days = (span.days_from, span.days_to) if span.has_days else None
-            rows = self.range_store.ranged_loras(days, span.edges, "name", False, 1, names=[prompt_name], with_total=False)[1]
+            rows = self.range_store.ranged_loras(
+                days, span.edges, "name", False, 1, names=[prompt_name], with_total=False
+            )[1]
             counted = {k: self._counted(k, span, edges, [prompt_name]) for k in ("weights", "families")}
         items = self._items(rows, counted, totals)
         return items[0] if items else None

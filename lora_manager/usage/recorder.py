@@ -76,7 +76,8 @@ def _bad_data(exc: BaseException) -> bool:
 
 
 class Recorder:
-    def __init__(self, usage_store: UsageStore, *, on_event: Callable[[dict[str, Any]], None] | None = None, batch: int = 64):
+    def __init__(self, usage_store: UsageStore, *, on_event: Callable[[dict[str, Any]], None] | None = None,
+                 batch: int = 64):
         self.usage_store = usage_store  # has record_generations(rows)
         self.on_event = on_event
         self.batch = batch

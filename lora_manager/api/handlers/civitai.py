@@ -30,8 +30,10 @@ def civitai_routes(core, route) -> list:
         return JSON(svc.civitai_facts(lid) or {"status": "not_asked"})
 
     return [
-        route("/civitai/fetch", "POST", fetch, "look LoRAs up on Civitai by hash, in the background (409 while one runs)",
+        route("/civitai/fetch", "POST", fetch,
+              "look LoRAs up on Civitai by hash, in the background (409 while one runs)",
               C.CivitaiStatus, status_code=202),
-        route("/civitai/status", "GET", status, "the running or last Civitai fetch, and the library's records", C.CivitaiStatus),
+        route("/civitai/status", "GET", status, "the running or last Civitai fetch, and the library's records",
+              C.CivitaiStatus),
         route("/civitai/loras/{key}", "GET", lora, "one LoRA's Civitai facts, beside its own fields", C.CivitaiFacts),
     ]

@@ -17,7 +17,8 @@ class UpdateOf(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     of: str = Field(..., min_length=1, max_length=300, pattern=TEXT, description="id, prompt name, file name or hash")
-    replace: bool = Field(False, description="the old version goes to the trash and the user's data moves to the new one")
+    replace: bool = Field(False,
+                          description="the old version goes to the trash and the user's data moves to the new one")
     carry_user_data: bool = Field(False, description="beside the old version: copy the user's data to the new one")
 
 

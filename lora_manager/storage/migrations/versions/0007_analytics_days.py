@@ -93,11 +93,14 @@ def _backfill() -> None:
     last = 0
     cols = [G.c.id, G.c.started_at, G.c.outcome, G.c.duration_ms, G.c.checkpoint_family, G.c.prompt]
     while True:
-        gens = [dict(r._mapping) for r in conn.execute(sa.select(*cols).where(G.c.id > last).order_by(G.c.id).limit(20000))]
+        gens = [
+            dict(r._mapping) for r in conn.execute(sa.select(*cols).where(G.c.id > last).order_by(G.c.id).limit(20000))
+        ]
         if not gens:
             return
         loras = [dict(r._mapping) for r in conn.execute(
-            sa.select(GL.c.generation_id, GL.c.prompt_name, GL.c.lora_id, GL.c.status, GL.c.applied_unet, GL.c.requested_weight)
+            sa.select(GL.c.generation_id, GL.c.prompt_name, GL.c.lora_id, GL.c.status, GL.c.applied_unet,
+                      GL.c.requested_weight)
             .where(GL.c.generation_id > last, GL.c.generation_id <= gens[-1]["id"]))]
         words = rollups.trigger_words(conn, {r["lora_id"] for r in loras if r["status"] == "applied"})
         rollups.apply(conn, conn.dialect.name, aggregate(gens, loras, words), only=NEW)
@@ -108,6 +111,6 @@ def downgrade() -> None:
     op.drop_index("ix_usage_lora_totals_lora_uses", table_name="usage_lora_totals")
     op.create_index("ix_usage_lora_totals_lora_id", "usage_lora_totals", ["lora_id"])
     op.drop_index("ix_loras_state_size", table_name="loras")
-    for table in ("usage_retention", "usage_triggers", "usage_day_triggers", "usage_day_pairs", "usage_lora_day_families",
-                  "usage_lora_day_weights", "usage_lora_days", "usage_days", "usage_hours"):
+    for table in ("usage_retention", "usage_triggers", "usage_day_triggers", "usage_day_pairs",
+                  "usage_lora_day_families", "usage_lora_day_weights", "usage_lora_days", "usage_days", "usage_hours"):
         op.drop_table(table)

@@ -1,4 +1,5 @@
-"""partial index of the rows waiting for a hash, walked by id in batches by the hasher; it carries what storing a hash checks
+"""partial index of the rows waiting for a hash, walked by id in batches by the hasher;
+it carries what storing a hash checks
 
 Revision ID: 0008
 Revises: 0007
