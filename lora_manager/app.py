@@ -25,6 +25,7 @@ from .sync.scans import ScanService
 from .settings import Settings
 from .storage.opening import check_location
 from .storage.repository import SqlLibraryRepository, open_repository
+from .transfer.service import Transfer
 
 
 @dataclass
@@ -47,6 +48,7 @@ class App:
     # The host's loaded checkpoint family (sd1, sd2, xl, sd3, f1, ...; None: unknown); set by a host adapter.
     host_model_family: Optional[Callable[[], Optional[str]]] = None
     autocomplete: AutocompleteIndex | None = None
+    transfer: Transfer | None = None  # backups, restore, export/import, sidecars (transfer/)
 
     def loaded_family(self) -> str | None:
         """The host's loaded checkpoint family, or None (standalone, nothing loaded, or the host failed to say)."""
@@ -116,6 +118,8 @@ class App:
         stop = getattr(self, "_retention_stop", None)
         if stop is not None:
             stop.set()
+        if self.transfer is not None:
+            self.transfer.close()
         if self.recorder is not None:
             self.recorder.flush(10)
         self.hasher.stop()
@@ -123,9 +127,11 @@ class App:
 
 
 def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
-    prepare_data_dir(settings)
+    transfer = Transfer(settings)
+    with transfer.advice():  # a damaged database is refused naming the newest good backup
+        prepare_data_dir(settings)
+        repo = open_repository(settings.db_url, transfer.backups.before_migrate)
     events = EventBus()
-    repo = open_repository(settings.db_url)
     files = FileOps(repo, settings.lora_dirs, settings.trash_dir, link_targets=settings.link_targets)
     scanner = Scanner(repo, settings.lora_dirs, workers=settings.scan_workers, skip={settings.data_dir},
                       write_lock=files.lock, link_targets=settings.link_targets)
@@ -144,6 +150,8 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
                                   trim=None if host else memtrim.trim)
     app.on_library_changed.append(app.recommender.changed)
     app.catalog.on_edit.append(app.recommender.changed)
+    transfer.attach(repo.engine, repo._refresh_search, app.catalog, app.library_changed)
+    app.transfer = transfer
     app.start_usage_retention()
     return app
 

@@ -16,6 +16,7 @@ from . import __version__
 from .errors import LoraManagerError
 from .settings import Settings
 from .storage.repository import LoraQuery
+from .transfer import cli as transfer_cli
 
 
 
@@ -84,6 +85,7 @@ def parser() -> argparse.ArgumentParser:
                    help="a host name the server answers besides 127.0.0.1/localhost and --host (repeatable; * for any)")
     p.add_argument("--allow-no-key", action="store_true",
                    help="let --host listen beyond this machine without --api-key (a network you trust)")
+    transfer_cli.add_commands(sub, _common)  # backup, backups, restore BACKUP, export, import, sidecars
     return ap
 
 
@@ -282,7 +284,7 @@ def cmd_serve(app, args) -> int:
 
 
 COMMANDS = {"serve": cmd_serve, "scan": cmd_scan, "list": cmd_list, "show": cmd_show, "edit": cmd_edit, "bulk": cmd_bulk,
-            "move": cmd_files, "trash": cmd_files, "restore": cmd_files, "tags": cmd_tags}
+            "move": cmd_files, "trash": cmd_files, "restore": cmd_files, "tags": cmd_tags, **transfer_cli.COMMANDS}
 
 
 def _join_sort(argv: list[str]) -> list[str]:
@@ -361,6 +363,9 @@ def _run(args, listener) -> int:
     if args.command in ("scan", "serve") and not settings.lora_dirs:
         print("no library roots: give --lora-dir DIR (repeatable), set LORA_MANAGER_LORA_DIRS, or try --demo", file=sys.stderr)
         return 2
+    early = transfer_cli.before_build(args, settings)  # backups and restore work without opening the library
+    if early is not None:
+        return early
     from .app import build
 
     try:

@@ -33,8 +33,27 @@ DOCUMENTED = {
     "usage_retention_days": ("LORA_MANAGER_USAGE_RETENTION_DAYS",
                              "keep raw usage events this many days, older ones live on only in the analytics rollups "
                              "(0: keep all; default 0)"),
+    "backup_dir": ("LORA_MANAGER_BACKUP_DIR", "where database backups go (default DATA_DIR/backups; see docs/transfer.md)"),
+    "backup_keep": ("LORA_MANAGER_BACKUP_KEEP",
+                    "backups kept: DAILY,WEEKLY newest-per-day and newest-per-week, besides every one of the last 24 h "
+                    "(default 7,4)"),
+    "write_sidecars": ("LORA_MANAGER_WRITE_SIDECARS",
+                       "also write your triggers, weight, notes and negative text into the SDNext/A1111 `<base>.json` "
+                       "beside each LoRA when you edit them (off by default)"),
 }
 DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def parse_keep(raw: str) -> tuple[int, int]:
+    """`DAILY,WEEKLY` as two whole numbers of at least 0 (LORA_MANAGER_BACKUP_KEEP)."""
+    parts = [p.strip() for p in raw.split(",")]
+    try:
+        daily, weekly = (int(p) for p in parts) if len(parts) == 2 else (None, None)
+    except ValueError:
+        daily = weekly = None
+    if daily is None or weekly is None or daily < 0 or weekly < 0:
+        raise ValueError(f"LORA_MANAGER_BACKUP_KEEP must be DAILY,WEEKLY (two whole numbers, e.g. 7,4), not {raw!r}")
+    return daily, weekly
 
 
 def default_data_dir() -> str:
@@ -61,6 +80,9 @@ class Settings:
     embed_device: str = "cpu"
     embed_download: bool = True
     usage_retention_days: int = 0
+    backup_dir: str = ""
+    backup_keep: tuple[int, int] = (7, 4)
+    write_sidecars: bool = False
     max_body_bytes: int = 1 << 20
 
     def __post_init__(self) -> None:
@@ -70,6 +92,9 @@ class Settings:
         self.allowed_hosts = [h.strip().lower() for h in self.allowed_hosts if h.strip()]
         if not self.db_url:
             self.db_url = "sqlite:///" + os.path.join(self.data_dir, "library.db")
+        if isinstance(self.backup_keep, str):
+            self.backup_keep = parse_keep(self.backup_keep)
+        self.backup_dir = os.path.abspath(os.path.expanduser(self.backup_dir or os.path.join(self.data_dir, "backups")))
 
     @property
     def trash_dir(self) -> str:
@@ -99,10 +124,10 @@ class Settings:
                 values["watch_interval"] = max(0.0, float(env["LORA_MANAGER_WATCH_INTERVAL"]))
             except ValueError:
                 raise ValueError("LORA_MANAGER_WATCH_INTERVAL must be a number of seconds") from None
-        for key in ("embed_model", "embed_device"):
+        for key in ("embed_model", "embed_device", "backup_dir", "backup_keep"):  # backup_keep: parsed below
             if env.get(ENV_PREFIX + key.upper()):
                 values[key] = env[ENV_PREFIX + key.upper()].strip()
-        for key in ("embed_download", "watch_events"):
+        for key in ("embed_download", "watch_events", "write_sidecars"):
             raw = env.get(ENV_PREFIX + key.upper(), "").strip().lower()
             if raw:
                 values[key] = raw not in ("0", "off", "false", "no", "none")

@@ -66,6 +66,6 @@ class SqlLibraryRepository(ScanStore, QueryStore, UserStore, UsageStore, Analyti
         self.engine.dispose()
 
 
-def open_repository(url: str) -> SqlLibraryRepository:
+def open_repository(url: str, before_migrate=None) -> SqlLibraryRepository:
     """Check the database, make the engine, run migrations (see opening.py), hand back the repository."""
-    return SqlLibraryRepository(open_engine(url))
+    return SqlLibraryRepository(open_engine(url, before_migrate))
