@@ -33,6 +33,7 @@ from .list_route import list_endpoint
 from .moments import SINCE, UNTIL, moment as _moment, to_utc as _utc, zones as _zones
 from .schemas import TEXT
 from .recommend_routes import recommend_routes
+from .handlers.transfer import transfer_routes
 from .responses import JSON, core_error_response
 from .system import hash_status, system_info
 
@@ -53,6 +54,7 @@ class Route:
     status_code: int = 200
     auth: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    max_body: int | None = None  # a bigger request body than the setting allows (an uploaded archive)
 
     def kwargs(self) -> dict[str, Any]:
         responses: dict[Any, Any] = dict(ERRORS)
@@ -302,7 +304,7 @@ def routes(core) -> list[Route]:  # noqa: C901 - one closure per handler; to spl
         Route("/events", "GET", events, "progress stream (Server-Sent Events): scan.*, hash.*",
               extra={"response_class": StreamingResponse}),
     ]
-    return table + recommend_routes(core, Route)
+    return table + recommend_routes(core, Route) + transfer_routes(core, Route)
 
 
 def _etag_matches(header: str, version: str) -> bool:
@@ -379,7 +381,7 @@ def register(add_route: Callable[..., Any], core, *, dependencies: list | None =
     guard = Depends(api_key_guard(core.settings.api_key))
     limit = Depends(body_limit(core.settings.max_body_bytes))
     for route in routes(core):
-        deps = [limit, *(dependencies or [])] + ([guard] if route.auth else [])
+        deps = [Depends(body_limit(route.max_body)) if route.max_body else limit, *(dependencies or [])] + ([guard] if route.auth else [])
         kwargs = route.kwargs()
         if _reads_json_body(route):
             deps.append(Depends(json_body_only))

@@ -87,12 +87,12 @@ def _kind(name: str) -> str | None:
 class ArchiveReader:
     """An export archive opened for reading, every member checked first."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, label: str | None = None):
         self.path = path
         try:
             self.zf = zipfile.ZipFile(path)
         except (OSError, zipfile.BadZipFile, ValueError) as exc:
-            raise BadArchive(f"{os.path.basename(path)} is not a readable zip archive ({exc})") from None
+            raise BadArchive(f"{label or os.path.basename(path)} is not a readable zip archive ({exc})") from None
         try:
             self.members = self._check(self.zf.infolist())
         except BaseException:

@@ -94,13 +94,14 @@ class Transfer:
             os.unlink(path)
             raise
 
-    def import_archive(self, path: str, *, dry_run: bool = False, on_conflict: str = "keep") -> dict[str, Any]:
+    def import_archive(self, path: str, *, dry_run: bool = False, on_conflict: str = "keep",
+                       label: str | None = None) -> dict[str, Any]:
         from .archive import ArchiveReader
         from .importer import new_report, place_previews, plan_archive
 
         _policy(on_conflict)
         report = new_report("archive", dry_run, on_conflict)
-        with ArchiveReader(path) as reader, self._exclusive():
+        with ArchiveReader(path, label) as reader, self._exclusive():
             changes, usage, previews = plan_archive(self.store, reader, on_conflict, report, self.settings)
             if usage is not None:
                 for _ in usage():  # reads (and so checks) every line before anything is written
