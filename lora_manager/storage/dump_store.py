@@ -5,7 +5,7 @@ copy while the server keeps running, and a restore that writes into the live fil
 locks. PostgreSQL is dumped logically: every table of ours, one JSON-lines member per table in a zip,
 read in one REPEATABLE READ snapshot; no `pg_dump` needed (it may be absent, or of another version than
 the server). A restore replaces our tables in one transaction (PostgreSQL's DDL is transactional),
-recreated at the dump's own schema revision and then migrated forward. See docs/transfer.md.
+emptied (same schema revision) or recreated at the dump's own revision and then migrated forward. See docs/transfer.md.
 """
 
 from __future__ import annotations
@@ -180,14 +180,14 @@ class PgDumpStore(DumpStore):
                 meta = _our_tables(conn)
                 revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
                 for table in meta.sorted_tables:
-                    cols = [c.name for c in table.c]
+                    cols = [str(c.name) for c in table.c]
                     n = 0
                     with zf.open(f"tables/{table.name}.jsonl", "w") as out:
                         result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(select(table))
                         for part in result.partitions():
                             out.write(b"".join(orjson.dumps([_json_value(v) for v in row]) + b"\n" for row in part))
                             n += len(part)
-                    tables[table.name] = {"columns": cols, "rows": n}
+                    tables[str(table.name)] = {"columns": cols, "rows": n}
                 counts = {t: tables.get(t, {}).get("rows", 0) for t in COUNTED}
             manifest = {"format": PG_DUMP_FORMAT, "version": PG_DUMP_VERSION, "revision": revision, "tables": tables}
             zf.writestr("manifest.json", orjson.dumps(manifest))
@@ -226,29 +226,44 @@ class PgDumpStore(DumpStore):
         return {"ok": True, "problem": None, "revision": revision, "counts": counts}
 
     def restore_from(self, path: str, info: dict[str, Any]) -> None:
-        from .engine import MIGRATIONS
-
-        from alembic import command
-        from alembic.config import Config
-
-        cfg = Config()
-        cfg.set_main_option("script_location", MIGRATIONS)
         with self.engine.connect() as conn, zipfile.ZipFile(path) as zf:
             manifest = orjson.loads(zf.read("manifest.json"))
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('lora_manager.migrate.' || current_schema()))"))
-            live = _our_tables(conn)
-            live.drop_all(conn)  # ours only, by name; DDL rolls back with the rest on any failure
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, manifest["revision"])  # the schema the rows were dumped from
-            meta = _our_tables(conn)
+            live_revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            if manifest["revision"] == live_revision:
+                meta = _our_tables(conn)  # same schema: empty our tables, no DDL beyond TRUNCATE
+                names = ", ".join(t.name for t in meta.sorted_tables if t.name != "alembic_version")
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                meta = self._recreate(conn, manifest["revision"])
             for table in meta.sorted_tables:
-                if table.name == "alembic_version":
-                    continue
                 spec = manifest["tables"].get(table.name)
-                if spec:
+                if spec and table.name != "alembic_version":
                     self._load(conn, zf, table, spec["columns"])
-            command.upgrade(cfg, "head")  # then forward, data migrations included
+            if manifest["revision"] != live_revision:
+                self._upgrade(conn, "head")  # then forward, data migrations included
             conn.commit()
+            for table in meta.sorted_tables:  # fresh rows, fresh planner statistics (our tables only)
+                conn.execute(text(f"ANALYZE {table.name}"))
+            conn.commit()
+
+    def _recreate(self, conn, revision: str) -> MetaData:
+        """Our tables dropped (by name; DDL rolls back with the rest on failure) and built again at `revision`."""
+        _our_tables(conn).drop_all(conn)
+        self._upgrade(conn, revision)
+        return _our_tables(conn)
+
+    @staticmethod
+    def _upgrade(conn, revision: str) -> None:
+        from alembic import command
+        from alembic.config import Config
+
+        from .engine import MIGRATIONS
+
+        cfg = Config()
+        cfg.set_main_option("script_location", MIGRATIONS)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
 
     @staticmethod
     def _load(conn, zf: zipfile.ZipFile, table, columns: list[str]) -> None:

@@ -183,12 +183,12 @@ class Backups:
         return None
 
     # ------------------------------------------------------------------ retention
-    def prune(self) -> list[str]:
+    def prune(self, now: datetime | None = None) -> list[str]:
         """Drop backups the rule does not keep: every one of the last 24 h, the newest of each of the
         last DAILY days and of the last WEEKLY weeks (UTC), and always the newest of all."""
         backups = self.list()
         keep: set[str] = {b["name"] for b in backups[:1]}
-        now = _now()
+        now = now or _now()
         daily, weekly = self.keep
         days: dict[str, str] = {}
         weeks: dict[tuple[int, int], str] = {}
