@@ -164,7 +164,7 @@ class ArchiveReader:
     def manifest(self) -> Manifest:
         value = self._json("manifest.json")
         if isinstance(value, dict) and value.get("format") == FORMAT and value.get("version") != VERSION:
-            raise BadArchive(f"refused: export format version {str(value.get('version'))[:20]!r} is unknown to this "
+            raise BadArchive(f"refused: export format version {str(value.get('version'))[:20]} is unknown to this "
                              f"version of LoRA Manager (it reads version {VERSION})")
         if isinstance(value, dict) and value.get("format") != FORMAT:
             raise BadArchive("refused: manifest.json is not a LoRA Manager export manifest")
@@ -176,7 +176,7 @@ class ArchiveReader:
         value = self._json(name)
         version = value.get("version") if isinstance(value, dict) else None
         if version is not None and version != VERSION:
-            raise BadArchive(f"refused: {name} has format version {str(version)[:20]!r}, unknown to this version")
+            raise BadArchive(f"refused: {name} has format version {str(version)[:20]}, unknown to this version")
         return self._validate(DOCUMENTS[name], value, name)
 
     def usage(self) -> tuple[UsageHeader, Iterator[Generation]]:

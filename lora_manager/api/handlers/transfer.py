@@ -22,7 +22,8 @@ from ..responses import JSON
 MAX_UPLOAD = 4 << 30  # an archive sent to POST /import (the archive's own limits apply inside it)
 ZIP_TYPES = ("application/zip", "application/octet-stream", "application/x-zip-compressed")
 ZIP_BODY = {"requestBody": {"required": True, "description": "an archive written by `lora-manager export` or POST /export",
-                            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}}
+                            "content": {t: {"schema": {"type": "string", "format": "binary"}}
+                                        for t in ("application/zip", "application/octet-stream")}}}
 
 
 async def _receive(request: Request, folder: str) -> str:
