@@ -81,7 +81,7 @@
         h('td', { text: when(b.created) }), h('td', { text: b.reason || '?' }), h('td', { text: fmtSize(b.size) }),
         h('td', { text: b.counts && b.counts.loras !== undefined ? `${b.counts.loras} LoRAs` : '' }),
         h('td', {}, h('button', { class: 'lm-btn', type: 'button', text: 'Restore…', onclick: () => this.restore(b.name, true) }))));
-      this.backupList.append(h('table', { class: 'lm-table' },
+      this.backupList.append(h('table', { class: 'lm-atable' },
         h('thead', {}, h('tr', {}, ['Taken (UTC)', 'Why', 'Size', 'Library', ''].map((t) => h('th', { text: t })))), h('tbody', {}, rows)));
     }
 
