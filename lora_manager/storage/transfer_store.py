@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, update
 
 from ..usage.timeparts import utc
 from . import rollups
@@ -175,9 +175,14 @@ class SqlTransferStore(TransferStore):
         new = [{"lora_id": i, "favorite": False, "updated_at": now} for i in sorted(values) if i not in have]
         if new:
             conn.execute(insert(U), new)
-        for lid, cols in sorted(values.items()):
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for lid, cols in sorted(values.items()):  # one executemany per set of columns changed
             if cols:
-                conn.execute(update(U).where(U.c.lora_id == lid).values(**cols, updated_at=now))
+                by_columns.setdefault(tuple(sorted(cols)), []).append({"b_id": lid, **{f"b_{k}": v for k, v in cols.items()}})
+        for columns, rows in by_columns.items():
+            stmt = update(U).where(U.c.lora_id == bindparam("b_id")).values(
+                {**{c: bindparam(f"b_{c}") for c in columns}, "updated_at": now})
+            conn.execute(stmt, rows)
 
     def _feedback(self, conn, rows: list[dict[str, Any]]) -> None:
         for row in rows:

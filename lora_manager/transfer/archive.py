@@ -190,20 +190,20 @@ class ArchiveReader:
                 n = 1
                 while line := f.readline(MAX_LINE_BYTES + 1):
                     n += 1
-                    if line.strip():
-                        yield self._validate(Generation, self._line(line, n), f"usage.jsonl line {n}")
+                    if line.strip():  # no depth check: every field of a line is typed, nesting fails the model
+                        yield self._validate(Generation, self._line(line, n, deep=False), f"usage.jsonl line {n}")
 
         return header, lines()
 
     @staticmethod
-    def _line(raw: bytes, n: int) -> Any:
+    def _line(raw: bytes, n: int, deep: bool = True) -> Any:
         if len(raw) > MAX_LINE_BYTES:
             raise BadArchive(f"refused: usage.jsonl line {n} is over {MAX_LINE_BYTES} bytes")
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise BadArchive(f"refused: usage.jsonl line {n} is not valid JSON ({str(exc)[:200]})") from None
-        if not depth_ok(value):
+        if deep and not depth_ok(value):
             raise BadArchive(f"refused: usage.jsonl line {n} nests deeper than {MAX_DEPTH} levels")
         return value
 

@@ -18,7 +18,7 @@ from .archive import ArchiveReader, BadArchive
 from .matching import LocalIndex
 from .merge import FIELDS, clean, merge_user
 
-USAGE_BATCH = 2000
+USAGE_BATCH = 10_000  # events per insert and rollup fold: bigger folds fewer repeated keys
 SHOWN_SETTINGS = 50
 
 
@@ -175,10 +175,10 @@ def _usage_factory(store, reader, target, report) -> Callable[[], Iterator[list]
 def _convert(store, batch, target, counts, seen: set[int]) -> list:
     rows = []
     for g in batch:
-        row = g.model_dump(exclude={"loras"})
+        row = g.model_dump()
         for k in ("started_at", "finished_at"):
             row[k] = _when(row[k])
-        rows.append((row, g))
+        rows.append((row, row.pop("loras")))
     have = store.generation_keys(min(r["started_at"] for r, _ in rows), max(r["started_at"] for r, _ in rows))
     out = []
     for row, g in rows:
@@ -189,10 +189,12 @@ def _convert(store, batch, target, counts, seen: set[int]) -> list:
             continue
         seen.add(hash(key))
         loras = []
-        for used in g.loras:
-            ids = target(used.lora)[0] if used.lora is not None else []
-            counts["loras_unmatched"] += used.lora is not None and not ids
-            loras.append({**used.model_dump(exclude={"lora"}), "lora_id": ids[0] if ids else None})
+        for used in g:
+            ref = used.pop("lora")
+            ids = target(ref)[0] if ref is not None else []
+            counts["loras_unmatched"] += ref is not None and not ids
+            used["lora_id"] = ids[0] if ids else None
+            loras.append(used)
         counts["added"] += 1
         out.append((row, loras))
     return out
