@@ -16,6 +16,7 @@ from lora_manager.errors import BadRequest
 from lora_manager.storage.schema_version import head_revision
 from lora_manager.transfer.backups import Backups
 
+from .test_db_open import read_only  # noqa: F401
 from .transfer_helpers import fill, open_app, user_state, write_library
 
 
@@ -202,3 +203,20 @@ def test_an_older_dump_restores_forward_on_postgresql(tmp_path, db_url):
         assert [c["name"] for c in app.catalog.collections()] == ["from 0006"]
     finally:
         app.close()
+
+
+def test_backup_without_a_database_creates_none(tmp_path):
+    data = tmp_path / "nothing-here"
+    proc = run("backup", "--data-dir", str(data))
+    assert proc.returncode == 1 and "nothing to back up" in proc.stderr and not data.exists()
+
+
+def test_a_read_only_backup_folder_is_one_clear_error(tmp_path, core, read_only):  # noqa: F811
+    from lora_manager.errors import StorageError
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    read_only(locked)
+    with pytest.raises(StorageError, match="could not write a backup"):
+        core.transfer.backup(to=str(locked))
+    assert os.listdir(locked) == []

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import re
+import sqlite3
 import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import orjson
 
 from .. import __version__
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, NotFound, StorageError
 from ..storage.dump_store import DumpStore, SqliteDumpStore, dump_store
 from ..storage.engine import redact, sqlite_file
 
@@ -94,7 +95,17 @@ class Backups:
         folder = os.path.abspath(os.path.expanduser(to)) if to else self.folder
         if to and not os.path.isdir(folder):
             raise BadRequest(f"no such folder: {folder}")
-        os.makedirs(folder, exist_ok=True)
+        path = sqlite_file(self.url)
+        if path is not None and not os.path.isfile(path):
+            raise NotFound(f"there is no database at {path} yet: nothing to back up")  # and none is created
+        try:
+            os.makedirs(folder, exist_ok=True)
+            return self._create(folder, reason)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"could not write a backup into {folder}: {getattr(exc, 'strerror', None) or exc}; "
+                               f"free some space or give another folder (LORA_MANAGER_BACKUP_DIR)", {"folder": folder}) from None
+
+    def _create(self, folder: str, reason: str) -> dict[str, Any]:
         with self._lock:
             created = _now()
             name = self._free_name(folder, f"lora-manager-{_stamp(created)}-{reason}", SUFFIXES[self.kind])
@@ -261,4 +272,4 @@ class Backups:
         self.engine = engine
         if self.store().describe().get("revision") is None:
             return  # a new, empty database: nothing to keep
-        self.create("pre-migration")
+        self.create("pre-migration")  # when it cannot be taken, the migration does not run either

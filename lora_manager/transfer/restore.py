@@ -13,7 +13,7 @@ import shlex
 import shutil
 from typing import Any
 
-from ..errors import BadRequest, DatabaseDamaged, DatabaseUnusable, LoraManagerError
+from ..errors import BadRequest, DatabaseDamaged, DatabaseUnusable, LoraManagerError, StorageError
 from ..storage.engine import redact, sqlite_file
 from ..storage.schema_version import head_revision, known_revisions
 from .backups import Backups, _now, _stamp
@@ -42,11 +42,14 @@ def restore(backups: Backups, ref: str, *, dry_run: bool = False, migrate=None) 
         report["kept_as"] = ("a backup of the current database" if current["ok"]
                              else "a copy of the damaged file's bytes") + f" in {backups.folder}"
         return report
-    if current["ok"]:
-        report["kept_as"] = backups.create("pre-restore")["path"]
-    else:
-        report["kept_as"] = _keep_damaged(backups)
-    store.restore_from(info["path"], check)
+    try:
+        if current["ok"]:
+            report["kept_as"] = backups.create("pre-restore")["path"]
+        else:
+            report["kept_as"] = _keep_damaged(backups)
+        store.restore_from(info["path"], check)
+    except OSError as exc:
+        raise StorageError(f"the restore could not write: {exc.strerror or exc}; nothing was restored") from None
     if report["migrates"]:
         (migrate or _migrate)(backups.url)
     report["restored"] = True
