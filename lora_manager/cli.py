@@ -1,4 +1,4 @@
-"""Command line: `python -m lora_manager scan | list | show | edit | bulk | move | trash | restore | tags`."""
+"""Command line: `python -m lora_manager scan | list | show | edit | bulk | move | trash | restore | tags | serve`, and (transfer/cli.py) `backup | backups | restore BACKUP | export | import | sidecars`."""
 
 from __future__ import annotations
 
