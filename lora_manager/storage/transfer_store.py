@@ -149,10 +149,12 @@ class SqlTransferStore(TransferStore):
             for part in _chunks(ids):  # every writer takes its loras rows first, in id order (docs/data-safety.md)
                 conn.execute(select(L.c.id).where(L.c.id.in_(part)).order_by(L.c.id).with_for_update()).all()
             self._user(conn, changes.user)
-            for lid, tags in sorted(changes.tags.items()):
-                conn.execute(delete(T).where(T.c.lora_id == lid))
-                if tags:
-                    conn.execute(insert(T), [{"lora_id": lid, "tag": t} for t in tags])
+            tagged = sorted(changes.tags)
+            for part in _chunks(tagged):
+                conn.execute(delete(T).where(T.c.lora_id.in_(part)))
+            rows = [{"lora_id": lid, "tag": t} for lid in tagged for t in changes.tags[lid]]
+            if rows:
+                conn.execute(insert(T), rows)
             searched = [i for i in ids if i in changes.tags or "triggers" in changes.user.get(i, {})]
             if searched:
                 self.refresh_search(conn, searched)
