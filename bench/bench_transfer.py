@@ -76,7 +76,7 @@ def make_transfer(url: str, data_dir: str):
     class NoCatalog:
         on_edit: list = []
 
-    transfer.attach(repo.engine, repo._refresh_search, NoCatalog(), lambda: None)
+    transfer.attach(repo.engine, NoCatalog(), lambda: None)
     return repo, transfer
 
 

@@ -150,7 +150,7 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
                                   trim=None if host else memtrim.trim)
     app.on_library_changed.append(app.recommender.changed)
     app.catalog.on_edit.append(app.recommender.changed)
-    transfer.attach(repo.engine, repo._refresh_search, app.catalog, app.library_changed)
+    transfer.attach(repo.engine, app.catalog, app.library_changed)
     app.transfer = transfer
     app.start_usage_retention()
     return app

@@ -45,6 +45,7 @@ def test_round_trip_keeps_everything(pair):
     done = target.transfer.import_archive(str(archive))
     assert done["backup"] and done["written"]["generations"] == 30
     assert user_state(target) == before
+    assert [e["name"] for e in target.catalog.list(query="portrait").items] == ["alice"]  # search knows the tags
     again = target.transfer.import_archive(str(archive))  # nothing twice: usage is recognised, data unchanged
     assert again["usage"] == {"events": 30, "added": 0, "present": 30, "loras_unmatched": 0}
     assert again["written"] is None and again["counts"]["unchanged"] == 2

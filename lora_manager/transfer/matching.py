@@ -14,13 +14,11 @@ PRESENT = ("ok", "broken", "unsupported", "missing")
 
 
 def relative_path(path: str, root: str | None) -> str | None:
+    """`path` below `root` with / separators (both absolute and normalised, as the index stores them)."""
     if not root or not path:
         return None
-    try:
-        rel = os.path.relpath(path, root)
-    except ValueError:  # another drive (Windows)
-        return None
-    return None if rel.startswith("..") else rel.replace(os.sep, "/")
+    prefix = root if root.endswith(os.sep) else root + os.sep
+    return path[len(prefix):].replace(os.sep, "/") if path.startswith(prefix) else None
 
 
 def _add(index: dict, key: Any, lid: int) -> None:

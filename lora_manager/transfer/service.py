@@ -38,12 +38,12 @@ class Transfer:
         except LoraManagerError as exc:
             raise with_backup_advice(exc, self.settings) from None
 
-    def attach(self, engine, refresh_search, catalog, on_changed: Callable[[], None]) -> None:
+    def attach(self, engine, catalog, on_changed: Callable[[], None]) -> None:
         """Wire to the open database and the catalog (app.build)."""
         from .writeback import SidecarWriter
 
         self.backups.engine = engine
-        self.store = SqlTransferStore(engine, refresh_search)
+        self.store = SqlTransferStore(engine)
         # late-bound: a host replaces sidecars_enabled after start-up
         self.writer = SidecarWriter(self.store, lambda: self.sidecars_enabled())  # noqa: PLW0108
         catalog.on_edit.append(self.writer.edited)
