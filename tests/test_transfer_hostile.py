@@ -115,6 +115,8 @@ def test_json_too_deep(core, tmp_path):
     ("userdata.json", doc("userdata", items=[{"lora": 0, "base_override": "sd99"}]), ("sd99",)),
     ("collections.json", orjson.dumps([1, 2, 3]), ("shape",)),
     ("loras.json", b"{not json", ("not valid JSON",)),
+    ("loras.json", doc("loras", loras=[{"ref": 0, "path": "/a", "file_name": "a", "prompt_name": "a", "state": "ok"}] * 2),
+     ("twice",)),
     ("manifest.json", orjson.dumps({"format": "something-else", "version": 1}), ("not a LoRA Manager export",)),
 ])
 def test_wrong_shapes(core, tmp_path, member, value, words):

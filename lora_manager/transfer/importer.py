@@ -70,7 +70,10 @@ def plan_archive(store: TransferStore, reader: ArchiveReader, policy: str, repor
     """Changes (usage as a generator factory, since it is read twice) and the previews to place."""
     manifest = reader.manifest()
     parts = set(manifest.parts)
-    refs = {r.ref: r for r in reader.document("loras.json").loras} if "loras.json" in reader.members else {}
+    listed = reader.document("loras.json").loras if "loras.json" in reader.members else []
+    refs = {r.ref: r for r in listed}
+    if len(refs) != len(listed):
+        raise BadArchive("refused: loras.json lists one ref twice")
     index = LocalIndex(store.identities())
     matched: dict[int, tuple[list[int], str | None]] = {n: index.match(r) for n, r in refs.items()}
 
@@ -93,6 +96,7 @@ def plan_archive(store: TransferStore, reader: ArchiveReader, policy: str, repor
             plan_user(changes, report, local, index, f"{ref.file_name} ({ref.relative_path or ref.path})", ids, how, theirs, policy)
             for lid in ids:
                 changes.feedback += _feedback(item.feedback, lid, local.get(lid, {}).get("feedback", []), policy)
+    report["feedback"] = len(changes.feedback)  # counters added or raised
     if "collections" in parts:
         _plan_collections(store, reader, target, changes, report, policy)
     if "settings" in parts and settings is not None:

@@ -35,6 +35,8 @@ def report_text(r: dict[str, Any]) -> str:
         for col in r["collections"]:
             extra = f", {col['unmatched']} LoRA(s) unmatched" if col["unmatched"] else ""
             lines.append(f"  {col['status']:<11} {col['name']!r} ({col['members']} LoRA(s){extra})")
+    if r.get("feedback"):
+        lines.append(f"recommendation feedback: {r['feedback']} counter set(s) {'to add or raise' if r['dry_run'] else 'added or raised'}")
     if r["usage"] is not None:
         u = r["usage"]
         lines.append(f"usage: {u['events']} generation(s) in the archive, {u['added']} {'to add' if r['dry_run'] else 'added'}, "
