@@ -28,6 +28,7 @@ from .settings import Settings
 from .storage.db import Db, open_db
 from .storage.opening import check_location
 from .storage.stores import sql_stores
+from .transfer.service import Transfer
 
 
 class LoadedFamily:
@@ -72,6 +73,7 @@ class App:
     autocomplete: AutocompleteIndex
     recommender: Recommender
     civitai: CivitaiService
+    transfer: Transfer
     family: LoadedFamily = field(default_factory=LoadedFamily)
     # Civitai update checks and downloads (civitai/services.py): they drive the core's own services
     # (files, hasher, catalog), so they are attached once the core exists.
@@ -102,6 +104,7 @@ class App:
         self.civitai.stop()
         self.recommender.close()
         self.retention.stop()
+        self.transfer.close()
         self.recorder.flush(10)
         self.hasher.stop()
         self.db.close()
@@ -109,8 +112,10 @@ class App:
 
 def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     """Every part, once, each service given only the stores it uses; then the App over them."""
-    prepare_data_dir(settings)
-    db = open_db(settings.db_url)
+    transfer = Transfer(settings)
+    with transfer.advice():  # a damaged database is refused naming the newest good backup
+        prepare_data_dir(settings)
+        db = open_db(settings.db_url, transfer.backups.before_migrate)  # a backup before any migration
     stores = sql_stores(db)
     events = EventBus()
     family = LoadedFamily()
@@ -134,6 +139,7 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
                                   write_lock=files.lock, reread=_rereader(stores, files, events)))
     # A scan that read sidecars anew: guesses among a Civitai model's versions are picked again with the hashes.
     events.on_library_changed(lambda change: civitai[0].resolve_sidecar_versions(), files_only=True)
+    transfer.attach(db.engine, events)  # backups, export/import, sidecar write-back
     app = App(
         settings=settings, db=db, events=events, scanner=scanner, hasher=hasher,
         scans=ScanService(scanner, hasher, events), files=files, catalog=catalog,
@@ -141,7 +147,7 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
         recorder=Recorder(stores.usage, on_event=events.publish), analytics=analytics,
         retention=UsageRetention(analytics.compact, settings.usage_retention_days),
         autocomplete=AutocompleteIndex(stores.autocomplete, lambda: db.write_version, family),
-        recommender=recommender, civitai=civitai[0], family=family, host=host,
+        recommender=recommender, civitai=civitai[0], transfer=transfer, family=family, host=host,
     )
     app.retention.start()
     civitai_services.attach(app, stores)  # update checks and the download queue work through the core's services

@@ -1,4 +1,4 @@
-"""Command line: `python -m lora_manager scan | list | show | edit | bulk | move | trash | restore | tags | civitai`."""
+"""The command line: scan, list, show, edit, bulk, move, trash, restore, tags, serve (civitai/, transfer/ add theirs)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from .civitai.cli import add_civitai_parser, add_url_flag, cmd_civitai
 from .errors import LoraManagerError
 from .settings import Settings
 from .storage.catalog_store import LoraQuery
+from .transfer import cli as transfer_cli
 
 
 
@@ -89,6 +90,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-no-key", action="store_true",
                    help="let --host listen beyond this machine without --api-key (a network you trust)")
     add_url_flag(p)
+    transfer_cli.add_commands(sub, _common)  # backup, backups, restore BACKUP, export, import, sidecars
     return ap
 
 
@@ -295,7 +297,7 @@ def cmd_serve(app, args) -> int:
 
 COMMANDS = {"serve": cmd_serve, "scan": cmd_scan, "list": cmd_list, "show": cmd_show, "edit": cmd_edit,
             "bulk": cmd_bulk, "move": cmd_files, "trash": cmd_files, "restore": cmd_files, "tags": cmd_tags,
-            "civitai": cmd_civitai}
+            "civitai": cmd_civitai, **transfer_cli.COMMANDS}
 
 
 def _join_sort(argv: list[str]) -> list[str]:
@@ -375,6 +377,8 @@ def _run(args, listener) -> int:
         print("no library roots: give --lora-dir DIR (repeatable), set LORA_MANAGER_LORA_DIRS, or try --demo",
               file=sys.stderr)
         return 2
+    if (early := transfer_cli.before_build(args, settings)) is not None:  # backups and restore: no library needed
+        return early
     from .app import build
 
     try:

@@ -59,10 +59,30 @@ DOCUMENTED = {
                        "where a download lands, below the first library root: a template of {base}, {base_label}, "
                        "{model_name}, {model_id}, {version_name}, {version_id}, {creator}, {type} "
                        "(default {base}/{model_name})"),
+    "backup_dir": ("LORA_MANAGER_BACKUP_DIR",
+                   "where database backups go (default DATA_DIR/backups; see docs/transfer.md)"),
+    "backup_keep": ("LORA_MANAGER_BACKUP_KEEP",
+                    "backups kept: DAILY,WEEKLY newest-per-day and newest-per-week, besides every one of the last 24 h "
+                    "(default 7,4)"),
+    "write_sidecars": ("LORA_MANAGER_WRITE_SIDECARS",
+                       "also write your triggers, weight, notes and negative text into the SDNext/A1111 `<base>.json` "
+                       "beside each LoRA when you edit them (off by default)"),
 }
 DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Civitai's browsing levels (a bit each); a preview above the setting is skipped.
 NSFW_LEVELS = {"pg": 1, "pg13": 2, "r": 4, "x": 8, "xxx": 16}
+
+
+def parse_keep(raw: str) -> tuple[int, int]:
+    """`DAILY,WEEKLY` as two whole numbers of at least 0 (LORA_MANAGER_BACKUP_KEEP)."""
+    parts = [p.strip() for p in raw.split(",")]
+    try:
+        daily, weekly = (int(p) for p in parts) if len(parts) == 2 else (None, None)
+    except ValueError:
+        daily = weekly = None
+    if daily is None or weekly is None or daily < 0 or weekly < 0:
+        raise ValueError(f"LORA_MANAGER_BACKUP_KEEP must be DAILY,WEEKLY (two whole numbers, e.g. 7,4), not {raw!r}")
+    return daily, weekly
 
 
 def default_data_dir() -> str:
@@ -89,6 +109,9 @@ class Settings:
     embed_device: str = "cpu"
     embed_download: bool = True
     usage_retention_days: int = 0
+    backup_dir: str = ""
+    backup_keep: tuple[int, int] = (7, 4)
+    write_sidecars: bool = False
     max_body_bytes: int = 1 << 20
     civitai_url: str = "https://civitai.com"
     civitai_key: str = field(default="", repr=False)  # a secret: never in a repr, a log or a message
@@ -110,6 +133,9 @@ class Settings:
         if not self.db_url:
             self.db_url = "sqlite:///" + os.path.join(self.data_dir, "library.db")
         self.civitai_url = (self.civitai_url or "https://civitai.com").rstrip("/")
+        if isinstance(self.backup_keep, str):
+            self.backup_keep = parse_keep(self.backup_keep)
+        self.backup_dir = os.path.abspath(os.path.expanduser(self.backup_dir or os.path.join(self.data_dir, "backups")))
 
     @property
     def trash_dir(self) -> str:
@@ -139,10 +165,11 @@ class Settings:
                 values["watch_interval"] = max(0.0, float(env["LORA_MANAGER_WATCH_INTERVAL"]))
             except ValueError:
                 raise ValueError("LORA_MANAGER_WATCH_INTERVAL must be a number of seconds") from None
-        for key in ("embed_model", "embed_device", "civitai_url", "civitai_key", "civitai_folder"):
+        for key in ("embed_model", "embed_device", "civitai_url", "civitai_key", "civitai_folder", "backup_dir",
+                    "backup_keep"):  # backup_keep: parsed below
             if env.get(ENV_PREFIX + key.upper()):
                 values[key] = env[ENV_PREFIX + key.upper()].strip()
-        for key in ("embed_download", "watch_events", "civitai_sidecars", "civitai_previews"):
+        for key in ("embed_download", "watch_events", "civitai_sidecars", "civitai_previews", "write_sidecars"):
             raw = env.get(ENV_PREFIX + key.upper(), "").strip().lower()
             if raw:
                 values[key] = raw not in ("0", "off", "false", "no", "none")

@@ -59,7 +59,8 @@ def _operations(schema):
 def _real_keys(case) -> None:
     """Aim at LoRAs that exist, so that a route is exercised past its 404; leave out what no schema
     can say: a cursor only this server hands out, a weight range checked against the stored one,
-    an absolute folder that must lie inside this server's roots."""
+    an absolute folder that must lie inside this server's roots, an uploaded archive's bytes (any binary
+    is schema-valid; the archive's own format is tested in test_transfer_hostile.py)."""
     if "key" in (case.path_parameters or {}):
         case.path_parameters["key"] = "alpha"
     if case.query:
@@ -68,6 +69,23 @@ def _real_keys(case) -> None:
         case.body.pop("weight_min", None)
         if isinstance(case.body.get("folder"), str) and case.body["folder"].startswith("/"):
             case.body["folder"] = "sub"
+    if isinstance(case.body, (bytes, str)) and case.operation.path == f"{PREFIX}/import":
+        case.body = _EMPTY_ARCHIVE
+
+
+def _empty_archive() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("manifest.json",
+                    '{"format": "lora-manager-export", "version": 1, "created": "2026-01-01T00:00:00Z", '
+                                     '"app_version": "0", "parts": []}')
+    return buf.getvalue()
+
+
+_EMPTY_ARCHIVE = _empty_archive()
 
 
 def test_no_route_ever_answers_a_server_error(api_schema):

@@ -29,3 +29,11 @@ def test_bench_api_server_side_runs_on_a_small_library(make_app, library, db_url
     core.scan(wait_hashes=True)
     out = bench_api.server_side(core)
     assert out["deep_offset"] < core.catalog.counts()["ok"] and out["list_page_100_deep_offset_ms"] >= 0
+
+
+def test_bench_transfer_runs_small(bench_path):
+    import bench_transfer
+
+    out = bench_transfer.main(["--loras", "60", "--events", "300"])
+    assert out["exported"]["usage"] == 300 and out["import_counts"]["added"] == 60
+    assert out["import_counts"]["usage_added"] == 300 and out["arrived"]["user_rows"] == 60

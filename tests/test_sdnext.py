@@ -66,7 +66,7 @@ def test_loading_is_light_and_registers_in_host_order(host):
     host.start()
     assert set(host.shared.opts.added) == {"lora_manager_record_usage", "lora_manager_refresh_host_list",
                                            "lora_manager_autocomplete", "lora_manager_autocomplete_triggers",
-                                           "lora_manager_autocomplete_incompatible"}
+                                           "lora_manager_autocomplete_incompatible", "lora_manager_write_sidecars"}
     incompatible = host.shared.opts.added["lora_manager_autocomplete_incompatible"]
     assert incompatible.default == "mark" and incompatible.component_args == {"choices": ["mark", "hide"]}
     assert host.shared.opts.lora_manager_autocomplete is True
@@ -163,6 +163,21 @@ def test_recording_can_be_turned_off(host):
     host.generate("<lora:hosted>")
     core.recorder.flush(5)
     assert core.analytics.list_usage()["total"] == 0
+
+
+def test_the_hosts_setting_turns_sidecar_write_back_on(host):
+    import orjson
+
+    host.start()
+    core = _core(host)
+    core.catalog.edit("hosted", {"notes": "off: not written"})
+    core.transfer.writer.wait()
+    assert not (host.lora_dir / "hosted.json").exists()
+    host.shared.opts.lora_manager_write_sidecars = True
+    core.catalog.edit("hosted", {"notes": "on: written for the host's card"})
+    core.transfer.writer.wait()
+    written = orjson.loads((host.lora_dir / "hosted.json").read_bytes())
+    assert written == {"activation text": "hostword", "notes": "on: written for the host's card"}
 
 
 def test_a_job_through_the_host_with_its_queue_lock(host):

@@ -29,6 +29,7 @@ from .handlers import autocomplete, bind, events, groups, jobs, loras, previews,
 from .list_route import list_endpoint
 from .handlers.civitai import civitai_routes
 from .handlers.civitai_downloads import civitai_download_routes
+from .handlers.transfer import transfer_routes
 from .responses import core_error_response
 
 PREFIX = "/lora-manager/v1"
@@ -48,6 +49,7 @@ class Route:
     status_code: int = 200
     auth: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    max_body: int | None = None  # a bigger request body than the setting allows (an uploaded archive)
 
     def kwargs(self) -> dict[str, Any]:
         responses: dict[Any, Any] = dict(ERRORS)
@@ -171,7 +173,7 @@ def routes(core) -> list[Route]:
               "accept, dismiss or thumbs-down a suggestion", R.FeedbackResult),
         Route("/recommendations/status", "GET", bind(recommend.status, rec),
               "model state, index size, build progress", R.RecommendStatus),
-    ] + civitai_routes(core, Route) + civitai_download_routes(core, Route)
+    ] + civitai_routes(core, Route) + civitai_download_routes(core, Route) + transfer_routes(core, Route)
 
 
 def _answering_errors(endpoint: Callable[..., Any]) -> Callable[..., Any]:
@@ -203,7 +205,9 @@ def register(add_route: Callable[..., Any], core, *, dependencies: list | None =
     guard = Depends(api_key_guard(core.settings.api_key))
     limit = Depends(body_limit(core.settings.max_body_bytes))
     for route in routes(core):
-        deps = [limit, *(dependencies or [])] + ([guard] if route.auth else [])
+        deps = [Depends(body_limit(route.max_body)) if route.max_body else limit, *(dependencies or [])] + (
+            [guard] if route.auth else []
+        )
         kwargs = route.kwargs()
         if _reads_json_body(route):
             deps.append(Depends(json_body_only))

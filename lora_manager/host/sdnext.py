@@ -92,6 +92,10 @@ class SDNextAdapter:
             from .model_family import loaded_family
 
             core.host_model_family = loaded_family
+            core.transfer.sidecars_enabled = lambda: (
+                core.settings.write_sidecars or _option("lora_manager_write_sidecars")
+            )
+            core.transfer.start()  # the day's automatic backup, on its own thread
             from modules import shared
 
             host_api = getattr(shared, "api", None)
@@ -186,6 +190,8 @@ OPTIONS = {
         "Prompt autocomplete: suggest LoRAs while typing <lora: or a name, trigger word or tag",
     ),
     "lora_manager_autocomplete_triggers": (True, "Prompt autocomplete: also insert the LoRA's trigger words"),
+    "lora_manager_write_sidecars": (False, "Also write your trigger words, preferred weight, notes and negative text "
+                                           "into each LoRA's <name>.json (the user metadata this host reads)"),
 }
 # key: (default, label, choices) — shown as a radio group
 CHOICES = {

@@ -29,9 +29,10 @@ class Guard:
     """ASGI middleware: security headers on every response; request bodies capped
     while they stream in (a missing or lying Content-Length does not get past)."""
 
-    def __init__(self, app, max_body: int):
+    def __init__(self, app, max_body: int, bigger: dict[str, int] | None = None):
         self.app = app
         self.max_body = max_body
+        self.bigger = bigger or {}  # path -> its own cap (an uploaded archive)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -48,9 +49,10 @@ class Guard:
                 message = {**message, "headers": headers}
             await send(message)
 
-        too_large = error_response(413, "too_large", f"request body over {self.max_body} bytes")
+        max_body = self.bigger.get(scope["path"], self.max_body)
+        too_large = error_response(413, "too_large", f"request body over {max_body} bytes")
         length = dict(scope.get("headers", ())).get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.max_body:
+        if length.isdigit() and int(length) > max_body:
             return await too_large(scope, receive, send_with_headers)
         seen = 0
         over = False
@@ -61,7 +63,7 @@ class Guard:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body:
+                if seen > max_body:
                     over = True
                     return {"type": "http.disconnect"}
             return message
@@ -149,5 +151,7 @@ def create_app(core, *, on_start=None, on_stop=None, ui: bool = False, hosts: se
     from starlette.middleware.gzip import GZipMiddleware
 
     app.add_middleware(GZipMiddleware, minimum_size=4096, compresslevel=5)
-    app.add_middleware(Guard, max_body=core.settings.max_body_bytes)
+    from ..api.handlers.transfer import MAX_UPLOAD
+
+    app.add_middleware(Guard, max_body=core.settings.max_body_bytes, bigger={PREFIX + "/import": MAX_UPLOAD})
     return app

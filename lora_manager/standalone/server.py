@@ -43,6 +43,8 @@ def make_server_app(core: App, *, ui: bool = False, bind: str = "127.0.0.1"):
         if core.recommender is not None:
             core.recommender.start()  # reads the library and loads the model in its own thread
         civitai_services.start(core)  # the download queue is ours; update checks on their daily timer
+        if core.transfer is not None:
+            core.transfer.start()  # a backup when the last is a day old, in its own thread
 
     def on_stop() -> None:
         trimmer.stop()

@@ -146,6 +146,7 @@ class Db:
         return found
 
 
-def open_db(url: str) -> Db:
-    """Check the database, make the engine, run migrations (see opening.py), hand back the `Db`."""
-    return Db(open_engine(url))
+def open_db(url: str, before_migrate=None) -> Db:
+    """Check the database, make the engine, run migrations (see opening.py; `before_migrate(engine)`
+    first, when a migration is due: a backup), hand back the `Db`."""
+    return Db(open_engine(url, before_migrate))

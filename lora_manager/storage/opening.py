@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import os
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 
@@ -66,8 +67,9 @@ def _check_existing(path: str) -> None:
         raise damaged(path, "is not a SQLite database (wrong file header; is --db / LORA_MANAGER_DB the right file?)")
 
 
-def open_engine(url: str) -> Engine:
-    """A ready engine: checked, created atomically when new, migrated under a lock, quick-checked."""
+def open_engine(url: str, before_migrate: Callable[[Engine], None] | None = None) -> Engine:
+    """A ready engine: checked, created atomically when new, migrated under a lock, quick-checked.
+    `before_migrate(engine)` runs before an existing database is migrated (a backup: transfer/backups.py)."""
     check_location(url)
     path = sqlite_file(url)
     if path is not None and not os.path.exists(path):
@@ -77,6 +79,8 @@ def open_engine(url: str) -> Engine:
         if path is not None:
             quick_check(engine, path)
         if not is_current(engine):  # the common case needs no Alembic import at all
+            if before_migrate is not None:
+                before_migrate(engine)
             migrate(engine)
     except BaseException:
         engine.dispose()

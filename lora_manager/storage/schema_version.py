@@ -46,3 +46,14 @@ def is_current(engine: Engine) -> bool:
     except Exception:  # no table yet, or a database that must be looked at by the migration
         return False
     return rows == [head]
+
+
+@functools.lru_cache(maxsize=1)
+def known_revisions(folder: str = VERSIONS) -> frozenset[str]:
+    """Every revision this code can migrate from (a copy naming another was made by a newer version)."""
+    found = set()
+    for name in os.listdir(folder):
+        if name.endswith(".py"):
+            with open(os.path.join(folder, name), encoding="utf-8") as f:
+                found |= {m.group(3) for m in _REV.finditer(f.read()) if m.group(1) == "revision" and m.group(3)}
+    return frozenset(found)
