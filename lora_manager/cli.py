@@ -1,4 +1,4 @@
-"""The command line: scan, list, show, edit, bulk, move, trash, restore, tags, serve (civitai/, transfer/ add theirs)."""
+"""The command line: scan, list, show, edit, bulk, move, trash, restore, tags, serve (civitai/, transfer/: theirs)."""
 
 from __future__ import annotations
 
