@@ -34,6 +34,7 @@ from lora_manager.settings import Settings  # noqa: E402
 from lora_manager.storage.models import GenerationLora, LoraTag, LoraUser  # noqa: E402
 from lora_manager.events import EventBus  # noqa: E402
 from lora_manager.storage.db import open_db  # noqa: E402
+from lora_manager.storage.scan_store import SqlScanStore  # noqa: E402
 from lora_manager.transfer.schema import PARTS  # noqa: E402
 from lora_manager.transfer.service import Transfer  # noqa: E402
 
@@ -91,8 +92,8 @@ def main(argv: list[str] | None = None) -> dict:
         source, src = make_transfer(args.url or f"sqlite:///{work}/source.db", os.path.join(work, "a"))
         target, dst = make_transfer(args.target_url or f"sqlite:///{work}/target.db", os.path.join(work, "b"))
         rows = index_rows(args.loras)
-        source.insert_files([dict(r) for r in rows])
-        target.insert_files([dict(r) for r in rows])
+        SqlScanStore(source).insert_files([dict(r) for r in rows])
+        SqlScanStore(target).insert_files([dict(r) for r in rows])
         user_data(source)
         out = {"database": source.dialect, "loras": args.loras, "events": args.events}
         out["fill_events_s"] = round(fill_events(source, args.events), 1)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, update
 
 from ..library.clock import as_utc as utc
+from ..usage.rollup_fold import aggregate
 from . import rollups
 from .search import search_text
 from .models import Collection, CollectionItem, Generation, GenerationLora, Lora, LoraTag, LoraUser, RecommendFeedback
@@ -247,7 +248,7 @@ class SqlTransferStore(TransferStore):
             conn.execute(insert(GL), lora_rows)
         # The analytics' rollups move with the events, as when the recorder writes them.
         words = rollups.trigger_words(conn, {r["lora_id"] for r in lora_rows if r["status"] == "applied"})
-        rollups.apply(conn, self.dialect, rollups.aggregate(gen_rows, lora_rows, words))
+        rollups.apply(conn, self.dialect, aggregate(gen_rows, lora_rows, words))
         return len(gen_rows)
 
 
