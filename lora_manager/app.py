@@ -137,12 +137,12 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     events.on_library_changed(recommender.changed, inline=True)
     civitai.append(CivitaiService(stores.civitai, settings, events.publish, resolve_many=catalog.resolve_many,
                                   write_lock=files.lock, reread=_rereader(stores, files, events)))
-    # A scan that read sidecars anew: guesses among a Civitai model's versions are picked again with the hashes.
-    events.on_library_changed(lambda change: civitai[0].resolve_sidecar_versions(), files_only=True)
     transfer.attach(db.engine, events)  # backups, export/import, sidecar write-back
     app = App(
         settings=settings, db=db, events=events, scanner=scanner, hasher=hasher,
-        scans=ScanService(scanner, hasher, events), files=files, catalog=catalog,
+        # A scan that read sidecars of hashed files anew picks Civitai model versions again with the hashes.
+        scans=ScanService(scanner, hasher, events, after_scan=lambda report: civitai[0].resolve_sidecar_versions()
+                          if report.changed or report.moved or report.returned else None), files=files, catalog=catalog,
         jobs=JobQueue(catalog, events.publish),  # a host adapter gives it a runner
         recorder=Recorder(stores.usage, on_event=events.publish), analytics=analytics,
         retention=UsageRetention(analytics.compact, settings.usage_retention_days),

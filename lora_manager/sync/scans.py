@@ -20,10 +20,12 @@ log = logging.getLogger(__name__)
 
 
 class ScanService:
-    def __init__(self, scanner: Scanner, hasher: Hasher, events: EventBus):
+    def __init__(self, scanner: Scanner, hasher: Hasher, events: EventBus, *,
+                 after_scan: Callable[[ScanReport], Any] | None = None):
         self.scanner = scanner
         self.hasher = hasher
         self.events = events
+        self.after_scan = after_scan  # in the scan's thread, before hashing starts (Civitai sidecar versions)
         self._publish: Callable[[dict[str, Any]], None] = events.publish
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -40,6 +42,11 @@ class ScanService:
         report = self.scanner.scan(progress)
         if report.new or report.changed or report.moved or report.missing or report.returned:
             self.events.library_changed()
+        if self.after_scan is not None:
+            try:
+                self.after_scan(report)
+            except Exception:  # the scan is done and stands; the next one tries again
+                log.exception("after-scan step failed")
         if hash_after:
             self.hasher.wake()
             if wait_hashes:
