@@ -431,9 +431,9 @@
         && document.querySelector('gradio-app').shadowRoot.querySelector('#lm-app'));
   }
 
-  // The view's other files (grid, detail, bulk, status): the mount point can appear (gradio renders it)
-  // while later deferred scripts have not run yet, so mounting waits until every part has queued.
-  const PARTS = 4;
+  // The view's other files (grid, detail, bulk, status, civitai): the mount point can appear (gradio
+  // renders it) while later deferred scripts have not run yet, so mounting waits until every part has queued.
+  const PARTS = 5;
 
   function tryMount() {
     const root = findRoot();
