@@ -29,3 +29,14 @@ def test_the_top_level_holds_only_the_composition_and_the_faces_entry_points():
     """Everything else lives in the package of its flow (docs/architecture.md)."""
     top = {p.name for p in (ROOT / "lora_manager").glob("*.py")}
     assert top == {"__init__.py", "__main__.py", "app.py", "cli.py", "settings.py", "errors.py", "events.py"}
+
+
+def test_the_tab_waits_for_every_part_of_its_view():
+    """lora_manager_tab.js mounts once PARTS files have queued their part of the view: a file added
+    without raising PARTS lets the view start with methods missing."""
+    import re
+
+    js = ROOT / "javascript"
+    parts = [p.name for p in sorted(js.glob("*.js")) if "(LM.viewParts = LM.viewParts || []).push(" in p.read_text()]
+    declared = int(re.search(r"const PARTS = (\d+);", (js / "lora_manager_tab.js").read_text()).group(1))
+    assert len(parts) == declared, parts
