@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from sqlalchemy import Engine, event, select, text, update
+from sqlalchemy import Engine, bindparam, event, select, text, update
 
 from .base import L, T, U, chunks, utcnow
 from .health import StorageHealth
@@ -51,22 +51,8 @@ class Db:
 
     # --- write helpers, inside a caller's transaction ------------------------------------------
     def refresh_search(self, conn, ids: Iterable[int]) -> None:
-        """Recompute search_text for `ids` from facts plus user tags and triggers (rows in id order)."""
-        ids = sorted(set(ids))
-        for part in chunks(ids):
-            rows = (
-                conn.execute(select(*SEARCH_COLUMNS, L.c.search_text).where(L.c.id.in_(part)).order_by(L.c.id))
-                .mappings()
-                .all()
-            )
-            tags: dict[int, list[str]] = {}
-            for lid, tag in conn.execute(select(T.c.lora_id, T.c.tag).where(T.c.lora_id.in_(part))):
-                tags.setdefault(lid, []).append(tag)
-            user_trig = dict(conn.execute(select(U.c.lora_id, U.c.triggers).where(U.c.lora_id.in_(part))).all())
-            for row in rows:
-                new = search_text(row, sorted(tags.get(row["id"], ())), user_trig.get(row["id"]))
-                if new != row["search_text"]:
-                    conn.execute(update(L).where(L.c.id == row["id"]).values(search_text=new))
+        """Recompute search_text for `ids` (see `refresh_search` below)."""
+        refresh_search(conn, ids)
 
     def insert_rows(self, conn, rows: list[dict]) -> list[int]:
         """Insert lora rows and add them to the full-text index (SQLite)."""
@@ -150,3 +136,27 @@ def open_db(url: str, before_migrate=None) -> Db:
     """Check the database, make the engine, run migrations (see opening.py; `before_migrate(engine)`
     first, when a migration is due: a backup), hand back the `Db`."""
     return Db(open_engine(url, before_migrate))
+
+
+def refresh_search(conn, ids: Iterable[int], part_size: int = 500) -> None:
+    """Recompute search_text for `ids` from facts plus user tags and triggers, inside the caller's
+    transaction: rows read and written in id order (docs/data-safety.md), the changed ones of each
+    part in one executemany (an import may touch 100k LoRAs; SQLite's triggers keep the full-text
+    index in step)."""
+    for part in chunks(sorted(set(ids)), part_size):
+        rows = (
+            conn.execute(select(*SEARCH_COLUMNS, L.c.search_text).where(L.c.id.in_(part)).order_by(L.c.id))
+            .mappings()
+            .all()
+        )
+        tags: dict[int, list[str]] = {}
+        for lid, tag in conn.execute(select(T.c.lora_id, T.c.tag).where(T.c.lora_id.in_(part))):
+            tags.setdefault(lid, []).append(tag)
+        user_trig = dict(conn.execute(select(U.c.lora_id, U.c.triggers).where(U.c.lora_id.in_(part))).all())
+        changed = []
+        for row in rows:
+            new = search_text(row, sorted(tags.get(row["id"], ())), user_trig.get(row["id"]))
+            if new != row["search_text"]:
+                changed.append({"b_id": row["id"], "b_text": new})
+        if changed:
+            conn.execute(update(L).where(L.c.id == bindparam("b_id")).values(search_text=bindparam("b_text")), changed)

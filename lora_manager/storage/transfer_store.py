@@ -14,7 +14,7 @@ from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, up
 from ..library.clock import as_utc as utc
 from ..usage.rollup_fold import aggregate
 from . import rollups
-from .search import search_text
+from .db import refresh_search
 from .models import Collection, CollectionItem, Generation, GenerationLora, Lora, LoraTag, LoraUser, RecommendFeedback
 
 L, U, T = Lora.__table__, LoraUser.__table__, LoraTag.__table__
@@ -26,10 +26,6 @@ GL_COLUMNS = tuple(c.name for c in GL.c if c.name != "generation_id")
 IDENTITY = (L.c.id, L.c.path, L.c.root, L.c.folder, L.c.file_name, L.c.prompt_name, L.c.sha256, L.c.tensor_sha256,
             L.c.header_hash, L.c.size, L.c.state, L.c.previews, L.c.triggers, L.c.description)
 BATCH = 2000
-# what search_text is built from (the same columns every edit reads)
-SEARCH_COLUMNS = (L.c.id, L.c.file_name, L.c.prompt_name, L.c.alias, L.c.title, L.c.triggers, L.c.source_tags,
-                  L.c.description)
-
 
 @dataclass
 class Changes:
@@ -162,7 +158,7 @@ class SqlTransferStore(TransferStore):
                 conn.execute(insert(T), rows)
             searched = [i for i in ids if i in changes.tags or "triggers" in changes.user.get(i, {})]
             if searched:
-                self._refresh_search(conn, searched)
+                refresh_search(conn, searched, part_size=2000)
             self._feedback(conn, changes.feedback)
             for name, created, members, replace in changes.collections:
                 self._collection(conn, name, created, members, replace)
@@ -191,25 +187,6 @@ class SqlTransferStore(TransferStore):
             stmt = update(U).where(U.c.lora_id == bindparam("b_id")).values(
                 {**{c: bindparam(f"b_{c}") for c in columns}, "updated_at": now})
             conn.execute(stmt, rows)
-
-    @staticmethod
-    def _refresh_search(conn, ids: list[int]) -> None:
-        """search_text again from facts, tags and triggers, as every edit does, written by executemany
-        (an import may touch 100k LoRAs; SQLite's triggers keep the full-text index in step)."""
-        for part in _chunks(sorted(ids), 2000):
-            rows = conn.execute(select(*SEARCH_COLUMNS, L.c.search_text).where(L.c.id.in_(part))).mappings().all()
-            tags: dict[int, list[str]] = {}
-            for lid, tag in conn.execute(select(T.c.lora_id, T.c.tag).where(T.c.lora_id.in_(part))):
-                tags.setdefault(lid, []).append(tag)
-            mine = dict(conn.execute(select(U.c.lora_id, U.c.triggers).where(U.c.lora_id.in_(part))).all())
-            changed = []
-            for row in rows:
-                new = search_text(row, sorted(tags.get(row["id"], ())), mine.get(row["id"]))
-                if new != row["search_text"]:
-                    changed.append({"b_id": row["id"], "b_text": new})
-            if changed:
-                conn.execute(update(L).where(L.c.id == bindparam("b_id")).values(search_text=bindparam("b_text")),
-                             changed)
 
     def _feedback(self, conn, rows: list[dict[str, Any]]) -> None:
         for row in rows:
