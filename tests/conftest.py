@@ -9,6 +9,8 @@ set (as .ci/run does), an unreachable server fails the tests instead.
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 import uuid
 
@@ -41,6 +43,14 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/library.db"
         return
+    with pg_schema() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def pg_schema():
+    """The test PostgreSQL URL with a fresh schema of its own, dropped afterwards (skip, or fail
+    when LORA_MANAGER_TEST_PG says it should be there)."""
     if not _pg_available():
         if os.environ.get(PG_ENV):
             pytest.fail(f"PostgreSQL at {_pg_url()} is not reachable")

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from lora_manager.storage.feedback_store import SqlFeedbackStore
-
-import os
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from lora_manager.app import build
 from lora_manager.settings import Settings
+from lora_manager.storage.feedback_store import SqlFeedbackStore
 
-from .conftest import PG_ENV, _pg_available, _pg_url
+from .conftest import pg_schema
 from .loras import write_lora
 
 USER_KEYS = ("favorite", "rating", "notes", "triggers", "preferred_weight", "weight_min", "weight_max", "negative_text",
@@ -33,20 +30,8 @@ def other_db_url(db_url, tmp_path):
     if db_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path}/target.db"
         return
-    if not _pg_available():
-        pytest.fail(f"PostgreSQL at {_pg_url()} is not reachable") if os.environ.get(PG_ENV) else pytest.skip(
-            "no PostgreSQL"
-        )
-    import psycopg
-
-    schema = "t_" + uuid.uuid4().hex[:12]
-    plain = _pg_url().replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in _pg_url() else "?"
-    yield f"{_pg_url()}{sep}options=-csearch_path%3D{schema}"
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with pg_schema() as url:
+        yield url
 
 
 def open_app(root, data_dir, db_url, **kw):
