@@ -21,8 +21,6 @@ from operator import attrgetter
 from typing import Any, Literal, Optional
 from collections.abc import Callable
 
-import orjson
-
 from ..errors import InvalidInput
 from ..library.clock import iso as _iso
 from ..library.records import Preview
@@ -58,20 +56,6 @@ def _tensor(r) -> str | None:
     # Until the file is hashed, the trainer's sshs_model_hash stands in for the
     # tensor hash (and is checked against it once hashed).
     return r.tensor_sha256 or r.header_hash
-
-
-def _nsfw_level(r) -> int | None:
-    """The highest rating a sidecar gives the LoRA's preview (a Civitai browsing-level bit: 1 PG, 2 PG13, 4 R,
-    8 X, 16 XXX); a sidecar that only flags the model NSFW counts as R. None: no sidecar says."""
-    sidecars = r.sidecars
-    if isinstance(sidecars, str):  # a list page reads the column as its JSON text
-        if '"nsfw' not in sidecars:
-            return None
-        sidecars = orjson.loads(sidecars)
-    levels = [s.get("nsfw_level") or (4 if s.get("nsfw") else 1 if s.get("nsfw") is False else None)
-              for s in (sidecars or []) if isinstance(s, dict)]
-    levels = [v for v in levels if isinstance(v, int)]
-    return max(levels) if levels else None
 
 
 def _hashed(r) -> bool:
@@ -161,7 +145,7 @@ ENTRY: tuple[Field, ...] = (
     _plain("cover", str, "card", "content type of an embedded cover image", column="cover_mime"),
     Field("previews", list[Preview], ("previews",), lambda r: r.previews or [], "card", raw=True),
     Field("sidecars", list[Sidecar], ("sidecars",), lambda r: r.sidecars or [], raw=True),
-    Field("nsfw_level", int, ("sidecars",), _nsfw_level, "card",
+    Field("nsfw_level", int, ("suggested",), lambda r: (r.suggested or {}).get("nsfw_level"), "card",
           "the preview's rating from the sidecars (1 PG, 2 PG13, 4 R, 8 X, 16 XXX); the tab blurs above the user's"),
     Field("added_at", str, ("added_at",), lambda r: _iso(r.added_at), "list"),
     Field("missing_since", str, ("missing_since",), lambda r: _iso(r.missing_since)),
