@@ -46,6 +46,9 @@ def test_the_entry_gains_a_civitai_object_beside_the_users_fields(client):
                                                                                               "sd1", 0.6)
     assert entry["base_model_source"] == "user"
     assert client.get(f"{P}/loras/carol").json()["civitai"]["status"] == "not_found"
+    # every answer with an entry carries it: an edit's too (the tab shows the detail from it)
+    edited = client.patch(f"{P}/loras/alice", json={"rating": 4}).json()
+    assert edited["civitai"]["model_name"] == "Alice" and edited["rating"] == 4
     # the schema names the object: the API's clients can rely on it
     schema = client.get("/openapi.json").json()["components"]["schemas"]
     assert schema["LoraDetail"]["properties"]["civitai"]["$ref"].endswith("/CivitaiFacts")

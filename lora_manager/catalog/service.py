@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from ..errors import InvalidInput, NotFound
 from ..events import EventBus
@@ -18,11 +18,9 @@ MAX_BULK = 10_000
 
 
 class Catalog:
-    def __init__(self, catalog_store: CatalogStore, user_store: UserStore, events: EventBus,
-                 civitai_facts: Callable[[int], dict[str, Any] | None] | None = None):
+    def __init__(self, catalog_store: CatalogStore, user_store: UserStore, events: EventBus):
         self.catalog_store = catalog_store
         self.user_store = user_store
-        self.civitai_facts = civitai_facts  # one LoRA's Civitai record as the entry shows it (civitai/facts.py)
         self.events = events  # told the ids after user data changed (the recommender re-reads their text)
 
     def _edited(self, ids: list[int]) -> None:
@@ -32,11 +30,7 @@ class Catalog:
         return self.catalog_store.list_loras(q or LoraQuery(**kwargs))
 
     def get(self, key: str | int) -> dict[str, Any]:
-        """One entry with its detail: Civitai's facts beside the LoRA's own fields."""
-        entry = self.catalog_store.get(key)
-        facts = self.civitai_facts(entry["id"]) if self.civitai_facts else None
-        entry["civitai"] = facts or {"status": "not_asked"}
-        return entry
+        return self.catalog_store.get(key)
 
     def cover(self, key: str | int) -> tuple[str, bytes]:
         """(content type, bytes) of the cover image embedded in the LoRA's file."""
