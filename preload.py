@@ -11,5 +11,9 @@ def preload(parser):
                        help="LoRA Manager: API key demanded by its routes (the host's --auth applies as well)")
     group.add_argument("--lora-manager-lora-dir", type=str, action="append", default=None,
                        help="LoRA Manager: an extra library root besides the host's --lora-dir (repeatable)")
+    group.add_argument("--lora-manager-redis", type=str, default=None,
+                       help="LoRA Manager: Redis URL of a job queue shared by several hosts (off by default)")
+    group.add_argument("--lora-manager-host-id", type=str, default=None,
+                       help="LoRA Manager: this host's name among several sharing a library and a queue")
     group.add_argument("--lora-manager-no-recommender", action="store_true", default=False,
                        help="LoRA Manager: never load the recommender's embedding model")

@@ -100,6 +100,8 @@ class App:
         return self.scans.run(progress, hash_after=hash_after, wait_hashes=wait_hashes, wait_hook=wait_hook)
 
     def close(self) -> None:
+        if hasattr(self.jobs, "stop"):
+            self.jobs.stop()
         civitai_services.close(self)
         self.civitai.stop()
         self.recommender.close()
@@ -145,15 +147,29 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
         # A scan that read sidecars of hashed files anew picks Civitai model versions again with the hashes.
         scans=ScanService(scanner, hasher, events, after_scan=lambda report: civitai[0].resolve_sidecar_versions()
                           if report.changed or report.moved or report.returned else None), files=files, catalog=catalog,
-        jobs=JobQueue(catalog, events.publish),  # a host adapter gives it a runner
+        jobs=_jobs(settings, db, catalog, events, family),  # a host adapter gives it a runner
         recorder=Recorder(stores.usage, on_event=events.publish), analytics=analytics,
         retention=UsageRetention(analytics.compact, settings.usage_retention_days),
         autocomplete=AutocompleteIndex(stores.autocomplete, lambda: db.write_version, family),
         recommender=recommender, civitai=civitai[0], transfer=transfer, family=family, host=host,
     )
     app.retention.start()
+    if hasattr(app.jobs, "start"):
+        app.jobs.start()  # the shared queue's threads (several hosts); they connect to Redis themselves
     civitai_services.attach(app, stores)  # update checks and the download queue work through the core's services
     return app
+
+
+def _jobs(settings: Settings, db, catalog: Catalog, events: EventBus, family: LoadedFamily):
+    """This host's job queue; with a Redis URL, the queue shared by several hosts around it."""
+    local = JobQueue(catalog, events.publish)
+    if not settings.redis_url:
+        return local
+    from .jobs.shared import SharedJobs, host_identity
+    from .storage.job_images_store import JobImagesStore
+
+    return SharedJobs(local, settings.redis_url, host_identity(settings), catalog, events.publish,
+                      JobImagesStore(db), settings.data_dir, family=family)
 
 
 def _rereader(stores, files: FileOps, events: EventBus):

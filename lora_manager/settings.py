@@ -64,6 +64,11 @@ DOCUMENTED = {
     "backup_keep": ("LORA_MANAGER_BACKUP_KEEP",
                     "backups kept: DAILY,WEEKLY newest-per-day and newest-per-week, besides every one of the last 24 h "
                     "(default 7,4)"),
+    "redis_url": ("LORA_MANAGER_REDIS",
+                  "a Redis URL (redis://host:6379/0): jobs go to a queue shared by several hosts "
+                  "(off by default; docs/several-hosts.md)"),
+    "host_id": ("LORA_MANAGER_HOST_ID", "this host's name among several sharing a library and a job queue "
+                "(default: the machine's name and a random id kept in the data folder)"),
     "write_sidecars": ("LORA_MANAGER_WRITE_SIDECARS",
                        "also write your triggers, weight, notes and negative text into the SDNext/A1111 `<base>.json` "
                        "beside each LoRA when you edit them (off by default)"),
@@ -124,6 +129,8 @@ class Settings:
     civitai_update_hours: float = 24.0
     civitai_downloads: int = 1
     civitai_folder: str = "{base}/{model_name}"
+    redis_url: str = field(default="", repr=False)  # may carry a password
+    host_id: str = ""
 
     def __post_init__(self) -> None:
         self.data_dir = os.path.abspath(os.path.expanduser(self.data_dir or default_data_dir()))
@@ -166,9 +173,10 @@ class Settings:
             except ValueError:
                 raise ValueError("LORA_MANAGER_WATCH_INTERVAL must be a number of seconds") from None
         for key in ("embed_model", "embed_device", "civitai_url", "civitai_key", "civitai_folder", "backup_dir",
-                    "backup_keep"):  # backup_keep: parsed below
-            if env.get(ENV_PREFIX + key.upper()):
-                values[key] = env[ENV_PREFIX + key.upper()].strip()
+                    "backup_keep", "host_id", "redis_url"):  # backup_keep: parsed below
+            name = DOCUMENTED[key][0] if key in DOCUMENTED else ENV_PREFIX + key.upper()
+            if env.get(name):
+                values[key] = env[name].strip()
         for key in ("embed_download", "watch_events", "civitai_sidecars", "civitai_previews", "write_sidecars"):
             raw = env.get(ENV_PREFIX + key.upper(), "").strip().lower()
             if raw:

@@ -289,3 +289,4 @@ class JobOut(BaseModel):
     result: Optional[dict[str, Any]] = None
     error: Optional[str] = None
     warnings: list[str]
+    host: Optional[str] = Field(None, description="the host running it (jobs shared through Redis)")

@@ -51,6 +51,8 @@ def settings_from_host() -> Settings:
         data_dir=_opt(opts, "lora_manager_data_dir") or os.path.join(data_root, "data", "lora-manager"),
         db_url=_opt(opts, "lora_manager_db"),
         api_key=_opt(opts, "lora_manager_api_key"),
+        redis_url=_opt(opts, "lora_manager_redis"),
+        host_id=_opt(opts, "lora_manager_host_id"),
         embed_model="off" if _opt(opts, "lora_manager_no_recommender") else None,
     )
 

@@ -52,6 +52,13 @@ class JobRequest:
     sampler: str | None = field(default=None, metadata={"max_length": 64, "pattern": TEXT})
     batch_size: int = field(default=1, metadata={"ge": 1, "le": 8})
     add_triggers: bool = field(default=False, metadata={"description": "append the LoRAs' trigger words to the prompt"})
+    # Several hosts (LORA_MANAGER_REDIS, docs/several-hosts.md): where the job may run, and before what.
+    host: str | None = field(default=None, metadata={"max_length": 200, "pattern": TEXT,
+                                                      "description": "run it on this host only (shared queue)"})
+    family: str | None = field(default=None, metadata={"max_length": 32, "pattern": TEXT,
+                                                        "description": "on a host whose checkpoint is of this family"})
+    priority: str = field(default="user", metadata={"pattern": "^(user|background)$",
+                                                    "description": "background jobs wait for every user job"})
 
 
 class Runner(Protocol):
@@ -77,6 +84,7 @@ class Job:
     lora_names: list[str] = field(default_factory=list)  # prompt names of the stack, as the host resolves them
     cancel_requested: bool = False
     order: int = 0
+    host: str | None = None  # the host that runs (or ran) it, for a job of the shared queue
 
     def as_dict(self) -> dict[str, Any]:
         eta = None
@@ -90,7 +98,7 @@ class Job:
             "height": self.request.height,
             "seed": self.request.seed, "created_at": self.created_at, "started_at": self.started_at,
             "finished_at": self.finished_at, "progress": {"step": self.step, "total": self.total, "eta_s": eta},
-            "result": self.result, "error": self.error, "warnings": self.warnings,
+            "result": self.result, "error": self.error, "warnings": self.warnings, "host": self.host,
         }
 
 
@@ -104,6 +112,7 @@ class JobQueue:
         self._order = itertools.count()
         self._thread: threading.Thread | None = None
         self._current: Job | None = None
+        self.running_lock = threading.Lock()  # one job at a time on this host, local or shared (jobs/shared.py)
 
     # --- submitting ------------------------------------------------------
     def submit(self, req: JobRequest) -> Job:
@@ -199,7 +208,8 @@ class JobQueue:
             self.publish({"type": "job.started", "job": job.as_dict()})
             try:
                 self._check_host_has(job)
-                result = self.runner.run(job, lambda step, total, job=job: self._progress(job, step, total))
+                with self.running_lock:
+                    result = self.runner.run(job, lambda step, total, job=job: self._progress(job, step, total))
                 job.result = result
                 job.status = "cancelled" if job.cancel_requested else "done"
                 if job.status == "done":

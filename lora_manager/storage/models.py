@@ -362,3 +362,5 @@ from . import civitai_models  # noqa: E402,F401
 # The tables of Civitai update checks and downloads live in their own module; importing it here
 # puts them in Base.metadata.
 from . import civitai_dl_models  # noqa: E402,F401
+# The images of jobs shared by several hosts (migration 0017).
+from . import job_images_models  # noqa: E402,F401
