@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from ..catalog import entry
 from ..catalog.fileops import MAX_NAME
 from ..catalog.service import BULK_ACTIONS, MAX_BULK
-from ..catalog.userdata import (MAX_COLLECTION, MAX_NOTES, MAX_RATING, MAX_TAG, MAX_TAGS, MAX_TRIGGER, MAX_TRIGGERS,
-                                TEXT, WEIGHT_LIMIT, WORD)
+from ..catalog.userdata import (MAX_COLLECTION, MAX_DISPLAY_NAME, MAX_NOTES, MAX_RATING, MAX_TAG, MAX_TAGS,
+                                MAX_TRIGGER, MAX_TRIGGERS, TEXT, WEIGHT_LIMIT, WORD)
 from ..jobs.queue import JobRequest
 from ..library.basemodel import FAMILIES
 from ..sync.scanner import ScanReport as Counts
@@ -92,6 +92,8 @@ class LoraEdit(BaseModel):
     base_model: Optional[Union[Literal[FAMILIES], Literal[""]]] = Field(  # type: ignore[valid-type]
         None, description="override the base family; null or \"\": detected")
     tags: Optional[list[Annotated[str, Field(max_length=MAX_TAG, pattern=WORD)]]] = Field(None, max_length=MAX_TAGS)
+    display_name: Optional[str] = Field(None, max_length=MAX_DISPLAY_NAME, pattern=TEXT,
+                                        description="your own name for it; null or blank: the title again")
 
 
 class BulkEdit(BaseModel):
@@ -128,7 +130,9 @@ class MoveRequest(BaseModel):
 
 class TagCount(BaseModel):
     tag: str
-    count: int
+    count: int = Field(description="LoRAs (not trashed) carrying it, as the user's tag or the model's own")
+    user: int = Field(description="LoRAs carrying it as the user's tag")
+    model: int = Field(description="LoRAs carrying it as the model's own tag (sidecars, metadata, Civitai)")
 
 
 class DuplicateMember(BaseModel):

@@ -94,7 +94,7 @@ class Catalog:
         """The id of the LoRA known by `key` (id, prompt name, file name or hash); NotFound otherwise."""
         return self.catalog_store.resolve(key)
 
-    def tags(self) -> list[tuple[str, int]]:
+    def tags(self) -> list[dict[str, Any]]:
         return self.catalog_store.tag_counts()
 
     def collections(self) -> list[dict[str, Any]]:

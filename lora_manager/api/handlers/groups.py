@@ -9,7 +9,7 @@ from ..responses import JSON
 
 
 def tags(cat: Catalog) -> Response:
-    return JSON([{"tag": t, "count": n} for t, n in cat.tags()])
+    return JSON(cat.tags())
 
 
 def collections(cat: Catalog) -> Response:
