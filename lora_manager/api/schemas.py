@@ -202,9 +202,33 @@ class FieldSets(BaseModel):
     all: Names = Field(description="every field `fields` may name")
 
 
+class JobsAvailability(BaseModel):
+    available: bool = Field(description="jobs can run here (inside SDNext)")
+    reason: Optional[str] = Field(None, description="why not, for a person")
+
+
 class Vocabulary(BaseModel):
     families: list[Family] = Field(description="base-model families, in the order to offer them")
     fields: FieldSets
+    jobs: JobsAvailability
+
+
+class FolderNode(BaseModel):
+    path: str = Field(description="relative to the root, /-separated")
+    name: str
+    parent: str = Field(description="the parent's path; \"\" for the root")
+    count: int = Field(description="LoRAs listed (not trashed) in it and below")
+    direct: int = Field(description="LoRAs listed directly in it")
+
+
+class FolderRoot(BaseModel):
+    root: str
+    count: int
+    folders: list[FolderNode] = Field(description="every folder on disk (empty ones too), sorted by path")
+
+
+class FolderTree(BaseModel):
+    roots: list[FolderRoot]
 
 
 class UsageLora(BaseModel):

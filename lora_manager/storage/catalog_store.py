@@ -14,7 +14,7 @@ from ..catalog.userdata import check_text
 from .base import MT, L, T, U
 from .db import Db
 from .models import STATES
-from .catalog_filters import conditions
+from .catalog_filters import NOT_TRASHED, conditions
 from .catalog_sort import SORTS, after, order_by, order_for
 from .cursor import decode_cursor, encode_cursor
 from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, parse_fields
@@ -93,6 +93,10 @@ class CatalogStore(ABC):
     def tag_counts(self) -> list[dict[str, Any]]:
         """[{tag, count, user, model}]: LoRAs listed (not trashed) carrying each tag, the user's or the model's
         own (count), the user's (user), the model's (model); most used first."""
+
+    @abstractmethod
+    def folder_counts(self) -> dict[tuple[str, str], int]:
+        """{(root, folder): LoRAs listed (not trashed) directly in it}."""
 
     @abstractmethod
     def counts(self) -> dict[str, int]:
@@ -250,6 +254,11 @@ class SqlCatalogStore(CatalogStore):
         )
         with self.db.engine.connect() as conn:
             return [{"tag": t, "count": int(n), "user": int(u), "model": int(m)} for t, n, u, m in conn.execute(q)]
+
+    def folder_counts(self) -> dict[tuple[str, str], int]:
+        q = select(L.c.root, L.c.folder, func.count()).where(NOT_TRASHED).group_by(L.c.root, L.c.folder)
+        with self.db.engine.connect() as conn:
+            return {(r, f or ""): int(n) for r, f, n in conn.execute(q)}
 
     def counts(self) -> dict[str, int]:
         with self.db.engine.connect() as conn:
