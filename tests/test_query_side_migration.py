@@ -53,3 +53,15 @@ def test_rows_indexed_before_0012_get_their_derived_columns(app, library, db_url
     assert [e["name"] for e in c.list(query="fores").items] == ["v10"]  # and the word index kept
     assert [e["name"] for e in c.list(tags=["tree"]).items] == ["v10"]
     assert [e["shown_name"] for e in c.list(sort="name").items] == ["Élan v10", "plain"]
+
+
+def test_substring_search_has_its_index(db):
+    """SQLite: the trigram table and its triggers; PostgreSQL: the pg_trgm GIN index (the extension is there)."""
+    with db.engine.connect() as conn:
+        if db.dialect == "sqlite":
+            names = set(conn.execute(text("SELECT name FROM sqlite_master")).scalars())
+            assert {"loras_fts_tri", "loras_fts_tri_ad", "loras_fts_tri_au", "ix_loras_sort_shown"} <= names
+        else:
+            names = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'loras' "
+                                          "AND schemaname = current_schema()")).scalars())
+            assert {"ix_loras_search_infix", "ix_loras_sort_shown"} <= names

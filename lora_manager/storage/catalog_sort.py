@@ -42,10 +42,6 @@ class Order:
     name: str  # the cursor's key: sort name with its ranks ("name+fav+rank")
     keys: list  # [(expression, descending)]
 
-    @property
-    def plain(self) -> bool:
-        return len(self.keys) == 2
-
 
 def order_for(sort: str, dialect: str, query: str, favorites_first: bool) -> Order:
     key = sort.lstrip("-")

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, fields as fields_of
 from typing import Any
 
-from sqlalchemy import distinct, func, literal, select, union_all
+from sqlalchemy import Column, distinct, func, literal, select, union_all
 
 from ..errors import InvalidInput, NotFound
 from ..catalog.userdata import check_text
@@ -126,17 +126,13 @@ class SqlCatalogStore(CatalogStore):
         order = order_for(q.sort, self.db.dialect, q.query, q.favorites_first)
         joined = L.outerjoin(U, U.c.lora_id == L.c.id)
         cols, want_tags = columns_for(fields, raw=q.raw_json)
-        cols += [expr.label(f"_k{i}") for i, (expr, _) in enumerate(order.keys)]
         cursor = decode_cursor(q.cursor, order.name) if q.cursor else None
         offset = 0 if cursor else q.offset
         conds = conditions(q, self.db.dialect)
         with self.db.engine.connect() as conn:
             total = self._total(conn, q, conds)
             keyset = after(order, _cursor_keys(cursor, key)) if cursor else []
-            rows = conn.execute(
-                select(*cols).select_from(joined).where(*conds, *keyset)
-                .order_by(*order_by(order)).limit(q.limit).offset(offset)
-            ).all()
+            rows = conn.execute(_page(order, cols, joined, [*conds, *keyset], q.limit, offset)).all()
             tags = self._tags_for(conn, [r.id for r in rows]) if want_tags else {}
         items = [build(r, fields, tags.get(r.id), q.raw_json) for r in rows]
         next_cursor = None
@@ -272,6 +268,21 @@ def _encodable(text: str) -> bool:
         return True
     except UnicodeEncodeError:
         return False
+
+
+def _page(order, cols: list, joined, where: list, limit: int, offset: int):
+    """One page's statement. An order an index walks (a column, then the id) selects the rows at once; a ranked
+    or computed one (favourites first, search ranks, uses, rating) picks the page's ids and keys first, narrow,
+    then reads those rows: sorting every match with its wide row cost 3x at 10k LoRAs."""
+    keys = [expr.label(f"_k{i}") for i, (expr, _) in enumerate(order.keys)]
+    if all(isinstance(expr, Column) for expr, _ in order.keys):
+        return select(*cols, *keys).select_from(joined).where(*where).order_by(*order_by(order)) \
+            .limit(limit).offset(offset)
+    ids = (select(L.c.id.label("page_id"), *keys).select_from(joined).where(*where).order_by(*order_by(order))
+           .limit(limit).offset(offset).subquery("page"))
+    picked = [ids.c[f"_k{i}"] for i in range(len(keys))]
+    return (select(*cols, *picked).select_from(joined.join(ids, ids.c.page_id == L.c.id))
+            .order_by(*[c.desc() if d else c.asc() for c, (_, d) in zip(picked, order.keys, strict=True)]))
 
 
 def _cursor_keys(cursor: tuple, key: str) -> list:
