@@ -107,6 +107,8 @@ class SqlCatalogStore(CatalogStore):
     def __init__(self, db: Db):
         self.db = db
         self._counts: TtlCache[int] = TtlCache(COUNT_TTL, version=lambda: db.write_version)
+        # tag counts group every tag row (the tab asks for them to suggest tags): kept as the totals are
+        self._tags: TtlCache[list] = TtlCache(COUNT_TTL, version=lambda: db.write_version, max_items=1)
 
     def list_loras(self, q: LoraQuery) -> Page:
         for name in ("query", "base", "root", "folder", "network_type", "state", "cursor"):
@@ -248,8 +250,11 @@ class SqlCatalogStore(CatalogStore):
             .group_by(pairs.c.tag)
             .order_by(func.count(distinct(pairs.c.lora_id)).desc(), pairs.c.tag)
         )
-        with self.db.engine.connect() as conn:
-            return [{"tag": t, "count": int(n), "user": int(u), "model": int(m)} for t, n, u, m in conn.execute(q)]
+        def load() -> list[dict[str, Any]]:
+            with self.db.engine.connect() as conn:
+                return [{"tag": t, "count": int(n), "user": int(u), "model": int(m)} for t, n, u, m in conn.execute(q)]
+
+        return [dict(t) for t in self._tags.get_or_load("tags", load)]  # copies: a caller may change them
 
     def folder_counts(self) -> dict[tuple[str, str], int]:
         q = select(L.c.root, L.c.folder, func.count()).where(NOT_TRASHED).group_by(L.c.root, L.c.folder)
