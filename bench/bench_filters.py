@@ -50,6 +50,7 @@ def cases(cat) -> dict:
     rare = [t["tag"] for t in tags if 20 <= t["count"] <= 200][:5] or common
     pick = random.Random(0)
     return {
+        "baseline_size_sort": page(cat, sort="size"),  # the path issue 17 left alone: the machine's pace now
         "tag_include_common": page(cat, tags=lambda: [pick.choice(common)]),
         "tag_include_rare": page(cat, tags=lambda: [pick.choice(rare)]),
         "tag_include_two": page(cat, tags=lambda: [common[0], pick.choice(rare)]),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import ColumnElement, and_, case, literal_column, or_, text
+from sqlalchemy import ColumnElement, and_, case, literal_column, text
 
 from ..library.searchtext import search_text  # noqa: F401 - re-exported for the stores
 
@@ -46,6 +46,11 @@ def _pg_words(tsq: str, name: str) -> ColumnElement[bool]:
         **{name: tsq})
 
 
+def _pg_ids(tsq: str, name: str):
+    return text(f"SELECT id FROM loras WHERE to_tsvector('simple', search_text) @@ to_tsquery('simple', :{name})"
+                ).bindparams(**{name: tsq})  # noqa: S608
+
+
 def match_clause(dialect: str, query: str, id_column) -> ColumnElement[bool] | None:
     """A WHERE clause matching every word of `query` (word prefix, or substring of three characters and more);
     None when no words."""
@@ -68,12 +73,15 @@ def match_clause(dialect: str, query: str, id_column) -> ColumnElement[bool] | N
     if dialect == "postgresql":
         conds = []
         for i, w in enumerate(words):
-            prefix = _pg_words(_tsq([w]), f"tsq{i}")
             if len(w) < MIN_INFIX:
-                conds.append(prefix)
+                conds.append(_pg_words(_tsq([w]), f"tsq{i}"))
             else:
-                infix = literal_column("loras.infix_text").ilike(_like(w), escape="\\")
-                conds.append(or_(prefix, infix))
+                # ids from each index apart: an OR of both rechecks every substring hit against a tsvector
+                # made from its row (166 ms for 636 hits at 10k LoRAs), a UNION of ids does not
+                conds.append(id_column.in_(text(
+                    f"SELECT id FROM loras WHERE to_tsvector('simple', search_text) @@ to_tsquery('simple', :tsq{i}) "
+                    f"UNION SELECT id FROM loras WHERE infix_text ILIKE :like{i} ESCAPE '\\'"  # noqa: S608
+                ).bindparams(**{f"tsq{i}": _tsq([w]), f"like{i}": _like(w)})))
         return and_(*conds)
     return and_(*[literal_column("loras.search_text").ilike(_like(w), escape="\\") for w in words])
 
@@ -87,9 +95,9 @@ def rank(dialect: str, query: str, id_column) -> ColumnElement[int] | None:
     if dialect == "sqlite":
         whole = id_column.in_(_sqlite_ids("loras_fts", _fts(words, prefix=False), "rank_whole"))
         start = id_column.in_(_sqlite_ids("loras_fts", _fts(words), "rank_prefix"))
-    elif dialect == "postgresql":
-        whole = _pg_words(_tsq(words, prefix=False), "rank_whole")
-        start = _pg_words(_tsq(words), "rank_prefix")
+    elif dialect == "postgresql":  # ids from the GIN index: a tsvector made per row costs ms on long descriptions
+        whole = id_column.in_(_pg_ids(_tsq(words, prefix=False), "rank_whole"))
+        start = id_column.in_(_pg_ids(_tsq(words), "rank_prefix"))
     else:
         return None
     return case((whole, 0), (start, 1), else_=2)
