@@ -42,15 +42,15 @@ def parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--query", "-q", default="", help="full-text search (prefix matching)")
     p.add_argument("--base", help="base family: sd1, sd2, xl, sd3, f1, ...")
-    p.add_argument("--tag", action="append", default=[], help="only entries with this tag (repeatable)")
+    p.add_argument("--tag", action="append", default=[], help="with this tag, the user's or the model's (repeatable)")
+    p.add_argument("--exclude-tag", action="append", default=[], help="without this tag (repeatable)")
     p.add_argument("--folder", help="this folder and below, relative to its root")
-    p.add_argument("--favorite", action="store_true", help="favorites only")
-    for flag in ("missing", "duplicate", "broken"):
+    for flag in ("favorite", "missing", "duplicate", "broken", "untagged"):
         p.add_argument(f"--{flag}", action="store_true", help=f"{flag} entries only")
     p.add_argument("--network", dest="network_type", help="LoRA, LoCon, LoHa, LoKr, DoRA, ...")
     p.add_argument("--state", choices=("ok", "broken", "unsupported", "other", "missing", "trashed"),
                    help="entries in this state only (other: files that are not LoRAs)")
-    p.add_argument("--sort", default="name", help="name | modified | added | size | id; prefix - for descending")
+    p.add_argument("--sort", default="name", help="name|added|modified|size|uses|last_used|rating|id; - descends")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--offset", type=int, default=0)
     p = sub.add_parser("show", help="one entry by id, prompt name, file name or hash")
@@ -203,8 +203,8 @@ def _hash_bar(app, enabled: bool):
 
 
 def cmd_list(app, args) -> int:
-    q = LoraQuery(query=args.query, base=args.base, tags=args.tag, folder=args.folder,
-                  favorite=True if args.favorite else None,
+    q = LoraQuery(query=args.query, base=args.base, tags=args.tag, folder=args.folder, exclude_tags=args.exclude_tag,
+                  favorite=True if args.favorite else None, untagged=True if args.untagged else None,
                   missing=True if args.missing else None, duplicate=True if args.duplicate else None,
                   broken=True if args.broken else None, network_type=args.network_type, state=args.state,
                   sort=args.sort, limit=args.limit, offset=args.offset)
@@ -226,7 +226,7 @@ def _value(v: Any) -> str:
 
 def _filtered(args) -> bool:
     return bool(args.query or args.base or args.tag or args.folder or args.favorite or args.missing or args.duplicate
-                or args.broken or args.network_type or args.state)
+                or args.broken or args.network_type or args.state or args.exclude_tag or args.untagged)
 
 
 def _detail_text(e: dict[str, Any]) -> str:
@@ -281,9 +281,9 @@ def cmd_files(app, args) -> int:
 
 def cmd_tags(app, args) -> int:
     tags = app.catalog.tags()
-    text = ("\n".join(f"{n:>6} {t}" for t, n in tags) if tags
+    text = ("\n".join(f"{t['count']:>6} {t['tag']}" for t in tags) if tags
             else "no tags yet (add some: edit KEY --set 'tags=[\"a\"]', or bulk tag KEY... --value a)")
-    _print(args, [{"tag": t, "count": n} for t, n in tags], text)
+    _print(args, tags, text)
     return 0
 
 

@@ -66,7 +66,7 @@ def test_edit_bulk_and_tags(client):
     assert client.post(
         f"{P}/loras/bulk", json={"keys": ["alice", "bob"], "action": "tag", "value": "shared"}
     ).json() == {"changed": 2}
-    assert {"tag": "shared", "count": 2} in client.get(f"{P}/tags").json()
+    assert {"tag": "shared", "count": 2, "user": 2, "model": 0} in client.get(f"{P}/tags").json()
     before = client.get(f"{P}/loras/bob").json()
     for bad in ({"rating": 9}, {"favorite": "maybe"}, {"base_model": "sd99"}, {"unknown": 1},
                 {"weight_min": 2, "weight_max": 1}):

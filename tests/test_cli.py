@@ -59,7 +59,7 @@ def test_edit_and_bulk(dirs):
     assert ((bob["favorite"], bob["notes"], bob["preferred_weight"], bob["tags"])
             == (True, "my note", 0.6, ["best", "keep"]))
     tags = json.loads(run("tags", *dirs, "--json").stdout)
-    assert {"tag": "keep", "count": 2} in tags
+    assert {"tag": "keep", "count": 2, "user": 2, "model": 0} in tags
 
 
 def test_errors_are_clear_and_change_nothing(dirs):

@@ -74,6 +74,8 @@ def test_covers_stored_before_the_one_reader_are_brought_in_line(app, library, d
 
     from lora_manager.storage.engine import make_engine, migrate
 
+    from .test_query_side_migration import downgrade
+
     for name in ("a", "b", "c"):
         write_lora(library / f"{name}.safetensors", seed=ord(name),
                    metadata={"modelspec.thumbnail": _url("image/png", PNG)})
@@ -83,11 +85,7 @@ def test_covers_stored_before_the_one_reader_are_brought_in_line(app, library, d
         with engine.begin() as conn:
             for name, mime in (("a", "image/svg+xml"), ("b", "image/jpg")):
                 conn.execute(text("UPDATE loras SET cover_mime = :m WHERE prompt_name = :n"), {"m": mime, "n": name})
-            # back to 0008: the tables of later migrations go too (0010: Civitai's records; 0011: downloads)
-            for table in ("civitai_models", "civitai_versions", "civitai_lookups", "civitai_update_models",
-                          "civitai_lora_updates", "civitai_downloads"):
-                conn.execute(text(f"DROP TABLE {table}"))
-            conn.execute(text("UPDATE alembic_version SET version_num = '0008'"))
+        downgrade(engine, "0008")  # back to 0008: later migrations undone (their tables and columns go)
         migrate(engine)
         with engine.connect() as conn:
             rows = dict(conn.execute(text("SELECT prompt_name, cover_mime FROM loras")).all())

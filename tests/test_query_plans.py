@@ -10,7 +10,6 @@ from sqlalchemy import event
 
 from lora_manager.storage.catalog_store import LoraQuery
 from lora_manager.storage.entries import LIST_FIELDS
-from lora_manager.storage.search import walk_is_cheaper
 
 from .conftest import scan
 from .loras import write_lora
@@ -80,9 +79,10 @@ def test_every_way_of_paging_and_searching_gives_the_same_rows(core):
         assert sorted(_walk(cat, query=word, sort="-modified")) == sorted(want)
 
 
-def test_broad_searches_walk_the_sort_index(core, db_url):
+def test_searches_read_the_full_text_indexes(core, db_url):
+    """Matches come from the word and trigram indexes, rows by id: never a scan of the table."""
     if not db_url.startswith("sqlite"):
         pytest.skip("SQLite's plans")
-    assert walk_is_cheaper(29_000, 100_000, 100) and not walk_is_cheaper(50, 100_000, 100)
     plans = _plans(core, lambda: core.catalog.list(LoraQuery(query="style", limit=5, fields=LIST_FIELDS)))
-    assert plans and "USING INDEX ix_loras_sort_name" in plans[0] and "TEMP B-TREE" not in plans[0], plans
+    assert plans and "loras_fts VIRTUAL TABLE INDEX" in plans[0] and "loras_fts_tri VIRTUAL TABLE INDEX" in plans[0]
+    assert "SCAN loras " not in plans[0] + " ", plans

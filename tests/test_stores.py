@@ -65,7 +65,8 @@ def test_user_store_edits_tags_and_collections(db, library):
     assert entry["favorite"] is True and entry["notes"] == "sunny" and entry["tags"] == ["style"]
     assert users.add_tags([a, b], ["warm"]) == 2 and users.add_tags([a], ["warm"]) == 1  # twice is no error
     assert users.remove_tags([a], ["style"]) == 1
-    assert catalog.get(a)["tags"] == ["warm"] and catalog.tag_counts() == [("warm", 2)]
+    assert catalog.get(a)["tags"] == ["warm"]
+    assert catalog.tag_counts() == [{"tag": "warm", "count": 2, "user": 2, "model": 0}]
     # tags reach the search text in the same transaction
     assert [e["id"] for e in catalog.list_loras(LoraQuery(query="warm")).items] == [a, b]
     assert users.collect("faves", [b, a]) == 2 and users.collect("faves", [a], add=False) == 1

@@ -17,6 +17,7 @@ from fastapi import Query
 from starlette.responses import Response
 
 from ..catalog.entry import FIELDS, LIST_FIELDS
+from ..storage.catalog_sort import SORTS
 from ..storage.catalog_store import LoraQuery
 from ..storage.ttl_cache import TtlCache
 from .schemas import TEXT
@@ -48,19 +49,32 @@ def list_endpoint(core):
     limiter: list[CapacityLimiter] = []  # made on first use, inside the running loop
 
     async def list_loras(
-        query: str = Query("", max_length=500, pattern=TEXT, description="full-text search, every word as a prefix"),
+        query: str = Query("", max_length=500, pattern=TEXT,
+                           description="search: every word as a word prefix, or (3+ characters) as a substring of "
+                                       "names, titles, triggers and tags; whole-word and prefix hits first"),
         base: Optional[str] = Query(None, max_length=32, pattern=TEXT),
-        tag: list[str] = Query([], max_length=20, json_schema_extra={"items": {"type": "string", "pattern": TEXT}}),
-        folder: Optional[str] = Query(None, max_length=1000, pattern=TEXT),
+        tag: list[str] = Query([], max_length=20, json_schema_extra={"items": {"type": "string", "pattern": TEXT}},
+                               description="every one must match: the user's tags or the model's own"),
+        exclude_tag: list[str] = Query([], max_length=20,
+                                       json_schema_extra={"items": {"type": "string", "pattern": TEXT}},
+                                       description="none may match (the user's tags or the model's own)"),
+        untagged: Optional[bool] = Query(None, description="true: no tag at all; false: at least one"),
+        root: Optional[str] = Query(None, max_length=1000, pattern=TEXT, description="only this root (absolute)"),
+        folder: Optional[str] = Query(None, max_length=1000, pattern=TEXT,
+                                      description="this folder and below, relative to its root"),
         favorite: Optional[bool] = None,
         has_preview: Optional[bool] = None,
+        has_triggers: Optional[bool] = None,
+        nsfw: Optional[bool] = Query(None, description="flagged NSFW by a sidecar or Civitai"),
         missing: Optional[bool] = None,
         duplicate: Optional[bool] = None,
         broken: Optional[bool] = None,
         network_type: Optional[str] = Query(None, max_length=32, pattern=TEXT),
         update_available: Optional[bool] = Query(None, description="a newer version on Civitai (update check)"),
         state: Optional[str] = Query(None, pattern="^(ok|broken|unsupported|other|missing|trashed)$"),
-        sort: str = Query("name", pattern="^-?(id|name|modified|added|size)$"),
+        sort: str = Query("name", pattern=f"^-?({'|'.join(SORTS)})$",
+                          description="name: the shown name (natural, case- and accent-insensitive); - descends"),
+        favorites_first: bool = False,
         limit: int = Query(50, ge=1, le=200_000,
                            description="up to 1000 (more is cut to 1000), or 200000 with `fields`"),
         offset: int = Query(0, ge=0, le=10_000_000),
@@ -70,12 +84,14 @@ def list_endpoint(core):
     ) -> Response:
         if not [f for f in (fields or "").split(",") if f.strip()]:
             limit = min(limit, 1000)  # cards page; a few named fields may be long (the autocomplete's dump)
-        q = LoraQuery(query=query, base=base, tags=tag, folder=folder, favorite=favorite, has_preview=has_preview,
+        q = LoraQuery(query=query, base=base, tags=tag, exclude_tags=exclude_tag, untagged=untagged, root=root,
+                      folder=folder, favorite=favorite, has_preview=has_preview, has_triggers=has_triggers, nsfw=nsfw,
                       missing=missing, duplicate=duplicate, broken=broken, network_type=network_type, state=state,
-                      update_available=update_available, sort=sort, limit=limit, offset=offset, cursor=cursor,
-                      fields=fields or LIST_FIELDS, raw_json=True)
-        key = (query, base, tuple(tag), folder, favorite, has_preview, missing, duplicate, broken, network_type, state,
-               update_available, sort, limit, offset, cursor, fields)
+                      update_available=update_available, sort=sort, favorites_first=favorites_first, limit=limit,
+                      offset=offset, cursor=cursor, fields=fields or LIST_FIELDS, raw_json=True)
+        key = (query, base, tuple(tag), tuple(exclude_tag), untagged, root, folder, favorite, has_preview,
+               has_triggers, nsfw, missing, duplicate, broken, network_type, state, update_available, sort,
+               favorites_first, limit, offset, cursor, fields)
         body = cache.get(key)
         if body is None:
             version = core.db.write_version

@@ -11,8 +11,8 @@ from ..catalog import entry
 from .civitai_schemas import CivitaiFacts
 from ..catalog.fileops import MAX_NAME
 from ..catalog.service import BULK_ACTIONS, MAX_BULK
-from ..catalog.userdata import (MAX_COLLECTION, MAX_NOTES, MAX_RATING, MAX_TAG, MAX_TAGS, MAX_TRIGGER, MAX_TRIGGERS,
-                                TEXT, WEIGHT_LIMIT, WORD)
+from ..catalog.userdata import (MAX_COLLECTION, MAX_DISPLAY_NAME, MAX_NOTES, MAX_RATING, MAX_TAG, MAX_TAGS,
+                                MAX_TRIGGER, MAX_TRIGGERS, TEXT, WEIGHT_LIMIT, WORD)
 from ..jobs.queue import JobRequest
 from ..library.basemodel import FAMILIES
 from ..sync.scanner import ScanReport as Counts
@@ -95,6 +95,8 @@ class LoraEdit(BaseModel):
     base_model: Optional[Union[Literal[FAMILIES], Literal[""]]] = Field(  # type: ignore[valid-type]
         None, description="override the base family; null or \"\": detected")
     tags: Optional[list[Annotated[str, Field(max_length=MAX_TAG, pattern=WORD)]]] = Field(None, max_length=MAX_TAGS)
+    display_name: Optional[str] = Field(None, max_length=MAX_DISPLAY_NAME, pattern=TEXT,
+                                        description="your own name for it; null or blank: the title again")
 
 
 class BulkEdit(BaseModel):
@@ -131,7 +133,9 @@ class MoveRequest(BaseModel):
 
 class TagCount(BaseModel):
     tag: str
-    count: int
+    count: int = Field(description="LoRAs (not trashed) carrying it, as the user's tag or the model's own")
+    user: int = Field(description="LoRAs carrying it as the user's tag")
+    model: int = Field(description="LoRAs carrying it as the model's own tag (sidecars, metadata, Civitai)")
 
 
 class DuplicateMember(BaseModel):
@@ -201,9 +205,33 @@ class FieldSets(BaseModel):
     all: Names = Field(description="every field `fields` may name")
 
 
+class JobsAvailability(BaseModel):
+    available: bool = Field(description="jobs can run here (inside SDNext)")
+    reason: Optional[str] = Field(None, description="why not, for a person")
+
+
 class Vocabulary(BaseModel):
     families: list[Family] = Field(description="base-model families, in the order to offer them")
     fields: FieldSets
+    jobs: JobsAvailability
+
+
+class FolderNode(BaseModel):
+    path: str = Field(description="relative to the root, /-separated")
+    name: str
+    parent: str = Field(description="the parent's path; \"\" for the root")
+    count: int = Field(description="LoRAs listed (not trashed) in it and below")
+    direct: int = Field(description="LoRAs listed directly in it")
+
+
+class FolderRoot(BaseModel):
+    root: str
+    count: int
+    folders: list[FolderNode] = Field(description="every folder on disk (empty ones too), sorted by path")
+
+
+class FolderTree(BaseModel):
+    roots: list[FolderRoot]
 
 
 class UsageLora(BaseModel):

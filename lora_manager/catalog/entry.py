@@ -24,6 +24,7 @@ from collections.abc import Callable
 from ..errors import InvalidInput
 from ..library.clock import iso as _iso
 from ..library.records import Preview
+from ..library.searchtext import shown_name
 
 
 # Shapes of nested values, for the API's schema (never built: the rows hold plain dicts).
@@ -88,6 +89,11 @@ ENTRY: tuple[Field, ...] = (
     _plain("prompt_name", str, "card", "what SDNext resolves in <lora:NAME:weight>"),
     _plain("title", str, "card"),
     _plain("alias", str, "card", "ss_output_name (not accepted by SDNext in a prompt)"),
+    _plain("display_name", str, "card", "the user's own name for it (never changed by a rescan)",
+           column="u_display_name"),
+    Field("shown_name", str, ("u_display_name", "title", "file_name"),
+          lambda r: shown_name(r.u_display_name, r.title, r.file_name), "card",
+          "what a card shows and the name sort orders by: display_name, else title, else name"),
     _plain("path", str),
     _plain("root", str),
     _plain("folder", str, "list"),

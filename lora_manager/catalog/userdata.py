@@ -16,6 +16,7 @@ MAX_TRIGGER = 200  # one trigger word
 MAX_TRIGGERS = 100  # trigger words of one LoRA
 MAX_COLLECTION = 200  # a collection's name
 MAX_RATING = 5
+MAX_DISPLAY_NAME = 300
 WEIGHT_LIMIT = 10.0  # weights lie in -WEIGHT_LIMIT..WEIGHT_LIMIT
 # Text a database keeps faithfully (PostgreSQL refuses NUL), and such text with something in it,
 # as patterns for the API's schemas (check_text below says the same to every face).
@@ -23,7 +24,7 @@ TEXT = r"^[^\x00]*$"
 WORD = r"^[^\x00]*[^\x00\s][^\x00]*$"
 USER_FIELDS = (
     "favorite", "rating", "notes", "triggers", "preferred_weight", "weight_min", "weight_max", "negative_text",
-    "base_override",
+    "base_override", "display_name",
 )
 EDITABLE = USER_FIELDS + ("tags", "base_model")
 
@@ -88,6 +89,16 @@ def _text(name: str, value: Any, cap: int) -> str | None:
     return value
 
 
+TEXT_CAPS = {"notes": MAX_NOTES, "negative_text": MAX_NOTES, "display_name": MAX_DISPLAY_NAME}
+
+
+def _tidy(name: str, value: str | None) -> str | None:
+    """A display name is one line with single spaces; blank resets it (the title shows again)."""
+    if name != "display_name" or value is None:
+        return value
+    return " ".join(value.split()) or None
+
+
 def validate_edit(fields: dict[str, Any]) -> dict[str, Any]:
     """Check an edit of user data; returns normalised values. Unknown fields are refused."""
     unknown = sorted(set(fields) - set(EDITABLE))
@@ -105,8 +116,8 @@ def validate_edit(fields: dict[str, Any]) -> dict[str, Any]:
             if value is not None and not (whole and 0 <= value <= MAX_RATING):
                 raise InvalidInput(f"rating must be a whole number from 0 to {MAX_RATING}, or null", {"field": name})
             out[name] = value
-        elif name in ("notes", "negative_text"):
-            out[name] = _text(name, value, MAX_NOTES)
+        elif name in TEXT_CAPS:
+            out[name] = _tidy(name, _text(name, value, TEXT_CAPS[name]))
         elif name == "triggers":
             if value is None:
                 out[name] = None  # back to the extracted trigger words

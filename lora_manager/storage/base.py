@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..library.clock import utcnow  # noqa: F401 - the stores' clock, one for every layer
-from .models import Lora, LoraTag, LoraUser
+from .models import Lora, LoraModelTag, LoraTag, LoraUser
 
 L = Lora.__table__
 U = LoraUser.__table__
 T = LoraTag.__table__
+MT = LoraModelTag.__table__  # the model's own tags (derived from source_tags)
 
 
 def chunks(items: list, size: int = 500) -> Iterable[list]:

@@ -4,31 +4,24 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields as fields_of
 from typing import Any
 from collections.abc import Callable
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Column, distinct, func, literal, select, union_all
 
 from ..errors import InvalidInput, NotFound
 from ..catalog.userdata import check_text
-from .base import L, T, U
+from .base import MT, L, T, U
 from .db import Db
 from .models import STATES
-from .civitai_dl_store import with_update
+from .catalog_filters import NOT_TRASHED, conditions
+from .catalog_sort import SORTS, after, order_by, order_for
 from .cursor import decode_cursor, encode_cursor
 from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, parse_fields
 from .scan_store import PRESENT, dup_hashes
-from .search import fts_hits, match_clause, walk_is_cheaper
 from .ttl_cache import TtlCache
 
-SORTS = {
-    "id": L.c.id,  # storage order: the cheapest for a full dump (an autocomplete index)
-    "name": L.c.file_name,
-    "modified": L.c.mtime_ns,
-    "added": L.c.added_at,
-    "size": L.c.size,
-}
 MAX_LIMIT = 1000
 COUNT_TTL = 2.0
 MAX_LIGHT_LIMIT = 200_000
@@ -39,16 +32,22 @@ _HEX = re.compile(r"^[0-9a-fA-F]{8,64}$")
 class LoraQuery:
     query: str = ""
     base: str | None = None  # effective family: the user's override, else detected
-    tags: list[str] = field(default_factory=list)  # all must match
+    tags: list[str] = field(default_factory=list)  # all must match (the user's or the model's own tags)
+    exclude_tags: list[str] = field(default_factory=list)  # none may match
+    untagged: bool | None = None  # no tag at all (user or model) / at least one
+    root: str | None = None  # only this root
     folder: str | None = None  # this folder and below, relative to a root
     favorite: bool | None = None
     has_preview: bool | None = None
+    has_triggers: bool | None = None
+    nsfw: bool | None = None  # flagged NSFW by a sidecar (Civitai's included)
     missing: bool | None = None
     duplicate: bool | None = None
     broken: bool | None = None
     network_type: str | None = None
     state: str | None = None
-    sort: str = "name"  # id | name | modified | added | size; "-" in front for descending
+    sort: str = "name"  # a key of SORTS (catalog_sort.py); "-" in front for descending
+    favorites_first: bool = False
     limit: int = 50
     offset: int = 0
     cursor: str | None = None  # from a previous page's next_cursor: keyset paging, offset ignored
@@ -65,15 +64,6 @@ class Page:
     limit: int
     offset: int
     next_cursor: str | None = None
-
-
-TR = L.alias("tr")
-# "Not trashed" said so that no table row is read to decide it: the trashed are few, their ids
-# come from the state index, and a walk of a sort index stays in the index (a deep offset
-# page at 100k LoRAs: 270 ms -> 25 ms).
-# Files that are not LoRAs ("other": embeddings, VAEs, ...) are left out the same way: listed
-# only when asked for by state.
-NOT_TRASHED = L.c.id.not_in(select(TR.c.id).where(TR.c.state.in_(("trashed", "other"))))
 
 
 class CatalogStore(ABC):
@@ -101,8 +91,13 @@ class CatalogStore(ABC):
         """{id: (path, root, state)} of the given ids that exist."""
 
     @abstractmethod
-    def tag_counts(self) -> list[tuple[str, int]]:
-        """(tag, LoRAs not trashed that carry it), most used first."""
+    def tag_counts(self) -> list[dict[str, Any]]:
+        """[{tag, count, user, model}]: LoRAs listed (not trashed) carrying each tag, the user's or the model's
+        own (count), the user's (user), the model's (model); most used first."""
+
+    @abstractmethod
+    def folder_counts(self) -> dict[tuple[str, str], int]:
+        """{(root, folder): LoRAs listed (not trashed) directly in it}."""
 
     @abstractmethod
     def counts(self) -> dict[str, int]:
@@ -115,59 +110,15 @@ class SqlCatalogStore(CatalogStore):
         self._counts: TtlCache[int] = TtlCache(COUNT_TTL, version=lambda: db.write_version)
         # One LoRA's Civitai facts for its entry (set by app.build: civitai/facts.py); not asked without it.
         self.civitai_facts: Callable[[int], dict[str, Any] | None] | None = None
-
-    def _where(self, q: LoraQuery, broad: bool = False) -> list:
-        conds: list = []
-        match = match_clause(self.db.dialect, q.query, L.c.id, broad=broad)
-        if match is not None:
-            conds.append(match)
-        if q.base:
-            # The detected family, unless the user overrode it, or the user's override. Said
-            # this way (overrides are few) a count searches the filter index instead of joining
-            # every row to the user table (at 100k rows: a scan of the whole index).
-            overridden = select(U.c.lora_id).where(U.c.base_override.is_not(None))
-            chosen = select(U.c.lora_id).where(U.c.base_override == q.base)
-            conds.append(or_(and_(L.c.base_family == q.base, L.c.id.not_in(overridden)), L.c.id.in_(chosen)))
-        for tag in q.tags:
-            conds.append(L.c.id.in_(select(T.c.lora_id).where(T.c.tag == tag.strip().lower())))
-        if q.folder:
-            folder = q.folder.strip("/")
-            conds.append(or_(L.c.folder == folder, L.c.folder.startswith(folder + "/", autoescape=True)))
-        if q.favorite is not None:
-            # favorites are few: look them up in the user table instead of joining every row
-            favs = L.c.id.in_(select(U.c.lora_id).where(U.c.favorite.is_(True)))
-            conds.append(favs if q.favorite else ~favs)
-        if q.has_preview is not None:
-            conds.append((L.c.preview_count > 0) == q.has_preview)
-        if q.missing is not None:
-            conds.append((L.c.state == "missing") if q.missing else (L.c.state != "missing"))
-        if q.broken is not None:
-            conds.append((L.c.state == "broken") if q.broken else (L.c.state != "broken"))
-        if q.duplicate is not None:
-            # ids from the narrow filter index, then rows by id: testing each row's
-            # hash in the table itself reads its wide record (3x slower at 10k)
-            D = L.alias("dup")
-            dup = L.c.id.in_(select(D.c.id).where(D.c.state.in_(PRESENT), D.c.sha256.in_(dup_hashes())))
-            conds.append(dup if q.duplicate else ~dup)
-        if q.network_type:
-            conds.append(func.lower(L.c.network_type) == q.network_type.lower())
-        if q.ids is not None:
-            conds.append(L.c.id.in_(list(q.ids)[:MAX_LIMIT]))
-        if q.update_available is not None:
-            newer = L.c.id.in_(with_update())  # the few flagged ids, as favourites
-            conds.append(newer if q.update_available else ~newer)
-        if q.state:
-            conds.append(L.c.state == q.state)
-        elif q.missing is None and q.broken is None:
-            conds.append(NOT_TRASHED)
-        return conds
+        # tag counts group every tag row (the tab asks for them to suggest tags): kept as the totals are
+        self._tags: TtlCache[list] = TtlCache(COUNT_TTL, version=lambda: db.write_version, max_items=1)
 
     def list_loras(self, q: LoraQuery) -> Page:
-        for name in ("query", "base", "folder", "network_type", "state", "cursor"):
+        for name in ("query", "base", "root", "folder", "network_type", "state", "cursor"):
             value = getattr(q, name)
             if isinstance(value, str):
                 check_text(name, value)
-        for tag in q.tags:
+        for tag in (*q.tags, *q.exclude_tags):
             check_text("tag", tag)
         key = q.sort.lstrip("-")
         if key not in SORTS:
@@ -177,47 +128,31 @@ class SqlCatalogStore(CatalogStore):
         cap = MAX_LIMIT if fields in (ALL_FIELDS, LIST_FIELDS) else MAX_LIGHT_LIMIT
         if not 1 <= q.limit <= cap or q.offset < 0:
             raise InvalidInput(f"limit must be 1..{cap} (with these fields) and offset >= 0")
-        col = SORTS[key]
-        desc = q.sort.startswith("-")
+        order = order_for(q.sort, self.db.dialect, q.query, q.favorites_first)
         joined = L.outerjoin(U, U.c.lora_id == L.c.id)
         cols, want_tags = columns_for(fields, raw=q.raw_json)
-        if col.name not in {c.name for c in cols}:
-            cols.append(col)
-        cursor = decode_cursor(q.cursor, key) if q.cursor else None
+        cursor = decode_cursor(q.cursor, order.name) if q.cursor else None
         offset = 0 if cursor else q.offset
+        conds = conditions(q, self.db.dialect)
         with self.db.engine.connect() as conn:
-            hits = fts_hits(conn, q.query) if self.db.dialect == "sqlite" and q.query else None
-            broad = hits is not None and walk_is_cheaper(hits, self._rows(conn), offset + q.limit)
-            conds = self._where(q, broad)
-            # a count has no order to walk: it is driven by the matches, whatever the page does
-            total = self._total(conn, q, self._where(q) if broad else conds, hits)
-            rows = conn.execute(
-                select(*cols).select_from(joined).where(*conds, *_after(col, desc, cursor))
-                # ties follow the direction too: one index walked backwards, no sort of the rest
-                .order_by(*((col.desc(), L.c.id.desc()) if desc else (col.asc(), L.c.id.asc())))
-                .limit(q.limit).offset(offset)
-            ).all()
+            total = self._total(conn, q, conds)
+            keyset = after(order, _cursor_keys(cursor, key)) if cursor else []
+            rows = conn.execute(_page(order, cols, joined, [*conds, *keyset], q.limit, offset)).all()
             tags = self._tags_for(conn, [r.id for r in rows]) if want_tags else {}
         items = [build(r, fields, tags.get(r.id), q.raw_json) for r in rows]
-        cursor = encode_cursor(key, getattr(rows[-1], col.name), rows[-1].id) if len(rows) == q.limit else None
-        return Page(total=int(total), items=items, limit=q.limit, offset=q.offset, next_cursor=cursor)
+        next_cursor = None
+        if len(rows) == q.limit:
+            last = rows[-1]
+            values = [getattr(last, f"_k{i}") for i in range(len(order.keys))]
+            value = values[-1] if key == "id" else values[-2]
+            ranks = values[:-1] if key == "id" else values[:-2]
+            next_cursor = encode_cursor(order.name, [*ranks, value] if ranks else value, last.id)
+        return Page(total=int(total), items=items, limit=q.limit, offset=q.offset, next_cursor=next_cursor)
 
-    def _total(self, conn, q: LoraQuery, conds: list, hits: int | None) -> int:
+    def _total(self, conn, q: LoraQuery, conds: list) -> int:
         # what the filters are names the count: compiling the statement to name it costs more than a cached hit
-        key = ("list", q.query, q.base, tuple(q.tags), q.folder, q.favorite, q.has_preview, q.missing, q.duplicate,
-               q.broken, q.network_type, q.state, tuple(q.ids) if q.ids is not None else None, hits is not None,
-               q.update_available)
-        if hits is not None and len(conds) == 2 and conds[1] is NOT_TRASHED:
-            # a search alone (SQLite): the index's own count less the trashed and not-LoRA files it
-            # matches, rather than a look at every matching row (29k matches: 24 ms -> 2 ms)
-            trashed = select(func.count()).select_from(L).where(
-                L.c.state.in_(("trashed", "other")), match_clause(self.db.dialect, q.query, L.c.id))
-            return hits - self._count(conn, trashed, key)
+        key = ("list",) + tuple(tuple(v) if isinstance(v, list) else v for n, v in _filters(q))
         return self._count(conn, select(func.count()).select_from(L).where(*conds), key)
-
-    def _rows(self, conn) -> int:
-        """About how many rows there are (the highest id: no scan)."""
-        return int(conn.execute(select(func.max(L.c.id))).scalar() or 0)
 
     def _count(self, conn, stmt, key=None) -> int:
         """Totals repeat while a person pages through one listing: they are kept
@@ -307,16 +242,28 @@ class SqlCatalogStore(CatalogStore):
                 for r in conn.execute(select(L.c.id, L.c.path, L.c.root, L.c.state).where(L.c.id.in_(ids)))
             }
 
-    def tag_counts(self) -> list[tuple[str, int]]:
+    def tag_counts(self) -> list[dict[str, Any]]:
+        """The user's and the model's own tags merged: LoRAs listed (not trashed) carrying each, in all
+        and by whose tag it is."""
+        pairs = union_all(select(T.c.tag, T.c.lora_id, literal(1).label("u"), literal(0).label("m")),
+                          select(MT.c.tag, MT.c.lora_id, literal(0).label("u"), literal(1).label("m"))).subquery()
+        q = (
+            select(pairs.c.tag, func.count(distinct(pairs.c.lora_id)).label("n"), func.sum(pairs.c.u),
+                   func.sum(pairs.c.m))
+            .where(pairs.c.lora_id.not_in(select(L.c.id).where(L.c.state.in_(("trashed", "other")))))
+            .group_by(pairs.c.tag)
+            .order_by(func.count(distinct(pairs.c.lora_id)).desc(), pairs.c.tag)
+        )
+        def load() -> list[dict[str, Any]]:
+            with self.db.engine.connect() as conn:
+                return [{"tag": t, "count": int(n), "user": int(u), "model": int(m)} for t, n, u, m in conn.execute(q)]
+
+        return [dict(t) for t in self._tags.get_or_load("tags", load)]  # copies: a caller may change them
+
+    def folder_counts(self) -> dict[tuple[str, str], int]:
+        q = select(L.c.root, L.c.folder, func.count()).where(NOT_TRASHED).group_by(L.c.root, L.c.folder)
         with self.db.engine.connect() as conn:
-            q = (
-                select(T.c.tag, func.count())
-                .join(L, L.c.id == T.c.lora_id)
-                .where(L.c.state != "trashed")
-                .group_by(T.c.tag)
-                .order_by(func.count().desc(), T.c.tag)
-            )
-            return [(t, int(n)) for t, n in conn.execute(q)]
+            return {(r, f or ""): int(n) for r, f, n in conn.execute(q)}
 
     def counts(self) -> dict[str, int]:
         with self.db.engine.connect() as conn:
@@ -332,14 +279,31 @@ def _encodable(text: str) -> bool:
         return False
 
 
-def _after(col, desc: bool, cursor: tuple | None) -> list:
-    """Keyset conditions for the rows after `cursor` (value, last id) in (col, id) order, both
-    in the same direction; the plain bound on `col` lets the database seek instead of scan."""
-    if cursor is None:
-        return []
+def _page(order, cols: list, joined, where: list, limit: int, offset: int):
+    """One page's statement. An order an index walks (a column, then the id) selects the rows at once; a ranked
+    or computed one (favourites first, search ranks, uses, rating) picks the page's ids and keys first, narrow,
+    then reads those rows: sorting every match with its wide row cost 3x at 10k LoRAs."""
+    keys = [expr.label(f"_k{i}") for i, (expr, _) in enumerate(order.keys)]
+    if all(isinstance(expr, Column) for expr, _ in order.keys):
+        return select(*cols, *keys).select_from(joined).where(*where).order_by(*order_by(order)) \
+            .limit(limit).offset(offset)
+    ids = (select(L.c.id.label("page_id"), *keys).select_from(joined).where(*where).order_by(*order_by(order))
+           .limit(limit).offset(offset).subquery("page"))
+    picked = [ids.c[f"_k{i}"] for i in range(len(keys))]
+    return (select(*cols, *picked).select_from(joined.join(ids, ids.c.page_id == L.c.id))
+            .order_by(*[c.desc() if d else c.asc() for c, (_, d) in zip(picked, order.keys, strict=True)]))
+
+
+def _cursor_keys(cursor: tuple, key: str) -> list:
+    """The keys of the row a cursor names, in the order's own: [rank..., value, id] ([rank..., id] by id)."""
     value, last_id = cursor
-    if col is L.c.id:
-        return [L.c.id < last_id] if desc else [L.c.id > last_id]
-    if desc:
-        return [col <= value, or_(col < value, and_(col == value, L.c.id < last_id))]
-    return [col >= value, or_(col > value, and_(col == value, L.c.id > last_id))]
+    values = value if isinstance(value, list) else [value]
+    return [*values[:-1], last_id] if key == "id" else [*values, last_id]
+
+
+_PAGING = frozenset(("sort", "limit", "offset", "cursor", "fields", "raw_json", "favorites_first"))
+
+
+def _filters(q: LoraQuery):
+    """(name, value) of what selects the rows (not how they are ordered or paged)."""
+    return ((f.name, getattr(q, f.name)) for f in fields_of(q) if f.name not in _PAGING)

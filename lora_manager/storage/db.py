@@ -10,15 +10,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from sqlalchemy import Engine, bindparam, event, select, text, update
+from sqlalchemy import Engine, event, select, text
 
-from .base import L, T, U, chunks, utcnow
+from . import derived
+from .base import L, U, chunks, utcnow
 from .health import StorageHealth
 from .opening import open_engine
-from .search import search_text
-
-SEARCH_COLUMNS = (L.c.id, L.c.file_name, L.c.prompt_name, L.c.alias, L.c.title, L.c.triggers, L.c.source_tags,
-                  L.c.description)
 
 
 class Db:
@@ -55,19 +52,25 @@ class Db:
         refresh_search(conn, ids)
 
     def insert_rows(self, conn, rows: list[dict]) -> list[int]:
-        """Insert lora rows and add them to the full-text index (SQLite)."""
+        """Insert lora rows with their derived columns and model tags, and add them to the full-text
+        indexes (SQLite)."""
+        for row in rows:
+            if "sort_name" not in row:
+                derived.fill(row)
         if self.dialect == "sqlite":
             ids = self._sqlite_insert(conn, rows)
         else:
-            ids = [r[0] for r in conn.execute(L.insert().returning(L.c.id), rows)]
+            ids = [r[0] for r in conn.execute(L.insert().returning(L.c.id, sort_by_parameter_order=True), rows)]
         if ids and self.dialect == "sqlite":
             # One writer holds the database inside this transaction, so the
             # batch's ids are exactly those between its first and last.
-            conn.execute(
-                text("INSERT INTO loras_fts(rowid, search_text) "
-                     "SELECT id, search_text FROM loras WHERE id BETWEEN :a AND :b"),
-                {"a": min(ids), "b": max(ids)},
-            )
+            for table, column in (("loras_fts", "search_text"), ("loras_fts_tri", "infix_text")):
+                conn.execute(
+                    text(f"INSERT INTO {table}(rowid, {column}) "  # noqa: S608 - our own names
+                         f"SELECT id, {column} FROM loras WHERE id BETWEEN :a AND :b"),
+                    {"a": min(ids), "b": max(ids)},
+                )
+        derived.insert_model_tags(conn, self.insert_ignore, ids, rows)
         return ids
 
     def _sqlite_insert(self, conn, rows: list[dict]) -> list[int]:
@@ -103,11 +106,7 @@ class Db:
 
     def insert_ignore(self, table):
         """INSERT that skips rows whose key exists (several writers, one library)."""
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(table).on_conflict_do_nothing()
+        return _insert_ignore(self.dialect, table)
 
     def ensure_user(self, conn, ids: Iterable[int]) -> None:
         """A user row for each of `ids` (user data lives in its own table, made on first edit)."""
@@ -139,24 +138,16 @@ def open_db(url: str, before_migrate=None) -> Db:
 
 
 def refresh_search(conn, ids: Iterable[int], part_size: int = 500) -> None:
-    """Recompute search_text for `ids` from facts plus user tags and triggers, inside the caller's
-    transaction: rows read and written in id order (docs/data-safety.md), the changed ones of each
-    part in one executemany (an import may touch 100k LoRAs; SQLite's triggers keep the full-text
-    index in step)."""
-    for part in chunks(sorted(set(ids)), part_size):
-        rows = (
-            conn.execute(select(*SEARCH_COLUMNS, L.c.search_text).where(L.c.id.in_(part)).order_by(L.c.id))
-            .mappings()
-            .all()
-        )
-        tags: dict[int, list[str]] = {}
-        for lid, tag in conn.execute(select(T.c.lora_id, T.c.tag).where(T.c.lora_id.in_(part))):
-            tags.setdefault(lid, []).append(tag)
-        user_trig = dict(conn.execute(select(U.c.lora_id, U.c.triggers).where(U.c.lora_id.in_(part))).all())
-        changed = []
-        for row in rows:
-            new = search_text(row, sorted(tags.get(row["id"], ())), user_trig.get(row["id"]))
-            if new != row["search_text"]:
-                changed.append({"b_id": row["id"], "b_text": new})
-        if changed:
-            conn.execute(update(L).where(L.c.id == bindparam("b_id")).values(search_text=bindparam("b_text")), changed)
+    """Recompute search_text and the other derived columns (sort key, substring text, NSFW flag, model tags;
+    storage/derived.py) for `ids` from facts plus user tags, triggers and display name, inside the caller's
+    transaction: rows read and written in id order (docs/data-safety.md), the changed ones of each part in one
+    executemany (an import may touch 100k LoRAs; SQLite's triggers keep the full-text indexes in step)."""
+    derived.refresh(conn, lambda table: _insert_ignore(conn.dialect.name, table), ids, part_size)
+
+
+def _insert_ignore(dialect: str, table):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing()

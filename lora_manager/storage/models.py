@@ -11,6 +11,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .jsontext import JSONText
 
+# Sort keys compare byte by byte on both databases (PostgreSQL's locale collations skip spaces and signs).
+SORT_TEXT = Text().with_variant(Text(collation="C"), "postgresql")
 STATES = ("ok", "broken", "unsupported", "other", "missing", "trashed")
 # A row whose file was never hashed, or changed since: one text for the partial index's predicate
 # (migration 0008), and the same test as an expression (HASH_PENDING, below the table).
@@ -70,6 +72,11 @@ class Lora(Base):
     preview_count: Mapped[int] = mapped_column(Integer, default=0)
     suggested: Mapped[dict[str, Any]] = mapped_column(JSONText, default=dict)
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # Derived at write time (storage/derived.py, migration 0012): the shown name's sort key (natural,
+    # case- and accent-insensitive; compared byte by byte), the text substring search reads, NSFW flag.
+    sort_name: Mapped[str] = mapped_column(SORT_TEXT, default="")
+    infix_text: Mapped[str] = mapped_column(Text, default="")
+    nsfw: Mapped[bool] = mapped_column(Boolean, default=False)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     missing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -82,6 +89,7 @@ class Lora(Base):
     __table_args__ = (
         Index("ix_loras_size_digest", "size", "header_digest"),
         Index("ix_loras_sort_name", "file_name", "id"),
+        Index("ix_loras_sort_shown", "sort_name", "id"),
         Index("ix_loras_sort_mtime", "mtime_ns", "id"),
         Index("ix_loras_sort_added", "added_at", "id"),
         Index("ix_loras_sort_size", "size", "id"),
@@ -115,11 +123,22 @@ class LoraUser(Base):
     weight_max: Mapped[float | None] = mapped_column(Float)
     negative_text: Mapped[str | None] = mapped_column(Text)
     base_override: Mapped[str | None] = mapped_column(String(32))
+    display_name: Mapped[str | None] = mapped_column(Text)  # the user's own title; a rescan never touches it
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class LoraTag(Base):
     __tablename__ = "lora_tags"
+
+    lora_id: Mapped[int] = mapped_column(ForeignKey("loras.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+
+class LoraModelTag(Base):
+    """The model's own tags (source_tags: sidecars, metadata, Civitai), one row each, normalised as user tags
+    are: what tag filters and tag counts read beside the user's (kept by storage/derived.py)."""
+
+    __tablename__ = "lora_model_tags"
 
     lora_id: Mapped[int] = mapped_column(ForeignKey("loras.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)

@@ -1,15 +1,21 @@
-"""Search text and full-text query building for SQLite FTS5 and PostgreSQL."""
+"""Full-text query building for SQLite and PostgreSQL: every word of a query matches as a word prefix
+anywhere in the search text (names, triggers, tags, description), or as a substring (three characters and
+more) of the names, titles, display name, triggers and tags; and the rank of a match, whole words first.
+
+SQLite: FTS5 `loras_fts` (word prefixes) and `loras_fts_tri` (trigram: substrings), migrations 0001 and 0012.
+PostgreSQL: the 'simple' tsvector GIN index (word prefixes) and ILIKE over a pg_trgm GIN index (substrings)."""
 
 from __future__ import annotations
 
 import re
 
-from sqlalchemy import ColumnElement, literal_column, text
+from sqlalchemy import ColumnElement, and_, case, literal_column, text
 
 from ..library.searchtext import search_text  # noqa: F401 - re-exported for the stores
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 12
+MIN_INFIX = 3  # a trigram index answers substrings of three characters and more
 
 
 def terms(query: str) -> list[str]:
@@ -17,51 +23,81 @@ def terms(query: str) -> list[str]:
     return [t.lower() for t in _TOKEN.findall(query or "")][:MAX_TERMS]
 
 
-def _fts(words: list[str]) -> str:
-    return " ".join('"' + w.replace('"', "") + '"*' for w in words)
+def _fts(words: list[str], prefix: bool = True) -> str:
+    star = "*" if prefix else ""
+    return " ".join('"' + w.replace('"', "") + '"' + star for w in words)
 
 
-def match_clause(dialect: str, query: str, id_column, *, broad: bool = False) -> ColumnElement[bool] | None:
-    """A WHERE clause matching every word of `query` as a prefix; None when no words.
+def _tsq(words: list[str], prefix: bool = True) -> str:
+    star = ":*" if prefix else ""
+    return " & ".join(w.replace("'", "").replace("\\", "") + star for w in words)
 
-    `broad` (SQLite): the query matches a large part of the library, so walking
-    the sort order's index and testing each id against the matches beats
-    fetching every match and sorting them (29k matches at 100k LoRAs: 4 ms
-    instead of 30). The unary `+` keeps SQLite from driving the query by id."""
+
+def _like(word: str) -> str:
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _sqlite_ids(table: str, fts: str, name: str):
+    return text(f"SELECT rowid FROM {table} WHERE {table} MATCH :{name}").bindparams(**{name: fts})  # noqa: S608
+
+
+def _pg_words(tsq: str, name: str) -> ColumnElement[bool]:
+    return text(f"to_tsvector('simple', loras.search_text) @@ to_tsquery('simple', :{name})").bindparams(
+        **{name: tsq})
+
+
+def _pg_ids(tsq: str, name: str):
+    return text(f"SELECT id FROM loras WHERE to_tsvector('simple', search_text) @@ to_tsquery('simple', :{name})"
+                ).bindparams(**{name: tsq})  # noqa: S608
+
+
+def match_clause(dialect: str, query: str, id_column) -> ColumnElement[bool] | None:
+    """A WHERE clause matching every word of `query` (word prefix, or substring of three characters and more);
+    None when no words."""
     words = terms(query)
     if not words:
         return None
     if dialect == "sqlite":
-        if broad:
-            return text("+loras.id IN (SELECT rowid FROM loras_fts WHERE loras_fts MATCH :fts)").bindparams(
-                fts=_fts(words)
-            )
-        return id_column.in_(text("SELECT rowid FROM loras_fts WHERE loras_fts MATCH :fts").bindparams(fts=_fts(words)))
+        if all(len(w) < MIN_INFIX for w in words):  # no substring to look for: one look at the word index
+            return id_column.in_(_sqlite_ids("loras_fts", _fts(words), "fts"))
+        conds = []
+        for i, w in enumerate(words):
+            prefix = _sqlite_ids("loras_fts", _fts([w]), f"fts{i}")
+            if len(w) < MIN_INFIX:
+                conds.append(id_column.in_(prefix))
+            else:
+                infix = _sqlite_ids("loras_fts_tri", _fts([w], prefix=False), f"tri{i}")
+                conds.append(id_column.in_(text(f"{prefix.text} UNION {infix.text}").bindparams(
+                    **{f"fts{i}": _fts([w]), f"tri{i}": _fts([w], prefix=False)})))
+        return and_(*conds)
     if dialect == "postgresql":
-        tsq = " & ".join(w.replace("'", "") + ":*" for w in words)
-        return text("to_tsvector('simple', loras.search_text) @@ to_tsquery('simple', :tsq)").bindparams(tsq=tsq)
-    like = [literal_column("loras.search_text").ilike(f"%{w}%") for w in words]
-    from sqlalchemy import and_
+        conds = []
+        for i, w in enumerate(words):
+            if len(w) < MIN_INFIX:
+                conds.append(_pg_words(_tsq([w]), f"tsq{i}"))
+            else:
+                # ids from each index apart: an OR of both rechecks every substring hit against a tsvector
+                # made from its row (166 ms for 636 hits at 10k LoRAs), a UNION of ids does not
+                conds.append(id_column.in_(text(
+                    f"SELECT id FROM loras WHERE to_tsvector('simple', search_text) @@ to_tsquery('simple', :tsq{i}) "
+                    f"UNION SELECT id FROM loras WHERE infix_text ILIKE :like{i} ESCAPE '\\'"  # noqa: S608
+                ).bindparams(**{f"tsq{i}": _tsq([w]), f"like{i}": _like(w)})))
+        return and_(*conds)
+    return and_(*[literal_column("loras.search_text").ilike(_like(w), escape="\\") for w in words])
 
-    return and_(*like)
 
-
-def fts_hits(conn, query: str) -> int:
-    """How many LoRAs (trashed included) SQLite's full-text index matches for `query`: cheap, no table rows read."""
+def rank(dialect: str, query: str, id_column) -> ColumnElement[int] | None:
+    """0 where every word is a whole word of the search text, 1 where every word starts one, else 2 (substring
+    hits): the first key of a searched list's order. None when no words."""
     words = terms(query)
     if not words:
-        return 0
-    return int(
-        conn.execute(
-            text("SELECT count(*) FROM loras_fts WHERE loras_fts MATCH :fts"), {"fts": _fts(words)}
-        ).scalar_one()
-    )
-
-
-def walk_is_cheaper(hits: int, rows: int, depth: int) -> bool:
-    """Walk the sort index (about 0.1 us an entry, until `depth` matches are seen) rather than
-    fetch and sort every match (about 1 us a match)? Figures measured at 100k LoRAs (docs/performance-api.md)."""
-    if hits <= 0 or rows <= 0:
-        return False
-    walked = min(rows, depth * rows / hits)
-    return walked * 0.1 < hits * 1.0
+        return None
+    if dialect == "sqlite":
+        whole = id_column.in_(_sqlite_ids("loras_fts", _fts(words, prefix=False), "rank_whole"))
+        start = id_column.in_(_sqlite_ids("loras_fts", _fts(words), "rank_prefix"))
+    elif dialect == "postgresql":  # ids from the GIN index: a tsvector made per row costs ms on long descriptions
+        whole = id_column.in_(_pg_ids(_tsq(words, prefix=False), "rank_whole"))
+        start = id_column.in_(_pg_ids(_tsq(words), "rank_prefix"))
+    else:
+        return None
+    return case((whole, 0), (start, 1), else_=2)

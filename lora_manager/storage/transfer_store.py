@@ -156,7 +156,8 @@ class SqlTransferStore(TransferStore):
             rows = [{"lora_id": lid, "tag": t} for lid in tagged for t in changes.tags[lid]]
             if rows:
                 conn.execute(insert(T), rows)
-            searched = [i for i in ids if i in changes.tags or "triggers" in changes.user.get(i, {})]
+            searched = [i for i in ids
+                        if i in changes.tags or {"triggers", "display_name"} & set(changes.user.get(i, {}))]
             if searched:
                 refresh_search(conn, searched, part_size=2000)
             self._feedback(conn, changes.feedback)

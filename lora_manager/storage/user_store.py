@@ -90,7 +90,7 @@ class SqlUserStore(UserStore):
                 conn.execute(delete(T).where(T.c.lora_id.in_(ids)))
                 if tags:
                     conn.execute(T.insert(), [{"lora_id": i, "tag": t} for i in ids for t in tags])
-            if tags is not None or "triggers" in values:
+            if tags is not None or "triggers" in values or "display_name" in values:
                 self.db.refresh_search(conn, ids)
         return len(ids)
 

@@ -92,6 +92,8 @@ class UserData(Strict):
     weight_max: Optional[Weight] = None
     negative_text: Optional[Text] = None
     base_override: Optional[Annotated[str, Field(max_length=32)]] = None
+    display_name: Optional[Annotated[str, Field(max_length=300, pattern=r"^[^\x00]*$")]] = Field(
+        None, description="the user's own name for it (absent in older exports)")
     tags: list[Annotated[str, Field(max_length=MAX_TAG, pattern=r"^[^\x00]*$")]] = Field(
         default_factory=list, max_length=MAX_TAGS
     )

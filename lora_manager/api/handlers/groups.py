@@ -1,4 +1,4 @@
-"""LoRAs in groups: tags, collections, duplicates."""
+"""LoRAs in groups: tags, folders, collections, duplicates."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from ..responses import JSON
 
 
 def tags(cat: Catalog) -> Response:
-    return JSON([{"tag": t, "count": n} for t, n in cat.tags()])
+    return JSON(cat.tags())
+
+
+def folders(core) -> Response:
+    """The tree of each root (the data folder, with the trash, left out)."""
+    return JSON(core.catalog.folders(core.settings.lora_dirs, skip=(core.settings.data_dir,)))
 
 
 def collections(cat: Catalog) -> Response:

@@ -21,8 +21,13 @@ def system(core) -> Response:
     return JSON(system_info(core))
 
 
-def meta() -> Response:
-    return JSON(vocabulary())
+JOBS_ELSEWHERE = "jobs run inside SDNext: start the extension in SDNext to run them"
+
+
+def meta(core) -> Response:
+    """The vocabulary, and whether jobs can run here (only inside the host, which gives the queue a runner)."""
+    available = core.jobs.runner is not None
+    return JSON({**vocabulary(), "jobs": {"available": available, "reason": None if available else JOBS_ELSEWHERE}})
 
 
 def system_info(core) -> dict[str, Any]:
