@@ -30,7 +30,7 @@ def test_create_folder_inside_the_root_only(lib, library, tmp_path):
     assert (library / "new" / "sub").is_dir()
     with pytest.raises(Conflict):
         lib.actions.folders.create(root, "new/sub")
-    for bad in ("../out", "a/../../out", "a/./b", " lead", "trail.", "a\x00b", ""):
+    for bad in ("../out", "a/../../out", "a/./b", " lead", "trail.", "a\x00b", "", ".hidden"):
         with pytest.raises(InvalidInput):
             lib.actions.folders.create(root, bad)
     with pytest.raises(NotFound):

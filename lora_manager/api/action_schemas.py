@@ -10,13 +10,14 @@ from ..catalog.fileops import MAX_NAME
 from ..catalog.folders import MAX_PATH
 from ..catalog.organize import MAX_TEMPLATE, PLACEHOLDERS, TEMPLATE_PATTERN
 from ..catalog.service import MAX_BULK
-from .schemas import FILE_NAME, TEXT
+from .schemas import TEXT
 
 # A folder below a root: names joined by `/`, none of them `..`, `.` or blank, no control characters.
 _PART = r'[^\x00-\x1f/\\:*?"<>|]*[^\x00-\x1f/\\:*?"<>|.\s]'
-_NAME = rf"(?!\.\.?(/|$))(?=\S)(?!\s){_PART}"
+_NAME = rf"(?![\s.]){_PART}"  # no leading dot: a hidden folder, which scans skip
 RELATIVE = rf"^/?{_NAME}(/{_NAME})*/?$"
 ROOT = r"^/[^\x00]*$"
+NEW_NAME = rf"^\s*(?![\s.]){_PART}\s*$"
 
 
 class FolderCreate(BaseModel):
@@ -34,7 +35,7 @@ class FolderRename(BaseModel):
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
     root: str = Field(max_length=4096, pattern=ROOT, description="a library root, as an absolute path")
     path: str = Field(max_length=MAX_PATH, pattern=RELATIVE, description="the folder, relative to the root")
-    new_name: str = Field(max_length=MAX_NAME, pattern=FILE_NAME, description="its new name (same parent)")
+    new_name: str = Field(max_length=MAX_NAME, pattern=NEW_NAME, description="its new name (same parent)")
 
 
 class FolderRenamed(BaseModel):

@@ -33,11 +33,12 @@ def folder_parts(path: str, label: str = "path") -> list[str]:
 
 def check_name(name: str, label: str = "name", cap: int | None = MAX_NAME) -> str:
     check_text(label, name)
-    if (not name or name in (".", "..") or _BAD_NAME.search(name) or (cap is not None and len(name) > cap)
+    if (not name or name.startswith(".") or _BAD_NAME.search(name) or (cap is not None and len(name) > cap)
             or name != name.strip() or name.endswith(".")):
-        raise InvalidInput(f"{label}: a folder name must be 1-{MAX_NAME} characters without path separators, "
-                           "control characters, `..`, or leading/trailing spaces and trailing dots",
-                           {"field": label, "name": name[:100]})
+        # a name starting with a dot is hidden: scans skip such folders, and the LoRAs in it would go missing
+        raise InvalidInput(f"{label}: a folder name must be 1-{MAX_NAME} characters without path separators or "
+                           "control characters, not starting with a dot, without leading/trailing spaces or "
+                           "trailing dots", {"field": label, "name": name[:100]})
     return name
 
 

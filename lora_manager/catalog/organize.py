@@ -63,8 +63,9 @@ def render(template: str, row: dict[str, Any]) -> list[str]:
 
     parts = []
     for piece in template.split("/"):
-        name = _UNSAFE.sub("_", _FIELD.sub(fill, piece)).strip().rstrip(". ")[:MAX_NAME].strip()
-        if name in ("", ".", ".."):
+        # no leading dot (a hidden folder: scans skip it), no trailing dot or space (Windows drops them)
+        name = _UNSAFE.sub("_", _FIELD.sub(fill, piece)).strip(". ")[:MAX_NAME].strip(". ")
+        if not name:
             name = "_" if piece.strip() else ""
         if name:
             parts.append(name)
