@@ -16,13 +16,14 @@ from .schemas import TEXT
 _PART = r'[^\x00-\x1f/\\:*?"<>|]*[^\x00-\x1f/\\:*?"<>|.\s]'
 _NAME = rf"(?![\s.]){_PART}"  # no leading dot: a hidden folder, which scans skip
 RELATIVE = rf"^/?{_NAME}(/{_NAME})*/?$"
-ROOT = r"^/[^\x00]*$"
+ROOT = r"^[^\x00]+$"  # any other path than a root's: 404
+ROOT_DESC = "a library root, as an absolute path (GET /folders names them)"
 NEW_NAME = rf"^\s*(?![\s.]){_PART}\s*$"
 
 
 class FolderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-    root: str = Field(max_length=4096, pattern=ROOT, description="a library root, as an absolute path")
+    root: str = Field(max_length=4096, pattern=ROOT, description=ROOT_DESC)
     path: str = Field(max_length=MAX_PATH, pattern=RELATIVE, description="the new folder, relative to the root")
 
 
@@ -33,7 +34,7 @@ class FolderCreated(BaseModel):
 
 class FolderRename(BaseModel):
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-    root: str = Field(max_length=4096, pattern=ROOT, description="a library root, as an absolute path")
+    root: str = Field(max_length=4096, pattern=ROOT, description=ROOT_DESC)
     path: str = Field(max_length=MAX_PATH, pattern=RELATIVE, description="the folder, relative to the root")
     new_name: str = Field(max_length=MAX_NAME, pattern=NEW_NAME, description="its new name (same parent)")
 

@@ -102,6 +102,16 @@ class PreviewWriter:
 
 
 def _write(folder: str, target: str, data: bytes, replace: bool) -> None:
+    try:
+        _write_new(folder, target, data, replace)
+    except Conflict:
+        raise
+    except OSError as exc:  # a folder where the file would go, a read-only folder, a full disk
+        raise Conflict(f"cannot write the preview: {exc.strerror or exc}; nothing was changed",
+                       {"path": target}) from None
+
+
+def _write_new(folder: str, target: str, data: bytes, replace: bool) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".lm-preview-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
