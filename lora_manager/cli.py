@@ -266,7 +266,7 @@ def cmd_edit(app, args) -> int:
 
 def cmd_bulk(app, args) -> int:
     done = app.actions.bulk(args.keys, args.action, args.value)  # file actions skip a LoRA with the reason
-    _print(args, done, "\n".join([f"{args.action}: {done['changed']} LoRA(s)", *catalog_cli.skips(done["skipped"])]))
+    _print(args, done, "\n".join([f"{args.action}: {done['changed']} LoRA(s)", *catalog_cli.skips(done)]))
     return 0
 
 

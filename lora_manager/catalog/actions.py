@@ -31,9 +31,9 @@ class Actions:
     previews: PreviewWriter
 
     def bulk(self, keys: list[str | int], action: str, value: Any = None) -> dict[str, Any]:
-        """Every bulk action: user data through Catalog.bulk, files here ({changed, skipped})."""
+        """Every bulk action: user data through Catalog.bulk ({changed}), files here ({changed, skipped})."""
         if action not in FILE_ACTIONS:
-            return {"changed": self.catalog.bulk(keys, action, value), "skipped": []}
+            return {"changed": self.catalog.bulk(keys, action, value)}  # as before: none is skipped
         if action == "move" and (not isinstance(value, str) or not value.strip()):
             raise InvalidInput("move needs the folder as value (relative to each LoRA's root, or absolute inside one)")
         return self.trash.bulk(self.catalog.resolve_many(keys), action, value)

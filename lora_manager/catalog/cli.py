@@ -44,8 +44,9 @@ def _out(args, data: Any, text: str) -> None:
         print(text)
 
 
-def skips(skipped: list[dict[str, Any]]) -> list[str]:
-    return [f"skipped #{s['id']}: {s['reason']}" for s in skipped]
+def skips(report: dict[str, Any]) -> list[str]:
+    """Lines of the LoRAs a file action skipped, with the reasons."""
+    return [f"skipped #{s['id']}: {s['reason']}" for s in report.get("skipped", [])]
 
 
 def cmd_trash(app, args) -> int:
@@ -61,7 +62,7 @@ def cmd_trash(app, args) -> int:
         return _empty(app, args)
     if word == "restore" and rest:
         done = app.actions.bulk(rest, "restore")
-        _out(args, done, "\n".join([f"restored {done['changed']} LoRA(s)", *skips(done["skipped"])]))
+        _out(args, done, "\n".join([f"restored {done['changed']} LoRA(s)", *skips(done)]))
         return 1 if done["skipped"] else 0
     if word in TRASH_WORDS:
         print(f"error: trash {word} " + ("takes no keys" if word != "restore" else "needs the keys to restore"),
@@ -94,7 +95,7 @@ def _empty(app, args) -> int:
 def cmd_forget(app, args) -> int:
     done = app.actions.bulk(args.keys, "forget")
     _out(args, done, "\n".join([f"forgot {done['changed']} missing entr{'y' if done['changed'] == 1 else 'ies'}",
-                                *skips(done["skipped"])]))
+                                *skips(done)]))
     return 1 if done["skipped"] else 0
 
 
