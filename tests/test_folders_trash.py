@@ -56,7 +56,7 @@ def test_rename_folder_moves_files_index_and_user_data(lib, library):
     assert (report.moved, report.missing, report.new) == (0, 0, 0), "the index already knows the new paths"
 
 
-def test_rename_folder_refuses_collisions_and_escapes(lib, library):
+def test_rename_folder_refuses_collisions_and_escapes(lib, library, tmp_path):
     (library / "taken").mkdir()
     with pytest.raises(Conflict):
         lib.actions.folders.rename(str(library), "chars", "taken")
@@ -65,6 +65,14 @@ def test_rename_folder_refuses_collisions_and_escapes(lib, library):
             lib.actions.folders.rename(str(library), "chars", bad)
     with pytest.raises(NotFound):
         lib.actions.folders.rename(str(library), "nope", "x")
+    outside = tmp_path / "outside"
+    (outside / "inner").mkdir(parents=True)
+    os.symlink(outside, library / "link")
+    with pytest.raises(NotFound):
+        lib.actions.folders.rename(str(library), "link", "renamed")  # the link itself is no folder of ours
+    with pytest.raises(InvalidInput):
+        lib.actions.folders.rename(str(library), "link/inner", "renamed")  # a folder reached through it
+    assert (outside / "inner").is_dir() and (library / "link").is_symlink()
     assert (library / "chars" / "alice.safetensors").exists()
 
 
