@@ -80,8 +80,7 @@ class Folders:
                 raise Conflict("that folder already exists", {"folder": target}) from None
             except OSError as exc:
                 raise Conflict(f"cannot create the folder: {exc.strerror or exc}", {"folder": target}) from None
-        self.events.library_changed()
-        return {"root": base, "path": "/".join(parts)}
+        return {"root": base, "path": "/".join(parts)}  # no LoRA changed: the host's list needs no refresh
 
     def rename(self, root: str, path: str, new_name: str) -> dict[str, int]:
         """Rename the folder `path` of `root` to `new_name` (same parent); every entry under it follows."""
