@@ -145,10 +145,27 @@
     if (!hasPreview && !entry.cover) return h('div', { class: `${cls} lm-noimg`, text: 'no preview' });
     const first = hasPreview ? entry.previews[index] : null;
     const path = hasPreview ? `/loras/${entry.id}/previews/${index}` : `/loras/${entry.id}/cover`;
-    if (first && /\.(mp4|webm)$/i.test(first.name || '')) {
-      return h('video', { class: cls, src: api.url(path), muted: true, loop: true, preload: 'none', playsinline: true });
-    }
-    return authImage(api.url(path), cls);
+    const media = first && /\.(mp4|webm)$/i.test(first.name || '')
+      ? h('video', { class: cls, src: api.url(path), muted: true, loop: true, preload: 'none', playsinline: true })
+      : authImage(api.url(path), cls);
+    return nsfwBlurred(media, entry);
+  }
+
+  // A preview rated above the user's level (lora_manager_civitai_facts.js) is blurred; a click shows it.
+  function nsfwBlurred(media, entry) {
+    const why = typeof LM.nsfwBlur === 'function' ? LM.nsfwBlur(entry) : null;
+    if (!why) return media;
+    media.classList.add('lm-nsfw');
+    media.title = why;
+    media.addEventListener('click', (ev) => {
+      if (!media.classList.contains('lm-nsfw')) return;
+      ev.stopPropagation();
+      ev.preventDefault();
+      LM.nsfwRevealed.add(entry.id);
+      media.classList.remove('lm-nsfw');
+      media.title = '';
+    }, true);
+    return media;
   }
 
   // Images from our API, retried with the host's credentials where it guards them (auth.js).

@@ -130,6 +130,8 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     hasher = Hasher(stores.scan, stores.catalog, workers=settings.hash_workers, on_event=events.publish,
                     on_hashed=lambda hashed: [c.resolve_sidecar_versions(list(hashed)) for c in civitai])
     catalog = Catalog(stores.catalog, stores.user, events)
+    # Every entry read (get, edit, move, trash...) carries Civitai's facts beside its own fields.
+    stores.catalog.civitai_facts = lambda lid: civitai[0].civitai_facts(lid)  # noqa: PLW0108 (built below)
     analytics = Analytics(stores.analytics, stores.ranges, stores.usage)
     # Built idle: the model loads on first use or on recommender.start() (servers call it after start-up).
     recommender = Recommender(stores.catalog, stores.feedback, settings.data_dir, model=settings.embed_model,

@@ -36,7 +36,7 @@ def test_every_field_reads_columns_that_exist_and_raw_text_reaches_only_raw_fiel
 
 def test_the_field_sets_nest_and_the_selector_takes_exactly_the_record():
     assert set(entry.CARD_FIELDS) <= set(entry.LIST_FIELDS) <= set(entry.ALL_FIELDS)
-    assert entry.DETAIL_FIELDS == ("metadata", "duplicates")
+    assert entry.DETAIL_FIELDS == ("metadata", "duplicates", "civitai")
     pattern = re.compile(fields_pattern())
     assert all(pattern.match(name) for name in entry.ALL_FIELDS)
     assert pattern.match(",".join(entry.LIST_FIELDS)) and not pattern.match("name,metadata")

@@ -166,7 +166,7 @@ def test_lm_metadata(tmp_path):
         kind="lm_metadata", name=BASE + ".metadata.json", title="Pixel Art XL", version_name="v2.0",
         description="Pixel art <3", author="nerijs", base_label="Pony", triggers=["pixel art", "retro"],
         tags=["style", "pixel art"], sha256=SHA_V2, preferred_weight=0.7, weight_min=0.4, weight_max=1.2,
-        notes="my favourite", civitai_model_id=120096, civitai_version_id=135867, nsfw=False,
+        notes="my favourite", civitai_model_id=120096, civitai_version_id=135867, nsfw=False, nsfw_level=1,
         preview_urls=["https://image.civitai.com/x/lm.jpeg"], favorite=True,
     )
 

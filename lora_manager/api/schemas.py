@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ..catalog import entry
 from ..catalog.actions import FILE_ACTIONS
+from .civitai_schemas import CivitaiFacts
 from ..catalog.fileops import MAX_NAME
 from ..catalog.service import BULK_ACTIONS, MAX_BULK
 from ..catalog.userdata import (MAX_COLLECTION, MAX_NOTES, MAX_RATING, MAX_TAG, MAX_TAGS, MAX_TRIGGER, MAX_TRIGGERS,
@@ -66,8 +67,10 @@ def _entry_fields(fields) -> dict[str, Any]:
 
 Lora = create_model("Lora", __doc__="One LoRA. A list with `fields` carries only the fields asked for.",
                     __module__=__name__, **_entry_fields(entry.FIELDS.values()))
+_CIVITAI = next(f.description for f in entry.ENTRY if f.name == "civitai")
 LoraDetail = create_model("LoraDetail", __base__=Lora, __module__=__name__,
-                          **_entry_fields(f for f in entry.ENTRY if f.name in entry.DETAIL_FIELDS))
+                          **{**_entry_fields(f for f in entry.ENTRY if f.name in entry.DETAIL_FIELDS),
+                             "civitai": (CivitaiFacts, Field(description=_CIVITAI))})
 
 
 class LoraPage(BaseModel):

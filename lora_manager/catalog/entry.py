@@ -145,6 +145,8 @@ ENTRY: tuple[Field, ...] = (
     _plain("cover", str, "card", "content type of an embedded cover image", column="cover_mime"),
     Field("previews", list[Preview], ("previews",), lambda r: r.previews or [], "card", raw=True),
     Field("sidecars", list[Sidecar], ("sidecars",), lambda r: r.sidecars or [], raw=True),
+    Field("nsfw_level", int, ("suggested",), lambda r: (r.suggested or {}).get("nsfw_level"), "card",
+          "the preview's rating from the sidecars (1 PG, 2 PG13, 4 R, 8 X, 16 XXX); the tab blurs above the user's"),
     Field("added_at", str, ("added_at",), lambda r: _iso(r.added_at), "list"),
     Field("missing_since", str, ("missing_since",), lambda r: _iso(r.missing_since)),
     _plain("moved_from", str),
@@ -153,6 +155,8 @@ ENTRY: tuple[Field, ...] = (
     Field("last_used", str, ("x_last_used",), lambda r: _iso(r.x_last_used), "list"),
     Field("metadata", dict[str, str], ("meta",), None, "detail", "the header's metadata, large values trimmed"),
     Field("duplicates", list[DuplicateRef], ("sha256",), None, "detail"),
+    Field("civitai", dict[str, Any], (), None, "detail",
+          "Civitai's facts (fetched by hash), beside the user's own fields; status not_asked before a look-up"),
 )
 
 FIELDS: dict[str, Field] = {f.name: f for f in ENTRY if f.shown != "detail"}  # what `fields=` may name

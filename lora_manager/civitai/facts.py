@@ -11,29 +11,15 @@ from datetime import datetime
 from typing import Any
 
 from ..library.basemodel import family_of_label
-from ..library.sidecar_values import _base_label, _bool, _dict, _float, _id, _line, _list, _para, _words, html_to_text
+from ..library.sidecar_values import (_base_label, _bool, _dict, _float, _id, _line, _list, _para, _words, html_to_text,
+                                    image_level)
 
 MAX_IMAGES = 20
 MAX_EXAMPLES = 10
 MAX_HTML = 100_000
-# Image ratings as Civitai names them in older answers (`nsfw` or a string `nsfwLevel`) -> browsing level bits.
-LEVEL_NAMES = {"none": 1, "false": 1, "soft": 2, "mature": 4, "x": 8, "true": 4}
 LEVEL_LABELS = {1: "PG", 2: "PG13", 4: "R", 8: "X", 16: "XXX"}
 SAFE_TAGS = {"p", "br", "b", "strong", "i", "em", "u", "s", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6",
              "blockquote", "pre", "code", "hr", "a", "span"}
-
-
-def image_level(image: dict[str, Any]) -> int | None:
-    """One image's rating as a browsing-level bit (1 PG ... 16 XXX); None when it does not say."""
-    level = image.get("nsfwLevel")
-    if isinstance(level, int) and not isinstance(level, bool) and level > 0:
-        return level
-    for raw in (level, image.get("nsfw")):
-        if isinstance(raw, (str, bool)):
-            found = LEVEL_NAMES.get(str(raw).strip().lower())
-            if found:
-                return found
-    return None
 
 
 def pick_preview(images: Any, max_level: int) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ from typing import Any
 from ..settings import Settings
 from ..storage.civitai_store import CivitaiStore, LoraTarget, Stored, utcnow
 from .client import Answer, CivitaiUnavailable
-from .facts import trim_model
+from .facts import image_level, pick_preview, trim_model
 from .previews import fetch_preview
 from .sidecar import write_info
 
@@ -154,8 +154,10 @@ class Fetcher:
         model = self.store.model(out.model_id) if out.model_id else None
         if self.settings.civitai_sidecars:
             # A record answered from the store rewrites nothing of ours; a fresh answer refreshes our file.
+            picked = pick_preview(version.data.get("images"), self.settings.civitai_nsfw_level)
             out.sidecar = write_info(t.path, version.data, model.data if model else None, replace_ours=not out.cached,
-                                     known_sidecars=t.sidecars, lock=self.lock)
+                                     known_sidecars=t.sidecars, lock=self.lock,
+                                     preview_level=image_level(picked) if picked else None)
         else:
             out.sidecar = "off"
         if self.settings.civitai_previews:

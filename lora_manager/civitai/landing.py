@@ -61,7 +61,7 @@ def record(core, library, client, final: str, sha256: str, version: dict[str, An
     warning on the job: the verified file stays."""
     from ..storage.civitai_store import Stored, utcnow
     from .client import CivitaiUnavailable
-    from .facts import trim_model
+    from .facts import image_level, pick_preview, trim_model
     from .previews import fetch_preview
     from .sidecar import write_info
 
@@ -70,7 +70,8 @@ def record(core, library, client, final: str, sha256: str, version: dict[str, An
     library.stores.civitai.save_found(sha256, "sha256", Stored(version, None, now),
                                       Stored(trim_model(model), None, now) if model else None)
     if settings.civitai_sidecars:
-        said = write_info(final, version, model, lock=lock)
+        picked = pick_preview(version.get("images"), settings.civitai_nsfw_level)
+        said = write_info(final, version, model, lock=lock, preview_level=image_level(picked) if picked else None)
         if said != "written":
             warnings.append(f"sidecar {said}")
     if settings.civitai_previews:

@@ -40,7 +40,8 @@ def is_ours(path: str) -> bool:
     )
 
 
-def sidecar_body(version: dict[str, Any], model: dict[str, Any] | None) -> dict[str, Any]:
+def sidecar_body(version: dict[str, Any], model: dict[str, Any] | None,
+                 preview_level: int | None = None) -> dict[str, Any]:
     data = dict(version)
     if model:
         inner = dict(data.get("model") if isinstance(data.get("model"), dict) else {})
@@ -52,11 +53,14 @@ def sidecar_body(version: dict[str, Any], model: dict[str, Any] | None) -> dict[
             data["creator"] = model["creator"]
     data[MARK] = {"written_by": "lora-manager", "version": __version__,
                   "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    if preview_level:  # the rating of the image we take as the preview (the tab blurs by it)
+        data[MARK]["preview_nsfw_level"] = preview_level
     return data
 
 
 def write_info(lora_path: str, version: dict[str, Any], model: dict[str, Any] | None, *, replace_ours: bool = True,
-               known_sidecars: list[dict[str, Any]] | None = None, lock: threading.Lock | None = None) -> str:
+               known_sidecars: list[dict[str, Any]] | None = None, lock: threading.Lock | None = None,
+               preview_level: int | None = None) -> str:
     """Write or refresh our `.civitai.info`; returns what happened: written, kept (why), skipped or failed (why).
     Without `replace_ours`, a file of ours already there is left as it is."""
     folder = os.path.dirname(lora_path)
@@ -75,7 +79,7 @@ def write_info(lora_path: str, version: dict[str, Any], model: dict[str, Any] | 
         tmp = os.path.join(folder, f".{name}.lm-{os.getpid()}-{threading.get_ident()}.tmp")
         try:
             with open(tmp, "wb") as f:
-                f.write(orjson.dumps(sidecar_body(version, model), option=orjson.OPT_INDENT_2))
+                f.write(orjson.dumps(sidecar_body(version, model, preview_level), option=orjson.OPT_INDENT_2))
             os.replace(tmp, path)
         except OSError as exc:
             with contextlib.suppress(OSError):

@@ -213,4 +213,9 @@ def normalise(header: Header | None, sidecars: list[SidecarFacts], previews: lis
         values = _sidecar_values(good, attr)
         if values:
             facts.suggested[attr] = values[0]
+    # The preview's rating (the tab blurs above the user's level): the highest a sidecar gives; a model
+    # only flagged NSFW counts as R (4), one flagged safe as PG (1).
+    levels = [s.nsfw_level or (4 if s.nsfw else 1 if s.nsfw is False else None) for s in good]
+    if any(levels):
+        facts.suggested["nsfw_level"] = max(v for v in levels if v)
     return facts

@@ -93,7 +93,7 @@ def _sidecar_row(s) -> dict[str, Any]:
     if s.error:
         row["error"] = s.error
     for key in ("civitai_model_id", "civitai_version_id", "version_name", "base_label", "sha256", "nsfw",
-                "version_match"):
+                "nsfw_level", "version_match"):
         value = getattr(s, key)
         if value is not None:
             row[key] = value

@@ -45,6 +45,7 @@ class SidecarFacts:
     civitai_model_id: int | None = None
     civitai_version_id: int | None = None
     nsfw: bool | None = None
+    nsfw_level: int | None = None  # the preview's rating as a Civitai browsing-level bit (1 PG ... 16 XXX)
     preview_urls: list[str] = field(default_factory=list)
     favorite: bool | None = None
     # Which of a Civitai model's versions is ours: sha256 | autov2 | name | only | first (a guess); None: one version

@@ -193,3 +193,20 @@ def html_to_text(v: Any, cap: int = MAX_DESCRIPTION) -> str | None:
         s = "".join(parts)
     lines = (" ".join(line.split()) for line in s.splitlines())
     return "\n".join(line for line in lines if line)[:cap] or None
+
+
+# Image ratings as Civitai names them in older answers (`nsfw` or a string `nsfwLevel`) -> browsing level bits.
+LEVEL_NAMES = {"none": 1, "false": 1, "soft": 2, "mature": 4, "x": 8, "true": 4}
+
+
+def image_level(image: dict[str, Any]) -> int | None:
+    """One image's rating as a browsing-level bit (1 PG ... 16 XXX); None when it does not say."""
+    level = image.get("nsfwLevel")
+    if isinstance(level, int) and not isinstance(level, bool) and level > 0:
+        return level
+    for raw in (level, image.get("nsfw")):
+        if isinstance(raw, (str, bool)):
+            found = LEVEL_NAMES.get(str(raw).strip().lower())
+            if found:
+                return found
+    return None

@@ -45,6 +45,7 @@ from .sidecar_values import (  # noqa: F401
     _urls,
     _words,
     html_to_text,
+    image_level,
 )
 
 # --------------------------------------------------------------------------- dialects
@@ -103,11 +104,18 @@ def _fill_version(f: SidecarFacts, version: dict, sha256: str | None, trust_file
     f.base_label = _base_label(version.get("baseModel"))
     f.triggers = _words(version.get("trainedWords"))
     f.preview_urls = _urls(version.get("images"))
+    f.nsfw_level = _first_image_level(version.get("images"))
     f.description = f.description or html_to_text(version.get("description"))
     if trust_file:
         hashes = _hashes(_pick_file(version.get("files"), sha256))
         f.sha256 = _sha256(hashes.get("sha256"))
         f.autov3 = _sha256(hashes.get("autov3"), _HEX12)
+
+
+def _first_image_level(images) -> int | None:
+    """The rating of the first image: the one a sidecar's writer shows or downloads as the preview."""
+    first = next((i for i in _list(images, 200) if isinstance(i, dict)), None)
+    return image_level(first) if first else None
 
 
 def _files_of(version: dict) -> list[dict]:
@@ -176,6 +184,9 @@ def parse_civitai_version(data: dict, name: str, sha256: str | None = None, kind
     f.nsfw = _bool(model.get("nsfw"))
     f.civitai_model_id = _id(data.get("modelId")) or _id(model.get("id"))
     _fill_version(f, data, _sha256(sha256), trust_file=True)
+    ours = _dict(data.get("lora_manager")).get("preview_nsfw_level")  # we wrote it: the preview we took
+    if isinstance(ours, int) and not isinstance(ours, bool) and 0 < ours <= 32:
+        f.nsfw_level = ours
     return f
 
 
@@ -200,6 +211,9 @@ def parse_lm_metadata(data: dict, name: str) -> SidecarFacts:
     f.civitai_version_id = _id(civ.get("id"))
     # preview_url is usually a local path (ignored); only web URLs are kept.
     f.preview_urls = _urls([data.get("preview_url"), *_urls(civ.get("images"))])
+    level = data.get("preview_nsfw_level")  # the writer's own record of its preview's rating
+    f.nsfw_level = (level if isinstance(level, int) and not isinstance(level, bool) and 0 < level <= 32
+                    else _first_image_level(civ.get("images")))
     tips = data.get("usage_tips")
     if isinstance(tips, str) and len(tips) < 65_536:
         try:

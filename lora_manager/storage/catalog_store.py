@@ -6,6 +6,7 @@ import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
+from collections.abc import Callable
 
 from sqlalchemy import and_, func, or_, select
 
@@ -112,6 +113,8 @@ class SqlCatalogStore(CatalogStore):
     def __init__(self, db: Db):
         self.db = db
         self._counts: TtlCache[int] = TtlCache(COUNT_TTL, version=lambda: db.write_version)
+        # One LoRA's Civitai facts for its entry (set by app.build: civitai/facts.py); not asked without it.
+        self.civitai_facts: Callable[[int], dict[str, Any] | None] | None = None
 
     def _where(self, q: LoraQuery, broad: bool = False) -> list:
         conds: list = []
@@ -280,6 +283,7 @@ class SqlCatalogStore(CatalogStore):
                     select(L.c.id, L.c.path).where(L.c.sha256 == row.sha256, L.c.id != lid, L.c.state.in_(PRESENT))
                 ).all()
                 out["duplicates"] = [{"id": i, "path": p} for i, p in others]
+        out["civitai"] = (self.civitai_facts(lid) if self.civitai_facts else None) or {"status": "not_asked"}
         return out
 
     def duplicate_groups(self, limit: int = 1000) -> list[dict[str, Any]]:
