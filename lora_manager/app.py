@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from .usage.analytics import Analytics
 from .errors import DatabaseUnusable
+from .catalog import actions as library_actions
 from .catalog.autocomplete import AutocompleteIndex
 from .catalog.service import Catalog
 from .civitai.service import CivitaiService
@@ -80,6 +81,7 @@ class App:
     civitai_updates: Any = None
     civitai_downloads: Any = None
     civitai_clients: Any = None
+    actions: Any = None  # folders, trash for good, forget, duplicates resolved, organize, previews (catalog/actions.py)
     host: dict[str, Any] | None = None  # {"name", "version"} when running inside a host
 
     @property
@@ -153,6 +155,7 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
         autocomplete=AutocompleteIndex(stores.autocomplete, lambda: db.write_version, family),
         recommender=recommender, civitai=civitai[0], transfer=transfer, family=family, host=host,
     )
+    app.actions = library_actions.build(files, catalog, stores.catalog, stores.fileops, events)
     app.retention.start()
     if hasattr(app.jobs, "start"):
         app.jobs.start()  # the shared queue's threads (several hosts); they connect to Redis themselves

@@ -1,4 +1,4 @@
-"""The command line: scan, list, show, edit, bulk, move, trash, restore, tags, serve (civitai/, transfer/: theirs)."""
+"""The command line: scan, list, show, edit, bulk, move, restore, tags, serve (and civitai/, transfer/, catalog/)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from collections.abc import Sequence
 import orjson
 
 from . import __version__
+from .catalog import cli as catalog_cli
 from .civitai.cli import add_civitai_parser, add_url_flag, cmd_civitai
 from .errors import LoraManagerError
 from .settings import Settings
 from .storage.catalog_store import LoraQuery
 from .transfer import cli as transfer_cli
-
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -62,18 +62,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", required=True)
     p = sub.add_parser("bulk", help="one action on many entries")
     _common(p)
-    p.add_argument("action", help="tag | untag | favorite | unfavorite | set_base | collect | uncollect")
+    p.add_argument("action", help="tag|untag|favorite|unfavorite|set_base|collect|uncollect|move|restore|forget")
     p.add_argument("keys", nargs="+")
-    p.add_argument("--value", help="tags (comma-separated), base family, or collection name")
+    p.add_argument("--value", help="tags (comma-separated), base family, collection name, or folder (move)")
     p = sub.add_parser("move", help="move and/or rename a LoRA with its sidecars and previews")
     _common(p)
     p.add_argument("key")
     p.add_argument("--to", dest="folder", help="folder relative to its root (or absolute, inside a root)")
     p.add_argument("--name", dest="new_name", help="new base name")
-    for name in ("trash", "restore"):
-        p = sub.add_parser(name, help=f"{name} a LoRA (trash is recoverable)")
-        _common(p)
-        p.add_argument("key")
+    p = sub.add_parser("restore", help="restore a LoRA from the trash")
+    _common(p)
+    p.add_argument("key")
+    catalog_cli.add_commands(sub, _common)  # trash, forget, organize
     p = sub.add_parser("tags", help="tags with counts")
     _common(p)
     add_civitai_parser(sub, _common)
@@ -265,8 +265,8 @@ def cmd_edit(app, args) -> int:
 
 
 def cmd_bulk(app, args) -> int:
-    n = app.catalog.bulk(args.keys, args.action, args.value)
-    _print(args, {"changed": n}, f"{args.action}: {n} LoRA(s)")
+    done = app.actions.bulk(args.keys, args.action, args.value)  # file actions skip a LoRA with the reason
+    _print(args, done, "\n".join([f"{args.action}: {done['changed']} LoRA(s)", *catalog_cli.skips(done)]))
     return 0
 
 
@@ -296,8 +296,8 @@ def cmd_serve(app, args) -> int:
 
 
 COMMANDS = {"serve": cmd_serve, "scan": cmd_scan, "list": cmd_list, "show": cmd_show, "edit": cmd_edit,
-            "bulk": cmd_bulk, "move": cmd_files, "trash": cmd_files, "restore": cmd_files, "tags": cmd_tags,
-            "civitai": cmd_civitai, **transfer_cli.COMMANDS}
+            "bulk": cmd_bulk, "move": cmd_files, "restore": cmd_files, "tags": cmd_tags,
+            "civitai": cmd_civitai, **transfer_cli.COMMANDS, **catalog_cli.COMMANDS}
 
 
 def _join_sort(argv: list[str]) -> list[str]:

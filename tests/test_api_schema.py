@@ -18,6 +18,7 @@ from lora_manager.settings import Settings
 from .loras import write_lora
 
 README = Path(__file__).resolve().parent.parent / "docs" / "api.md"
+_ROOTS: list[str] = []  # the library roots of the apps below, the newest last
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +43,7 @@ def _library_app(tmp_path_factory):
     core = build(Settings(lora_dirs=[str(root)], data_dir=str(data), db_url=f"sqlite:///{data}/db.sqlite",
                           civitai_url="http://127.0.0.1:9", civitai_previews=False, civitai_sidecars=False))
     core.scan(wait_hashes=True)
+    _ROOTS.append(str(root))
     yield create_app(core)
     core.close()
 
@@ -71,6 +73,13 @@ def _real_keys(case) -> None:
             case.body["folder"] = "sub"
     if isinstance(case.body, (bytes, str)) and case.operation.path == f"{PREFIX}/import":
         case.body = _EMPTY_ARCHIVE
+    if isinstance(case.body, (bytes, str)) and case.operation.path == f"{PREFIX}/loras/{{key}}/preview":
+        case.body = _PNG  # any bytes are schema-valid; hostile images are tested in test_actions_api.py
+    if isinstance(case.body, dict) and isinstance(case.body.get("root"), str):
+        case.body["root"] = _ROOTS[-1]  # a root only this server knows
+    if isinstance(case.body, dict) and case.body.get("action") == "move" and isinstance(case.body.get("value"), str) \
+            and case.body["value"].startswith("/"):
+        case.body["value"] = "sub"
 
 
 def _empty_archive() -> bytes:
@@ -86,6 +95,19 @@ def _empty_archive() -> bytes:
 
 
 _EMPTY_ARCHIVE = _empty_archive()
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (2, 2)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+_PNG = _png()
 
 
 def test_no_route_ever_answers_a_server_error(api_schema):

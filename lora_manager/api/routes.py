@@ -29,6 +29,8 @@ from .handlers import autocomplete, bind, events, groups, jobs, loras, previews,
 from .list_route import list_endpoint
 from .handlers.civitai import civitai_routes
 from .handlers.civitai_downloads import civitai_download_routes
+from .handlers.folders import folder_routes
+from .handlers.organize import organize_routes
 from .handlers.transfer import transfer_routes
 from .responses import core_error_response
 
@@ -115,11 +117,9 @@ def routes(core) -> list[Route]:
         Route("/meta", "GET", bind(system.meta, core),
               "base-model families with labels, the entry's field sets, whether jobs run here", S.Vocabulary),
         Route("/loras", "GET", list_endpoint(core), "list, search, filter, sort and page LoRAs", S.LoraPage),
-        Route("/loras/bulk", "POST", bind(loras.bulk, cat), "one action on many LoRAs", S.BulkResult),
         Route("/loras/{key}", "GET", bind(loras.get_lora, cat),
               "one LoRA by id, prompt name, file name or hash", S.LoraDetail),
         Route("/loras/{key}", "PATCH", bind(loras.edit_lora, cat), "edit user data", S.LoraDetail),
-        Route("/loras/{key}", "DELETE", bind(loras.trash, files), "delete to the trash (recoverable)", S.LoraDetail),
         Route("/loras/{key}/restore", "POST", bind(loras.restore, files), "restore from the trash", S.LoraDetail),
         Route("/loras/{key}/move", "POST", bind(loras.move, files),
               "move and/or rename with sidecars and previews", S.LoraDetail),
@@ -175,7 +175,8 @@ def routes(core) -> list[Route]:
               "accept, dismiss or thumbs-down a suggestion", R.FeedbackResult),
         Route("/recommendations/status", "GET", bind(recommend.status, rec),
               "model state, index size, build progress", R.RecommendStatus),
-    ] + civitai_routes(core, Route) + civitai_download_routes(core, Route) + transfer_routes(core, Route)
+    ] + civitai_routes(core, Route) + civitai_download_routes(core, Route) + transfer_routes(core, Route) \
+        + folder_routes(core, Route) + organize_routes(core, Route)
 
 
 def _answering_errors(endpoint: Callable[..., Any]) -> Callable[..., Any]:

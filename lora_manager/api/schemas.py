@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, Optional, Union, get_origin, get_typ
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ..catalog import entry
+from ..catalog.actions import FILE_ACTIONS
 from .civitai_schemas import CivitaiFacts
 from ..catalog.fileops import MAX_NAME
 from ..catalog.service import BULK_ACTIONS, MAX_BULK
@@ -18,6 +19,7 @@ from ..library.basemodel import FAMILIES
 from ..sync.scanner import ScanReport as Counts
 
 FOLDER = r"^(?!(.*[/\\])?\.\.([/\\]|$))[^\x00]*$"
+FOLDER_GIVEN = r"^(?!(.*[/\\])?\.\.([/\\]|$))[^\x00]*[^\x00\s][^\x00]*$"  # the same, not blank
 FILE_NAME = r'^\s*[^\x00-\x1f/\\:*?"<>|]*[^\x00-\x1f/\\:*?"<>|.\s]\s*$'
 WEIGHT = {"ge": -WEIGHT_LIMIT, "le": WEIGHT_LIMIT}
 
@@ -108,14 +110,21 @@ class BulkEdit(BaseModel):
             {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": WORD, "maxLength": MAX_TAG}}]}),
         _when_action(("collect", "uncollect"), {"type": "string", "pattern": WORD, "maxLength": MAX_COLLECTION}),
         _when_action(("set_base",), {"anyOf": [{"enum": [*FAMILIES, ""]}, {"type": "null"}]}, required=False),
+        _when_action(("move",), {"type": "string", "pattern": FOLDER_GIVEN, "maxLength": 1000}),
     ]})
     keys: list[Union[int, str]] = Field(min_length=1, max_length=MAX_BULK, description="ids, prompt names or hashes")
-    action: Literal[BULK_ACTIONS]  # type: ignore[valid-type]
-    value: Union[str, list[str], None] = Field(None, description="tags, base family or collection name")
+    action: Literal[BULK_ACTIONS + FILE_ACTIONS]  # type: ignore[valid-type]
+    value: Union[str, list[str], None] = Field(None, description="tags, base family, collection name or folder")
+
+
+class BulkSkip(BaseModel):
+    id: int
+    reason: str
 
 
 class BulkResult(BaseModel):
     changed: int
+    skipped: list[BulkSkip] = Field(default_factory=list, description="move, restore, forget: LoRAs left as they were")
 
 
 class MoveRequest(BaseModel):

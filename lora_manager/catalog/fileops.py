@@ -2,8 +2,9 @@
 
 Every target is checked before anything moves, on disk and in the index; files
 are moved without ever replacing an existing file; if anything fails half way,
-the files already moved are put back. Nothing is deleted: "delete" moves the
-files into the trash folder, from where they can be restored.
+the files already moved are put back. Nothing is deleted here: "delete" moves the
+files into the trash folder, from where they can be restored (deleting for good, from the
+trash only, is catalog/trash.py's).
 """
 
 from __future__ import annotations

@@ -1,46 +1,122 @@
-"""The folder tree of each root: every folder on disk (empty ones too) with the LoRAs in it and below."""
+"""Folders of a library root: create one, rename one (the files, the index and user data follow).
+
+Only inside a configured root: a path is relative, its parts are plain names (no `..`, no separators
+or control characters), and its real location (symlinks followed) must lie inside the root's.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
-from typing import Any
 
-from ..library.searchtext import sort_key
+from ..errors import Conflict, InvalidInput, NotFound
+from ..events import EventBus
+from ..storage.fileops_store import FileOpsStore
+from .fileops import _BAD_NAME, MAX_NAME, FileOps
+from .userdata import check_text
 
-MAX_FOLDERS = 50_000  # per root: a tree a person can browse; deeper trees are cut, counts stay right
-
-
-def _disk_folders(root: str, skip: set[str]) -> set[str]:
-    """Folders under `root` ("a/b", "/"-separated), hidden ones and `skip` (the data folder) left out."""
-    out: set[str] = set()
-    for top, dirs, _files in os.walk(root, followlinks=False):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and os.path.join(top, d) not in skip]
-        rel = os.path.relpath(top, root)
-        if rel != ".":
-            out.add(rel.replace(os.sep, "/"))
-        if len(out) >= MAX_FOLDERS:
-            break
-    return out
+MAX_PATH = 1000  # a folder path relative to its root (the API's schema says it too)
 
 
-def folder_tree(roots: list[str], counts: dict[tuple[str, str], int], skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    """{"roots": [{root, count, folders: [{path, name, parent, count, direct}]}]}: `counts` are LoRAs by
-    (root, folder); a folder's count holds its subfolders'; sorted by path as people read it."""
-    out = []
-    skipped = {os.path.abspath(s) for s in skip}
-    for root in roots:
-        direct = {folder: n for (r, folder), n in counts.items() if r == root}
-        paths = _disk_folders(root, skipped) if os.path.isdir(root) else set()
-        for folder in list(direct):  # folders the index knows (a root offline, a folder gone) are listed too
-            parts = folder.split("/")
-            paths.update("/".join(parts[:i]) for i in range(1, len(parts) + 1) if folder)
-        total: dict[str, int] = dict.fromkeys(paths, 0)
-        for folder, n in direct.items():
-            parts = folder.split("/") if folder else []
-            for i in range(1, len(parts) + 1):
-                total["/".join(parts[:i])] += n
-        folders = [{"path": p, "name": p.rsplit("/", 1)[-1], "parent": p.rsplit("/", 1)[0] if "/" in p else "",
-                    "count": total[p], "direct": direct.get(p, 0)}
-                   for p in sorted(paths, key=lambda p: [sort_key(x) for x in p.split("/")])]
-        out.append({"root": root, "count": sum(direct.values()), "folders": folders})
-    return {"roots": out}
+def folder_parts(path: str, label: str = "path") -> list[str]:
+    """The plain names of a relative folder path ('a/b' -> ['a', 'b']); InvalidInput for anything else."""
+    if not isinstance(path, str):
+        raise InvalidInput(f"{label} must be text", {"field": label})
+    check_text(label, path)
+    if len(path) > MAX_PATH:
+        raise InvalidInput(f"{label} is at most {MAX_PATH} characters", {"field": label})
+    parts = [p for p in path.replace("\\", "/").strip("/").split("/") if p != ""]
+    for part in parts:
+        check_name(part, label, cap=None)  # a name too long for the file system: refused when made (409)
+    return parts
+
+
+def check_name(name: str, label: str = "name", cap: int | None = MAX_NAME) -> str:
+    check_text(label, name)
+    if (not name or name.startswith(".") or _BAD_NAME.search(name) or (cap is not None and len(name) > cap)
+            or name != name.strip() or name.endswith(".")):
+        # a name starting with a dot is hidden: scans skip such folders, and the LoRAs in it would go missing
+        raise InvalidInput(f"{label}: a folder name must be 1-{MAX_NAME} characters without path separators or "
+                           "control characters, not starting with a dot, without leading/trailing spaces or "
+                           "trailing dots", {"field": label, "name": name[:100]})
+    return name
+
+
+class Folders:
+    def __init__(self, files: FileOps, store: FileOpsStore, events: EventBus):
+        self.files = files
+        self.store = store
+        self.events = events
+
+    def root(self, root: str) -> str:
+        """The configured root named `root` (absolute); NotFound for any other path."""
+        if isinstance(root, str) and "\x00" not in root:
+            given = os.path.abspath(root) if os.path.isabs(root) else None
+            for known in self.files.roots:
+                if given in (known, os.path.abspath(os.path.realpath(known))):
+                    return known
+        raise NotFound("not a library root: give one of the roots as an absolute path",
+                       {"roots": self.files.roots})
+
+    def _inside(self, folder: str) -> str:
+        if self.files._root_of(os.path.join(folder, "x")) is None:
+            raise InvalidInput("that folder's real location is outside the library roots (a link?)",
+                               {"folder": folder})
+        return folder
+
+    def create(self, root: str, path: str) -> dict[str, str]:
+        base = self.root(root)
+        parts = folder_parts(path)
+        if not parts:
+            raise InvalidInput("give the new folder's path inside the root", {"field": "path"})
+        target = self._inside(os.path.join(base, *parts))
+        with self.files.lock:
+            if os.path.lexists(target):
+                raise Conflict("that folder already exists", {"folder": target})
+            self._inside(target)  # again under the lock: a link may have appeared on the way
+            try:
+                os.makedirs(target)
+            except FileExistsError:
+                raise Conflict("that folder already exists", {"folder": target}) from None
+            except OSError as exc:
+                raise Conflict(f"cannot create the folder: {exc.strerror or exc}", {"folder": target}) from None
+        return {"root": base, "path": "/".join(parts)}  # no LoRA changed: the host's list needs no refresh
+
+    def rename(self, root: str, path: str, new_name: str) -> dict[str, int]:
+        """Rename the folder `path` of `root` to `new_name` (same parent); every entry under it follows."""
+        base = self.root(root)
+        parts = folder_parts(path)
+        new_name = check_name(new_name.strip() if isinstance(new_name, str) else "", "new_name")
+        if not parts:
+            raise InvalidInput("the root itself cannot be renamed here", {"field": "path"})
+        src = os.path.join(base, *parts)
+        dst = os.path.join(os.path.dirname(src), new_name)
+        with self.files.lock:
+            if not os.path.isdir(src) or os.path.islink(src):
+                raise NotFound("no such folder in that root", {"folder": src})
+            self._inside(src)
+            self._inside(dst)
+            if src == dst:
+                return {"moved": 0}
+            if os.path.lexists(dst) and not _same_entry(src, dst):
+                raise Conflict("a file or folder with that name already exists", {"folder": dst})
+            try:
+                os.rename(src, dst)
+            except OSError as exc:
+                code = Conflict if exc.errno in (errno.EEXIST, errno.ENOTEMPTY) else InvalidInput
+                raise code(f"cannot rename the folder: {exc.strerror or exc}", {"folder": src}) from None
+            try:
+                moved = self.store.rebase(src, dst)
+            except Exception:
+                os.rename(dst, src)
+                raise
+        self.events.library_changed()
+        return {"moved": moved}
+
+
+def _same_entry(a: str, b: str) -> bool:
+    """A case-only rename on a case-insensitive file system: both names are one folder."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

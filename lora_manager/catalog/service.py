@@ -11,7 +11,7 @@ from ..library.cover import read_cover
 from ..library.header import read_header
 from ..storage.catalog_store import CatalogStore, LoraQuery, Page
 from ..storage.user_store import UserStore
-from .folders import folder_tree
+from .folder_tree import folder_tree
 from .userdata import MAX_COLLECTION, check_text, normalise_tags, validate_edit
 
 BULK_ACTIONS = ("tag", "untag", "favorite", "unfavorite", "set_base", "collect", "uncollect")
@@ -96,7 +96,7 @@ class Catalog:
         return self.catalog_store.resolve(key)
 
     def folders(self, roots: list[str], skip: tuple[str, ...] = ()) -> dict[str, Any]:
-        """The folder tree of each root with counts (catalog/folders.py); `skip`: folders not to list (data)."""
+        """The folder tree of each root with counts (catalog/folder_tree.py); `skip`: folders not to list (data)."""
         return folder_tree(roots, self.catalog_store.folder_counts(), skip)
 
     def tags(self) -> list[dict[str, Any]]:

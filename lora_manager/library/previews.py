@@ -85,3 +85,20 @@ def preview_mime(name: str) -> str:
     """Content type from the extension (case-insensitive); unknown gives octet-stream."""
     dot = name.rfind(".")
     return _MIME.get(name[dot:].lower(), "application/octet-stream") if dot >= 0 else "application/octet-stream"
+
+
+# A preview we write: the name the host (SDNext, A1111) looks for first, `<base>.preview.<ext>`
+# (docs/formats.md), from the image's type.
+WRITTEN_EXTS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
+
+
+def written_preview_name(base: str, mime: str) -> str:
+    """The file name of the preview we write for ``<base>`` (one of WRITTEN_EXTS' types)."""
+    return f"{base}.preview{WRITTEN_EXTS[mime]}"
+
+
+def is_replaced_preview(base: str, name: str) -> bool:
+    """``<base>.preview.<image ext>`` and ``<base>.thumb.<ext>`` (the host's thumbnail of the old one):
+    the images a new preview written by us replaces."""
+    hit = _classify(name[len(base):]) if name.startswith(base) else None
+    return hit is not None and hit[0] == "image" and hit[1] in ("preview", "thumb")

@@ -12,7 +12,7 @@ import sys
 
 # What each extra must be able to import for `serve` to offer what the README promises.
 NEEDS = {
-    "": ("fastapi", "fastapi_offline", "uvicorn", "sqlalchemy", "alembic", "orjson", "safetensors", "tqdm"),
+    "": ("fastapi", "fastapi_offline", "uvicorn", "sqlalchemy", "alembic", "orjson", "safetensors", "tqdm", "PIL"),
     "ui": ("httpx", "gradio", "gradio.routes", "multipart", "jinja2", "PIL", "lora_manager.standalone.page"),
     "recommend": ("numpy", "torch", "faiss", "sentence_transformers"),
 }

@@ -10,6 +10,7 @@ from .catalog_store import CatalogStore, SqlCatalogStore
 from .civitai_store import CivitaiStore, SqlCivitaiStore
 from .db import Db
 from .feedback_store import FeedbackStore, SqlFeedbackStore
+from .fileops_store import FileOpsStore, SqlFileOpsStore
 from .range_store import RangeStore, SqlRangeStore
 from .scan_store import ScanStore, SqlScanStore
 from .usage_store import SqlUsageStore, UsageStore
@@ -27,10 +28,12 @@ class Stores:
     autocomplete: AutocompleteStore
     feedback: FeedbackStore
     civitai: CivitaiStore
+    fileops: FileOpsStore
 
 
 def sql_stores(db: Db) -> Stores:
     """The SQL stores over `db` (SQLite or PostgreSQL)."""
     return Stores(scan=SqlScanStore(db), catalog=SqlCatalogStore(db), user=SqlUserStore(db), usage=SqlUsageStore(db),
                   analytics=SqlAnalyticsStore(db), ranges=SqlRangeStore(db), autocomplete=SqlAutocompleteStore(db),
-                  feedback=SqlFeedbackStore(db), civitai=SqlCivitaiStore(db))
+                  feedback=SqlFeedbackStore(db), civitai=SqlCivitaiStore(db),
+                  fileops=SqlFileOpsStore(db))

@@ -1,4 +1,4 @@
-"""One LoRA: read, edit, move, trash, restore; one action on many."""
+"""One LoRA: read, edit, move, restore (trash, delete for good and bulk: handlers/folders.py)."""
 
 from __future__ import annotations
 
@@ -21,18 +21,10 @@ def edit_lora(cat: Catalog, key: str = KEY_PATH, edit: S.LoraEdit = Body(...)) -
     return JSON(cat.edit(key, edit.model_dump(exclude_unset=True)))
 
 
-def bulk(cat: Catalog, req: S.BulkEdit) -> Response:
-    return JSON({"changed": cat.bulk(req.keys, req.action, req.value)})
-
-
 def move(files: FileOps, key: str = KEY_PATH, req: S.MoveRequest = Body(...)) -> Response:
     if not req.folder and not req.name:
         raise BadRequest("give a folder, a name, or both")
     return JSON(files.move(key, req.folder, req.name))
-
-
-def trash(files: FileOps, key: str = KEY_PATH) -> Response:
-    return JSON(files.trash(key))
 
 
 def restore(files: FileOps, key: str = KEY_PATH) -> Response:
