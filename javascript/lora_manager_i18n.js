@@ -166,6 +166,11 @@
       let wanted = chosen || browserLocale();
       if (hostMode && opts && opts.ui_locale && opts.ui_locale !== 'Auto') wanted = opts.ui_locale;
       i18n.locale = normalize(wanted);
+      // Dates and numbers in the reader's own conventions (de-DE, en-GB...) where the language is theirs.
+      const raw = String(wanted).split(':')[0].trim().replace('_', '-');
+      let supported = [];
+      try { supported = Intl.DateTimeFormat.supportedLocalesOf([raw]); } catch (err) { /* not a locale tag */ }
+      i18n.formatLocale = supported.length && (chosen === null || normalize(raw) === i18n.locale) ? supported[0] : i18n.locale;
       return i18n.locale;
     },
     /** The standalone page's switch: remembered, drawn after a reload. */
@@ -176,7 +181,7 @@
       const d = toDate(value);
       if (!d) return '';
       const opts = withTime ? { dateStyle: 'medium', timeStyle: 'short' } : { dateStyle: 'medium' };
-      return new Intl.DateTimeFormat(i18n.locale, opts).format(d);
+      return new Intl.DateTimeFormat(i18n.formatLocale || i18n.locale, opts).format(d);
     },
     /** "3 days ago", "in 2 hours": a moment relative to now. */
     relative(value) {
@@ -186,9 +191,9 @@
       if (Math.abs(secs) < 45) return LM.t('time.just_now');
       const units = [['year', 31536000], ['month', 2592000], ['week', 604800], ['day', 86400], ['hour', 3600], ['minute', 60]];
       const [unit, size] = units.find(([, s]) => Math.abs(secs) >= s) || units[units.length - 1];
-      return new Intl.RelativeTimeFormat(i18n.locale, { numeric: 'auto' }).format(Math.round(secs / size), unit);
+      return new Intl.RelativeTimeFormat(i18n.formatLocale || i18n.locale, { numeric: 'auto' }).format(Math.round(secs / size), unit);
     },
-    number(n) { return Number(n || 0).toLocaleString(i18n.locale); },
+    number(n) { return Number(n || 0).toLocaleString(i18n.formatLocale || i18n.locale); },
   };
 
   function toDate(value) {
