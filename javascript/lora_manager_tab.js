@@ -73,6 +73,8 @@
   // shown_name when it sends one).
   function shownName(e) { return e.shown_name || e.display_name || e.title || e.name || ''; }
 
+  function stateText(s) { const v = t(`state.${s}`); return v === `state.${s}` ? s : v; }
+
   function familyLabel(f) { return f ? (FAMILY_LABELS[f] || f) : t('common.unknown'); }
 
   function applyMeta(meta) {
@@ -417,7 +419,7 @@
   }
   LM.LibraryView = LibraryView;
   // The helpers the view's other files (lora_manager_tab_*.js) use.
-  LM.lib = { h, clear, append, t, shownName, fmtSize, fmtDate, familyLabel, badge, loraTag, previewImage, authImage, ApiError,
+  LM.lib = { h, clear, append, t, shownName, stateText, fmtSize, fmtDate, familyLabel, badge, loraTag, previewImage, authImage, ApiError,
     FAMILIES, FAMILY_LABELS, CARD_FIELDS, CHUNK, VIEWS, KEY_STORE, makeApi };
   LM.detailActions = LM.detailActions || [];
   LM.h = h;

@@ -8,7 +8,7 @@
 
   const LM = (window.LoraManager = window.LoraManager || {});
   (LM.viewParts = LM.viewParts || []).push((lib) => {
-    const { h, clear, append, t, shownName, fmtSize, fmtDate, familyLabel, badge, loraTag, previewImage, FAMILIES } = lib;
+    const { h, clear, append, t, shownName, stateText, fmtSize, fmtDate, familyLabel, badge, loraTag, previewImage, FAMILIES } = lib;
     // A moment as a date in the reader's language, the relative form beside it ("3 days ago").
     const when = (v) => (v ? `${fmtDate(v, true)} (${LM.i18n.relative(v)})` : null);
     return {
@@ -77,7 +77,7 @@
           h('div', { class: 'lm-detail-head' },
             h('h3', { class: 'lm-detail-title', text: shownName(e) }),
             h('button', { class: 'lm-btn lm-close', type: 'button', 'aria-label': t('common.close'), text: '×', onclick: () => this.closeDetail() })),
-          h('div', { class: 'lm-sub' }, badge(e.base_model), ` ${e.network_type || ''} ${e.rank ? t('detail.rank', { n: e.rank }) : ''}`, e.state !== 'ok' ? h('span', { class: 'lm-state', text: ` ${t(`state.${e.state}`)}` }) : null),
+          h('div', { class: 'lm-sub' }, badge(e.base_model), ` ${e.network_type || ''} ${e.rank ? t('detail.rank', { n: e.rank }) : ''}`, e.state !== 'ok' ? h('span', { class: 'lm-state', text: ` ${stateText(e.state)}` }) : null),
           e.error ? h('div', { class: 'lm-message lm-error', text: e.error }) : null,
           this.previewStrip(e),
           h('code', { class: 'lm-tagline', text: tagText }),

@@ -9,8 +9,7 @@
 
   const LM = (window.LoraManager = window.LoraManager || {});
   (LM.viewParts = LM.viewParts || []).push((lib) => {
-    const { h, clear, t, shownName, fmtSize, fmtDate, badge, previewImage, CHUNK, VIEWS, KEY_STORE } = lib;
-    const stateText = (s) => t(`state.${s}`);
+    const { h, clear, t, shownName, stateText, fmtSize, fmtDate, badge, previewImage, CHUNK, VIEWS, KEY_STORE } = lib;
     return {
       // ----- rendering (only the rows in view) -----
       render(force) {
