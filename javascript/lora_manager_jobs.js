@@ -194,7 +194,8 @@
     const panel = new JobsPanel(app);
     LM.jobs = panel;
     app.addPanel('jobs', 'Jobs', panel.element, () => panel.checkAvailable().then((ok) => { if (ok) panel.refresh(); }));
-    panel.checkAvailable();
+    const known = app.meta && app.meta.jobs; // asked again when the panel or a detail opens, never at start-up
+    if (known && typeof known.available === 'boolean') panel.setAvailable(known.available, known.reason);
     LM.detailActions.push((view, entry, bar) => {
       if (!bar || entry.state !== 'ok' || !panel.available) return;
       bar.append(LM.h('button', { class: 'lm-btn', type: 'button', text: 'Add to job', title: 'add to the Jobs panel\'s LoRA stack', onclick: () => panel.add(view.current || entry) }));

@@ -269,7 +269,7 @@ def test_copy_and_send_to_a_host_prompt_box(page, served):
     page.wait_for_selector(".lm-detail-title:text('Neon City')")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.click(".lm-detail button:text('Copy tag')")
-    page.wait_for_selector(".lm-toast:text('Copied')")
+    page.wait_for_selector(".lm-toast:has-text('Copied')")
     assert page.evaluate("navigator.clipboard.readText()") == "<lora:neon_city:1>, neoncity, glow"
     page.click(".lm-detail button:text('To txt2img')")
     assert page.input_value("#txt2img_prompt textarea") == "a castle, <lora:neon_city:1>, neoncity, glow"
