@@ -117,7 +117,8 @@ def test_marquee_selects_the_cards_it_touches(page):
     last = _card(page, COUNT - 1).bounding_box()
     first = _card(page, 1).bounding_box()
     # from the empty part below the cards, up and left over part of both rows
-    start = (last["x"] + last["width"] / 2, min(last["y"] + last["height"] + 60, scroller["y"] + scroller["height"] - 10))
+    below = min(last["y"] + last["height"] + 60, scroller["y"] + scroller["height"] - 10)
+    start = (last["x"] + last["width"] / 2, below)
     end = (first["x"] + 20, first["y"] + 20)
     page.mouse.move(*start)
     page.mouse.down()
@@ -128,7 +129,8 @@ def test_marquee_selects_the_cards_it_touches(page):
     assert page.locator(".lm-marquee").count() == 0
     x1, x2 = sorted([start[0], end[0]])
     y1, y2 = sorted([start[1], end[1]])
-    inside = page.evaluate("""([x1, x2, y1, y2]) => [...document.querySelectorAll('.lm-card[data-index]')].filter((el) => {
+    inside = page.evaluate("""([x1, x2, y1, y2]) => [...document.querySelectorAll('.lm-card[data-index]')]
+        .filter((el) => {
         const r = el.getBoundingClientRect(); return r.left < x2 && r.right > x1 && r.top < y2 && r.bottom > y1; })
         .map((el) => el.dataset.index).sort()""", [x1, x2, y1, y2])
     assert len(inside) >= 4
@@ -143,7 +145,8 @@ def test_context_menu_of_a_card(page, served):
     _card(page, 5).click(button="right")
     menu = page.locator(".lm-menu")
     menu.wait_for()
-    assert menu.locator(".lm-menuitem").all_inner_texts() == ["Open", "Favorite", "Copy <lora:> tag", "Move…", "Move to trash"]
+    expected = ["Open", "Favorite", "Copy <lora:> tag", "Move…", "Move to trash"]
+    assert menu.locator(".lm-menuitem").all_inner_texts() == expected
     assert page.evaluate("document.activeElement.classList.contains('lm-menuitem')")  # keyboard-ready
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")  # Favorite

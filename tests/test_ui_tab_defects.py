@@ -72,7 +72,8 @@ def page(browser, served):
 
 CONTRAST = """el => {
   const rgb = (s) => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
-  const lum = (c) => { const [r, g, b] = c.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+  const lin = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const lum = (c) => { const [r, g, b] = c.map(lin);
     return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
   const cs = getComputedStyle(el);
   const [a, b] = [lum(rgb(cs.color)), lum(rgb(cs.backgroundColor))];
@@ -88,15 +89,17 @@ def test_toasts_are_readable_stacked_and_wrapped(browser, served, theme):
     pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
     long = "Not moved: " + "a-very-long-path-segment/" * 40
     pg.evaluate("""(long) => { const app = window.LoraManager.app;
-        app.toast('Copied', 'success'); app.toast('A scan is already running', 'info'); app.toast(long, 'error'); }""", long)
+        app.toast('Copied', 'success'); app.toast('A scan is already running', 'info');
+        app.toast(long, 'error'); }""", long)
     toasts = pg.locator(".lm-toast")
     assert toasts.count() == 3
     boxes = [toasts.nth(i).bounding_box() for i in range(3)]
     for i in range(3):
-        assert toasts.nth(i).evaluate(CONTRAST) >= 4.5, (theme, i, toasts.nth(i).evaluate("e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"))
+        colours = toasts.nth(i).evaluate("e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]")
+        assert toasts.nth(i).evaluate(CONTRAST) >= 4.5, (theme, i, colours)
         box = boxes[i]
         assert box["x"] >= 0 and box["x"] + box["width"] <= 900  # inside the window, long text included
-    for a, b in zip(boxes, boxes[1:]):  # stacked: one above the other, none on top of another
+    for a, b in zip(boxes, boxes[1:], strict=False):  # stacked: one above the other, none on top of another
         assert a["y"] + a["height"] <= b["y"]
     text = pg.locator(".lm-toast.lm-error .lm-toast-text")
     assert text.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
@@ -195,8 +198,8 @@ def test_dates_are_in_the_readers_language(browser, served):
         pg.locator(".lm-card", has_text="Mira Character").click()
         pg.wait_for_selector(".lm-detail-title:text('Mira Character')")
         added = pg.locator(".lm-detail tr:has(th:text-is('Added')) td").inner_text()
-        expected = pg.evaluate("""(iso) => new Intl.DateTimeFormat(navigator.language, { dateStyle: 'medium', timeStyle: 'short' })
-            .format(new Date(iso))""", entry["added_at"])
+        expected = pg.evaluate("""(iso) => new Intl.DateTimeFormat(navigator.language,
+            { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso))""", entry["added_at"])
         assert added.startswith(expected) and "(" in added, (added, expected)  # with "… ago" beside it
         assert "T" not in added and not ISO.search(added)
         pg.click("button:text('Table view')")
