@@ -279,7 +279,7 @@
           display = h('input', { class: 'lm-input', value: e.display_name || '', placeholder: e.title || e.name, name: 'display_name', title: t('form.display_name_hint') });
           display.addEventListener('change', () => this.saveField(e, 'display_name', display.value.trim() || null));
         }
-        form.append(
+        append(form,
           display ? field(t('form.display_name'), display, 'display_name') : null,
           h('div', { class: 'lm-formrow' }, field(t('form.favorite'), fav, 'favorite'), field(t('form.rating'), rating, 'rating')),
           field(t('form.tags'), tags, 'tags'),

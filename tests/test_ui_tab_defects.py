@@ -197,6 +197,7 @@ def test_dates_are_in_the_readers_language(browser, served):
         entry = server.api("GET", "/loras/mira")
         pg.locator(".lm-card", has_text="Mira Character").click()
         pg.wait_for_selector(".lm-detail-title:text('Mira Character')")
+        assert "null" not in pg.inner_text(".lm-detail")  # nothing absent is drawn as a word
         added = pg.locator(".lm-detail tr:has(th:text-is('Added')) td").inner_text()
         expected = pg.evaluate("""(iso) => new Intl.DateTimeFormat(navigator.language,
             { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso))""", entry["added_at"])
