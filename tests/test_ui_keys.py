@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("gradio")
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-from .browser import Server, wait_for  # noqa: E402
+from .browser import OUTPUT_DIR, Server, wait_for  # noqa: E402
 from .loras import write_lora  # noqa: E402
 
 UI = "/lora-manager/ui/"
@@ -189,6 +189,8 @@ def test_chinese_from_the_browser_and_the_switch(browser, served):
     assert pg.get_attribute(".lm-app", "lang") == "zh-CN"
     pg.locator(".lm-card").first.click(button="right")
     assert pg.locator(".lm-menu .lm-menuitem").first.inner_text() == "打开"
+    os.makedirs(OUTPUT_DIR, exist_ok=True)
+    pg.screenshot(path=os.path.join(OUTPUT_DIR, "tab-zh-menu.png"))
     pg.keyboard.press("Escape")
     assert pg.input_value("select.lm-lang") == "zh-CN"
     pg.select_option("select.lm-lang", "en")  # remembered; the page draws again in English
