@@ -31,10 +31,13 @@
       this.sweepTo = num('sweep_to', 1.0, -10, 10, 0.05);
       this.sweepSteps = num('sweep_count', 5, 2, 12);
       this.note = h('div', { class: 'lm-message lm-info', hidden: true });
+      // Where jobs cannot run (the standalone server) the panel says why instead of offering the form.
+      this.available = true;
+      this.blocked = h('div', { class: 'lm-message lm-info lm-jobs-unavailable', hidden: true });
       this.list = h('div', { class: 'lm-jobs' });
       const field = (label, el) => h('label', { class: 'lm-field' }, h('span', { class: 'lm-label', text: label }), el);
       const btn = (text, fn, cls) => h('button', { class: `lm-btn${cls ? ` ${cls}` : ''}`, type: 'button', text, onclick: fn });
-      this.element = h('div', { class: 'lm-jobs-panel' },
+      this.element = h('div', { class: 'lm-jobs-panel' }, this.blocked,
         h('div', { class: 'lm-jobform' },
           h('h4', { text: 'New job' }),
           h('div', { class: 'lm-label', text: 'LoRA stack (add LoRAs from their detail panel in the Library)' }),
@@ -51,6 +54,26 @@
           this.note),
         h('div', { class: 'lm-joblist' }, h('h4', { text: 'Queue and results' }), this.list));
       this.renderStack();
+    }
+
+    // GET /meta's jobs.available and reason; a server without them: jobs run where a host is (SDNext's page,
+    // or a server that reports one in /system).
+    async checkAvailable() {
+      let state = null;
+      try {
+        const meta = await this.api.get('/meta');
+        if (meta && meta.jobs && typeof meta.jobs.available === 'boolean') state = meta.jobs;
+        else if (!this.app.hostMode) state = { available: !!(await this.api.get('/system')).host, reason: null };
+      } catch (err) { return this.available; } // unknown: keep what we knew
+      this.setAvailable(state ? state.available : true, state && state.reason);
+      return this.available;
+    }
+
+    setAvailable(available, reason) {
+      this.available = available;
+      this.blocked.hidden = available;
+      this.blocked.textContent = available ? '' : (reason || LM.t('jobs.unavailable'));
+      for (const el of this.element.children) if (el !== this.blocked) el.hidden = !available;
     }
 
     add(entry) {
@@ -170,9 +193,11 @@
   (LM.panelFactories = LM.panelFactories || []).push((app) => {
     const panel = new JobsPanel(app);
     LM.jobs = panel;
-    app.addPanel('jobs', 'Jobs', panel.element, () => panel.refresh());
+    app.addPanel('jobs', 'Jobs', panel.element, () => panel.checkAvailable().then((ok) => { if (ok) panel.refresh(); }));
+    const known = app.meta && app.meta.jobs; // asked again when the panel or a detail opens, never at start-up
+    if (known && typeof known.available === 'boolean') panel.setAvailable(known.available, known.reason);
     LM.detailActions.push((view, entry, bar) => {
-      if (!bar || entry.state !== 'ok') return;
+      if (!bar || entry.state !== 'ok' || !panel.available) return;
       bar.append(LM.h('button', { class: 'lm-btn', type: 'button', text: 'Add to job', title: 'add to the Jobs panel\'s LoRA stack', onclick: () => panel.add(view.current || entry) }));
     });
   });

@@ -117,8 +117,23 @@
             targets.map(add),
             h('button', { class: 'lm-btn', type: 'button', text: 'Copy', onclick: () => { this.feedback(item, 'accept'); this.app.copy(item.tag + (item.triggers && item.triggers.length ? `, ${item.triggers.join(', ')}` : '')); } }),
             h('button', { class: 'lm-btn', type: 'button', text: 'Dismiss', title: 'not now', onclick: () => { this.feedback(item, 'dismiss'); row.remove(); } }),
-            h('button', { class: 'lm-btn lm-danger', type: 'button', text: '👎', title: 'bad suggestion: rank it lower from now on', 'aria-label': 'thumbs down', onclick: () => { this.feedback(item, 'down'); row.remove(); } }))));
+            this.downButton(() => { this.feedback(item, 'down'); row.remove(); }))));
       return row;
+    }
+
+    // Thumbs down: an inline icon (no emoji font needed) with its words beside it and a label for screen readers.
+    downButton(onclick) {
+      const { h } = LM;
+      const ns = 'http://www.w3.org/2000/svg';
+      const svg = document.createElementNS(ns, 'svg');
+      svg.setAttribute('viewBox', '0 0 24 24');
+      svg.setAttribute('aria-hidden', 'true');
+      svg.setAttribute('class', 'lm-icon');
+      const path = document.createElementNS(ns, 'path');
+      path.setAttribute('d', 'M10 15v4a3 3 0 0 0 3 3l4-9V2H5.7a2 2 0 0 0-2 1.7l-1.4 9A2 2 0 0 0 4.3 15H10zM17 2h2.7A2.3 2.3 0 0 1 22 4v7a2.3 2.3 0 0 1-2.3 2H17');
+      svg.append(path);
+      return h('button', { class: 'lm-btn lm-danger lm-down', type: 'button', title: 'bad suggestion: rank it lower from now on', 'aria-label': LM.t('rec.down'), onclick },
+        svg, h('span', { text: LM.t('rec.down_text') }));
     }
 
     async feedback(item, action) {

@@ -63,13 +63,19 @@
     return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
   }
 
-  function fmtDate(ns) {
-    if (!ns) return '';
-    const d = new Date(Number(ns) / 1e6);
-    return Number.isNaN(d.getTime()) ? '' : d.toISOString().slice(0, 10);
-  }
+  // The interface text (lora_manager_i18n.js, loaded before this file; looked up at each call).
+  const t = (key, vars) => (typeof LM.t === 'function' ? LM.t(key, vars) : key);
 
-  function familyLabel(f) { return f ? (FAMILY_LABELS[f] || f) : 'unknown'; }
+  // Dates in the reader's language (never a raw ISO string): file times in ns, moments as ISO strings.
+  function fmtDate(value, withTime) { return LM.i18n ? LM.i18n.date(value, withTime) : ''; }
+
+  // The name a card shows: the user's display name, else the title, else the file's name (the server's
+  // shown_name when it sends one).
+  function shownName(e) { return e.shown_name || e.display_name || e.title || e.name || ''; }
+
+  function stateText(s) { const v = t(`state.${s}`); return v === `state.${s}` ? s : v; }
+
+  function familyLabel(f) { return f ? (FAMILY_LABELS[f] || f) : t('common.unknown'); }
 
   function applyMeta(meta) {
     const families = meta && Array.isArray(meta.families) ? meta.families : [];
@@ -114,9 +120,9 @@
       try {
         res = await window.fetch(prefixNow() + path, options);
       } catch (err) {
-        throw new ApiError(0, 'network', `the server did not answer (${err && err.message ? err.message : err})`);
+        throw new ApiError(0, 'network', t('api.no_answer', { why: err && err.message ? err.message : err }));
       }
-      if (!res) throw new ApiError(0, 'network', 'the server did not answer');
+      if (!res) throw new ApiError(0, 'network', t('api.no_answer', { why: '-' }));
       if (res.status === 401 && !retried && typeof LM.resetAuth === 'function') {
         LM.resetAuth(); // a new sign-in, or a token read before the host was ready
         return request(method, path, body, true);
@@ -142,7 +148,7 @@
   // A LoRA's preview (or embedded cover) as an image, or a video for .mp4/.webm previews.
   function previewImage(api, entry, cls, index = 0) {
     const hasPreview = entry.previews && entry.previews.length > index;
-    if (!hasPreview && !entry.cover) return h('div', { class: `${cls} lm-noimg`, text: 'no preview' });
+    if (!hasPreview && !entry.cover) return h('div', { class: `${cls} lm-noimg`, text: t('card.no_preview') });
     const first = hasPreview ? entry.previews[index] : null;
     const path = hasPreview ? `/loras/${entry.id}/previews/${index}` : `/loras/${entry.id}/cover`;
     const media = first && /\.(mp4|webm)$/i.test(first.name || '')
@@ -195,11 +201,13 @@
   function startView(root, api, meta) {
     applyMeta(meta);
     const hostMode = root.dataset.mode === 'host';
+    if (LM.i18n) root.lang = LM.i18n.detect(hostMode);
     // The view's methods live in several files (grid, detail, bulk, status), loaded in any
     // order before the page is ready: each queued its part on LM.viewParts.
     for (const part of LM.viewParts || []) Object.assign(LibraryView.prototype, part(LM.lib));
     LM.viewParts = { push: (part) => Object.assign(LibraryView.prototype, part(LM.lib)) };
     const app = new LibraryView(root, api, hostMode);
+    app.meta = meta || {};
     LM.app = app;
     app.start();
   }
@@ -227,6 +235,7 @@
     start() {
       clear(this.root);
       this.build();
+      if (this.bindKeys) this.bindKeys(); // keyboard, selection and the context menu (lora_manager_tab_keys.js)
       this.reload('first');
       this.loadTags();
       this.pollStatus();
@@ -246,12 +255,12 @@
       const r = this.root;
       this.nav = h('div', { class: 'lm-nav', role: 'tablist' });
       this.status = h('div', { class: 'lm-status', 'aria-live': 'polite' });
-      this.rescanBtn = h('button', { class: 'lm-btn', type: 'button', text: 'Rescan', title: 'look for new, changed, moved and removed files', onclick: () => this.rescan() });
-      const header = h('div', { class: 'lm-header' }, this.nav, h('div', { class: 'lm-statusbar' }, this.status, this.rescanBtn));
+      this.rescanBtn = h('button', { class: 'lm-btn', type: 'button', text: t('nav.rescan'), title: t('nav.rescan_hint'), onclick: () => this.rescan() });
+      const header = h('div', { class: 'lm-header' }, this.nav, h('div', { class: 'lm-statusbar' }, this.status, this.rescanBtn, this.prefControls()));
       this.body = h('div', { class: 'lm-body' });
       r.append(header, this.body);
       this.libraryPanel = this.buildLibrary();
-      this.addPanel('library', 'Library', this.libraryPanel);
+      this.addPanel('library', t('nav.library'), this.libraryPanel);
       this.showPanel('library');
     }
 
@@ -278,29 +287,28 @@
 
     buildLibrary() {
       const f = this.filters;
-      this.search = h('input', { class: 'lm-input lm-search', type: 'search', placeholder: 'Search names, triggers, tags, descriptions…', 'aria-label': 'search' });
+      this.search = h('input', { class: 'lm-input lm-search', type: 'search', placeholder: t('filter.search'), 'aria-label': t('filter.search_label') });
       let timer = null;
       this.search.addEventListener('input', () => {
         const started = performance.now();
         clearTimeout(timer);
         timer = setTimeout(() => { f.query = this.search.value.trim(); this.reload('search', started); }, 90);
       });
-      this.baseSel = h('select', { class: 'lm-select', 'aria-label': 'base model', onchange: (e) => { f.base = e.target.value; this.reload('filter'); } },
-        h('option', { value: '', text: 'All base models' }),
+      this.baseSel = h('select', { class: 'lm-select', 'aria-label': t('filter.base_label'), onchange: (e) => { f.base = e.target.value; this.reload('filter'); } },
+        h('option', { value: '', text: t('filter.all_bases') }),
         FAMILIES.map((x) => h('option', { value: x, text: familyLabel(x) })));
-      this.tagInput = h('input', { class: 'lm-input lm-taginput', list: 'lm-tags', placeholder: 'Tag', 'aria-label': 'tag' });
+      this.tagInput = h('input', { class: 'lm-input lm-taginput', list: 'lm-tags', placeholder: t('filter.tag'), 'aria-label': t('filter.tag_label') });
       this.tagInput.addEventListener('change', () => { f.tag = this.tagInput.value.trim(); this.reload('filter'); });
       this.tagList = h('datalist', { id: 'lm-tags' });
-      this.showSel = h('select', { class: 'lm-select', 'aria-label': 'show', onchange: (e) => { f.show = e.target.value; this.reload('filter'); } },
-        [['', 'Everything'], ['favorite', 'Favorites'], ['has_preview', 'With preview'], ['no_preview', 'Without preview'],
-          ['duplicate', 'Duplicates'], ['update_available', 'Updates on Civitai'], ['missing', 'Missing'], ['broken', 'Broken'], ['trashed', 'Trash']]
-          .map(([v, t]) => h('option', { value: v, text: t })));
-      this.sortSel = h('select', { class: 'lm-select', 'aria-label': 'sort', onchange: (e) => { f.sort = e.target.value; this.reload('filter'); } },
-        [['name', 'Name'], ['-modified', 'Newest file'], ['-added', 'Recently added'], ['-size', 'Largest'], ['size', 'Smallest']]
-          .map(([v, t]) => h('option', { value: v, text: t })));
+      this.showSel = h('select', { class: 'lm-select', 'aria-label': t('filter.show_label'), onchange: (e) => { f.show = e.target.value; this.reload('filter'); } },
+        ['', 'favorite', 'has_preview', 'no_preview', 'duplicate', 'update_available', 'missing', 'broken', 'trashed']
+          .map((v) => h('option', { value: v, text: t(`show.${v || 'all'}`) })));
+      this.sortSel = h('select', { class: 'lm-select', 'aria-label': t('filter.sort_label'), onchange: (e) => { f.sort = e.target.value; this.reload('filter'); } },
+        [['name', 'name'], ['-modified', 'modified'], ['-added', 'added'], ['-size', 'largest'], ['size', 'smallest']]
+          .map(([v, k]) => h('option', { value: v, text: t(`sort.${k}`) })));
       this.viewBtn = h('button', { class: 'lm-btn', type: 'button', onclick: () => this.toggleView() });
       this.count = h('span', { class: 'lm-count' });
-      this.selectAllBtn = h('button', { class: 'lm-btn', type: 'button', text: 'Select all', title: 'select every LoRA that matches (up to 10,000) for a bulk action', onclick: () => this.selectAll() });
+      this.selectAllBtn = h('button', { class: 'lm-btn', type: 'button', text: t('select.all'), title: t('select.all_hint'), onclick: () => this.selectAll() });
       const toolbar = h('div', { class: 'lm-toolbar' }, this.search, this.baseSel, this.tagInput, this.tagList, this.showSel, this.sortSel, this.viewBtn, this.selectAllBtn, this.count);
       this.bulkBar = this.buildBulkBar();
       this.scroller = h('div', { class: 'lm-scroller', tabindex: '0' });
@@ -315,7 +323,7 @@
         requestAnimationFrame(() => { ticking = false; this.render(); });
       });
       this.message = h('div', { class: 'lm-message', hidden: true });
-      this.detail = h('aside', { class: 'lm-detail', hidden: true, 'aria-label': 'details' });
+      this.detail = h('aside', { class: 'lm-detail', hidden: true, 'aria-label': t('view.details') });
       const list = h('div', { class: 'lm-list' }, toolbar, this.bulkBar, this.message, this.scroller);
       this.updateViewButton();
       return h('div', { class: 'lm-library' }, list, this.detail);
@@ -329,7 +337,7 @@
     }
 
     updateViewButton() {
-      this.viewBtn.textContent = this.view === 'grid' ? 'Table view' : 'Grid view';
+      this.viewBtn.textContent = t(this.view === 'grid' ? 'view.table' : 'view.grid');
       this.root.classList.toggle('lm-view-table', this.view === 'table');
     }
 
@@ -428,7 +436,7 @@
   }
   LM.LibraryView = LibraryView;
   // The helpers the view's other files (lora_manager_tab_*.js) use.
-  LM.lib = { h, clear, append, fmtSize, fmtDate, familyLabel, badge, loraTag, previewImage, authImage, ApiError,
+  LM.lib = { h, clear, append, t, shownName, stateText, fmtSize, fmtDate, familyLabel, badge, loraTag, previewImage, authImage, ApiError,
     FAMILIES, FAMILY_LABELS, CARD_FIELDS, CHUNK, VIEWS, KEY_STORE, makeApi };
   LM.detailActions = LM.detailActions || [];
   LM.h = h;
@@ -448,14 +456,15 @@
         && document.querySelector('gradio-app').shadowRoot.querySelector('#lm-app'));
   }
 
-  // The view's other files (grid, detail, bulk, status, civitai): the mount point can appear (gradio
-  // renders it) while later deferred scripts have not run yet, so mounting waits until every part has queued.
-  const PARTS = 5;
+  // The view's other files (grid, detail, bulk, status, keys, civitai): the mount point can appear (gradio
+  // renders it) while later deferred scripts have not run yet, so mounting waits until every part has queued
+  // (and the text table, lora_manager_i18n.js).
+  const PARTS = 6;
 
   function tryMount() {
     const root = findRoot();
     if (!root) return false;
-    if (Array.isArray(LM.viewParts || []) && (LM.viewParts || []).length < PARTS) {
+    if ((Array.isArray(LM.viewParts || []) && (LM.viewParts || []).length < PARTS) || typeof LM.t !== 'function') {
       setTimeout(tryMount, 20);
       return true;
     }

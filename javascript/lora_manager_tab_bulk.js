@@ -8,27 +8,50 @@
 
   const LM = (window.LoraManager = window.LoraManager || {});
   (LM.viewParts = LM.viewParts || []).push((lib) => {
-    const { h, familyLabel, FAMILIES } = lib;
+    const { h, clear, t, familyLabel, FAMILIES } = lib;
     return {
       // ----- bulk -----
       buildBulkBar() {
         this.bulkCount = h('span', { class: 'lm-bulkcount' });
-        this.bulkTag = h('input', { class: 'lm-input', placeholder: 'tag', list: 'lm-tags', 'aria-label': 'bulk tag' });
-        this.bulkBase = h('select', { class: 'lm-select', 'aria-label': 'bulk base model' }, h('option', { value: '', text: 'base model…' }), FAMILIES.map((x) => h('option', { value: x, text: familyLabel(x) })));
-        this.bulkFolder = h('input', { class: 'lm-input', placeholder: 'folder', 'aria-label': 'bulk folder' });
-        const btn = (text, fn, cls) => h('button', { class: `lm-btn${cls ? ` ${cls}` : ''}`, type: 'button', text, onclick: fn });
+        this.bulkTag = h('input', { class: 'lm-input', placeholder: t('bulk.tag'), list: 'lm-tags', 'aria-label': t('bulk.tag_label') });
+        this.bulkBase = h('select', { class: 'lm-select', 'aria-label': t('bulk.base_label') }, h('option', { value: '', text: t('bulk.base') }), FAMILIES.map((x) => h('option', { value: x, text: familyLabel(x) })));
+        // The target folder: a list of the library's folders (GET /folders); a typed path where the server has no list.
+        this.bulkFolder = h('select', { class: 'lm-select lm-bulkfolder', 'aria-label': t('bulk.folder_label'), name: 'bulk_folder' }, h('option', { value: '', text: t('bulk.folder_pick') }));
+        this.bulkFolder.addEventListener('focus', () => this.fillFolders());
+        const btn = (key, fn, cls) => h('button', { class: `lm-btn${cls ? ` ${cls}` : ''}`, type: 'button', text: t(key), onclick: fn });
+        this.bulkRestore = btn('bulk.restore', () => this.bulk('restore'));
         return h('div', { class: 'lm-bulkbar', hidden: true },
           this.bulkCount,
-          btn('Select loaded', () => { for (const c of this.chunks.values()) if (Array.isArray(c)) c.forEach((x) => this.selected.add(x.id)); this.render(true); }),
-          btn('Clear', () => { this.selected.clear(); this.render(true); }),
-          this.bulkTag, btn('Add tag', () => this.bulk('tag', this.bulkTag.value.trim())), btn('Remove tag', () => this.bulk('untag', this.bulkTag.value.trim())),
-          btn('Favorite', () => this.bulk('favorite')), btn('Unfavorite', () => this.bulk('unfavorite')),
-          this.bulkBase, btn('Set base', () => this.bulk('set_base', this.bulkBase.value || null)),
-          this.bulkFolder, btn('Move', () => this.bulkEach('move')), btn('Delete', () => this.bulkEach('trash'), 'lm-danger'));
+          btn('bulk.select_loaded', () => { for (const c of this.chunks.values()) if (Array.isArray(c)) c.forEach((x) => this.selected.add(x.id)); this.render(true); }),
+          btn('bulk.clear', () => { this.selected.clear(); this.render(true); }),
+          this.bulkTag, btn('bulk.add_tag', () => this.bulk('tag', this.bulkTag.value.trim())), btn('bulk.remove_tag', () => this.bulk('untag', this.bulkTag.value.trim())),
+          btn('bulk.favorite', () => this.bulk('favorite')), btn('bulk.unfavorite', () => this.bulk('unfavorite')),
+          this.bulkBase, btn('bulk.set_base', () => this.bulk('set_base', this.bulkBase.value || null)),
+          h('label', { class: 'lm-inline' }, h('span', { class: 'lm-label', text: t('move.folder') }), this.bulkFolder),
+          btn('bulk.move', () => this.bulkEach('move')), this.bulkRestore, btn('bulk.delete', () => this.bulkEach('trash'), 'lm-danger'));
+      },
+
+      // The folder list of the bulk move, once per list load: "(top of the root)" and every folder below the roots.
+      async fillFolders() {
+        if (this.bulkFolder.dataset.gen === String(this.gen)) return;
+        this.bulkFolder.dataset.gen = String(this.gen);
+        const paths = await this.folderPaths();
+        const keep = this.bulkFolder.value;
+        if (!paths.length && !this.folderInput) {
+          // No folder list from the server: a labelled text box takes the select's place.
+          this.folderInput = h('input', { class: 'lm-input', placeholder: t('move.folder_hint'), 'aria-label': t('bulk.folder_label'), name: 'bulk_folder' });
+          const focused = document.activeElement === this.bulkFolder;
+          this.bulkFolder.replaceWith(this.folderInput);
+          if (focused) this.folderInput.focus();
+          return;
+        }
+        clear(this.bulkFolder).append(h('option', { value: '', text: t('bulk.folder_pick') }), h('option', { value: '.', text: t('move.root') }),
+          paths.map((p) => h('option', { value: p, text: p })));
+        this.bulkFolder.value = keep;
       },
 
       async selectAll() {
-        if (this.total > 10000) { this.toast('Narrow the list to 10,000 LoRAs or fewer first', 'error'); return; }
+        if (this.total > 10000) { this.toast(t('bulk.too_many'), 'error'); return; }
         const p = this.params();
         p.set('fields', 'id');
         p.set('limit', '10000');
@@ -42,26 +65,29 @@
       renderBulkBar() {
         const n = this.selected.size;
         this.bulkBar.hidden = n === 0;
-        this.bulkCount.textContent = `${n} selected`;
+        this.bulkCount.textContent = t('bulk.selected', { n });
+        if (this.bulkRestore) this.bulkRestore.hidden = this.filters.show !== 'trashed';
+        if (this.bulkFolder && n && !this.bulkFolder.dataset.gen) this.fillFolders();
       },
 
       async bulk(action, value) {
-        if ((action === 'tag' || action === 'untag') && !value) { this.toast('Type a tag first', 'error'); return; }
+        if ((action === 'tag' || action === 'untag') && !value) { this.toast(t('bulk.need_tag'), 'error'); return; }
         const keys = [...this.selected];
         try {
           const res = await this.api.post('/loras/bulk', { keys, action, value: value === undefined ? null : (action === 'tag' || action === 'untag' ? [value] : value) });
-          this.toast(`${res.changed} changed`, 'info');
+          this.toast(t('bulk.changed', { n: res.changed }), 'success');
           if (action === 'tag' || action === 'untag') this.loadTags();
           await this.reload('keep');
           if (this.current && this.selected.has(this.current.id)) this.openDetail(this.current.id);
-        } catch (err) { this.toast(`Not done: ${err.message}`, 'error'); }
+        } catch (err) { this.toast(t('bulk.failed', { why: err.message }), 'error'); }
       },
 
       async bulkEach(action) {
         const keys = [...this.selected];
-        const folder = this.bulkFolder.value.trim();
-        if (action === 'move' && !folder) { this.toast('Type a folder first', 'error'); return; }
-        if (action === 'trash' && !window.confirm(`Move ${keys.length} LoRA(s) to the trash? They can be restored.`)) return;
+        const picked = (this.folderInput || this.bulkFolder).value.trim();
+        const folder = picked === '.' ? '' : picked;
+        if (action === 'move' && !picked) { this.toast(t('bulk.need_folder'), 'error'); return; }
+        if (action === 'trash' && !window.confirm(t('bulk.trash_confirm', { n: keys.length }))) return;
         let done = 0;
         const failed = [];
         for (const id of keys) {
@@ -73,7 +99,8 @@
           } catch (err) { failed.push(`${id}: ${err.message}`); }
           this.bulkCount.textContent = `${done}/${keys.length}…`;
         }
-        this.toast(`${done} ${action === 'move' ? 'moved' : 'deleted'}${failed.length ? `, ${failed.length} failed (${failed[0]})` : ''}`, failed.length ? 'error' : 'info');
+        const some = failed.length ? `, ${t('bulk.some_failed', { n: failed.length, first: failed[0] })}` : '';
+        this.toast(`${t(action === 'move' ? 'bulk.moved' : 'bulk.deleted', { n: done })}${some}`, failed.length ? 'error' : 'success');
         this.reload('keep');
       },
 

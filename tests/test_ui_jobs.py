@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import httpx
 import pytest
 
 pytest.importorskip("gradio")
@@ -47,7 +48,9 @@ def hosted(tmp_path_factory):
     root = tmp_path_factory.mktemp("jobs")
     write_lora(root / "lib" / "cat_style.safetensors", seed=1, metadata={"modelspec.trigger_phrase": "catword"})
     write_lora(root / "lib" / "dog_style.safetensors", seed=2)
-    core = build(Settings(lora_dirs=[str(root / "lib")], data_dir=str(root / "data")))
+    # the runner stands in for a host's pipeline: the server says jobs can run (GET /meta, /system)
+    settings = Settings(lora_dirs=[str(root / "lib")], data_dir=str(root / "data"))
+    core = build(settings, host={"name": "stand-in", "version": "0"})
     core.scan(wait_hashes=True)
     runner = PictureRunner(os.path.join(core.settings.data_dir, "outputs"))
     server = ThreadServer(core)
@@ -79,10 +82,16 @@ def _stack(page, name):
 def test_without_a_host_the_panel_says_so(page, hosted):
     _, core, _ = hosted
     core.jobs.runner = None
+    jobs = httpx.get(hosted[0].base + "/lora-manager/v1/meta", timeout=10).json().get("jobs")
+    if jobs and not jobs["available"]:  # the server says so: the panel shows why, the detail offers nothing
+        page.click(".lm-tab:text('Jobs')")
+        page.wait_for_selector(".lm-jobs-unavailable:has-text('SDNext')")
+        assert page.locator("button:text('Queue job')").is_hidden()
+        return
     _stack(page, "cat_style")
     page.click(".lm-tab:text('Jobs')")
     page.fill("textarea[aria-label='job prompt']", "a cat")
-    page.click("button:text('Queue job')")
+    page.click("button:text('Queue job')")  # a host without its pipeline: refused, and said why
     page.wait_for_selector(".lm-jobform .lm-message.lm-error:has-text('inside SDNext')")
 
 

@@ -269,7 +269,7 @@ def test_copy_and_send_to_a_host_prompt_box(page, served):
     page.wait_for_selector(".lm-detail-title:text('Neon City')")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.click(".lm-detail button:text('Copy tag')")
-    page.wait_for_selector(".lm-toast:text('Copied')")
+    page.wait_for_selector(".lm-toast:has-text('Copied')")
     assert page.evaluate("navigator.clipboard.readText()") == "<lora:neon_city:1>, neoncity, glow"
     page.click(".lm-detail button:text('To txt2img')")
     assert page.input_value("#txt2img_prompt textarea") == "a castle, <lora:neon_city:1>, neoncity, glow"
@@ -281,8 +281,8 @@ def test_move_trash_and_restore(page, served):
     page.locator(".lm-card", has_text="plain.v2").click()
     page.wait_for_selector(".lm-detail-title:text('plain.v2')")
     page.click(".lm-detail button:text('Move / rename')")
-    page.fill(".lm-moveform input[aria-label='folder']", "moved")
-    page.fill(".lm-moveform input[aria-label='new name']", "plain_renamed")
+    page.fill(".lm-moveform input[name='folder']", "moved")
+    page.fill(".lm-moveform input[name='new_name']", "plain_renamed")
     page.click(".lm-moveform button:text('Move')")
     wait_for(lambda: os.path.exists(lib / "moved" / "plain_renamed.safetensors"), timeout=10)
     assert not os.path.exists(lib / "misc" / "plain.v2.safetensors")
