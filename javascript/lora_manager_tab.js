@@ -301,7 +301,16 @@
       this.detail = h('aside', { class: 'lm-detail', hidden: true, 'aria-label': 'details' });
       const list = h('div', { class: 'lm-list' }, toolbar, this.bulkBar, this.message, this.scroller);
       this.updateViewButton();
-      return h('div', { class: 'lm-library' }, list, this.detail);
+      const library = h('div', { class: 'lm-library' }, list, this.detail);
+      this.runHooks('library', { library, list, toolbar });
+      return library;
+    }
+
+    // Other files add to the library view through LM.viewHooks[name] (functions called on the view).
+    runHooks(name, ...args) {
+      for (const fn of (LM.viewHooks && LM.viewHooks[name]) || []) {
+        try { fn.call(this, ...args); } catch (err) { console.error(`LoRA Manager ${name} hook`, err); }
+      }
     }
 
     toggleView() {
@@ -332,6 +341,7 @@
       else if (f.show === 'broken') p.set('broken', 'true');
       else if (f.show === 'trashed') p.set('state', 'trashed');
       p.set('sort', f.sort);
+      this.runHooks('params', p);
       if (CARD_FIELDS.length) p.set('fields', CARD_FIELDS.join(','));
       return p;
     }
@@ -375,6 +385,7 @@
       this.cursors = new Map(); // chunk index -> cursor after its last entry
       this.failedAt = new Map();
       this.loadError = null;
+      this.runHooks('reload', reason);
       const items = await this.fetchChunk(0);
       if (items === null) return;
       this.loadError = null;
@@ -433,7 +444,7 @@
 
   // The view's other files (grid, detail, bulk, status, civitai): the mount point can appear (gradio
   // renders it) while later deferred scripts have not run yet, so mounting waits until every part has queued.
-  const PARTS = 5;
+  const PARTS = 7;
 
   function tryMount() {
     const root = findRoot();
