@@ -55,6 +55,16 @@ def api_lacks(method: str, path: str, param: str | None = None, value: str | Non
     return value is not None and value not in str(found[0].get("schema", {}))
 
 
+def bulk_lacks(action: str) -> bool:
+    """True when POST /loras/bulk does not take `action` on this branch."""
+    import json
+
+    try:
+        return f'"{action}"' not in json.dumps(_schema()["components"]["schemas"].get("BulkEdit", {}))
+    except Exception:  # noqa: BLE001 - as in api_lacks
+        return False
+
+
 def library(root) -> dict[str, str]:
     """Five LoRAs in three folders (one nested), two of them the same bytes; a preview for one.
     Returns prompt name -> relative path."""
