@@ -95,7 +95,7 @@
       this.say(`${moves.length.toLocaleString()} ${tr('organize.to_move', 'to move')}, ${skipped.length.toLocaleString()} ${tr('organize.staying', 'staying where they are')}`
         + (moves.length > SHOWN ? ` (${tr('organize.first', 'the first')} ${SHOWN} ${tr('organize.listed', 'listed')})` : ''));
       clear(this.moves).append(...moves.slice(0, SHOWN).map((m) => h('tr', { class: 'lm-move', dataset: { id: String(m.id) } },
-        h('td', { class: 'lm-mono', text: m.from }), h('td', { class: 'lm-mono', text: m.to }))));
+        h('td', { class: 'lm-mono', text: m.from ?? m.from_ }), h('td', { class: 'lm-mono', text: m.to }))));
       clear(this.skipped).append(...skipped.slice(0, SHOWN).map((s) => h('li', { class: 'lm-muted', dataset: { id: String(s.id) },
         text: `#${s.id}: ${s.reason}` })));
     }
