@@ -163,7 +163,7 @@ def test_duplicates_panel_lists_the_group(browser, served):
     with open_tab(browser, server) as page:
         page.click("button[data-panel='duplicates']")
         group = page.locator(".lm-dupe-group")
-        wait_for(lambda: group.count() == 1, timeout=10)
+        wait_for(lambda: group.count() == 1, timeout=30)
         paths = group.locator(".lm-dupe-path").all_inner_texts()
         assert sorted(p.replace(str(lib) + "/", "") for p in paths) == [files["mira"], files["mira_copy"]]
         assert group.locator("button:text-is('Keep this one')").count() == 2

@@ -65,7 +65,7 @@ def test_the_tree_can_be_hidden_and_stays_hidden(browser, served):
 def test_counts_click_to_filter_and_breadcrumbs(browser, served):
     server, lib, files = served
     with open_tab(browser, server) as page:
-        wait_for(lambda: _row(page, "chars").count() == 1, timeout=10)
+        wait_for(lambda: _row(page, "chars").count() == 1, timeout=30)
         assert _row(page, lib.name).locator(".lm-tree-count").inner_text() == str(len(files))
         assert _row(page, "chars").locator(".lm-tree-count").inner_text() == "2"
         assert _row(page, "styles").locator(".lm-tree-count").inner_text() == "2"
@@ -92,13 +92,13 @@ def test_counts_click_to_filter_and_breadcrumbs(browser, served):
 def test_thousands_of_folders_are_drawn_only_where_seen(browser, served):
     server, _, _ = served
     with open_tab(browser, server) as page:
-        wait_for(lambda: _row(page, "zz_many").count() == 1, timeout=10)
+        wait_for(lambda: _row(page, "zz_many").count() == 1, timeout=30)
         _row(page, "zz_many").locator(".lm-tree-twist").click()
         total = page.evaluate("window.LoraManager.app.treeRows.length")
         assert total > MANY
         assert page.locator(".lm-tree-row").count() < 100  # the rows in view, not all of them
         page.evaluate("(() => { const t = document.querySelector('.lm-tree'); t.scrollTop = t.scrollHeight; })()")
-        wait_for(lambda: _row(page, f"f{MANY - 1:04d}").count() == 1, timeout=10)
+        wait_for(lambda: _row(page, f"f{MANY - 1:04d}").count() == 1, timeout=30)
         assert _row(page, f"f{MANY - 1:04d}").locator(".lm-tree-count").inner_text() == "0"
 
 
@@ -106,21 +106,21 @@ def test_thousands_of_folders_are_drawn_only_where_seen(browser, served):
 @needs_moves
 def test_new_folder_drag_cards_onto_it_and_rename_it(browser, tmp_path):
     with served_library(tmp_path) as (server, lib, files), open_tab(browser, server) as page:
-        wait_for(lambda: _row(page, "chars").count() == 1, timeout=10)
+        wait_for(lambda: _row(page, "chars").count() == 1, timeout=30)
         page.click(".lm-tree-head button:text-is('+')")
         page.fill("input[aria-label='folder name']", "../evil")
         page.click(".lm-tree-form button:text-is('Create')")
         assert "no slashes" in page.inner_text(".lm-toast")
         page.fill("input[aria-label='folder name']", "keep")
         page.click(".lm-tree-form button:text-is('Create')")
-        wait_for(lambda: _row(page, "keep").count() == 1, timeout=10)
+        wait_for(lambda: _row(page, "keep").count() == 1, timeout=30)
         assert (lib / "keep").is_dir()
 
         # one card
         keep = ".lm-tree-row:has(.lm-tree-name:text-is('keep'))"
         page.drag_and_drop(".lm-card:has-text('plain') .lm-card-name", keep)
         wait_for(lambda: server.api("GET", "/loras/plain")["path"] == str(lib / "keep" / "plain.safetensors"))
-        wait_for(lambda: _row(page, "keep").locator(".lm-tree-count").inner_text() == "1", timeout=10)
+        wait_for(lambda: _row(page, "keep").locator(".lm-tree-count").inner_text() == "1", timeout=30)
 
         # the selection: dragging one selected card moves every selected one
         for name in ("Ink Wash", "Neon City"):

@@ -55,9 +55,9 @@ def test_keep_one_of_a_duplicate_group(browser, served):
     server.api("PATCH", "/loras/mira_copy", json={"tags": ["blue"]})
     with open_tab(browser, server) as page:
         page.click("button[data-panel='duplicates']")
-        wait_for(lambda: page.locator(".lm-dupe-group").count() == 1, timeout=10)
+        wait_for(lambda: page.locator(".lm-dupe-group").count() == 1, timeout=30)
         page.locator(".lm-dupe", has_text="mira_copy").locator("button:text-is('Keep this one')").click()
-        wait_for(lambda: page.locator(".lm-dupe-group").count() == 0, timeout=10)
+        wait_for(lambda: page.locator(".lm-dupe-group").count() == 0, timeout=30)
         kept = server.api("GET", "/loras/mira_copy")
         assert sorted(kept["tags"]) == ["blue", "red"] and kept["favorite"] is True
         assert server.api("GET", "/loras/mira")["state"] == "trashed"
@@ -77,10 +77,10 @@ def test_preview_from_a_file_then_replaced_from_the_clipboard(browser, served, t
         page.set_input_files(".lm-setpreview input[type=file]", str(tmp_path / "notes.txt"))
         assert "PNG, JPEG or WebP" in page.inner_text(".lm-toast")
         page.set_input_files(".lm-setpreview input[type=file]", str(tmp_path / "red.png"))
-        wait_for(target.is_file, timeout=10)
+        wait_for(target.is_file, timeout=30)
         assert _color(target) == (255, 0, 0)
         page.wait_for_selector(".lm-detail button:text-is('Replace preview')")
-        wait_for(lambda: page.locator(".lm-detail img.lm-preview").count() == 1, timeout=10)
+        wait_for(lambda: page.locator(".lm-detail img.lm-preview").count() == 1, timeout=30)
 
         page.click(".lm-detail button:text-is('Replace preview')")
         asked: list[str] = []
@@ -92,14 +92,14 @@ def test_preview_from_a_file_then_replaced_from_the_clipboard(browser, served, t
             const paste = new ClipboardEvent('paste', { clipboardData: data, bubbles: true });
             document.querySelector('.lm-pastezone').dispatchEvent(paste);
         }""", list(_png((0, 255, 0))))
-        wait_for(lambda: _color(target) == (0, 255, 0), timeout=10)
+        wait_for(lambda: _color(target) == (0, 255, 0), timeout=90)
         assert any("Replace it?" in m for m in asked)
         # the card shows the new image, not the one the browser kept
         page.click(".lm-detail .lm-close")
         img = page.locator(".lm-card", has_text="plain").locator("img.lm-img")
         green = """i => { const c = document.createElement('canvas'); c.width = c.height = 1;
             const x = c.getContext('2d'); x.drawImage(i, 0, 0, 1, 1); return x.getImageData(0, 0, 1, 1).data[1]; }"""
-        wait_for(lambda: img.evaluate(green) > 200, timeout=10)
+        wait_for(lambda: img.evaluate(green) > 200, timeout=30)
 
 
 @pytest.mark.skipif(api_lacks("POST", "/organize"), reason="POST /organize not in the API yet")
@@ -121,7 +121,7 @@ def test_organize_lists_every_move_then_applies_it(browser, served):
         page.click("button:text-is('Preview moves')")
         page.wait_for_selector("button:text-matches('^Apply \\\\(')")
         page.click("button:text-matches('^Apply')")
-        wait_for(lambda: all(os.path.exists(dst) and not os.path.exists(src) for src, dst in planned), timeout=20)
+        wait_for(lambda: all(os.path.exists(dst) and not os.path.exists(src) for src, dst in planned), timeout=30)
         page.click("button[data-panel='library']")
         assert len(card_names(page)) >= 1
 
@@ -145,7 +145,7 @@ def test_preview_picked_from_a_finished_job(browser, tmp_path):
             page.click(".lm-setpreview button:text-is('Pick from a finished job')")
             page.click(f".lm-jobimg[data-job='{job['id']}']")
             target = lib / "chars" / "mira.preview.png"
-            wait_for(target.is_file, timeout=10)
+            wait_for(target.is_file, timeout=30)
             assert _color(target) == (0, 120, 255)
     finally:
         server.stop()

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from PIL import Image
 
-from .browser import Server
+from .browser import Server, wait_for
 from .loras import write_lora
 
 P = "/lora-manager/v1"
@@ -91,7 +91,10 @@ def served_library(tmp_path):
     files = library(lib)
     server = Server(str(lib), str(tmp_path / "data"), env={"LORA_MANAGER_WATCH_INTERVAL": "0"})
     try:
-        server.settled(len(files))
+        # as Server.settled, with room for a machine shared with other test runs
+        wait_for(lambda: (server.api("GET", "/loras")["total"] == len(files)
+                          and not server.api("GET", "/scans/current")["running"]
+                          and server.api("GET", "/hashing")["pending_files"] == 0), timeout=300)
         yield server, lib, files
     finally:
         print(server.stop())
