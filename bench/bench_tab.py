@@ -110,7 +110,7 @@ def measure(base: str, chromium: str, client: httpx.Client) -> dict:
         firsts, mounts = [], []
         for _ in range(3):  # the first load warms the server's caches and the browser's
             page.goto(base + "/lora-manager/ui/")
-            page.wait_for_function("window.LoraManager && window.LoraManager.metrics.firstPageAt")
+            page.wait_for_function("() => window.LoraManager && window.LoraManager.metrics.firstPageAt")
             firsts.append(page.evaluate("window.LoraManager.metrics.firstPageAt"))
             mounts.append(page.evaluate("window.LoraManager.metrics.firstPageMs"))
         out["first_page_ms"] = {"navigation_to_cards": round(statistics.median(firsts[1:]), 1),
@@ -120,7 +120,7 @@ def measure(base: str, chromium: str, client: httpx.Client) -> dict:
         def timed(action) -> float:
             page.evaluate("window.LoraManager.metrics.lastSearchMs = null")
             action()
-            page.wait_for_function("window.LoraManager.metrics.lastSearchMs !== null")
+            page.wait_for_function("() => window.LoraManager.metrics.lastSearchMs !== null")
             return page.evaluate("window.LoraManager.metrics.lastSearchMs")
 
         searches, http = [], []
