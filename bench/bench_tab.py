@@ -6,7 +6,8 @@
 Starts the standalone server on the (pre-indexed) database, opens the tab and
 reports: the first page (navigation start to first cards drawn, and the
 script's own mount-to-cards time), searches and filters (keystroke to the
-results drawn, the input debounce included), a jump deep into the list, and,
+results drawn, the input debounce included), a jump deep into the list, the folder tree, tags
+included and excluded and infix search (bench/bench_tab_library.py), and,
 as the baseline of the same run, the plain HTTP time of the same API calls.
 """
 
@@ -23,6 +24,7 @@ import httpx
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench.bench_tab_library import measure_library  # noqa: E402
 from bench.report import emit  # noqa: E402
 from lora_manager.app import build  # noqa: E402
 from lora_manager.settings import Settings  # noqa: E402
@@ -109,7 +111,7 @@ def measure(base: str, chromium: str, client: httpx.Client) -> dict:
         firsts, mounts = [], []
         for _ in range(3):  # the first load warms the server's caches and the browser's
             page.goto(base + "/lora-manager/ui/")
-            page.wait_for_function("window.LoraManager && window.LoraManager.metrics.firstPageAt")
+            page.wait_for_function("() => window.LoraManager && window.LoraManager.metrics.firstPageAt")
             firsts.append(page.evaluate("window.LoraManager.metrics.firstPageAt"))
             mounts.append(page.evaluate("window.LoraManager.metrics.firstPageMs"))
         out["first_page_ms"] = {"navigation_to_cards": round(statistics.median(firsts[1:]), 1),
@@ -119,7 +121,7 @@ def measure(base: str, chromium: str, client: httpx.Client) -> dict:
         def timed(action) -> float:
             page.evaluate("window.LoraManager.metrics.lastSearchMs = null")
             action()
-            page.wait_for_function("window.LoraManager.metrics.lastSearchMs !== null")
+            page.wait_for_function("() => window.LoraManager.metrics.lastSearchMs !== null")
             return page.evaluate("window.LoraManager.metrics.lastSearchMs")
 
         searches, http = [], []
@@ -151,6 +153,8 @@ def measure(base: str, chromium: str, client: httpx.Client) -> dict:
                 !document.querySelector('.lm-window .lm-placeholder'); }}""")
             jumps.append((time.perf_counter() - t0) * 1000)
         out["deep_scroll_ms"] = {"median": round(statistics.median(jumps), 1), "max": round(max(jumps), 1)}
+        page.evaluate("(() => { const s = document.querySelector('.lm-scroller'); s.scrollTop = 0; })()")
+        out.update(measure_library(page, client))  # folder tree, tag include/exclude, infix search
         browser.close()
     return out
 

@@ -326,7 +326,16 @@
       this.detail = h('aside', { class: 'lm-detail', hidden: true, 'aria-label': t('view.details') });
       const list = h('div', { class: 'lm-list' }, toolbar, this.bulkBar, this.message, this.scroller);
       this.updateViewButton();
-      return h('div', { class: 'lm-library' }, list, this.detail);
+      const library = h('div', { class: 'lm-library' }, list, this.detail);
+      this.runHooks('library', { library, list, toolbar });
+      return library;
+    }
+
+    // Other files add to the library view through LM.viewHooks[name] (functions called on the view).
+    runHooks(name, ...args) {
+      for (const fn of (LM.viewHooks && LM.viewHooks[name]) || []) {
+        try { fn.call(this, ...args); } catch (err) { console.error(`LoRA Manager ${name} hook`, err); }
+      }
     }
 
     toggleView() {
@@ -357,6 +366,7 @@
       else if (f.show === 'broken') p.set('broken', 'true');
       else if (f.show === 'trashed') p.set('state', 'trashed');
       p.set('sort', f.sort);
+      this.runHooks('params', p);
       if (CARD_FIELDS.length) p.set('fields', CARD_FIELDS.join(','));
       return p;
     }
@@ -400,6 +410,7 @@
       this.cursors = new Map(); // chunk index -> cursor after its last entry
       this.failedAt = new Map();
       this.loadError = null;
+      this.runHooks('reload', reason);
       const items = await this.fetchChunk(0);
       if (items === null) return;
       this.loadError = null;
@@ -456,10 +467,10 @@
         && document.querySelector('gradio-app').shadowRoot.querySelector('#lm-app'));
   }
 
-  // The view's other files (grid, detail, bulk, status, keys, civitai): the mount point can appear (gradio
+  // The view's other files (grid, detail, bulk, status, keys, civitai, folders, filters): the mount point can appear (gradio
   // renders it) while later deferred scripts have not run yet, so mounting waits until every part has queued
   // (and the text table, lora_manager_i18n.js).
-  const PARTS = 6;
+  const PARTS = 8;
 
   function tryMount() {
     const root = findRoot();
