@@ -21,6 +21,8 @@ from .sync.scanner import Scanner
 from .standalone import memtrim
 from .jobs.queue import JobQueue
 from .recommend.service import Recommender
+from .recipes.service import Recipes
+from .storage.recipe_store import SqlRecipeStore
 from .usage.recorder import Recorder
 from .usage.retention import UsageRetention
 from .sync.scans import ScanService
@@ -81,6 +83,7 @@ class App:
     civitai_downloads: Any = None
     civitai_clients: Any = None
     host: dict[str, Any] | None = None  # {"name", "version"} when running inside a host
+    recipes: Any = None  # recipes/service.py's Recipes, over its store, the catalog and the job queue
 
     @property
     def host_model_family(self) -> Optional[Callable[[], Optional[str]]]:
@@ -149,6 +152,7 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
         autocomplete=AutocompleteIndex(stores.autocomplete, lambda: db.write_version, family),
         recommender=recommender, civitai=civitai[0], transfer=transfer, family=family, host=host,
     )
+    app.recipes = Recipes(SqlRecipeStore(db), catalog, app.jobs, family, settings.data_dir)
     app.retention.start()
     civitai_services.attach(app, stores)  # update checks and the download queue work through the core's services
     return app

@@ -362,3 +362,5 @@ from . import civitai_models  # noqa: E402,F401
 # The tables of Civitai update checks and downloads live in their own module; importing it here
 # puts them in Base.metadata.
 from . import civitai_dl_models  # noqa: E402,F401
+# Recipes (a prompt, settings and a LoRA stack, saved) live in their own module.
+from . import recipe_models  # noqa: E402,F401
