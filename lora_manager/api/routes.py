@@ -29,6 +29,7 @@ from .handlers import autocomplete, bind, events, groups, jobs, loras, previews,
 from .list_route import list_endpoint
 from .handlers.civitai import civitai_routes
 from .handlers.civitai_downloads import civitai_download_routes
+from .handlers.recipes import recipe_routes
 from .handlers.transfer import transfer_routes
 from .responses import core_error_response
 
@@ -173,7 +174,8 @@ def routes(core) -> list[Route]:
               "accept, dismiss or thumbs-down a suggestion", R.FeedbackResult),
         Route("/recommendations/status", "GET", bind(recommend.status, rec),
               "model state, index size, build progress", R.RecommendStatus),
-    ] + civitai_routes(core, Route) + civitai_download_routes(core, Route) + transfer_routes(core, Route)
+    ] + civitai_routes(core, Route) + civitai_download_routes(core, Route) + transfer_routes(core, Route) \
+        + recipe_routes(core, Route)
 
 
 def _answering_errors(endpoint: Callable[..., Any]) -> Callable[..., Any]:

@@ -3,7 +3,7 @@ API's schemas reuse them (docs/recipes.md)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -14,6 +14,10 @@ MAX_LORAS = 32
 MAX_TAGS = 50
 MAX_PARAMS = 60
 HASH = r"^[0-9a-fA-F]{8,64}$"
+NAME = r"^[^<>:\x00\n\r]*[^<>:\x00\n\r\s][^<>:\x00\n\r]*$"  # a prompt name: no tag syntax, not blank
+Tag = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
+ParamName = Annotated[str, Field(min_length=1, max_length=100)]
+ParamValue = Annotated[str, Field(max_length=2000)] | int | float | bool | None
 SOURCES = ("manual", "image", "event", "import")
 
 
@@ -22,7 +26,7 @@ class RecipeLora(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: str = Field(..., min_length=1, max_length=300)
+    name: str = Field(..., min_length=1, max_length=300, pattern=NAME)
     weight: float = Field(1.0, ge=-20, le=20)
     te: float | None = Field(None, ge=-20, le=20, description="text-encoder weight, when it differs")
     unet: float | None = Field(None, ge=-20, le=20)
@@ -34,9 +38,7 @@ class RecipeLora(BaseModel):
 
     @field_validator("name")
     @classmethod
-    def _no_tag_syntax(cls, v: str) -> str:
-        if any(c in v for c in "<>:\x00\n\r"):
-            raise ValueError("a LoRA name cannot hold < > : or line breaks")
+    def _strip(cls, v: str) -> str:
         return v.strip()
 
     @field_validator("sha256", "tensor_sha256")
@@ -48,7 +50,7 @@ class RecipeLora(BaseModel):
 class RecipeFields(BaseModel):
     """What a person or a tool says about a recipe (every field optional: a PATCH gives some)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(None, max_length=200)
     prompt: str | None = Field(None, max_length=MAX_TEXT)
@@ -64,21 +66,10 @@ class RecipeFields(BaseModel):
     width: int | None = Field(None, ge=8, le=16384)
     height: int | None = Field(None, ge=8, le=16384)
     seed: int | None = Field(None, ge=-1, le=2**63 - 1)
-    params: dict[str, str | int | float | bool | None] | None = Field(None, description="other settings, by name")
-    tags: list[str] | None = Field(None, max_length=MAX_TAGS)
+    params: dict[ParamName, ParamValue] | None = Field(None, max_length=MAX_PARAMS,
+                                                       description="other settings, by name (clip skip, ...)")
+    tags: list[Tag] | None = Field(None, max_length=MAX_TAGS)
     notes: str | None = Field(None, max_length=MAX_TEXT)
-
-    @field_validator("params")
-    @classmethod
-    def _params(cls, v: dict | None) -> dict | None:
-        if v is None:
-            return v
-        if len(v) > MAX_PARAMS:
-            raise ValueError(f"at most {MAX_PARAMS} settings")
-        for key, value in v.items():
-            if not key or len(key) > 100 or (isinstance(value, str) and len(value) > 2000):
-                raise ValueError("a setting's name is 1..100 characters, its value at most 2000")
-        return v
 
     @field_validator("tags")
     @classmethod
@@ -88,8 +79,6 @@ class RecipeFields(BaseModel):
         out: list[str] = []
         for tag in v:
             tag = " ".join(str(tag).split()).lower()
-            if not tag or len(tag) > 100:
-                raise ValueError("a tag is 1..100 characters")
             if tag not in out:
                 out.append(tag)
         return out
@@ -100,6 +89,7 @@ def validate(data: Any, *, partial: bool = False) -> dict[str, Any]:
     problem."""
     if not isinstance(data, dict):
         raise InvalidInput("a recipe is a JSON object")
+    data = {k: v for k, v in data.items() if k in RecipeFields.model_fields}  # a document's other keys: not ours
     try:
         fields = RecipeFields.model_validate(data)
     except ValidationError as exc:
