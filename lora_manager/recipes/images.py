@@ -54,6 +54,8 @@ def open_image(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX
             img = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise BadImage(f"the image's dimensions are absurd (over {max_pixels} pixels): refused unread") from None
+    except ValueError as exc:  # Pillow's caps on text chunks (1 MB decompressed each, 64 MB in all)
+        raise BadImage(f"a text chunk of the image is too large or damaged ({exc}): refused") from None
     except Exception as exc:  # Pillow raises many kinds on hostile bytes
         raise BadImage(f"not an image we can read (PNG, JPEG or WebP): {type(exc).__name__}") from None
     if img.format not in FORMATS:
@@ -91,12 +93,16 @@ def read_texts(data: bytes, *, max_bytes: int = MAX_BYTES) -> ImageTexts:
 
 def _exif_comment(img) -> str | None:
     try:
-        exif = img.getexif()
-        raw = exif.get_ifd(EXIF_IFD).get(USER_COMMENT)
-        if raw is None:
-            raw = exif.get(IMAGE_DESCRIPTION)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            exif = img.getexif()
+            raw = exif.get_ifd(EXIF_IFD).get(USER_COMMENT)
+            if raw is None:
+                raw = exif.get(IMAGE_DESCRIPTION)
     except Exception as exc:  # damaged IFDs: struct errors, bad offsets, loops
         raise BadImage(f"the image's EXIF data is damaged ({type(exc).__name__}): no parameters can be read") from None
+    if raw is None and any("Corrupt EXIF" in str(w.message) for w in seen):  # Pillow reads on, empty-handed
+        raise BadImage("the image's EXIF data is damaged (Pillow: corrupt EXIF): no parameters can be read")
     if raw is None:
         return None
     text = decode_user_comment(raw) if isinstance(raw, bytes) else str(raw)

@@ -104,12 +104,13 @@ def validate(data: Any, *, partial: bool = False) -> dict[str, Any]:
 
 
 def lora_tag(lora: dict[str, Any]) -> str:
-    """`<lora:name:weight>` as SDNext reads it (te/unet and block weights as named arguments when given)."""
-    parts = [lora["name"], f"{lora.get('weight', 1.0):g}"]
-    if lora.get("te") is not None and lora.get("te") != lora.get("weight"):
-        parts.append(f"te={lora['te']:g}")
-    if lora.get("unet") is not None and lora.get("unet") != lora.get("weight"):
-        parts.append(f"unet={lora['unet']:g}")
+    """`<lora:name:weight>` as SDNext reads it; a text-encoder weight of its own as `<lora:name:te:unet>`
+    (positional: the first weight is the text encoder's, the second the UNet's), block weights as named
+    arguments."""
+    weight = lora.get("weight", 1.0)
+    weight = 1.0 if weight is None else weight
+    te = lora.get("te")
+    parts = [lora["name"]] + ([f"{te:g}", f"{weight:g}"] if te is not None and te != weight else [f"{weight:g}"])
     if lora.get("blocks"):
         parts.extend(p.strip() for p in str(lora["blocks"]).split(":") if p.strip())
     return "<lora:" + ":".join(parts) + ">"
