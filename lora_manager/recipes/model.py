@@ -65,7 +65,7 @@ class RecipeFields(BaseModel):
     cfg_scale: float | None = Field(None, ge=0, le=100)
     width: int | None = Field(None, ge=8, le=16384)
     height: int | None = Field(None, ge=8, le=16384)
-    seed: int | None = Field(None, ge=-1, le=2**63 - 1)
+    seed: int | None = Field(None, ge=-1, le=2**53 - 1)
     params: dict[ParamName, ParamValue] | None = Field(None, max_length=MAX_PARAMS,
                                                        description="other settings, by name (clip skip, ...)")
     tags: list[Tag] | None = Field(None, max_length=MAX_TAGS)

@@ -93,8 +93,6 @@ class Recipes:
         if not values["title"]:
             values["title"] = default_title(values["prompt"], fallback=values["loras"][0]["name"] if values["loras"]
                                             else "Recipe")
-        if not values["prompt"] and not values["loras"]:
-            raise InvalidInput("a recipe needs a prompt or at least one LoRA")
         values["source"] = source
         values["cover"] = self._save_cover(cover) if cover else None
         try:
