@@ -36,8 +36,9 @@
       this.note = h('div', { class: 'lm-message', hidden: true, 'aria-live': 'polite' });
       this.count = h('span', { class: 'lm-count' });
       this.list = h('div', { class: 'lm-recipes' });
+      const fromPrompt = app.hostMode ? h('button', { class: 'lm-btn', type: 'button', text: 'From txt2img prompt', title: 'save the host\'s txt2img prompt and its LoRAs as a recipe', onclick: () => this.fromPrompt() }) : null;
       this.element = h('div', { class: 'lm-recipes-panel' },
-        h('div', { class: 'lm-toolbar' }, this.search, this.tagSel, this.loraInput, this.count),
+        h('div', { class: 'lm-toolbar' }, this.search, this.tagSel, this.loraInput, fromPrompt, this.count),
         this.drop, this.file, this.note, this.list);
     }
 
@@ -116,6 +117,19 @@
         this.say(`Made ${made.length} recipe${made.length === 1 ? '' : 's'}${data.dialect ? ` (${data.dialect} parameters)` : ''}${missing ? `; ${missing} LoRA(s) not in the library` : ''}`);
         this.load();
       } catch (err) { this.say(`No recipe from ${file.name}: ${err.message}`, true); }
+    }
+
+    async fromPrompt() {
+      const app = typeof window.gradioApp === 'function' ? window.gradioApp() : document;
+      const box = app.querySelector('#txt2img_prompt textarea');
+      const neg = app.querySelector('#txt2img_neg_prompt textarea');
+      if (!box || !box.value.trim()) { this.say('The txt2img prompt is empty', true); return; }
+      const text = box.value + (neg && neg.value.trim() ? `\nNegative prompt: ${neg.value}` : '');
+      try {
+        const r = await this.api.post('/recipes/from-text', { text: text.slice(0, 10000) });
+        this.say(`Saved "${r.title}"`);
+        this.load();
+      } catch (err) { this.say(`Not saved: ${err.message}`, true); }
     }
 
     async send(r) {

@@ -198,3 +198,18 @@ def test_from_a_recorded_generation(setup):
                                                                                           "event")
     assert rec["loras"][0]["present"] and rec["loras"][0]["weight"] == 0.55
     assert client.post(f"{P}/from-event/999999").status_code == 404
+
+
+def test_from_text_a_prompt_box_or_a_jobs_infotext(setup):
+    core, client, paths = setup
+    r = client.post(f"{P}/from-text", json={"text": "a cat <lora:cat_style:0.4>\nNegative prompt: dull"})
+    assert r.status_code == 201, r.text
+    rec = r.json()
+    assert (rec["prompt"], rec["negative_prompt"], rec["source"]) == ("a cat", "dull", "text")
+    assert rec["loras"][0]["present"] and rec["loras"][0]["weight"] == 0.4
+    job_info = RI.sdnext_text(hashes=(tensor_sha256(paths["cat"])[:8], tensor_sha256(paths["dog"])[:8]))
+    r = client.post(f"{P}/from-text", json={"text": job_info, "title": "From a job"})
+    assert r.json()["dialect"] == "sdnext" and all(lo["present"] for lo in r.json()["loras"])
+    odd = client.post(f"{P}/from-text", json={"text": "x\nSteps: 1e999, Seed: nan, Size: 8x8"})
+    assert odd.status_code == 201 and odd.json()["notes_read"]  # numbers that are not: noted, never a crash
+    assert client.post(f"{P}/from-text", json={"text": "   "}).status_code == 422

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..recipes.model import RecipeFields
 
@@ -16,6 +16,14 @@ class RecipeCreate(RecipeFields):
 
 class RecipePatch(RecipeFields):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
+
+class RecipeFromText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(..., min_length=1, max_length=10_000, pattern=r"\S",
+                      description="generation parameters (an infotext) or a prompt with <lora:...> tags")
+    title: Optional[str] = Field(None, max_length=200)
 
 
 class RecipeLoraOut(BaseModel):

@@ -162,6 +162,19 @@ class Recipes:
         recipe["dialect"], recipe["notes_read"] = parsed.dialect, parsed.notes
         return recipe
 
+    def from_text(self, text: str, *, title: str | None = None) -> dict[str, Any]:
+        """A recipe from generation parameters as text: an infotext (a job's result, a copied one) or just a
+        prompt with its `<lora:...>` tags (the host's prompt box)."""
+        from .parse.infotext import parse
+
+        if not text.strip():
+            raise InvalidInput("no text: give a prompt or generation parameters")
+        parsed = parse(text)
+        fields = {**parsed.fields, **({"title": title} if title else {})}
+        recipe = self.create(fields, source="text")
+        recipe["dialect"], recipe["notes_read"] = parsed.dialect, parsed.notes
+        return recipe
+
     def from_event(self, event_id: int) -> dict[str, Any]:
         gen = self.store.generation(event_id)
         if gen is None:

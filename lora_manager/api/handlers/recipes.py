@@ -69,6 +69,9 @@ def recipe_routes(core, route) -> list:
         data = await _body(request, IMAGE_TYPES, MAX_BYTES)
         return JSON(await run_in_threadpool(svc.from_image, data, title=title), status_code=201)
 
+    def from_text(req: S.RecipeFromText = Body(...)) -> Response:
+        return JSON(svc.from_text(req.text, title=req.title), status_code=201)
+
     def from_event(event_id: int = EVENT_ID) -> Response:
         return JSON(svc.from_event(event_id), status_code=201)
 
@@ -100,6 +103,8 @@ def recipe_routes(core, route) -> list:
         route("/recipes/from-image", "POST", from_image, "a recipe from an image's generation parameters "
               "(SDNext, A1111, ComfyUI, Civitai); the image becomes its cover", S.RecipeFromImage, status_code=201,
               max_body=MAX_BYTES, extra={"openapi_extra": IMAGE_BODY}),
+        route("/recipes/from-text", "POST", from_text, "a recipe from generation parameters as text (a job's "
+              "infotext) or a prompt with <lora:...> tags (the host's prompt box)", S.RecipeFromImage, status_code=201),
         route("/recipes/from-event/{event_id}", "POST", from_event, "a recipe from a recorded generation (usage)",
               S.Recipe, status_code=201),
         route("/recipes/import", "POST", import_, "import a recipe document or a PNG carrying one", S.RecipeImported,

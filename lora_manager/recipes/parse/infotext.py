@@ -126,7 +126,7 @@ def parse(text: str) -> Parsed:
         if key in params:
             try:
                 fields[name] = kind(float(params[key])) if kind is int else kind(params[key])
-            except ValueError:
+            except (ValueError, OverflowError):
                 notes.append(f"'{key}: {params[key][:40]}' is not a number")
     for key, name in TEXTS.items():
         if params.get(key) and name not in fields:
