@@ -79,11 +79,16 @@ def settle(catalog, loras: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def presence(catalog, loras: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The stack with each LoRA's presence (no entry bodies)."""
+def presence(catalog, loras: list[dict[str, Any]], seen: dict | None = None) -> list[dict[str, Any]]:
+    """The stack with each LoRA's presence (no entry bodies); `seen` keeps answers across the recipes of a page."""
+    seen = {} if seen is None else seen
     out = []
     for lora in loras:
-        found = match(catalog, lora)
-        found.pop("entry")
-        out.append({**lora, **{k: v for k, v in found.items()}})
+        key = (lora.get("name"), lora.get("sha256"), lora.get("tensor_sha256"), lora.get("civitai_model_id"),
+               lora.get("civitai_version_id"))
+        if key not in seen:
+            found = match(catalog, lora)
+            found.pop("entry")
+            seen[key] = found
+        out.append({**lora, **seen[key]})
     return out

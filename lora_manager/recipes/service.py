@@ -38,7 +38,8 @@ class Recipes:
             entry = self.catalog.get(lora)  # NotFound names the key
             flt = LoraFilter(entry["prompt_name"], entry.get("sha256"), entry.get("tensor_sha256"))
         page = self.store.list(q=q, tag=tag, lora=flt, limit=limit, offset=offset)
-        page["items"] = [self._shown(r) for r in page["items"]]
+        seen: dict = {}  # a LoRA shared by many recipes of the page is looked up once
+        page["items"] = [self._shown(r, seen) for r in page["items"]]
         return page
 
     def get(self, recipe_id: int) -> dict[str, Any]:
@@ -50,9 +51,9 @@ class Recipes:
             raise NotFound(f"no recipe {recipe_id}")
         return row
 
-    def _shown(self, row: dict[str, Any]) -> dict[str, Any]:
+    def _shown(self, row: dict[str, Any], seen: dict | None = None) -> dict[str, Any]:
         out = dict(row)
-        out["loras"] = matching.presence(self.catalog, row["loras"])
+        out["loras"] = matching.presence(self.catalog, row["loras"], seen)
         out["has_cover"] = bool(row.get("cover"))
         out.pop("cover", None)
         out["warnings"] = self._warnings(out)
