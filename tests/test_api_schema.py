@@ -74,8 +74,6 @@ def _real_keys(case) -> None:
             case.body["folder"] = "sub"
     if isinstance(case.body, (bytes, str)) and case.operation.path == f"{PREFIX}/import":
         case.body = _EMPTY_ARCHIVE
-    if case.operation.path in (f"{PREFIX}/recipes/from-image", f"{PREFIX}/recipes/import"):  # bytes no schema says
-        case.body, case.media_type = _RECIPE_PNG, "image/png"
 
 
 def _empty_archive() -> bytes:
@@ -91,16 +89,6 @@ def _empty_archive() -> bytes:
 
 
 _EMPTY_ARCHIVE = _empty_archive()
-
-
-def _recipe_png() -> bytes:
-    from .recipe_images import png
-
-    doc = '{"format": "lora-manager-recipe", "version": 1, "recipes": [{"title": "t", "prompt": "p"}]}'
-    return png({"parameters": "a cat\nSteps: 20, Seed: 1, Size: 64x64", "lora-manager-recipe": doc})
-
-
-_RECIPE_PNG = _recipe_png()
 
 
 def test_no_route_ever_answers_a_server_error(api_schema):

@@ -117,6 +117,7 @@ def test_crud_search_and_filters(setup):
                                                                                                   ["x"], 30)
     assert p.json()["loras"][0]["name"] == "cat_style"  # untouched by a patch without loras
     assert client.patch(f"{P}/{a['id']}", json={}).status_code == 422
+    assert client.patch(f"{P}/{a['id']}", json={"title": None}).json()["title"] == "a cat"
     assert client.patch(f"{P}/{a['id']}", json={"loras": [{"name": "<lora:x>"}]}).status_code == 422
     assert client.post(P, json={"steps": 0}).status_code == 422
     assert client.delete(f"{P}/{a['id']}").json() == {"id": a["id"], "deleted": True}

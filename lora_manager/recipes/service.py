@@ -112,6 +112,8 @@ class Recipes:
         for key in ("title", "prompt", "negative_prompt", "notes"):
             if key in values and values[key] is None:
                 values[key] = ""
+        if "title" in values and not values["title"].strip():  # a recipe always has a title
+            values["title"] = default_title(values.get("prompt") or self._row(recipe_id)["prompt"])
         if not self.store.update(recipe_id, values):
             raise NotFound(f"no recipe {recipe_id}")
         return self.get(recipe_id)
