@@ -34,12 +34,15 @@
         if (f) this.upload(f);
       });
       this.note = h('div', { class: 'lm-message', hidden: true, 'aria-live': 'polite' });
+      this.recent = h('div', { class: 'lm-recipe-recent' });
+      this.history = h('details', { class: 'lm-recipe-history' }, h('summary', { text: 'From a recorded generation' }), this.recent);
+      this.history.addEventListener('toggle', () => { if (this.history.open) this.loadHistory(); });
       this.count = h('span', { class: 'lm-count' });
       this.list = h('div', { class: 'lm-recipes' });
       const fromPrompt = app.hostMode ? h('button', { class: 'lm-btn', type: 'button', text: 'From txt2img prompt', title: 'save the host\'s txt2img prompt and its LoRAs as a recipe', onclick: () => this.fromPrompt() }) : null;
       this.element = h('div', { class: 'lm-recipes-panel' },
         h('div', { class: 'lm-toolbar' }, this.search, this.tagSel, this.loraInput, fromPrompt, this.count),
-        this.drop, this.file, this.note, this.list);
+        this.drop, this.history, this.file, this.note, this.list);
     }
 
     say(text, error) {
@@ -117,6 +120,29 @@
         this.say(`Made ${made.length} recipe${made.length === 1 ? '' : 's'}${data.dialect ? ` (${data.dialect} parameters)` : ''}${missing ? `; ${missing} LoRA(s) not in the library` : ''}`);
         this.load();
       } catch (err) { this.say(`No recipe from ${file.name}: ${err.message}`, true); }
+    }
+
+    async loadHistory() {
+      const { h, clear } = LM;
+      try {
+        const page = await this.api.get('/usage?limit=15');
+        clear(this.recent);
+        if (!page.items.length) { this.recent.append(h('div', { class: 'lm-muted', text: 'No generations recorded yet.' })); return; }
+        for (const g of page.items) {
+          this.recent.append(h('div', { class: 'lm-recipe-event', dataset: { id: String(g.id) } },
+            h('span', { class: 'lm-muted', text: `${String(g.started_at || '').slice(0, 16).replace('T', ' ')} ` }),
+            h('span', { class: 'lm-recipe-prompt', text: g.prompt || '(no prompt recorded)' }),
+            h('button', { class: 'lm-btn', type: 'button', text: 'Make recipe', onclick: () => this.fromEvent(g.id) })));
+        }
+      } catch (err) { this.say(`Recorded generations could not be loaded: ${err.message}`, true); }
+    }
+
+    async fromEvent(id) {
+      try {
+        const r = await this.api.post(`/recipes/from-event/${id}`);
+        this.say(`Saved "${r.title}"`);
+        this.load();
+      } catch (err) { this.say(`Not saved: ${err.message}`, true); }
     }
 
     async fromPrompt() {

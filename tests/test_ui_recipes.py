@@ -131,3 +131,18 @@ def test_send_run_copy_and_delete(page, hosted):
     card.locator("button:text('Delete')").click()
     wait_for(lambda: page.locator(f".lm-recipe[data-id='{made['id']}']").count() == 0)
     assert core.recipes.store.get(made["id"]) is None
+
+
+def test_a_recorded_generation_becomes_a_recipe(page, hosted):
+    from datetime import datetime, timezone
+
+    server, core, root, cat = hosted
+    core.recorder.usage_store.record_generations([{
+        "started_at": datetime.now(timezone.utc), "outcome": "done", "source": "ui", "seed": 11, "steps": 9,
+        "prompt": "a lighthouse <lora:cat_style:0.3>", "requested": [{"name": "cat_style", "weight": 0.3}],
+        "applied": []}])
+    page.click("summary:text('From a recorded generation')")
+    page.click(".lm-recipe-event:has-text('a lighthouse') button:text('Make recipe')")
+    card = page.locator(".lm-recipe", has_text="a lighthouse")
+    card.wait_for()
+    assert card.locator(".lm-present").count() == 1 and "seed 11" in card.inner_text()
