@@ -22,6 +22,8 @@ from .sync.scanner import Scanner
 from .standalone import memtrim
 from .jobs.queue import JobQueue
 from .recommend.service import Recommender
+from .recipes.service import Recipes
+from .storage.recipe_store import SqlRecipeStore
 from .usage.recorder import Recorder
 from .usage.retention import UsageRetention
 from .sync.scans import ScanService
@@ -83,6 +85,7 @@ class App:
     civitai_clients: Any = None
     actions: Any = None  # folders, trash for good, forget, duplicates resolved, organize, previews (catalog/actions.py)
     host: dict[str, Any] | None = None  # {"name", "version"} when running inside a host
+    recipes: Any = None  # recipes/service.py's Recipes, over its store, the catalog and the job queue
 
     @property
     def host_model_family(self) -> Optional[Callable[[], Optional[str]]]:
@@ -156,6 +159,7 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
         recommender=recommender, civitai=civitai[0], transfer=transfer, family=family, host=host,
     )
     app.actions = library_actions.build(files, catalog, stores.catalog, stores.fileops, events)
+    app.recipes = Recipes(SqlRecipeStore(db), catalog, app.jobs, family, settings.data_dir)
     app.retention.start()
     if hasattr(app.jobs, "start"):
         app.jobs.start()  # the shared queue's threads (several hosts); they connect to Redis themselves

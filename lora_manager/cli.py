@@ -1,4 +1,4 @@
-"""The command line: scan, list, show, edit, bulk, move, restore, tags, serve (and civitai/, transfer/, catalog/)."""
+"""The command line: scan, list, show, edit, bulk, move, restore, tags, serve; and each package's cli."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from .errors import LoraManagerError
 from .settings import Settings
 from .storage.catalog_store import LoraQuery
 from .transfer import cli as transfer_cli
+from .recipes import cli as recipes_cli
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -91,6 +92,7 @@ def parser() -> argparse.ArgumentParser:
                    help="let --host listen beyond this machine without --api-key (a network you trust)")
     add_url_flag(p)
     transfer_cli.add_commands(sub, _common)  # backup, backups, restore BACKUP, export, import, sidecars
+    recipes_cli.add_commands(sub, _common)  # recipes list|show|import|export
     return ap
 
 
@@ -127,10 +129,7 @@ def _remember_roots(data_dir: str, roots: list[str]) -> None:
 
 
 def _print(args, data: Any, text: str) -> None:
-    if args.json:
-        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
-    else:
-        print(text)
+    print(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() if args.json else text)
 
 
 def _line(e: dict[str, Any]) -> str:
@@ -297,7 +296,8 @@ def cmd_serve(app, args) -> int:
 
 COMMANDS = {"serve": cmd_serve, "scan": cmd_scan, "list": cmd_list, "show": cmd_show, "edit": cmd_edit,
             "bulk": cmd_bulk, "move": cmd_files, "restore": cmd_files, "tags": cmd_tags,
-            "civitai": cmd_civitai, **transfer_cli.COMMANDS, **catalog_cli.COMMANDS}
+            "civitai": cmd_civitai, **transfer_cli.COMMANDS, **catalog_cli.COMMANDS,
+            **recipes_cli.COMMANDS}
 
 
 def _join_sort(argv: list[str]) -> list[str]:

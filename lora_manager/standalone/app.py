@@ -151,7 +151,8 @@ def create_app(core, *, on_start=None, on_stop=None, ui: bool = False, hosts: se
     from starlette.middleware.gzip import GZipMiddleware
 
     app.add_middleware(GZipMiddleware, minimum_size=4096, compresslevel=5)
-    from ..api.handlers.transfer import MAX_UPLOAD
+    from ..api.routes import routes
 
-    app.add_middleware(Guard, max_body=core.settings.max_body_bytes, bigger={PREFIX + "/import": MAX_UPLOAD})
+    bigger = {PREFIX + r.path: r.max_body for r in routes(core) if r.max_body}  # uploads: archives, images
+    app.add_middleware(Guard, max_body=core.settings.max_body_bytes, bigger=bigger)
     return app

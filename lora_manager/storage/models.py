@@ -383,3 +383,5 @@ from . import civitai_models  # noqa: E402,F401
 from . import civitai_dl_models  # noqa: E402,F401
 # The images of jobs shared by several hosts (migration 0017).
 from . import job_images_models  # noqa: E402,F401
+# Recipes (a prompt, settings and a LoRA stack, saved) live in their own module.
+from . import recipe_models  # noqa: E402,F401
