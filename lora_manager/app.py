@@ -81,6 +81,7 @@ class App:
     civitai_downloads: Any = None
     civitai_clients: Any = None
     host: dict[str, Any] | None = None  # {"name", "version"} when running inside a host
+    generation: Any = None  # jobs/services.Generation: inputs, results, sweeps, preview generation
 
     @property
     def host_model_family(self) -> Optional[Callable[[], Optional[str]]]:
@@ -151,6 +152,9 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     )
     app.retention.start()
     civitai_services.attach(app, stores)  # update checks and the download queue work through the core's services
+    from .jobs.services import attach as attach_generation
+
+    attach_generation(app, _rereader(stores, files, events))  # img2img/control inputs, results, sweeps, previews
     return app
 
 

@@ -30,6 +30,7 @@ from .list_route import list_endpoint
 from .handlers.civitai import civitai_routes
 from .handlers.civitai_downloads import civitai_download_routes
 from .handlers.transfer import transfer_routes
+from .handlers.generation import generation_routes
 from .responses import core_error_response
 
 PREFIX = "/lora-manager/v1"
@@ -173,7 +174,8 @@ def routes(core) -> list[Route]:
               "accept, dismiss or thumbs-down a suggestion", R.FeedbackResult),
         Route("/recommendations/status", "GET", bind(recommend.status, rec),
               "model state, index size, build progress", R.RecommendStatus),
-    ] + civitai_routes(core, Route) + civitai_download_routes(core, Route) + transfer_routes(core, Route)
+    ] + civitai_routes(core, Route) + civitai_download_routes(core, Route) + transfer_routes(core, Route) \
+        + generation_routes(core, Route)
 
 
 def _answering_errors(endpoint: Callable[..., Any]) -> Callable[..., Any]:
