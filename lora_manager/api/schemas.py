@@ -286,3 +286,11 @@ class JobOut(BaseModel):
     result: Optional[dict[str, Any]] = None
     error: Optional[str] = None
     warnings: list[str]
+    kind: str = "txt2img"
+    init_image: Optional[str] = None
+    denoising_strength: Optional[float] = None
+    resize_mode: Optional[int] = None
+    control_image: Optional[str] = None
+    control_model: Optional[str] = None
+    group: Optional[str] = Field(None, description="the sweep it belongs to")
+    purpose: Optional[dict[str, Any]] = Field(None, description="e.g. {\"preview_for\": LoRA id}")

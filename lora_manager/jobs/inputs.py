@@ -46,8 +46,11 @@ def check_image(data: bytes):
             return img.convert("RGB")
     except InvalidInput:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InvalidInput("not a PNG, JPEG or WebP image (or too large to decode)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InvalidInput(f"the image's dimensions are too large to decode: at most {MAX_SIDE} pixels a side "
+                           f"and {MAX_PIXELS} pixels in all") from None
+    except UnidentifiedImageError:
+        raise InvalidInput("not a PNG, JPEG or WebP image") from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise InvalidInput(f"the image cannot be read: {str(exc)[:200]}") from None
 
