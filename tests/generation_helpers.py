@@ -8,8 +8,6 @@ import threading
 import time
 import zlib
 
-import pytest
-
 from .loras import write_lora
 from .standin import Host
 
@@ -34,13 +32,6 @@ def start_host(tmp_path, monkeypatch, control: bool = True) -> tuple[Host, objec
             thread.join(10)
     h.list_available_networks()
     return h, core
-
-
-@pytest.fixture
-def hosted(tmp_path, monkeypatch):
-    h, core = start_host(tmp_path, monkeypatch)
-    yield h, core
-    core.close()
 
 
 def wait_job(core, job_id: str, timeout: float = 30):

@@ -13,7 +13,14 @@ from lora_manager.jobs.request import JobRequest
 
 import pytest
 
-from .generation_helpers import P, SMALL, bomb_png, hosted, pixel, png, start_host, wait_for, wait_job  # noqa: F401
+from .generation_helpers import P, SMALL, bomb_png, pixel, png, start_host, wait_for, wait_job
+
+
+@pytest.fixture
+def hosted(tmp_path, monkeypatch):
+    h, core = start_host(tmp_path, monkeypatch)
+    yield h, core
+    core.close()
 
 
 def _upload(client, data: bytes, ctype: str = "image/png"):
