@@ -92,7 +92,7 @@ class PreviewMaker:
     def _skip(self, entry: dict[str, Any], family: str | None, replace: bool) -> str | None:
         if entry["state"] != "ok":
             return f"the LoRA is {entry['state']}"
-        if entry.get("previews") and not replace:
+        if not replace and (entry.get("previews") or has_preview(entry["path"])):  # the disk decides too
             return "it has a preview (ask to replace it)"
         if family is None:
             return "no checkpoint is loaded in the host (or its family is unknown)"
