@@ -97,7 +97,7 @@ def test_preview_generation_names_the_file_as_the_host_does(hosted):
         # replace: the user's file goes to the trash folder, never away
         r = client.post(f"{P}/generation/previews", json={**SMALL, "loras": ["second"], "replace": True}).json()
         assert wait_job(core, r["queued"][0]["job"]).status == "done"
-        wait_for(lambda: (host.lora_dir / "second.preview.png").exists())
+        wait_for((host.lora_dir / "second.preview.png").exists)
         assert not (host.lora_dir / "second.png").exists()
         trashed = [os.path.join(d, f) for d, _s, fs in os.walk(core.settings.trash_dir) for f in fs]
         assert [open(t, "rb").read() for t in trashed] == [b"user placed"]
