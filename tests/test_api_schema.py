@@ -72,7 +72,7 @@ def _real_keys(case) -> None:
     if isinstance(case.body, (bytes, str)) and case.operation.path == f"{PREFIX}/import":
         case.body = _EMPTY_ARCHIVE
     if isinstance(case.body, (bytes, str)) and case.operation.path == f"{PREFIX}/generation/init-images":
-        case.body = _SMALL_PNG  # any binary is schema-valid; hostile images are tested in test_generation.py
+        case.body = _SMALL_IMAGE  # any binary is schema-valid; only an image is taken (hostile ones: test_generation)
 
 
 def _empty_archive() -> bytes:
@@ -88,9 +88,19 @@ def _empty_archive() -> bytes:
 
 
 _EMPTY_ARCHIVE = _empty_archive()
-_SMALL_PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS"
-              b"\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef\x00\x00\x00"
-              b"\x00IEND\xaeB`\x82")
+
+
+def _small_image() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (2, 2)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+_SMALL_IMAGE = _small_image()
 
 
 def test_no_route_ever_answers_a_server_error(api_schema):

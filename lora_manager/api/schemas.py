@@ -254,6 +254,12 @@ JobCreate = create_model(
     __config__=ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
         {"required": ["prompt"], "properties": {"prompt": {"type": "string", "pattern": WORD}}},
         {"required": ["loras"], "properties": {"loras": {"type": "array", "minItems": 1}}},
+    ], "allOf": [  # what each kind needs (jobs/request.validate_request)
+        {"if": {"required": ["kind"], "properties": {"kind": {"const": "img2img"}}},
+         "then": {"required": ["init_image"], "properties": {"init_image": {"type": "string"}}}},
+        {"if": {"required": ["kind"], "properties": {"kind": {"const": "control"}}},
+         "then": {"required": ["control_image", "control_model"],
+                  "properties": {"control_image": {"type": "string"}, "control_model": {"type": "string"}}}},
     ]}),
     **_from_dataclass(JobRequest, loras=list[JobLora]))
 

@@ -19,9 +19,10 @@ from ..responses import JSON
 from . import INDEX
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "application/octet-stream")
-IMAGE_BODY = {"requestBody": {"required": True, "description": "a PNG, JPEG or WebP image (the raw bytes)",
-                              "content": {t: {"schema": {"type": "string", "format": "binary"}}
-                                          for t in IMAGE_TYPES}}}
+IMAGE_BODY = {"requestBody": {"required": True, "description": "a PNG, JPEG or WebP image, the raw bytes (sent as "
+                                                             "image/png, image/jpeg, image/webp or this type)",
+                              "content": {"application/octet-stream": {"schema": {"type": "string",
+                                                                                  "format": "binary"}}}}}
 RESULT_ID = Path(..., max_length=64, pattern=r"^[0-9a-f]{12}$")
 SWEEP_ID = Path(..., max_length=64, pattern=r"^[0-9a-f]{12}$")
 

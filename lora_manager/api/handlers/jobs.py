@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.responses import FileResponse
 from starlette.responses import Response
 
-from ...jobs.queue import JobQueue, NoHost, validate_request
+from ...jobs.queue import JobQueue, validate_request
 from ...library.previews import preview_mime
 from .. import schemas as S
 from ..responses import JSON
@@ -13,8 +13,6 @@ from . import INDEX, JOB_ID
 
 
 def create_job(jobs: JobQueue, req: S.JobCreate) -> Response:
-    if jobs.runner is None:  # said before any check of the request: nothing here can run it
-        raise NoHost("jobs run through the host's pipeline; start LoRA Manager inside SDNext to run them")
     job = jobs.submit(validate_request(req.model_dump()))
     return JSON({"id": job.id, "status": job.status}, status_code=202)
 
