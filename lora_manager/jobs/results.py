@@ -66,20 +66,22 @@ class Results:
             os.replace(tmp, path)
 
     # --- reading ---------------------------------------------------------
-    def _records(self) -> list[tuple[str, dict[str, Any]]]:
-        out = []
+    def _folders(self) -> list[str]:
+        """The outputs folder and its day folders (the host runner writes into `<day>/`)."""
         try:
-            days = sorted(os.scandir(self.outputs), key=lambda e: e.name, reverse=True)
+            days = [e.path for e in os.scandir(self.outputs) if e.is_dir(follow_symlinks=False)]
         except OSError:
             return []
-        for day in days:
-            if not day.is_dir(follow_symlinks=False):
-                continue
-            for entry in os.scandir(day.path):
-                if entry.name.endswith(".json"):
+        return [self.outputs, *sorted(days, reverse=True)]
+
+    def _records(self) -> list[tuple[str, dict[str, Any]]]:
+        out = []
+        for folder in self._folders():
+            for entry in os.scandir(folder):
+                if entry.name.endswith(".json") and entry.is_file(follow_symlinks=False):
                     rec = self._read(entry.path)
                     if rec is not None:
-                        out.append((day.path, rec))
+                        out.append((folder, rec))
         out.sort(key=lambda item: item[1].get("finished_at") or 0, reverse=True)
         return out
 
@@ -102,14 +104,10 @@ class Results:
         if not rec_id.replace("-", "").isalnum() or len(rec_id) > 64:
             raise NotFound("no such result")
         with self.lock:
-            try:
-                days = list(os.scandir(self.outputs))
-            except OSError:
-                days = []
-            for day in days:
-                rec = self._read(os.path.join(day.path, rec_id + ".json")) if day.is_dir() else None
+            for folder in self._folders():
+                rec = self._read(os.path.join(folder, rec_id + ".json"))
                 if rec is not None:
-                    return day.path, rec
+                    return folder, rec
         raise NotFound(f"no result {rec_id[:40]!r} (deleted, or cleaned up by the keep policy)")
 
     def get(self, rec_id: str) -> dict[str, Any]:
