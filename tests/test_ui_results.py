@@ -79,7 +79,7 @@ def test_the_gallery_sets_a_preview_deletes_and_generates_previews(page, served)
     before = len(core.jobs.runner.jobs)
     page.click("button:text('Generate missing previews')")
     page.wait_for_selector(".lm-results-panel .lm-message:has-text('1 preview job(s) queued')")
-    wait_for(lambda: (lib / "dog_style.preview.png").exists(), timeout=30)
+    wait_for((lib / "dog_style.preview.png").exists, timeout=30)
     assert "dog_style" in core.jobs.runner.jobs[before].prompt
 
 
