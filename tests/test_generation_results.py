@@ -157,3 +157,18 @@ def test_cleanup_by_age_and_the_setting(tmp_path, monkeypatch):
         assert report["deleted"] == 1 and [r["id"] for r in results.list()["items"]] == [new.id]
     finally:
         core.close()
+
+
+def test_without_a_host_generation_is_refused_and_results_still_list(app):
+    from lora_manager.standalone.app import create_app
+
+    with TestClient(create_app(app)) as c:
+        assert c.get(f"{P}/generation/control-models").json() == {"available": False, "models": []}
+        for path, body in (("/generation/previews", {}),
+                           ("/generation/sweeps", {"job": {"prompt": "p"}, "x": {"lora": "a", "weights": [1]}}),
+                           ("/jobs", {"prompt": "p", "kind": "img2img", "init_image": "0" * 32})):
+            r = c.post(f"{P}{path}", json=body)
+            assert r.status_code == 409 and r.json()["error"]["code"] == "no_host", (path, r.text)
+        assert c.get(f"{P}/results").json() == {"total": 0, "limit": 50, "offset": 0, "items": []}
+        assert c.get(f"{P}/results/0123456789ab").status_code == 404
+        assert c.post(f"{P}/results/cleanup", json={"keep_days": 1}).json()["deleted"] == 0
