@@ -172,3 +172,15 @@ def test_without_a_host_generation_is_refused_and_results_still_list(app):
         assert c.get(f"{P}/results").json() == {"total": 0, "limit": 50, "offset": 0, "items": []}
         assert c.get(f"{P}/results/0123456789ab").status_code == 404
         assert c.post(f"{P}/results/cleanup", json={"keep_days": 1}).json()["deleted"] == 0
+
+
+def test_a_sweep_whose_cell_fails_still_draws_its_grid(hosted):
+    host, core = hosted
+    host.fail_next = RuntimeError("CUDA out of memory")
+    with TestClient(host.app) as client:
+        r = client.post(f"{P}/generation/sweeps", json={"job": {**SMALL, "prompt": "p"},
+                                                        "x": {"lora": "hosted", "weights": [0.2, 0.9]}, "seeds": [3]})
+        sweep = _sweep_done(client, r.json()["id"])
+        first, second = (core.jobs.get(j) for j in sweep["jobs"][0])
+        assert first.status == "failed" and "out of memory" in first.error and second.status == "done"
+        assert sweep["status"] == "done" and client.get(f"{P}/results/{sweep['grid']}/images/0").status_code == 200
