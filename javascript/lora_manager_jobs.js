@@ -1,5 +1,6 @@
-/* LoRA Manager: the Jobs panel — txt2img with a LoRA stack and weight sweeps, run by the
- * host's own pipeline (inside SDNext), with progress, cancel and the result images.
+/* LoRA Manager: the Jobs panel — txt2img, img2img (an uploaded init image) and control (a control image and
+ * a model the host lists) with a LoRA stack, and weight sweeps with their grid, run by the host's own
+ * pipelines (inside SDNext), with progress, cancel and the result images.
  * Text from the library is set as text, never parsed as HTML. */
 (() => {
   'use strict';
@@ -20,6 +21,7 @@
       this.stackEl = h('div', { class: 'lm-stack' });
       this.prompt = h('textarea', { class: 'lm-input', rows: '3', placeholder: 'prompt', 'aria-label': 'job prompt' });
       this.negative = h('textarea', { class: 'lm-input', rows: '2', placeholder: 'negative prompt', 'aria-label': 'job negative prompt' });
+      const field = (label, el) => h('label', { class: 'lm-field' }, h('span', { class: 'lm-label', text: label }), el);
       const num = (name, value, min, max, step) => h('input', { class: 'lm-input lm-num', type: 'number', name, value: String(value), min: String(min), max: String(max), step: String(step || 1), 'aria-label': name });
       this.steps = num('steps', 20, 1, 150);
       this.width = num('width', 512, 64, 4096, 8);
@@ -30,25 +32,45 @@
       this.sweepFrom = num('sweep_from', 0.2, -10, 10, 0.05);
       this.sweepTo = num('sweep_to', 1.0, -10, 10, 0.05);
       this.sweepSteps = num('sweep_count', 5, 2, 12);
+      this.kind = h('select', { class: 'lm-input', 'aria-label': 'job kind' },
+        ['txt2img', 'img2img', 'control'].map((k) => h('option', { value: k, text: k })));
+      this.kind.addEventListener('change', () => this.showKind());
+      this.images = { init: null, control: null }; // upload ids
+      const file = (which) => {
+        const input = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/webp', 'aria-label': `${which} image` });
+        input.addEventListener('change', () => this.upload(which, input));
+        return input;
+      };
+      this.initFile = file('init');
+      this.controlFile = file('control');
+      this.denoise = num('denoising_strength', 0.5, 0, 1, 0.05);
+      this.resize = h('select', { class: 'lm-input', 'aria-label': 'resize mode' },
+        ['none', 'fixed', 'crop', 'fill', 'outpaint'].map((m, i) => h('option', { value: String(i), text: m })));
+      this.resize.value = '1';
+      this.controlModel = h('select', { class: 'lm-input', 'aria-label': 'control model' });
+      this.img2imgRow = h('div', { class: 'lm-formrow', hidden: true }, field('Init image', this.initFile),
+        field('Denoising', this.denoise), field('Resize', this.resize));
+      this.controlRow = h('div', { class: 'lm-formrow', hidden: true }, field('Control image', this.controlFile),
+        field('Control model', this.controlModel));
       this.note = h('div', { class: 'lm-message lm-info', hidden: true });
       // Where jobs cannot run (the standalone server) the panel says why instead of offering the form.
       this.available = true;
       this.blocked = h('div', { class: 'lm-message lm-info lm-jobs-unavailable', hidden: true });
       this.list = h('div', { class: 'lm-jobs' });
-      const field = (label, el) => h('label', { class: 'lm-field' }, h('span', { class: 'lm-label', text: label }), el);
       const btn = (text, fn, cls) => h('button', { class: `lm-btn${cls ? ` ${cls}` : ''}`, type: 'button', text, onclick: fn });
       this.element = h('div', { class: 'lm-jobs-panel' }, this.blocked,
         h('div', { class: 'lm-jobform' },
           h('h4', { text: 'New job' }),
           h('div', { class: 'lm-label', text: 'LoRA stack (add LoRAs from their detail panel in the Library)' }),
           this.stackEl,
+          field('Kind', this.kind), this.img2imgRow, this.controlRow,
           field('Prompt', this.prompt), field('Negative prompt', this.negative),
           h('div', { class: 'lm-formrow' }, field('Steps', this.steps), field('Width', this.width), field('Height', this.height),
             field('Seed', this.seed), field('CFG', this.cfg)),
           h('label', { class: 'lm-inline' }, this.triggers, ' add trigger words'),
           h('div', { class: 'lm-actions' }, btn('Queue job', () => this.queue())),
           h('h4', { text: 'Weight sweep' }),
-          h('div', { class: 'lm-label', text: 'One job per weight of the first LoRA in the stack, same seed (a fixed seed is picked if -1)' }),
+          h('div', { class: 'lm-label', text: 'One job per weight of the first LoRA in the stack, same seed (a fixed seed is picked if -1), and a labelled grid in Results' }),
           h('div', { class: 'lm-formrow' }, field('From', this.sweepFrom), field('To', this.sweepTo), field('Jobs', this.sweepSteps)),
           h('div', { class: 'lm-actions' }, btn('Queue sweep', () => this.sweep())),
           this.note),
@@ -74,6 +96,32 @@
       this.blocked.hidden = available;
       this.blocked.textContent = available ? '' : (reason || LM.t('jobs.unavailable'));
       for (const el of this.element.children) if (el !== this.blocked) el.hidden = !available;
+    }
+
+    showKind() {
+      const kind = this.kind.value;
+      this.img2imgRow.hidden = kind === 'txt2img';
+      this.controlRow.hidden = kind !== 'control';
+      if (kind === 'control') this.loadControlModels();
+    }
+
+    async loadControlModels() {
+      const { h, clear } = LM;
+      let r = { available: false, models: [] };
+      try { r = await this.api.get('/generation/control-models'); } catch (err) { /* shown below */ }
+      clear(this.controlModel);
+      r.models.forEach((m) => this.controlModel.append(h('option', { value: m, text: m })));
+      if (!r.available) this.say('This host has no control pipeline: run txt2img or img2img.', true);
+    }
+
+    async upload(which, input) {
+      const file = input.files && input.files[0];
+      if (!file) return;
+      try {
+        const r = await LM.uploadImage(this.api, file);
+        this.images[which] = r.id;
+        this.say(`${which} image ready (${r.width}×${r.height})`);
+      } catch (err) { this.images[which] = null; this.say(`Image refused: ${err.message}`, true); }
     }
 
     add(entry) {
@@ -104,8 +152,20 @@
         loras: this.stack.map((x) => ({ name: String(x.id), weight: Number(x.weight) })),
         steps: Number(this.steps.value), width: Number(this.width.value), height: Number(this.height.value),
         seed: Number(this.seed.value), cfg_scale: Number(this.cfg.value), add_triggers: this.triggers.checked,
-        ...overrides,
+        ...this.kindFields(), ...overrides,
       };
+    }
+
+    kindFields() {
+      const kind = this.kind.value;
+      const out = { kind };
+      if (kind !== 'txt2img') {
+        if (this.images.init) out.init_image = this.images.init;
+        out.denoising_strength = Number(this.denoise.value);
+        out.resize_mode = Number(this.resize.value);
+      }
+      if (kind === 'control') { out.control_image = this.images.control; out.control_model = this.controlModel.value; }
+      return out;
     }
 
     async queue() {
@@ -119,14 +179,15 @@
       const to = Number(this.sweepTo.value);
       let seed = Number(this.seed.value);
       if (seed < 0) seed = Math.floor(Math.random() * 4294967295);
-      const jobs = [];
-      for (let i = 0; i < n; i++) {
-        const w = +(from + ((to - from) * i) / (n - 1)).toFixed(3);
-        const req = this.request({ seed });
-        req.loras = req.loras.map((l, j) => (j === 0 ? { ...l, weight: w } : l));
-        jobs.push(req);
+      const weights = [];
+      for (let i = 0; i < n; i++) weights.push(+(from + ((to - from) * i) / (n - 1)).toFixed(3));
+      try {
+        const r = await this.api.post('/generation/sweeps', { job: this.request({ seed }), x: { lora: String(this.stack[0].id), weights } });
+        this.say(`${r.jobs.flat().length} job(s) queued; the grid appears in Results when they are done`);
+        this.refresh();
+      } catch (err) {
+        this.say(err.code === 'no_host' ? 'Jobs run inside SDNext: this standalone server has no pipeline to run them.' : `Not queued: ${err.message}`, true);
       }
-      await this.submit(jobs);
     }
 
     async submit(requests) {
@@ -169,6 +230,7 @@
         const row = h('div', { class: `lm-job lm-job-${j.status}`, dataset: { id: j.id } },
           h('div', { class: 'lm-jobhead' },
             h('span', { class: 'lm-jobstatus', text: j.status }),
+            h('span', { class: 'lm-muted', text: j.kind || 'txt2img' }),
             h('span', { class: 'lm-jobprompt', text: j.prompt, title: j.prompt }),
             ACTIVE.has(j.status) ? h('button', { class: 'lm-btn lm-danger', type: 'button', text: 'Cancel', onclick: () => this.cancel(j.id) }) : null),
           ACTIVE.has(j.status) ? h('div', { class: 'lm-progress' }, h('div', { class: 'lm-bar', style: `width:${pct}%` }),

@@ -86,6 +86,7 @@ class App:
     actions: Any = None  # folders, trash for good, forget, duplicates resolved, organize, previews (catalog/actions.py)
     host: dict[str, Any] | None = None  # {"name", "version"} when running inside a host
     recipes: Any = None  # recipes/service.py's Recipes, over its store, the catalog and the job queue
+    generation: Any = None  # jobs/services.Generation: inputs, results, sweeps, preview generation
 
     @property
     def host_model_family(self) -> Optional[Callable[[], Optional[str]]]:
@@ -164,6 +165,9 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     if hasattr(app.jobs, "start"):
         app.jobs.start()  # the shared queue's threads (several hosts); they connect to Redis themselves
     civitai_services.attach(app, stores)  # update checks and the download queue work through the core's services
+    from .jobs.services import attach as attach_generation
+
+    attach_generation(app, _rereader(stores, files, events))  # img2img/control inputs, results, sweeps, previews
     return app
 
 

@@ -72,6 +72,12 @@ DOCUMENTED = {
     "write_sidecars": ("LORA_MANAGER_WRITE_SIDECARS",
                        "also write your triggers, weight, notes and negative text into the SDNext/A1111 `<base>.json` "
                        "beside each LoRA when you edit them (off by default)"),
+    "outputs_keep_days": ("LORA_MANAGER_OUTPUTS_KEEP_DAYS",
+                          "job results (images in DATA_DIR/outputs) older than this many days are removed, except "
+                          "those a preview or recipe uses (0: keep; default 0)"),
+    "outputs_keep_gb": ("LORA_MANAGER_OUTPUTS_KEEP_GB",
+                        "job results beyond this many GB are removed oldest first, except those in use (0: no limit; "
+                        "default 0)"),
 }
 DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Civitai's browsing levels (a bit each); a preview above the setting is skipped.
@@ -131,6 +137,8 @@ class Settings:
     civitai_folder: str = "{base}/{model_name}"
     redis_url: str = field(default="", repr=False)  # may carry a password
     host_id: str = ""
+    outputs_keep_days: float = 0.0
+    outputs_keep_gb: float = 0.0
 
     def __post_init__(self) -> None:
         self.data_dir = os.path.abspath(os.path.expanduser(self.data_dir or default_data_dir()))
@@ -197,10 +205,24 @@ class Settings:
                 except ValueError:
                     raise ValueError(f"{ENV_PREFIX}{key.upper()} must be a whole number, not {raw!r}") from None
         values.update(_civitai_numbers(env))
+        values.update(_outputs_numbers(env))
         if overrides.get("allowed_hosts"):  # flags add to the environment's names
             overrides["allowed_hosts"] = values.get("allowed_hosts", []) + list(overrides["allowed_hosts"])
         values.update({k: v for k, v in overrides.items() if v not in (None, "", [])})
         return cls(**values)
+
+
+def _outputs_numbers(env) -> dict:
+    """The keep policy of job results (LORA_MANAGER_OUTPUTS_KEEP_DAYS / _GB); a bad value is refused by name."""
+    values: dict = {}
+    for key in ("outputs_keep_days", "outputs_keep_gb"):
+        raw = env.get(ENV_PREFIX + key.upper(), "").strip()
+        if raw:
+            try:
+                values[key] = max(0.0, float(raw))
+            except ValueError:
+                raise ValueError(f"{ENV_PREFIX}{key.upper()} must be a number, not {raw!r}") from None
+    return values
 
 
 def _civitai_numbers(env) -> dict:

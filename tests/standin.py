@@ -9,6 +9,11 @@ api.add_api_route with auth, sd_model_type), `modules.call_queue.queue_lock`,
 tags into p.network_data and applies those the registry knows, step by step,
 honouring interrupt, firing on_before_process / on_after_process in a finally),
 and the LoRA registry `modules.lora.lora_load` / `lora_common.loaded_networks`.
+Img2Img (`init_images`, `denoising_strength`, `resize_mode`) through the same process_images, and the
+control pipeline (`modules.control.run.control_run`, a generator; `modules.control.unit.Unit`;
+`modules.control.units.controlnet.list_models()`), absent with `Host(..., control=False)` as in A1111.
+Images are real Pillow images: txt2img grey, img2img the init image resized, control the control image.
+`fail_next` makes the next generation raise (the host's out-of-memory error, say).
 """
 
 from __future__ import annotations
@@ -103,7 +108,7 @@ class ExtraNetworkLora:
 class Host:
     """Install with `Host(tmp_path, monkeypatch)`; then `load_extension()`, `start()` and `generate(...)`."""
 
-    def __init__(self, tmp_path, monkeypatch, step_seconds: float = 0.005):
+    def __init__(self, tmp_path, monkeypatch, step_seconds: float = 0.005, control: bool = True):
         self.lora_dir = tmp_path / "models" / "Lora"
         self.lora_dir.mkdir(parents=True, exist_ok=True)
         self.step_seconds = step_seconds
@@ -112,6 +117,9 @@ class Host:
         self.queue_lock = threading.Lock()
         self.lock_held_during = []
         self.processed = []
+        self.fail_next: Exception | None = None
+        self.control_models = ["None", "Canny", "Depth"]
+        self.control_calls: list[dict[str, Any]] = []
         parser = argparse.ArgumentParser()
         parser.add_argument("--lora-dir", default=str(self.lora_dir))
         parser.add_argument("--data-dir", default=str(tmp_path))
@@ -142,6 +150,9 @@ class Host:
             def close(self):
                 self.closed = True
 
+        class Img2Img(Txt2Img):
+            pass
+
         self.available: dict[str, str] = {}
         self.loaded_networks: list[Net] = []
         self.shared = _mod("modules.shared", cmd_opts=None, opts=Opts(sd_model_checkpoint="base.safetensors", added={}),
@@ -154,7 +165,7 @@ class Host:
                               available_network_aliases=self.aliases,
                               list_available_networks=self.list_available_networks, refreshes=0)
         self.processing = _mod("modules.processing", StableDiffusionProcessingTxt2Img=Txt2Img,
-                               process_images=self.process_images)
+                               StableDiffusionProcessingImg2Img=Img2Img, process_images=self.process_images)
         sc = _mod("modules.script_callbacks")
         for name in ("app_started", "ui_settings", "ui_tabs", "before_process", "after_process", "model_loaded",
                      "before_ui"):
@@ -175,8 +186,57 @@ class Host:
             "modules.lora.lora_load": self.lora_load,
         }.items():
             monkeypatch.setitem(sys.modules, name, mod)
+        for name, mod in self._control_modules(Txt2Img).items():  # absent from a host without control (A1111)
+            if control:
+                monkeypatch.setitem(sys.modules, name, mod)
+            else:
+                monkeypatch.delitem(sys.modules, name, raising=False)
+        if control:
+            modules.control = sys.modules["modules.control"]
         monkeypatch.syspath_prepend(ROOT)
         self.script_classes: list[type] = []
+
+    def _control_modules(self, processing_class) -> dict[str, types.ModuleType]:
+        """SDNext's control entry point as the contract describes it (docs/host.md)."""
+        host = self
+
+        class Unit:
+            def __init__(self, enabled=True, unit_type="controlnet", model_id=None, process_id=None, strength=1.0,
+                         start=0.0, end=1.0, **_kw):
+                self.enabled, self.type, self.model_id, self.process_id = enabled, unit_type, model_id, process_id
+                self.strength, self.start, self.end = strength, start, end
+
+        def control_run(state="", units=None, inputs=None, inits=None, mask=None, unit_type=None, is_generator=True,
+                        input_type=0, prompt="", negative_prompt="", steps=20, sampler_index=None, seed=-1,
+                        cfg_scale=6.0, width_before=512, height_before=512, denoising_strength=0.3, batch_size=1,
+                        batch_count=1, **_kw):
+            active = [u for u in units or [] if u.enabled and u.type == unit_type]
+            host.control_calls.append({"models": [u.model_id for u in active], "inputs": inputs, "inits": inits,
+                                       "input_type": input_type, "lock": host.queue_lock.locked()})
+            if host.state.interrupted:
+                host.state.interrupted = False  # the host clears it when it stops early
+                yield "Interrupted"
+                return
+            if not any(u.model_id in host.control_models for u in active):
+                yield "Pipeline not set"
+                return
+            p = processing_class(prompt=prompt, negative_prompt=negative_prompt, seed=seed, steps=steps,
+                                 width=width_before, height=height_before, cfg_scale=cfg_scale)
+            p.control_image = (inputs or [None])[0]
+            p.init_images = inits if input_type == 2 else None
+            yield (None, p.control_image, "")  # the processed control image, as the host previews it
+            processed = host.process_images(p)
+            p.close()
+            yield (processed.images, None, "<p>Ready</p>", None)
+
+        controlnet = _mod("modules.control.units.controlnet",
+                          list_models=lambda refresh=False: list(self.control_models))
+        units = _mod("modules.control.units", controlnet=controlnet)
+        run = _mod("modules.control.run", control_run=control_run)
+        unit = _mod("modules.control.unit", Unit=Unit)
+        package = _mod("modules.control", run=run, unit=unit, units=units)
+        return {"modules.control": package, "modules.control.run": run, "modules.control.unit": unit,
+                "modules.control.units": units, "modules.control.units.controlnet": controlnet}
 
     # --- start-up, in the host's order -------------------------------------
     def load_extension(self, *argv: str) -> None:
@@ -257,6 +317,9 @@ class Host:
                     if not self._fits(name):  # listed as loaded, but its weights did not apply
                         errors[name] = errors.get(name, 0) + 1
             p.prompt = TAG.sub("", p.prompt).strip()
+            if self.fail_next is not None:
+                failure, self.fail_next = self.fail_next, None
+                raise failure
             self.state.sampling_steps = p.steps
             for step in range(1, p.steps + 1):
                 if self.state.interrupted:
@@ -264,7 +327,7 @@ class Host:
                 self.state.sampling_step = step
                 time.sleep(self.step_seconds)
             self.lora_common.extra_network_lora.deactivate(p)  # inside processing, before any postprocess
-            images = [_Image()]
+            images = [_image(p)]
             result = types.SimpleNamespace(images=images, infotexts=[f"{p.prompt}\nSteps: {p.steps}"], seed=1234,
                                            info="")
             self.processed.append(p)
@@ -289,11 +352,15 @@ class Host:
         return p
 
 
-class _Image:
-    def save(self, path, pnginfo=None):
-        from PIL import Image
+def _image(p):
+    """What the pipeline makes: the init (img2img) or control image at the asked size, else a grey one."""
+    from PIL import Image
 
-        Image.new("RGB", (8, 8)).save(path, pnginfo=pnginfo)
+    size = (int(getattr(p, "width", 64) or 64), int(getattr(p, "height", 64) or 64))
+    source = (getattr(p, "init_images", None) or [None])[0] or getattr(p, "control_image", None)
+    if source is not None:
+        return source.convert("RGB").resize(size)
+    return Image.new("RGB", size, (128, 128, 128))
 
 
 def _host_error_handlers(app) -> None:

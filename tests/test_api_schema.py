@@ -83,6 +83,8 @@ def _real_keys(case) -> None:
     if isinstance(case.body, dict) and case.body.get("action") == "move" and isinstance(case.body.get("value"), str) \
             and case.body["value"].startswith("/"):
         case.body["value"] = "sub"
+    if isinstance(case.body, (bytes, str)) and case.operation.path == f"{PREFIX}/generation/init-images":
+        case.body = _PNG  # any binary is schema-valid; only an image is taken (hostile ones: test_generation)
 
 
 def _empty_archive() -> bytes:

@@ -87,7 +87,7 @@ def test_queue_order_cancel_failure_and_warnings(lib):
     boom = lib.jobs.submit(JobRequest(prompt="explode", steps=2))
     job = wait_status(lib.jobs, boom.id, ("done", "failed"))
     assert job.status == "failed" and "out of memory" in job.error
-    warn = lib.jobs.submit(JobRequest(prompt="w", steps=1, loras=[{"name": "xlthing"}]))
+    warn = lib.jobs.submit(JobRequest(prompt="w", steps=1, loras=[{"name": "xlthing"}], check_fit=False))
     assert any("is for xl" in w for w in warn.warnings) and warn.prompt == "w <lora:xlthing:1>"
     with pytest.raises(NotFound):
         lib.jobs.submit(JobRequest(prompt="x", loras=[{"name": "nope"}]))

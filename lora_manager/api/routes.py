@@ -33,6 +33,7 @@ from .handlers.folders import folder_routes
 from .handlers.organize import organize_routes
 from .handlers.recipes import recipe_routes
 from .handlers.transfer import transfer_routes
+from .handlers.generation import generation_routes
 from .responses import core_error_response
 
 PREFIX = "/lora-manager/v1"
@@ -177,7 +178,8 @@ def routes(core) -> list[Route]:
         Route("/recommendations/status", "GET", bind(recommend.status, rec),
               "model state, index size, build progress", R.RecommendStatus),
     ] + civitai_routes(core, Route) + civitai_download_routes(core, Route) + transfer_routes(core, Route) \
-        + folder_routes(core, Route) + organize_routes(core, Route) + recipe_routes(core, Route)
+        + folder_routes(core, Route) + organize_routes(core, Route) + recipe_routes(core, Route) \
+        + generation_routes(core, Route)
 
 
 def _answering_errors(endpoint: Callable[..., Any]) -> Callable[..., Any]:

@@ -294,6 +294,12 @@ JobCreate = create_model(
     __config__=ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
         {"required": ["prompt"], "properties": {"prompt": {"type": "string", "pattern": WORD}}},
         {"required": ["loras"], "properties": {"loras": {"type": "array", "minItems": 1}}},
+    ], "allOf": [  # what each kind needs (jobs/request.validate_request)
+        {"if": {"required": ["kind"], "properties": {"kind": {"const": "img2img"}}},
+         "then": {"required": ["init_image"], "properties": {"init_image": {"type": "string"}}}},
+        {"if": {"required": ["kind"], "properties": {"kind": {"const": "control"}}},
+         "then": {"required": ["control_image", "control_model"],
+                  "properties": {"control_image": {"type": "string"}, "control_model": {"type": "string"}}}},
     ]}),
     **_from_dataclass(JobRequest, loras=list[JobLora]))
 
@@ -327,3 +333,11 @@ class JobOut(BaseModel):
     error: Optional[str] = None
     warnings: list[str]
     host: Optional[str] = Field(None, description="the host running it (jobs shared through Redis)")
+    kind: str = "txt2img"
+    init_image: Optional[str] = None
+    denoising_strength: Optional[float] = None
+    resize_mode: Optional[int] = None
+    control_image: Optional[str] = None
+    control_model: Optional[str] = None
+    group: Optional[str] = Field(None, description="the sweep it belongs to")
+    purpose: Optional[dict[str, Any]] = Field(None, description="e.g. {\"preview_for\": LoRA id}")

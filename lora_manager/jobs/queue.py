@@ -17,14 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from collections.abc import Callable
 
-from ..catalog.userdata import TEXT
 from ..errors import Conflict, InvalidInput, LoraManagerError, NotFound
+from .request import JobRequest, validate_request  # noqa: F401  (the request's shape lives in request.py)
 
 log = logging.getLogger(__name__)
 MAX_KEPT = 200  # finished jobs kept in memory for status queries
-MAX_PROMPT = 10_000
-MAX_LORAS = 32  # LoRAs in one job's stack
-SIDE = {"ge": 64, "le": 4096, "multiple_of": 8}  # width, height
 PAUSE_BETWEEN_JOBS = 0.2
 
 
@@ -35,30 +32,11 @@ class NoHost(LoraManagerError):
     code = "no_host"
 
 
-@dataclass(slots=True)
-class JobRequest:
-    """A txt2img job as asked. The metadata hold what the API accepts (api/schemas.py builds JobCreate from them);
-    `validate_request` checks the rest for every face."""
+class NoControl(LoraManagerError):
+    """The host has no control pipeline (A1111, or an SDNext without it): a state, not a failure (409)."""
 
-    prompt: str = field(default="", metadata={"max_length": MAX_PROMPT, "pattern": TEXT})
-    negative_prompt: str = field(default="", metadata={"max_length": MAX_PROMPT, "pattern": TEXT})
-    # [{"name", "weight"?}]
-    loras: list[dict[str, Any]] = field(default_factory=list, metadata={"max_length": MAX_LORAS})
-    steps: int = field(default=20, metadata={"ge": 1, "le": 150})
-    width: int = field(default=512, metadata=SIDE)
-    height: int = field(default=512, metadata=SIDE)
-    seed: int = field(default=-1, metadata={"ge": -1, "le": 2**32 - 1})
-    cfg_scale: float = field(default=6.0, metadata={"ge": 0, "le": 30})
-    sampler: str | None = field(default=None, metadata={"max_length": 64, "pattern": TEXT})
-    batch_size: int = field(default=1, metadata={"ge": 1, "le": 8})
-    add_triggers: bool = field(default=False, metadata={"description": "append the LoRAs' trigger words to the prompt"})
-    # Several hosts (LORA_MANAGER_REDIS, docs/several-hosts.md): where the job may run, and before what.
-    host: str | None = field(default=None, metadata={"max_length": 200, "pattern": TEXT,
-                                                      "description": "run it on this host only (shared queue)"})
-    family: str | None = field(default=None, metadata={"max_length": 32, "pattern": TEXT,
-                                                        "description": "on a host whose checkpoint is of this family"})
-    priority: str = field(default="user", metadata={"pattern": "^(user|background)$",
-                                                    "description": "background jobs wait for every user job"})
+    status = 409
+    code = "no_control"
 
 
 class Runner(Protocol):
@@ -85,6 +63,12 @@ class Job:
     cancel_requested: bool = False
     order: int = 0
     host: str | None = None  # the host that runs (or ran) it, for a job of the shared queue
+    lora_bases: list[tuple[str, str]] = field(default_factory=list)  # (prompt name, base family) of the stack
+    init_path: str | None = None  # img2img / control: the init image's file
+    control_path: str | None = None  # control: the control image's file
+    group: str | None = None  # a sweep's id
+    purpose: dict[str, Any] | None = None  # e.g. {"preview_for": lora id}
+    after: list[Callable[[Job], None]] = field(default_factory=list)  # called once the job has finished
 
     def as_dict(self) -> dict[str, Any]:
         eta = None
@@ -98,15 +82,22 @@ class Job:
             "height": self.request.height,
             "seed": self.request.seed, "created_at": self.created_at, "started_at": self.started_at,
             "finished_at": self.finished_at, "progress": {"step": self.step, "total": self.total, "eta_s": eta},
-            "result": self.result, "error": self.error, "warnings": self.warnings, "host": self.host,
+            "result": self.result, "error": self.error, "warnings": self.warnings,
+            "kind": self.request.kind, "init_image": self.request.init_image,
+            "denoising_strength": self.request.denoising_strength, "resize_mode": self.request.resize_mode,
+            "control_image": self.request.control_image, "control_model": self.request.control_model,
+            "group": self.group, "purpose": self.purpose, "host": self.host,
         }
 
 
 class JobQueue:
-    def __init__(self, catalog, publish: Callable[[dict[str, Any]], None], runner: Runner | None = None):
+    def __init__(self, catalog, publish: Callable[[dict[str, Any]], None], runner: Runner | None = None,
+                 inputs=None):
         self.catalog = catalog
         self.publish = publish
         self.runner = runner
+        self.inputs = inputs  # jobs/inputs.InputImages: init and control images by reference
+        self.finished: list[Callable[[Job], None]] = []  # called for every finished job (results, sweeps)
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Condition()
         self._order = itertools.count()
@@ -115,12 +106,15 @@ class JobQueue:
         self.running_lock = threading.Lock()  # one job at a time on this host, local or shared (jobs/shared.py)
 
     # --- submitting ------------------------------------------------------
-    def submit(self, req: JobRequest) -> Job:
+    def submit(self, req: JobRequest, *, group: str | None = None, purpose: dict[str, Any] | None = None,
+               after: Callable[[Job], None] | None = None) -> Job:
         if self.runner is None:
             raise NoHost("jobs run through the host's pipeline; start LoRA Manager inside SDNext to run them")
-        prompt, warnings, names = self._build_prompt(req)
+        init_path, control_path = self._images(req)
+        prompt, warnings, names, bases = self._build_prompt(req)
         job = Job(id=uuid.uuid4().hex[:12], request=req, prompt=prompt, warnings=warnings, order=next(self._order),
-                  lora_names=names)
+                  lora_names=names, lora_bases=bases, init_path=init_path, control_path=control_path, group=group,
+                  purpose=purpose, after=[after] if after else [])
         with self._lock:
             self._jobs[job.id] = job
             self._trim()
@@ -131,9 +125,30 @@ class JobQueue:
         self.publish({"type": "job.queued", "job": job.as_dict()})
         return job
 
-    def _build_prompt(self, req: JobRequest) -> tuple[str, list[str], list[str]]:
+    def _images(self, req: JobRequest) -> tuple[str | None, str | None]:
+        """The files of the job's init and control images; a control job needs a host with control and one of
+        its models (409 without it, 422 for a model it does not list)."""
+        if req.kind == "control":
+            models = self.control_models()
+            if models is None:
+                raise NoControl("this host has no control pipeline (SDNext's Control tab); run txt2img or img2img")
+            if req.control_model not in models:
+                shown = ", ".join(models[:20]) or "none"
+                raise InvalidInput(f"the host has no control model {req.control_model!r}; it lists: {shown}")
+        if req.kind == "txt2img" or self.inputs is None:
+            return None, None
+        init = self.inputs.resolve(req.init_image) if req.init_image else None
+        control = self.inputs.resolve(req.control_image) if req.kind == "control" and req.control_image else None
+        return init, control
+
+    def control_models(self) -> list[str] | None:
+        """The control models the host lists (None: no host, or a host without a control pipeline)."""
+        lister = getattr(self.runner, "control_models", None)
+        return lister() if lister is not None else None
+
+    def _build_prompt(self, req: JobRequest) -> tuple[str, list[str], list[str], list[tuple[str, str]]]:
         family = self.runner.checkpoint_family() if self.runner else None
-        tags, words, warnings, names = [], [], [], []
+        tags, words, warnings, names, bases = [], [], [], [], []
         for item in req.loras:
             entry = self.catalog.get(item["name"])  # NotFound for an unknown LoRA: the client named it
             weight = item.get("weight")
@@ -141,6 +156,8 @@ class JobQueue:
                 weight = entry["preferred_weight"] if entry["preferred_weight"] is not None else 1.0
             tags.append(f"<lora:{entry['prompt_name']}:{weight:g}>")
             names.append(entry["prompt_name"])
+            if entry["base_model"]:
+                bases.append((entry["prompt_name"], entry["base_model"]))
             if req.add_triggers:
                 words.extend(entry["triggers"])
             if entry["state"] != "ok":
@@ -150,7 +167,7 @@ class JobQueue:
                     f"{entry['prompt_name']} is for {entry['base_model']}, the loaded checkpoint is {family}"
                 )
         prompt = ", ".join(p for p in [req.prompt.strip(), ", ".join(words)] if p)
-        return " ".join([prompt, *tags]).strip(), warnings, names
+        return " ".join([prompt, *tags]).strip(), warnings, names, bases
 
     # --- reading and cancelling -----------------------------------------
     def list(self) -> list[dict[str, Any]]:
@@ -207,6 +224,7 @@ class JobQueue:
                 self._current = job
             self.publish({"type": "job.started", "job": job.as_dict()})
             try:
+                self._check_fits(job)
                 self._check_host_has(job)
                 with self.running_lock:
                     result = self.runner.run(job, lambda step, total, job=job: self._progress(job, step, total))
@@ -217,14 +235,30 @@ class JobQueue:
             except Exception as exc:  # a failed generation is the job's outcome, not the queue's end
                 log.exception("job %s failed", job.id)
                 job.status = "cancelled" if job.cancel_requested else "failed"
-                job.error = (str(exc) if isinstance(exc, HostLacksLora) else f"{type(exc).__name__}: {exc}")[:500]
+                job.error = failure_message(exc)[:500]
             job.finished_at = time.time()
             with self._lock:
                 self._current = None
+            for hook in [*self.finished, *job.after]:
+                try:
+                    hook(job)
+                except Exception:  # a listener's failure is logged, never the queue's end
+                    log.exception("after job %s", job.id)
             self.publish({"type": f"job.{job.status}", "job": job.as_dict()})
             # The host's lock is free now; a short pause lets a UI or API job that
             # waits on it go first, so ours never starve the host's own.
             time.sleep(PAUSE_BETWEEN_JOBS)
+
+    def _check_fits(self, job: Job) -> None:
+        """Fail before generating when a LoRA's base does not fit the checkpoint loaded now (it may have changed
+        since the job was queued); `check_fit=False` runs anyway."""
+        if not job.request.check_fit or not job.lora_bases:
+            return
+        family = self.runner.checkpoint_family()
+        wrong = [f"{name} is for {base}" for name, base in job.lora_bases if family and base != family]
+        if wrong:
+            raise NotFitting(f"{'; '.join(wrong)}, the loaded checkpoint is {family}: load a {wrong[0].split()[-1]} "
+                             f"checkpoint, or queue the job again with check_fit off")
 
     def _check_host_has(self, job: Job) -> None:
         """Fail before generating when the host cannot load a LoRA of the stack (it would run without it)."""
@@ -250,11 +284,16 @@ class HostLacksLora(RuntimeError):
     """A LoRA of the job's stack is not in the host's list: the job fails before it starts."""
 
 
-def validate_request(data: dict[str, Any]) -> JobRequest:
-    """Pure checks beyond the API schema (shared by every face)."""
-    req = JobRequest(**data)
-    if not req.prompt.strip() and not req.loras:
-        raise InvalidInput("give a prompt or at least one LoRA")
-    if req.width % 8 or req.height % 8:
-        raise InvalidInput("width and height must be multiples of 8")
-    return req
+class NotFitting(RuntimeError):
+    """A LoRA of the stack is for another base than the loaded checkpoint: the job fails before it starts."""
+
+
+def failure_message(exc: BaseException) -> str:
+    """What a failed job says: our own reasons as they are; the host's out-of-memory with what to do."""
+    if isinstance(exc, (HostLacksLora, NotFitting)):
+        return str(exc)
+    text = str(exc)
+    if "outofmemory" in type(exc).__name__.lower() or "out of memory" in text.lower():
+        return (f"the host ran out of memory ({text[:300]}): lower width, height or batch size, or free the GPU, "
+                f"then run the job again")
+    return f"{type(exc).__name__}: {text}"

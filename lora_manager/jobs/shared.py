@@ -86,6 +86,20 @@ class SharedJobs:
     def runner(self, value) -> None:
         self.local.runner = value
 
+    @property
+    def inputs(self):
+        return self.local.inputs
+
+    @inputs.setter
+    def inputs(self, value) -> None:  # jobs/services.attach: init and control images by reference
+        self.local.inputs = value
+
+    def __getattr__(self, name: str):
+        """What only this host's queue has (the finished-job hooks, its control models, ...)."""
+        if name == "local":  # not built yet
+            raise AttributeError(name)
+        return getattr(self.local, name)
+
     def start(self) -> None:
         """Threads: heartbeat and reaper, the worker, the event listener. Never blocks the caller."""
         for name, target in (("beat", self._beat_loop), ("worker", self.runs.work_loop), ("events", self._listen)):
@@ -96,7 +110,11 @@ class SharedJobs:
     def stop(self) -> None:
         self._stop.set()
 
-    def submit(self, req: JobRequest) -> Job:
+    def submit(self, req: JobRequest, **local_only) -> Job:
+        if req.kind != "txt2img" or local_only:
+            # img2img and control start from images on this host, sweeps and preview generation write
+            # beside this host's files: they run here (docs/shared-jobs.md)
+            return self.local.submit(req, **local_only)
         try:
             host = self._route(req)
             data = self._job_data(req)

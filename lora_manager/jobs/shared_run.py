@@ -85,8 +85,10 @@ class SharedRun:
             s._publish({"type": "job.started", "job": job.as_dict()})
             status, result, error = "done", None, None
             try:
-                job.prompt, job.warnings, job.lora_names = s.local._build_prompt(req)  # this host's names
+                # the LoRAs as this host names them
+                job.prompt, job.warnings, job.lora_names, job.lora_bases = s.local._build_prompt(req)
                 job.request = req
+                s.local._check_fits(job)
                 s.local._check_host_has(job)
                 last = [0.0]
                 out = s.runner.run(job, lambda step, total: self._progress(job, step, total, last))

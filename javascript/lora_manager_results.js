@@ -1,0 +1,128 @@
+/* LoRA Manager: the Results panel — the gallery of job outputs kept on disk, with their parameters,
+ * "set as preview" (written beside the LoRA), delete, cleanup, and "generate missing previews".
+ * Text from results and the library is set as text, never parsed as HTML. */
+(() => {
+  'use strict';
+
+  const LM = (window.LoraManager = window.LoraManager || {});
+  if (LM.resultsLoaded) return;
+  LM.resultsLoaded = true;
+
+  // An image file sent as the raw body of POST /generation/init-images: its id for init_image / control_image.
+  LM.uploadImage = async (api, file) => {
+    const auth = typeof LM.authHeaders === 'function' ? await LM.authHeaders() : {};
+    const res = await window.fetch(api.url('/generation/init-images'), {
+      method: 'POST', credentials: 'same-origin', body: file,
+      headers: { ...auth, Accept: 'application/json', 'Content-Type': file.type || 'application/octet-stream' },
+    });
+    const data = await res.json().catch(() => null);
+    if (!res.ok) throw new Error((data && data.error && data.error.message) || `HTTP ${res.status}`);
+    return data;
+  };
+
+  const PARAMS = ['kind', 'steps', 'width', 'height', 'cfg_scale', 'denoising_strength', 'control_model'];
+
+  class ResultsPanel {
+    constructor(app) {
+      this.app = app;
+      this.api = app.api;
+      const { h } = LM;
+      const btn = (text, fn, cls) => h('button', { class: `lm-btn${cls ? ` ${cls}` : ''}`, type: 'button', text, onclick: fn });
+      this.replace = h('input', { type: 'checkbox', 'aria-label': 'replace existing previews' });
+      this.note = h('div', { class: 'lm-message lm-info', hidden: true });
+      this.gallery = h('div', { class: 'lm-results' });
+      this.element = h('div', { class: 'lm-results-panel' },
+        h('div', { class: 'lm-actions' },
+          btn('Generate missing previews', () => this.generate(null)),
+          h('label', { class: 'lm-inline' }, this.replace, ' replace existing previews'),
+          btn('Refresh', () => this.refresh()),
+          btn('Clean up now', () => this.cleanup())),
+        this.note, this.gallery);
+    }
+
+    say(text, bad) {
+      this.note.hidden = false;
+      this.note.className = `lm-message ${bad ? 'lm-error' : 'lm-info'}`;
+      this.note.textContent = text;
+    }
+
+    async generate(keys) {
+      const body = { replace: this.replace.checked };
+      if (keys) body.loras = keys;
+      try {
+        const r = await this.api.post('/generation/previews', body);
+        const why = r.skipped.slice(0, 5).map((s) => `${s.lora}: ${s.reason}`).join('; ');
+        this.say(`${r.queued.length} preview job(s) queued, ${r.skipped.length} skipped${why ? ` (${why})` : ''}`);
+      } catch (err) {
+        this.say(err.code === 'no_host' ? 'Previews are generated inside SDNext: this standalone server has no pipeline.' : `Not queued: ${err.message}`, true);
+      }
+    }
+
+    async cleanup() {
+      try {
+        const r = await this.api.post('/results/cleanup', {});
+        this.say(`${r.deleted} result(s) removed, ${r.kept_in_use} kept in use`);
+      } catch (err) { this.say(`Cleanup failed: ${err.message}`, true); }
+      this.refresh();
+    }
+
+    async refresh() {
+      let page = { items: [] };
+      try { page = await this.api.get('/results?limit=100'); } catch (err) { this.say(`Results unavailable: ${err.message}`, true); }
+      this.render(page.items || []);
+    }
+
+    render(items) {
+      const { h, clear } = LM;
+      clear(this.gallery);
+      if (!items.length) { this.gallery.append(h('div', { class: 'lm-muted', text: 'No results yet.' })); return; }
+      for (const r of items) this.gallery.append(this.card(r));
+    }
+
+    card(r) {
+      const { h } = LM;
+      const id = encodeURIComponent(r.id);
+      const loras = (r.params && r.params.loras) || [];
+      const pick = h('select', { class: 'lm-input', 'aria-label': `LoRA for ${r.id}` },
+        loras.map((l) => h('option', { value: String(l.name), text: String(l.name) })));
+      const params = PARAMS.filter((k) => r.params && r.params[k] != null).map((k) => `${k} ${r.params[k]}`).join(' · ');
+      const images = [];
+      for (let i = 0; i < r.images; i++) images.push(LM.authImage(this.api.url(`/results/${id}/images/${i}`), 'lm-preview'));
+      return h('div', { class: `lm-result lm-result-${r.kind}`, dataset: { id: r.id } },
+        h('div', { class: 'lm-previews' }, images),
+        h('div', { class: 'lm-jobprompt', text: r.prompt || '', title: r.prompt || '' }),
+        h('div', { class: 'lm-muted', text: `${params}${r.seed != null ? ` · seed ${r.seed}` : ''}` }),
+        (r.used_as_preview || []).length ? h('div', { class: 'lm-muted', text: `preview of ${r.used_as_preview.length} LoRA(s)` }) : null,
+        h('div', { class: 'lm-actions' },
+          loras.length ? pick : null,
+          loras.length ? h('button', { class: 'lm-btn', type: 'button', text: 'Set as preview', onclick: () => this.setPreview(r, pick.value) }) : null,
+          h('button', { class: 'lm-btn lm-danger', type: 'button', text: 'Delete', onclick: () => this.remove(r) })));
+    }
+
+    async setPreview(r, lora) {
+      try {
+        const res = await this.api.post(`/results/${encodeURIComponent(r.id)}/images/0/preview`, { lora, replace: this.replace.checked });
+        this.say(res.written ? `${res.lora}: preview written (${res.written})` : `${res.lora}: ${res.kept}`, !res.written);
+      } catch (err) { this.say(`Not set: ${err.message}`, true); }
+      this.refresh();
+    }
+
+    async remove(r) {
+      try {
+        await this.api.del(`/results/${encodeURIComponent(r.id)}`);
+        this.say('Result deleted');
+      } catch (err) { this.say(`Not deleted: ${err.message}`, true); }
+      this.refresh();
+    }
+  }
+
+  (LM.panelFactories = LM.panelFactories || []).push((app) => {
+    const panel = new ResultsPanel(app);
+    LM.results = panel;
+    app.addPanel('results', 'Results', panel.element, () => panel.refresh());
+    LM.detailActions.push((view, entry, bar) => {
+      if (!bar || entry.state !== 'ok') return;
+      bar.append(LM.h('button', { class: 'lm-btn', type: 'button', text: 'Generate preview', title: 'a job through the host, its image set as this LoRA\'s preview', onclick: () => panel.generate([String(entry.id)]) }));
+    });
+  });
+})();

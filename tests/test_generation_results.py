@@ -1,0 +1,186 @@
+"""Weight sweeps and their grids, preview generation, and the results kept on disk (list, set as preview, delete,
+the keep policy that never removes an image in use), through the stand-in SDNext."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lora_manager.jobs.preview_gen import example_prompt
+from lora_manager.jobs.request import JobRequest
+
+from .generation_helpers import P, SMALL, pixel, start_host, wait_for, wait_job
+
+
+@pytest.fixture
+def hosted(tmp_path, monkeypatch):
+    h, core = start_host(tmp_path, monkeypatch)
+    yield h, core
+    core.close()
+
+
+def _sweep_done(client, sweep_id):
+    return wait_for(lambda: (s := client.get(f"{P}/generation/sweeps/{sweep_id}").json())["status"]
+                    in ("done", "failed") and s)
+
+
+def test_a_weight_sweep_makes_a_labelled_grid_beside_the_singles(hosted):
+    host, core = hosted
+    with TestClient(host.app) as client:
+        r = client.post(f"{P}/generation/sweeps", json={"job": {**SMALL, "prompt": "a cat"},
+                                                        "x": {"lora": "hosted", "weights": [0, 0.5, 1]},
+                                                        "seeds": [11, 22]})
+        assert r.status_code == 202, r.text
+        sweep = _sweep_done(client, r.json()["id"])
+        assert sweep["status"] == "done" and sweep["columns"] == ["hosted: 0", "hosted: 0.5", "hosted: 1"]
+        assert sweep["rows"] == ["seed 11", "seed 22"] and len(sum(sweep["jobs"], [])) == 6
+        prompts = [p.prompt for p in host.processed]
+        assert sorted(prompts) == sorted(["a cat"] * 6)  # the tags were stripped by the host: see the jobs
+        jobs = [[core.jobs.get(j) for j in row] for row in sweep["jobs"]]
+        assert [j.prompt for j in jobs[0]] == [f"a cat <lora:hosted:{w}>" for w in ("0", "0.5", "1")]
+        assert {j.request.seed for j in jobs[1]} == {22}
+        grid = client.get(f"{P}/results/{sweep['grid']}/images/0")
+        assert grid.status_code == 200
+        _color, (gw, gh) = pixel(grid.content)
+        assert gw > 3 * 64 and gh > 2 * 64  # three columns, two rows, and the labels
+        grid_path = core.generation.results.image_path(sweep["grid"], 0)
+        single = core.generation.results.image_path(jobs[0][0].id, 0)
+        assert os.path.dirname(grid_path) == os.path.dirname(single)
+        kinds = [r["kind"] for r in client.get(f"{P}/results").json()["items"]]
+        assert kinds.count("grid") == 1 and kinds.count("txt2img") == 6
+
+
+def test_an_xy_sweep_over_two_loras(hosted):
+    host, core = hosted
+    with TestClient(host.app) as client:
+        r = client.post(f"{P}/generation/sweeps", json={"job": {**SMALL, "prompt": "p", "seed": 5},
+                                                        "x": {"lora": "hosted", "weights": [0.5, 1]},
+                                                        "y": {"lora": "second", "weights": [0, 0.8]}})
+        sweep = _sweep_done(client, r.json()["id"])
+        assert sweep["status"] == "done" and sweep["rows"] == ["second: 0", "second: 0.8"]
+        cells = [[core.jobs.get(j) for j in row] for row in sweep["jobs"]]
+        assert cells[1][0].prompt == "p <lora:hosted:0.5> <lora:second:0.8>"
+        assert {j.request.seed for row in cells for j in row} == {5}
+        too_many = client.post(f"{P}/generation/sweeps", json={"job": {**SMALL, "prompt": "p"},
+                                                               "x": {"lora": "hosted", "weights": [0.1] * 9},
+                                                               "y": {"lora": "second", "weights": [0.1] * 8}})
+        assert too_many.status_code == 422
+        same = client.post(f"{P}/generation/sweeps", json={"job": {**SMALL, "prompt": "p"},
+                                                           "x": {"lora": "hosted", "weights": [1]},
+                                                           "y": {"lora": "hosted", "weights": [1]}})
+        assert same.status_code == 422
+
+
+def test_preview_generation_names_the_file_as_the_host_does(hosted):
+    host, core = hosted
+    lora = core.catalog.get("hosted")
+    (host.lora_dir / "second.png").write_bytes(b"user placed")  # a preview the user put there
+    with TestClient(host.app) as client:
+        r = client.post(f"{P}/generation/previews", json={**SMALL})  # every LoRA without a preview
+        assert r.status_code == 202, r.text
+        body = r.json()
+        queued = {q["lora"]: q["job"] for q in body["queued"]}
+        skipped = {s["lora"]: s["reason"] for s in body["skipped"]}
+        assert set(queued) == {"hosted"}
+        assert "is for xl" in skipped["bigone"] and "has a preview" in skipped["second"]
+        job = wait_job(core, queued["hosted"])
+        assert job.status == "done" and job.prompt.startswith("hostword, a detailed picture of hosted")
+        target = os.path.splitext(lora["path"])[0] + ".preview.png"
+        wait_for(lambda: os.path.exists(target))
+        assert pixel(target)[1] == (64, 64)
+        wait_for(lambda: core.catalog.get("hosted")["previews"])
+        again = client.post(f"{P}/generation/previews", json={**SMALL, "loras": ["hosted", "nope"]}).json()
+        assert again["queued"] == [] and {s["reason"] for s in again["skipped"]} == {
+            "it has a preview (ask to replace it)", "no such LoRA"}
+        # replace: the user's file goes to the trash folder, never away
+        r = client.post(f"{P}/generation/previews", json={**SMALL, "loras": ["second"], "replace": True}).json()
+        assert wait_job(core, r["queued"][0]["job"]).status == "done"
+        wait_for((host.lora_dir / "second.preview.png").exists)
+        assert not (host.lora_dir / "second.png").exists()
+        trashed = [os.path.join(d, f) for d, _s, fs in os.walk(core.settings.trash_dir) for f in fs]
+        assert [open(t, "rb").read() for t in trashed] == [b"user placed"]
+        used = client.get(f"{P}/results/{job.id}").json()["used_as_preview"]
+        assert used == [lora["path"]]
+
+
+def test_the_example_prompt_comes_from_civitai_when_stored():
+    entry = {"title": "Cat Style", "triggers": ["catword", "fluffy"]}
+    civitai = {"examples": [{"prompt": "a <lora:cat:0.7> cat on a roof, fluffy"}]}
+    assert example_prompt(entry, civitai) == "catword, a cat on a roof, fluffy"
+    assert example_prompt(entry, None) == "catword, fluffy, a detailed picture of Cat Style, best quality"
+
+
+def test_results_set_as_preview_delete_and_cleanup_keep_what_is_used(hosted):
+    host, core = hosted
+    jobs = [wait_job(core, core.jobs.submit(JobRequest(prompt=f"r{i}", **SMALL)).id) for i in range(4)]
+    results = core.generation.results
+    with TestClient(host.app) as client:
+        page = client.get(f"{P}/results", params={"limit": 3}).json()
+        assert page["total"] == 4 and [r["id"] for r in page["items"]] == [j.id for j in jobs[::-1][:3]]
+        assert page["items"][0]["params"]["width"] == 64 and page["items"][0]["images"] == 1
+        # set as preview: written beside the LoRA, and the result is now in use
+        r = client.post(f"{P}/results/{jobs[0].id}/images/0/preview", json={"lora": "second"})
+        assert r.status_code == 200 and r.json()["written"] == "second.preview.png"
+        kept = client.post(f"{P}/results/{jobs[1].id}/images/0/preview", json={"lora": "second"}).json()
+        assert kept["written"] is None and "has a preview" in kept["kept"]
+        refused = client.delete(f"{P}/results/{jobs[0].id}")
+        assert refused.status_code == 409 and "preview" in refused.json()["error"]["message"]
+        # a recipe's use, through the pluggable check
+        recipe_image = results.image_path(jobs[1].id, 0)
+        results.in_use_checks.append(lambda path: path == recipe_image)
+        gone = results.image_path(jobs[2].id, 0)
+        report = client.post(f"{P}/results/cleanup", json={"keep_gb": 0.0000000001}).json()
+        assert report["deleted"] == 2 and report["kept_in_use"] == 2
+        left = {r["id"] for r in client.get(f"{P}/results").json()["items"]}
+        assert left == {jobs[0].id, jobs[1].id}
+        assert os.path.exists(recipe_image) and not os.path.exists(gone)
+        assert client.get(f"{P}/results/{jobs[2].id}").status_code == 404
+        deleted = client.delete(f"{P}/results/{jobs[1].id}", params={"force": True}).json()
+        assert deleted["deleted"] == 1 and deleted["freed_bytes"] > 0
+        assert client.get(f"{P}/results/{jobs[1].id}/images/0").status_code == 404
+
+
+def test_cleanup_by_age_and_the_setting(tmp_path, monkeypatch):
+    monkeypatch.setenv("LORA_MANAGER_OUTPUTS_KEEP_DAYS", "2")
+    host, core = start_host(tmp_path, monkeypatch)
+    try:
+        results = core.generation.results
+        assert results.keep_days == 2
+        old, new = (wait_job(core, core.jobs.submit(JobRequest(prompt=p, **SMALL)).id) for p in ("old", "new"))
+        folder, rec = results._find(old.id)
+        rec["finished_at"] -= 3 * 86400
+        results._write(folder, rec)
+        assert results.cleanup(dry_run=True)["deleted"] == 1 and results.get(old.id)
+        report = results.cleanup()
+        assert report["deleted"] == 1 and [r["id"] for r in results.list()["items"]] == [new.id]
+    finally:
+        core.close()
+
+
+def test_without_a_host_generation_is_refused_and_results_still_list(app):
+    from lora_manager.standalone.app import create_app
+
+    with TestClient(create_app(app)) as c:
+        assert c.get(f"{P}/generation/control-models").json() == {"available": False, "models": []}
+        for path, body in (("/generation/previews", {}),
+                           ("/generation/sweeps", {"job": {"prompt": "p"}, "x": {"lora": "a", "weights": [1]}}),
+                           ("/jobs", {"prompt": "p", "kind": "img2img", "init_image": "0" * 32})):
+            r = c.post(f"{P}{path}", json=body)
+            assert r.status_code == 409 and r.json()["error"]["code"] == "no_host", (path, r.text)
+        assert c.get(f"{P}/results").json() == {"total": 0, "limit": 50, "offset": 0, "items": []}
+        assert c.get(f"{P}/results/0123456789ab").status_code == 404
+        assert c.post(f"{P}/results/cleanup", json={"keep_days": 1}).json()["deleted"] == 0
+
+
+def test_a_sweep_whose_cell_fails_still_draws_its_grid(hosted):
+    host, core = hosted
+    host.fail_next = RuntimeError("CUDA out of memory")
+    with TestClient(host.app) as client:
+        r = client.post(f"{P}/generation/sweeps", json={"job": {**SMALL, "prompt": "p"},
+                                                        "x": {"lora": "hosted", "weights": [0.2, 0.9]}, "seeds": [3]})
+        sweep = _sweep_done(client, r.json()["id"])
+        first, second = (core.jobs.get(j) for j in sweep["jobs"][0])
+        assert first.status == "failed" and "out of memory" in first.error and second.status == "done"
+        assert sweep["status"] == "done" and client.get(f"{P}/results/{sweep['grid']}/images/0").status_code == 200
