@@ -158,7 +158,10 @@
     languages: LANGUAGES,
     tables,
     /** Add or replace keys of one language (other files' own texts). */
-    add(locale, entries) { Object.assign(tables[normalize(locale)] || (tables[locale] = {}), entries); },
+    add(locale, entries) {
+      const key = /^zh/i.test(locale) ? 'zh-CN' : (/^en/i.test(locale) ? 'en' : String(locale));
+      Object.assign(tables[key] || (tables[key] = {}), entries);
+    },
     /** The language to draw in: SDNext's setting inside the host, the remembered switch or the browser's. */
     detect(hostMode) {
       const chosen = hostMode ? null : (localStorage.getItem(STORE) || null);

@@ -213,3 +213,8 @@ def test_inside_sdnext_the_hosts_locale_setting_rules(page):
     page.evaluate(detect, "zh")
     assert page.evaluate("window.LoraManager.t('bulk.selected', { n: 3 })") == "已选 3 个"
     assert page.evaluate("window.LoraManager.t('no.such.key')") == "no.such.key"
+    # another file's own words join the table (English is the fallback of a language that lacks them)
+    page.evaluate("""() => { const i = window.LoraManager.i18n;
+        i.add('en', { 'x.hello': 'Hello {who}' }); i.add('zh-CN', { 'x.bye': '再见' }); }""")
+    assert page.evaluate("window.LoraManager.t('x.hello', { who: 'Ann' })") == "Hello Ann"
+    assert page.evaluate("window.LoraManager.t('x.bye')") == "再见"
