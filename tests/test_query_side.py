@@ -142,6 +142,10 @@ def test_favorites_first_other_sorts_and_filters(lib):
     c.edit("art", {"rating": 4})
     want = ["v10", "Zoë Brontë portrait", "Apple", "Art Nouveau Illustration", "émile", "v2"]
     assert shown(c.list(favorites_first=True)) == want and walk(c, favorites_first=True) == want
+    assert shown(c.list(favorites_first=True, limit=2, offset=1)) == want[1:3]
+    down = ["Zoë Brontë portrait", "v10", "v2", "émile", "Art Nouveau Illustration", "Apple"]
+    assert shown(c.list(favorites_first=True, sort="-name")) == down == walk(c, favorites_first=True, sort="-name")
+    assert shown(c.list(favorites_first=True, sort="-name", limit=3, offset=2)) == down[2:5]
     assert shown(c.list(sort="-rating"))[:3] == ["Zoë Brontë portrait", "Art Nouveau Illustration", "v10"]
     assert walk(c, sort="-rating")[:3] == ["Zoë Brontë portrait", "Art Nouveau Illustration", "v10"]
     assert walk(c, sort="rating", favorites_first=True)[:2] == ["v10", "Zoë Brontë portrait"]

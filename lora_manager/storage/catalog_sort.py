@@ -41,12 +41,13 @@ class Order:
 
     name: str  # the cursor's key: sort name with its ranks ("name+fav+rank")
     keys: list  # [(expression, descending)]
+    favorite: object = None  # favourites first: the condition of rank 0
 
 
 def order_for(sort: str, dialect: str, query: str, favorites_first: bool) -> Order:
     key = sort.lstrip("-")
     desc = sort.startswith("-")
-    name, keys = key, []
+    name, keys, favs = key, [], None
     if favorites_first:
         favs = L.c.id.in_(select(U.c.lora_id).where(U.c.favorite.is_(True)))
         keys.append((case((favs, 0), else_=1), False))
@@ -59,7 +60,7 @@ def order_for(sort: str, dialect: str, query: str, favorites_first: bool) -> Ord
     keys.append((col, desc))
     if col is not L.c.id:
         keys.append((L.c.id, desc))  # ties follow the direction too: one index walked backwards
-    return Order(name, keys)
+    return Order(name, keys, favs)
 
 
 def order_by(order: Order) -> list:

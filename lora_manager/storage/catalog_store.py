@@ -16,7 +16,7 @@ from .base import MT, L, T, U
 from .db import Db
 from .models import STATES
 from .catalog_filters import NOT_TRASHED, conditions
-from .catalog_sort import SORTS, after, order_by, order_for
+from .catalog_sort import SORTS, Order, after, order_by, order_for
 from .cursor import decode_cursor, encode_cursor
 from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, parse_fields
 from .scan_store import PRESENT, dup_hashes
@@ -287,11 +287,30 @@ def _page(order, cols: list, joined, where: list, limit: int, offset: int):
     if all(isinstance(expr, Column) for expr, _ in order.keys):
         return select(*cols, *keys).select_from(joined).where(*where).order_by(*order_by(order)) \
             .limit(limit).offset(offset)
-    ids = (select(L.c.id.label("page_id"), *keys).select_from(joined).where(*where).order_by(*order_by(order))
-           .limit(limit).offset(offset).subquery("page"))
+    if order.favorite is not None and len(order.keys) == 3 and isinstance(order.keys[1][0], Column):
+        ids = _favorites_first(order, joined, where, limit, offset)
+    else:
+        ids = (select(L.c.id.label("page_id"), *keys).select_from(joined).where(*where).order_by(*order_by(order))
+               .limit(limit).offset(offset).subquery("page"))
     picked = [ids.c[f"_k{i}"] for i in range(len(keys))]
     return (select(*cols, *picked).select_from(joined.join(ids, ids.c.page_id == L.c.id))
             .order_by(*[c.desc() if d else c.asc() for c, (_, d) in zip(picked, order.keys, strict=True)]))
+
+
+def _favorites_first(order, joined, where: list, limit: int, offset: int):
+    """Favourites first over an indexed sort: the index walked twice (favourites, then the others), each walk
+    stopping after offset + limit rows, instead of every listed row sorted by its rank."""
+    rest = Order(order.name, order.keys[1:])
+    walks = []
+    for rank, cond in ((0, order.favorite), (1, ~order.favorite)):
+        keys = [expr.label(f"_k{i}") for i, (expr, _) in enumerate(rest.keys, 1)]
+        walk = (select(L.c.id.label("page_id"), literal(rank).label("_k0"), *keys).select_from(joined)
+                .where(*where, cond).order_by(*order_by(rest)).limit(offset + limit).subquery())
+        walks.append(select(walk))
+    both = union_all(*walks).subquery("walks")
+    ranked = [both.c[f"_k{i}"] for i in range(len(order.keys))]
+    return (select(both).order_by(*[c.desc() if d else c.asc() for c, (_, d) in zip(ranked, order.keys, strict=True)])
+            .limit(limit).offset(offset).subquery("page"))
 
 
 def _cursor_keys(cursor: tuple, key: str) -> list:
