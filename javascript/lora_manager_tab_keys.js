@@ -145,13 +145,15 @@
             const check = el.querySelector('.lm-check');
             if (check) check.checked = on;
           }
-          this.renderBulkBar();
+          if (this.bulkCount) this.bulkCount.textContent = t('bulk.selected', { n: this.selected.size });
         };
         const up = () => {
           window.removeEventListener('mousemove', move);
           window.removeEventListener('mouseup', up);
-          if (rect) { rect.remove(); this.render(true); }
+          // the bulk bar shows only now: the grid must not move under the rectangle while it is drawn
+          if (rect) { rect.remove(); this.renderBulkBar(); this.render(true); }
         };
+        ev.preventDefault(); // a drag over the grid selects cards, not the page's text
         window.addEventListener('mousemove', move);
         window.addEventListener('mouseup', up);
       },

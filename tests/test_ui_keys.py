@@ -113,26 +113,29 @@ def test_shift_click_range_and_ctrl_click(page):
 
 
 def test_marquee_selects_the_cards_it_touches(page):
+    page.set_viewport_size({"width": 1400, "height": 1300})  # empty grid below the rows, under the filter bar
     scroller = page.locator(".lm-scroller").bounding_box()
     last = _card(page, COUNT - 1).bounding_box()
     first = _card(page, 1).bounding_box()
-    # from the empty part below the cards, up and left over part of both rows
+    # from the empty part below the cards (at the right, off the scrollbar), up and left over every row
     below = min(last["y"] + last["height"] + 60, scroller["y"] + scroller["height"] - 10)
-    start = (last["x"] + last["width"] / 2, below)
+    start = (scroller["x"] + scroller["width"] - 40, below)
     end = (first["x"] + 20, first["y"] + 20)
     page.mouse.move(*start)
     page.mouse.down()
     page.mouse.move((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, steps=4)
     page.mouse.move(*end, steps=4)
     assert page.locator(".lm-marquee").is_visible()
-    page.mouse.up()
-    assert page.locator(".lm-marquee").count() == 0
+    # the cards under the rectangle while it is drawn (the grid does not move meanwhile)
     x1, x2 = sorted([start[0], end[0]])
     y1, y2 = sorted([start[1], end[1]])
     inside = page.evaluate("""([x1, x2, y1, y2]) => [...document.querySelectorAll('.lm-card[data-index]')]
         .filter((el) => {
         const r = el.getBoundingClientRect(); return r.left < x2 && r.right > x1 && r.top < y2 && r.bottom > y1; })
         .map((el) => el.dataset.index).sort()""", [x1, x2, y1, y2])
+    assert page.evaluate("window.getSelection().toString()") == ""  # no page text selected by the drag
+    page.mouse.up()
+    assert page.locator(".lm-marquee").count() == 0
     assert len(inside) >= 4
     picked = page.eval_on_selector_all(".lm-card.lm-picked", "els => els.map((e) => e.dataset.index).sort()")
     assert picked == inside
