@@ -20,7 +20,7 @@
     ['-rating', 'sort.rating', 'Best rated'],
   ];
   // What a preset keeps (the folder is where you are, not a filter to keep).
-  const KEPT = ['query', 'base', 'show', 'sort', 'tags', 'exclude', 'untagged', 'network_type', 'triggers', 'nsfw',
+  const KEPT = ['query', 'base', 'tag', 'show', 'sort', 'tags', 'exclude', 'untagged', 'network_type', 'triggers', 'nsfw',
     'favorites_first'];
   const tr = (key, en) => { const v = LM.t ? LM.t(key) : null; return v && v !== key ? v : en; };
   const hooks = (LM.viewHooks = LM.viewHooks || {});
@@ -40,7 +40,6 @@
     // The sorts of the API, in place of the toolbar's short list.
     LM.lib.clear(this.sortSel).append(...SORTS.map(([v, k, en]) => h('option', { value: v, text: tr(k, en) })));
     this.sortSel.value = f.sort;
-    this.tagInput.hidden = true; // tags are chosen in the filter bar, several at once
     const changed = () => { this.renderFilterState(); this.reload('filter'); };
     const sel = (label, options, key) => h('select', { class: 'lm-select', 'aria-label': label, onchange: (e) => { f[key] = e.target.value; changed(); } },
       options.map(([v, t]) => h('option', { value: v, text: t })));
@@ -48,8 +47,8 @@
     this.favFirst = h('input', { type: 'checkbox', 'aria-label': tr('filters.favorites_first', 'favorites first'), onchange: (e) => { f.favorites_first = e.target.checked; changed(); } });
     this.filterBtn = h('button', { class: 'lm-btn lm-filterbtn', type: 'button', 'aria-expanded': 'false', onclick: () => this.toggleFilterBar() });
     toolbar.insertBefore(h('label', { class: 'lm-check-label' }, this.favFirst, tr('filters.favorites_first', 'favorites first')), this.sortSel.nextSibling);
-    toolbar.insertBefore(this.filterBtn, this.tagInput);
-    this.ftagInput = h('input', { class: 'lm-input lm-taginput', list: 'lm-tags', placeholder: tr('filters.tag', 'tag'), 'aria-label': tr('filters.tag_input', 'filter tag') });
+    toolbar.insertBefore(this.filterBtn, this.tagInput.nextSibling); // the toolbar's tag: one more that must match
+    this.ftagInput = h('input', { class: 'lm-input lm-ftaginput', list: 'lm-tags', placeholder: tr('filters.tag', 'tag'), 'aria-label': tr('filters.tag_input', 'filter tag') });
     this.ftagInput.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') this.addTagFilter(ev.shiftKey ? 'exclude' : 'tags'); });
     this.chips = h('span', { class: 'lm-chips lm-filterchips' });
     this.untaggedBox = h('input', { type: 'checkbox', 'aria-label': tr('filters.untagged', 'untagged'), onchange: (e) => { f.untagged = e.target.checked; changed(); } });
@@ -183,12 +182,13 @@
         const f = this.filters;
         const list = (v) => (Array.isArray(v) ? v.filter((t) => typeof t === 'string') : []);
         const text = (v) => (typeof v === 'string' ? v : '');
-        Object.assign(f, { query: text(state.query), base: text(state.base), show: text(state.show), tags: list(state.tags),
+        Object.assign(f, { query: text(state.query), base: text(state.base), tag: text(state.tag), show: text(state.show), tags: list(state.tags),
           exclude: list(state.exclude), untagged: !!state.untagged, network_type: text(state.network_type), triggers: text(state.triggers),
           nsfw: text(state.nsfw), favorites_first: !!state.favorites_first });
         if (SORTS.some(([v]) => v === state.sort)) f.sort = state.sort;
         this.search.value = f.query;
         this.baseSel.value = f.base;
+        this.tagInput.value = f.tag;
         this.showSel.value = f.show;
         this.sortSel.value = f.sort;
         this.renderFilterState();
