@@ -67,6 +67,13 @@ DOCUMENTED = {
     "write_sidecars": ("LORA_MANAGER_WRITE_SIDECARS",
                        "also write your triggers, weight, notes and negative text into the SDNext/A1111 `<base>.json` "
                        "beside each LoRA when you edit them (off by default)"),
+    "host_id": ("LORA_MANAGER_HOST_ID", "this host's name in a library several hosts share (default: the machine's "
+                "name and an id kept in DATA_DIR/host-id; see docs/several-hosts.md)"),
+    "shared_library": ("LORA_MANAGER_SHARED_LIBRARY",
+                       "per-host file locations, scan locks and change notices: auto (default: on with PostgreSQL), "
+                       "on or off"),
+    "scan_wait": ("LORA_MANAGER_SCAN_WAIT", "seconds a scan waits for another host scanning the same shared root "
+                  "before it skips that root (default 300)"),
 }
 DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Civitai's browsing levels (a bit each); a preview above the setting is skipped.
@@ -124,6 +131,9 @@ class Settings:
     civitai_update_hours: float = 24.0
     civitai_downloads: int = 1
     civitai_folder: str = "{base}/{model_name}"
+    host_id: str = ""
+    shared_library: str = "auto"
+    scan_wait: float = 300.0
 
     def __post_init__(self) -> None:
         self.data_dir = os.path.abspath(os.path.expanduser(self.data_dir or default_data_dir()))
@@ -135,6 +145,9 @@ class Settings:
         self.civitai_url = (self.civitai_url or "https://civitai.com").rstrip("/")
         if isinstance(self.backup_keep, str):
             self.backup_keep = parse_keep(self.backup_keep)
+        self.shared_library = (self.shared_library or "auto").strip().lower()
+        if self.shared_library not in ("auto", "on", "off"):
+            raise ValueError(f"LORA_MANAGER_SHARED_LIBRARY must be auto, on or off, not {self.shared_library!r}")
         self.backup_dir = os.path.abspath(os.path.expanduser(self.backup_dir or os.path.join(self.data_dir, "backups")))
 
     @property
@@ -166,7 +179,7 @@ class Settings:
             except ValueError:
                 raise ValueError("LORA_MANAGER_WATCH_INTERVAL must be a number of seconds") from None
         for key in ("embed_model", "embed_device", "civitai_url", "civitai_key", "civitai_folder", "backup_dir",
-                    "backup_keep"):  # backup_keep: parsed below
+                    "backup_keep", "host_id", "shared_library"):  # backup_keep: parsed below
             if env.get(ENV_PREFIX + key.upper()):
                 values[key] = env[ENV_PREFIX + key.upper()].strip()
         for key in ("embed_download", "watch_events", "civitai_sidecars", "civitai_previews", "write_sidecars"):
@@ -189,6 +202,12 @@ class Settings:
                 except ValueError:
                     raise ValueError(f"{ENV_PREFIX}{key.upper()} must be a whole number, not {raw!r}") from None
         values.update(_civitai_numbers(env))
+        raw = env.get("LORA_MANAGER_SCAN_WAIT", "").strip()
+        if raw:
+            try:
+                values["scan_wait"] = max(0.0, float(raw))
+            except ValueError:
+                raise ValueError(f"LORA_MANAGER_SCAN_WAIT must be a number of seconds, not {raw!r}") from None
         if overrides.get("allowed_hosts"):  # flags add to the environment's names
             overrides["allowed_hosts"] = values.get("allowed_hosts", []) + list(overrides["allowed_hosts"])
         values.update({k: v for k, v in overrides.items() if v not in (None, "", [])})

@@ -362,3 +362,4 @@ from . import civitai_models  # noqa: E402,F401
 # The tables of Civitai update checks and downloads live in their own module; importing it here
 # puts them in Base.metadata.
 from . import civitai_dl_models  # noqa: E402,F401
+from . import host_models  # noqa: E402,F401
