@@ -16,6 +16,7 @@ from .civitai.service import CivitaiService
 from .events import EventBus
 from .catalog.fileops import FileOps
 from .civitai import services as civitai_services
+from .hosts.setup import hosts_service, shared_stores
 from .sync.hasher import Hasher
 from .sync.scanner import Scanner
 from .standalone import memtrim
@@ -81,6 +82,7 @@ class App:
     civitai_downloads: Any = None
     civitai_clients: Any = None
     host: dict[str, Any] | None = None  # {"name", "version"} when running inside a host
+    hosts: Any = None  # the hosts of a library several share (hosts/service.py): heartbeat, notices, GET /hosts
 
     @property
     def host_model_family(self) -> Optional[Callable[[], Optional[str]]]:
@@ -107,6 +109,8 @@ class App:
         self.transfer.close()
         self.recorder.flush(10)
         self.hasher.stop()
+        if self.hosts is not None:
+            self.hosts.stop()
         self.db.close()
 
 
@@ -116,13 +120,16 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     with transfer.advice():  # a damaged database is refused naming the newest good backup
         prepare_data_dir(settings)
         db = open_db(settings.db_url, transfer.backups.before_migrate)  # a backup before any migration
-    stores = sql_stores(db)
+    stores, guard = shared_stores(settings, db, sql_stores(db))  # several hosts: this host's locations
     events = EventBus()
+    if guard is not None:
+        guard.publish = events.publish
     family = LoadedFamily()
     files = FileOps(stores.catalog, stores.user, events, settings.lora_dirs, settings.trash_dir,
                     link_targets=settings.link_targets)
     scanner = Scanner(stores.scan, stores.catalog, settings.lora_dirs, workers=settings.scan_workers,
-                      skip={settings.data_dir}, write_lock=files.lock, link_targets=settings.link_targets)
+                      skip={settings.data_dir}, write_lock=files.lock, link_targets=settings.link_targets,
+                      guard=guard)
     civitai: list[CivitaiService] = []  # built below; the hasher's listener reaches it once it exists
     # After hashing, a Civitai model sidecar's version is picked again with the file's hash (docs/formats.md).
     hasher = Hasher(stores.scan, stores.catalog, workers=settings.hash_workers, on_event=events.publish,
@@ -149,6 +156,7 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
         autocomplete=AutocompleteIndex(stores.autocomplete, lambda: db.write_version, family),
         recommender=recommender, civitai=civitai[0], transfer=transfer, family=family, host=host,
     )
+    app.hosts = hosts_service(settings, db, events, app.jobs, family, kind="sdnext" if host else "standalone")
     app.retention.start()
     civitai_services.attach(app, stores)  # update checks and the download queue work through the core's services
     return app

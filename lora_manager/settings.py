@@ -202,12 +202,6 @@ class Settings:
                 except ValueError:
                     raise ValueError(f"{ENV_PREFIX}{key.upper()} must be a whole number, not {raw!r}") from None
         values.update(_civitai_numbers(env))
-        raw = env.get("LORA_MANAGER_SCAN_WAIT", "").strip()
-        if raw:
-            try:
-                values["scan_wait"] = max(0.0, float(raw))
-            except ValueError:
-                raise ValueError(f"LORA_MANAGER_SCAN_WAIT must be a number of seconds, not {raw!r}") from None
         if overrides.get("allowed_hosts"):  # flags add to the environment's names
             overrides["allowed_hosts"] = values.get("allowed_hosts", []) + list(overrides["allowed_hosts"])
         values.update({k: v for k, v in overrides.items() if v not in (None, "", [])})
@@ -235,6 +229,12 @@ def _civitai_numbers(env) -> dict:
             values["civitai_update_hours"] = max(0.0, float(raw))
         except ValueError:
             raise ValueError(f"LORA_MANAGER_CIVITAI_UPDATE_HOURS must be a number of hours, not {raw!r}") from None
+    raw = env.get("LORA_MANAGER_SCAN_WAIT", "").strip()  # several hosts (not Civitai), read with the numbers
+    if raw:
+        try:
+            values["scan_wait"] = max(0.0, float(raw))
+        except ValueError:
+            raise ValueError(f"LORA_MANAGER_SCAN_WAIT must be a number of seconds, not {raw!r}") from None
     raw = env.get("LORA_MANAGER_CIVITAI_DOWNLOADS", "").strip()
     if raw:
         if raw not in ("1", "2"):

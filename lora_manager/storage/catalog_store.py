@@ -17,6 +17,7 @@ from .models import STATES
 from .civitai_dl_store import with_update
 from .cursor import decode_cursor, encode_cursor
 from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, parse_fields
+from .location_store import overlay
 from .scan_store import PRESENT, dup_hashes
 from .search import fts_hits, match_clause, walk_is_cheaper
 from .ttl_cache import TtlCache
@@ -196,6 +197,7 @@ class SqlCatalogStore(CatalogStore):
             ).all()
             tags = self._tags_for(conn, [r.id for r in rows]) if want_tags else {}
         items = [build(r, fields, tags.get(r.id), q.raw_json) for r in rows]
+        self._here(items)
         cursor = encode_cursor(key, getattr(rows[-1], col.name), rows[-1].id) if len(rows) == q.limit else None
         return Page(total=int(total), items=items, limit=q.limit, offset=q.offset, next_cursor=cursor)
 
@@ -280,7 +282,14 @@ class SqlCatalogStore(CatalogStore):
                     select(L.c.id, L.c.path).where(L.c.sha256 == row.sha256, L.c.id != lid, L.c.state.in_(PRESENT))
                 ).all()
                 out["duplicates"] = [{"id": i, "path": p} for i, p in others]
+        self._here([out])
         return out
+
+    def _here(self, items: list[dict[str, Any]]) -> None:
+        """Several hosts share the library: this host's path, folder and state (storage/location_store.py)."""
+        if self.db.host and items:
+            with self.db.engine.connect() as conn:
+                overlay(conn, self.db.host, items)
 
     def duplicate_groups(self, limit: int = 1000) -> list[dict[str, Any]]:
         """Files present at several paths with the same full hash, grouped."""
@@ -298,10 +307,10 @@ class SqlCatalogStore(CatalogStore):
     def paths(self, ids: list[int]) -> dict[int, tuple[str, str, str]]:
         """{id: (path, root, state)} for file operations."""
         with self.db.engine.connect() as conn:
-            return {
-                r[0]: (r[1], r[2], r[3])
-                for r in conn.execute(select(L.c.id, L.c.path, L.c.root, L.c.state).where(L.c.id.in_(ids)))
-            }
+            found = [{"id": r[0], "path": r[1], "root": r[2], "state": r[3]}
+                     for r in conn.execute(select(L.c.id, L.c.path, L.c.root, L.c.state).where(L.c.id.in_(ids)))]
+        self._here(found)
+        return {r["id"]: (r["path"], r["root"], r["state"]) for r in found}
 
     def tag_counts(self) -> list[tuple[str, int]]:
         with self.db.engine.connect() as conn:
