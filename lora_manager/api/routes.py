@@ -25,7 +25,8 @@ from ..library.cover import COVER_TYPES
 from . import recommend_schemas as R
 from . import schemas as S
 from . import usage_schemas as U
-from .handlers import autocomplete, bind, events, groups, jobs, loras, previews, recommend, scans, system, usage
+from . import host_schemas as H
+from .handlers import autocomplete, bind, events, groups, hosts, jobs, loras, previews, recommend, scans, system, usage
 from .list_route import list_endpoint
 from .handlers.civitai import civitai_routes
 from .handlers.civitai_downloads import civitai_download_routes
@@ -112,6 +113,9 @@ def routes(core) -> list[Route]:
         Route("/health", "GET", system.health, "liveness (no API key needed)", auth=False),
         Route("/system", "GET", bind(system.system, core),
               "version, database health, library counts, background work", S.SystemInfo),
+        Route("/hosts", "GET", bind(hosts.hosts, core.hosts),
+              "the hosts sharing this library: roots, last seen, checkpoint and family, busy, queue depth",
+              list[H.HostOut]),
         Route("/meta", "GET", system.meta, "base-model families with labels, and the entry's field sets", S.Vocabulary),
         Route("/loras", "GET", list_endpoint(core), "list, search, filter, sort and page LoRAs", S.LoraPage),
         Route("/loras/bulk", "POST", bind(loras.bulk, cat), "one action on many LoRAs", S.BulkResult),

@@ -31,6 +31,7 @@ class Notices:
         self._relaying = threading.local()
         self._threads: list[threading.Thread] = []
         self.received = 0
+        self.ready = threading.Event()  # set once this host listens
         self.sent = 0
 
     def start(self) -> None:
@@ -80,6 +81,7 @@ class Notices:
             conn = None
             try:
                 conn = self.store.listen()
+                self.ready.set()
                 while not self._stop.is_set():
                     for note in conn.notifies(timeout=0.5):
                         self._relay(note.payload)
