@@ -85,7 +85,8 @@ def test_covers_stored_before_the_one_reader_are_brought_in_line(app, library, d
                 conn.execute(text("UPDATE loras SET cover_mime = :m WHERE prompt_name = :n"), {"m": mime, "n": name})
             # back to 0008: the tables of later migrations go too (0010: Civitai's records; 0011: downloads)
             for table in ("civitai_models", "civitai_versions", "civitai_lookups", "civitai_update_models",
-                          "civitai_lora_updates", "civitai_downloads"):
+                          "civitai_lora_updates", "civitai_downloads", "file_locations", "library_hosts",
+                          "library_roots"):  # and 0015's: several hosts
                 conn.execute(text(f"DROP TABLE {table}"))
             conn.execute(text("UPDATE alembic_version SET version_num = '0008'"))
         migrate(engine)

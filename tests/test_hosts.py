@@ -75,7 +75,7 @@ def test_two_hosts_share_one_library_through_their_own_paths(tmp_path, pg_url):
     try:
         ra = a.scan(wait_hashes=True)
         rb = b.scan(wait_hashes=True)
-        assert (ra.new, rb.moved, rb.missing) == (4, 0, 0)
+        assert (ra.new, rb.new, rb.unchanged, rb.moved, rb.missing) == (4, 1, 3, 0, 0)
         assert _rows(a) == 5  # 3 shared, A's own, B's copy (a duplicate of s0 on B, as on one host)
         for _ in range(2):  # rescans in turn: nothing moves, nothing goes missing, no path swaps
             for app in (a, b):
@@ -139,7 +139,8 @@ def test_two_hosts_scanning_one_share_at_once_make_one_row_per_file(tmp_path, pg
     for p, (out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-3000:]
     reports = [json.loads(out) for out, _ in outs]
-    assert sum(r["new"] for r in reports) == 3 * files  # each host found every file (new here) ...
+    assert sum(r["new"] for r in reports) == files  # each file new to the library once ...
+    assert sum(r["unchanged"] for r in reports) == 2 * files  # ... and known to it for the other two hosts
     a = _host(tmp_path, pg_url, "check", tmp_path / "nothing")
     try:
         with a.db.engine.connect() as conn:

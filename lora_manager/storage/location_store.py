@@ -91,30 +91,34 @@ class HostScanStore(ScanStore):
         return taken
 
     # --- writes of a scan ----------------------------------------------------------------------
-    def insert_files(self, rows: list[dict[str, Any]]) -> None:
+    def insert_files(self, rows: list[dict[str, Any]]) -> int:
         """New files here: the LoRA another host already has (same size and header) gains this host's
-        location; others become rows."""
-        for part in chunks(rows, 500):
-            self._insert_part(part)
+        location; others become rows. Returns how many were LoRAs the library knew."""
+        return sum(self._insert_part(part) for part in chunks(rows, 500))
 
     @retry_conflicts
-    def _insert_part(self, part: list[dict[str, Any]]) -> None:
+    def _insert_part(self, part: list[dict[str, Any]]) -> int:
         now = utcnow()
         with self.db.engine.begin() as conn:
             here = exists().where(FL.c.lora_id == L.c.id, FL.c.host_id == self.host)
             wanted = sorted({r["header_digest"] for r in part if r.get("header_digest")})
-            known: dict[tuple[int, str], list[int]] = {}
+            known: dict[tuple[int, str], list[tuple[int, str]]] = {}
             for digests in chunks(wanted):
-                q = (select(L.c.size, L.c.header_digest, L.c.id)
+                q = (select(L.c.size, L.c.header_digest, L.c.id, L.c.file_name)
                      .where(L.c.header_digest.in_(digests), L.c.state != "trashed", ~here).order_by(L.c.id))
-                for size, digest, lid in conn.execute(q):
-                    known.setdefault((size, digest), []).append(lid)
+                for size, digest, lid, name in conn.execute(q):
+                    known.setdefault((size, digest), []).append((lid, name))
             located: list[dict[str, Any]] = []
             fresh: list[dict[str, Any]] = []
-            for row in part:
+            # the file of the same name first: a copy under another name here is that LoRA only when no
+            # file of its own name claims it
+            for row in sorted(part, key=lambda r: not any(n == r["file_name"] for _, n in
+                                                          known.get((r["size"], r.get("header_digest")), ()))):
                 ids = known.get((row["size"], row.get("header_digest")))
                 if ids:
-                    located.append(self._location(ids.pop(0), row, now))
+                    pick = next((c for c in ids if c[1] == row["file_name"]), ids[0])
+                    ids.remove(pick)
+                    located.append(self._location(pick[0], row, now))
                 else:
                     fresh.append(row)
             if located:
@@ -139,6 +143,7 @@ class HostScanStore(ScanStore):
                 else:
                     ids = self.db.insert_rows(conn, rows)
                 conn.execute(insert(FL), [self._location(lid, orig, now) for lid, orig in zip(ids, fresh, strict=True)])
+        return len(located)
 
     def update_files(self, updates: list[tuple[int, dict[str, Any]]], *,
                      moved_from: dict[int, tuple[str, str | None]] | None = None,

@@ -196,7 +196,10 @@ class Scanner:
             fresh = [result.as_row() for result in results if _unchanged_on_disk(result)]
             report.new -= len(results) - len(fresh)
             if fresh:
-                self.scan_store.insert_files(fresh)
+                # Several hosts: a file another host has already is that LoRA, seen here too (not new to the library)
+                known = self.scan_store.insert_files(fresh) or 0
+                report.new -= known
+                report.unchanged += known
 
     def _probe(self, entries: list[FileEntry], progress: Progress | None) -> Iterator[list[ProbeResult]]:
         """Yield probe results in chunks: in worker processes for a big batch, else here."""
