@@ -145,6 +145,9 @@ class Settings:
         self.civitai_url = (self.civitai_url or "https://civitai.com").rstrip("/")
         if isinstance(self.backup_keep, str):
             self.backup_keep = parse_keep(self.backup_keep)
+        self.host_id = (self.host_id or "").strip()
+        if len(self.host_id) > 200 or not self.host_id.isprintable():
+            raise ValueError("LORA_MANAGER_HOST_ID must be printable text of at most 200 characters")
         self.shared_library = (self.shared_library or "auto").strip().lower()
         if self.shared_library not in ("auto", "on", "off"):
             raise ValueError(f"LORA_MANAGER_SHARED_LIBRARY must be auto, on or off, not {self.shared_library!r}")

@@ -229,5 +229,36 @@ def test_a_host_id_is_kept_across_starts(tmp_path):
     first = host_id(s)
     assert host_id(s) == first and first.endswith(open(os.path.join(s.data_dir, "host-id")).read().strip())
     assert host_id(Settings(data_dir=str(tmp_path / "d"), host_id="gpu-box-2")) == "gpu-box-2"
-    with pytest.raises(ValueError):
-        host_id(Settings(data_dir=str(tmp_path / "d"), host_id="bad\nid"))
+    with pytest.raises(ValueError, match="LORA_MANAGER_HOST_ID"):
+        Settings(data_dir=str(tmp_path / "d"), host_id="bad\nid")
+    with pytest.raises(ValueError, match="LORA_MANAGER_SHARED_LIBRARY"):
+        Settings(data_dir=str(tmp_path / "d"), shared_library="sometimes")
+
+
+def test_another_hosts_edit_drops_this_hosts_cached_pages_and_moves_its_status(tmp_path, pg_url):
+    from lora_manager.api.handlers.system import system_info
+    from lora_manager.storage.catalog_store import LoraQuery
+
+    lib = tmp_path / "lib"
+    write_lora(lib / "c0.safetensors", seed=3)
+    a = _host(tmp_path, pg_url, "host-a", lib)
+    b = _host(tmp_path, pg_url, "host-b", tmp_path / "b")
+    try:
+        a.scan(wait_hashes=True)
+        for app in (a, b):
+            assert app.hosts.notices.ready.wait(30)
+        query = LoraQuery(fields="id,notes")
+        assert [i.get("notes") for i in b.catalog.list(query).items] == [None]  # a page B now keeps
+        before = system_info(b)["background"]["library_changes"]
+        version = b.db.write_version  # what B's cached pages and autocomplete index are kept by
+        a.catalog.edit("c0", {"notes": "new on A"})
+        deadline = time.monotonic() + 30
+        while b.hosts.changes == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert system_info(b)["background"]["library_changes"] == before + 1
+        assert b.db.write_version > version
+        assert [i.get("notes") for i in b.catalog.list(query).items] == ["new on A"]
+        assert a.hosts.changes == 0  # its own notice is not heard back
+    finally:
+        a.close()
+        b.close()

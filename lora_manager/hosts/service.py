@@ -31,6 +31,11 @@ class HostsService:
         self._thread: threading.Thread | None = None
         self.started_at = time.time()
 
+    @property
+    def changes(self) -> int:
+        """Changes other hosts made that reached this one (GET /system: a tab reloads when it moves)."""
+        return self.notices.received if self.notices is not None else 0
+
     def status(self) -> dict[str, Any]:
         """What this host says of itself now."""
         jobs = self.jobs.list()
