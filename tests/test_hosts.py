@@ -63,8 +63,9 @@ def _worker(*args, env_extra=None):
 
 def test_two_hosts_share_one_library_through_their_own_paths(tmp_path, pg_url):
     share = tmp_path / "share"
-    for i in range(3):
-        write_lora(share / f"s{i}.safetensors", seed=i)
+    for i in range(3):  # headers of their own (one size and header for two files: the test below)
+        write_lora(share / f"s{i}.safetensors", seed=i, metadata={"ss_output_name": f"s{i}"})
+    (share / "broken.safetensors").write_bytes(b"not a safetensors file")  # no header: known by size and name
     only_a = tmp_path / "only-a"
     write_lora(only_a / "mine.safetensors", seed=10)
     copy_b = tmp_path / "local-b"  # B's own copy of a file on the share (another mtime)
@@ -75,8 +76,8 @@ def test_two_hosts_share_one_library_through_their_own_paths(tmp_path, pg_url):
     try:
         ra = a.scan(wait_hashes=True)
         rb = b.scan(wait_hashes=True)
-        assert (ra.new, rb.new, rb.unchanged, rb.moved, rb.missing) == (4, 1, 3, 0, 0)
-        assert _rows(a) == 5  # 3 shared, A's own, B's copy (a duplicate of s0 on B, as on one host)
+        assert (ra.new, rb.new, rb.unchanged, rb.moved, rb.missing) == (5, 1, 4, 0, 0)
+        assert _rows(a) == 6  # 3 shared and a broken one, A's own, B's copy (a duplicate of s0 on B, as on one host)
         for _ in range(2):  # rescans in turn: nothing moves, nothing goes missing, no path swaps
             for app in (a, b):
                 report = app.scan(wait_hashes=True)
@@ -107,6 +108,41 @@ def test_two_hosts_share_one_library_through_their_own_paths(tmp_path, pg_url):
         assert a.scan(wait_hashes=True).moved == 1 and b.scan(wait_hashes=True).moved == 1
         assert b.catalog.get(ea["id"])["path"] == str(tmp_path / "mnt-b" / "renamed.safetensors")
         assert a.catalog.get(ea["id"])["notes"] == "from A"
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_move_only_the_hash_can_tell_keeps_the_lora_on_the_other_host(tmp_path, pg_url):
+    """Same size and header, other data (the header alone cannot tell them): B's rename on the share is
+    ambiguous for its scan, and its full hash makes the new file the LoRA A still has, moved here."""
+    from safetensors.numpy import save_file
+
+    from .loras import tensors
+
+    share, local_b = tmp_path / "share", tmp_path / "local-b"
+    share.mkdir()
+    local_b.mkdir()
+    save_file(tensors(seed=1), str(share / "p.safetensors"))
+    save_file(tensors(seed=2), str(local_b / "q.safetensors"))  # the same header as p
+    a = _host(tmp_path, pg_url, "host-a", _mount(tmp_path, share, "a"))
+    b = _host(tmp_path, pg_url, "host-b", _mount(tmp_path, share, "b"), local_b)
+    try:
+        a.scan(wait_hashes=True)
+        b.scan(wait_hashes=True)
+        pid = a.catalog.get("p")["id"]
+        a.catalog.edit("p", {"notes": "keep me"})
+        os.remove(local_b / "q.safetensors")
+        b.scan(wait_hashes=True)
+        rows = _rows(a)
+        os.rename(share / "p.safetensors", share / "r.safetensors")
+        b.scan(wait_hashes=True)  # p gone and q missing: two candidates, so "new" until hashed
+        entry = b.catalog.get(pid)
+        assert (entry["path"], entry["state"], entry["notes"]) == (str(tmp_path / "mnt-b" / "r.safetensors"), "ok",
+                                                                  "keep me")
+        assert _rows(a) == rows and b.catalog.get("q")["state"] == "missing"
+        assert a.catalog.get(pid)["path"] == str(tmp_path / "mnt-a" / "p.safetensors")  # A has not looked yet
+        assert a.scan(wait_hashes=True).moved == 1 and a.catalog.get(pid)["path"].endswith("mnt-a/r.safetensors")
     finally:
         a.close()
         b.close()
@@ -262,3 +298,13 @@ def test_another_hosts_edit_drops_this_hosts_cached_pages_and_moves_its_status(t
     finally:
         a.close()
         b.close()
+
+
+def test_the_hosts_bench_runs_small(pg_url):
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    try:
+        import bench_hosts
+    finally:
+        sys.path.remove(os.path.join(ROOT, "bench"))
+    out = bench_hosts.main(["--files", "30", "--edits", "3"])
+    assert out["second_host_rows_added"] == 0 and out["propagation_ms"]["max"] >= out["propagation_ms"]["median"] > 0

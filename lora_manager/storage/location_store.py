@@ -52,8 +52,11 @@ class HostScanStore(ScanStore):
 
     @retry_conflicts
     def _claim(self) -> None:
-        """Rows nobody located yet under this host's roots are here (a library from before several
-        hosts, or rows written by a file operation or a download): this host records them as its own."""
+        """Rows at a path under this host's roots that this host has not located yet are its own, as the
+        row has them: a library from before several hosts, rows a file operation or a download wrote,
+        and rows of hosts that reach the files under the same path (one share mounted at one path
+        everywhere). The scan then compares them with the disk as it would on one host. (A row whose
+        path is marked as another host's, `path#host`, is not a path here.)"""
         if not self.roots:
             return
         now = utcnow()
@@ -61,7 +64,8 @@ class HostScanStore(ScanStore):
         with self.db.engine.begin() as conn:
             src = select(L.c.id, literal(self.host), L.c.path, L.c.root, L.c.folder, L.c.state, L.c.size,
                          L.c.mtime_ns, L.c.companion_sig, literal(now, FL.c.last_seen.type)).where(
-                L.c.root.in_(self.roots), ~exists().where(FL.c.lora_id == L.c.id),
+                L.c.root.in_(self.roots), ~L.c.path.contains("#"),
+                ~exists().where(FL.c.lora_id == L.c.id, FL.c.host_id == self.host),
                 ~exists().where(mine.c.host_id == self.host, mine.c.path == L.c.path))
             conn.execute(insert(FL).from_select(
                 ["lora_id", "host_id", "path", "root", "folder", "state", "size", "mtime_ns", "companion_sig",
@@ -108,13 +112,23 @@ class HostScanStore(ScanStore):
                      .where(L.c.header_digest.in_(digests), L.c.state != "trashed", ~here).order_by(L.c.id))
                 for size, digest, lid, name in conn.execute(q):
                     known.setdefault((size, digest), []).append((lid, name))
+            # files without a readable header: the same size and name (as a scan matches their moves)
+            names = sorted({r["file_name"] for r in part if not r.get("header_digest")})
+            for part_names in chunks(names):
+                q = (select(L.c.size, L.c.file_name, L.c.id)
+                     .where(L.c.file_name.in_(part_names), L.c.header_digest.is_(None), L.c.state != "trashed", ~here)
+                     .order_by(L.c.id))
+                for size, name, lid in conn.execute(q):
+                    known.setdefault((size, name), []).append((lid, name))
             located: list[dict[str, Any]] = []
             fresh: list[dict[str, Any]] = []
             # the file of the same name first: a copy under another name here is that LoRA only when no
             # file of its own name claims it
-            for row in sorted(part, key=lambda r: not any(n == r["file_name"] for _, n in
-                                                          known.get((r["size"], r.get("header_digest")), ()))):
-                ids = known.get((row["size"], row.get("header_digest")))
+            def key(r):
+                return r["size"], r.get("header_digest") or r["file_name"]
+
+            for row in sorted(part, key=lambda r: not any(n == r["file_name"] for _, n in known.get(key(r), ()))):
+                ids = known.get(key(row))
                 if ids:
                     pick = next((c for c in ids if c[1] == row["file_name"]), ids[0])
                     ids.remove(pick)
@@ -232,7 +246,36 @@ class HostScanStore(ScanStore):
         # an undone move is found by its id, an adopted entry by the hash it shares with the new file
         self._follow(L.c.id, sorted({r.id for r in results if r.sha256}))
         self._follow(L.c.sha256, sorted({r.sha256 for r in results if r.sha256}))
-        return merged
+        return merged + self._adopt_here(sorted({r.id for r in results if r.sha256}))
+
+    @retry_conflicts
+    def _adopt_here(self, ids: list[int]) -> list[int]:
+        """A new row of a file only this host has, whose full hash a LoRA missing *here* has, is that
+        LoRA moved (a move a scan could not tell by header alone). The library's own adoption needs the
+        LoRA missing everywhere; here another host may still have it. Returns the rows merged away."""
+        gone: list[int] = []
+        mine = and_(FL.c.lora_id == L.c.id, FL.c.host_id == self.host)
+        other = FL.alias("other")
+        with self.db.engine.begin() as conn:
+            for part in chunks(ids):
+                fresh = conn.execute(select(L.c.id, L.c.sha256).select_from(L.join(FL, mine)).where(
+                    L.c.id.in_(part), L.c.sha256.is_not(None), FL.c.state.in_(ON_DISK),
+                    ~exists().where(other.c.lora_id == L.c.id, other.c.host_id != self.host))).all()
+                for new_id, sha in fresh:
+                    old = conn.execute(select(L.c.id).select_from(L.join(FL, mine)).where(
+                        L.c.sha256 == sha, L.c.id != new_id, FL.c.state == "missing", L.c.state != "trashed")
+                        .order_by(L.c.id).limit(1)).scalar()
+                    if old is None or len(self.db.existing_ids(conn, [old, new_id])) != 2:
+                        continue
+                    loc = dict(conn.execute(select(FL).where(FL.c.lora_id == new_id, FL.c.host_id == self.host))
+                               .mappings().one())
+                    self.inner._merge_user(conn, src=new_id, dst=old)
+                    conn.execute(L.delete().where(L.c.id == new_id))  # its location goes with it
+                    values = {k: v for k, v in loc.items() if k not in ("lora_id", "host_id", "last_seen")}
+                    conn.execute(update(FL).where(FL.c.lora_id == old, FL.c.host_id == self.host)
+                                 .values(**values, last_seen=utcnow()))
+                    gone.append(new_id)
+        return gone
 
     @retry_conflicts
     def _follow(self, col, keys: list) -> None:
