@@ -39,6 +39,9 @@ class HostScanStore(ScanStore):
         self.db = inner.db
         self.host = host_id
         self.roots = list(roots)
+        # LoRAs this host flagged missing on an offline root: never taken over by a copy elsewhere
+        # (the original may still be there), as on one host
+        self.offline: set[int] = set()
 
     # --- the index -----------------------------------------------------------------------------
     def file_index(self) -> dict[str, IndexRow]:
@@ -173,6 +176,7 @@ class HostScanStore(ScanStore):
         rows = [(lid, {**row, "path": _mark(row["path"], self.host)} if row["path"] in taken else row)
                 for lid, row in keep]
         written = set(self.inner.update_files(rows, moved_from=moved_from))
+        self.offline -= written
         self._relocate([(lid, row) for lid, row in keep if lid in written])
         return [lid for lid, _ in keep if lid in written]
 
@@ -196,6 +200,8 @@ class HostScanStore(ScanStore):
                      expect: dict[int, tuple[str, int, int]] | None = None) -> list[int]:
         """Missing here; missing for the library only when no other host has the file either."""
         flagged = self._missing_here(ids, expect)
+        if offline:
+            self.offline.update(flagged)
         if not flagged:
             return []
         with self.db.engine.connect() as conn:
@@ -263,9 +269,10 @@ class HostScanStore(ScanStore):
                     ~exists().where(other.c.lora_id == L.c.id, other.c.host_id != self.host))).all()
                 for new_id, sha in fresh:
                     old = conn.execute(select(L.c.id).select_from(L.join(FL, mine)).where(
-                        L.c.sha256 == sha, L.c.id != new_id, FL.c.state == "missing", L.c.state != "trashed")
+                        L.c.sha256 == sha, L.c.id != new_id, FL.c.state == "missing", L.c.state != "trashed",
+                        L.c.offline.is_(False))
                         .order_by(L.c.id).limit(1)).scalar()
-                    if old is None or len(self.db.existing_ids(conn, [old, new_id])) != 2:
+                    if old is None or old in self.offline or len(self.db.existing_ids(conn, [old, new_id])) != 2:
                         continue
                     loc = dict(conn.execute(select(FL).where(FL.c.lora_id == new_id, FL.c.host_id == self.host))
                                .mappings().one())
