@@ -5,6 +5,8 @@ Runs as a subprocess with the host root on PYTHONPATH (see docs/host.md).
 """
 
 import os
+import shlex
+import sys
 
 import launch  # the host's module; importing it is how hosts expect install.py to work
 
@@ -20,8 +22,39 @@ REQUIREMENTS = [
     ("tenacity", "tenacity>=8.2"),
     ("nh3", "nh3>=0.2.14"),
 ]
-if os.environ.get("LORA_MANAGER_DB", "").startswith("postgres"):
+
+
+def host_args() -> list[str]:
+    """The host's command line as far as this process can see it: its own argv (a host running us in
+    its process), COMMANDLINE_ARGS (webui-user files) and the parent process's command line (the host
+    runs us as its subprocess)."""
+    args = list(sys.argv[1:])
+    args += shlex.split(os.environ.get("COMMANDLINE_ARGS", ""))
+    try:
+        with open(f"/proc/{os.getppid()}/cmdline", "rb") as fh:
+            args += [a.decode(errors="replace") for a in fh.read().split(b"\0") if a]
+    except OSError:  # not Linux, or not readable: the other sources stand
+        pass
+    return args
+
+
+def flag(args: list[str], name: str) -> str:
+    """The last value given to `--name VALUE` or `--name=VALUE`, or ""."""
+    value = ""
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith(name + "="):
+            value = arg[len(name) + 1:]
+    return value
+
+
+ARGS = host_args()
+# A shared library on PostgreSQL needs its driver, the job queue on Redis its client: by flag or setting.
+if (flag(ARGS, "--lora-manager-db") or os.environ.get("LORA_MANAGER_DB", "")).startswith("postgres"):
     REQUIREMENTS.append(("psycopg", "psycopg[binary]>=3.1"))
+if flag(ARGS, "--lora-manager-redis") or os.environ.get("LORA_MANAGER_REDIS", ""):
+    REQUIREMENTS.append(("redis", "redis>=5.0"))
 
 # The recommender's model runs on the host's own torch and transformers: sentence-transformers goes
 # in with --no-deps (its pins could move the host's transformers or torch), faiss-cpu asks only for

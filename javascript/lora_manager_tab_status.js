@@ -69,7 +69,8 @@
           this.status.textContent = parts.join(' · ');
           this.rescanBtn.disabled = !!running;
           // A scan seen finishing, or counts that moved while we looked away: show the new state.
-          const counts = JSON.stringify(sys.library || {});
+          // (library_changes: edits and files changed by another host sharing the library)
+          const counts = JSON.stringify([sys.library || {}, bg.library_changes || 0]);
           const moved = this.lastCounts !== undefined && counts !== this.lastCounts;
           this.lastCounts = counts;
           if ((this.scanWasRunning && !running) || (moved && !running)) { this.reload('keep'); this.loadTags(); }

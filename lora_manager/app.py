@@ -17,6 +17,7 @@ from .civitai.service import CivitaiService
 from .events import EventBus
 from .catalog.fileops import FileOps
 from .civitai import services as civitai_services
+from .hosts.setup import hosts_service, shared_stores
 from .sync.hasher import Hasher
 from .sync.scanner import Scanner
 from .standalone import memtrim
@@ -87,6 +88,7 @@ class App:
     host: dict[str, Any] | None = None  # {"name", "version"} when running inside a host
     recipes: Any = None  # recipes/service.py's Recipes, over its store, the catalog and the job queue
     generation: Any = None  # jobs/services.Generation: inputs, results, sweeps, preview generation
+    hosts: Any = None  # the hosts of a library several share (hosts/service.py): heartbeat, notices, GET /hosts
 
     @property
     def host_model_family(self) -> Optional[Callable[[], Optional[str]]]:
@@ -115,6 +117,8 @@ class App:
         self.transfer.close()
         self.recorder.flush(10)
         self.hasher.stop()
+        if self.hosts is not None:
+            self.hosts.stop()
         self.db.close()
 
 
@@ -124,13 +128,16 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     with transfer.advice():  # a damaged database is refused naming the newest good backup
         prepare_data_dir(settings)
         db = open_db(settings.db_url, transfer.backups.before_migrate)  # a backup before any migration
-    stores = sql_stores(db)
+    stores, guard = shared_stores(settings, db, sql_stores(db))  # several hosts: this host's locations
     events = EventBus()
+    if guard is not None:
+        guard.publish = events.publish
     family = LoadedFamily()
     files = FileOps(stores.catalog, stores.user, events, settings.lora_dirs, settings.trash_dir,
                     link_targets=settings.link_targets)
     scanner = Scanner(stores.scan, stores.catalog, settings.lora_dirs, workers=settings.scan_workers,
-                      skip={settings.data_dir}, write_lock=files.lock, link_targets=settings.link_targets)
+                      skip={settings.data_dir}, write_lock=files.lock, link_targets=settings.link_targets,
+                      guard=guard)
     civitai: list[CivitaiService] = []  # built below; the hasher's listener reaches it once it exists
     # After hashing, a Civitai model sidecar's version is picked again with the file's hash (docs/formats.md).
     hasher = Hasher(stores.scan, stores.catalog, workers=settings.hash_workers, on_event=events.publish,
@@ -161,6 +168,7 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     )
     app.actions = library_actions.build(files, catalog, stores.catalog, stores.fileops, events)
     app.recipes = Recipes(SqlRecipeStore(db), catalog, app.jobs, family, settings.data_dir)
+    app.hosts = hosts_service(settings, db, events, app.jobs, family, kind="sdnext" if host else "standalone")
     app.retention.start()
     if hasattr(app.jobs, "start"):
         app.jobs.start()  # the shared queue's threads (several hosts); they connect to Redis themselves
@@ -176,10 +184,11 @@ def _jobs(settings: Settings, db, catalog: Catalog, events: EventBus, family: Lo
     local = JobQueue(catalog, events.publish)
     if not settings.redis_url:
         return local
-    from .jobs.shared import SharedJobs, host_identity
+    from .hosts.identity import host_id
+    from .jobs.shared import SharedJobs
     from .storage.job_images_store import JobImagesStore
 
-    return SharedJobs(local, settings.redis_url, host_identity(settings), catalog, events.publish,
+    return SharedJobs(local, settings.redis_url, host_id(settings), catalog, events.publish,
                       JobImagesStore(db), settings.data_dir, family=family)
 
 

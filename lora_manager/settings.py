@@ -67,8 +67,6 @@ DOCUMENTED = {
     "redis_url": ("LORA_MANAGER_REDIS",
                   "a Redis URL (redis://host:6379/0): jobs go to a queue shared by several hosts "
                   "(off by default; docs/several-hosts.md)"),
-    "host_id": ("LORA_MANAGER_HOST_ID", "this host's name among several sharing a library and a job queue "
-                "(default: the machine's name and a random id kept in the data folder)"),
     "write_sidecars": ("LORA_MANAGER_WRITE_SIDECARS",
                        "also write your triggers, weight, notes and negative text into the SDNext/A1111 `<base>.json` "
                        "beside each LoRA when you edit them (off by default)"),
@@ -78,6 +76,13 @@ DOCUMENTED = {
     "outputs_keep_gb": ("LORA_MANAGER_OUTPUTS_KEEP_GB",
                         "job results beyond this many GB are removed oldest first, except those in use (0: no limit; "
                         "default 0)"),
+    "host_id": ("LORA_MANAGER_HOST_ID", "this host's name among several sharing a library or a job queue (default: "
+                "the machine's name and an id kept in DATA_DIR/host-id; see docs/several-hosts.md)"),
+    "shared_library": ("LORA_MANAGER_SHARED_LIBRARY",
+                       "per-host file locations, scan locks and change notices: auto (default: on with PostgreSQL), "
+                       "on or off"),
+    "scan_wait": ("LORA_MANAGER_SCAN_WAIT", "seconds a scan waits for another host scanning the same shared root "
+                  "before it skips that root (default 300)"),
 }
 DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Civitai's browsing levels (a bit each); a preview above the setting is skipped.
@@ -136,9 +141,11 @@ class Settings:
     civitai_downloads: int = 1
     civitai_folder: str = "{base}/{model_name}"
     redis_url: str = field(default="", repr=False)  # may carry a password
-    host_id: str = ""
     outputs_keep_days: float = 0.0
     outputs_keep_gb: float = 0.0
+    host_id: str = ""
+    shared_library: str = "auto"
+    scan_wait: float = 300.0
 
     def __post_init__(self) -> None:
         self.data_dir = os.path.abspath(os.path.expanduser(self.data_dir or default_data_dir()))
@@ -150,6 +157,12 @@ class Settings:
         self.civitai_url = (self.civitai_url or "https://civitai.com").rstrip("/")
         if isinstance(self.backup_keep, str):
             self.backup_keep = parse_keep(self.backup_keep)
+        self.host_id = (self.host_id or "").strip()
+        if len(self.host_id) > 200 or not self.host_id.isprintable():
+            raise ValueError("LORA_MANAGER_HOST_ID must be printable text of at most 200 characters")
+        self.shared_library = (self.shared_library or "auto").strip().lower()
+        if self.shared_library not in ("auto", "on", "off"):
+            raise ValueError(f"LORA_MANAGER_SHARED_LIBRARY must be auto, on or off, not {self.shared_library!r}")
         self.backup_dir = os.path.abspath(os.path.expanduser(self.backup_dir or os.path.join(self.data_dir, "backups")))
 
     @property
@@ -181,7 +194,7 @@ class Settings:
             except ValueError:
                 raise ValueError("LORA_MANAGER_WATCH_INTERVAL must be a number of seconds") from None
         for key in ("embed_model", "embed_device", "civitai_url", "civitai_key", "civitai_folder", "backup_dir",
-                    "backup_keep", "host_id", "redis_url"):  # backup_keep: parsed below
+                    "backup_keep", "host_id", "redis_url", "shared_library"):  # backup_keep: parsed below
             name = DOCUMENTED[key][0] if key in DOCUMENTED else ENV_PREFIX + key.upper()
             if env.get(name):
                 values[key] = env[name].strip()
@@ -246,6 +259,12 @@ def _civitai_numbers(env) -> dict:
             values["civitai_update_hours"] = max(0.0, float(raw))
         except ValueError:
             raise ValueError(f"LORA_MANAGER_CIVITAI_UPDATE_HOURS must be a number of hours, not {raw!r}") from None
+    raw = env.get("LORA_MANAGER_SCAN_WAIT", "").strip()  # several hosts (not Civitai), read with the numbers
+    if raw:
+        try:
+            values["scan_wait"] = max(0.0, float(raw))
+        except ValueError:
+            raise ValueError(f"LORA_MANAGER_SCAN_WAIT must be a number of seconds, not {raw!r}") from None
     raw = env.get("LORA_MANAGER_CIVITAI_DOWNLOADS", "").strip()
     if raw:
         if raw not in ("1", "2"):

@@ -53,3 +53,39 @@ def test_settings_decide_the_optional_parts(monkeypatch, env, expect_recommender
     calls = run_install(monkeypatch, set(), env)
     assert any("sentence-transformers" in c for c in calls) is expect_recommender
     assert any("psycopg" in c for c in calls) is expect_pg
+
+
+@pytest.mark.parametrize("argv,env,expect_pg,expect_redis", [
+    (["--lora-manager-db", "postgresql://u@nas/lib"], {}, True, False),
+    (["--lora-manager-db=postgresql+psycopg://u@nas/lib"], {}, True, False),
+    (["--lora-manager-db", "sqlite:////data/x.db"], {}, False, False),
+    ([], {"COMMANDLINE_ARGS": "--listen --lora-manager-db postgresql://u@nas/lib --lora-manager-redis redis://nas"},
+     True, True),
+    (["--lora-manager-redis", "redis://nas:6379/0"], {}, False, True),
+    ([], {"LORA_MANAGER_REDIS": "redis://nas"}, False, True),
+])
+def test_the_hosts_flags_decide_the_drivers(monkeypatch, argv, env, expect_pg, expect_redis):
+    """--lora-manager-db postgresql://... on the host's command line (not only LORA_MANAGER_DB) brings the
+    PostgreSQL driver; a Redis URL by flag or setting brings the redis client."""
+    monkeypatch.setattr(sys, "argv", ["install.py", *argv])
+    for key in ("COMMANDLINE_ARGS", "LORA_MANAGER_REDIS"):
+        monkeypatch.delenv(key, raising=False)
+    calls = run_install(monkeypatch, set(), env)
+    assert any("psycopg" in c for c in calls) is expect_pg
+    assert any('"redis>=' in c for c in calls) is expect_redis
+
+
+def test_the_parent_process_command_line_is_read(monkeypatch, tmp_path):
+    """The host runs install.py as its subprocess: the flags are on the parent's command line."""
+    import subprocess
+
+    script = tmp_path / "launch.py"
+    script.write_text("is_installed = lambda name: False\n"
+                      "def run_pip(args, desc=None):\n    print('PIP', args)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LORA_MANAGER_") and k != "COMMANDLINE_ARGS"}
+    env["PYTHONPATH"] = str(tmp_path)
+    host = ("import subprocess, sys; subprocess.run([sys.executable, sys.argv[1]], check=True)")
+    out = subprocess.run([sys.executable, "-c", host, os.path.join(ROOT, "install.py"),
+                          "--lora-manager-db", "postgresql://u@nas/lib"], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    assert "psycopg" in out and "redis>=" not in out

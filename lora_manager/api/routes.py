@@ -25,7 +25,8 @@ from ..library.cover import COVER_TYPES
 from . import recommend_schemas as R
 from . import schemas as S
 from . import usage_schemas as U
-from .handlers import autocomplete, bind, events, groups, jobs, loras, previews, recommend, scans, system, usage
+from . import host_schemas as H
+from .handlers import autocomplete, bind, events, groups, hosts, jobs, loras, previews, recommend, scans, system, usage
 from .list_route import list_endpoint
 from .handlers.civitai import civitai_routes
 from .handlers.civitai_downloads import civitai_download_routes
@@ -118,6 +119,9 @@ def routes(core) -> list[Route]:
               "version, database health, library counts, background work", S.SystemInfo),
         Route("/meta", "GET", bind(system.meta, core),
               "base-model families with labels, the entry's field sets, whether jobs run here", S.Vocabulary),
+        Route("/hosts", "GET", bind(hosts.hosts, core.hosts),
+              "the hosts sharing this library: roots, last seen, checkpoint and family, busy, queue depth",
+              list[H.HostOut]),
         Route("/loras", "GET", list_endpoint(core), "list, search, filter, sort and page LoRAs", S.LoraPage),
         Route("/loras/{key}", "GET", bind(loras.get_lora, cat),
               "one LoRA by id, prompt name, file name or hash", S.LoraDetail),

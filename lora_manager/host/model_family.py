@@ -38,3 +38,11 @@ def loaded_family() -> str | None:
         return None
     model = getattr(shared, "sd_model", None) if kind == "sd" else None
     return family_of_model_type(kind, model)
+
+
+def loaded_checkpoint() -> str | None:
+    """The loaded checkpoint's name as the host's settings say it (GET /hosts shows it)."""
+    from modules import shared
+
+    name = getattr(getattr(shared, "opts", None), "sd_model_checkpoint", None)
+    return name if isinstance(name, str) and name else None

@@ -91,9 +91,10 @@ class SDNextAdapter:
             core = build(settings_from_host(), host=host_info())
             core.jobs.runner = HostRunner(os.path.join(core.settings.data_dir, "outputs"), recorder=core.recorder)
             core.events.on_library_changed(lambda _change: refresh_host_list(), files_only=True)
-            from .model_family import loaded_family
+            from .model_family import loaded_checkpoint, loaded_family
 
             core.host_model_family = loaded_family
+            core.hosts.checkpoint = loaded_checkpoint  # GET /hosts
             core.transfer.sidecars_enabled = lambda: (
                 core.settings.write_sidecars or _option("lora_manager_write_sidecars")
             )

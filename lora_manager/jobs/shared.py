@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 import time
 from typing import Any
@@ -28,25 +27,6 @@ from .spool import Spool
 log = logging.getLogger(__name__)
 BEAT_S = 5.0
 HASHES_EVERY_S = 60.0
-
-
-def host_identity(settings) -> str:
-    """The host's id: the setting, else the machine's name and a random part kept in the data folder."""
-    if settings.host_id:
-        return settings.host_id.strip()[:200]
-    path = os.path.join(settings.data_dir, "host-id")
-    try:
-        with open(path, encoding="utf-8") as f:
-            found = f.read().strip()
-        if found:
-            return found[:200]
-    except OSError:
-        pass
-    made = f"{socket.gethostname()}-{os.urandom(3).hex()}"
-    os.makedirs(settings.data_dir, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(made)
-    return made
 
 
 class RedisDown(LoraManagerError):

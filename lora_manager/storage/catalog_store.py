@@ -19,6 +19,7 @@ from .catalog_filters import NOT_TRASHED, conditions
 from .catalog_sort import SORTS, Order, after, order_by, order_for
 from .cursor import decode_cursor, encode_cursor
 from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, parse_fields
+from .location_store import overlay
 from .scan_store import PRESENT, dup_hashes
 from .ttl_cache import TtlCache
 
@@ -140,6 +141,7 @@ class SqlCatalogStore(CatalogStore):
             rows = conn.execute(_page(order, cols, joined, [*conds, *keyset], q.limit, offset)).all()
             tags = self._tags_for(conn, [r.id for r in rows]) if want_tags else {}
         items = [build(r, fields, tags.get(r.id), q.raw_json) for r in rows]
+        self._here(items)
         next_cursor = None
         if len(rows) == q.limit:
             last = rows[-1]
@@ -219,7 +221,14 @@ class SqlCatalogStore(CatalogStore):
                 ).all()
                 out["duplicates"] = [{"id": i, "path": p} for i, p in others]
         out["civitai"] = (self.civitai_facts(lid) if self.civitai_facts else None) or {"status": "not_asked"}
+        self._here([out])
         return out
+
+    def _here(self, items: list[dict[str, Any]]) -> None:
+        """Several hosts share the library: this host's path, folder and state (storage/location_store.py)."""
+        if self.db.host and items:
+            with self.db.engine.connect() as conn:
+                overlay(conn, self.db.host, items)
 
     def duplicate_groups(self, limit: int = 1000) -> list[dict[str, Any]]:
         """Files present at several paths with the same full hash, grouped."""
@@ -237,10 +246,10 @@ class SqlCatalogStore(CatalogStore):
     def paths(self, ids: list[int]) -> dict[int, tuple[str, str, str]]:
         """{id: (path, root, state)} for file operations."""
         with self.db.engine.connect() as conn:
-            return {
-                r[0]: (r[1], r[2], r[3])
-                for r in conn.execute(select(L.c.id, L.c.path, L.c.root, L.c.state).where(L.c.id.in_(ids)))
-            }
+            found = [{"id": r[0], "path": r[1], "root": r[2], "state": r[3]}
+                     for r in conn.execute(select(L.c.id, L.c.path, L.c.root, L.c.state).where(L.c.id.in_(ids)))]
+        self._here(found)
+        return {r["id"]: (r["path"], r["root"], r["state"]) for r in found}
 
     def tag_counts(self) -> list[dict[str, Any]]:
         """The user's and the model's own tags merged: LoRAs listed (not trashed) carrying each, in all

@@ -31,6 +31,9 @@ class Db:
         # Every commit through this engine moves the version, which drops cached reads (ttl_cache.py).
         event.listen(engine, "commit", self._bump)
         self.health = StorageHealth(engine)
+        # This host's id when several hosts share the library (hosts/identity.py): reads show its own
+        # file locations (location_store.overlay). None: one host, the rows as they are.
+        self.host: str | None = None
 
     @property
     def kind(self) -> str:

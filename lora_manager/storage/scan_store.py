@@ -73,8 +73,9 @@ class ScanStore(ABC):
         """{path: IndexRow} for every known file: what a rescan compares stat results against."""
 
     @abstractmethod
-    def insert_files(self, rows: list[dict[str, Any]]) -> None:
-        """Add new files (probe rows); committed in parts, each part whole or not at all."""
+    def insert_files(self, rows: list[dict[str, Any]]) -> int | None:
+        """Add new files (probe rows); committed in parts, each part whole or not at all. (Several
+        hosts: returns how many were LoRAs the library knew, location_store.py.)"""
 
     @abstractmethod
     def update_files(self, updates: list[tuple[int, dict[str, Any]]], *,

@@ -12,6 +12,7 @@ from .base import L, T, U, utcnow
 from .db import Db
 from .failures import retry_conflicts
 from .models import Collection, CollectionItem
+from .location_store import follow
 from .scan_store import FACT_COLUMNS
 
 C = Collection.__table__
@@ -125,6 +126,7 @@ class SqlUserStore(UserStore):
         with self.db.engine.begin() as conn:
             self.db.existing_ids(conn, [lid])
             conn.execute(update(L).where(L.c.id == lid).values(**values, updated_at=utcnow()))
+            follow(conn, self.db.host, lid, values)
             self.db.refresh_search(conn, [lid])
 
     @retry_conflicts
@@ -137,6 +139,8 @@ class SqlUserStore(UserStore):
             values = {"state": "ok", "path": original, "trash_path": None}
         with self.db.engine.begin() as conn:
             conn.execute(update(L).where(L.c.id == lid).values(**values, updated_at=utcnow()))
+            if not in_trash:  # back where it was: so is this host's location (trashed, it stays reserved)
+                follow(conn, self.db.host, lid, values)
 
     def trash_path(self, lid: int) -> str | None:
         """Where a trashed LoRA came from."""

@@ -20,6 +20,7 @@ from ..library.records import ProbeResult
 from ..library.probe_pool import ProbePool, WorkerDied
 from ..library.walker import FileEntry, walk
 from ..storage.catalog_store import CatalogStore
+from ..hosts.root_guard import no_guard
 from ..storage.scan_store import ON_DISK, ScanStore
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class ScanReport:
     other: int = field(default=0,
                        metadata={"description": "files that are not LoRAs: embeddings, VAEs, checkpoints, upscalers"})
     unavailable_roots: list[str] = field(default_factory=list)
+    skipped_roots: list[str] = field(default_factory=list, metadata={
+        "description": "roots another host kept scanning (several hosts, one library): left as they were"})
     errors: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -57,7 +60,7 @@ class ScanReport:
 class Scanner:
     def __init__(self, scan_store: ScanStore, catalog_store: CatalogStore, roots: list[str], *, workers: int = 2,
                  skip: set[str] | None = None, write_lock: threading.Lock | None = None,
-                 link_targets: list[str] | None = None):
+                 link_targets: list[str] | None = None, guard=None):
         self.scan_store = scan_store
         self.catalog_store = catalog_store  # the counts by state a report ends with
         self.roots = [os.path.abspath(r) for r in roots]
@@ -67,14 +70,24 @@ class Scanner:
         # Held while the scan re-checks files and writes them: file operations
         # (FileOps.lock) never run in between (docs/data-safety.md).
         self.write_lock = write_lock or threading.Lock()
+        # Several hosts, one library: `with guard(roots) as skipped` holds each shared root for this
+        # scan (hosts/root_guard.py); one host has nothing to wait for.
+        self.guard = guard or no_guard
 
     def scan(self, progress: Progress | None = None) -> ScanReport:
+        with self.guard(self.roots) as skipped:
+            return self._scan([r for r in self.roots if r not in skipped], sorted(skipped), progress)
+
+    def _scan(self, roots: list[str], skipped: list[str], progress: Progress | None) -> ScanReport:
         started = time.perf_counter()
-        report = ScanReport()
-        walked = walk(self.roots, self.skip, self.link_targets)
+        report = ScanReport(skipped_roots=skipped)
+        walked = walk(roots, self.skip, self.link_targets)
         report.unavailable_roots = walked.unavailable_roots
         report.errors = [{"path": p, "error": e} for p, e in walked.errors]
         index = self.scan_store.file_index()
+        if skipped:  # another host's scan holds these roots: their entries are not this scan's
+            away = tuple(r.rstrip(os.sep) + os.sep for r in skipped)
+            index = {p: row for p, row in index.items() if not p.startswith(away)}
         report.total = len(walked.files)
 
         to_probe: list[FileEntry] = []
@@ -183,7 +196,10 @@ class Scanner:
             fresh = [result.as_row() for result in results if _unchanged_on_disk(result)]
             report.new -= len(results) - len(fresh)
             if fresh:
-                self.scan_store.insert_files(fresh)
+                # Several hosts: a file another host has already is that LoRA, seen here too (not new to the library)
+                known = self.scan_store.insert_files(fresh) or 0
+                report.new -= known
+                report.unchanged += known
 
     def _probe(self, entries: list[FileEntry], progress: Progress | None) -> Iterator[list[ProbeResult]]:
         """Yield probe results in chunks: in worker processes for a big batch, else here."""

@@ -53,6 +53,8 @@ def system_info(core) -> dict[str, Any]:
         "database": db,
         "library": {**counts, "total": sum(counts.values())},
         "roots": core.settings.lora_dirs,
-        "background": {"scan": core.scans.status(), "hashing": hashing, "event_subscribers": core.events.subscribers},
+        "background": {"scan": core.scans.status(), "hashing": hashing, "event_subscribers": core.events.subscribers,
+                       # moves with each change another host sharing the library made: a tab reloads on it
+                       "library_changes": core.hosts.changes if core.hosts is not None else 0},
         "host": core.host,
     }

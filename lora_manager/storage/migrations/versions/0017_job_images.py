@@ -1,14 +1,14 @@
 """The images of jobs shared by several hosts (docs/several-hosts.md)
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0015
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0013"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
