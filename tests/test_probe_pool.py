@@ -144,3 +144,22 @@ def test_folder_relative_to_root_is_relpath(folder, root):
     from lora_manager.library.probe import _relative
 
     assert _relative(folder, root) == os.path.relpath(folder, root)
+
+
+def test_the_last_rows_go_in_as_they_come(make_app, library, big_library):
+    """Rows wait for a batch of INSERT_BATCH, except near the end: the workers' last chunks are
+    written as each arrives, never all together after the workers have finished."""
+    from lora_manager.sync.scanner import CHUNK, INSERT_BATCH
+
+    assert big_library < INSERT_BATCH
+    app = make_app(library, scan_workers=2)
+    sizes: list[int] = []
+    insert = app.scanner.scan_store.insert_files
+
+    def recording(rows):
+        sizes.append(len(rows))
+        return insert(rows)
+
+    app.scanner.scan_store.insert_files = recording
+    assert app.scan(hash_after=False).new == big_library
+    assert sum(sizes) == big_library and max(sizes) <= CHUNK

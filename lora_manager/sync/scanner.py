@@ -110,6 +110,7 @@ class Scanner:
 
         claimed: set[int] = set()
         pending: list[ProbeResult] = []
+        received = 0
         # Rows are written as the workers hand them over, so the database work
         # overlaps with header reading; new rows go in batches of INSERT_BATCH,
         # since every transaction adds a segment to the full-text index.
@@ -149,7 +150,10 @@ class Scanner:
                         setattr(report, what, getattr(report, what) - 1)
                         moved_from.pop(lid, None)
             pending.extend(inserts)
-            if len(pending) >= INSERT_BATCH:
+            received += len(results)
+            # Near the end, rows go in as they come: what is left after the last result is one chunk,
+            # not up to a whole batch written while the header workers already stand idle.
+            if len(pending) >= INSERT_BATCH or (pending and len(to_probe) - received <= self.workers * CHUNK):
                 self._insert(pending, report)
                 pending = []
             claimed.update(moved_from)
