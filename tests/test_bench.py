@@ -37,3 +37,15 @@ def test_bench_transfer_runs_small(bench_path):
     out = bench_transfer.main(["--loras", "60", "--events", "300"])
     assert out["exported"]["usage"] == 300 and out["import_counts"]["added"] == 60
     assert out["import_counts"]["usage_added"] == 300 and out["arrived"]["user_rows"] == 60
+
+
+def test_bench_core_index_reports_wall_and_cpu(library, tmp_path, bench_path):
+    import bench_core
+
+    generate_library(str(library), 30, seed=2, data_bytes=1_000)
+    out = bench_core.bench_index(str(library), str(tmp_path), cold=False, rounds=1)
+    assert out["safetensors"] >= 30 and out["files"] >= out["safetensors"]
+    assert out["cold_index_cpu_s"] > 0 and out["baseline_cpu_s"] > 0
+    ratio = out["cold_index_cpu_vs_baseline_cpu"]
+    assert ratio > 0 and out["cold_index_cpu_per_core_vs_baseline_cpu"] == pytest.approx(
+        ratio / (os.cpu_count() or 1), rel=0.05, abs=0.01)

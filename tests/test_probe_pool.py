@@ -77,3 +77,89 @@ def test_a_probe_result_is_one_row_of_the_index(library):
     there = pickle.loads(pickle.dumps(probe(entry_for(path, str(library))).pack())).as_row()
     assert {k: orjson.loads(v) if k in PROBE_JSON_FIELDS else v for k, v in there.items()} == here
     assert (here["folder"], here["triggers"], here["preview_count"]) == ("sub", ["a", "b"], 1)
+
+
+def _count_spawns(monkeypatch) -> list[subprocess.Popen]:
+    spawned: list[subprocess.Popen] = []
+    real = ProbePool._spawn
+
+    def counting(self):
+        proc = real(self)
+        spawned.append(proc)
+        return proc
+
+    monkeypatch.setattr(ProbePool, "_spawn", counting)
+    return spawned
+
+
+def test_a_cold_index_starts_its_workers_during_the_walk_and_uses_them(make_app, library, big_library, monkeypatch):
+    from lora_manager.library import walker
+    from lora_manager.sync import scanner
+
+    spawned = _count_spawns(monkeypatch)
+    walk_done_at: list[int] = []
+    real_walk = walker.walk
+
+    def watched_walk(*args, **kwargs):
+        result = real_walk(*args, **kwargs)
+        walk_done_at.append(len(spawned))
+        return result
+
+    monkeypatch.setattr(scanner, "walk", watched_walk)
+    app = make_app(library, scan_workers=2)
+    report = app.scan(hash_after=False)
+    assert report.new == big_library
+    assert walk_done_at == [2]  # both started while the walk still ran
+    assert len(spawned) == 2  # and the reading used them: no second set
+    assert all(p.returncode == 0 for p in spawned)
+    (library / "f0" / "lora_0000.safetensors").unlink()
+    app.scan(hash_after=False)  # a rescan: nothing to read in workers, none started
+    assert len(spawned) == 2
+
+
+def test_a_small_cold_index_starts_no_workers(make_app, library, monkeypatch):
+    spawned = _count_spawns(monkeypatch)
+    for i in range(5):
+        write_lora(library / f"small_{i}.safetensors", seed=i)
+    app = make_app(library, scan_workers=2)
+    assert app.scan(hash_after=False).new == 5
+    assert spawned == []
+
+
+def test_workers_started_and_never_used_are_ended():
+    pool = ProbePool(2).start()
+    procs = list(pool._ready)
+    pool.close()
+    assert len(procs) == 2 and all(p.returncode == 0 for p in procs)
+    pool.close()  # twice is harmless
+
+
+@pytest.mark.parametrize("folder,root", [
+    ("/lib", "/lib"), ("/lib/a/b", "/lib"), ("/lib/a.b/c", "/lib"), ("/library/x", "/lib"), ("/x", "/"),
+    ("/lib/.hidden/x", "/lib"), ("/other", "/lib"),
+])
+def test_folder_relative_to_root_is_relpath(folder, root):
+    import os
+
+    from lora_manager.library.probe import _relative
+
+    assert _relative(folder, root) == os.path.relpath(folder, root)
+
+
+def test_the_last_rows_go_in_as_they_come(make_app, library, big_library):
+    """Rows wait for a batch of INSERT_BATCH, except near the end: the workers' last chunks are
+    written as each arrives, never all together after the workers have finished."""
+    from lora_manager.sync.scanner import CHUNK, INSERT_BATCH
+
+    assert big_library < INSERT_BATCH
+    app = make_app(library, scan_workers=2)
+    sizes: list[int] = []
+    insert = app.scanner.scan_store.insert_files
+
+    def recording(rows):
+        sizes.append(len(rows))
+        return insert(rows)
+
+    app.scanner.scan_store.insert_files = recording
+    assert app.scan(hash_after=False).new == big_library
+    assert sum(sizes) == big_library and max(sizes) <= CHUNK

@@ -39,8 +39,8 @@ def test_move_while_a_changed_file_is_being_read(make_app, library):
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # changed: the scan reads it again
     probe = app.scanner._probe
 
-    def probe_then_move(entries, progress):
-        for rows in probe(entries, progress):
+    def probe_then_move(entries, progress, *more):
+        for rows in probe(entries, progress, *more):
             app.files.move(lid, folder="sub")  # the user moves it while the scan holds its old facts
             yield rows
 

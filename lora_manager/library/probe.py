@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from typing import Any
 
@@ -45,7 +44,7 @@ def probe(entry: FileEntry, sha256: str | None = None) -> ProbeResult:
         state, error = "other", other.message
         facts.network_type = other.kind
         facts.base = BaseModel(other.family, None, "tensors" if other.family else None)
-    rel = os.path.relpath(folder, entry.root)
+    rel = _relative(folder, entry.root)
     result = ProbeResult(
         path=entry.path,
         root=entry.root,
@@ -79,12 +78,27 @@ def probe(entry: FileEntry, sha256: str | None = None) -> ProbeResult:
         source_tags=facts.source_tags,
         meta=facts.metadata,
         sidecars=[_sidecar_row(s) for s in sidecars],
-        previews=[dataclasses.asdict(p) for p in previews],
+        previews=[{"name": p.name, "kind": p.kind, "convention": p.convention} for p in previews],
         preview_count=len(previews),
         suggested=facts.suggested,
     )
-    result.search_text = search_text(result.as_row())
+    result.search_text = search_text({k: getattr(result, k) for k in SEARCH_FIELDS})
     return result
+
+
+# What search_text reads of a row: a cold index builds it for every file, without the whole row.
+SEARCH_FIELDS = ("file_name", "prompt_name", "alias", "title", "triggers", "source_tags", "description")
+
+
+def _relative(folder: str, root: str) -> str:
+    """os.path.relpath for a folder the walk found under `root` (absolute, normalised), without its
+    per-call normalising; anything else goes through relpath."""
+    if folder == root:
+        return "."
+    prefix = root if root.endswith(os.sep) else root + os.sep
+    if folder.startswith(prefix) and os.sep + "." not in folder[len(prefix) - 1:]:
+        return folder[len(prefix):]
+    return os.path.relpath(folder, root)
 
 
 def _sidecar_row(s) -> dict[str, Any]:

@@ -56,6 +56,24 @@ class ProbePool:
 
     def __init__(self, workers: int = 2):
         self.workers = max(1, workers)
+        self._ready: list[subprocess.Popen] = []  # started by `start`, not yet given work
+
+    def start(self) -> ProbePool:
+        """Start the workers now: their interpreters load while the caller still walks the
+        library (a cold index). `map` uses them; `close` ends them if it never runs."""
+        try:
+            while len(self._ready) < self.workers:
+                self._ready.append(self._spawn())
+        except OSError:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        """End workers that `start` made and `map` did not use (EOF ends a worker)."""
+        ready, self._ready = self._ready, []
+        for proc in ready:
+            _finish(proc)
 
     def _spawn(self) -> subprocess.Popen:
         pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -76,7 +94,11 @@ class ProbePool:
             todo.put(chunk)
             count += 1
         done: queue.Queue = queue.Queue()
-        procs = [self._spawn() for _ in range(min(self.workers, count))]
+        wanted = min(self.workers, count)
+        ready, self._ready = self._ready, []
+        for proc in ready[wanted:]:
+            _finish(proc)
+        procs = ready[:wanted] + [self._spawn() for _ in range(wanted - len(ready[:wanted]))]
 
         def feed(proc: subprocess.Popen) -> None:
             try:
@@ -131,6 +153,18 @@ class ProbePool:
                     p.kill()
         if received < count:
             raise WorkerDied(str(failed or "header workers stopped"))
+
+
+def _finish(proc: subprocess.Popen) -> None:
+    try:
+        proc.stdin.close()
+    except OSError:
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _serve() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .records import LORA_EXTENSIONS
@@ -77,9 +78,11 @@ class Fence:
         return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in self.real)
 
 
-def walk(roots: list[str], skip: set[str] | None = None, link_targets: list[str] | None = None) -> WalkResult:
+def walk(roots: list[str], skip: set[str] | None = None, link_targets: list[str] | None = None,
+         on_folder: Callable[[int], None] | None = None) -> WalkResult:
     """Walk every root. A root that is absent (an offline drive) is reported, never an error.
-    Links (to folders or LoRA files) are followed only into the roots or `link_targets`."""
+    Links (to folders or LoRA files) are followed only into the roots or `link_targets`.
+    `on_folder(files found so far)` after each folder listed."""
     result = WalkResult()
     seen_dirs: set[tuple[int, int]] = set()
     skip_real = {os.path.realpath(s) for s in (skip or ())}
@@ -102,6 +105,8 @@ def walk(roots: list[str], skip: set[str] | None = None, link_targets: list[str]
                 continue  # a symlink loop, or a folder we own (trash)
             seen_dirs.add(key)
             _scan_folder(folder, root_abs, stack, result, fence)
+            if on_folder is not None:
+                on_folder(len(result.files))
     return result
 
 

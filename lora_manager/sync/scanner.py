@@ -75,13 +75,17 @@ class Scanner:
         self.guard = guard or no_guard
 
     def scan(self, progress: Progress | None = None) -> ScanReport:
-        with self.guard(self.roots) as skipped:
-            return self._scan([r for r in self.roots if r not in skipped], sorted(skipped), progress)
+        early = _EarlyPool(self.workers if self.workers > 1 and not any(self.catalog_store.counts().values()) else 0)
+        try:
+            with self.guard(self.roots) as skipped:
+                return self._scan([r for r in self.roots if r not in skipped], sorted(skipped), progress, early)
+        finally:
+            early.close()
 
-    def _scan(self, roots: list[str], skipped: list[str], progress: Progress | None) -> ScanReport:
+    def _scan(self, roots: list[str], skipped: list[str], progress: Progress | None, early: _EarlyPool) -> ScanReport:
         started = time.perf_counter()
         report = ScanReport(skipped_roots=skipped)
-        walked = walk(roots, self.skip, self.link_targets)
+        walked = walk(roots, self.skip, self.link_targets, on_folder=early.found)
         report.unavailable_roots = walked.unavailable_roots
         report.errors = [{"path": p, "error": e} for p, e in walked.errors]
         index = self.scan_store.file_index()
@@ -116,10 +120,11 @@ class Scanner:
 
         claimed: set[int] = set()
         pending: list[ProbeResult] = []
+        received = 0
         # Rows are written as the workers hand them over, so the database work
         # overlaps with header reading; new rows go in batches of INSERT_BATCH,
         # since every transaction adds a segment to the full-text index.
-        for results in self._probe(to_probe, progress):
+        for results in self._probe(to_probe, progress, early.pool):
             inserts: list[ProbeResult] = []
             updates: list[tuple[int, ProbeResult]] = []
             moved_from: dict[int, tuple[str, str | None]] = {}
@@ -155,7 +160,10 @@ class Scanner:
                         setattr(report, what, getattr(report, what) - 1)
                         moved_from.pop(lid, None)
             pending.extend(inserts)
-            if len(pending) >= INSERT_BATCH:
+            received += len(results)
+            # Near the end, rows go in as they come: what is left after the last result is one chunk,
+            # not up to a whole batch written while the header workers already stand idle.
+            if len(pending) >= INSERT_BATCH or (pending and len(to_probe) - received <= self.workers * CHUNK):
                 self._insert(pending, report)
                 pending = []
             claimed.update(moved_from)
@@ -201,8 +209,10 @@ class Scanner:
                 report.new -= known
                 report.unchanged += known
 
-    def _probe(self, entries: list[FileEntry], progress: Progress | None) -> Iterator[list[ProbeResult]]:
-        """Yield probe results in chunks: in worker processes for a big batch, else here."""
+    def _probe(self, entries: list[FileEntry], progress: Progress | None,
+               pool: ProbePool | None = None) -> Iterator[list[ProbeResult]]:
+        """Yield probe results in chunks: in worker processes for a big batch (`pool`'s when
+        started early), else here."""
         total = len(entries)
         done = 0
         if progress:
@@ -211,7 +221,7 @@ class Scanner:
         seen: set[str] = set()
         if total >= POOL_THRESHOLD and self.workers > 1:
             try:
-                for results in ProbePool(self.workers).map(parts):
+                for results in (pool or ProbePool(self.workers)).map(parts):
                     seen.update(r.path for r in results)
                     done += len(results)
                     yield results
@@ -228,6 +238,28 @@ class Scanner:
                 yield results
                 if progress:
                     progress("read", done, total)
+
+
+class _EarlyPool:
+    """Header workers started during the walk of a first, cold index (an empty index: every file
+    will be read) once it has found POOL_THRESHOLD files, so their start-up overlaps the rest of
+    the walk. `workers` 0: never (a rescan starts them after the walk, only if it needs them)."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.pool: ProbePool | None = None
+
+    def found(self, files: int) -> None:
+        if self.workers and self.pool is None and files >= POOL_THRESHOLD:
+            try:
+                self.pool = ProbePool(self.workers).start()
+            except OSError as exc:
+                log.warning("header workers did not start early (%s)", exc)
+            self.workers = 0
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
 
 
 def _as_read(index, path: str) -> tuple[str, int, int]:
