@@ -99,6 +99,12 @@ def test_two_hosts_share_one_library_through_their_own_paths(tmp_path, pg_url):
         os.remove(share / "s2.safetensors")
         a.scan(wait_hashes=True)
         assert a.catalog.get("s2")["state"] == "missing" and b.catalog.get("s2")["state"] == "ok"
+        # the list's filters say the same as the entries: missing here, present there
+        def names(app, **q):
+            return {e["name"] for e in app.catalog.list(fields="name", limit=100, **q).items}
+        assert "s2" in names(a, missing=True) and "s2" not in names(b, missing=True)
+        assert "s2" in names(b, missing=False) and "s2" not in names(a, missing=False)
+        assert "s2" in names(a, state="missing") and "s2" in names(b, state="ok")
         b.scan(wait_hashes=True)
         assert b.catalog.get("s2")["state"] == "missing"
         with a.db.engine.connect() as conn:

@@ -41,8 +41,21 @@ def has_triggers():
     return or_(extracted, L.c.id.in_(user_some))
 
 
-def conditions(q, dialect: str) -> list:
-    """WHERE conditions of a LoraQuery."""
+def state_is(state: str, host: str | None):
+    """The LoRA's state is `state` as this host sees it: several hosts sharing the library each have their own
+    (a file missing here may be present on another host); a LoRA this host has no location for shows the
+    library's. One host: the row's state. The trash is the library's, whatever the host."""
+    if not host or state == "trashed":
+        return L.c.state == state
+    from .host_models import FileLocation
+
+    FL = FileLocation.__table__
+    located = select(FL.c.lora_id).where(FL.c.host_id == host)
+    return or_(L.c.id.in_(located.where(FL.c.state == state)), and_(L.c.state == state, L.c.id.not_in(located)))
+
+
+def conditions(q, dialect: str, host: str | None = None) -> list:
+    """WHERE conditions of a LoraQuery (`host`: this host's id when several share the library)."""
     conds: list = []
     match = match_clause(dialect, q.query, L.c.id)
     if match is not None:
@@ -77,9 +90,9 @@ def conditions(q, dialect: str) -> list:
     if q.nsfw is not None:
         conds.append(L.c.nsfw.is_(q.nsfw))
     if q.missing is not None:
-        conds.append((L.c.state == "missing") if q.missing else (L.c.state != "missing"))
+        conds.append(state_is("missing", host) if q.missing else ~state_is("missing", host))
     if q.broken is not None:
-        conds.append((L.c.state == "broken") if q.broken else (L.c.state != "broken"))
+        conds.append(state_is("broken", host) if q.broken else ~state_is("broken", host))
     if q.duplicate is not None:
         # ids from the narrow filter index, then rows by id: testing each row's
         # hash in the table itself reads its wide record (3x slower at 10k)
@@ -94,7 +107,7 @@ def conditions(q, dialect: str) -> list:
         newer = L.c.id.in_(with_update())  # the few flagged ids, as favourites
         conds.append(newer if q.update_available else ~newer)
     if q.state:
-        conds.append(L.c.state == q.state)
+        conds.append(state_is(q.state, host))
     elif q.missing is None and q.broken is None:
         conds.append(NOT_TRASHED)
     return conds

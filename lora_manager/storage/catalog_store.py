@@ -134,7 +134,7 @@ class SqlCatalogStore(CatalogStore):
         cols, want_tags = columns_for(fields, raw=q.raw_json)
         cursor = decode_cursor(q.cursor, order.name) if q.cursor else None
         offset = 0 if cursor else q.offset
-        conds = conditions(q, self.db.dialect)
+        conds = conditions(q, self.db.dialect, self.db.host)
         with self.db.engine.connect() as conn:
             total = self._total(conn, q, conds)
             keyset = after(order, _cursor_keys(cursor, key)) if cursor else []
