@@ -456,6 +456,8 @@
     window.addEventListener('focus', function () { maybeRefresh(FOCUS_MIN_MS); });
     document.addEventListener('visibilitychange', function () { maybeRefresh(FOCUS_MIN_MS); });
     setInterval(function () { maybeRefresh(POLL_MS); }, POLL_MS);
+    // the tab's status line saw the library change (here, or on another host sharing it): check at once
+    document.addEventListener('lora-manager:library-changed', function () { maybeRefresh(0); });
     window.addEventListener('focusin', function (event) {
       if (!state.index && !state.loading && enabled() && boxOf(event)) load();
     }, true);

@@ -73,7 +73,13 @@
           const counts = JSON.stringify([sys.library || {}, bg.library_changes || 0]);
           const moved = this.lastCounts !== undefined && counts !== this.lastCounts;
           this.lastCounts = counts;
-          if ((this.scanWasRunning && !running) || (moved && !running)) { this.reload('keep'); this.loadTags(); }
+          if ((this.scanWasRunning && !running) || (moved && !running)) {
+            this.reload('keep');
+            this.loadTags();
+            document.dispatchEvent(new CustomEvent('lora-manager:library-changed')); // the prompt autocomplete
+          }
+          // Several hosts share the library: another host's change shows here within seconds.
+          if (bg.shared) next = Math.min(next, 3000);
           this.scanWasRunning = !!running;
         } catch (err) {
           this.status.textContent = err.status === 404 || err.status === 0 ? t('status.starting') : t('status.unavailable', { why: err.message });

@@ -55,6 +55,7 @@ def system_info(core) -> dict[str, Any]:
         "roots": core.settings.lora_dirs,
         "background": {"scan": core.scans.status(), "hashing": hashing, "event_subscribers": core.events.subscribers,
                        # moves with each change another host sharing the library made: a tab reloads on it
-                       "library_changes": core.hosts.changes if core.hosts is not None else 0},
+                       "library_changes": core.hosts.changes if core.hosts is not None else 0,
+                       "shared": bool(core.hosts is not None and core.hosts.shared)},
         "host": core.host,
     }
