@@ -32,8 +32,9 @@
         if (this.total === 0) {
           clear(this.windowEl);
           if (this.loadError) return; // its message (and the key form) stays
-          this.showMessage(this.filters.query || this.filters.base || this.filters.tag || this.filters.show
-            ? t('empty.filtered') : t('empty.library'), 'info');
+          const filtered = this.filters.query || this.filters.base || this.filters.tag || this.filters.show
+            || this.filters.folder || (this.activeFilters && this.activeFilters());
+          this.showMessage(filtered ? t('empty.filtered') : t('empty.library'), 'info');
           return;
         }
         if (!force && key === this.lastKey) return;

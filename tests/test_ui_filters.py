@@ -117,6 +117,12 @@ def test_untagged_only(browser, served):
         page.check("input[aria-label='untagged']")
         loaded(page, before)
         assert card_names(page) == ["Mira", "Mira", "plain"]
+        # filters of the filter bar alone that match nothing say so (not "no LoRAs yet")
+        before = generation(page)
+        page.select_option("select[aria-label='trigger words']", "has")
+        loaded(page, before)
+        assert card_names(page) == []
+        page.wait_for_selector(".lm-message:has-text('Nothing matches')")
 
 
 @pytest.mark.skipif(api_lacks("GET", "/loras", "has_triggers"), reason="has_triggers= not in the API yet (api17a)")
