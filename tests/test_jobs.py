@@ -114,3 +114,16 @@ def test_a_done_job_shows_its_progress_complete(lib):
     job = lib.jobs.submit(JobRequest(prompt="quiet", steps=12))
     done = wait_status(lib.jobs, job.id, ("done",))
     assert done.as_dict()["progress"] == {"step": 12, "total": 12, "eta_s": None}
+
+
+def test_user_jobs_go_before_background_ones(lib):
+    """Preview generation and other bulk work wait for every job a person asked for."""
+    runner = FakeRunner()
+    lib.jobs.runner = runner
+    first = lib.jobs.submit(JobRequest(prompt="first", steps=40))
+    wait_status(lib.jobs, first.id, ("running",))
+    bg = lib.jobs.submit(JobRequest(prompt="background", steps=1, priority="background"))
+    user = lib.jobs.submit(JobRequest(prompt="user", steps=1))
+    for job in (first, bg, user):
+        wait_status(lib.jobs, job.id, ("done",))
+    assert runner.ran == ["first", "user", "background"]

@@ -38,7 +38,8 @@ class HostsService:
 
     def status(self) -> dict[str, Any]:
         """What this host says of itself now."""
-        jobs = self.jobs.list()
+        # this host's jobs (a queue shared through Redis lists every host's: each says its host)
+        jobs = [j for j in self.jobs.list() if j.get("host") in (None, self.host_id)]
         checkpoint = None
         if self.checkpoint is not None:
             try:

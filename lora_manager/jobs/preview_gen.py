@@ -77,7 +77,8 @@ class PreviewMaker:
                 skipped.append({"lora": entry["prompt_name"], "id": entry["id"], "reason": why})
                 continue
             req = JobRequest(prompt=example_prompt(entry, self._facts(entry["id"])), steps=steps, width=width,
-                             height=height, seed=seed, loras=[{"name": str(entry["id"]), "weight": weight}])
+                             height=height, seed=seed, loras=[{"name": str(entry["id"]), "weight": weight}],
+                             priority="background")  # after every job a person asked for
             try:
                 job = self.queue.submit(req, purpose={"preview_for": entry["id"], "replace": replace},
                                         after=self._set_result)

@@ -210,7 +210,8 @@ class JobQueue:
     # --- running ---------------------------------------------------------
     def _next(self) -> Job | None:
         queued = [j for j in self._jobs.values() if j.status == "queued"]
-        return min(queued, key=lambda j: j.order) if queued else None
+        # every user job before a background one (preview generation), each kind in the order asked
+        return min(queued, key=lambda j: (j.request.priority != "user", j.order)) if queued else None
 
     def _work(self) -> None:
         while True:
