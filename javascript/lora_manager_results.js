@@ -96,7 +96,18 @@
         h('div', { class: 'lm-actions' },
           loras.length ? pick : null,
           loras.length ? h('button', { class: 'lm-btn', type: 'button', text: 'Set as preview', onclick: () => this.setPreview(r, pick.value) }) : null,
+          h('button', { class: 'lm-btn', type: 'button', text: 'Make recipe', title: 'save its prompt, settings and LoRAs as a recipe', onclick: () => this.makeRecipe(r) }),
           h('button', { class: 'lm-btn lm-danger', type: 'button', text: 'Delete', onclick: () => this.remove(r) })));
+    }
+
+    // The job's generation parameters (its infotext, else its prompt with the <lora:...> tags) as a recipe.
+    async makeRecipe(r) {
+      const text = (r.infotexts && r.infotexts[0]) || r.prompt || '';
+      try {
+        const recipe = await this.api.post('/recipes/from-text', { text, title: (r.prompt || 'Job result').slice(0, 80) });
+        this.say(`Recipe saved: ${recipe.title || recipe.id}`);
+        if (LM.recipes && typeof LM.recipes.load === 'function') LM.recipes.load();
+      } catch (err) { this.say(`No recipe: ${err.message}`, true); }
     }
 
     async setPreview(r, lora) {

@@ -71,6 +71,11 @@ def test_the_gallery_sets_a_preview_deletes_and_generates_previews(page, served)
     assert (lib / "cat_style.preview.png").exists()
     assert Image.open(lib / "cat_style.preview.png").size == (32, 32)
     page.wait_for_selector(f".lm-result[data-id='{first.id}']:has-text('preview of 1 LoRA')")
+    # a result becomes a recipe: its prompt and its LoRA, matched in the library
+    page.locator(f".lm-result[data-id='{first.id}'] button:text('Make recipe')").click()
+    page.wait_for_selector(".lm-results-panel .lm-message:has-text('Recipe saved')")
+    [recipe] = core.recipes.list()["items"]
+    assert "first" in recipe["prompt"] and [x["name"] for x in recipe["loras"]] == ["cat_style"]
     page.locator(f".lm-result[data-id='{first.id}'] button:text('Delete')").click()  # in use: refused
     page.wait_for_selector(".lm-results-panel .lm-message.lm-error:has-text('preview')")
     page.locator(f".lm-result[data-id='{second.id}'] button:text('Delete')").click()
