@@ -13,13 +13,13 @@ from operator import itemgetter
 from typing import Any
 from collections.abc import Iterable
 
-import orjson
 
 from .basemodel import detect_base
 from .clock import iso_from_unix
 from .cover import cover_mime
 from .network import detect_network
 from .records import Header, LoraFacts, Preview, SidecarFacts
+from .sidecar_values import loads_or_none
 from .tensor_names import TensorNames
 
 MAX_TEXT = 20_000
@@ -31,13 +31,6 @@ _HEX64 = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 _REPEATS_DIR = re.compile(r"^\d+_(.+)$")
 
 
-def _loads(text: str | None) -> Any:
-    if not text:
-        return None
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return None
 
 
 def _clean(text: Any, cap: int = MAX_TEXT) -> str | None:
@@ -97,7 +90,7 @@ def training_tags(meta: dict[str, str]) -> list[tuple[str, int]]:
     to the best candidates. kohya wrote tags with a leading space in some
     versions; stripped duplicates are merged among the candidates.
     """
-    freq = _loads(meta.get("ss_tag_frequency"))
+    freq = loads_or_none(meta.get("ss_tag_frequency"))
     if not isinstance(freq, dict):
         return []
     dirs = [tags for tags in freq.values() if isinstance(tags, dict)]
@@ -135,7 +128,7 @@ def training_tags(meta: dict[str, str]) -> list[tuple[str, int]]:
 def class_tokens(meta: dict[str, str]) -> list[str]:
     """kohya dataset class tokens: the words the LoRA was trained to answer to."""
     words: list[str] = []
-    datasets = _loads(meta.get("ss_datasets"))
+    datasets = loads_or_none(meta.get("ss_datasets"))
     if isinstance(datasets, list):
         for ds in datasets:
             subsets = ds.get("subsets") if isinstance(ds, dict) else None
@@ -144,7 +137,7 @@ def class_tokens(meta: dict[str, str]) -> list[str]:
                     words.extend(split_words(sub["class_tokens"]))
     if not words:
         # Older kohya runs: dataset folders are named "<repeats>_<tokens>".
-        dirs = _loads(meta.get("ss_dataset_dirs"))
+        dirs = loads_or_none(meta.get("ss_dataset_dirs"))
         if isinstance(dirs, dict):
             for name in dirs:
                 m = _REPEATS_DIR.match(str(name).strip())

@@ -10,9 +10,9 @@ from collections.abc import Iterable
 DESCRIPTION_CHARS = 2_000
 
 
-def search_text(row: dict[str, Any], user_tags: Iterable[str] = (), user_triggers: Iterable[str] | None = None,
-                display_name: str | None = None) -> str:
-    """The searchable text of one LoRA: names, alias, title, display name, triggers, tags, description."""
+def _words(row: dict[str, Any], user_tags: Iterable[str], user_triggers: Iterable[str] | None,
+           display_name: str | None) -> list[str]:
+    """Names, alias, title, display name, triggers (extracted and the user's) and tags (the model's and the user's)."""
     name = row.get("file_name") or ""
     parts: list[str] = [name.rsplit(".", 1)[0], row.get("prompt_name") or "", row.get("alias") or "",
                         row.get("title") or "", display_name or ""]
@@ -20,6 +20,13 @@ def search_text(row: dict[str, Any], user_tags: Iterable[str] = (), user_trigger
     parts.extend(user_triggers or ())
     parts.extend(row.get("source_tags") or ())
     parts.extend(user_tags)
+    return parts
+
+
+def search_text(row: dict[str, Any], user_tags: Iterable[str] = (), user_triggers: Iterable[str] | None = None,
+                display_name: str | None = None) -> str:
+    """The searchable text of one LoRA: names, alias, title, display name, triggers, tags, description."""
+    parts = _words(row, user_tags, user_triggers, display_name)
     parts.append((row.get("description") or "")[:DESCRIPTION_CHARS])
     return " ".join(p for p in parts if p)
 
@@ -53,11 +60,5 @@ def sort_key(name: str) -> str:
 def infix_text(row: dict[str, Any], user_tags: Iterable[str] = (), user_triggers: Iterable[str] | None = None,
                display_name: str | None = None) -> str:
     """What substring search reads: names, title, display name, triggers and tags (no description)."""
-    name = row.get("file_name") or ""
-    parts: list[str] = [name.rsplit(".", 1)[0], row.get("prompt_name") or "", row.get("alias") or "",
-                        row.get("title") or "", display_name or ""]
-    parts.extend(row.get("triggers") or ())
-    parts.extend(user_triggers or ())
-    parts.extend(row.get("source_tags") or ())
-    parts.extend(user_tags)
+    parts = _words(row, user_tags, user_triggers, display_name)
     return " | ".join(dict.fromkeys(p for p in parts if p))

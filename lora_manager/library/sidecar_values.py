@@ -210,3 +210,15 @@ def image_level(image: dict[str, Any]) -> int | None:
             if found:
                 return found
     return None
+
+
+def loads_or_none(text: str | None) -> Any:
+    """A JSON value written by another tool, or None when there is none or it does not parse."""
+    if not text:
+        return None
+    import orjson
+
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None

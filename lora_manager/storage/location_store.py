@@ -155,10 +155,7 @@ class HostScanStore(ScanStore):
                         row["search_text"] = search_text(row)
                     row["added_at"] = row["updated_at"] = now
                     rows.append(row)
-                if self.db.dialect == "postgresql":
-                    ids = list(conn.execute(L.insert().returning(L.c.id, sort_by_parameter_order=True), rows).scalars())
-                else:
-                    ids = self.db.insert_rows(conn, rows)
+                ids = self.db.insert_rows(conn, rows)  # with the derived columns, model tags and full-text rows
                 conn.execute(insert(FL), [self._location(lid, orig, now) for lid, orig in zip(ids, fresh, strict=True)])
         return len(located)
 

@@ -10,18 +10,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import orjson
+
+from ...library.sidecar_values import loads_or_none
 
 HEX = re.compile(r"^[0-9a-fA-F]{8,64}$")
 
 
-def _json(text: str | None) -> Any:
-    if not text:
-        return None
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return None
 
 
 def _int(value: Any) -> int | None:
@@ -29,7 +23,7 @@ def _int(value: Any) -> int | None:
 
 
 def add(fields: dict[str, Any], params: dict[str, str], notes: list[str]) -> None:
-    hashes = _json(params.get("Hashes"))
+    hashes = loads_or_none(params.get("Hashes"))
     if isinstance(hashes, dict):
         for key, value in hashes.items():
             if not (isinstance(key, str) and isinstance(value, str) and HEX.match(value)):
@@ -42,7 +36,7 @@ def add(fields: dict[str, Any], params: dict[str, str], notes: list[str]) -> Non
                         lora["sha256"] = value.lower()
     elif params.get("Hashes"):
         notes.append("the 'Hashes' field is not the JSON Civitai writes; ignored")
-    resources = _json(params.get("Civitai resources"))
+    resources = loads_or_none(params.get("Civitai resources"))
     if params.get("Civitai resources") and not isinstance(resources, list):
         notes.append("the 'Civitai resources' field is not a JSON list; ignored")
         return

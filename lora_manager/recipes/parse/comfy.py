@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import orjson
 
+from ...library.sidecar_values import loads_or_none
 from . import NoParameters, Parsed
 
 SAMPLERS = ("KSampler", "KSamplerAdvanced", "SamplerCustom", "SamplerCustomAdvanced")
@@ -25,19 +25,12 @@ MAX_NODES = 5000
 MAX_HOPS = 64
 
 
-def _load(text: str | None) -> Any:
-    if not text:
-        return None
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return None
 
 
 def parse(prompt_text: str | None, workflow_text: str | None) -> Parsed:
-    graph = _load(prompt_text)
+    graph = loads_or_none(prompt_text)
     if not isinstance(graph, dict) or not graph:
-        graph = from_workflow(_load(workflow_text))
+        graph = from_workflow(loads_or_none(workflow_text))
     if not isinstance(graph, dict) or not graph or len(graph) > MAX_NODES:
         raise NoParameters("the image's ComfyUI chunks are not a graph we can read (bad JSON, or no nodes)")
     nodes = {str(k): v for k, v in graph.items() if isinstance(v, dict) and isinstance(v.get("inputs"), dict)}
