@@ -181,11 +181,10 @@ def test_one_lora(rec):
 def test_migration_0007_backfills_days_and_triggers(tmp_path):
     from alembic import command
     from alembic.config import Config
-    from sqlalchemy import select
+    from sqlalchemy import MetaData, Table, select
 
     from lora_manager.storage.engine import MIGRATIONS, make_engine, migrate
     from lora_manager.storage.rollups import DAY, HOUR, LDAY, TRIG
-    from lora_manager.storage.base import L
     from lora_manager.storage.usage_store import G, GL
 
     engine = make_engine(f"sqlite:///{tmp_path}/old.db")
@@ -195,12 +194,16 @@ def test_migration_0007_backfills_days_and_triggers(tmp_path):
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0004")
-        conn.execute(L.insert().values(id=1, path="/x/old.safetensors", root="/x", folder="",
-                                       file_name="old.safetensors",
-                                       prompt_name="old_lora", ext=".safetensors", size=1, mtime_ns=1, companion_sig=0,
-                                       state="ok", triggers=["sunset glow"], training_tags=[], source_tags=[], meta={},
-                                       sidecars=[], previews=[], preview_count=0, suggested={}, search_text="",
-                                       added_at=t, updated_at=t, offline=False))
+        # the table as it is at 0004 (later migrations add columns the model has now)
+        old = Table("loras", MetaData(), autoload_with=conn)
+        conn.execute(old.insert().values(id=1, path="/x/old.safetensors", root="/x", folder="",
+                                         file_name="old.safetensors",
+                                         prompt_name="old_lora", ext=".safetensors", size=1, mtime_ns=1,
+                                         companion_sig=0, state="ok", triggers='["sunset glow"]', training_tags="[]",
+                                         source_tags="[]", meta="{}", sidecars="[]", previews="[]", preview_count=0,
+                                         suggested="{}", search_text="", added_at=t, updated_at=t, offline=False))
+        # and in the full-text index, as the store adds every row (a later migration rewrites its text)
+        conn.exec_driver_sql("INSERT INTO loras_fts(rowid, search_text) VALUES (1, '')")
         for gid, minutes in ((1, 0), (2, 20)):
             conn.execute(G.insert().values(id=gid, started_at=t + timedelta(minutes=minutes), outcome="done",
                                            duration_ms=1000, prompt="a Sunset Glow, <lora:old_lora:0.5>"))
