@@ -84,6 +84,8 @@ class SqlFileOpsStore(FileOpsStore):
                     values["folder"] = "" if rel == "." else rel.replace(os.sep, "/")
                     moved += state in PRESENT
                 conn.execute(update(L).where(L.c.id == lid).values(**values))
+            if self.db.host:  # several hosts: this host's locations under the folder follow it
+                _rebase_locations(conn, self.db.host, old, new)
         return moved
 
     @retry_conflicts
@@ -156,3 +158,17 @@ def merged_user(mine: dict[str, Any], theirs: list[dict[str, Any]]) -> dict[str,
         values.pop("weight_min", None)
         values.pop("weight_max", None)
     return values
+
+
+def _rebase_locations(conn, host: str, old: str, new: str) -> None:
+    from .host_models import FileLocation
+
+    FL = FileLocation.__table__
+    prefix = old + os.sep
+    rows = conn.execute(select(FL.c.lora_id, FL.c.path, FL.c.root).where(
+        FL.c.host_id == host, FL.c.path.startswith(prefix, autoescape=True))).all()
+    for lid, path, root in rows:
+        new_path = new + path[len(old):]
+        rel = os.path.relpath(os.path.dirname(new_path), root)
+        conn.execute(update(FL).where(FL.c.lora_id == lid, FL.c.host_id == host).values(
+            path=new_path, folder="" if rel == "." else rel.replace(os.sep, "/")))

@@ -139,8 +139,9 @@ class SqlUserStore(UserStore):
             values = {"state": "ok", "path": original, "trash_path": None}
         with self.db.engine.begin() as conn:
             conn.execute(update(L).where(L.c.id == lid).values(**values, updated_at=utcnow()))
-            if not in_trash:  # back where it was: so is this host's location (trashed, it stays reserved)
-                follow(conn, self.db.host, lid, values)
+            # this host's location follows: into the trash (its old place is free for a new file, as on one
+            # host) and back where it was
+            follow(conn, self.db.host, lid, values)
 
     def trash_path(self, lid: int) -> str | None:
         """Where a trashed LoRA came from."""
