@@ -46,7 +46,7 @@
           return;
         }
         clear(this.bulkFolder).append(h('option', { value: '', text: t('bulk.folder_pick') }), h('option', { value: '.', text: t('move.root') }),
-          paths.map((p) => h('option', { value: p, text: p })));
+          ...paths.map((p) => h('option', { value: p, text: p })));
         this.bulkFolder.value = keep;
       },
 

@@ -91,14 +91,17 @@ def test_bulk_move_and_trash(page, served, tmp_path_factory):
     wait_for(lambda: page.inner_text(".lm-count") == "10 LoRAs", timeout=10)
     for name in ("lora_290", "lora_291", "lora_292"):
         page.locator(".lm-card", has_text=name).locator(".lm-check").check()
-    page.fill("input[aria-label='bulk folder']", "bulkmoved")
+    # the folder is picked from the library's folders (GET /folders)
+    folder_list = page.locator("select[aria-label='bulk folder']")
+    wait_for(lambda: "f0" in folder_list.locator("option").all_inner_texts(), timeout=10)
+    folder_list.select_option("f0")
     page.click(".lm-bulkbar button:text-is('Move')")
     api = served.base + "/lora-manager/v1/loras/"
 
     def folder(name):
         return httpx.get(api + name).json()["folder"]
 
-    wait_for(lambda: all(folder(n) == "bulkmoved" for n in ("lora_290", "lora_291", "lora_292")), timeout=20)
+    wait_for(lambda: all(folder(n) == "f0" for n in ("lora_290", "lora_291", "lora_292")), timeout=20)
     # The server has moved them; let the page finish its own loop (the last answer, then a redraw)
     # before ticking boxes again, or a tick can land on a card about to be redrawn.
     page.wait_for_selector(".lm-toast:has-text('3 moved')", timeout=20000)
