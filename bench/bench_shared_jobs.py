@@ -72,8 +72,8 @@ def run(hosts: int, jobs: int, job_s: float, redis_url: str) -> dict:
         done = sum(r["status"] == "done" for r in records)
         idle = []  # dispatch: one job at a time to idle hosts
         for _ in range(5):
-            job = sub.submit(JobRequest(prompt="idle", loras=[{"name": "x"}], steps=1))
             sent = time.time()
+            job = sub.submit(JobRequest(prompt="idle", loras=[{"name": "x"}], steps=1))
             while not (sub.redis.record(job.id) or {}).get("started_at"):
                 time.sleep(0.005)
             idle.append(sub.redis.record(job.id)["started_at"] - sent)
