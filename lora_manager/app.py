@@ -189,7 +189,7 @@ def _jobs(settings: Settings, db, catalog: Catalog, events: EventBus, family: Lo
     from .storage.job_images_store import JobImagesStore
 
     return SharedJobs(local, settings.redis_url, host_id(settings), catalog, events.publish,
-                      JobImagesStore(db), settings.data_dir, family=family)
+                      JobImagesStore(db), settings.data_dir, family=family, roots=settings.lora_dirs)
 
 
 def _rereader(stores, files: FileOps, events: EventBus):

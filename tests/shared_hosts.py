@@ -65,7 +65,8 @@ def make_host(host_id: str, lib: str, data: str, db_url: str, redis_url: str, pr
         core.scan(wait_hashes=True)
     runner = StepRunner(family, os.path.join(data, "outputs"), step_s)
     shared = SharedJobs(core.jobs, redis_url, host_id, core.catalog, core.events.publish, JobImagesStore(core.db),
-                        data, family=lambda: family, prefix=prefix, lease_s=lease_s, beat_s=beat_s)
+                        data, family=lambda: family, prefix=prefix, lease_s=lease_s, beat_s=beat_s,
+                        roots=core.settings.lora_dirs)
     shared.runner = runner
     core.jobs = shared
     shared.start()

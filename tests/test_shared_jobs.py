@@ -72,9 +72,11 @@ def _source(tmp_path, lora: str) -> str:
     return str(path) if path.exists() else write_lora(path, seed=ord(lora), family="xl")
 
 
-def _seen(shared, *names):
+def _seen(shared, *names, having=None):
+    """The hosts are heard from, and those with LoRAs (`having`, default all) have said which."""
     wait_for(lambda: set(names) <= set(shared.redis.hosts()), timeout=10)
-    wait_for(lambda: all(shared.redis.r.scard(f"{shared.redis.prefix}host:{n}:loras") for n in names), timeout=10)
+    having = names if having is None else having
+    wait_for(lambda: all(shared.redis.r.scard(f"{shared.redis.prefix}host:{n}:loras") for n in having), timeout=10)
 
 
 def test_a_job_goes_to_a_host_that_has_its_loras_and_family_and_ends_visible_everywhere(hosts):
@@ -106,7 +108,8 @@ def test_one_job_per_host_user_jobs_first_progress_and_cancel_from_another_host(
     a_core, a, a_runner = hosts("a", "x", "xl", step_s=0.05, db_url=db)
     b_core, b, _ = hosts("b", "", None, db_url=db)
     b.runner = None  # a standalone server: it submits and watches, it runs nothing
-    _seen(a, "a", "b")
+    _seen(a, "a", "b", having=("a",))
+    assert b.redis.r.scard(f"{b.redis.prefix}host:b:loras") == 0  # the library's LoRAs are not all b's
     first = b.submit(JobRequest(prompt="first", loras=[{"name": "x"}], steps=40))
     wait_for(lambda: a.get(first.id).status == "running", timeout=10)
     later_bg = b.submit(JobRequest(prompt="background", loras=[{"name": "x"}], steps=2, priority="background"))

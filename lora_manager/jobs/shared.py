@@ -39,12 +39,13 @@ class SharedJobs:
 
     def __init__(self, local: JobQueue, redis_url: str, host_id: str, catalog, publish, images, data_dir: str,
                  host_name: str = "", family=None, prefix: str = "lm:", lease_s: float = LEASE_S,
-                 beat_s: float = BEAT_S):
+                 beat_s: float = BEAT_S, roots: list[str] | None = None):
         self.local = local
         self.catalog = catalog
         self.publish_local = publish
         self.images = images  # storage.job_images_store: the images of shared jobs, in the database
         self.host = host_id
+        self.roots = set(roots or ())  # this host's library roots: the LoRAs it can load are under them
         self.host_name = host_name or host_id
         self.family = family  # () -> the loaded checkpoint's family, or None
         self.redis = RedisJobs(redis_url, prefix=prefix, lease_s=lease_s, host_ttl_s=max(3 * beat_s, 2 * lease_s))
@@ -219,8 +220,10 @@ class SharedJobs:
     def _beat(self) -> None:
         hashes = None
         if time.monotonic() - self._last_hashes > HASHES_EVERY_S:
-            page = self.catalog.list(fields="sha256,state", limit=200_000)
-            hashes = [e["sha256"] for e in page.items if e.get("sha256") and e.get("state") == "ok"]
+            # present here: under this host's roots (a library shared with other hosts lists theirs too)
+            page = self.catalog.list(fields="id,sha256,state,root", limit=200_000)  # id: this host's view
+            hashes = [e["sha256"] for e in page.items
+                      if e.get("sha256") and e.get("state") == "ok" and (not self.roots or e.get("root") in self.roots)]
             self._last_hashes = time.monotonic()
         family = self.family() if self.family else None
         self.redis.beat(self.host, {"name": self.host_name, "family": family, "busy": self.runs.busy,
