@@ -97,8 +97,8 @@ class SharedJobs:
             # beside this host's files: they run here (docs/shared-jobs.md)
             return self.local.submit(req, **local_only)
         try:
-            host = self._route(req)
-            data = self._job_data(req)
+            data = self._job_data(req)  # the LoRAs by full hash, read once: routing uses them too
+            host = self._route(req, [x["sha256"] for x in data["loras"]])
             job_id = os.urandom(6).hex()
             self.spool.add(job_id, data, host, req.priority)
             self.redis.submit(job_id, data, host, req.priority)
@@ -188,17 +188,20 @@ class SharedJobs:
         request = {k: getattr(req, k) for k in req.__dataclass_fields__}
         return {"request": request, "loras": loras, "submitted_by": self.host}
 
-    def _route(self, req: JobRequest) -> str:
+    @staticmethod
+    def _runners(hosts: dict[str, dict[str, Any]], family: str | None) -> list[str]:
+        """The hosts that run jobs, of `family` when one is asked for."""
+        return [h for h, info in hosts.items() if info.get("runner") and (not family or info.get("family") == family)]
+
+    def _route(self, req: JobRequest, hashes: list[str]) -> str:
         hosts = self.redis.hosts()
         if req.host:
             if req.host not in hosts:
                 raise Conflict(f"host {req.host!r} is not running (hosts seen: {', '.join(sorted(hosts)) or 'none'})")
             candidates = [req.host]
         else:
-            candidates = [h for h, info in hosts.items()
-                          if info.get("runner") and (not req.family or info.get("family") == req.family)]
-        hashes = [self.catalog.get(i["name"]).get("sha256") for i in req.loras]
-        able = self.redis.hosts_having(candidates, [h for h in hashes if h])
+            candidates = self._runners(hosts, req.family)
+        able = self.redis.hosts_having(candidates, hashes)
         if not able:
             why = f"with family {req.family}" if req.family else ""
             raise Conflict(f"no running host {why} has every LoRA of the stack: "
@@ -254,9 +257,8 @@ class SharedJobs:
         req = record["data"].get("request", {})
         if req.get("host"):
             return None  # a job for one host waits for it
-        candidates = [h for h, i in hosts.items()
-                      if i.get("runner") and (not req.get("family") or i.get("family") == req.get("family"))]
-        able = self.redis.hosts_having(candidates, [x["sha256"] for x in record["data"].get("loras", [])])
+        able = self.redis.hosts_having(self._runners(hosts, req.get("family")),
+                                       [x["sha256"] for x in record["data"].get("loras", [])])
         return min(able, key=self.redis.depth) if able else None
 
     def _resend(self) -> None:
