@@ -32,6 +32,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextmanager
+def tab_page(browser, base: str, path: str = "/lora-manager/ui/"):
+    """The tab of the server at `base` in a fresh 1400x900 page, once its first cards are drawn; fails
+    afterwards on any page error or refusal of the Content-Security-Policy."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    try:
+        pg.goto(base + path)
+        pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
+        yield pg
+    finally:
+        context.close()
+    assert not errors, errors
+
+
 def wait_for(predicate, timeout=60.0, step=0.1):
     end = time.monotonic() + timeout
     while time.monotonic() < end:

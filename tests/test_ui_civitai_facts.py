@@ -14,12 +14,11 @@ pytest.importorskip("playwright.sync_api")
 from lora_manager.app import build  # noqa: E402
 from lora_manager.settings import Settings  # noqa: E402
 
-from .browser import ThreadServer, wait_for  # noqa: E402
+from .browser import ThreadServer, tab_page, wait_for  # noqa: E402
 from .civitai_fixtures import fast_retries, publish_alice, publish_bob_autov2_only  # noqa: E402,F401
 from .civitai_standin import CivitaiStandin  # noqa: E402
 from .loras import write_lora  # noqa: E402
 
-UI = "/lora-manager/ui/"
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
 
@@ -49,15 +48,8 @@ def hosted(tmp_path):
 
 @pytest.fixture
 def page(browser, hosted):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    pg = context.new_page()
-    errors = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(hosted[0].base + UI)
-    pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
-    yield pg
-    context.close()
-    assert not errors, errors
+    with tab_page(browser, hosted[0].base) as pg:
+        yield pg
 
 
 def test_fetch_one_from_its_detail_shows_the_facts_and_links(page, hosted):

@@ -17,11 +17,10 @@ from lora_manager.app import build  # noqa: E402
 from lora_manager.jobs.request import JobRequest  # noqa: E402
 from lora_manager.settings import Settings  # noqa: E402
 
-from .browser import ThreadServer, wait_for  # noqa: E402
+from .browser import ThreadServer, tab_page, wait_for  # noqa: E402
 from .loras import write_lora  # noqa: E402
 from .test_ui_jobs import PictureRunner  # noqa: E402
 
-UI = "/lora-manager/ui/"
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +39,8 @@ def served(tmp_path_factory):
 
 @pytest.fixture
 def page(browser, served):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    pg = context.new_page()
-    errors = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(served[0].base + UI)
-    pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
-    yield pg
-    context.close()
-    assert not errors, errors
+    with tab_page(browser, served[0].base) as pg:
+        yield pg
 
 
 def _done(core, job):
