@@ -80,6 +80,15 @@ def _gradio_asset() -> str:
     return sorted(n for n in os.listdir(gradio.routes.BUILD_PATH_LIB) if n.endswith(".js"))[0]
 
 
+def test_the_page_shell_and_api_answer_with_the_key(server):
+    """First of the module: the probe below sends every route with the key, DELETE /loras/1 included."""
+    page = httpx.get(server.base + UI + "/", timeout=10)
+    assert page.status_code == 200 and 'lm-app' in page.text
+    assert httpx.get(server.base + "/lora-manager/v1/loras", timeout=10).status_code == 401
+    r = httpx.get(server.base + "/lora-manager/v1/loras", headers={"X-API-Key": KEY}, timeout=10)
+    assert r.status_code == 200 and r.json()["total"] == 1
+
+
 def test_every_route_demands_the_key_or_is_a_public_page(server):
     routes = _routes(server.app)
     gradio = [r for r in routes if r[1].startswith(UI + "/")]
@@ -148,11 +157,3 @@ def test_the_tab_never_calls_out_and_the_server_stays_up(server):
         assert httpx.get(server.base + "/lora-manager/v1/health", timeout=20).status_code == 200
         with pytest.raises(BlockingIOError):
             silent.accept()  # nobody connected to it
-
-
-def test_the_page_shell_and_api_answer_with_the_key(server):
-    page = httpx.get(server.base + UI + "/", timeout=10)
-    assert page.status_code == 200 and 'lm-app' in page.text
-    assert httpx.get(server.base + "/lora-manager/v1/loras", timeout=10).status_code == 401
-    r = httpx.get(server.base + "/lora-manager/v1/loras", headers={"X-API-Key": KEY}, timeout=10)
-    assert r.status_code == 200 and r.json()["total"] == 1
