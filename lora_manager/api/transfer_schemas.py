@@ -78,6 +78,9 @@ class ImportReport(BaseModel):
     usage: Optional[dict[str, int]] = None
     previews: Optional[dict[str, int]] = None
     settings: Optional[dict[str, Any]] = None
+    recipes: Optional[dict[str, Any]] = Field(None, description="recipes in the archive: added, already here "
+                                              "(the same fields, LoRAs and tags), updated, conflicting; covers; "
+                                              "their LoRAs found by hash or missing; the recipes that change")
     problems: list[dict[str, Any]]
     backup: Optional[str] = Field(None, description="the backup taken before writing")
     written: Optional[dict[str, int]] = None

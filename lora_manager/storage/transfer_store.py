@@ -1,4 +1,4 @@
-"""The SQL of export and import (transfer/): reading user data, collections and usage out, and
+"""The SQL of export and import (transfer/): reading user data, collections, recipes and usage out, and
 writing an import's changes in one transaction, all or nothing (docs/transfer.md)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from ..library.clock import as_utc as utc
 from ..usage.rollup_fold import aggregate
 from . import rollups
 from .db import refresh_search
+from .recipe_transfer import read_recipes, write_recipes
 from .models import Collection, CollectionItem, Generation, GenerationLora, Lora, LoraTag, LoraUser, RecommendFeedback
 
 L, U, T = Lora.__table__, LoraUser.__table__, LoraTag.__table__
@@ -38,6 +39,8 @@ class Changes:
     feedback: list[dict[str, Any]] = field(default_factory=list)
     collections: list[tuple[str, datetime | None, list[int], bool]] = field(default_factory=list)
     generations: Iterable[list[tuple[dict[str, Any], list[dict[str, Any]]]]] = ()
+    recipes: list[dict[str, Any]] = field(default_factory=list)  # new recipes, whole
+    recipe_changes: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (id, the recipe as it becomes)
 
 
 class TransferStore(ABC):
@@ -52,6 +55,10 @@ class TransferStore(ABC):
     @abstractmethod
     def collections(self) -> list[dict[str, Any]]:
         """[{name, created_at, lora_ids}] by name."""
+
+    @abstractmethod
+    def recipes(self) -> list[dict[str, Any]]:
+        """Every recipe in id order: its columns, id, created_at, `loras` (the stack in order) and `tags`."""
 
     @abstractmethod
     def generation_count(self) -> int: ...
@@ -105,6 +112,10 @@ class SqlTransferStore(TransferStore):
                 members.setdefault(cid, []).append(lid)
         return [{"name": name, "created_at": created, "lora_ids": members.get(cid, [])} for cid, name, created in rows]
 
+    def recipes(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return read_recipes(conn)
+
     def generation_count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(G)).scalar_one())
@@ -144,7 +155,7 @@ class SqlTransferStore(TransferStore):
 
     # ------------------------------------------------------------------ writing
     def apply(self, changes: Changes) -> dict[str, int]:
-        written = {"user_rows": 0, "tag_sets": 0, "feedback": 0, "collections": 0, "generations": 0}
+        written = {"user_rows": 0, "tag_sets": 0, "feedback": 0, "collections": 0, "generations": 0, "recipes": 0}
         with self.engine.begin() as conn:
             ids = sorted(set(changes.user) | set(changes.tags) | {f["lora_id"] for f in changes.feedback})
             for part in _chunks(ids):  # every writer takes its loras rows first, in id order (docs/data-safety.md)
@@ -163,10 +174,11 @@ class SqlTransferStore(TransferStore):
             self._feedback(conn, changes.feedback)
             for name, created, members, replace in changes.collections:
                 self._collection(conn, name, created, members, replace)
+            write_recipes(conn, changes.recipes, changes.recipe_changes)
             for batch in changes.generations:
                 written["generations"] += self._generations(conn, batch)
         written.update(user_rows=len(changes.user), tag_sets=len(changes.tags), feedback=len(changes.feedback),
-                       collections=len(changes.collections))
+                       collections=len(changes.collections), recipes=len(changes.recipes) + len(changes.recipe_changes))
         return written
 
     def _user(self, conn, values: dict[int, dict[str, Any]]) -> None:

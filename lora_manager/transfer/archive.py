@@ -1,10 +1,11 @@
 """The export archive as a file: written atomically, read as hostile (docs/transfer.md).
 
 Before a single member is read, the whole listing is checked: names (no absolute path, no `..`, no
-backslash, no drive, no symlink, only the members this format has), counts, declared sizes per kind
-and in total, and the compression ratio. JSON is parsed with a depth limit and validated against the
-format's models (schema.py). Any failure refuses the archive with one message; nothing is changed.
-Declared sizes bind what is read: zipfile stops at a member's stated size and checks its CRC.
+backslash, no drive, no symlink, only the members this format has: its documents, previews, recipe
+covers), counts, declared sizes per kind and in total, and the compression ratio. JSON is parsed with
+a depth limit and validated against the format's models (schema.py). Any failure refuses the archive
+with one message; nothing is changed. Declared sizes bind what is read: zipfile stops at a member's
+stated size and checks its CRC.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from ..errors import BadRequest, InvalidInput
-from .schema import DOCUMENTS, FORMAT, PARTS, VERSION, Generation, Manifest, UsageHeader
+from .schema import COVER_MEMBER, DOCUMENTS, FORMAT, PARTS, VERSION, Generation, Manifest, UsageHeader
 
 MAX_MEMBERS = 200_000
 MAX_DOC_BYTES = 256 << 20  # a JSON document is parsed whole
 MAX_USAGE_BYTES = 8 << 30  # usage.jsonl is read a line at a time
 MAX_LINE_BYTES = 1 << 20
 MAX_PREVIEW_BYTES = 64 << 20
+MAX_COVER_BYTES = 8 << 20  # a recipe cover is a WebP thumbnail of at most 768 pixels a side
 MAX_TOTAL_BYTES = 16 << 30
 MAX_RATIO = 200  # uncompressed / compressed, for members over RATIO_FLOOR bytes
 RATIO_FLOOR = 64 << 10
@@ -34,6 +36,7 @@ MAX_DEPTH = 16
 
 _DOC = re.compile(r"^(manifest|loras|userdata|collections|recipes|settings)\.json$")
 PREVIEW = re.compile(r"^previews/(\d{1,7})/(\.[A-Za-z0-9_.-]{1,60})$")
+COVER = re.compile(COVER_MEMBER)
 PREVIEW_SUFFIX = re.compile(r"^(\.preview|\.thumb|\.example\.\d{1,3})?\.(png|jpe?g|webp|gif|avif|mp4|webm)$", re.I)
 
 
@@ -81,6 +84,8 @@ def _kind(name: str) -> str | None:
     m = PREVIEW.match(name)
     if m and PREVIEW_SUFFIX.match(m.group(2)):
         return "preview"
+    if COVER.match(name):
+        return "cover"
     return None
 
 
@@ -110,7 +115,8 @@ class ArchiveReader:
             raise BadArchive(f"the archive has {len(infos)} members, over the limit of {MAX_MEMBERS}")
         members: dict[str, zipfile.ZipInfo] = {}
         total = 0
-        limits = {"doc": MAX_DOC_BYTES, "usage": MAX_USAGE_BYTES, "preview": MAX_PREVIEW_BYTES}
+        limits = {"doc": MAX_DOC_BYTES, "usage": MAX_USAGE_BYTES, "preview": MAX_PREVIEW_BYTES,
+                  "cover": MAX_COVER_BYTES}
         for info in infos:
             name = info.filename
             bad = _why_name_is_bad(name)
@@ -216,6 +222,12 @@ class ArchiveReader:
             if m:
                 out.append((int(m.group(1)), m.group(2), info))
         return out
+
+    def cover(self, name: str) -> bytes:
+        """A recipe's cover member, which recipes.json names (refused when it is not there)."""
+        if name not in self.members:
+            raise BadArchive(f"refused: recipes.json names the cover {name[:200]}, which the archive does not hold")
+        return self.read(self.members[name])
 
     def read(self, info: zipfile.ZipInfo) -> bytes:
         try:

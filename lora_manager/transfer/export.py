@@ -1,7 +1,8 @@
 """Writing an export archive: one versioned JSON document per part (schema.py, docs/export-schema.json).
 
 LoRAs are named once, in loras.json, by full SHA-256, tensor hash, AutoV2, path (absolute and below its
-root) and names; the other parts point at them by `ref`. Usage is JSON lines, streamed from the
+root) and names; the other parts point at them by `ref` (recipes name theirs by hash, as the recipe
+document does). Usage is JSON lines, streamed from the
 database in pages, so a million events never sit in memory.
 """
 
@@ -19,6 +20,7 @@ from ..storage.transfer_store import TransferStore
 from ..library.clock import as_utc as utc
 from .archive import ArchiveWriter, PREVIEW_SUFFIX
 from .matching import relative_path
+from .recipes import export_recipes
 from .schema import FORMAT, VERSION
 
 SECRET_SETTINGS = {"api_key", "db_url"}
@@ -86,9 +88,8 @@ def _write(store: TransferStore, writer: ArchiveWriter, parts: list[str], settin
                 for c in store.collections()]
         writer.doc("collections.json", _doc("collections", collections=cols))
         counts["collections"] = len(cols)
-    if "recipes" in parts:
-        writer.doc("recipes.json", _doc("recipes", recipes=[]))  # no recipes in LoRA Manager yet
-        counts["recipes"] = 0
+    if "recipes" in parts:  # the recipe document's shape, each LoRA by its hashes (transfer/recipes.py)
+        counts.update(export_recipes(store, writer, identities, getattr(settings, "data_dir", None)))
     if "usage" in parts:
         counts["usage"] = _usage(store, writer, ref)
     if "settings" in parts and settings is not None:

@@ -17,6 +17,7 @@ from ..storage.transfer_store import Changes, TransferStore, generation_key
 from .archive import ArchiveReader, BadArchive
 from .matching import LocalIndex
 from .merge import FIELDS, clean, merge_user
+from .recipes import plan_recipes
 
 USAGE_BATCH = 10_000  # events per insert and rollup fold: bigger folds fewer repeated keys
 SHOWN_SETTINGS = 50
@@ -25,7 +26,8 @@ SHOWN_SETTINGS = 50
 def new_report(source: str, dry_run: bool, policy: str) -> dict[str, Any]:
     return {"source": source, "dry_run": dry_run, "on_conflict": policy,
             "counts": dict.fromkeys(("added", "updated", "conflicting", "unchanged", "unmatched"), 0),
-            "loras": [], "collections": [], "usage": None, "previews": None, "settings": None, "problems": [],
+            "loras": [], "collections": [], "usage": None, "previews": None, "settings": None, "recipes": None,
+            "problems": [],
             "backup": None, "written": None}
 
 
@@ -66,15 +68,17 @@ def _when(value: str | None) -> datetime | None:
 
 
 def plan_archive(store: TransferStore, reader: ArchiveReader, policy: str, report: dict[str, Any],
-                 settings=None) -> tuple[Changes, Callable[[], Iterator[list]], list]:
-    """Changes (usage as a generator factory, since it is read twice) and the previews to place."""
+                 settings=None) -> tuple[Changes, Callable[[], Iterator[list]], list, dict[str, bytes]]:
+    """Changes (usage as a generator factory, since it is read twice), the previews to place and the recipe
+    covers to write."""
     manifest = reader.manifest()
     parts = set(manifest.parts)
     listed = reader.document("loras.json").loras if "loras.json" in reader.members else []
     refs = {r.ref: r for r in listed}
     if len(refs) != len(listed):
         raise BadArchive("refused: loras.json lists one ref twice")
-    index = LocalIndex(store.identities())
+    identities = store.identities()
+    index = LocalIndex(identities)
     matched: dict[int, tuple[list[int], str | None]] = {n: index.match(r) for n, r in refs.items()}
 
     def target(n: int) -> tuple[list[int], str | None]:
@@ -109,11 +113,14 @@ def plan_archive(store: TransferStore, reader: ArchiveReader, policy: str, repor
         report["settings"] = {"applied": False,
                               "note": "settings come from flags and the environment: shown, not applied",
                               "differences": dict(list(diff.items())[:SHOWN_SETTINGS])}
+    covers: dict[str, bytes] = {}
+    if "recipes" in parts:
+        covers = plan_recipes(store, reader, identities, policy, changes, report)
     usage = None
     if "usage" in parts:
         usage = _usage_factory(store, reader, target, report)
     previews = _plan_previews(reader, target, index, report) if manifest.previews else []
-    return changes, usage, previews
+    return changes, usage, previews, covers
 
 
 def _feedback(items, lid: int, have: list[dict[str, Any]], policy: str) -> list[dict[str, Any]]:

@@ -44,6 +44,15 @@ def report_text(r: dict[str, Any]) -> str:
             f"usage: {u['events']} generation(s) in the archive, {u['added']} {'to add' if r['dry_run'] else 'added'}, "
             f"{u['present']} already recorded, {u['loras_unmatched']} LoRA reference(s) unmatched"
         )
+    if r.get("recipes") is not None:
+        x = r["recipes"]
+        added = "to add" if r["dry_run"] else "added"
+        lines.append(f"recipes: {x['in_archive']} in the archive, {x['added']} {added}, "
+                     f"{x['present']} already here, {x['updated']} {'to update' if r['dry_run'] else 'updated'}, "
+                     f"{x['conflicting']} conflicting (ours kept); {x['covers']} cover(s); their LoRAs: "
+                     f"{x['loras_by_hash']} found by hash, {x['loras_missing']} not in this library")
+        lines += [f"  {i['status']:<11} {i['title']!r}" + (f" (recipe {i['id']})" if i["id"] else "")
+                  for i in x["items"]]
     if r["previews"] is not None:
         p = r["previews"]
         lines.append(f"previews: {p['added']} {'to place' if r['dry_run'] else 'placed'}, {p['present']} already there "

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..catalog.userdata import MAX_NOTES, MAX_TAG, MAX_TAGS, MAX_TRIGGERS, WEIGHT_LIMIT
+from ..recipes.model import MAX_LORAS as MAX_RECIPE_LORAS, RecipeFields, RecipeLora
 
 FORMAT = "lora-manager-export"
 VERSION = 1
 PARTS = ("userdata", "collections", "recipes", "usage", "settings")
 MAX_LORAS = 2_000_000
+MAX_RECIPES = 200_000
+COVER_MEMBER = r"^recipe-covers/\d{1,6}\.webp$"
 
 Hex64 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Ref = Annotated[int, Field(ge=0, lt=MAX_LORAS, description="index into loras.json")]
@@ -119,12 +122,46 @@ class CollectionsDoc(Strict):
     collections: list[CollectionOut] = Field(max_length=100_000)
 
 
+class ArchiveRecipeLora(RecipeLora):
+    """One LoRA of a recipe's stack, as the recipe document has it (docs/recipes.md): by name, weights and
+    the full-file and tensor hashes that find it in another library."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ArchiveRecipe(RecipeFields):
+    """One recipe: the fields of the recipe document (docs/recipes.md, the same limits), when it was made, and
+    its cover's member in the archive."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    loras: Optional[list[ArchiveRecipeLora]] = Field(None, max_length=MAX_RECIPE_LORAS)
+    created_at: Optional[When] = Field(None, description="when it was made: with the fields, how a second import "
+                                                         "knows it")
+    cover: Optional[Annotated[str, Field(pattern=COVER_MEMBER)]] = Field(
+        None, description="its cover image, a WebP member of the archive (recipe-covers/<n>.webp)")
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> ArchiveRecipe:
+        stack: list[Any] = [self.model_dump()]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str) and "\x00" in item:
+                raise ValueError("text with a NUL character")
+            if isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+        return self
+
+
 class RecipesDoc(Strict):
-    """Declared for the future: LoRA Manager has no recipes yet, so the list is always empty."""
+    """recipes.json: every recipe of the library, each as the recipe document writes it."""
 
     format: Literal["lora-manager-export/recipes"]
     version: Literal[1]
-    recipes: list[Any] = Field(max_length=0)
+    recipes: list[ArchiveRecipe] = Field(max_length=MAX_RECIPES)
 
 
 class SettingsDoc(Strict):
@@ -201,7 +238,8 @@ def json_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "LoRA Manager export archive, format version 1",
         "description": "A zip archive: each member below is one JSON document (usage.jsonl: JSON lines). "
-                       "Previews, when included, are previews/<ref>/<suffix> (the file name after the LoRA's base). "
+                       "Previews, when included, are previews/<ref>/<suffix> (the file name after the LoRA's base); "
+                       "recipe covers are recipe-covers/<n>.webp. "
                        "See docs/transfer.md.",
         "x-members": members,
         "$defs": dict(sorted(defs.items())),

@@ -100,11 +100,12 @@ class Transfer:
                        label: str | None = None) -> dict[str, Any]:
         from .archive import ArchiveReader
         from .importer import new_report, place_previews, plan_archive
+        from .recipes import drop_covers, place_covers
 
         _policy(on_conflict)
         report = new_report("archive", dry_run, on_conflict)
         with ArchiveReader(path, label) as reader, self._exclusive():
-            changes, usage, previews = plan_archive(self.store, reader, on_conflict, report, self.settings)
+            changes, usage, previews, covers = plan_archive(self.store, reader, on_conflict, report, self.settings)
             if usage is not None:
                 for _ in usage():  # reads (and so checks) every line before anything is written
                     pass
@@ -114,7 +115,13 @@ class Transfer:
             report["backup"] = self.backups.create("pre-import")["path"]
             if usage is not None:
                 changes.generations = usage()
-            report["written"] = self.store.apply(changes)
+            placed = place_covers(self.settings.data_dir, covers)  # before the recipes that name them
+            try:
+                report["written"] = self.store.apply(changes)
+            except BaseException:
+                drop_covers(placed)
+                raise
+            report["written"]["recipe_covers"] = len(placed)
             report["written"]["previews"] = place_previews(reader, previews)
         self._touched()
         return report
@@ -166,4 +173,5 @@ def _policy(on_conflict: str) -> None:
 
 def _pending(changes: Changes, report: dict[str, Any]) -> bool:
     usage = report.get("usage") or {}
-    return bool(changes.user or changes.tags or changes.feedback or changes.collections or usage.get("added"))
+    return bool(changes.user or changes.tags or changes.feedback or changes.collections or usage.get("added")
+                or changes.recipes or changes.recipe_changes)
