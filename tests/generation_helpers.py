@@ -15,14 +15,14 @@ P = "/lora-manager/v1"
 SMALL = {"width": 64, "height": 64, "steps": 3}
 
 
-def start_host(tmp_path, monkeypatch, control: bool = True) -> tuple[Host, object]:
+def start_host(tmp_path, monkeypatch, control: bool = True, argv: tuple[str, ...] = ()) -> tuple[Host, object]:
     monkeypatch.setenv("LORA_MANAGER_EMBED_MODEL", "off")
     h = Host(tmp_path, monkeypatch, control=control)
     write_lora(h.lora_dir / "hosted.safetensors", metadata={"modelspec.trigger_phrase": "hostword"})
     write_lora(h.lora_dir / "second.safetensors", seed=3)
     write_lora(h.lora_dir / "bigone.safetensors", family="xl", seed=2,
                metadata={"ss_base_model_version": "sdxl_base_v1-0"})
-    h.load_extension()
+    h.load_extension(*argv)  # the host's command line (e.g. --lora-manager-api-key)
     h.start()
     core = h.adapter.ready(30)
     core.scans.wait(60)
