@@ -165,7 +165,8 @@
     pending(r) {
       const c = r.counts;
       return c.added + c.updated > 0 || (r.loras || []).some((x) => x.changes) || (r.collections || []).some((x) => x.status === 'added' || x.status === 'updated')
-        || (r.usage && r.usage.added > 0) || (r.previews && r.previews.added > 0);
+        || (r.usage && r.usage.added > 0) || (r.previews && r.previews.added > 0)
+        || (r.recipes && r.recipes.added + r.recipes.updated > 0);
     }
 
     showReport(el, r, message, bad) {
@@ -188,6 +189,7 @@
       for (const col of r.collections || []) el.append(h('div', { class: 'lm-muted', text: `collection ${col.name}: ${col.status} (${col.members} LoRAs${col.unmatched ? `, ${col.unmatched} unmatched` : ''})` }));
       if (r.usage) el.append(h('div', { class: 'lm-muted', text: `usage: ${r.usage.events} generations, ${r.usage.added} new, ${r.usage.present} already recorded` }));
       if (r.previews) el.append(h('div', { class: 'lm-muted', text: `previews: ${r.previews.added} new, ${r.previews.present} already there (never replaced)` }));
+      if (r.recipes) el.append(h('div', { class: 'lm-muted', text: `recipes: ${r.recipes.added} new, ${r.recipes.present} already here, ${r.recipes.updated} updated, ${r.recipes.conflicting} conflicting (ours kept); their LoRAs: ${r.recipes.loras_by_hash} found by hash, ${r.recipes.loras_missing} not in this library` }));
       for (const p of r.problems || []) el.append(h('div', { class: 'lm-message lm-error', text: `${p.path}: ${p.problem}` }));
     }
 
