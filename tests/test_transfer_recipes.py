@@ -187,6 +187,7 @@ def _recipes_doc(*recipes) -> bytes:
     ({"title": "x", "cover": "../../etc/passwd"}, ("recipes.json", "cover")),
     ({"title": "x", "cover": "recipe-covers/9.webp"}, ("recipe-covers/9.webp", "does not hold")),
     ({"title": "x", "created_at": "yesterday"}, ("recipes.json", "created_at")),
+    ({"title": "x", "created_at": "2026-13-45T10:00:00"}, ("recipes.json", "not a date")),
 ])
 def test_a_hostile_recipe_is_refused_and_nothing_changes(hostile, tmp_path, recipe, words):
     _refused(hostile, {**hostile.good, "recipes.json": _recipes_doc(recipe)}, tmp_path, words)

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from ..errors import InvalidInput, LoraManagerError
-from ..library.clock import as_utc, parse_utc
+from ..library.clock import as_utc
 from ..recipes.exchange import portable
 from ..recipes.model import default_title, validate
 from .archive import MAX_COVER_BYTES, ArchiveReader, ArchiveWriter, BadArchive
@@ -62,10 +62,20 @@ def _full_hashes(lora: dict[str, Any], row: dict[str, Any] | None) -> dict[str, 
     return {**lora, "sha256": row["sha256"] or lora.get("sha256"), "tensor_sha256": tensor or lora.get("tensor_sha256")}
 
 
+def when(value: Any) -> datetime | None:
+    """A creation time as a moment in UTC (ISO text as the format has it: `Z`, an offset, or UTC without one)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise BadArchive(f"refused: recipes.json has a creation time that is not a date: {value[:40]!r}") from None
+    return as_utc(value) if isinstance(value, datetime) else None
+
+
 def moment(value: Any) -> str | None:
     """A creation time as one text, the same on either machine and database."""
-    when = parse_utc(value) if isinstance(value, (str, datetime)) else None
-    return None if when is None else as_utc(when).replace(tzinfo=None).isoformat(timespec="microseconds")
+    at = when(value)
+    return None if at is None else at.replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
 # ---------------------------------------------------------------------------------------------- export
@@ -118,7 +128,7 @@ def plan_recipes(store, reader: ArchiveReader, identities: list[dict[str, Any]],
             continue
         status = "added"
         if ours is None:
-            theirs.update(created_at=parse_utc(item.created_at) if item.created_at else None, source="import",
+            theirs.update(created_at=when(item.created_at), source="import",
                           cover=_cover(reader, item.cover, covers))
             changes.recipes.append(theirs)
         elif policy == "keep":
