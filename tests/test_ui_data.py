@@ -85,3 +85,19 @@ def test_another_tools_sidecar(page, hosted):
     page.locator(".lm-data-panel button:text('Import now')").nth(1).click()
     page.wait_for_selector(".lm-report .lm-message:has-text('Written')")
     assert core.catalog.get("carol")["notes"] == "from A1111"
+
+
+def test_an_archive_that_only_brings_a_recipe(page, hosted, tmp_path):
+    _, core, _ = hosted
+    made = core.recipes.create({"title": "Panel recipe", "prompt": "a lighthouse", "loras": [{"name": "alice"}]})
+    archive = str(tmp_path / "recipes.zip")
+    core.transfer.export(archive, ["recipes"])
+    core.recipes.delete(made["id"])
+    page.set_input_files("input[aria-label='archive to import']", archive)
+    page.locator(".lm-data-panel button:text('Check (dry run)')").first.click()
+    page.wait_for_selector(".lm-report div:has-text('recipes: 1 new')")
+    assert page.locator(".lm-report div:has-text('1 found by hash')").count() >= 1
+    assert core.recipes.list()["total"] == 0
+    page.locator(".lm-data-panel button:text('Import now')").first.click()  # offered: only a recipe changes
+    page.wait_for_selector(".lm-report .lm-message:has-text('Written')")
+    assert [r["title"] for r in core.recipes.list()["items"]] == ["Panel recipe"]
