@@ -131,6 +131,8 @@ def test_a_recipe_edited_on_one_side_follows_the_policy(sides):
     target.transfer.import_archive(archive, on_conflict="merge")
     merged = target.recipes.get(rid)
     assert (merged["title"], merged["tags"], merged["notes"]) == ("Bob, mine", ["city", "mine"], "local\n\ntheirs")
+    twice = target.transfer.import_archive(archive, on_conflict="merge")  # nothing of theirs is missing now
+    assert twice["recipes"]["conflicting"] == 1 and twice["written"] is None
     target.transfer.import_archive(archive, on_conflict="theirs")
     theirs = target.recipes.get(rid)
     assert (theirs["title"], theirs["tags"], theirs["notes"]) == ("Bob alone", ["city"], "theirs")

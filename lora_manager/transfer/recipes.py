@@ -131,8 +131,8 @@ def plan_recipes(store, reader: ArchiveReader, identities: list[dict[str, Any]],
             theirs.update(created_at=when(item.created_at), source="import",
                           cover=_cover(reader, item.cover, covers))
             changes.recipes.append(theirs)
-        elif policy == "keep":
-            status = "conflicting"
+        elif policy == "keep" or (policy == "merge" and fingerprint(_merge(ours, theirs)) == fingerprint(ours)):
+            status = "conflicting"  # ours stays as it is (merged again, nothing of theirs is missing from it)
         else:
             status = "updated"
             merged = theirs if policy == "theirs" else _merge(ours, theirs)
