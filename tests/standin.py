@@ -2,9 +2,9 @@
 docs/host.md (never from the host's code).
 
 What it models: `modules.script_callbacks` (one-argument `on_*`, like SDNext),
-`modules.scripts` (Script, AlwaysVisible), `modules.shared` (cmd_opts, opts with
-add_option, OptionInfo, state with begin/end/interrupt and progress fields,
-api.add_api_route with auth, sd_model_type), `modules.call_queue.queue_lock`,
+`modules.scripts` (Script, AlwaysVisible), `modules.shared` (cmd_opts, opts with add_option, OptionInfo, state
+with begin/end/interrupt and progress fields, api.add_api_route with auth: HTTP Basic when the host was given
+`--auth user:password`, sd_model_type), `modules.call_queue.queue_lock`,
 `modules.processing` (Txt2Img and a process_images that strips `<lora:...>`
 tags into p.network_data and applies those the registry knows, step by step,
 honouring interrupt, firing on_before_process / on_after_process in a finally),
@@ -19,6 +19,7 @@ Images are real Pillow images: txt2img grey, img2img the init image resized, con
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import re
 import runpy
@@ -26,7 +27,11 @@ import sys
 import threading
 import time
 import types
+from hmac import compare_digest
 from typing import Any
+
+from fastapi import HTTPException
+from starlette.requests import Request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TAG = re.compile(r"<lora:([^:>]+)(?::([^:>]+))?(?::([^:>]+))?[^>]*>")
@@ -123,8 +128,9 @@ class Host:
         parser = argparse.ArgumentParser()
         parser.add_argument("--lora-dir", default=str(self.lora_dir))
         parser.add_argument("--data-dir", default=str(tmp_path))
+        parser.add_argument("--auth", default=None)  # the host's sign-in: "user:password[,user:password]"
         self.parser = parser
-        from fastapi import FastAPI
+        from fastapi import Depends, FastAPI
 
         self.app = FastAPI()
         _host_error_handlers(self.app)
@@ -136,6 +142,8 @@ class Host:
 
             def add_api_route(self, path, endpoint, auth=True, **kwargs):
                 self.routes.append((path, auth))
+                if auth and getattr(host.shared.cmd_opts, "auth", None):  # SDNext: HTTP Basic over --auth's users
+                    kwargs["dependencies"] = [*kwargs.get("dependencies", []), Depends(host.basic_auth)]
                 host.app.add_api_route(path, endpoint, **kwargs)
 
         class Script:
@@ -239,6 +247,17 @@ class Host:
                 "modules.control.units": units, "modules.control.units.controlnet": controlnet}
 
     # --- start-up, in the host's order -------------------------------------
+    def basic_auth(self, request: Request) -> None:
+        """SDNext's check on its API routes when run with --auth: HTTP Basic against the listed users."""
+        users = dict(u.split(":", 1) for u in self.shared.cmd_opts.auth.split(",") if ":" in u)
+        scheme, _, value = (request.headers.get("authorization") or "").partition(" ")
+        try:
+            user, _, password = base64.b64decode(value).decode().partition(":")
+        except ValueError:
+            user = password = ""
+        if scheme.lower() != "basic" or not user or not compare_digest(users.get(user, "\0"), password):
+            raise HTTPException(401, "Unauthorized", headers={"WWW-Authenticate": "Basic"})
+
     def load_extension(self, *argv: str) -> None:
         runpy.run_path(os.path.join(ROOT, "preload.py"))["preload"](self.parser)
         self.shared.cmd_opts = self.parser.parse_args(list(argv))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 
 import orjson
 import pytest
@@ -18,14 +19,13 @@ from .generation_helpers import P, png, start_host, wait_for
 KEY = "cli-secret"
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
+@contextmanager
+def _served(tmp, argv: tuple[str, ...]):
     import httpx
     import uvicorn
 
-    tmp = tmp_path_factory.mktemp("jobs-cli")
     monkeypatch = pytest.MonkeyPatch()
-    host, core = start_host(tmp, monkeypatch, argv=("--lora-manager-api-key", KEY))
+    host, core = start_host(tmp, monkeypatch, argv=argv)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(host.app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -34,16 +34,24 @@ def served(tmp_path_factory):
 
     def up() -> bool:
         try:
-            return httpx.get(base + P + "/health", timeout=2).status_code == 200
+            return httpx.get(base + P + "/health", timeout=2).status_code in (200, 401)
         except httpx.TransportError:
             return False
 
     wait_for(up)
-    yield host, core, base, tmp
-    server.should_exit = True
-    thread.join(30)
-    core.close()
-    monkeypatch.undo()
+    try:
+        yield host, core, base, tmp
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        core.close()
+        monkeypatch.undo()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    with _served(tmp_path_factory.mktemp("jobs-cli"), ("--lora-manager-api-key", KEY)) as s:
+        yield s
 
 
 def jobs(served, capsys, *argv: str, key: str | None = KEY) -> tuple[int, str, str]:
@@ -161,6 +169,23 @@ def test_errors_are_one_line_and_exit_1(served, capsys):
     assert code == 1 and "KEY:W1,W2" in err
     code = main(["jobs", "list", "--url", f"http://127.0.0.1:{free_port()}", "--api-key", KEY])
     assert code == 1 and "cannot reach" in capsys.readouterr().err
+
+
+def test_the_hosts_own_sign_in(tmp_path, capsys):
+    """SDNext run with --auth guards its API routes (ours among them) with HTTP Basic: --auth signs in."""
+    with _served(tmp_path, ("--auth", "ann:pa:ss")) as (_host, _core, base, _tmp):
+        code = main(["jobs", "list", "--url", base])
+        err = capsys.readouterr().err
+        assert code == 1 and "--auth USER:PASSWORD" in err
+        assert main(["jobs", "list", "--url", base, "--auth", "ann:wrong"]) == 1
+        capsys.readouterr()
+        code = main(["jobs", "submit", "--prompt", "signed in", *SMALL, "--url", base, "--auth", "ann:pa:ss",
+                     "--wait", "--json"])
+        out = capsys.readouterr()
+        assert code == 0, out.err
+        assert as_json(out.out)["jobs"][0]["status"] == "done"
+        assert main(["jobs", "list", "--url", base, "--auth", "nocolon"]) == 1
+        assert "USER:PASSWORD" in capsys.readouterr().err
 
 
 def test_python_dash_m_runs_the_package():

@@ -70,7 +70,7 @@ def add_commands(sub) -> None:
 
 def run(args) -> int:
     try:
-        with Remote(args.url, args.api_key) as remote:
+        with Remote(args.url, args.api_key, args.auth) as remote:
             return COMMANDS[args.jobs_command](remote, args)
     except (RemoteError, ValueError) as exc:
         message = getattr(exc, "message", None) or str(exc)

@@ -17,6 +17,8 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--url", help=f"the server: SDNext with the extension (default: LORA_MANAGER_URL, else "
                                  f"{DEFAULT_URL}); {PREFIX} is added when missing")
     p.add_argument("--api-key", help="its API key, when one is set (or LORA_MANAGER_API_KEY)")
+    p.add_argument("--auth", metavar="USER:PASSWORD",
+                   help="the host's own sign-in, when SDNext runs with --auth (or LORA_MANAGER_HOST_AUTH)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -28,11 +30,12 @@ class RemoteError(Exception):
 
 
 class Remote:
-    def __init__(self, url: str | None, api_key: str | None, timeout: float = 60.0):
+    def __init__(self, url: str | None, api_key: str | None, auth: str | None = None, timeout: float = 60.0):
         base = (url or os.environ.get("LORA_MANAGER_URL") or DEFAULT_URL).rstrip("/")
         self.base = base if base.endswith(PREFIX) else base + PREFIX
         key = api_key or os.environ.get("LORA_MANAGER_API_KEY")
-        self.http = httpx.Client(base_url=self.base, headers={"X-API-Key": key} if key else {}, timeout=timeout)
+        self.http = httpx.Client(base_url=self.base, headers={"X-API-Key": key} if key else {}, timeout=timeout,
+                                 auth=_basic(auth or os.environ.get("LORA_MANAGER_HOST_AUTH")))
 
     def __enter__(self) -> Remote:
         return self
@@ -46,11 +49,23 @@ class Remote:
             r = self.http.request(method, path, **kw)
         except httpx.TransportError as exc:
             raise RemoteError(f"cannot reach {self.base} ({exc}): is the server running? (--url)") from None
+        if r.status_code == 401 and "API key" not in _message(r):  # the host's own check (SDNext's --auth)
+            raise RemoteError("the host asks for its own sign-in: --auth USER:PASSWORD (HTTP 401)", 401)
         if r.status_code >= 400:
             raise RemoteError(f"{_message(r)} (HTTP {r.status_code})", r.status_code)
         if r.headers.get("content-type", "").startswith("application/json"):
             return r.json()
         return r.content
+
+
+def _basic(auth: str | None) -> httpx.BasicAuth | None:
+    """SDNext's --auth is HTTP Basic over its API routes (ours are mounted through them): USER:PASSWORD."""
+    if not auth:
+        return None
+    user, sep, password = auth.partition(":")
+    if not sep or not user:
+        raise RemoteError("--auth takes USER:PASSWORD, as the host's --auth names them")
+    return httpx.BasicAuth(user, password)
 
 
 def _message(r: httpx.Response) -> str:
