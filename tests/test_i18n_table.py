@@ -12,6 +12,7 @@ ENTRY = re.compile(r"'([a-z_]+\.[a-z0-9_]+)':\s*'((?:[^'\\]|\\.)*)'")
 USED = re.compile(r"\bt\('([a-z_]+\.[a-z0-9_]+)'")
 QUOTED = re.compile(r"'([a-z_]+\.[a-z0-9_]+)'")
 DYNAMIC = re.compile(r"\bt\(`([a-z_]+\.[a-z0-9_]*)\$\{")
+PREFIX = re.compile(r"\bword\('([a-z_]+\.[a-z0-9_]*_)'")  # word('data.part_', p): the key is built from a server's word
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -23,13 +24,21 @@ def _code_files() -> list[Path]:
     return [p for p in sorted(JS.glob("*.js")) if p not in _table_files()]
 
 
+def _code() -> list[str]:
+    """The text of every file of the tab that asks for words: the code files, and the table's own code (dates)."""
+    texts = [p.read_text(encoding="utf-8") for p in _code_files()]
+    own = (JS / "lora_manager_i18n.js").read_text(encoding="utf-8")
+    texts.append(own.split("const en = {", 1)[0] + own.split("const tables", 1)[1])
+    return texts
+
+
 def _tables() -> tuple[dict[str, str], dict[str, str]]:
     en: dict[str, str] = {}
     zh: dict[str, str] = {}
     for path in _table_files():
         text = path.read_text(encoding="utf-8")
         english, chinese = text.split("const en = {", 1)[1].split("const zh = {", 1)
-        for table, part in ((en, english.split("};", 1)[0]), (zh, chinese.split("};", 1)[0])):
+        for table, part in ((en, english.split("\n  };", 1)[0]), (zh, chinese.split("\n  };", 1)[0])):
             for key, value in ENTRY.findall(part):
                 assert key not in table, f"{key} twice ({path.name})"
                 table[key] = value
@@ -57,10 +66,9 @@ def test_every_key_the_tab_uses_is_in_the_table():
     en, _ = _tables()
     used: set[str] = set()
     prefixes: set[str] = set()
-    for path in _code_files():
-        text = path.read_text(encoding="utf-8")
+    for text in _code():
         used |= set(USED.findall(text))
-        prefixes |= set(DYNAMIC.findall(text))
+        prefixes |= set(DYNAMIC.findall(text)) | set(PREFIX.findall(text))
     assert len(used) > 400
     assert sorted(used - set(en)) == []
     # a key built at run time (t(`show.${v}`)): its prefix names keys of the table
@@ -71,10 +79,9 @@ def test_no_key_of_the_table_goes_unused():
     en, _ = _tables()
     quoted: set[str] = set()
     prefixes: set[str] = set()
-    for path in _code_files():
-        text = path.read_text(encoding="utf-8")
+    for text in _code():
         quoted |= set(QUOTED.findall(text))
-        prefixes |= set(DYNAMIC.findall(text))
+        prefixes |= set(DYNAMIC.findall(text)) | set(PREFIX.findall(text))
     unused = [k for k in en if k not in quoted and not any(k.startswith(p) for p in prefixes)]
     assert unused == []
 
