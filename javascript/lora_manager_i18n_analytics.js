@@ -25,7 +25,7 @@
     'an.mean_with_without': 'Mean time with / without it', 'an.weights_used': 'Weights used',
     'an.with_checkpoints': 'With checkpoints of', 'an.unavailable': 'unavailable: {why}',
 
-    'jobs.tab': 'Jobs', 'jobs.prompt_ph': 'prompt', 'jobs.prompt_label': 'job prompt', 'jobs.negative_ph': 'negative prompt',
+    'jobs.kind_control': 'control', 'jobs.tab': 'Jobs', 'jobs.prompt_ph': 'prompt', 'jobs.prompt_label': 'job prompt', 'jobs.negative_ph': 'negative prompt',
     'jobs.negative_label': 'job negative prompt', 'jobs.num_steps': 'steps', 'jobs.num_width': 'width', 'jobs.num_height': 'height',
     'jobs.num_seed': 'seed', 'jobs.num_cfg_scale': 'CFG scale', 'jobs.num_sweep_from': 'sweep from', 'jobs.num_sweep_to': 'sweep to',
     'jobs.num_sweep_count': 'sweep jobs', 'jobs.num_denoising_strength': 'denoising strength',
@@ -84,7 +84,7 @@
     'an.mean_with_without': '使用 / 不使用时的平均耗时', 'an.weights_used': '使用过的权重',
     'an.with_checkpoints': '搭配的主模型系列', 'an.unavailable': '不可用：{why}',
 
-    'jobs.tab': '任务', 'jobs.prompt_ph': '提示词', 'jobs.prompt_label': '任务提示词', 'jobs.negative_ph': '反向提示词',
+    'jobs.kind_control': '控制', 'jobs.tab': '任务', 'jobs.prompt_ph': '提示词', 'jobs.prompt_label': '任务提示词', 'jobs.negative_ph': '反向提示词',
     'jobs.negative_label': '任务反向提示词', 'jobs.num_steps': '步数', 'jobs.num_width': '宽度', 'jobs.num_height': '高度',
     'jobs.num_seed': '种子', 'jobs.num_cfg_scale': 'CFG 系数', 'jobs.num_sweep_from': '扫描起点', 'jobs.num_sweep_to': '扫描终点',
     'jobs.num_sweep_count': '扫描任务数', 'jobs.num_denoising_strength': '重绘幅度',

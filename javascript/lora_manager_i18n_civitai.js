@@ -40,6 +40,10 @@
     'cf.fetching_now': 'fetching…', 'cf.fetch': 'Fetch from Civitai', 'cf.what_n': '{n} LoRA(s)',
     'cf.fetch_hint': 'look this file up on Civitai by its hash', 'cf.what_one': 'this LoRA',
 
+    'rec.why_off': 'the model is turned off (LORA_MANAGER_EMBED_MODEL=off)',
+    'rec.why_failed': 'the model could not be loaded: {why}', 'rec.why_fetching': 'fetching the model (once, into the Hugging Face cache)',
+    'rec.why_loading': 'the model is loading', 'rec.why_not_started': 'not started yet (starts on first use)',
+    'rec.why_embedding': 'embedding the library',
     'rec.tab': 'Recommendations', 'rec.prompt_ph': 'Describe the image, or paste a prompt (its <lora:…> tags are kept out of the suggestions)',
     'rec.prompt_label': 'prompt for recommendations', 'rec.base_label': 'target base model',
     'rec.base_auto': 'Base: the loaded checkpoint (or the prompt\'s LoRAs)', 'rec.suggest': 'Suggest', 'rec.from': 'From {tab}',
@@ -87,6 +91,10 @@
     'cf.fetching_now': '正在获取…', 'cf.fetch': '从 Civitai 获取', 'cf.what_n': ' {n} 个 LoRA',
     'cf.fetch_hint': '按哈希在 Civitai 上查询此文件', 'cf.what_one': '此 LoRA',
 
+    'rec.why_off': '模型已关闭（LORA_MANAGER_EMBED_MODEL=off）',
+    'rec.why_failed': '模型无法加载：{why}', 'rec.why_fetching': '正在下载模型（仅一次，存入 Hugging Face 缓存）',
+    'rec.why_loading': '模型正在加载', 'rec.why_not_started': '尚未启动（首次使用时启动）',
+    'rec.why_embedding': '正在为模型库计算向量',
     'rec.tab': '推荐', 'rec.prompt_ph': '描述想要的图像，或粘贴提示词（其中的 <lora:…> 标签不参与推荐）',
     'rec.prompt_label': '用于推荐的提示词', 'rec.base_label': '目标基础模型',
     'rec.base_auto': '基础模型：当前加载的主模型（或提示词中的 LoRA）', 'rec.suggest': '推荐', 'rec.from': '来自 {tab}',

@@ -36,7 +36,7 @@
       this.sweepTo = num('sweep_to', 1.0, -10, 10, 0.05);
       this.sweepSteps = num('sweep_count', 5, 2, 12);
       this.kind = h('select', { class: 'lm-input', 'aria-label': t('jobs.kind_label') },
-        ['txt2img', 'img2img', 'control'].map((k) => h('option', { value: k, text: k })));
+        ['txt2img', 'img2img', 'control'].map((k) => h('option', { value: k, text: k === 'control' ? t('jobs.kind_control') : k })));
       this.kind.addEventListener('change', () => this.showKind());
       this.images = { init: null, control: null }; // upload ids
       const file = (which) => {
@@ -97,7 +97,9 @@
     setAvailable(available, reason) {
       this.available = available;
       this.blocked.hidden = available;
-      this.blocked.textContent = available ? '' : (reason || LM.t('jobs.unavailable'));
+      // In the reader's words (the server's reason, in English, is kept on the element for the curious).
+      this.blocked.textContent = available ? '' : t('jobs.unavailable');
+      this.blocked.dataset.reason = available ? '' : (reason || '');
       for (const el of this.element.children) if (el !== this.blocked) el.hidden = !available;
     }
 

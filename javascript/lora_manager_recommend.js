@@ -10,6 +10,14 @@
   const t = (key, vars) => LM.t(key, vars);
   // The ranking's name (semantic, lexical) in the reader's words, the server's word when the table has none.
   function modeText(m) { const v = t(`rec.mode_${m}`); return v === `rec.mode_${m}` ? m : v; }
+  // Why the ranking is lexical, from the server: its known reasons in the reader's words, any other as sent.
+  const REASONS = [[/^the model is turned off/, 'rec.why_off'], [/^the model could not be loaded: (.*)$/, 'rec.why_failed'],
+    [/^fetching the model/, 'rec.why_fetching'], [/^the model is loading/, 'rec.why_loading'], [/^not started yet/, 'rec.why_not_started'],
+    [/^embedding the library/, 'rec.why_embedding']];
+  function reasonText(reason) {
+    for (const [re, key] of REASONS) { const m = re.exec(reason); if (m) return t(key, { why: m[1] || '' }); }
+    return reason;
+  }
 
   const PROMPTS = ['txt2img', 'img2img', 'control'];
 
@@ -50,7 +58,7 @@
       try {
         const s = await this.api.get('/recommendations/status');
         const b = s.build || {};
-        let text = s.mode === 'semantic' ? t('rec.semantic') : `${t('rec.lexical')}${s.reason ? ` (${s.reason})` : ''}`;
+        let text = s.mode === 'semantic' ? t('rec.semantic') : `${t('rec.lexical')}${s.reason ? ` (${reasonText(s.reason)})` : ''}`;
         const dl = (s.model || {}).download;
         const fetching = dl && dl.state === 'running';
         if (fetching) {
