@@ -21,7 +21,7 @@ COUNT = 3
 
 # Words that are the same in every language: product and tool names, formats, units, keys, the languages' own names.
 KEPT = re.compile(
-    r"ComfyUI-Lora-Manager|Civitai Helper|LoRA Manager|https?://\S+|urn:air:\S*|<[^>]*>[.\w]*|\{[a-z_]+\}|/[^\s（）()]+|"
+    r"ComfyUI-Lora-Manager|Civitai Helper|LoRA Manager|Hugging Face|[A-Z_]{4,}=\w+|https?://\S+|urn:air:\S*|<[^>]*>[.\w]*|\{[a-z_]+\}|/[^\s（）()]+|"
     r"\b(?:LoRAs?|Civitai|SDNext|A1111|txt2img|img2img|CFG|NSFW|SFW|PNG|JPEG|WebP|JSON|CSV|SHA-256|AutoV[23]|AIR|"
     r"MiB|MB|KB|GB|UTC|Ctrl|Shift|Enter|addnet|English|SDXL|FLUX|Hunyuan|Chroma|Cascade|Qwen|Anima|Z-Image|Etc|XXX|sqlite|postgresql)\b"
 )
