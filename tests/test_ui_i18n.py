@@ -43,7 +43,8 @@ COLLECT = """(root) => {
     const el = n.parentElement;
     const text = n.textContent.trim();
     if (!text || el.closest(DATA) || el.closest('datalist')) continue;
-    if (el.tagName === 'OPTION' ? visible(el.closest('select')) : visible(el)) seen.push([text, el.className || el.tagName]);
+    const shown = el.tagName === 'OPTION' ? visible(el.closest('select')) : visible(el);
+    if (shown) seen.push([text, el.className || el.tagName]);
   }
   for (const el of root.querySelectorAll('[placeholder], [title], [aria-label]')) {
     if (!visible(el) || el.closest(DATA)) continue;
