@@ -20,7 +20,7 @@
       res = await window.fetch(view.api.url(`/loras/${id}/preview?replace=${replace ? 'true' : 'false'}`), {
         method: 'PUT', credentials: 'same-origin', body: blob, headers: { Accept: 'application/json', 'Content-Type': blob.type, ...auth },
       });
-    } catch (err) { throw new LM.lib.ApiError(0, 'network', `the server did not answer (${err.message})`); }
+    } catch (err) { throw new LM.lib.ApiError(0, 'network', t('api.no_answer', { why: err.message })); }
     const data = await res.json().catch(() => null);
     if (!res.ok) {
       const e = (data && data.error) || {};
