@@ -8,9 +8,10 @@
   const LM = (window.LoraManager = window.LoraManager || {});
   if (LM.analyticsLoaded) return;
   LM.analyticsLoaded = true;
+  const t = (key, vars) => LM.t(key, vars);
 
   const SVG = 'http://www.w3.org/2000/svg';
-  const RANGES = [['', 'All time'], ['7', 'Last 7 days'], ['30', 'Last 30 days'], ['90', 'Last 90 days'], ['365', 'Last year']];
+  const ranges = () => [['', t('an.all_time')], ['7', t('an.last_7')], ['30', t('an.last_30')], ['90', t('an.last_90')], ['365', t('an.last_year')]];
   const OUTCOMES = [['done', 'lm-c-done'], ['interrupted', 'lm-c-interrupted'], ['failed', 'lm-c-failed']];
 
   function svg(tag, attrs, text) {
@@ -24,6 +25,10 @@
     try { return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'; } catch (e) { return 'UTC'; }
   }
 
+  // An outcome or a failure cause from the server: its words where the table has them, else as sent.
+  function outcomeText(k) { const v = t(`an.outcome_${k}`); return v === `an.outcome_${k}` ? k : v; }
+  function failureText(k) { const v = t(`an.failure_${k}`); return v === `an.failure_${k}` ? k.replace('_', ' ') : v; }
+
   function shortDate(iso) { return iso ? String(iso).slice(0, 10) : ''; }
 
   /** Stacked bars of done / interrupted / failed per bucket. */
@@ -31,8 +36,8 @@
     const width = 760;
     const height = 180;
     const pad = { l: 36, r: 8, t: 8, b: 28 };
-    const root = svg('svg', { class: 'lm-chart', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'generations over time' });
-    if (!rows.length) { root.append(svg('text', { x: width / 2, y: height / 2, 'text-anchor': 'middle', class: 'lm-chart-label' }, 'no generations in this range')); return root; }
+    const root = svg('svg', { class: 'lm-chart', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': t('an.timeline_label') });
+    if (!rows.length) { root.append(svg('text', { x: width / 2, y: height / 2, 'text-anchor': 'middle', class: 'lm-chart-label' }, t('an.no_generations'))); return root; }
     const max = Math.max(1, ...rows.map((r) => r.generations || 0));
     const plotW = width - pad.l - pad.r;
     const plotH = height - pad.t - pad.b;
@@ -45,7 +50,7 @@
     rows.forEach((r, i) => {
       let y = pad.t + plotH;
       const g = svg('g', {});
-      g.append(svg('title', {}, `${r.bucket}: ${r.generations} (${OUTCOMES.map(([k]) => `${k} ${r[k] || 0}`).join(', ')})`));
+      g.append(svg('title', {}, `${r.bucket}: ${r.generations} (${OUTCOMES.map(([k]) => `${t(`an.outcome_${k}`)} ${r[k] || 0}`).join(', ')})`));
       for (const [key, cls] of OUTCOMES) {
         const h = (plotH * (r[key] || 0)) / max;
         if (!h) continue;
@@ -75,15 +80,15 @@
       const { h } = LM;
       this.app = app;
       this.api = app.api;
-      this.range = h('select', { class: 'lm-select', 'aria-label': 'range', onchange: () => this.load() }, RANGES.map(([v, t]) => h('option', { value: v, text: t })));
-      this.bucket = h('select', { class: 'lm-select', 'aria-label': 'bucket', onchange: () => this.load() }, ['day', 'week', 'month'].map((b) => h('option', { value: b, text: `by ${b}` })));
+      this.range = h('select', { class: 'lm-select', 'aria-label': t('an.range'), onchange: () => this.load() }, ranges().map(([v, text]) => h('option', { value: v, text })));
+      this.bucket = h('select', { class: 'lm-select', 'aria-label': t('an.bucket'), onchange: () => this.load() }, ['day', 'week', 'month'].map((b) => h('option', { value: b, text: t(`an.by_${b}`) })));
       this.zone = localZone();
       this.body = h('div', { class: 'lm-analytics-body' });
       this.element = h('div', { class: 'lm-analytics' },
         h('div', { class: 'lm-toolbar' }, this.range, this.bucket,
-          h('span', { class: 'lm-muted', text: `time zone ${this.zone}` }),
-          h('button', { class: 'lm-btn', type: 'button', text: 'Refresh', onclick: () => this.load() }),
-          h('button', { class: 'lm-btn', type: 'button', text: 'Export events (CSV)', onclick: () => this.exportCsv() })),
+          h('span', { class: 'lm-muted', text: t('an.time_zone', { zone: this.zone }) }),
+          h('button', { class: 'lm-btn', type: 'button', text: t('an.refresh'), onclick: () => this.load() }),
+          h('button', { class: 'lm-btn', type: 'button', text: t('an.export'), onclick: () => this.exportCsv() })),
         this.body);
     }
 
@@ -113,28 +118,28 @@
       const open = (row) => () => { if (row.id) { this.app.showPanel('library'); this.app.openDetail(row.id); } };
       const tl = s.timeline || [];
       const sum = (k) => tl.reduce((a, r) => a + (r[k] || 0), 0);
-      const t = s.totals || {};
+      const tot = s.totals || {};
       const nu = s.never_used || {};
       const tile = (label, value) => h('div', { class: 'lm-tile' }, h('div', { class: 'lm-tile-value', text: value }), h('div', { class: 'lm-tile-label', text: label }));
       const card = (title, content) => h('div', { class: 'lm-acard' }, h('h4', { text: title }), content);
       const empty = (text) => h('div', { class: 'lm-muted', text });
-      const failures = Object.entries(t.lora_failures || {}).map(([k, v]) => ({ label: k.replace('_', ' '), value: v }));
+      const failures = Object.entries(tot.lora_failures || {}).map(([k, v]) => ({ label: failureText(k), value: v }));
       clear(this.body).append(
         h('div', { class: 'lm-tiles' },
-          tile('generations', (t.generations || 0).toLocaleString()),
-          tile('done', sum('done').toLocaleString()), tile('interrupted', sum('interrupted').toLocaleString()), tile('failed', sum('failed').toLocaleString()),
-          tile('mean time (done)', t.mean_done_ms ? `${(t.mean_done_ms / 1000).toFixed(1)} s` : '—'),
-          tile('never used', `${(nu.count || 0).toLocaleString()} · ${LM.fmtSize(nu.bytes || 0)}`)),
-        card('Generations over time', h('div', {}, timelineChart(tl), h('div', { class: 'lm-legend' }, OUTCOMES.map(([k, cls]) => h('span', {}, h('i', { class: cls }), ` ${k}`))))),
+          tile(t('an.generations'), (tot.generations || 0).toLocaleString()),
+          ...OUTCOMES.map(([k]) => tile(t(`an.outcome_${k}`), sum(k).toLocaleString())),
+          tile(t('an.mean_time'), tot.mean_done_ms ? `${(tot.mean_done_ms / 1000).toFixed(1)} s` : '—'),
+          tile(t('an.never_used'), `${(nu.count || 0).toLocaleString()} · ${LM.fmtSize(nu.bytes || 0)}`)),
+        card(t('an.over_time'), h('div', {}, timelineChart(tl), h('div', { class: 'lm-legend' }, OUTCOMES.map(([k, cls]) => h('span', {}, h('i', { class: cls }), ` ${t(`an.outcome_${k}`)}`))))),
         h('div', { class: 'lm-agrid' },
-          card('Most used', (s.most_used || []).length ? barList(s.most_used.map((r) => ({ label: r.prompt_name, value: r.uses, onclick: r.id ? open(r) : null })), 'uses') : empty('nothing recorded yet')),
-          card('Least used (of those used)', (s.least_used || []).length ? this.table(['LoRA', 'uses', 'last used'], s.least_used.map((r) => [this.link(r, open), r.uses, shortDate(r.last_used)])) : empty('—')),
-          card(`Never used (${(nu.count || 0).toLocaleString()}, ${LM.fmtSize(nu.bytes || 0)} on disk)`, (nu.largest || []).length
-            ? this.table(['largest', 'size'], nu.largest.map((r) => [this.link(r, open), LM.fmtSize(r.size)])) : empty('every LoRA has been used')),
-          card('Used together', (s.co_usage || []).length ? this.table(['LoRA', 'with', 'generations'], s.co_usage.map((r) => [r.a, r.b, r.generations])) : empty('no stacks recorded')),
-          card('Base families in use', (t.families || []).length ? barList(t.families.map((r) => ({ label: LM.familyLabel(r.family === 'unknown' ? '' : r.family), value: r.generations })), '') : empty('—')),
-          card('Trigger words used', (s.top_triggers || []).length ? barList(s.top_triggers.map((r) => ({ label: r.word, value: r.generations })), '') : empty('—')),
-          card('LoRA failures by cause', failures.length ? barList(failures, '') : empty('none'))));
+          card(t('an.most_used'), (s.most_used || []).length ? barList(s.most_used.map((r) => ({ label: r.prompt_name, value: r.uses, onclick: r.id ? open(r) : null })), t('an.uses')) : empty(t('an.nothing_yet'))),
+          card(t('an.least_used'), (s.least_used || []).length ? this.table([t('an.col_lora'), t('an.uses'), t('an.last_used')], s.least_used.map((r) => [this.link(r, open), r.uses, shortDate(r.last_used)])) : empty('—')),
+          card(t('an.never_used_title', { n: (nu.count || 0).toLocaleString(), size: LM.fmtSize(nu.bytes || 0) }), (nu.largest || []).length
+            ? this.table([t('an.largest'), t('an.size')], nu.largest.map((r) => [this.link(r, open), LM.fmtSize(r.size)])) : empty(t('an.all_used'))),
+          card(t('an.together'), (s.co_usage || []).length ? this.table([t('an.col_lora'), t('an.with'), t('an.generations')], s.co_usage.map((r) => [r.a, r.b, r.generations])) : empty(t('an.no_stacks'))),
+          card(t('an.families'), (tot.families || []).length ? barList(tot.families.map((r) => ({ label: LM.familyLabel(r.family === 'unknown' ? '' : r.family), value: r.generations })), '') : empty('—')),
+          card(t('an.triggers'), (s.top_triggers || []).length ? barList(s.top_triggers.map((r) => ({ label: r.word, value: r.generations })), '') : empty('—')),
+          card(t('an.failures'), failures.length ? barList(failures, '') : empty(t('an.none')))));
     }
 
     link(row, open) {
@@ -163,7 +168,7 @@
         a.click();
         a.remove();
         setTimeout(() => URL.revokeObjectURL(url), 10000);
-      } catch (err) { this.app.toast(`Export failed: ${err.message}`, 'error'); }
+      } catch (err) { this.app.toast(t('an.export_failed', { why: err.message }), 'error'); }
     }
   }
 
@@ -171,26 +176,27 @@
   (LM.panelFactories = LM.panelFactories || []).push((app) => {
     const panel = new AnalyticsPanel(app);
     LM.analytics = panel;
-    app.addPanel('analytics', 'Analytics', panel.element, () => panel.load());
+    app.addPanel('analytics', t('an.tab'), panel.element, () => panel.load());
     // "Usage" in the detail panel: this LoRA's own figures.
     LM.detailActions.push((view, entry) => {
       const { h } = LM;
-      const body = h('div', { class: 'lm-usage' }, h('span', { class: 'lm-muted', text: 'loading…' }));
-      view.detail.append(h('details', { class: 'lm-section', open: true }, h('summary', { text: 'Usage' }), body));
+      const body = h('div', { class: 'lm-usage' }, h('span', { class: 'lm-muted', text: t('an.loading') }));
+      view.detail.append(h('details', { class: 'lm-section', open: true }, h('summary', { text: t('an.usage') }), body));
       view.api.get(`/analytics/loras/${entry.id}`).then((u) => {
         LM.clear(body);
-        if (!u.requests) { body.append(h('span', { class: 'lm-muted', text: 'never used in a recorded generation' })); return; }
+        if (!u.requests) { body.append(h('span', { class: 'lm-muted', text: t('an.never_in_recorded') })); return; }
         const secs = (ms) => (ms ? `${(ms / 1000).toFixed(1)} s` : '—');
         body.append(view.kvTable([
-          ['Uses (applied)', u.uses], ['Asked for', u.requests], ['First used', shortDate(u.first_used)], ['Last used', shortDate(u.last_used)],
-          ['Outcomes', Object.entries(u.outcomes || {}).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(', ')],
-          ['Mean time with / without it', `${secs(u.mean_ms_with)} / ${secs(u.mean_ms_without)}`],
+          [t('an.uses_applied'), u.uses], [t('an.asked_for'), u.requests], [t('an.first_used'), shortDate(u.first_used)],
+          [t('an.last_used_cap'), shortDate(u.last_used)],
+          [t('an.outcomes'), Object.entries(u.outcomes || {}).filter(([, n]) => n).map(([k, n]) => `${outcomeText(k)} ${n}`).join(', ')],
+          [t('an.mean_with_without'), `${secs(u.mean_ms_with)} / ${secs(u.mean_ms_without)}`],
         ]));
         const weights = Object.entries(u.weights || {}).sort((a, b) => Number(a[0]) - Number(b[0]));
-        if (weights.length) body.append(h('div', { class: 'lm-label', text: 'Weights used' }), barList(weights.map(([w, n]) => ({ label: w, value: n })), ''));
+        if (weights.length) body.append(h('div', { class: 'lm-label', text: t('an.weights_used') }), barList(weights.map(([w, n]) => ({ label: w, value: n })), ''));
         const fams = Object.entries(u.families || {});
-        if (fams.length) body.append(h('div', { class: 'lm-label', text: 'With checkpoints of' }), barList(fams.map(([f, n]) => ({ label: LM.familyLabel(f === 'unknown' ? '' : f), value: n })), ''));
-      }).catch((err) => { LM.clear(body).append(h('span', { class: 'lm-muted', text: `unavailable: ${err.message}` })); });
+        if (fams.length) body.append(h('div', { class: 'lm-label', text: t('an.with_checkpoints') }), barList(fams.map(([f, n]) => ({ label: LM.familyLabel(f === 'unknown' ? '' : f), value: n })), ''));
+      }).catch((err) => { LM.clear(body).append(h('span', { class: 'lm-muted', text: t('an.unavailable', { why: err.message }) })); });
     });
   });
 })();

@@ -8,7 +8,7 @@
   const LM = (window.LoraManager = window.LoraManager || {});
   if (LM.dupesLoaded) return;
   LM.dupesLoaded = true;
-  const tr = (key, en) => { const v = LM.t ? LM.t(key) : null; return v && v !== key ? v : en; };
+  const t = (key, vars) => LM.t(key, vars);
   const SHOWN = 200; // groups drawn at once; the rest behind "Show more"
 
   class DupesPanel {
@@ -23,9 +23,9 @@
       this.summary = h('span', { class: 'lm-muted' });
       this.element = h('div', { class: 'lm-dupes-panel' },
         h('div', { class: 'lm-toolbar' },
-          h('strong', { text: tr('dupes.title', 'Duplicates (same full hash)') }), this.summary,
-          h('button', { class: 'lm-btn', type: 'button', text: tr('dupes.refresh', 'Refresh'), onclick: () => this.load() })),
-        h('p', { class: 'lm-muted', text: tr('dupes.help', '"Keep this one" moves the other copies to the trash (they can be restored) and carries their tags, favourite, rating and notes over to the one kept.') }),
+          h('strong', { text: t('dupes.title') }), this.summary,
+          h('button', { class: 'lm-btn', type: 'button', text: t('dupes.refresh'), onclick: () => this.load() })),
+        h('p', { class: 'lm-muted', text: t('dupes.help') }),
         this.note, this.list);
     }
 
@@ -37,21 +37,21 @@
 
     async load() {
       const seq = (this.seq = (this.seq || 0) + 1);
-      this.summary.textContent = tr('dupes.loading', 'looking…');
+      this.summary.textContent = t('dupes.loading');
       let groups;
       try { groups = await this.api.get('/duplicates'); } catch (err) {
         if (seq !== this.seq) return;
         this.summary.textContent = '';
-        this.say(`${tr('dupes.failed', 'Duplicates not loaded')}: ${err.message}`, true);
+        this.say(t('dupes.failed', { why: err.message }), true);
         return;
       }
       if (seq !== this.seq) return;
       this.groups = Array.isArray(groups) ? groups.filter((g) => g && Array.isArray(g.loras) && g.loras.length > 1) : [];
       const files = this.groups.reduce((n, g) => n + g.loras.length, 0);
       this.summary.textContent = this.groups.length
-        ? `${this.groups.length.toLocaleString()} ${tr('dupes.groups', 'groups')}, ${files.toLocaleString()} ${tr('dupes.files', 'files')}`
+        ? t('dupes.summary', { groups: this.groups.length.toLocaleString(), files: files.toLocaleString() })
         : '';
-      this.say(this.groups.length ? '' : tr('dupes.none', 'No duplicates: every file has its own content.'));
+      this.say(this.groups.length ? '' : t('dupes.none'));
       this.draw();
     }
 
@@ -62,12 +62,12 @@
         frag.append(h('div', { class: 'lm-dupe-group', dataset: { sha256: g.sha256 } },
           h('div', { class: 'lm-muted lm-mono', text: `SHA-256 ${String(g.sha256).slice(0, 16)}…`, title: g.sha256 }),
           h('ul', { class: 'lm-list-plain' }, g.loras.map((m) => h('li', { class: 'lm-dupe', dataset: { id: String(m.id) } },
-            h('a', { href: '#', class: 'lm-dupe-path', text: m.path || m.prompt_name || String(m.id), title: tr('dupes.open', 'open in the library'),
+            h('a', { href: '#', class: 'lm-dupe-path', text: m.path || m.prompt_name || String(m.id), title: t('dupes.open'),
               onclick: (ev) => { ev.preventDefault(); this.app.showPanel('library'); this.app.openDetail(m.id); } }),
-            h('button', { class: 'lm-btn lm-keep', type: 'button', text: tr('dupes.keep', 'Keep this one'), onclick: (ev) => this.keep(g, m, ev.target) }))))));
+            h('button', { class: 'lm-btn lm-keep', type: 'button', text: t('dupes.keep'), onclick: (ev) => this.keep(g, m, ev.target) }))))));
       }
       if (this.groups.length > this.shown) {
-        frag.append(h('button', { class: 'lm-btn', type: 'button', text: `${tr('dupes.more', 'Show more')} (${(this.groups.length - this.shown).toLocaleString()})`,
+        frag.append(h('button', { class: 'lm-btn', type: 'button', text: t('dupes.more', { n: (this.groups.length - this.shown).toLocaleString() }),
           onclick: () => { this.shown += SHOWN; this.draw(); } }));
       }
       clear(this.list).append(frag);
@@ -75,21 +75,21 @@
 
     async keep(group, member, button) {
       const others = group.loras.filter((m) => m.id !== member.id);
-      const question = `${tr('dupes.confirm', 'Keep this file and move the other copies to the trash?')}\n\n${tr('dupes.kept', 'Kept')}: ${member.path}\n`
-        + others.map((m) => `${tr('dupes.trashed', 'To the trash')}: ${m.path}`).join('\n');
+      const question = `${t('dupes.confirm')}\n\n${t('dupes.kept')}: ${member.path}\n`
+        + others.map((m) => `${t('dupes.trashed')}: ${m.path}`).join('\n');
       if (!window.confirm(question)) return;
       if (button) button.disabled = true;
       try {
         const res = await this.api.post('/duplicates/resolve', { keep: member.id });
         const n = (res && res.trashed ? res.trashed.length : 0);
-        this.app.toast(`${tr('dupes.done', 'Kept one')}: ${n} ${tr('dupes.to_trash', 'moved to the trash')}`, 'info');
+        this.app.toast(t('dupes.done', { n }), 'info');
         this.groups = this.groups.filter((g) => g !== group);
         this.draw();
         this.load();
         this.app.reload('keep');
       } catch (err) {
         if (button) button.disabled = false;
-        this.app.toast(`${tr('dupes.not_done', 'Not done')}: ${err.message}`, 'error');
+        this.app.toast(t('dupes.not_done', { why: err.message }), 'error');
       }
     }
   }
@@ -97,6 +97,6 @@
   (LM.panelFactories = LM.panelFactories || []).push((app) => {
     const panel = new DupesPanel(app);
     LM.dupes = panel;
-    app.addPanel('duplicates', tr('dupes.tab', 'Duplicates'), panel.element, () => panel.load());
+    app.addPanel('duplicates', t('dupes.tab'), panel.element, () => panel.load());
   });
 })();

@@ -12,17 +12,14 @@
   const PRESETS_KEY = 'lora-manager-filter-presets';
   const TYPES = ['LoRA', 'LoCon', 'LoHa', 'LoKr', 'DoRA', 'DyLoRA', 'IA3', 'GLoRA', 'OFT', 'BOFT', 'Full'];
   const SORTS = [
-    ['name', 'sort.name', 'Title A–Z'], ['-name', 'sort.name_desc', 'Title Z–A'],
-    ['-added', 'sort.added', 'Recently added'], ['added', 'sort.added_asc', 'Oldest added'],
-    ['-modified', 'sort.modified', 'Newest file'], ['modified', 'sort.modified_asc', 'Oldest file'],
-    ['-size', 'sort.size', 'Largest'], ['size', 'sort.size_asc', 'Smallest'],
-    ['-uses', 'sort.uses', 'Most used'], ['-last_used', 'sort.last_used', 'Recently used'],
-    ['-rating', 'sort.rating', 'Best rated'],
+    ['name', 'sort.name'], ['-name', 'sort.name_desc'], ['-added', 'sort.added'], ['added', 'sort.added_asc'],
+    ['-modified', 'sort.modified'], ['modified', 'sort.modified_asc'], ['-size', 'sort.largest'], ['size', 'sort.smallest'],
+    ['-uses', 'sort.uses'], ['-last_used', 'sort.last_used'], ['-rating', 'sort.rating'],
   ];
   // What a preset keeps (the folder is where you are, not a filter to keep).
   const KEPT = ['query', 'base', 'tag', 'show', 'sort', 'tags', 'exclude', 'untagged', 'network_type', 'triggers', 'nsfw',
     'favorites_first'];
-  const tr = (key, en) => { const v = LM.t ? LM.t(key) : null; return v && v !== key ? v : en; };
+  const t = (key, vars) => LM.t(key, vars);
   const hooks = (LM.viewHooks = LM.viewHooks || {});
   const on = (name, fn) => (hooks[name] = hooks[name] || []).push(fn);
 
@@ -38,39 +35,39 @@
     const f = this.filters;
     Object.assign(f, { tags: [], exclude: [], untagged: false, network_type: '', triggers: '', nsfw: '', favorites_first: false });
     // The sorts of the API, in place of the toolbar's short list.
-    LM.lib.clear(this.sortSel).append(...SORTS.map(([v, k, en]) => h('option', { value: v, text: tr(k, en) })));
+    LM.lib.clear(this.sortSel).append(...SORTS.map(([v, k]) => h('option', { value: v, text: t(k) })));
     this.sortSel.value = f.sort;
     const changed = () => { this.renderFilterState(); this.reload('filter'); };
     const sel = (label, options, key) => h('select', { class: 'lm-select', 'aria-label': label, onchange: (e) => { f[key] = e.target.value; changed(); } },
       options.map(([v, t]) => h('option', { value: v, text: t })));
     const btn = (text, fn, title) => h('button', { class: 'lm-btn', type: 'button', text, title, onclick: fn });
-    this.favFirst = h('input', { type: 'checkbox', 'aria-label': tr('filters.favorites_first', 'favorites first'), onchange: (e) => { f.favorites_first = e.target.checked; changed(); } });
+    this.favFirst = h('input', { type: 'checkbox', 'aria-label': t('filters.favorites_first'), onchange: (e) => { f.favorites_first = e.target.checked; changed(); } });
     this.filterBtn = h('button', { class: 'lm-btn lm-filterbtn', type: 'button', 'aria-expanded': 'false', onclick: () => this.toggleFilterBar() });
-    toolbar.insertBefore(h('label', { class: 'lm-check-label' }, this.favFirst, tr('filters.favorites_first', 'favorites first')), this.sortSel.nextSibling);
+    toolbar.insertBefore(h('label', { class: 'lm-check-label' }, this.favFirst, t('filters.favorites_first')), this.sortSel.nextSibling);
     toolbar.insertBefore(this.filterBtn, this.tagInput.nextSibling); // the toolbar's tag: one more that must match
-    this.ftagInput = h('input', { class: 'lm-input lm-ftaginput', list: 'lm-tags', placeholder: tr('filters.tag', 'tag'), 'aria-label': tr('filters.tag_input', 'filter tag') });
+    this.ftagInput = h('input', { class: 'lm-input lm-ftaginput', list: 'lm-tags', placeholder: t('filters.tag'), 'aria-label': t('filters.tag_input') });
     this.ftagInput.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') this.addTagFilter(ev.shiftKey ? 'exclude' : 'tags'); });
     this.chips = h('span', { class: 'lm-chips lm-filterchips' });
-    this.untaggedBox = h('input', { type: 'checkbox', 'aria-label': tr('filters.untagged', 'untagged'), onchange: (e) => { f.untagged = e.target.checked; changed(); } });
-    this.typeSel = sel(tr('filters.network_type', 'network type'), [['', tr('filters.any_type', 'Any type')], ...TYPES.map((t) => [t, t])], 'network_type');
-    this.trigSel = sel(tr('filters.triggers', 'trigger words'), [['', tr('filters.any_triggers', 'Trigger words: any')],
-      ['has', tr('filters.has_triggers', 'With trigger words')], ['lacks', tr('filters.lacks_triggers', 'Without trigger words')]], 'triggers');
-    this.nsfwSel = sel(tr('filters.nsfw', 'NSFW'), [['', tr('filters.nsfw_any', 'NSFW: any')], ['true', tr('filters.nsfw_only', 'NSFW only')],
-      ['false', tr('filters.nsfw_hide', 'Hide NSFW')]], 'nsfw');
-    this.presetSel = h('select', { class: 'lm-select', 'aria-label': tr('filters.presets', 'filter presets'), onchange: (e) => { if (e.target.value) this.applyPreset(e.target.value); } });
-    this.presetName = h('input', { class: 'lm-input lm-presetname', placeholder: tr('filters.preset_name', 'preset name'), 'aria-label': tr('filters.preset_name', 'preset name') });
+    this.untaggedBox = h('input', { type: 'checkbox', 'aria-label': t('filters.untagged'), onchange: (e) => { f.untagged = e.target.checked; changed(); } });
+    this.typeSel = sel(t('filters.network_type'), [['', t('filters.any_type')], ...TYPES.map((t) => [t, t])], 'network_type');
+    this.trigSel = sel(t('filters.triggers'), [['', t('filters.any_triggers')],
+      ['has', t('filters.has_triggers')], ['lacks', t('filters.lacks_triggers')]], 'triggers');
+    this.nsfwSel = sel(t('filters.nsfw'), [['', t('filters.nsfw_any')], ['true', t('filters.nsfw_only')],
+      ['false', t('filters.nsfw_hide')]], 'nsfw');
+    this.presetSel = h('select', { class: 'lm-select', 'aria-label': t('filters.presets'), onchange: (e) => { if (e.target.value) this.applyPreset(e.target.value); } });
+    this.presetName = h('input', { class: 'lm-input lm-presetname', placeholder: t('filters.preset_name'), 'aria-label': t('filters.preset_name') });
     this.presetName.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') this.savePreset(); });
     this.filterBar = h('div', { class: 'lm-filterbar', hidden: true },
       h('span', { class: 'lm-filtergroup' }, this.ftagInput,
-        btn(tr('filters.include', 'Include'), () => this.addTagFilter('tags'), tr('filters.include_title', 'only LoRAs with this tag (Enter)')),
-        btn(tr('filters.exclude', 'Exclude'), () => this.addTagFilter('exclude'), tr('filters.exclude_title', 'no LoRAs with this tag (Shift+Enter)')),
+        btn(t('filters.include'), () => this.addTagFilter('tags'), t('filters.include_title')),
+        btn(t('filters.exclude'), () => this.addTagFilter('exclude'), t('filters.exclude_title')),
         this.chips),
-      h('label', { class: 'lm-check-label' }, this.untaggedBox, tr('filters.untagged_only', 'Untagged only')),
+      h('label', { class: 'lm-check-label' }, this.untaggedBox, t('filters.untagged_only')),
       this.typeSel, this.trigSel, this.nsfwSel,
       h('span', { class: 'lm-filtergroup' }, this.presetSel, this.presetName,
-        btn(tr('filters.save_preset', 'Save preset'), () => this.savePreset()),
-        btn(tr('filters.delete_preset', 'Delete preset'), () => this.deletePreset()),
-        btn(tr('filters.clear', 'Clear filters'), () => this.clearFilters())));
+        btn(t('filters.save_preset'), () => this.savePreset()),
+        btn(t('filters.delete_preset'), () => this.deletePreset()),
+        btn(t('filters.clear'), () => this.clearFilters())));
     list.insertBefore(this.filterBar, toolbar.nextSibling);
     this.renderPresets();
     this.renderFilterState();
@@ -106,12 +103,12 @@
       renderFilterState() {
         const f = this.filters;
         const n = this.activeFilters();
-        this.filterBtn.textContent = n ? `${tr('filters.button', 'Filters')} (${n})` : tr('filters.button', 'Filters');
+        this.filterBtn.textContent = n ? t('filters.button_n', { n }) : t('filters.button');
         this.filterBtn.classList.toggle('lm-on', n > 0);
         const chip = (tag, kind) => h('span', { class: `lm-chip lm-chip-${kind === 'tags' ? 'in' : 'out'}`, dataset: { tag } },
-          h('button', { class: 'lm-chip-flip', type: 'button', title: kind === 'tags' ? tr('filters.flip_out', 'included: click to exclude') : tr('filters.flip_in', 'excluded: click to include'),
+          h('button', { class: 'lm-chip-flip', type: 'button', title: kind === 'tags' ? t('filters.flip_out') : t('filters.flip_in'),
             text: `${kind === 'tags' ? '+' : '−'} ${tag}`, onclick: () => this.flipTag(tag, kind) }),
-          h('button', { class: 'lm-chip-x', type: 'button', 'aria-label': `${tr('filters.remove', 'remove')} ${tag}`, text: '×', onclick: () => this.removeTag(tag, kind) }));
+          h('button', { class: 'lm-chip-x', type: 'button', 'aria-label': t('filters.remove', { tag }), text: '×', onclick: () => this.removeTag(tag, kind) }));
         clear(this.chips).append(...f.tags.map((t) => chip(t, 'tags')), ...f.exclude.map((t) => chip(t, 'exclude')));
         this.untaggedBox.checked = !!f.untagged;
         this.typeSel.value = f.network_type || '';
@@ -122,7 +119,7 @@
 
       addTagFilter(kind) {
         const tag = this.ftagInput.value.trim();
-        if (!tag) { this.toast(tr('filters.type_tag', 'Type a tag first'), 'error'); return; }
+        if (!tag) { this.toast(t('filters.type_tag'), 'error'); return; }
         const f = this.filters;
         const other = kind === 'tags' ? 'exclude' : 'tags';
         f[other] = f[other].filter((t) => t.toLowerCase() !== tag.toLowerCase());
@@ -157,28 +154,28 @@
       // ----- presets (this browser only) -----
       renderPresets(current) {
         const names = Object.keys(readPresets()).sort((a, b) => a.localeCompare(b, undefined, { numeric: true, sensitivity: 'base' }));
-        clear(this.presetSel).append(h('option', { value: '', text: names.length ? tr('filters.presets_pick', 'Presets…') : tr('filters.presets_none', 'No presets') }),
+        clear(this.presetSel).append(h('option', { value: '', text: names.length ? t('filters.presets_pick') : t('filters.presets_none') }),
           ...names.map((n) => h('option', { value: n, text: n })));
         this.presetSel.value = current && names.includes(current) ? current : '';
       },
 
       savePreset() {
         const name = this.presetName.value.trim() || this.presetSel.value;
-        if (!name) { this.toast(tr('filters.name_preset', 'Name the preset first'), 'error'); return; }
+        if (!name) { this.toast(t('filters.name_preset'), 'error'); return; }
         const f = this.filters;
         const state = {};
         for (const k of KEPT) state[k] = Array.isArray(f[k]) ? [...f[k]] : f[k];
         const all = readPresets();
         all[name] = state;
-        try { localStorage.setItem(PRESETS_KEY, JSON.stringify(all)); } catch (err) { this.toast(`${tr('filters.not_saved', 'Not saved')}: ${err.message}`, 'error'); return; }
+        try { localStorage.setItem(PRESETS_KEY, JSON.stringify(all)); } catch (err) { this.toast(t('filters.not_saved', { why: err.message }), 'error'); return; }
         this.presetName.value = '';
         this.renderPresets(name);
-        this.toast(`${tr('filters.preset_saved', 'Preset saved')}: ${name}`, 'info');
+        this.toast(t('filters.preset_saved', { name }), 'info');
       },
 
       applyPreset(name) {
         const state = readPresets()[name];
-        if (!state || typeof state !== 'object') { this.toast(tr('filters.preset_gone', 'That preset is gone'), 'error'); this.renderPresets(); return; }
+        if (!state || typeof state !== 'object') { this.toast(t('filters.preset_gone'), 'error'); this.renderPresets(); return; }
         const f = this.filters;
         const list = (v) => (Array.isArray(v) ? v.filter((t) => typeof t === 'string') : []);
         const text = (v) => (typeof v === 'string' ? v : '');
@@ -197,12 +194,12 @@
 
       deletePreset() {
         const name = this.presetSel.value;
-        if (!name) { this.toast(tr('filters.pick_preset', 'Pick a preset first'), 'error'); return; }
+        if (!name) { this.toast(t('filters.pick_preset'), 'error'); return; }
         const all = readPresets();
         delete all[name];
         localStorage.setItem(PRESETS_KEY, JSON.stringify(all));
         this.renderPresets();
-        this.toast(`${tr('filters.preset_deleted', 'Preset deleted')}: ${name}`, 'info');
+        this.toast(t('filters.preset_deleted', { name }), 'info');
       },
     };
   });

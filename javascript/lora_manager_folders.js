@@ -12,7 +12,7 @@
   const ROW = 24; // px per tree row
   const MIME = 'application/x-lora-manager-ids';
   const HIDE_KEY = 'lora-manager-tree-hidden';
-  const tr = (key, en) => { const v = LM.t ? LM.t(key) : null; return v && v !== key ? v : en; };
+  const t = (key, vars) => LM.t(key, vars);
   const hooks = (LM.viewHooks = LM.viewHooks || {});
   const on = (name, fn) => (hooks[name] = hooks[name] || []).push(fn);
 
@@ -65,26 +65,26 @@
     this.treeOpen = new Set();
     this.treeRows = [];
     this.treeModel = [];
-    this.crumbs = h('nav', { class: 'lm-crumbs', 'aria-label': tr('folders.breadcrumbs', 'folder'), hidden: true });
+    this.crumbs = h('nav', { class: 'lm-crumbs', 'aria-label': t('folders.breadcrumbs'), hidden: true });
     list.insertBefore(this.crumbs, this.scroller);
     this.treeNote = h('div', { class: 'lm-muted lm-tree-note', hidden: true });
-    this.treeName = h('input', { class: 'lm-input', placeholder: tr('folders.name', 'folder name'), 'aria-label': tr('folders.name', 'folder name') });
+    this.treeName = h('input', { class: 'lm-input', placeholder: t('folders.name'), 'aria-label': t('folders.name') });
     const btn = (text, title, fn) => h('button', { class: 'lm-btn', type: 'button', text, title, onclick: fn });
     this.treeForm = h('div', { class: 'lm-tree-form', hidden: true }, this.treeName,
-      btn(tr('folders.create', 'Create'), tr('folders.create_title', 'a new folder inside the one selected'), () => this.createFolder()),
-      btn(tr('folders.rename', 'Rename'), tr('folders.rename_title', 'rename the selected folder'), () => this.renameFolder()));
+      btn(t('folders.create'), t('folders.create_title'), () => this.createFolder()),
+      btn(t('folders.rename'), t('folders.rename_title'), () => this.renameFolder()));
     this.treeName.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') this.createFolder(); });
-    this.treeScroll = h('div', { class: 'lm-tree', role: 'tree', 'aria-label': tr('folders.title', 'Folders') });
+    this.treeScroll = h('div', { class: 'lm-tree', role: 'tree', 'aria-label': t('folders.title') });
     this.treeSpacer = h('div', { class: 'lm-tree-spacer' });
     this.treeWindow = h('div', { class: 'lm-tree-window' });
     this.treeSpacer.append(this.treeWindow);
     this.treeScroll.append(this.treeSpacer);
-    this.treeAll = h('div', { class: 'lm-tree-row lm-tree-all', role: 'treeitem', tabindex: '0', text: tr('folders.all', 'All LoRAs') });
+    this.treeAll = h('div', { class: 'lm-tree-row lm-tree-all', role: 'treeitem', tabindex: '0', text: t('folders.all') });
     this.treeAll.addEventListener('click', () => this.pickFolder(null, null));
     this.treeToggle = h('button', { class: 'lm-btn lm-tree-toggle', type: 'button', onclick: () => this.showTree(this.tree.classList.contains('lm-tree-hidden')) });
-    this.tree = h('aside', { class: 'lm-folders', 'aria-label': tr('folders.title', 'Folders') },
-      h('div', { class: 'lm-tree-head' }, h('strong', { text: tr('folders.title', 'Folders') }),
-        btn('+', tr('folders.new_title', 'new folder, or rename the selected one'), () => { this.treeForm.hidden = !this.treeForm.hidden; if (!this.treeForm.hidden) this.treeName.focus(); }),
+    this.tree = h('aside', { class: 'lm-folders', 'aria-label': t('folders.title') },
+      h('div', { class: 'lm-tree-head' }, h('strong', { text: t('folders.title') }),
+        btn('+', t('folders.new_title'), () => { this.treeForm.hidden = !this.treeForm.hidden; if (!this.treeForm.hidden) this.treeName.focus(); }),
         this.treeToggle),
       this.treeForm, this.treeNote, this.treeAll, this.treeScroll);
     library.insertBefore(this.tree, library.firstChild);
@@ -132,7 +132,7 @@
       showTree(show) {
         this.tree.classList.toggle('lm-tree-hidden', !show);
         this.treeToggle.textContent = show ? '«' : '»';
-        this.treeToggle.title = show ? tr('folders.hide', 'hide the folder tree') : tr('folders.show', 'show the folder tree');
+        this.treeToggle.title = show ? t('folders.hide') : t('folders.show');
         this.treeToggle.setAttribute('aria-expanded', show ? 'true' : 'false');
         localStorage.setItem(HIDE_KEY, show ? '0' : '1');
         if (show) this.renderTree(true);
@@ -146,8 +146,8 @@
         try { data = await this.api.get('/folders'); } catch (err) {
           if (seq !== this.treeSeq) return;
           this.treeNote.hidden = false;
-          this.treeNote.textContent = err.status === 404 ? tr('folders.unavailable', 'The folder tree needs a newer server.')
-            : `${tr('folders.failed', 'Folders not loaded')}: ${err.message}`;
+          this.treeNote.textContent = err.status === 404 ? t('folders.unavailable')
+            : t('folders.failed', { why: err.message });
           return;
         }
         if (seq !== this.treeSeq) return;
@@ -204,7 +204,7 @@
             dataset: { index: String(i), path: r.path, root: r.root }, title: r.isRoot ? r.root : r.path },
           h('span', { class: 'lm-tree-twist', style: `margin-left:${r.depth * 12}px`, text: r.hasKids ? (r.open ? '▾' : '▸') : '' }),
           h('span', { class: 'lm-tree-name', text: r.name }),
-          h('span', { class: 'lm-tree-count', title: r.isRoot ? '' : `${r.direct} ${tr('folders.here', 'here')}`, text: r.count.toLocaleString() }));
+          h('span', { class: 'lm-tree-count', title: r.isRoot ? '' : t('folders.here', { n: r.direct }), text: r.count.toLocaleString() }));
           frag.append(el);
         }
         clear(this.treeWindow).append(frag);
@@ -227,7 +227,7 @@
         c.hidden = f.folder === null || f.folder === undefined;
         if (c.hidden) return;
         const link = (text, root, path) => h('button', { class: 'lm-crumb', type: 'button', text, onclick: () => this.pickFolder(root, path) });
-        c.append(link(tr('folders.all', 'All LoRAs'), null, null), h('span', { class: 'lm-crumb-sep', text: '›' }), link(baseName(f.root || ''), f.root, ''));
+        c.append(link(t('folders.all'), null, null), h('span', { class: 'lm-crumb-sep', text: '›' }), link(baseName(f.root || ''), f.root, ''));
         let acc = '';
         for (const part of (f.folder || '').split('/').filter(Boolean)) {
           acc = acc ? `${acc}/${part}` : part;
@@ -246,7 +246,7 @@
 
       checkName(name) {
         if (!name || name === '.' || name === '..' || /[\\/]/.test(name)) {
-          this.toast(tr('folders.bad_name', 'Type a folder name (no slashes, not . or ..)'), 'error');
+          this.toast(t('folders.bad_name'), 'error');
           return false;
         }
         return true;
@@ -256,21 +256,21 @@
         const name = this.treeName.value.trim();
         const place = this.pickedPlace();
         if (!this.checkName(name)) return;
-        if (!place) { this.toast(tr('folders.no_root', 'No LoRA folder to create it in'), 'error'); return; }
+        if (!place) { this.toast(t('folders.no_root'), 'error'); return; }
         const path = place.path ? `${place.path}/${name}` : name;
         try {
           await this.api.post('/folders', { root: place.root, path });
           this.treeName.value = '';
-          this.toast(`${tr('folders.created', 'Folder created')}: ${path}`, 'info');
+          this.toast(t('folders.created', { path }), 'info');
           this.revealFolder(place.root, `${path}/x`);
           await this.loadFolders();
-        } catch (err) { this.toast(`${tr('folders.not_created', 'Not created')}: ${err.message}`, 'error'); }
+        } catch (err) { this.toast(t('folders.not_created', { why: err.message }), 'error'); }
       },
 
       async renameFolder() {
         const f = this.filters;
         const name = this.treeName.value.trim();
-        if (!f.root || !f.folder) { this.toast(tr('folders.pick_first', 'Select a folder in the tree first'), 'error'); return; }
+        if (!f.root || !f.folder) { this.toast(t('folders.pick_first'), 'error'); return; }
         if (!this.checkName(name)) return;
         const old = f.folder;
         try {
@@ -280,10 +280,10 @@
           const wasOpen = this.treeOpen.has(`${f.root}\n${old}`);
           if (wasOpen) this.treeOpen.add(`${f.root}\n${renamed}`);
           this.treeName.value = '';
-          this.toast(`${tr('folders.renamed', 'Renamed')}: ${old} → ${renamed} (${res.moved} ${tr('folders.loras_moved', 'LoRAs moved')})`, 'info');
+          this.toast(t('folders.renamed', { old, name: renamed, n: res.moved }), 'info');
           f.folder = renamed;
           this.reload('keep');
-        } catch (err) { this.toast(`${tr('folders.not_renamed', 'Not renamed')}: ${err.message}`, 'error'); }
+        } catch (err) { this.toast(t('folders.not_renamed', { why: err.message }), 'error'); }
       },
 
       // ----- dragging cards (one, or the whole selection) onto a folder -----
@@ -331,9 +331,9 @@
         try {
           const res = await this.api.post('/loras/bulk', { keys: ids, action: 'move', value: joinAbs(root, path) });
           for (const id of ids) this.selected.delete(id);
-          this.toast(`${res.changed} ${tr('folders.moved_to', 'moved to')} ${where}`, 'info');
+          this.toast(t('folders.moved_to', { n: res.changed, where }), 'info');
         } catch (err) {
-          this.toast(`${tr('folders.not_moved', 'Not moved')}: ${err.message}`, 'error');
+          this.toast(t('folders.not_moved', { why: err.message }), 'error');
         }
         await this.reload('keep');
         if (this.current && ids.includes(this.current.id)) this.openDetail(this.current.id);

@@ -3,7 +3,9 @@
  *
  * LM.t(key, vars) gives the text of `key` in the current language, `{name}` replaced from `vars`; a key
  * missing there falls back to English, then to the key itself. Other files add their own keys with
- * LM.i18n.add('en', {...}) / LM.i18n.add('zh-CN', {...}). The language: inside SDNext its locale setting
+ * LM.i18n.add('en', {...}) / LM.i18n.add('zh-CN', {...}). The panels' words are in the table's other files,
+ * lora_manager_i18n_*.js (one per group of panels, named in TABLE_PARTS): each queues {name, en, 'zh-CN'} on
+ * LM.i18nParts, in any order, and the tab mounts once all of them are in (LM.i18n.ready()). The language: inside SDNext its locale setting
  * (window.opts.ui_locale: "Auto" follows the browser), on the standalone page the switch in the header
  * (remembered), else the browser's language. Loaded before the tab's files (alphabetical), read at mount.
  */
@@ -14,6 +16,9 @@
   if (LM.i18n) return;
   const STORE = 'lora-manager-locale';
   const LANGUAGES = [['en', 'English'], ['zh-CN', '简体中文']];
+  // The table's other files (lora_manager_i18n_<name>.js), waited for before the tab mounts.
+  const TABLE_PARTS = ['analytics', 'civitai', 'data', 'folders'];
+  const arrived = new Set();
 
   const en = {
     'common.unknown': 'unknown', 'common.close': 'close', 'common.cancel': 'Cancel', 'common.open': 'Open',
@@ -179,6 +184,8 @@
     /** The standalone page's switch: remembered, drawn after a reload. */
     choose(locale) { localStorage.setItem(STORE, normalize(locale)); },
     chosen() { return localStorage.getItem(STORE); },
+    /** Every file of the table has added its words. */
+    ready() { return TABLE_PARTS.every((name) => arrived.has(name)); },
     /** A moment (ISO string, epoch ms, or *_ns nanoseconds) as a date in the reader's language. */
     date(value, withTime) {
       const d = toDate(value);
@@ -209,7 +216,16 @@
     return Number.isNaN(d.getTime()) ? null : d;
   }
 
+  function addPart(part) {
+    i18n.add('en', part.en || {});
+    i18n.add('zh-CN', part['zh-CN'] || {});
+    arrived.add(part.name);
+  }
+
   LM.i18n = i18n;
+  const queued = Array.isArray(LM.i18nParts) ? LM.i18nParts : [];
+  LM.i18nParts = { push: (...parts) => parts.forEach(addPart) };
+  queued.forEach(addPart);
   LM.t = (key, vars) => {
     const table = tables[i18n.locale] || en;
     let text = table[key] ?? en[key] ?? key;

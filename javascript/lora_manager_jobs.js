@@ -8,8 +8,11 @@
   const LM = (window.LoraManager = window.LoraManager || {});
   if (LM.jobsLoaded) return;
   LM.jobsLoaded = true;
+  const t = (key, vars) => LM.t(key, vars);
 
   const ACTIVE = new Set(['queued', 'running']);
+  // A job's status in the reader's words (the server's word when the table has none).
+  function statusText(s) { const v = t(`jobs.status_${s}`); return v === `jobs.status_${s}` ? s : v; }
 
   class JobsPanel {
     constructor(app) {
@@ -19,39 +22,39 @@
       this.timer = null;
       const { h } = LM;
       this.stackEl = h('div', { class: 'lm-stack' });
-      this.prompt = h('textarea', { class: 'lm-input', rows: '3', placeholder: 'prompt', 'aria-label': 'job prompt' });
-      this.negative = h('textarea', { class: 'lm-input', rows: '2', placeholder: 'negative prompt', 'aria-label': 'job negative prompt' });
+      this.prompt = h('textarea', { class: 'lm-input', rows: '3', placeholder: t('jobs.prompt_ph'), 'aria-label': t('jobs.prompt_label') });
+      this.negative = h('textarea', { class: 'lm-input', rows: '2', placeholder: t('jobs.negative_ph'), 'aria-label': t('jobs.negative_label') });
       const field = (label, el) => h('label', { class: 'lm-field' }, h('span', { class: 'lm-label', text: label }), el);
-      const num = (name, value, min, max, step) => h('input', { class: 'lm-input lm-num', type: 'number', name, value: String(value), min: String(min), max: String(max), step: String(step || 1), 'aria-label': name });
+      const num = (name, value, min, max, step) => h('input', { class: 'lm-input lm-num', type: 'number', name, value: String(value), min: String(min), max: String(max), step: String(step || 1), 'aria-label': t(`jobs.num_${name}`) });
       this.steps = num('steps', 20, 1, 150);
       this.width = num('width', 512, 64, 4096, 8);
       this.height = num('height', 512, 64, 4096, 8);
       this.seed = num('seed', -1, -1, 4294967295);
       this.cfg = num('cfg_scale', 6, 0, 30, 0.5);
-      this.triggers = h('input', { type: 'checkbox', checked: true, 'aria-label': 'add trigger words' });
+      this.triggers = h('input', { type: 'checkbox', checked: true, 'aria-label': t('jobs.add_triggers') });
       this.sweepFrom = num('sweep_from', 0.2, -10, 10, 0.05);
       this.sweepTo = num('sweep_to', 1.0, -10, 10, 0.05);
       this.sweepSteps = num('sweep_count', 5, 2, 12);
-      this.kind = h('select', { class: 'lm-input', 'aria-label': 'job kind' },
-        ['txt2img', 'img2img', 'control'].map((k) => h('option', { value: k, text: k })));
+      this.kind = h('select', { class: 'lm-input', 'aria-label': t('jobs.kind_label') },
+        ['txt2img', 'img2img', 'control'].map((k) => h('option', { value: k, text: k === 'control' ? t('jobs.kind_control') : k })));
       this.kind.addEventListener('change', () => this.showKind());
       this.images = { init: null, control: null }; // upload ids
       const file = (which) => {
-        const input = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/webp', 'aria-label': `${which} image` });
+        const input = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/webp', 'aria-label': t(`jobs.image_${which}`) });
         input.addEventListener('change', () => this.upload(which, input));
         return input;
       };
       this.initFile = file('init');
       this.controlFile = file('control');
       this.denoise = num('denoising_strength', 0.5, 0, 1, 0.05);
-      this.resize = h('select', { class: 'lm-input', 'aria-label': 'resize mode' },
-        ['none', 'fixed', 'crop', 'fill', 'outpaint'].map((m, i) => h('option', { value: String(i), text: m })));
+      this.resize = h('select', { class: 'lm-input', 'aria-label': t('jobs.resize_label') },
+        ['none', 'fixed', 'crop', 'fill', 'outpaint'].map((m, i) => h('option', { value: String(i), text: t(`jobs.resize_${m}`) })));
       this.resize.value = '1';
-      this.controlModel = h('select', { class: 'lm-input', 'aria-label': 'control model' });
-      this.img2imgRow = h('div', { class: 'lm-formrow', hidden: true }, field('Init image', this.initFile),
-        field('Denoising', this.denoise), field('Resize', this.resize));
-      this.controlRow = h('div', { class: 'lm-formrow', hidden: true }, field('Control image', this.controlFile),
-        field('Control model', this.controlModel));
+      this.controlModel = h('select', { class: 'lm-input', 'aria-label': t('jobs.control_model_label') });
+      this.img2imgRow = h('div', { class: 'lm-formrow', hidden: true }, field(t('jobs.init_image'), this.initFile),
+        field(t('jobs.denoising'), this.denoise), field(t('jobs.resize'), this.resize));
+      this.controlRow = h('div', { class: 'lm-formrow', hidden: true }, field(t('jobs.control_image'), this.controlFile),
+        field(t('jobs.control_model'), this.controlModel));
       this.note = h('div', { class: 'lm-message lm-info', hidden: true });
       // Where jobs cannot run (the standalone server) the panel says why instead of offering the form.
       this.available = true;
@@ -60,21 +63,21 @@
       const btn = (text, fn, cls) => h('button', { class: `lm-btn${cls ? ` ${cls}` : ''}`, type: 'button', text, onclick: fn });
       this.element = h('div', { class: 'lm-jobs-panel' }, this.blocked,
         h('div', { class: 'lm-jobform' },
-          h('h4', { text: 'New job' }),
-          h('div', { class: 'lm-label', text: 'LoRA stack (add LoRAs from their detail panel in the Library)' }),
+          h('h4', { text: t('jobs.new_job') }),
+          h('div', { class: 'lm-label', text: t('jobs.stack_hint') }),
           this.stackEl,
-          field('Kind', this.kind), this.img2imgRow, this.controlRow,
-          field('Prompt', this.prompt), field('Negative prompt', this.negative),
-          h('div', { class: 'lm-formrow' }, field('Steps', this.steps), field('Width', this.width), field('Height', this.height),
-            field('Seed', this.seed), field('CFG', this.cfg)),
-          h('label', { class: 'lm-inline' }, this.triggers, ' add trigger words'),
-          h('div', { class: 'lm-actions' }, btn('Queue job', () => this.queue())),
-          h('h4', { text: 'Weight sweep' }),
-          h('div', { class: 'lm-label', text: 'One job per weight of the first LoRA in the stack, same seed (a fixed seed is picked if -1), and a labelled grid in Results' }),
-          h('div', { class: 'lm-formrow' }, field('From', this.sweepFrom), field('To', this.sweepTo), field('Jobs', this.sweepSteps)),
-          h('div', { class: 'lm-actions' }, btn('Queue sweep', () => this.sweep())),
+          field(t('jobs.kind'), this.kind), this.img2imgRow, this.controlRow,
+          field(t('jobs.prompt'), this.prompt), field(t('jobs.negative'), this.negative),
+          h('div', { class: 'lm-formrow' }, field(t('jobs.steps'), this.steps), field(t('jobs.width'), this.width), field(t('jobs.height'), this.height),
+            field(t('jobs.seed'), this.seed), field(t('jobs.cfg'), this.cfg)),
+          h('label', { class: 'lm-inline' }, this.triggers, ` ${t('jobs.add_triggers')}`),
+          h('div', { class: 'lm-actions' }, btn(t('jobs.queue_job'), () => this.queue())),
+          h('h4', { text: t('jobs.sweep') }),
+          h('div', { class: 'lm-label', text: t('jobs.sweep_hint') }),
+          h('div', { class: 'lm-formrow' }, field(t('jobs.from'), this.sweepFrom), field(t('jobs.to'), this.sweepTo), field(t('jobs.count'), this.sweepSteps)),
+          h('div', { class: 'lm-actions' }, btn(t('jobs.queue_sweep'), () => this.sweep())),
           this.note),
-        h('div', { class: 'lm-joblist' }, h('h4', { text: 'Queue and results' }), this.list));
+        h('div', { class: 'lm-joblist' }, h('h4', { text: t('jobs.queue_results') }), this.list));
       this.renderStack();
     }
 
@@ -94,7 +97,9 @@
     setAvailable(available, reason) {
       this.available = available;
       this.blocked.hidden = available;
-      this.blocked.textContent = available ? '' : (reason || LM.t('jobs.unavailable'));
+      // In the reader's words (the server's reason, in English, is kept on the element for the curious).
+      this.blocked.textContent = available ? '' : t('jobs.unavailable');
+      this.blocked.dataset.reason = available ? '' : (reason || '');
       for (const el of this.element.children) if (el !== this.blocked) el.hidden = !available;
     }
 
@@ -111,7 +116,7 @@
       try { r = await this.api.get('/generation/control-models'); } catch (err) { /* shown below */ }
       clear(this.controlModel);
       r.models.forEach((m) => this.controlModel.append(h('option', { value: m, text: m })));
-      if (!r.available) this.say('This host has no control pipeline: run txt2img or img2img.', true);
+      if (!r.available) this.say(t('jobs.no_control'), true);
     }
 
     async upload(which, input) {
@@ -120,28 +125,28 @@
       try {
         const r = await LM.uploadImage(this.api, file);
         this.images[which] = r.id;
-        this.say(`${which} image ready (${r.width}×${r.height})`);
-      } catch (err) { this.images[which] = null; this.say(`Image refused: ${err.message}`, true); }
+        this.say(t(`jobs.ready_${which}`, { w: r.width, h: r.height }));
+      } catch (err) { this.images[which] = null; this.say(t('jobs.image_refused', { why: err.message }), true); }
     }
 
     add(entry) {
-      if (this.stack.some((x) => x.id === entry.id)) { this.app.toast('Already in the job stack', 'info'); return; }
+      if (this.stack.some((x) => x.id === entry.id)) { this.app.toast(t('jobs.already'), 'info'); return; }
       this.stack.push({ id: entry.id, name: entry.prompt_name, label: entry.title || entry.name, weight: entry.preferred_weight ?? 1, base: entry.base_model });
       this.renderStack();
-      this.app.toast(`Added to the job stack (${this.stack.length})`, 'info');
+      this.app.toast(t('jobs.added', { n: this.stack.length }), 'info');
     }
 
     renderStack() {
       const { h, clear, badge } = LM;
       clear(this.stackEl);
-      if (!this.stack.length) { this.stackEl.append(h('div', { class: 'lm-muted', text: 'empty' })); return; }
+      if (!this.stack.length) { this.stackEl.append(h('div', { class: 'lm-muted', text: t('jobs.empty') })); return; }
       const bases = new Set(this.stack.map((x) => x.base).filter(Boolean));
-      if (bases.size > 1) this.stackEl.append(h('div', { class: 'lm-message lm-error', text: 'These LoRAs are for different base models: some will not fit the checkpoint.' }));
+      if (bases.size > 1) this.stackEl.append(h('div', { class: 'lm-message lm-error', text: t('jobs.mixed_bases') }));
       this.stack.forEach((item, i) => {
-        const w = h('input', { class: 'lm-input lm-num', type: 'number', step: '0.05', min: '-10', max: '10', value: String(item.weight), 'aria-label': `weight of ${item.name}` });
+        const w = h('input', { class: 'lm-input lm-num', type: 'number', step: '0.05', min: '-10', max: '10', value: String(item.weight), 'aria-label': t('jobs.weight_of', { name: item.name }) });
         w.addEventListener('change', () => { item.weight = Number(w.value); });
         this.stackEl.append(h('div', { class: 'lm-stackitem' }, badge(item.base), h('span', { class: 'lm-cell-name', text: item.label }), w,
-          h('button', { class: 'lm-btn', type: 'button', text: '×', 'aria-label': `remove ${item.name}`, onclick: () => { this.stack.splice(i, 1); this.renderStack(); } })));
+          h('button', { class: 'lm-btn', type: 'button', text: '×', 'aria-label': t('jobs.remove', { name: item.name }), onclick: () => { this.stack.splice(i, 1); this.renderStack(); } })));
       });
     }
 
@@ -173,7 +178,7 @@
     }
 
     async sweep() {
-      if (!this.stack.length) { this.say('Add a LoRA to the stack first', true); return; }
+      if (!this.stack.length) { this.say(t('jobs.stack_first'), true); return; }
       const n = Math.max(2, Math.min(12, Number(this.sweepSteps.value) || 5));
       const from = Number(this.sweepFrom.value);
       const to = Number(this.sweepTo.value);
@@ -183,10 +188,10 @@
       for (let i = 0; i < n; i++) weights.push(+(from + ((to - from) * i) / (n - 1)).toFixed(3));
       try {
         const r = await this.api.post('/generation/sweeps', { job: this.request({ seed }), x: { lora: String(this.stack[0].id), weights } });
-        this.say(`${r.jobs.flat().length} job(s) queued; the grid appears in Results when they are done`);
+        this.say(t('jobs.sweep_queued', { n: r.jobs.flat().length }));
         this.refresh();
       } catch (err) {
-        this.say(err.code === 'no_host' ? 'Jobs run inside SDNext: this standalone server has no pipeline to run them.' : `Not queued: ${err.message}`, true);
+        this.say(err.code === 'no_host' ? t('jobs.no_host') : t('jobs.not_queued', { why: err.message }), true);
       }
     }
 
@@ -197,11 +202,11 @@
           await this.api.post('/jobs', req);
           queued += 1;
         } catch (err) {
-          this.say(err.code === 'no_host' ? 'Jobs run inside SDNext: this standalone server has no pipeline to run them.' : `Not queued: ${err.message}`, true);
+          this.say(err.code === 'no_host' ? t('jobs.no_host') : t('jobs.not_queued', { why: err.message }), true);
           break;
         }
       }
-      if (queued) { this.say(`${queued} job(s) queued`); this.refresh(); }
+      if (queued) { this.say(t('jobs.queued', { n: queued })); this.refresh(); }
     }
 
     say(text, bad) {
@@ -213,7 +218,7 @@
     async refresh() {
       clearTimeout(this.timer);
       let jobs = [];
-      try { jobs = await this.api.get('/jobs'); } catch (err) { this.say(`Jobs unavailable: ${err.message}`, true); }
+      try { jobs = await this.api.get('/jobs'); } catch (err) { this.say(t('jobs.list_unavailable', { why: err.message }), true); }
       this.renderJobs(jobs);
       const visible = !this.element.closest('.lm-panel').hidden;
       clearTimeout(this.timer); // overlapping refreshes keep one timer, not one each
@@ -223,18 +228,18 @@
     renderJobs(jobs) {
       const { h, clear } = LM;
       clear(this.list);
-      if (!jobs.length) { this.list.append(h('div', { class: 'lm-muted', text: 'No jobs yet.' })); return; }
+      if (!jobs.length) { this.list.append(h('div', { class: 'lm-muted', text: t('jobs.none') })); return; }
       for (const j of jobs) {
         const p = j.progress || {};
         const pct = p.total ? Math.round((100 * p.step) / p.total) : (j.status === 'done' ? 100 : 0);
         const row = h('div', { class: `lm-job lm-job-${j.status}`, dataset: { id: j.id } },
           h('div', { class: 'lm-jobhead' },
-            h('span', { class: 'lm-jobstatus', text: j.status }),
+            h('span', { class: 'lm-jobstatus', text: statusText(j.status) }),
             h('span', { class: 'lm-muted', text: j.kind || 'txt2img' }),
             h('span', { class: 'lm-jobprompt', text: j.prompt, title: j.prompt }),
-            ACTIVE.has(j.status) ? h('button', { class: 'lm-btn lm-danger', type: 'button', text: 'Cancel', onclick: () => this.cancel(j.id) }) : null),
+            ACTIVE.has(j.status) ? h('button', { class: 'lm-btn lm-danger', type: 'button', text: t('common.cancel'), onclick: () => this.cancel(j.id) }) : null),
           ACTIVE.has(j.status) ? h('div', { class: 'lm-progress' }, h('div', { class: 'lm-bar', style: `width:${pct}%` }),
-            h('span', { text: `${p.step || 0}/${p.total || j.steps}${p.eta_s ? ` · ${Math.round(p.eta_s)} s left` : ''}` })) : null,
+            h('span', { text: `${p.step || 0}/${p.total || j.steps}${p.eta_s ? ` · ${t('jobs.left', { s: Math.round(p.eta_s) })}` : ''}` })) : null,
           j.error ? h('div', { class: 'lm-message lm-error', text: j.error }) : null,
           (j.warnings || []).map((w) => h('div', { class: 'lm-message lm-info', text: w })));
         const images = (j.result && j.result.images) || [];
@@ -246,7 +251,7 @@
     }
 
     async cancel(id) {
-      try { await this.api.post(`/jobs/${encodeURIComponent(id)}/cancel`); } catch (err) { this.app.toast(`Not cancelled: ${err.message}`, 'error'); }
+      try { await this.api.post(`/jobs/${encodeURIComponent(id)}/cancel`); } catch (err) { this.app.toast(t('jobs.not_cancelled', { why: err.message }), 'error'); }
       this.refresh();
     }
   }
@@ -255,12 +260,12 @@
   (LM.panelFactories = LM.panelFactories || []).push((app) => {
     const panel = new JobsPanel(app);
     LM.jobs = panel;
-    app.addPanel('jobs', 'Jobs', panel.element, () => panel.checkAvailable().then((ok) => { if (ok) panel.refresh(); }));
+    app.addPanel('jobs', t('jobs.tab'), panel.element, () => panel.checkAvailable().then((ok) => { if (ok) panel.refresh(); }));
     const known = app.meta && app.meta.jobs; // asked again when the panel or a detail opens, never at start-up
     if (known && typeof known.available === 'boolean') panel.setAvailable(known.available, known.reason);
     LM.detailActions.push((view, entry, bar) => {
       if (!bar || entry.state !== 'ok' || !panel.available) return;
-      bar.append(LM.h('button', { class: 'lm-btn', type: 'button', text: 'Add to job', title: 'add to the Jobs panel\'s LoRA stack', onclick: () => panel.add(view.current || entry) }));
+      bar.append(LM.h('button', { class: 'lm-btn', type: 'button', text: t('jobs.add_to_job'), title: t('jobs.add_to_job_hint'), onclick: () => panel.add(view.current || entry) }));
     });
   });
 })();

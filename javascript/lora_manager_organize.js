@@ -9,7 +9,7 @@
   const LM = (window.LoraManager = window.LoraManager || {});
   if (LM.organizeLoaded) return;
   LM.organizeLoaded = true;
-  const tr = (key, en) => { const v = LM.t ? LM.t(key) : null; return v && v !== key ? v : en; };
+  const t = (key, vars) => LM.t(key, vars);
   const TEMPLATES = ['{base}/{type}', '{base}/{creator}', '{base}/{first_tag}', '{creator}/{model_name}', '{base_label}'];
   const PLACEHOLDERS = '{base} {base_label} {type} {creator} {model_name} {first_tag}';
   const SHOWN = 500; // rows drawn; the counts tell the rest
@@ -20,23 +20,23 @@
       this.app = app;
       this.api = app.api;
       this.plan = null;
-      this.template = h('input', { class: 'lm-input lm-template', list: 'lm-templates', value: TEMPLATES[0], 'aria-label': tr('organize.template', 'folder template') });
+      this.template = h('input', { class: 'lm-input lm-template', list: 'lm-templates', value: TEMPLATES[0], 'aria-label': t('organize.template') });
       this.template.addEventListener('input', () => this.forget());
       this.template.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') this.preview(); });
-      this.scopeSel = h('select', { class: 'lm-select', 'aria-label': tr('organize.scope', 'which LoRAs'), onchange: () => this.forget() });
-      this.previewBtn = h('button', { class: 'lm-btn', type: 'button', text: tr('organize.preview', 'Preview moves'), onclick: () => this.preview() });
-      this.applyBtn = h('button', { class: 'lm-btn lm-danger', type: 'button', text: tr('organize.apply', 'Apply'), disabled: true, onclick: () => this.apply() });
+      this.scopeSel = h('select', { class: 'lm-select', 'aria-label': t('organize.scope'), onchange: () => this.forget() });
+      this.previewBtn = h('button', { class: 'lm-btn', type: 'button', text: t('organize.preview'), onclick: () => this.preview() });
+      this.applyBtn = h('button', { class: 'lm-btn lm-danger', type: 'button', text: t('organize.apply'), disabled: true, onclick: () => this.apply() });
       this.note = h('div', { class: 'lm-message lm-info', hidden: true });
       this.moves = h('tbody');
       this.skipped = h('ul', { class: 'lm-list-plain lm-skipped' });
       this.element = h('div', { class: 'lm-organize-panel' },
-        h('h4', { text: tr('organize.title', 'Organize LoRAs into folders') }),
-        h('label', { class: 'lm-field' }, h('span', { class: 'lm-label', text: tr('organize.template_label', 'Folder template, below each LoRA\'s root') }), this.template,
+        h('h4', { text: t('organize.title') }),
+        h('label', { class: 'lm-field' }, h('span', { class: 'lm-label', text: t('organize.template_label') }), this.template,
           h('datalist', { id: 'lm-templates' }, TEMPLATES.map((t) => h('option', { value: t })))),
-        h('div', { class: 'lm-muted', text: `${tr('organize.placeholders', 'Placeholders')}: ${PLACEHOLDERS}` }),
+        h('div', { class: 'lm-muted', text: `${t('organize.placeholders')}: ${PLACEHOLDERS}` }),
         h('div', { class: 'lm-actions' }, this.scopeSel, this.previewBtn, this.applyBtn),
         this.note,
-        h('table', { class: 'lm-kv lm-moves' }, h('thead', {}, h('tr', {}, h('th', { text: tr('organize.from', 'From') }), h('th', { text: tr('organize.to', 'To') }))), this.moves),
+        h('table', { class: 'lm-kv lm-moves' }, h('thead', {}, h('tr', {}, h('th', { text: t('organize.from') }), h('th', { text: t('organize.to') }))), this.moves),
         this.skipped);
     }
 
@@ -44,8 +44,8 @@
       const { h, clear } = LM;
       const n = this.app.selected.size;
       const was = this.scopeSel.value;
-      LM.append(clear(this.scopeSel), h('option', { value: 'all', text: tr('organize.all', 'Every LoRA') }),
-        n ? h('option', { value: 'selected', text: `${tr('organize.selected', 'The selected LoRAs')} (${n})` }) : null);
+      LM.append(clear(this.scopeSel), h('option', { value: 'all', text: t('organize.all') }),
+        n ? h('option', { value: 'selected', text: `${t('organize.selected')} (${n})` }) : null);
       this.scopeSel.value = was === 'selected' && n ? 'selected' : 'all';
     }
 
@@ -59,7 +59,7 @@
     forget() {
       this.plan = null;
       this.applyBtn.disabled = true;
-      this.applyBtn.textContent = tr('organize.apply', 'Apply');
+      this.applyBtn.textContent = t('organize.apply');
     }
 
     body(dryRun) {
@@ -69,10 +69,10 @@
 
     async preview() {
       const body = this.body(true);
-      if (!body.template) { this.say(tr('organize.need_template', 'Type a template first, e.g. {base}/{type}'), true); return; }
+      if (!body.template) { this.say(t('organize.need_template'), true); return; }
       this.forget();
       this.previewBtn.disabled = true;
-      this.say(tr('organize.planning', 'Working out the moves…'));
+      this.say(t('organize.planning'));
       try {
         const plan = await this.api.post('/organize', body);
         this.show(plan);
@@ -81,10 +81,10 @@
           // Apply moves exactly the files of this plan.
           this.plan = { ...body, keys: moves.map((m) => m.id), dry_run: false };
           this.applyBtn.disabled = false;
-          this.applyBtn.textContent = `${tr('organize.apply', 'Apply')} (${moves.length.toLocaleString()})`;
+          this.applyBtn.textContent = `${t('organize.apply')} (${moves.length.toLocaleString()})`;
         }
       } catch (err) {
-        this.say(`${tr('organize.no_plan', 'No plan')}: ${err.message}`, true);
+        this.say(t('organize.no_plan', { why: err.message }), true);
       } finally { this.previewBtn.disabled = false; }
     }
 
@@ -92,8 +92,8 @@
       const { h, clear } = LM;
       const moves = plan.moves || [];
       const skipped = plan.skipped || [];
-      this.say(`${moves.length.toLocaleString()} ${tr('organize.to_move', 'to move')}, ${skipped.length.toLocaleString()} ${tr('organize.staying', 'staying where they are')}`
-        + (moves.length > SHOWN ? ` (${tr('organize.first', 'the first')} ${SHOWN} ${tr('organize.listed', 'listed')})` : ''));
+      this.say(t('organize.summary', { n: moves.length.toLocaleString(), staying: skipped.length.toLocaleString() })
+        + (moves.length > SHOWN ? ` ${t('organize.listed', { n: SHOWN })}` : ''));
       clear(this.moves).append(...moves.slice(0, SHOWN).map((m) => h('tr', { class: 'lm-move', dataset: { id: String(m.id) } },
         h('td', { class: 'lm-mono', text: m.from ?? m.from_ }), h('td', { class: 'lm-mono', text: m.to }))));
       clear(this.skipped).append(...skipped.slice(0, SHOWN).map((s) => h('li', { class: 'lm-muted', dataset: { id: String(s.id) },
@@ -103,20 +103,20 @@
     async apply() {
       if (!this.plan) return;
       const n = this.plan.keys.length;
-      if (!window.confirm(`${tr('organize.confirm', 'Move these LoRAs now?')} (${n})`)) return;
+      if (!window.confirm(`${t('organize.confirm')} (${n})`)) return;
       const plan = this.plan;
       this.forget();
       this.previewBtn.disabled = true;
-      this.say(tr('organize.moving', 'Moving…'));
+      this.say(t('organize.moving'));
       try {
         const res = await this.api.post('/organize', plan);
         const left = (res.skipped || []).length;
         this.show({ moves: [], skipped: res.skipped || [] });
-        this.say(`${res.moved} ${tr('organize.moved', 'moved')}${left ? `, ${left} ${tr('organize.not_moved', 'not moved')}` : ''}`, left > 0);
-        this.app.toast(`${res.moved} ${tr('organize.moved', 'moved')}`, 'info');
+        this.say(`${t('organize.moved', { n: res.moved })}${left ? `, ${t('organize.not_moved', { n: left })}` : ''}`, left > 0);
+        this.app.toast(t('organize.moved', { n: res.moved }), 'info');
         this.app.reload('keep');
       } catch (err) {
-        this.say(`${tr('organize.failed', 'Not moved')}: ${err.message}`, true);
+        this.say(t('organize.failed', { why: err.message }), true);
       } finally { this.previewBtn.disabled = false; }
     }
   }
@@ -124,6 +124,6 @@
   (LM.panelFactories = LM.panelFactories || []).push((app) => {
     const panel = new OrganizePanel(app);
     LM.organize = panel;
-    app.addPanel('organize', tr('organize.tab', 'Organize'), panel.element, () => panel.onShow());
+    app.addPanel('organize', t('organize.tab'), panel.element, () => panel.onShow());
   });
 })();

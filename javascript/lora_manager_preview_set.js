@@ -8,7 +8,7 @@
   const LM = (window.LoraManager = window.LoraManager || {});
   if (LM.previewSetLoaded) return;
   LM.previewSetLoaded = true;
-  const tr = (key, en) => { const v = LM.t ? LM.t(key) : null; return v && v !== key ? v : en; };
+  const t = (key, vars) => LM.t(key, vars);
   const TYPES = ['image/png', 'image/jpeg', 'image/webp'];
   const MAX_BYTES = 20 * 1024 * 1024;
 
@@ -20,7 +20,7 @@
       res = await window.fetch(view.api.url(`/loras/${id}/preview?replace=${replace ? 'true' : 'false'}`), {
         method: 'PUT', credentials: 'same-origin', body: blob, headers: { Accept: 'application/json', 'Content-Type': blob.type, ...auth },
       });
-    } catch (err) { throw new LM.lib.ApiError(0, 'network', `the server did not answer (${err.message})`); }
+    } catch (err) { throw new LM.lib.ApiError(0, 'network', t('api.no_answer', { why: err.message })); }
     const data = await res.json().catch(() => null);
     if (!res.ok) {
       const e = (data && data.error) || {};
@@ -43,14 +43,14 @@
     try {
       await send(false);
     } catch (err) {
-      if (err.status !== 409) { view.toast(`${tr('preview.not_set', 'Preview not set')}: ${err.message}`, 'error'); return false; }
-      if (!window.confirm(tr('preview.replace', 'This LoRA has a preview already. Replace it?'))) return false;
+      if (err.status !== 409) { view.toast(t('preview.not_set', { why: err.message }), 'error'); return false; }
+      if (!window.confirm(t('preview.replace'))) return false;
       try { await send(true); } catch (err2) {
-        view.toast(`${tr('preview.not_set', 'Preview not set')}: ${err2.message}`, 'error');
+        view.toast(t('preview.not_set', { why: err2.message }), 'error');
         return false;
       }
     }
-    view.toast(tr('preview.set', 'Preview set'), 'info');
+    view.toast(t('preview.set'), 'info');
     await refreshCached(view, entry);
     await view.reload('keep');
     if (view.current && view.current.id === entry.id) view.openDetail(entry.id);
@@ -59,8 +59,8 @@
 
   function checkImage(view, blob) {
     if (!blob) return false;
-    if (!TYPES.includes(blob.type)) { view.toast(tr('preview.bad_type', 'A PNG, JPEG or WebP image, please'), 'error'); return false; }
-    if (blob.size > MAX_BYTES) { view.toast(tr('preview.too_big', 'That image is too large (20 MB at most)'), 'error'); return false; }
+    if (!TYPES.includes(blob.type)) { view.toast(t('preview.bad_type'), 'error'); return false; }
+    if (blob.size > MAX_BYTES) { view.toast(t('preview.too_big'), 'error'); return false; }
     return true;
   }
 
@@ -72,20 +72,20 @@
   // The images of finished jobs, newest first, to pick one.
   async function jobPicker(view, entry, box) {
     const { h, clear } = LM;
-    const list = h('div', { class: 'lm-previews lm-jobpick' }, h('span', { class: 'lm-muted', text: tr('preview.looking', 'looking…') }));
+    const list = h('div', { class: 'lm-previews lm-jobpick' }, h('span', { class: 'lm-muted', text: t('preview.looking') }));
     box.append(list);
     let jobs;
     try { jobs = await view.api.get('/jobs'); } catch (err) {
-      clear(list).append(h('span', { class: 'lm-muted', text: `${tr('preview.no_jobs', 'No jobs')}: ${err.message}` }));
+      clear(list).append(h('span', { class: 'lm-muted', text: t('preview.no_jobs', { why: err.message }) }));
       return;
     }
     const done = (Array.isArray(jobs) ? jobs : []).filter((j) => j.status === 'done' && j.result && Array.isArray(j.result.images) && j.result.images.length);
     clear(list);
-    if (!done.length) { list.append(h('span', { class: 'lm-muted', text: tr('preview.no_images', 'No finished job with images yet') })); return; }
+    if (!done.length) { list.append(h('span', { class: 'lm-muted', text: t('preview.no_images') })); return; }
     for (const j of done.slice(0, 20)) {
       j.result.images.forEach((_, i) => {
         const img = LM.authImage(view.api.url(`/jobs/${encodeURIComponent(j.id)}/images/${i}`), 'lm-preview');
-        const pick = h('button', { class: 'lm-jobimg', type: 'button', title: `${tr('preview.use', 'use as preview')}: ${j.prompt || j.id}`, dataset: { job: j.id, index: String(i) } }, img);
+        const pick = h('button', { class: 'lm-jobimg', type: 'button', title: t('preview.use', { what: j.prompt || j.id }), dataset: { job: j.id, index: String(i) } }, img);
         pick.addEventListener('click', () => setPreview(view, entry,
           (replace) => view.api.post(`/loras/${entry.id}/preview/from-job`, { job_id: j.id, index: i, replace })));
         list.append(pick);
@@ -97,20 +97,20 @@
     const { h } = LM;
     const old = view.detail.querySelector('.lm-setpreview');
     if (old) { old.remove(); return; }
-    const file = h('input', { type: 'file', accept: TYPES.join(','), class: 'lm-previewfile', 'aria-label': tr('preview.file', 'preview image file') });
+    const file = h('input', { type: 'file', accept: TYPES.join(','), class: 'lm-previewfile', 'aria-label': t('preview.file') });
     file.addEventListener('change', () => fromBlob(view, entry, file.files && file.files[0]));
-    const paste = h('div', { class: 'lm-pastezone', tabindex: '0', role: 'button', text: tr('preview.paste_here', 'Click here and paste an image (Ctrl+V)') });
+    const paste = h('div', { class: 'lm-pastezone', tabindex: '0', role: 'button', text: t('preview.paste_here') });
     paste.addEventListener('paste', (ev) => {
       const items = [...((ev.clipboardData && ev.clipboardData.items) || [])];
       const item = items.find((it) => it.kind === 'file' && it.type.startsWith('image/'));
       ev.preventDefault();
-      if (!item) { view.toast(tr('preview.no_image', 'No image on the clipboard'), 'error'); return; }
+      if (!item) { view.toast(t('preview.no_image'), 'error'); return; }
       fromBlob(view, entry, item.getAsFile());
     });
     const box = h('div', { class: 'lm-setpreview' },
-      h('label', { class: 'lm-field' }, h('span', { class: 'lm-label', text: tr('preview.upload', 'Upload an image') }), file),
+      h('label', { class: 'lm-field' }, h('span', { class: 'lm-label', text: t('preview.upload') }), file),
       paste,
-      h('button', { class: 'lm-btn', type: 'button', text: tr('preview.from_job', 'Pick from a finished job'),
+      h('button', { class: 'lm-btn', type: 'button', text: t('preview.from_job'),
         onclick: (ev) => { ev.target.disabled = true; jobPicker(view, entry, box); } }));
     button.after(box);
     paste.focus();
@@ -120,7 +120,7 @@
     if (!bar || entry.state !== 'ok') return;
     const has = (entry.previews || []).length > 0;
     const btn = LM.h('button', { class: 'lm-btn lm-setpreview-btn', type: 'button',
-      text: has ? tr('preview.replace_btn', 'Replace preview') : tr('preview.set_btn', 'Set preview'),
+      text: has ? t('preview.replace_btn') : t('preview.set_btn'),
       onclick: () => openBox(view, entry, bar) });
     bar.append(btn);
   });

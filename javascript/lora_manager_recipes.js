@@ -9,6 +9,7 @@
   const LM = (window.LoraManager = window.LoraManager || {});
   if (LM.recipesLoaded) return;
   LM.recipesLoaded = true;
+  const t = (key, vars) => LM.t(key, vars);
 
   class RecipesPanel {
     constructor(app) {
@@ -17,14 +18,14 @@
       this.filters = { q: '', tag: '', lora: '' };
       const { h } = LM;
       let timer = null;
-      this.search = h('input', { class: 'lm-input lm-search', type: 'search', placeholder: 'Search recipes…', 'aria-label': 'search recipes' });
+      this.search = h('input', { class: 'lm-input lm-search', type: 'search', placeholder: t('rcp.search_ph'), 'aria-label': t('rcp.search_label') });
       this.search.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(() => { this.filters.q = this.search.value.trim(); this.load(); }, 150); });
-      this.tagSel = h('select', { class: 'lm-select', 'aria-label': 'recipe tag', onchange: (e) => { this.filters.tag = e.target.value; this.load(); } });
-      this.loraInput = h('input', { class: 'lm-input', placeholder: 'LoRA (name or hash)', 'aria-label': 'recipes using LoRA' });
+      this.tagSel = h('select', { class: 'lm-select', 'aria-label': t('rcp.tag_label'), onchange: (e) => { this.filters.tag = e.target.value; this.load(); } });
+      this.loraInput = h('input', { class: 'lm-input', placeholder: t('rcp.lora_ph'), 'aria-label': t('rcp.lora_label') });
       this.loraInput.addEventListener('change', () => { this.filters.lora = this.loraInput.value.trim(); this.load(); });
-      this.file = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/webp,application/json', hidden: true, 'aria-label': 'recipe image' });
+      this.file = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/webp,application/json', hidden: true, 'aria-label': t('rcp.image_label') });
       this.file.addEventListener('change', () => { if (this.file.files[0]) this.upload(this.file.files[0]); this.file.value = ''; });
-      this.drop = h('div', { class: 'lm-recipe-drop', tabindex: '0', role: 'button', text: 'Drop an image (PNG, JPEG, WebP) or a recipe file here, or click to pick one', onclick: () => this.file.click() });
+      this.drop = h('div', { class: 'lm-recipe-drop', tabindex: '0', role: 'button', text: t('rcp.drop'), onclick: () => this.file.click() });
       for (const ev of ['dragenter', 'dragover']) this.drop.addEventListener(ev, (e) => { e.preventDefault(); this.drop.classList.add('lm-over'); });
       this.drop.addEventListener('dragleave', () => this.drop.classList.remove('lm-over'));
       this.drop.addEventListener('drop', (e) => {
@@ -35,11 +36,11 @@
       });
       this.note = h('div', { class: 'lm-message', hidden: true, 'aria-live': 'polite' });
       this.recent = h('div', { class: 'lm-recipe-recent' });
-      this.history = h('details', { class: 'lm-recipe-history' }, h('summary', { text: 'From a recorded generation' }), this.recent);
+      this.history = h('details', { class: 'lm-recipe-history' }, h('summary', { text: t('rcp.from_event') }), this.recent);
       this.history.addEventListener('toggle', () => { if (this.history.open) this.loadHistory(); });
       this.count = h('span', { class: 'lm-count' });
       this.list = h('div', { class: 'lm-recipes' });
-      const fromPrompt = app.hostMode ? h('button', { class: 'lm-btn', type: 'button', text: 'From txt2img prompt', title: 'save the host\'s txt2img prompt and its LoRAs as a recipe', onclick: () => this.fromPrompt() }) : null;
+      const fromPrompt = app.hostMode ? h('button', { class: 'lm-btn', type: 'button', text: t('rcp.from_prompt'), title: t('rcp.from_prompt_hint'), onclick: () => this.fromPrompt() }) : null;
       this.element = h('div', { class: 'lm-recipes-panel' },
         h('div', { class: 'lm-toolbar' }, this.search, this.tagSel, this.loraInput, fromPrompt, this.count),
         this.drop, this.history, this.file, this.note, this.list);
@@ -58,22 +59,22 @@
         const [page, tags] = await Promise.all([this.api.get(`/recipes?${p}`), this.api.get('/recipes/tags')]);
         this.renderTags(tags);
         this.render(page);
-      } catch (err) { this.say(`Recipes could not be loaded: ${err.message}`, true); }
+      } catch (err) { this.say(t('rcp.not_loaded', { why: err.message }), true); }
     }
 
     renderTags(tags) {
       const { h, clear } = LM;
       const cur = this.filters.tag;
-      clear(this.tagSel).append(h('option', { value: '', text: 'All tags' }),
-        ...tags.map((t) => h('option', { value: t.tag, text: `${t.tag} (${t.count})` })));
+      clear(this.tagSel).append(h('option', { value: '', text: t('rcp.all_tags') }),
+        ...tags.map((x) => h('option', { value: x.tag, text: `${x.tag} (${x.count})` })));
       this.tagSel.value = cur;
     }
 
     render(page) {
       const { h, clear } = LM;
       clear(this.list);
-      this.count.textContent = `${page.total} recipe${page.total === 1 ? '' : 's'}`;
-      if (!page.items.length) { this.list.append(h('div', { class: 'lm-muted', text: 'No recipes yet: drop an image with generation parameters above.' })); return; }
+      this.count.textContent = t(page.total === 1 ? 'rcp.one' : 'rcp.many', { n: page.total });
+      if (!page.items.length) { this.list.append(h('div', { class: 'lm-muted', text: t('rcp.none') })); return; }
       for (const r of page.items) this.list.append(this.card(r));
     }
 
@@ -81,12 +82,12 @@
       const { h } = LM;
       const btn = (text, fn, cls) => h('button', { class: `lm-btn${cls ? ` ${cls}` : ''}`, type: 'button', text, onclick: fn });
       const cover = r.has_cover ? LM.authImage(this.api.url(`/recipes/${r.id}/cover?v=${encodeURIComponent(r.updated_at)}`), 'lm-recipe-cover')
-        : h('div', { class: 'lm-recipe-cover lm-noimg', text: 'no cover' });
+        : h('div', { class: 'lm-recipe-cover lm-noimg', text: t('rcp.no_cover') });
       const loras = h('ul', { class: 'lm-recipe-loras' }, r.loras.map((lo) => h('li', {
-        class: lo.present ? 'lm-present' : 'lm-missing', title: lo.note || (lo.present ? `in the library (by ${lo.matched_by})` : 'not in the library'),
+        class: lo.present ? 'lm-present' : 'lm-missing', title: lo.note || (lo.present ? t('rcp.in_library', { by: lo.matched_by }) : t('rcp.not_in_library')),
       }, h('span', { text: lo.present ? '✓ ' : '✗ ' }), h('span', { class: 'lm-recipe-lora', text: `${lo.name} ${lo.weight}` }),
       lo.civitai_url && !lo.present ? h('a', { href: lo.civitai_url, target: '_blank', rel: 'noopener noreferrer', text: ' Civitai' }) : null)));
-      const settings = [r.steps && `${r.steps} steps`, r.sampler, r.cfg_scale != null && `CFG ${r.cfg_scale}`, r.seed != null && `seed ${r.seed}`,
+      const settings = [r.steps && t('rcp.steps', { n: r.steps }), r.sampler, r.cfg_scale != null && `CFG ${r.cfg_scale}`, r.seed != null && t('res.seed', { seed: r.seed }),
         r.width && r.height && `${r.width}×${r.height}`, r.checkpoint].filter(Boolean).join(' · ');
       return h('div', { class: 'lm-recipe', dataset: { id: String(r.id) } },
         cover,
@@ -95,18 +96,18 @@
           h('div', { class: 'lm-recipe-prompt', text: r.prompt, title: r.prompt }),
           settings ? h('div', { class: 'lm-muted', text: settings }) : null,
           loras,
-          r.tags.length ? h('div', { class: 'lm-recipe-tags' }, r.tags.map((t) => h('button', { class: 'lm-chip', type: 'button', text: t, onclick: () => { this.filters.tag = t; this.load(); } }))) : null,
+          r.tags.length ? h('div', { class: 'lm-recipe-tags' }, r.tags.map((tag) => h('button', { class: 'lm-chip', type: 'button', text: tag, onclick: () => { this.filters.tag = tag; this.load(); } }))) : null,
           (r.warnings || []).map((w) => h('div', { class: 'lm-message lm-warn', text: w })),
           h('div', { class: 'lm-actions' },
-            btn('Send to txt2img', () => this.send(r)), btn('Run as job', () => this.run(r)), btn('Copy prompt', () => this.copyPrompt(r)),
-            btn('Export JSON', () => this.download(r, 'json')), btn('Export PNG', () => this.download(r, 'png')),
-            btn('Delete', () => this.remove(r), 'lm-danger'))));
+            btn(t('rcp.send'), () => this.send(r)), btn(t('rcp.run'), () => this.run(r)), btn(t('rcp.copy_prompt'), () => this.copyPrompt(r)),
+            btn(t('rcp.export_json'), () => this.download(r, 'json')), btn(t('rcp.export_png'), () => this.download(r, 'png')),
+            btn(t('act.delete'), () => this.remove(r), 'lm-danger'))));
     }
 
     async upload(file) {
       const isJson = file.type === 'application/json' || /\.json$/i.test(file.name);
       const type = isJson ? 'application/json' : (file.type || 'application/octet-stream');
-      this.say(`Reading ${file.name}…`);
+      this.say(t('rcp.reading', { name: file.name }));
       try {
         const auth = typeof LM.authHeaders === 'function' ? await LM.authHeaders() : {};
         const bytes = new Uint8Array(await file.arrayBuffer());
@@ -117,9 +118,10 @@
         if (!res.ok) throw new Error((data && data.error && data.error.message) || `HTTP ${res.status}`);
         const made = data.recipes || [data];
         const missing = made.flatMap((r) => r.loras.filter((lo) => !lo.present)).length;
-        this.say(`Made ${made.length} recipe${made.length === 1 ? '' : 's'}${data.dialect ? ` (${data.dialect} parameters)` : ''}${missing ? `; ${missing} LoRA(s) not in the library` : ''}`);
+        this.say(`${t(made.length === 1 ? 'rcp.made_one' : 'rcp.made_many', { n: made.length })}${data.dialect ? ` ${t('rcp.dialect', { dialect: data.dialect })}` : ''}`
+          + `${missing ? t('rcp.missing', { n: missing }) : ''}`);
         this.load();
-      } catch (err) { this.say(`No recipe from ${file.name}: ${err.message}`, true); }
+      } catch (err) { this.say(t('rcp.no_recipe_from', { name: file.name, why: err.message }), true); }
     }
 
     async loadHistory() {
@@ -127,35 +129,35 @@
       try {
         const page = await this.api.get('/usage?limit=15');
         clear(this.recent);
-        if (!page.items.length) { this.recent.append(h('div', { class: 'lm-muted', text: 'No generations recorded yet.' })); return; }
+        if (!page.items.length) { this.recent.append(h('div', { class: 'lm-muted', text: t('rcp.no_events') })); return; }
         for (const g of page.items) {
           this.recent.append(h('div', { class: 'lm-recipe-event', dataset: { id: String(g.id) } },
             h('span', { class: 'lm-muted', text: `${String(g.started_at || '').slice(0, 16).replace('T', ' ')} ` }),
-            h('span', { class: 'lm-recipe-prompt', text: g.prompt || '(no prompt recorded)' }),
-            h('button', { class: 'lm-btn', type: 'button', text: 'Make recipe', onclick: () => this.fromEvent(g.id) })));
+            h('span', { class: 'lm-recipe-prompt', text: g.prompt || t('rcp.no_prompt') }),
+            h('button', { class: 'lm-btn', type: 'button', text: t('res.make_recipe'), onclick: () => this.fromEvent(g.id) })));
         }
-      } catch (err) { this.say(`Recorded generations could not be loaded: ${err.message}`, true); }
+      } catch (err) { this.say(t('rcp.events_not_loaded', { why: err.message }), true); }
     }
 
     async fromEvent(id) {
       try {
         const r = await this.api.post(`/recipes/from-event/${id}`);
-        this.say(`Saved "${r.title}"`);
+        this.say(t('rcp.saved', { title: r.title }));
         this.load();
-      } catch (err) { this.say(`Not saved: ${err.message}`, true); }
+      } catch (err) { this.say(t('edit.not_saved_toast', { why: err.message }), true); }
     }
 
     async fromPrompt() {
       const app = typeof window.gradioApp === 'function' ? window.gradioApp() : document;
       const box = app.querySelector('#txt2img_prompt textarea');
       const neg = app.querySelector('#txt2img_neg_prompt textarea');
-      if (!box || !box.value.trim()) { this.say('The txt2img prompt is empty', true); return; }
+      if (!box || !box.value.trim()) { this.say(t('rcp.prompt_empty'), true); return; }
       const text = box.value + (neg && neg.value.trim() ? `\nNegative prompt: ${neg.value}` : '');
       try {
         const r = await this.api.post('/recipes/from-text', { text: text.slice(0, 10000) });
-        this.say(`Saved "${r.title}"`);
+        this.say(t('rcp.saved', { title: r.title }));
         this.load();
-      } catch (err) { this.say(`Not saved: ${err.message}`, true); }
+      } catch (err) { this.say(t('edit.not_saved_toast', { why: err.message }), true); }
     }
 
     async send(r) {
@@ -163,28 +165,28 @@
         const s = await this.api.post(`/recipes/${r.id}/send`);
         const app = typeof window.gradioApp === 'function' ? window.gradioApp() : document;
         const box = app.querySelector('#txt2img_prompt textarea');
-        if (!box) { await this.app.copy(s.infotext); this.say('No txt2img tab on this page: the recipe\'s parameters were copied instead'); return; }
+        if (!box) { await this.app.copy(s.infotext); this.say(t('rcp.no_txt2img')); return; }
         box.value = s.infotext; // the host's paste button reads generation parameters from the prompt box
         box.dispatchEvent(new Event('input', { bubbles: true }));
         const paste = app.querySelector('#txt2img_paste') || app.querySelector('#paste');
         if (paste) paste.click();
         if (typeof window.switch_to_txt2img === 'function') window.switch_to_txt2img();
-        this.say(s.warnings.length ? `Sent to txt2img. ${s.warnings.join('; ')}` : 'Sent to txt2img', s.warnings.length > 0);
-      } catch (err) { this.say(`Not sent: ${err.message}`, true); }
+        this.say(s.warnings.length ? `${t('rcp.sent')} ${s.warnings.join('; ')}` : t('rcp.sent'), s.warnings.length > 0);
+      } catch (err) { this.say(t('rcp.not_sent', { why: err.message }), true); }
     }
 
     async run(r) {
       try {
         const job = await this.api.post(`/recipes/${r.id}/run`);
-        this.say(`Queued as job ${job.id}${job.warnings.length ? `: ${job.warnings.join('; ')}` : ''} (see Jobs)`, job.warnings.length > 0);
-      } catch (err) { this.say(`Not queued: ${err.message}`, true); }
+        this.say(`${t('rcp.queued', { id: job.id })}${job.warnings.length ? `: ${job.warnings.join('; ')}` : ''}`, job.warnings.length > 0);
+      } catch (err) { this.say(t('jobs.not_queued', { why: err.message }), true); }
     }
 
     async copyPrompt(r) {
       try {
         const s = await this.api.post(`/recipes/${r.id}/send`);
         await this.app.copy(s.prompt);
-      } catch (err) { this.say(`Not copied: ${err.message}`, true); }
+      } catch (err) { this.say(t('rcp.not_copied', { why: err.message }), true); }
     }
 
     async download(r, format) {
@@ -198,12 +200,12 @@
         a.click();
         a.remove();
         setTimeout(() => URL.revokeObjectURL(url), 10000);
-      } catch (err) { this.say(`Export failed: ${err.message}`, true); }
+      } catch (err) { this.say(t('an.export_failed', { why: err.message }), true); }
     }
 
     async remove(r) {
-      if (!window.confirm(`Delete the recipe "${r.title}"?`)) return;
-      try { await this.api.del(`/recipes/${r.id}`); this.say('Deleted'); this.load(); } catch (err) { this.say(`Not deleted: ${err.message}`, true); }
+      if (!window.confirm(t('rcp.confirm_delete', { title: r.title }))) return;
+      try { await this.api.del(`/recipes/${r.id}`); this.say(t('rcp.deleted')); this.load(); } catch (err) { this.say(t('trash.failed', { why: err.message }), true); }
     }
   }
 
@@ -211,10 +213,10 @@
   (LM.panelFactories = LM.panelFactories || []).push((app) => {
     const panel = new RecipesPanel(app);
     LM.recipes = panel;
-    app.addPanel('recipes', 'Recipes', panel.element, () => panel.load());
+    app.addPanel('recipes', t('rcp.tab'), panel.element, () => panel.load());
     LM.detailActions.push((view, entry, bar) => {
       if (!bar) return;
-      bar.append(LM.h('button', { class: 'lm-btn', type: 'button', text: 'Recipes', title: 'recipes using this LoRA', onclick: () => {
+      bar.append(LM.h('button', { class: 'lm-btn', type: 'button', text: t('rcp.tab'), title: t('rcp.using_hint'), onclick: () => {
         const e = view.current || entry;
         panel.filters = { q: '', tag: '', lora: String(e.id) };
         panel.loraInput.value = e.prompt_name || '';

@@ -7,6 +7,17 @@
   const LM = (window.LoraManager = window.LoraManager || {});
   if (LM.recommendLoaded) return;
   LM.recommendLoaded = true;
+  const t = (key, vars) => LM.t(key, vars);
+  // The ranking's name (semantic, lexical) in the reader's words, the server's word when the table has none.
+  function modeText(m) { const v = t(`rec.mode_${m}`); return v === `rec.mode_${m}` ? m : v; }
+  // Why the ranking is lexical, from the server: its known reasons in the reader's words, any other as sent.
+  const REASONS = [[/^the model is turned off/, 'rec.why_off'], [/^the model could not be loaded: (.*)$/, 'rec.why_failed'],
+    [/^fetching the model/, 'rec.why_fetching'], [/^the model is loading/, 'rec.why_loading'], [/^not started yet/, 'rec.why_not_started'],
+    [/^embedding the library/, 'rec.why_embedding']];
+  function reasonText(reason) {
+    for (const [re, key] of REASONS) { const m = re.exec(reason); if (m) return t(key, { why: m[1] || '' }); }
+    return reason;
+  }
 
   const PROMPTS = ['txt2img', 'img2img', 'control'];
 
@@ -20,10 +31,10 @@
       const { h } = LM;
       this.app = app;
       this.api = app.api;
-      this.prompt = h('textarea', { class: 'lm-input', rows: '3', placeholder: 'Describe the image, or paste a prompt (its <lora:…> tags are kept out of the suggestions)', 'aria-label': 'prompt for recommendations' });
+      this.prompt = h('textarea', { class: 'lm-input', rows: '3', placeholder: t('rec.prompt_ph'), 'aria-label': t('rec.prompt_label') });
       this.prompt.addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); this.suggest(); } });
-      this.base = h('select', { class: 'lm-select', 'aria-label': 'target base model' },
-        h('option', { value: '', text: 'Base: the loaded checkpoint (or the prompt\'s LoRAs)' }),
+      this.base = h('select', { class: 'lm-select', 'aria-label': t('rec.base_label') },
+        h('option', { value: '', text: t('rec.base_auto') }),
         LM.lib.FAMILIES.map((f) => h('option', { value: f, text: LM.familyLabel(f) }))); // the server's (GET /meta)
       this.mode = h('span', { class: 'lm-muted lm-mode' });
       const btn = (text, fn, title) => h('button', { class: 'lm-btn', type: 'button', text, title, onclick: fn });
@@ -31,15 +42,15 @@
       this.hostBtns = h('span', { class: 'lm-hostbtns' });
       this.results = h('div', { class: 'lm-recs' });
       this.element = h('div', { class: 'lm-rec-panel' },
-        h('div', { class: 'lm-toolbar' }, this.base, this.hostBtns, btn('Suggest', () => this.suggest()), this.mode),
+        h('div', { class: 'lm-toolbar' }, this.base, this.hostBtns, btn(t('rec.suggest'), () => this.suggest()), this.mode),
         this.prompt, this.results);
       this.last = null;
     }
 
     onShow() {
       // the host's prompt boxes (or none, standalone) as they are now
-      LM.clear(this.hostBtns).append(...PROMPTS.filter((t) => this.app.hostMode || hostPrompt(t))
-        .map((t) => this.btn(`From ${t}`, () => this.fromHost(t), `use the ${t} prompt`)));
+      LM.clear(this.hostBtns).append(...PROMPTS.filter((tab) => this.app.hostMode || hostPrompt(tab))
+        .map((tab) => this.btn(t('rec.from', { tab }), () => this.fromHost(tab), t('rec.from_hint', { tab }))));
       this.status();
     }
 
@@ -47,25 +58,25 @@
       try {
         const s = await this.api.get('/recommendations/status');
         const b = s.build || {};
-        let text = s.mode === 'semantic' ? 'semantic ranking' : `lexical ranking${s.reason ? ` (${s.reason})` : ''}`;
+        let text = s.mode === 'semantic' ? t('rec.semantic') : `${t('rec.lexical')}${s.reason ? ` (${reasonText(s.reason)})` : ''}`;
         const dl = (s.model || {}).download;
         const fetching = dl && dl.state === 'running';
         if (fetching) {
           const mb = (n) => (n / 1048576).toFixed(1);
-          text += ` · fetching the model ${mb(dl.bytes || 0)}${dl.total_bytes ? ` / ${mb(dl.total_bytes)}` : ''} MB`;
+          text += ` · ${t('rec.fetching_model', { mb: `${mb(dl.bytes || 0)}${dl.total_bytes ? ` / ${mb(dl.total_bytes)}` : ''}` })}`;
         }
-        if (b.running) text += ` · embedding ${b.done || 0}/${b.total || '?'}`;
+        if (b.running) text += ` · ${t('rec.embedding', { done: b.done || 0, total: b.total || '?' })}`;
         this.mode.textContent = text;
         if ((b.running || fetching) && !this.element.closest('.lm-panel').hidden) {
           clearTimeout(this.timer);
           this.timer = setTimeout(() => this.status(), 3000);
         }
-      } catch (err) { this.mode.textContent = `status unavailable: ${err.message}`; }
+      } catch (err) { this.mode.textContent = t('rec.status_unavailable', { why: err.message }); }
     }
 
     fromHost(tab) {
       const box = hostPrompt(tab);
-      if (!box) { this.app.toast(`No ${tab} prompt on this page`, 'error'); return; }
+      if (!box) { this.app.toast(t('act.no_prompt', { tab }), 'error'); return; }
       this.target = tab;
       this.prompt.value = box.value;
       this.suggest();
@@ -74,10 +85,10 @@
     async suggest() {
       const { h, clear } = LM;
       const prompt = this.prompt.value;
-      if (!prompt.trim()) { this.app.toast('Type a prompt first', 'error'); return; }
+      if (!prompt.trim()) { this.app.toast(t('rec.need_prompt'), 'error'); return; }
       const body = { prompt, limit: 12, user: LM.user || '' };
       if (this.base.value) body.base = this.base.value;
-      clear(this.results).append(h('div', { class: 'lm-muted', text: 'Thinking…' }));
+      clear(this.results).append(h('div', { class: 'lm-muted', text: t('rec.thinking') }));
       const seq = (this.seq = (this.seq || 0) + 1);
       let res;
       try { res = await this.api.post('/recommendations/for-prompt', body); } catch (err) {
@@ -94,17 +105,18 @@
     render(res) {
       const { h, clear } = LM;
       clear(this.results);
-      const head = `${res.items.length} suggestion${res.items.length === 1 ? '' : 's'} · ${res.mode}${res.base ? ` · for ${LM.familyLabel(res.base)} (${res.base_source || 'given'})` : ''}`;
+      const head = `${t(res.items.length === 1 ? 'rec.one' : 'rec.many', { n: res.items.length })} · ${modeText(res.mode)}`
+        + `${res.base ? ` · ${t('rec.for_base', { base: LM.familyLabel(res.base), source: res.base_source || t('rec.given') })}` : ''}`;
       this.results.append(h('div', { class: 'lm-muted', text: head }));
-      if (!res.items.length) { this.results.append(h('div', { class: 'lm-message lm-info', text: 'Nothing fits: try other words or another base model.' })); return; }
+      if (!res.items.length) { this.results.append(h('div', { class: 'lm-message lm-info', text: t('rec.nothing') })); return; }
       for (const item of res.items) this.results.append(this.row(item));
     }
 
     row(item) {
       const { h } = LM;
       const e = item.lora;
-      const add = (tab) => h('button', { class: 'lm-btn', type: 'button', text: `Add to ${tab}`, onclick: () => { this.feedback(item, 'accept'); this.app.sendToPrompt(tab, item.tag + (item.triggers && item.triggers.length ? `, ${item.triggers.join(', ')}` : '')); } });
-      const targets = PROMPTS.filter((t) => this.app.hostMode || hostPrompt(t));
+      const add = (tab) => h('button', { class: 'lm-btn', type: 'button', text: t('rec.add_to', { tab }), onclick: () => { this.feedback(item, 'accept'); this.app.sendToPrompt(tab, item.tag + (item.triggers && item.triggers.length ? `, ${item.triggers.join(', ')}` : '')); } });
+      const targets = PROMPTS.filter((tab) => this.app.hostMode || hostPrompt(tab));
       const row = h('div', { class: 'lm-rec', dataset: { id: e.id } },
         h('div', { class: 'lm-rec-thumb' }, LM.previewImage(this.api, e, 'lm-img')),
         h('div', { class: 'lm-rec-body' },
@@ -115,8 +127,8 @@
           h('ul', { class: 'lm-reasons' }, (item.reasons || []).map((r) => h('li', { class: `lm-reason lm-reason-${/^[a-z_]+$/.test(r.kind) ? r.kind : 'other'}`, text: r.text }))),
           h('div', { class: 'lm-actions' },
             targets.map(add),
-            h('button', { class: 'lm-btn', type: 'button', text: 'Copy', onclick: () => { this.feedback(item, 'accept'); this.app.copy(item.tag + (item.triggers && item.triggers.length ? `, ${item.triggers.join(', ')}` : '')); } }),
-            h('button', { class: 'lm-btn', type: 'button', text: 'Dismiss', title: 'not now', onclick: () => { this.feedback(item, 'dismiss'); row.remove(); } }),
+            h('button', { class: 'lm-btn', type: 'button', text: t('rec.copy'), onclick: () => { this.feedback(item, 'accept'); this.app.copy(item.tag + (item.triggers && item.triggers.length ? `, ${item.triggers.join(', ')}` : '')); } }),
+            h('button', { class: 'lm-btn', type: 'button', text: t('rec.dismiss'), title: t('rec.dismiss_hint'), onclick: () => { this.feedback(item, 'dismiss'); row.remove(); } }),
             this.downButton(() => { this.feedback(item, 'down'); row.remove(); }))));
       return row;
     }
@@ -132,12 +144,12 @@
       const path = document.createElementNS(ns, 'path');
       path.setAttribute('d', 'M10 15v4a3 3 0 0 0 3 3l4-9V2H5.7a2 2 0 0 0-2 1.7l-1.4 9A2 2 0 0 0 4.3 15H10zM17 2h2.7A2.3 2.3 0 0 1 22 4v7a2.3 2.3 0 0 1-2.3 2H17');
       svg.append(path);
-      return h('button', { class: 'lm-btn lm-danger lm-down', type: 'button', title: 'bad suggestion: rank it lower from now on', 'aria-label': LM.t('rec.down'), onclick },
-        svg, h('span', { text: LM.t('rec.down_text') }));
+      return h('button', { class: 'lm-btn lm-danger lm-down', type: 'button', title: t('rec.down_hint'), 'aria-label': t('rec.down'), onclick },
+        svg, h('span', { text: t('rec.down_text') }));
     }
 
     async feedback(item, action) {
-      try { await this.api.post('/recommendations/feedback', { key: String(item.lora.id), action, user: LM.user || '' }); } catch (err) { this.app.toast(`Feedback not saved: ${err.message}`, 'error'); }
+      try { await this.api.post('/recommendations/feedback', { key: String(item.lora.id), action, user: LM.user || '' }); } catch (err) { this.app.toast(t('rec.feedback_failed', { why: err.message }), 'error'); }
     }
   }
 
@@ -145,22 +157,22 @@
   (LM.panelFactories = LM.panelFactories || []).push((app) => {
     const panel = new RecommendPanel(app);
     LM.recommend = panel;
-    app.addPanel('recommend', 'Recommendations', panel.element, () => panel.onShow());
+    app.addPanel('recommend', t('rec.tab'), panel.element, () => panel.onShow());
     // "Similar LoRAs" in the detail panel, loaded after the rest is drawn.
     LM.detailActions.push((view, entry) => {
       if (entry.state !== 'ok') return;
       const { h } = LM;
-      const list = h('ul', { class: 'lm-list-plain lm-similar' }, h('li', { class: 'lm-muted', text: 'looking…' }));
-      view.detail.append(h('details', { class: 'lm-section', open: true }, h('summary', { text: 'Similar LoRAs' }), list));
+      const list = h('ul', { class: 'lm-list-plain lm-similar' }, h('li', { class: 'lm-muted', text: t('preview.looking') }));
+      view.detail.append(h('details', { class: 'lm-section', open: true }, h('summary', { text: t('rec.similar') }), list));
       view.api.get(`/recommendations/similar/${entry.id}?limit=8&user=${encodeURIComponent(LM.user || '')}`).then((res) => {
         LM.clear(list);
-        if (!res.items.length) { list.append(h('li', { class: 'lm-muted', text: 'none found' })); return; }
+        if (!res.items.length) { list.append(h('li', { class: 'lm-muted', text: t('rec.none_found') })); return; }
         for (const item of res.items) {
           const e = item.lora;
           list.append(h('li', {}, h('a', { href: '#', text: e.title || e.name, onclick: (ev) => { ev.preventDefault(); view.openDetail(e.id); } }),
             ' ', LM.badge(e.base_model), h('span', { class: 'lm-muted', text: ` ${(item.reasons || []).map((r) => r.text).join('; ')}` })));
         }
-      }).catch((err) => { LM.clear(list).append(h('li', { class: 'lm-muted', text: `unavailable: ${err.message}` })); });
+      }).catch((err) => { LM.clear(list).append(h('li', { class: 'lm-muted', text: t('an.unavailable', { why: err.message }) })); });
     });
   });
 })();

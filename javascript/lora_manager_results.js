@@ -7,6 +7,7 @@
   const LM = (window.LoraManager = window.LoraManager || {});
   if (LM.resultsLoaded) return;
   LM.resultsLoaded = true;
+  const t = (key, vars) => LM.t(key, vars);
 
   // An image file sent as the raw body of POST /generation/init-images: its id for init_image / control_image.
   LM.uploadImage = async (api, file) => {
@@ -28,15 +29,15 @@
       this.api = app.api;
       const { h } = LM;
       const btn = (text, fn, cls) => h('button', { class: `lm-btn${cls ? ` ${cls}` : ''}`, type: 'button', text, onclick: fn });
-      this.replace = h('input', { type: 'checkbox', 'aria-label': 'replace existing previews' });
+      this.replace = h('input', { type: 'checkbox', 'aria-label': t('res.replace') });
       this.note = h('div', { class: 'lm-message lm-info', hidden: true });
       this.gallery = h('div', { class: 'lm-results' });
       this.element = h('div', { class: 'lm-results-panel' },
         h('div', { class: 'lm-actions' },
-          btn('Generate missing previews', () => this.generate(null)),
-          h('label', { class: 'lm-inline' }, this.replace, ' replace existing previews'),
-          btn('Refresh', () => this.refresh()),
-          btn('Clean up now', () => this.cleanup())),
+          btn(t('res.generate_missing'), () => this.generate(null)),
+          h('label', { class: 'lm-inline' }, this.replace, ` ${t('res.replace')}`),
+          btn(t('an.refresh'), () => this.refresh()),
+          btn(t('res.cleanup'), () => this.cleanup())),
         this.note, this.gallery);
     }
 
@@ -52,30 +53,30 @@
       try {
         const r = await this.api.post('/generation/previews', body);
         const why = r.skipped.slice(0, 5).map((s) => `${s.lora}: ${s.reason}`).join('; ');
-        this.say(`${r.queued.length} preview job(s) queued, ${r.skipped.length} skipped${why ? ` (${why})` : ''}`);
+        this.say(`${t('res.previews_queued', { n: r.queued.length, skipped: r.skipped.length })}${why ? ` (${why})` : ''}`);
       } catch (err) {
-        this.say(err.code === 'no_host' ? 'Previews are generated inside SDNext: this standalone server has no pipeline.' : `Not queued: ${err.message}`, true);
+        this.say(err.code === 'no_host' ? t('res.no_host') : t('jobs.not_queued', { why: err.message }), true);
       }
     }
 
     async cleanup() {
       try {
         const r = await this.api.post('/results/cleanup', {});
-        this.say(`${r.deleted} result(s) removed, ${r.kept_in_use} kept in use`);
-      } catch (err) { this.say(`Cleanup failed: ${err.message}`, true); }
+        this.say(t('res.cleaned', { n: r.deleted, kept: r.kept_in_use }));
+      } catch (err) { this.say(t('res.cleanup_failed', { why: err.message }), true); }
       this.refresh();
     }
 
     async refresh() {
       let page = { items: [] };
-      try { page = await this.api.get('/results?limit=100'); } catch (err) { this.say(`Results unavailable: ${err.message}`, true); }
+      try { page = await this.api.get('/results?limit=100'); } catch (err) { this.say(t('res.unavailable', { why: err.message }), true); }
       this.render(page.items || []);
     }
 
     render(items) {
       const { h, clear } = LM;
       clear(this.gallery);
-      if (!items.length) { this.gallery.append(h('div', { class: 'lm-muted', text: 'No results yet.' })); return; }
+      if (!items.length) { this.gallery.append(h('div', { class: 'lm-muted', text: t('res.none') })); return; }
       for (const r of items) this.gallery.append(this.card(r));
     }
 
@@ -83,7 +84,7 @@
       const { h } = LM;
       const id = encodeURIComponent(r.id);
       const loras = (r.params && r.params.loras) || [];
-      const pick = h('select', { class: 'lm-input', 'aria-label': `LoRA for ${r.id}` },
+      const pick = h('select', { class: 'lm-input', 'aria-label': t('res.lora_for', { id: r.id }) },
         loras.map((l) => h('option', { value: String(l.name), text: String(l.name) })));
       const params = PARAMS.filter((k) => r.params && r.params[k] != null).map((k) => `${k} ${r.params[k]}`).join(' · ');
       const images = [];
@@ -91,38 +92,38 @@
       return h('div', { class: `lm-result lm-result-${r.kind}`, dataset: { id: r.id } },
         h('div', { class: 'lm-previews' }, images),
         h('div', { class: 'lm-jobprompt', text: r.prompt || '', title: r.prompt || '' }),
-        h('div', { class: 'lm-muted', text: `${params}${r.seed != null ? ` · seed ${r.seed}` : ''}` }),
-        (r.used_as_preview || []).length ? h('div', { class: 'lm-muted', text: `preview of ${r.used_as_preview.length} LoRA(s)` }) : null,
+        h('div', { class: 'lm-muted', text: `${params}${r.seed != null ? ` · ${t('res.seed', { seed: r.seed })}` : ''}` }),
+        (r.used_as_preview || []).length ? h('div', { class: 'lm-muted', text: t('res.preview_of', { n: r.used_as_preview.length }) }) : null,
         h('div', { class: 'lm-actions' },
           loras.length ? pick : null,
-          loras.length ? h('button', { class: 'lm-btn', type: 'button', text: 'Set as preview', onclick: () => this.setPreview(r, pick.value) }) : null,
-          h('button', { class: 'lm-btn', type: 'button', text: 'Make recipe', title: 'save its prompt, settings and LoRAs as a recipe', onclick: () => this.makeRecipe(r) }),
-          h('button', { class: 'lm-btn lm-danger', type: 'button', text: 'Delete', onclick: () => this.remove(r) })));
+          loras.length ? h('button', { class: 'lm-btn', type: 'button', text: t('res.set_preview'), onclick: () => this.setPreview(r, pick.value) }) : null,
+          h('button', { class: 'lm-btn', type: 'button', text: t('res.make_recipe'), title: t('res.make_recipe_hint'), onclick: () => this.makeRecipe(r) }),
+          h('button', { class: 'lm-btn lm-danger', type: 'button', text: t('act.delete'), onclick: () => this.remove(r) })));
     }
 
     // The job's generation parameters (its infotext, else its prompt with the <lora:...> tags) as a recipe.
     async makeRecipe(r) {
       const text = (r.infotexts && r.infotexts[0]) || r.prompt || '';
       try {
-        const recipe = await this.api.post('/recipes/from-text', { text, title: (r.prompt || 'Job result').slice(0, 80) });
-        this.say(`Recipe saved: ${recipe.title || recipe.id}`);
+        const recipe = await this.api.post('/recipes/from-text', { text, title: (r.prompt || t('res.job_result')).slice(0, 80) });
+        this.say(t('res.recipe_saved', { title: recipe.title || recipe.id }));
         if (LM.recipes && typeof LM.recipes.load === 'function') LM.recipes.load();
-      } catch (err) { this.say(`No recipe: ${err.message}`, true); }
+      } catch (err) { this.say(t('res.no_recipe', { why: err.message }), true); }
     }
 
     async setPreview(r, lora) {
       try {
         const res = await this.api.post(`/results/${encodeURIComponent(r.id)}/images/0/preview`, { lora, replace: this.replace.checked });
-        this.say(res.written ? `${res.lora}: preview written (${res.written})` : `${res.lora}: ${res.kept}`, !res.written);
-      } catch (err) { this.say(`Not set: ${err.message}`, true); }
+        this.say(res.written ? t('res.preview_written', { lora: res.lora, file: res.written }) : `${res.lora}: ${res.kept}`, !res.written);
+      } catch (err) { this.say(t('res.not_set', { why: err.message }), true); }
       this.refresh();
     }
 
     async remove(r) {
       try {
         await this.api.del(`/results/${encodeURIComponent(r.id)}`);
-        this.say('Result deleted');
-      } catch (err) { this.say(`Not deleted: ${err.message}`, true); }
+        this.say(t('res.deleted'));
+      } catch (err) { this.say(t('trash.failed', { why: err.message }), true); }
       this.refresh();
     }
   }
@@ -130,10 +131,10 @@
   (LM.panelFactories = LM.panelFactories || []).push((app) => {
     const panel = new ResultsPanel(app);
     LM.results = panel;
-    app.addPanel('results', 'Results', panel.element, () => panel.refresh());
+    app.addPanel('results', t('res.tab'), panel.element, () => panel.refresh());
     LM.detailActions.push((view, entry, bar) => {
       if (!bar || entry.state !== 'ok') return;
-      bar.append(LM.h('button', { class: 'lm-btn', type: 'button', text: 'Generate preview', title: 'a job through the host, its image set as this LoRA\'s preview', onclick: () => panel.generate([String(entry.id)]) }));
+      bar.append(LM.h('button', { class: 'lm-btn', type: 'button', text: t('res.generate_one'), title: t('res.generate_one_hint'), onclick: () => panel.generate([String(entry.id)]) }));
     });
   });
 })();

@@ -469,13 +469,13 @@
 
   // The view's other files (grid, detail, bulk, status, keys, civitai, folders, filters): the mount point can appear (gradio
   // renders it) while later deferred scripts have not run yet, so mounting waits until every part has queued
-  // (and the text table, lora_manager_i18n.js).
+  // (and every file of the text table, lora_manager_i18n*.js).
   const PARTS = 8;
 
   function tryMount() {
     const root = findRoot();
     if (!root) return false;
-    if ((Array.isArray(LM.viewParts || []) && (LM.viewParts || []).length < PARTS) || typeof LM.t !== 'function') {
+    if ((Array.isArray(LM.viewParts || []) && (LM.viewParts || []).length < PARTS) || !(LM.i18n && LM.i18n.ready())) {
       setTimeout(tryMount, 20);
       return true;
     }

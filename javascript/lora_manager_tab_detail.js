@@ -120,13 +120,13 @@
 
       hashTable(e) {
         return this.kvTable([
-          ['SHA-256 (full file)', e.sha256 || (e.hash_state === 'pending' ? t('detail.hashing') : e.hash_error || '')],
+          [t('hash.full'), e.sha256 || (e.hash_state === 'pending' ? t('detail.hashing') : e.hash_error || '')],
           ['AutoV2 (Civitai)', e.autov2],
-          ['Tensor SHA-256 (addnet)', e.tensor_sha256],
+          [t('hash.tensor'), e.tensor_sha256],
           ['AutoV3', e.autov3],
-          ['SDNext short hash', e.sdnext_hash],
-          ['Legacy (A1111 old)', e.legacy_hash],
-          ['Tensor hash source', e.tensor_hash_source],
+          [t('hash.sdnext'), e.sdnext_hash],
+          [t('hash.legacy'), e.legacy_hash],
+          [t('hash.source'), e.tensor_hash_source],
         ], true);
       },
 
@@ -252,9 +252,9 @@
         const rating = h('select', { class: 'lm-select', name: 'rating' }, [0, 1, 2, 3, 4, 5].map((n) => h('option', { value: String(n), text: n ? '★'.repeat(n) : t('form.no_rating') })));
         rating.value = String(e.rating || 0);
         rating.addEventListener('change', () => this.saveField(e, 'rating', Number(rating.value) || null));
-        const tags = h('input', { class: 'lm-input', value: list(e.tags), placeholder: 'tag, tag', name: 'tags' });
+        const tags = h('input', { class: 'lm-input', value: list(e.tags), placeholder: t('form.tags_ph'), name: 'tags' });
         tags.addEventListener('change', () => this.saveField(e, 'tags', parseList(tags.value)));
-        const triggers = h('input', { class: 'lm-input', value: list(e.triggers), placeholder: 'trigger words', name: 'triggers' });
+        const triggers = h('input', { class: 'lm-input', value: list(e.triggers), placeholder: t('form.triggers_ph'), name: 'triggers' });
         triggers.addEventListener('change', () => this.saveField(e, 'triggers', triggers.value.trim() ? parseList(triggers.value) : null));
         const weightInput = (name, value) => {
           const el = h('input', { class: 'lm-input lm-num', type: 'number', step: '0.05', min: '-10', max: '10', value: value ?? '', name });

@@ -106,7 +106,7 @@
         const el = h('div', { class: `lm-row${this.current && this.current.id === e.id ? ' lm-selected' : ''}${picked}`, dataset: { id: e.id, index }, tabindex: '0' },
           this.selectBox(e), this.favButton(e), h('span', { class: 'lm-cell-name', text: shownName(e), title: e.prompt_name }), badge(e.base_model),
           h('span', { text: e.network_type || '' }), h('span', { text: fmtSize(e.size) }), h('span', { text: fmtDate(e.mtime_ns) }),
-          h('span', { text: e.state === 'ok' ? (e.hash_state || '') : stateText(e.state) }));
+          h('span', { text: e.state === 'ok' ? (e.hash_state ? t(`hash.state_${e.hash_state}`) : '') : stateText(e.state) }));
         return this.wire(el, e, index);
       },
 

@@ -111,9 +111,9 @@ def test_a_weight_sweep_and_cancel(page, hosted):
     page.click(".lm-tab:text('Jobs')")
     page.fill("textarea[aria-label='job prompt']", "a dog")
     page.fill("input[aria-label='steps']", "4")
-    page.fill("input[aria-label='sweep_from']", "0")
-    page.fill("input[aria-label='sweep_to']", "1")
-    page.fill("input[aria-label='sweep_count']", "3")
+    page.fill("input[aria-label='sweep from']", "0")
+    page.fill("input[aria-label='sweep to']", "1")
+    page.fill("input[aria-label='sweep jobs']", "3")
     before = len(runner.jobs)
     page.click("button:text('Queue sweep')")
     wait_for(lambda: len(runner.jobs) - before == 3 and all(j.status == "done" for j in core.jobs._jobs.values()),

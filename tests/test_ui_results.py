@@ -90,7 +90,7 @@ def test_an_img2img_job_with_an_uploaded_init_image(page, served, tmp_path):
     page.select_option("select[aria-label='job kind']", "img2img")
     page.set_input_files("input[aria-label='init image']", str(image))
     page.wait_for_selector(".lm-jobform .lm-message:has-text('init image ready (40×40)')")
-    page.fill("input[aria-label='denoising_strength']", "0.3")
+    page.fill("input[aria-label='denoising strength']", "0.3")
     page.fill("textarea[aria-label='job prompt']", "a red dog")
     before = len(core.jobs.runner.jobs)
     page.click("button:text('Queue job')")
