@@ -19,6 +19,17 @@
     return reason;
   }
 
+  // A suggestion's reason in the reader's words, from its kind and values; any other kind as the server wrote it.
+  const SOURCES = { given: 'rec.given', 'loaded checkpoint': 'rec.src_loaded', 'LoRAs in the prompt': 'rec.src_prompt' };
+  function reasonLine(r) {
+    const key = { trigger: 'rec.r_trigger', close_trigger: 'rec.r_close', similar_text: 'rec.r_similar', words: 'rec.r_words',
+      co_usage: 'rec.r_co', popular: 'rec.r_popular' }[r.kind];
+    if (key) return t(key, { trigger: r.trigger, value: r.kind === 'similar_text' ? Number(r.value).toFixed(2) : r.value, words: (r.words || []).join(', '), with: r.with });
+    if (r.kind === 'feedback') return t(r.value > 0 ? 'rec.r_picked' : 'rec.r_down');
+    return r.text;
+  }
+  LM.reasonLine = reasonLine;
+
   const PROMPTS = ['txt2img', 'img2img', 'control'];
 
   function hostPrompt(tab) {
@@ -106,7 +117,7 @@
       const { h, clear } = LM;
       clear(this.results);
       const head = `${t(res.items.length === 1 ? 'rec.one' : 'rec.many', { n: res.items.length })} · ${modeText(res.mode)}`
-        + `${res.base ? ` · ${t('rec.for_base', { base: LM.familyLabel(res.base), source: res.base_source || t('rec.given') })}` : ''}`;
+        + `${res.base ? ` · ${t('rec.for_base', { base: LM.familyLabel(res.base), source: SOURCES[res.base_source] ? t(SOURCES[res.base_source]) : (res.base_source || t('rec.given')) })}` : ''}`;
       this.results.append(h('div', { class: 'lm-muted', text: head }));
       if (!res.items.length) { this.results.append(h('div', { class: 'lm-message lm-info', text: t('rec.nothing') })); return; }
       for (const item of res.items) this.results.append(this.row(item));
@@ -124,7 +135,7 @@
             h('a', { href: '#', class: 'lm-rec-name', text: e.title || e.name, onclick: (ev) => { ev.preventDefault(); this.app.showPanel('library'); this.app.openDetail(e.id); } }),
             LM.badge(e.base_model), h('span', { class: 'lm-muted', text: ` ${Math.round(item.score * 100) / 100}` })),
           h('code', { class: 'lm-tagline', text: item.tag + (item.triggers && item.triggers.length ? `, ${item.triggers.join(', ')}` : '') }),
-          h('ul', { class: 'lm-reasons' }, (item.reasons || []).map((r) => h('li', { class: `lm-reason lm-reason-${/^[a-z_]+$/.test(r.kind) ? r.kind : 'other'}`, text: r.text }))),
+          h('ul', { class: 'lm-reasons' }, (item.reasons || []).map((r) => h('li', { class: `lm-reason lm-reason-${/^[a-z_]+$/.test(r.kind) ? r.kind : 'other'}`, text: reasonLine(r) }))),
           h('div', { class: 'lm-actions' },
             targets.map(add),
             h('button', { class: 'lm-btn', type: 'button', text: t('rec.copy'), onclick: () => { this.feedback(item, 'accept'); this.app.copy(item.tag + (item.triggers && item.triggers.length ? `, ${item.triggers.join(', ')}` : '')); } }),
@@ -170,7 +181,7 @@
         for (const item of res.items) {
           const e = item.lora;
           list.append(h('li', {}, h('a', { href: '#', text: e.title || e.name, onclick: (ev) => { ev.preventDefault(); view.openDetail(e.id); } }),
-            ' ', LM.badge(e.base_model), h('span', { class: 'lm-muted', text: ` ${(item.reasons || []).map((r) => r.text).join('; ')}` })));
+            ' ', LM.badge(e.base_model), h('span', { class: 'lm-muted', text: ` ${(item.reasons || []).map(reasonLine).join('; ')}` })));
         }
       }).catch((err) => { LM.clear(list).append(h('li', { class: 'lm-muted', text: t('an.unavailable', { why: err.message }) })); });
     });
