@@ -33,14 +33,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def tab_page(browser, base: str, path: str = "/lora-manager/ui/"):
-    """The tab of the server at `base` in a fresh 1400x900 page, once its first cards are drawn; fails
-    afterwards on any page error or refusal of the Content-Security-Policy."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+def tab_page(browser, base: str, path: str = "/lora-manager/ui/", width: int = 1400, height: int = 900,
+             accept_dialogs: bool = False, **options):
+    """The tab of the server at `base` in a fresh page (`options`: the browser context's, e.g. locale,
+    color_scheme), once its first cards are drawn; fails afterwards on any page error or refusal of the
+    Content-Security-Policy. `accept_dialogs`: confirm() and alert() are answered yes."""
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    if accept_dialogs:
+        pg.on("dialog", lambda d: d.accept())
     try:
         pg.goto(base + path)
         pg.wait_for_selector(".lm-card:not(.lm-placeholder)")

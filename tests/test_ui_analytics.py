@@ -15,7 +15,7 @@ from lora_manager.app import build  # noqa: E402
 from lora_manager.usage.recorder import GenerationEvent  # noqa: E402
 from lora_manager.settings import Settings  # noqa: E402
 
-from .browser import ThreadServer  # noqa: E402
+from .browser import ThreadServer, tab_page  # noqa: E402
 from .loras import write_lora  # noqa: E402
 
 NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
@@ -49,16 +49,8 @@ def recorded(tmp_path_factory):
 
 @pytest.fixture
 def page(browser, recorded):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    pg = context.new_page()
-    errors = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)  # CSP refusals
-    pg.goto(recorded[0].base + "/lora-manager/ui/")
-    pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
-    yield pg
-    context.close()
-    assert not errors, errors
+    with tab_page(browser, recorded[0].base, height=1000, accept_downloads=True) as pg:
+        yield pg
 
 
 def test_the_dashboard_shows_what_was_recorded(page):

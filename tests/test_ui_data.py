@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("gradio")
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-from .browser import ThreadServer  # noqa: E402
+from .browser import ThreadServer, tab_page  # noqa: E402
 from .transfer_helpers import fill, open_app, write_library  # noqa: E402
 
 UI = "/lora-manager/ui/"
@@ -29,17 +29,9 @@ def hosted(tmp_path_factory):
 
 @pytest.fixture
 def page(browser, hosted):
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-    pg = context.new_page()
-    errors = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
-    pg.goto(hosted[0].base + UI)
-    pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
-    pg.click(".lm-tab:text('Data')")
-    yield pg
-    context.close()
-    assert not errors, errors
+    with tab_page(browser, hosted[0].base, UI, accept_downloads=True) as pg:
+        pg.click(".lm-tab:text('Data')")
+        yield pg
 
 
 def test_back_up_then_restore_after_its_dry_run(page, hosted):

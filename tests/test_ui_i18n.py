@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("gradio")
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-from .browser import Server, wait_for  # noqa: E402
+from .browser import Server, tab_page, wait_for  # noqa: E402
 from .loras import write_lora  # noqa: E402
 
 UI = "/lora-manager/ui/"
@@ -71,16 +71,6 @@ def served(tmp_path_factory):
         print(server.stop())
 
 
-def _open(browser, server, locale):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, locale=locale)
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(server.base + UI)
-    pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
-    return ctx, pg, errors
-
-
 def _english(pg) -> list[tuple[str, str]]:
     found = []
     for text, where in pg.evaluate(COLLECT, pg.query_selector(".lm-app")):
@@ -128,25 +118,17 @@ def _tour(pg) -> dict[str, list[tuple[str, str]]]:
 
 
 def test_every_panel_in_chinese_shows_no_english_word(browser, served):
-    ctx, pg, errors = _open(browser, served, "zh-CN")
-    try:
+    with tab_page(browser, served.base, UI, locale="zh-CN") as pg:
         assert pg.get_attribute(".lm-app", "lang") == "zh-CN"
         report = _tour(pg)
-    finally:
-        ctx.close()
     untranslated = {k: v for k, v in report.items() if v}
     assert not untranslated, "\n".join(f"{k}: {text!r} ({where})" for k, v in untranslated.items() for text, where in v)
-    assert not errors, errors
 
 
 def test_the_same_tour_in_english_finds_english_words(browser, served):
     """The check above can fail: on the English page it finds the panels' words."""
-    ctx, pg, errors = _open(browser, served, "en-US")
-    try:
+    with tab_page(browser, served.base, UI, locale="en-US") as pg:
         report = _tour(pg)
-    finally:
-        ctx.close()
     assert all(report[p] for p in report), {p: len(v) for p, v in report.items()}
     words = {text for found in report.values() for text, _ in found}
     assert {"Export events (CSV)", "Backups", "Download from Civitai", "Queue and results"} & words
-    assert not errors, errors

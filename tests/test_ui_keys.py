@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("gradio")
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-from .browser import OUTPUT_DIR, Server, wait_for  # noqa: E402
+from .browser import OUTPUT_DIR, Server, tab_page, wait_for  # noqa: E402
 from .loras import write_lora  # noqa: E402
 
 UI = "/lora-manager/ui/"
@@ -32,23 +32,10 @@ def served(tmp_path_factory):
         print(server.stop())
 
 
-def _open(browser, server, **context):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, **context)
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("dialog", lambda d: d.accept())
-    pg.goto(server.base + UI)
-    pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
-    return ctx, pg, errors
-
-
 @pytest.fixture
 def page(browser, served):
-    ctx, pg, errors = _open(browser, served[0])
-    yield pg
-    ctx.close()
-    assert not errors, errors
+    with tab_page(browser, served[0].base, UI, accept_dialogs=True) as pg:
+        yield pg
 
 
 def _focused(pg) -> str:
@@ -185,25 +172,23 @@ def test_context_menu_of_a_card(page, served):
 
 
 def test_chinese_from_the_browser_and_the_switch(browser, served):
-    ctx, pg, errors = _open(browser, served[0], locale="zh-CN")
-    assert pg.inner_text("button.lm-btn:has-text('重新扫描')") == "重新扫描"
-    assert pg.inner_text(".lm-count") == f"{COUNT} 个 LoRA"
-    assert pg.get_attribute(".lm-search", "placeholder").startswith("搜索")
-    assert pg.get_attribute(".lm-app", "lang") == "zh-CN"
-    pg.locator(".lm-card").first.click(button="right")
-    assert pg.locator(".lm-menu .lm-menuitem").first.inner_text() == "打开"
-    os.makedirs(OUTPUT_DIR, exist_ok=True)
-    pg.screenshot(path=os.path.join(OUTPUT_DIR, "tab-zh-menu.png"))
-    pg.keyboard.press("Escape")
-    assert pg.input_value("select.lm-lang") == "zh-CN"
-    pg.select_option("select.lm-lang", "en")  # remembered; the page draws again in English
-    pg.wait_for_selector("button.lm-btn:text('Rescan')")
-    pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
-    assert pg.inner_text(".lm-count") == f"{COUNT} LoRAs"
-    pg.reload()
-    pg.wait_for_selector("button.lm-btn:text('Rescan')")
-    ctx.close()
-    assert not errors, errors
+    with tab_page(browser, served[0].base, UI, accept_dialogs=True, locale="zh-CN") as pg:
+        assert pg.inner_text("button.lm-btn:has-text('重新扫描')") == "重新扫描"
+        assert pg.inner_text(".lm-count") == f"{COUNT} 个 LoRA"
+        assert pg.get_attribute(".lm-search", "placeholder").startswith("搜索")
+        assert pg.get_attribute(".lm-app", "lang") == "zh-CN"
+        pg.locator(".lm-card").first.click(button="right")
+        assert pg.locator(".lm-menu .lm-menuitem").first.inner_text() == "打开"
+        os.makedirs(OUTPUT_DIR, exist_ok=True)
+        pg.screenshot(path=os.path.join(OUTPUT_DIR, "tab-zh-menu.png"))
+        pg.keyboard.press("Escape")
+        assert pg.input_value("select.lm-lang") == "zh-CN"
+        pg.select_option("select.lm-lang", "en")  # remembered; the page draws again in English
+        pg.wait_for_selector("button.lm-btn:text('Rescan')")
+        pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
+        assert pg.inner_text(".lm-count") == f"{COUNT} LoRAs"
+        pg.reload()
+        pg.wait_for_selector("button.lm-btn:text('Rescan')")
 
 
 def test_inside_sdnext_the_hosts_locale_setting_rules(page):

@@ -15,7 +15,7 @@ from lora_manager.app import build  # noqa: E402
 from lora_manager.settings import Settings  # noqa: E402
 
 from . import recipe_images as RI  # noqa: E402
-from .browser import ThreadServer, wait_for  # noqa: E402
+from .browser import ThreadServer, tab_page, wait_for  # noqa: E402
 from .loras import tensor_sha256, write_lora  # noqa: E402
 from .test_jobs import FakeRunner  # noqa: E402
 
@@ -37,17 +37,9 @@ def hosted(tmp_path_factory):
 
 @pytest.fixture
 def page(browser, hosted):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    pg = context.new_page()
-    errors = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
-    pg.goto(hosted[0].base + UI)
-    pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
-    pg.click(".lm-tab:text('Recipes')")
-    yield pg
-    context.close()
-    assert not errors, errors
+    with tab_page(browser, hosted[0].base, UI) as pg:
+        pg.click(".lm-tab:text('Recipes')")
+        yield pg
 
 
 def _drop_file(page, path, mime):

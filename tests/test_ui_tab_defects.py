@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("gradio")
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-from .browser import Server, wait_for  # noqa: E402
+from .browser import Server, tab_page, wait_for  # noqa: E402
 from .loras import write_lora  # noqa: E402
 
 UI = "/lora-manager/ui/"
@@ -51,23 +51,10 @@ def _has_path(server, path: str) -> bool:
     return "/lora-manager/v1" + path in _schema(server).get("paths", {})
 
 
-def _open(browser, server, **context):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, **context)
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("dialog", lambda d: d.accept())
-    pg.goto(server.base + UI)
-    pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
-    return ctx, pg, errors
-
-
 @pytest.fixture
 def page(browser, served):
-    ctx, pg, errors = _open(browser, served[0])
-    yield pg
-    ctx.close()
-    assert not errors, errors
+    with tab_page(browser, served[0].base, UI, accept_dialogs=True) as pg:
+        yield pg
 
 
 CONTRAST = """el => {
@@ -193,41 +180,37 @@ def test_thumbs_down_is_a_labelled_button_without_emoji(page):
 def test_dates_are_in_the_readers_language(browser, served):
     server = served[0]
     for locale in ("en-US", "de-DE"):
-        ctx, pg, errors = _open(browser, server, locale=locale)
-        entry = server.api("GET", "/loras/mira")
-        pg.locator(".lm-card", has_text="Mira Character").click()
-        pg.wait_for_selector(".lm-detail-title:text('Mira Character')")
-        assert "null" not in pg.inner_text(".lm-detail")  # nothing absent is drawn as a word
-        added = pg.locator(".lm-detail tr:has(th:text-is('Added')) td").inner_text()
-        expected = pg.evaluate("""(iso) => new Intl.DateTimeFormat(navigator.language,
-            { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso))""", entry["added_at"])
-        assert added.startswith(expected) and "(" in added, (added, expected)  # with "… ago" beside it
-        assert "T" not in added and not ISO.search(added)
-        pg.click("button:text('Table view')")
-        pg.wait_for_selector(".lm-row.lm-head")
-        modified = pg.locator(".lm-row:has-text('Mira Character') span").nth(4).inner_text()
-        assert modified and not ISO.search(modified)
-        pg.click("button:text('Grid view')")
-        ctx.close()
-        assert not errors, errors
+        with tab_page(browser, server.base, UI, accept_dialogs=True, locale=locale) as pg:
+            entry = server.api("GET", "/loras/mira")
+            pg.locator(".lm-card", has_text="Mira Character").click()
+            pg.wait_for_selector(".lm-detail-title:text('Mira Character')")
+            assert "null" not in pg.inner_text(".lm-detail")  # nothing absent is drawn as a word
+            added = pg.locator(".lm-detail tr:has(th:text-is('Added')) td").inner_text()
+            expected = pg.evaluate("""(iso) => new Intl.DateTimeFormat(navigator.language,
+                { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso))""", entry["added_at"])
+            assert added.startswith(expected) and "(" in added, (added, expected)  # with "… ago" beside it
+            assert "T" not in added and not ISO.search(added)
+            pg.click("button:text('Table view')")
+            pg.wait_for_selector(".lm-row.lm-head")
+            modified = pg.locator(".lm-row:has-text('Mira Character') span").nth(4).inner_text()
+            assert modified and not ISO.search(modified)
+            pg.click("button:text('Grid view')")
 
 
 def test_the_standalone_page_has_a_remembered_theme_switch(browser, served):
-    ctx, pg, errors = _open(browser, served[0], color_scheme="light")
-    dark = "() => document.body.classList.contains('dark')"
-    assert pg.input_value("select.lm-theme") == "system" and not pg.evaluate(dark)
-    pg.select_option("select.lm-theme", "dark")
-    assert pg.evaluate(dark)
-    pg.reload()
-    pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
-    assert pg.input_value("select.lm-theme") == "dark"
-    wait_for(lambda: pg.evaluate(dark), timeout=5)
-    pg.select_option("select.lm-theme", "light")
-    assert not pg.evaluate(dark)
-    pg.emulate_media(color_scheme="dark")
-    pg.select_option("select.lm-theme", "system")  # the system's, and its changes
-    assert pg.evaluate(dark)
-    pg.emulate_media(color_scheme="light")
-    wait_for(lambda: not pg.evaluate(dark), timeout=5)
-    ctx.close()
-    assert not errors, errors
+    with tab_page(browser, served[0].base, UI, accept_dialogs=True, color_scheme="light") as pg:
+        dark = "() => document.body.classList.contains('dark')"
+        assert pg.input_value("select.lm-theme") == "system" and not pg.evaluate(dark)
+        pg.select_option("select.lm-theme", "dark")
+        assert pg.evaluate(dark)
+        pg.reload()
+        pg.wait_for_selector(".lm-card:not(.lm-placeholder)")
+        assert pg.input_value("select.lm-theme") == "dark"
+        wait_for(lambda: pg.evaluate(dark), timeout=5)
+        pg.select_option("select.lm-theme", "light")
+        assert not pg.evaluate(dark)
+        pg.emulate_media(color_scheme="dark")
+        pg.select_option("select.lm-theme", "system")  # the system's, and its changes
+        assert pg.evaluate(dark)
+        pg.emulate_media(color_scheme="light")
+        wait_for(lambda: not pg.evaluate(dark), timeout=5)

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from PIL import Image
 
-from .browser import Server, wait_for
+from .browser import Server, tab_page, wait_for
 from .loras import write_lora
 
 P = "/lora-manager/v1"
@@ -100,22 +100,9 @@ def served_library(tmp_path):
         print(server.stop())
 
 
-@contextmanager
 def open_tab(browser, server, width: int = 1400):
-    """The tab in a fresh browser context; page errors and CSP refusals fail the test."""
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
-    page.on("dialog", lambda d: d.accept())
-    page.goto(server.base + UI)
-    page.wait_for_selector(".lm-card:not(.lm-placeholder)")
-    try:
-        yield page
-    finally:
-        context.close()
-    assert not errors, errors
+    """The tab in a fresh browser context, dialogs confirmed; page errors and CSP refusals fail the test."""
+    return tab_page(browser, server.base, UI, width=width, accept_dialogs=True)
 
 
 def card_names(page) -> list[str]:
