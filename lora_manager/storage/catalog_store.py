@@ -15,7 +15,7 @@ from ..catalog.userdata import check_text
 from .base import MT, L, T, U
 from .db import Db
 from .models import STATES
-from .catalog_filters import NOT_TRASHED, conditions
+from .catalog_filters import NOT_TRASHED, conditions, under_path
 from .catalog_sort import SORTS, Order, after, order_by, order_for
 from .cursor import decode_cursor, encode_cursor
 from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, parse_fields
@@ -135,8 +135,14 @@ class SqlCatalogStore(CatalogStore):
         cursor = decode_cursor(q.cursor, order.name) if q.cursor else None
         offset = 0 if cursor else q.offset
         conds = conditions(q, self.db.dialect, self.db.host)
+        # A root or folder: counted over the path index; its page read from there too when that reads
+        # fewer rows than a walk of the order's index (a small folder), else by that walk.
+        by_path = conditions(q, self.db.dialect, self.db.host, by_path=True) \
+            if under_path(q, self.db.dialect, self.db.host) is not None else conds
         with self.db.engine.connect() as conn:
-            total = self._total(conn, q, conds)
+            total = self._total(conn, q, by_path)
+            if by_path is not conds and self._reads_fewer(conn, total, offset + q.limit):
+                conds = by_path
             keyset = after(order, _cursor_keys(cursor, key)) if cursor else []
             rows = conn.execute(_page(order, cols, joined, [*conds, *keyset], q.limit, offset)).all()
             tags = self._tags_for(conn, [r.id for r in rows]) if want_tags else {}
@@ -155,6 +161,13 @@ class SqlCatalogStore(CatalogStore):
         # what the filters are names the count: compiling the statement to name it costs more than a cached hit
         key = ("list",) + tuple(tuple(v) if isinstance(v, list) else v for n, v in _filters(q))
         return self._count(conn, select(func.count()).select_from(L).where(*conds), key)
+
+    def _reads_fewer(self, conn, total: int, wanted: int) -> bool:
+        """Whether a page below a folder reads fewer rows from the folder's own path range (its `total` rows,
+        then sorted) than from a walk of the sort's index, which stops after `wanted` matches: about
+        wanted * rows / total rows read when the folder's files are spread through the order."""
+        rows = self._count(conn, select(func.count()).select_from(L), ("rows",))
+        return total * total <= wanted * rows
 
     def _count(self, conn, stmt, key=None) -> int:
         """Totals repeat while a person pages through one listing: they are kept
