@@ -61,7 +61,8 @@ def under_path(q, dialect: str, host: str | None = None):
     `<root>/<folder>/` sorts between that prefix and the same prefix with its last separator raised by one.
     None where the range would not be exact: not SQLite (PostgreSQL's index follows the database's collation,
     not bytes), several hosts (each sees its own paths), or the trashed listed (a trashed row's path is the
-    file in the trash). With it a folder's count reads the narrow index instead of every wide row."""
+    file in the trash). The root's own column stays beside it. With it a folder's count reads the folder's
+    rows, found in the path index, instead of every wide row of the table."""
     if dialect != "sqlite" or host or not q.root or q.state == "trashed" or False in (q.missing, q.broken):
         return None
     folder = (q.folder or "").strip("/")
@@ -73,10 +74,10 @@ def under_path(q, dialect: str, host: str | None = None):
 
 def _place(q, dialect: str, host: str | None, by_path: bool) -> list:
     """The root and folder asked for: a range of paths (`by_path`, where exact), else the columns."""
+    conds = [L.c.root == q.root] if q.root else []  # a root inside another, or a folder asked as a root
     below = under_path(q, dialect, host) if by_path else None
     if below is not None:
-        return [below]
-    conds = [L.c.root == q.root] if q.root else []
+        return [*conds, below]
     if q.folder:
         folder = q.folder.strip("/")
         conds.append(or_(L.c.folder == folder, L.c.folder.startswith(folder + "/", autoescape=True)))
