@@ -93,7 +93,10 @@ def main() -> None:
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise SystemExit("the server did not come up")
             time.sleep(0.5)
+        start = [round(x, 2) for x in os.getloadavg()]
         result = {"library": library, **measure(base, args.chromium, client)}
+        # other work on the machine slows everything here alike: said beside the figures
+        result["load_average"] = {"start": start, "end": [round(x, 2) for x in os.getloadavg()]}
     finally:
         proc.terminate()
         proc.wait(30)

@@ -108,6 +108,7 @@ def test_a_folder_count_reads_the_path_index_on_sqlite(lib):
         return
     assert under_path(LoraQuery(root=root, folder="a", state="trashed"), dialect) is None
     assert under_path(LoraQuery(folder="a"), dialect) is None and under_path(q, dialect, host="h1") is None
+    assert under_path(LoraQuery(root=root, folder=""), dialect) is None  # a whole root: the table in its order
     with lib.db.engine.connect() as conn:
         for by_path in (False, True):
             stmt = select(func.count()).select_from(L).where(*conditions(q, dialect, by_path=by_path))

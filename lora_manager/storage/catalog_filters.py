@@ -57,18 +57,18 @@ def state_is(state: str, host: str | None):
 
 
 def under_path(q, dialect: str, host: str | None = None):
-    """A root, or a folder of a root, said as a range of the unique path index: every file below
-    `<root>/<folder>/` sorts between that prefix and the same prefix with its last separator raised by one.
+    """A folder of a root said as a range of the unique path index: every file in `<root>/<folder>/` or
+    below sorts between that prefix and the same prefix with its last separator raised by one.
     None where the range would not be exact: not SQLite (PostgreSQL's index follows the database's collation,
     not bytes), several hosts (each sees its own paths), or the trashed listed (a trashed row's path is the
     file in the trash). The root's own column stays beside it. With it a folder's count reads the folder's
-    rows, found in the path index, instead of every wide row of the table."""
-    if dialect != "sqlite" or host or not q.root or q.state == "trashed" or False in (q.missing, q.broken):
-        return None
+    rows, found in the path index, instead of every wide row of the table. Not for a whole root: its rows
+    visited in path order cost twice the table read in storage order (100k LoRAs: 430 ms against 210 ms)."""
     folder = (q.folder or "").strip("/")
-    prefix = os.path.join(q.root, *folder.split("/")) if folder else q.root
-    if not prefix.endswith(os.sep):
-        prefix += os.sep
+    trash_listed = q.state == "trashed" or q.missing is False or q.broken is False
+    if dialect != "sqlite" or host or not q.root or not folder or trash_listed:
+        return None
+    prefix = os.path.join(q.root, *folder.split("/")) + os.sep
     return and_(L.c.path >= prefix, L.c.path < prefix[:-1] + chr(ord(os.sep) + 1))
 
 
