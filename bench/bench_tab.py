@@ -59,14 +59,16 @@ def main() -> None:
     ap.add_argument("--data-dir", default="bench/out/tab-data")
     ap.add_argument("--chromium", default=os.environ.get("LORA_MANAGER_CHROMIUM", "/usr/bin/chromium"))
     ap.add_argument("--json")
+    ap.add_argument("--wait-hashes", action="store_true", help="hash every file before measuring")
     args = ap.parse_args()
     db = args.db if "://" in args.db else "sqlite:///" + os.path.abspath(args.db)
     core = build(Settings(lora_dirs=[args.lora_dir], data_dir=args.data_dir, db_url=db))
     try:
-        # indexed and hashed before the server starts: hashing in the background would share the CPU with
-        # what is measured, and each hash written drops the server's cached pages and counts
-        core.scan(wait_hashes=True)
-        library = core.catalog.counts()
+        # --wait-hashes: hashed before the server starts (hashing in the background shares the CPU with what
+        # is measured, and each hash written drops the server's cached pages and counts)
+        if core.catalog.counts()["ok"] == 0 or args.wait_hashes:
+            core.scan(wait_hashes=args.wait_hashes)
+        library = {**core.catalog.counts(), "hash_pending": core.hasher.pending_totals()[0]}
     finally:
         core.close()
 
