@@ -117,3 +117,25 @@ def test_a_folder_count_reads_the_path_index_on_sqlite(lib):
             assert ("INDEX sqlite_autoindex_loras_1 (path>? AND path<?)" in plan) is by_path, plan
             assert ("SCAN loras" in plan) is not by_path, plan  # not every row of the table
             assert conn.execute(stmt).scalar_one() == 6
+
+
+def test_totals_with_tags_left_out(lib):
+    """A total with tags left out is the rows without that filter less those carrying one of the tags: the same
+    as the rows listed, with folders, included tags, the model's own tags and a tag on no LoRA."""
+    root = lib.settings.lora_dirs[0]
+    every = lib.catalog.list(LoraQuery(limit=1000, fields="id,folder")).items
+    tags = {"x": [e["id"] for e in every[::3]], "y": [e["id"] for e in every[::5]], "z": [e["id"] for e in every[:2]]}
+    for tag, ids in tags.items():
+        for lid in ids:
+            lib.catalog.edit(lid, {"tags": sorted({*lib.catalog.get(lid)["tags"], tag})})
+    cases = [dict(exclude_tags=["x"]), dict(exclude_tags=["x", "Y "]), dict(exclude_tags=["nowhere"]),
+             dict(tags=["y"], exclude_tags=["x"]), dict(root=root, folder="big", exclude_tags=["x", "z"]),
+             dict(root=root, folder="a", tags=["x"], exclude_tags=["y"]), dict(exclude_tags=["x", "y", "z"])]
+    for kw in cases:
+        page = lib.catalog.list(LoraQuery(limit=1000, fields="id,tags", **kw))
+        gone = {t.strip().lower() for t in kw["exclude_tags"]}
+        assert not [e for e in page.items if gone & set(e["tags"])], kw
+        kept = lib.catalog.list(LoraQuery(limit=1000, fields="id", **{**kw, "exclude_tags": []})).items
+        want = [e["id"] for e in kept if not any(e["id"] in tags.get(t, []) for t in gone)]
+        assert sorted(e["id"] for e in page.items) == sorted(want), kw
+        assert page.total == len(want) and page.total < len(kept) or kw["exclude_tags"] == ["nowhere"], kw
