@@ -135,7 +135,7 @@ class SqlCatalogStore(CatalogStore):
         cursor = decode_cursor(q.cursor, order.name) if q.cursor else None
         offset = 0 if cursor else q.offset
         conds = conditions(q, self.db.dialect, self.db.host)
-        # A root or folder: counted over the path index; its page read from there too when that reads
+        # A folder of a root: counted over the path index; its page read from there too when that reads
         # fewer rows than a walk of the order's index (a small folder), else by that walk.
         by_path = self._where(q) if under_path(q, self.db.dialect, self.db.host) is not None else conds
         with self.db.engine.connect() as conn:
@@ -165,9 +165,13 @@ class SqlCatalogStore(CatalogStore):
         # Tags left out: the rows without that filter (often the count just shown) less those of them that carry
         # a tag left out (few, found by the tag indexes); a NOT IN over every row cost 4x the plain count at 100k.
         kept = replace(q, exclude_tags=[])
-        kept_conds = self._where(kept)
-        return self._counts.get_or_load(key, lambda: self._total(conn, kept, kept_conds) - int(conn.execute(
-            select(func.count()).select_from(L).where(*kept_conds, L.c.id.in_(tagged(excluded)))).scalar_one()))
+
+        def load() -> int:
+            kept_conds = self._where(kept)
+            carrying = select(func.count()).select_from(L).where(*kept_conds, L.c.id.in_(tagged(excluded)))
+            return self._total(conn, kept, kept_conds) - int(conn.execute(carrying).scalar_one())
+
+        return self._counts.get_or_load(key, load)
 
     def _where(self, q: LoraQuery) -> list:
         """The conditions a count reads: a root's folder as a range of paths where that is exact."""
