@@ -59,13 +59,16 @@ def main() -> None:
     ap.add_argument("--data-dir", default="bench/out/tab-data")
     ap.add_argument("--chromium", default=os.environ.get("LORA_MANAGER_CHROMIUM", "/usr/bin/chromium"))
     ap.add_argument("--json")
+    ap.add_argument("--wait-hashes", action="store_true", help="hash every file before measuring")
     args = ap.parse_args()
     db = args.db if "://" in args.db else "sqlite:///" + os.path.abspath(args.db)
     core = build(Settings(lora_dirs=[args.lora_dir], data_dir=args.data_dir, db_url=db))
     try:
-        if core.catalog.counts()["ok"] == 0:
-            core.scanner.scan()
-        library = core.catalog.counts()
+        # --wait-hashes: hashed before the server starts (hashing in the background shares the CPU with what
+        # is measured, and each hash written drops the server's cached pages and counts)
+        if core.catalog.counts()["ok"] == 0 or args.wait_hashes:
+            core.scan(wait_hashes=args.wait_hashes)
+        library = {**core.catalog.counts(), "hash_pending": core.hasher.pending_totals()[0]}
     finally:
         core.close()
 
@@ -93,10 +96,16 @@ def main() -> None:
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise SystemExit("the server did not come up")
             time.sleep(0.5)
+        start = [round(x, 2) for x in os.getloadavg()]
         result = {"library": library, **measure(base, args.chromium, client)}
+        # other work on the machine slows everything here alike: said beside the figures
+        result["load_average"] = {"start": start, "end": [round(x, 2) for x in os.getloadavg()]}
     finally:
         proc.terminate()
-        proc.wait(30)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
     emit(result, args.json)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from sqlalchemy import Text, and_, func, or_, select, type_coerce, union
 
 from .base import MT, L, T, U
@@ -54,8 +56,37 @@ def state_is(state: str, host: str | None):
     return or_(L.c.id.in_(located.where(FL.c.state == state)), and_(L.c.state == state, L.c.id.not_in(located)))
 
 
-def conditions(q, dialect: str, host: str | None = None) -> list:
-    """WHERE conditions of a LoraQuery (`host`: this host's id when several share the library)."""
+def under_path(q, dialect: str, host: str | None = None):
+    """A folder of a root said as a range of the unique path index: every file in `<root>/<folder>/` or
+    below sorts between that prefix and the same prefix with its last separator raised by one.
+    None where the range would not be exact: not SQLite (PostgreSQL's index follows the database's collation,
+    not bytes), several hosts (each sees its own paths), or the trashed listed (a trashed row's path is the
+    file in the trash). The root's own column stays beside it. With it a folder's count reads the folder's
+    rows, found in the path index, instead of every wide row of the table. Not for a whole root: its rows
+    visited in path order cost twice the table read in storage order (100k LoRAs: 430 ms against 210 ms)."""
+    folder = (q.folder or "").strip("/")
+    trash_listed = q.state == "trashed" or q.missing is False or q.broken is False
+    if dialect != "sqlite" or host or not q.root or not folder or trash_listed:
+        return None
+    prefix = os.path.join(q.root, *folder.split("/")) + os.sep
+    return and_(L.c.path >= prefix, L.c.path < prefix[:-1] + chr(ord(os.sep) + 1))
+
+
+def _place(q, dialect: str, host: str | None, by_path: bool) -> list:
+    """The root and folder asked for: a range of paths (`by_path`, where exact), else the columns."""
+    conds = [L.c.root == q.root] if q.root else []  # a root inside another, or a folder asked as a root
+    below = under_path(q, dialect, host) if by_path else None
+    if below is not None:
+        return [*conds, below]
+    if q.folder:
+        folder = q.folder.strip("/")
+        conds.append(or_(L.c.folder == folder, L.c.folder.startswith(folder + "/", autoescape=True)))
+    return conds
+
+
+def conditions(q, dialect: str, host: str | None = None, by_path: bool = False) -> list:
+    """WHERE conditions of a LoraQuery (`host`: this host's id when several share the library; `by_path`:
+    a root and folder said as a range of paths where that is exact, `under_path`)."""
     conds: list = []
     match = match_clause(dialect, q.query, L.c.id)
     if match is not None:
@@ -74,11 +105,7 @@ def conditions(q, dialect: str, host: str | None = None) -> list:
         conds.append(L.c.id.not_in(tagged(excluded)))
     if q.untagged is not None:
         conds.append(L.c.id.not_in(tagged()) if q.untagged else L.c.id.in_(tagged()))
-    if q.root:
-        conds.append(L.c.root == q.root)
-    if q.folder:
-        folder = q.folder.strip("/")
-        conds.append(or_(L.c.folder == folder, L.c.folder.startswith(folder + "/", autoescape=True)))
+    conds.extend(_place(q, dialect, host, by_path))
     if q.favorite is not None:
         # favorites are few: look them up in the user table instead of joining every row
         favs = L.c.id.in_(select(U.c.lora_id).where(U.c.favorite.is_(True)))
