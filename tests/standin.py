@@ -8,7 +8,8 @@ api.add_api_route with auth, sd_model_type), `modules.call_queue.queue_lock`,
 `modules.processing` (Txt2Img and a process_images that strips `<lora:...>`
 tags into p.network_data and applies those the registry knows, step by step,
 honouring interrupt, firing on_before_process / on_after_process in a finally),
-and the LoRA registry `modules.lora.lora_load` / `lora_common.loaded_networks`.
+and the LoRA registry `modules.lora.lora_load` / `lora_common.loaded_networks`; the Networks page for
+LoRAs (`shared.extra_networks`, tests/standin_pages.py), which keeps its cards until refreshed.
 Img2Img (`init_images`, `denoising_strength`, `resize_mode`) through the same process_images, and the
 control pipeline (`modules.control.run.control_run`, a generator; `modules.control.unit.Unit`;
 `modules.control.units.controlnet.list_models()`), absent with `Host(..., control=False)` as in A1111.
@@ -27,6 +28,8 @@ import threading
 import time
 import types
 from typing import Any
+
+from .standin_pages import LoraPage
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TAG = re.compile(r"<lora:([^:>]+)(?::([^:>]+))?(?::([^:>]+))?[^>]*>")
@@ -156,7 +159,8 @@ class Host:
         self.available: dict[str, str] = {}
         self.loaded_networks: list[Net] = []
         self.shared = _mod("modules.shared", cmd_opts=None, opts=Opts(sd_model_checkpoint="base.safetensors", added={}),
-                           OptionInfo=OptionInfo, state=self.state, api=Api(), sd_model_type="sd")
+                           OptionInfo=OptionInfo, state=self.state, api=Api(), sd_model_type="sd",
+                           extra_networks=[LoraPage(self.lora_dir)])
         self.scripts = _mod("modules.scripts", Script=Script, AlwaysVisible=object())
         self.lora_common = _mod("modules.lora.lora_common", loaded_networks=self.loaded_networks,
                                 extra_network_lora=ExtraNetworkLora())
@@ -260,6 +264,7 @@ class Host:
         self.callbacks.fire("app_started", None, self.app)
         self.callbacks.fire("model_loaded", object())
         self.list_available_networks()
+        self.shared.extra_networks[0].create_items("txt2img")  # the Networks panel lists its cards once
 
     def list_available_networks(self) -> None:
         self.available.clear()
