@@ -233,8 +233,12 @@ class Host:
             p.close()
             yield (processed.images, None, "<p>Ready</p>", None)
 
-        controlnet = _mod("modules.control.units.controlnet",
-                          list_models=lambda refresh=False: list(self.control_models))
+        def list_models(refresh=False):  # like the host's: listed once (for the model type then), kept until refresh
+            if refresh or controlnet.models is None:
+                controlnet.models = list(self.control_models)
+            return controlnet.models
+
+        controlnet = _mod("modules.control.units.controlnet", list_models=list_models, models=None)
         units = _mod("modules.control.units", controlnet=controlnet)
         run = _mod("modules.control.run", control_run=control_run)
         unit = _mod("modules.control.unit", Unit=Unit)

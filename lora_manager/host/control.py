@@ -27,7 +27,12 @@ def control_models() -> list[str] | None:
     except ImportError:
         return None
     try:
-        models = controlnet.list_models()
+        # refresh: the host lists once and keeps that list, made before a model was loaded (only 'None') or
+        # for the model type loaded then; its own control tab refreshes the same way
+        try:
+            models = controlnet.list_models(refresh=True)
+        except TypeError:  # a host whose list takes no argument
+            models = controlnet.list_models()
     except Exception:  # the host failed to list them: say "none" rather than fail the request
         log.exception("the host's control models could not be listed")
         return []
