@@ -231,7 +231,7 @@ class Host:
             yield (None, p.control_image, "")  # the processed control image, as the host previews it
             processed = host.process_images(p)
             p.close()
-            yield (processed.images, None, "<p>Ready</p>", None)
+            yield (processed.images, None, "<p>Ready</p><p><b>Prompt:</b> " + prompt + "</p>", None)  # HTML, as the host
 
         def list_models(refresh=False):  # like the host's: listed once (for the model type then), kept until refresh
             if refresh or controlnet.models is None:
@@ -336,9 +336,9 @@ class Host:
                 self.state.sampling_step = step
                 time.sleep(self.step_seconds)
             self.lora_common.extra_network_lora.deactivate(p)  # inside processing, before any postprocess
-            images = [_image(p)]
-            result = types.SimpleNamespace(images=images, infotexts=[f"{p.prompt}\nSteps: {p.steps}"], seed=1234,
-                                           info="")
+            images, info = [_image(p)], f"{p.prompt}\nSteps: {p.steps}"
+            images[0].info["parameters"] = info  # as the host sets on every processed image
+            result = types.SimpleNamespace(images=images, infotexts=[info], seed=1234, info="")
             self.processed.append(p)
             if not self.state.interrupted:  # skipped for interrupted jobs, as in the host
                 for script in scripts:

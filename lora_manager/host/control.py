@@ -84,5 +84,6 @@ def run_control(job, progress: Callable[[int, int], None], shared) -> tuple[obje
         if "interrupt" in message.lower():
             return types.SimpleNamespace(images=[], infotexts=[], seed=None), True
         raise RuntimeError(f"the host's control pipeline stopped: {message[:300]}")
-    infotexts = [info] * len(images or [])
+    # the generator's text is HTML for the host's page; each processed image carries the infotext itself
+    infotexts = [(getattr(im, "info", None) or {}).get("parameters") or info for im in images or []]
     return types.SimpleNamespace(images=images or [], infotexts=infotexts, seed=req.seed), interrupted
