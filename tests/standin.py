@@ -231,7 +231,7 @@ class Host:
             yield (None, p.control_image, "")  # the processed control image, as the host previews it
             processed = host.process_images(p)
             p.close()
-            yield (processed.images, None, "<p>Ready</p><p><b>Prompt:</b> " + prompt + "</p>", None)  # HTML, as the host
+            yield (processed.images, None, "<p>Ready</p><p><b>Prompt:</b> " + prompt + "</p>", None)  # HTML, as SDNext
 
         def list_models(refresh=False):  # like the host's: listed once (for the model type then), kept until refresh
             if refresh or controlnet.models is None:
