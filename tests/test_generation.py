@@ -96,6 +96,10 @@ def test_control_jobs_through_the_hosts_control_pipeline(hosted):
         assert call["inputs"][0].getpixel((1, 1)) == (0, 0, 255)
         assert pixel(client.get(f"{P}/jobs/{job.id}/images/0").content)[0] == (0, 0, 255)
         assert job.result["infotexts"] == ["blue\nSteps: 3"]  # the infotext, never the host's HTML of it
+        assert core.recorder.flush(10)  # recorded as our other jobs are (seen in a real SDNext: it was not)
+        events = core.analytics.list_usage()["items"]
+        assert [(e["source"], e["prompt"], e["outcome"]) for e in events] == [("job", "blue <lora:hosted:1>", "done")]
+        assert [(x["prompt_name"], x["status"]) for x in events[0]["loras"]] == [("hosted", "applied")]
         assert [n.name for n in host.loaded_networks] == ["hosted"] and not host.queue_lock.locked()
         # with a separate init image: input type 2, the init image goes through
         r = client.post(f"{P}/jobs", json={**SMALL, "kind": "control", "prompt": "g", "control_image": control,

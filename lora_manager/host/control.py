@@ -15,6 +15,7 @@ import threading
 import types
 from collections.abc import Callable
 
+from . import recording
 from .jobs_runner import _poll, _report, open_image
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,25 @@ def _sampler_index(name: str | None) -> int | None:
         return None
 
 
-def run_control(job, progress: Callable[[int, int], None], shared) -> tuple[object, bool]:
-    """Run the job through the host's control entry point, under the caller's queue lock.
+def run_control(job, progress: Callable[[int, int], None], shared, recorder=None) -> tuple[object, bool]:
+    """Run the job through the host's control entry point, under the caller's queue lock; recorded in the
+    usage as our other jobs are (the host's `p` stays inside its control pipeline: the event is ours).
     Returns (a Processed-like object, interrupted)."""
+    req = job.request
+    p = types.SimpleNamespace(prompt=job.prompt, negative_prompt=req.negative_prompt, seed=req.seed, steps=req.steps,
+                              width=req.width, height=req.height, sampler_name=req.sampler or "Default")
+    recording.attach(p, recording.start_event(p, source="job") if recorder is not None else None)
+    done = False
+    try:
+        processed, interrupted = _run(job, progress, shared)
+        done = bool(processed.images) and not interrupted
+        return processed, interrupted
+    finally:
+        if recorder is not None:
+            recording.finish(p, recorder, done=done)
+
+
+def _run(job, progress: Callable[[int, int], None], shared) -> tuple[object, bool]:
     from modules.control import run, unit
 
     req = job.request
