@@ -8,7 +8,8 @@ with begin/end/interrupt and progress fields, api.add_api_route with auth: HTTP 
 `modules.processing` (Txt2Img and a process_images that strips `<lora:...>`
 tags into p.network_data and applies those the registry knows, step by step,
 honouring interrupt, firing on_before_process / on_after_process in a finally),
-and the LoRA registry `modules.lora.lora_load` / `lora_common.loaded_networks`.
+and the LoRA registry `modules.lora.lora_load` / `lora_common.loaded_networks`; the Networks page for
+LoRAs (`shared.extra_networks`, tests/standin_pages.py), which keeps its cards until refreshed.
 Img2Img (`init_images`, `denoising_strength`, `resize_mode`) through the same process_images, and the
 control pipeline (`modules.control.run.control_run`, a generator; `modules.control.unit.Unit`;
 `modules.control.units.controlnet.list_models()`), absent with `Host(..., control=False)` as in A1111.
@@ -19,7 +20,6 @@ Images are real Pillow images: txt2img grey, img2img the init image resized, con
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import re
 import runpy
@@ -27,11 +27,10 @@ import sys
 import threading
 import time
 import types
-from hmac import compare_digest
 from typing import Any
 
-from fastapi import HTTPException
-from starlette.requests import Request
+from .standin_api import basic_auth, host_error_handlers
+from .standin_pages import LoraPage
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TAG = re.compile(r"<lora:([^:>]+)(?::([^:>]+))?(?::([^:>]+))?[^>]*>")
@@ -133,7 +132,7 @@ class Host:
         from fastapi import Depends, FastAPI
 
         self.app = FastAPI()
-        _host_error_handlers(self.app)
+        host_error_handlers(self.app)
         host = self
 
         class Api:
@@ -143,7 +142,7 @@ class Host:
             def add_api_route(self, path, endpoint, auth=True, **kwargs):
                 self.routes.append((path, auth))
                 if auth and getattr(host.shared.cmd_opts, "auth", None):  # SDNext: HTTP Basic over --auth's users
-                    kwargs["dependencies"] = [*kwargs.get("dependencies", []), Depends(host.basic_auth)]
+                    kwargs["dependencies"] = [*kwargs.get("dependencies", []), Depends(basic_auth(host.shared))]
                 host.app.add_api_route(path, endpoint, **kwargs)
 
         class Script:
@@ -164,7 +163,8 @@ class Host:
         self.available: dict[str, str] = {}
         self.loaded_networks: list[Net] = []
         self.shared = _mod("modules.shared", cmd_opts=None, opts=Opts(sd_model_checkpoint="base.safetensors", added={}),
-                           OptionInfo=OptionInfo, state=self.state, api=Api(), sd_model_type="sd")
+                           OptionInfo=OptionInfo, state=self.state, api=Api(), sd_model_type="sd",
+                           extra_networks=[LoraPage(self.lora_dir)])
         self.scripts = _mod("modules.scripts", Script=Script, AlwaysVisible=object())
         self.lora_common = _mod("modules.lora.lora_common", loaded_networks=self.loaded_networks,
                                 extra_network_lora=ExtraNetworkLora())
@@ -235,10 +235,14 @@ class Host:
             yield (None, p.control_image, "")  # the processed control image, as the host previews it
             processed = host.process_images(p)
             p.close()
-            yield (processed.images, None, "<p>Ready</p>", None)
+            yield (processed.images, None, "<p>Ready</p><p><b>Prompt:</b> " + prompt + "</p>", None)  # HTML, as SDNext
 
-        controlnet = _mod("modules.control.units.controlnet",
-                          list_models=lambda refresh=False: list(self.control_models))
+        def list_models(refresh=False):  # like the host's: listed once (for the model type then), kept until refresh
+            if refresh or controlnet.models is None:
+                controlnet.models = list(self.control_models)
+            return controlnet.models
+
+        controlnet = _mod("modules.control.units.controlnet", list_models=list_models, models=None)
         units = _mod("modules.control.units", controlnet=controlnet)
         run = _mod("modules.control.run", control_run=control_run)
         unit = _mod("modules.control.unit", Unit=Unit)
@@ -247,17 +251,6 @@ class Host:
                 "modules.control.units": units, "modules.control.units.controlnet": controlnet}
 
     # --- start-up, in the host's order -------------------------------------
-    def basic_auth(self, request: Request) -> None:
-        """SDNext's check on its API routes when run with --auth: HTTP Basic against the listed users."""
-        users = dict(u.split(":", 1) for u in self.shared.cmd_opts.auth.split(",") if ":" in u)
-        scheme, _, value = (request.headers.get("authorization") or "").partition(" ")
-        try:
-            user, _, password = base64.b64decode(value).decode().partition(":")
-        except ValueError:
-            user = password = ""
-        if scheme.lower() != "basic" or not user or not compare_digest(users.get(user, "\0"), password):
-            raise HTTPException(401, "Unauthorized", headers={"WWW-Authenticate": "Basic"})
-
     def load_extension(self, *argv: str) -> None:
         runpy.run_path(os.path.join(ROOT, "preload.py"))["preload"](self.parser)
         self.shared.cmd_opts = self.parser.parse_args(list(argv))
@@ -279,6 +272,7 @@ class Host:
         self.callbacks.fire("app_started", None, self.app)
         self.callbacks.fire("model_loaded", object())
         self.list_available_networks()
+        self.shared.extra_networks[0].create_items("txt2img")  # the Networks panel lists its cards once
 
     def list_available_networks(self) -> None:
         self.available.clear()
@@ -346,9 +340,9 @@ class Host:
                 self.state.sampling_step = step
                 time.sleep(self.step_seconds)
             self.lora_common.extra_network_lora.deactivate(p)  # inside processing, before any postprocess
-            images = [_image(p)]
-            result = types.SimpleNamespace(images=images, infotexts=[f"{p.prompt}\nSteps: {p.steps}"], seed=1234,
-                                           info="")
+            images, info = [_image(p)], f"{p.prompt}\nSteps: {p.steps}"
+            images[0].info["parameters"] = info  # as the host sets on every processed image
+            result = types.SimpleNamespace(images=images, infotexts=[info], seed=1234, info="")
             self.processed.append(p)
             if not self.state.interrupted:  # skipped for interrupted jobs, as in the host
                 for script in scripts:
@@ -380,23 +374,3 @@ def _image(p):
     if source is not None:
         return source.convert("RGB").resize(size)
     return Image.new("RGB", size, (128, 128, 128))
-
-
-def _host_error_handlers(app) -> None:
-    """SDNext's API middleware answers every exception itself: an HTTPException with its status, anything
-    else (FastAPI's RequestValidationError included, which has no status_code) with a 500."""
-    from fastapi.responses import JSONResponse
-    from starlette.exceptions import HTTPException
-
-    def answer(e: Exception):
-        code = vars(e).get("status_code", 500)
-        return JSONResponse(status_code=code, content={"error": type(e).__name__, "code": code,
-                                                       "detail": str(vars(e).get("detail", "")), "errors": str(e)})
-
-    @app.exception_handler(HTTPException)
-    async def http_exception(_req, e):
-        return answer(e)
-
-    @app.exception_handler(Exception)
-    async def any_exception(_req, e):
-        return answer(e)

@@ -5,6 +5,7 @@ not fit the checkpoint, the host's out-of-memory, a cancelled job that leaves no
 from __future__ import annotations
 
 import os
+import sys
 
 from fastapi.testclient import TestClient
 
@@ -76,6 +77,11 @@ def test_uploads_are_checked_by_pillow(hosted):
 
 def test_control_jobs_through_the_hosts_control_pipeline(hosted):
     host, core = hosted
+    controlnet = sys.modules["modules.control.units.controlnet"]
+    real = list(host.control_models)
+    host.control_models[:] = ["None"]
+    controlnet.list_models()  # seen in a real SDNext: the host lists once while no model is loaded, and keeps it
+    host.control_models[:] = real
     with TestClient(host.app) as client:
         assert client.get(f"{P}/generation/control-models").json() == {"available": True, "models": ["Canny", "Depth"]}
         control = _upload(client, png((0, 0, 255))).json()["id"]
@@ -89,6 +95,11 @@ def test_control_jobs_through_the_hosts_control_pipeline(hosted):
         assert call["models"] == ["Canny"] and call["lock"] is True and call["inits"] is None
         assert call["inputs"][0].getpixel((1, 1)) == (0, 0, 255)
         assert pixel(client.get(f"{P}/jobs/{job.id}/images/0").content)[0] == (0, 0, 255)
+        assert job.result["infotexts"] == ["blue\nSteps: 3"]  # the infotext, never the host's HTML of it
+        assert core.recorder.flush(10)  # recorded as our other jobs are (seen in a real SDNext: it was not)
+        events = core.analytics.list_usage()["items"]
+        assert [(e["source"], e["prompt"], e["outcome"]) for e in events] == [("job", "blue <lora:hosted:1>", "done")]
+        assert [(x["prompt_name"], x["status"]) for x in events[0]["loras"]] == [("hosted", "applied")]
         assert [n.name for n in host.loaded_networks] == ["hosted"] and not host.queue_lock.locked()
         # with a separate init image: input type 2, the init image goes through
         r = client.post(f"{P}/jobs", json={**SMALL, "kind": "control", "prompt": "g", "control_image": control,

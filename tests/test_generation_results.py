@@ -91,6 +91,9 @@ def test_preview_generation_names_the_file_as_the_host_does(hosted):
         wait_for(lambda: os.path.exists(target))
         assert pixel(target)[1] == (64, 64)
         wait_for(lambda: core.catalog.get("hosted")["previews"])
+        # the host's Networks page shows the new preview without the user pressing the host's refresh
+        page = host.shared.extra_networks[0]
+        wait_for(lambda: {i["name"]: i["preview"] for i in page.items}.get("hosted") == target)
         again = client.post(f"{P}/generation/previews", json={**SMALL, "loras": ["hosted", "nope"]}).json()
         assert again["queued"] == [] and {s["reason"] for s in again["skipped"]} == {
             "it has a preview (ask to replace it)", "no such LoRA"}

@@ -183,6 +183,26 @@ def test_send_and_run_with_warnings(setup):
     assert r.status_code == 422 and "nowhere" in r.json()["error"]["message"]
 
 
+def test_tags_in_a_saved_prompt_reach_the_host_once(setup):
+    # seen in a real SDNext: a recipe saved with its tag in the prompt and in the stack was sent and run as
+    # "a cat <lora:cat_style:0.7> <lora:cat_style:0.7>", and the host applied the LoRA twice
+    core, client, _paths = setup
+    rec = client.post(P, json={"prompt": "a cat <lora:cat_style:0.7> on a roof, <lora:old_name_v2:0.3>",
+                               "loras": [{"name": "cat_style", "weight": 0.5}], "steps": 8, "width": 512,
+                               "height": 512}).json()
+    assert rec["prompt"] == "a cat on a roof"  # the tags left the prompt; the stack's own weight wins
+    assert [(lo["name"], lo["weight"], lo["present"]) for lo in rec["loras"]] == [
+        ("cat_style", 0.5, True), ("old_name_v2", 0.3, True)]
+    sent = client.post(f"{P}/{rec['id']}/send").json()
+    assert sent["prompt"] == "a cat on a roof <lora:cat_style:0.5> <lora:old_name_v2:0.3>"
+    assert sent["infotext"].count("<lora:cat_style") == 1
+    core.jobs.runner = FakeRunner()
+    job = core.jobs.get(client.post(f"{P}/{rec['id']}/run").json()["id"])
+    assert job.prompt.count("<lora:cat_style") == 1 and job.prompt.count("<lora:old_name_v2") == 1
+    edited = client.patch(f"{P}/{rec['id']}", json={"prompt": "a dog <lora:cat_style:0.9>"}).json()
+    assert edited["prompt"] == "a dog" and [lo["weight"] for lo in edited["loras"]] == [0.5, 0.3]
+
+
 def test_from_a_recorded_generation(setup):
     core, client, paths = setup
     from datetime import datetime, timezone

@@ -15,6 +15,7 @@ import threading
 import types
 from collections.abc import Callable
 
+from . import recording
 from .jobs_runner import _poll, _report, open_image
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,12 @@ def control_models() -> list[str] | None:
     except ImportError:
         return None
     try:
-        models = controlnet.list_models()
+        # refresh: the host lists once and keeps that list, made before a model was loaded (only 'None') or
+        # for the model type loaded then; its own control tab refreshes the same way
+        try:
+            models = controlnet.list_models(refresh=True)
+        except TypeError:  # a host whose list takes no argument
+            models = controlnet.list_models()
     except Exception:  # the host failed to list them: say "none" rather than fail the request
         log.exception("the host's control models could not be listed")
         return []
@@ -43,9 +49,25 @@ def _sampler_index(name: str | None) -> int | None:
         return None
 
 
-def run_control(job, progress: Callable[[int, int], None], shared) -> tuple[object, bool]:
-    """Run the job through the host's control entry point, under the caller's queue lock.
+def run_control(job, progress: Callable[[int, int], None], shared, recorder=None) -> tuple[object, bool]:
+    """Run the job through the host's control entry point, under the caller's queue lock; recorded in the
+    usage as our other jobs are (the host's `p` stays inside its control pipeline: the event is ours).
     Returns (a Processed-like object, interrupted)."""
+    req = job.request
+    p = types.SimpleNamespace(prompt=job.prompt, negative_prompt=req.negative_prompt, seed=req.seed, steps=req.steps,
+                              width=req.width, height=req.height, sampler_name=req.sampler or "Default")
+    recording.attach(p, recording.start_event(p, source="job") if recorder is not None else None)
+    done = False
+    try:
+        processed, interrupted = _run(job, progress, shared)
+        done = bool(processed.images) and not interrupted
+        return processed, interrupted
+    finally:
+        if recorder is not None:
+            recording.finish(p, recorder, done=done)
+
+
+def _run(job, progress: Callable[[int, int], None], shared) -> tuple[object, bool]:
     from modules.control import run, unit
 
     req = job.request
@@ -79,5 +101,6 @@ def run_control(job, progress: Callable[[int, int], None], shared) -> tuple[obje
         if "interrupt" in message.lower():
             return types.SimpleNamespace(images=[], infotexts=[], seed=None), True
         raise RuntimeError(f"the host's control pipeline stopped: {message[:300]}")
-    infotexts = [info] * len(images or [])
+    # the generator's text is HTML for the host's page; each processed image carries the infotext itself
+    infotexts = [(getattr(im, "info", None) or {}).get("parameters") or info for im in images or []]
     return types.SimpleNamespace(images=images or [], infotexts=infotexts, seed=req.seed), interrupted

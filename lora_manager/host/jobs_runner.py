@@ -64,7 +64,7 @@ class HostRunner:
             from .control import run_control
 
             with call_queue.queue_lock:  # held for this job only, as for the others
-                processed, interrupted = run_control(job, progress, shared)
+                processed, interrupted = run_control(job, progress, shared, self.recorder)
             return self._save(job, processed, interrupted)
         req = job.request
         stop = threading.Event()

@@ -168,6 +168,24 @@ def refresh_host_list() -> None:
     refresh = getattr(lora_registry(), "list_available_networks", None)
     if refresh is not None:
         refresh()
+        refresh_lora_page()
+
+
+def refresh_lora_page() -> None:
+    """Re-list the host's Lora networks page, as SDNext's own refresh does: the page keeps its cards (and
+    their preview paths) until then, so a preview we wrote showed as missing in the host's Networks panel
+    and in `GET /sdapi/v1/extra-networks` until the user pressed the host's refresh."""
+    try:
+        from modules import shared
+    except ImportError:
+        return
+    for page in list(getattr(shared, "extra_networks", None) or []):
+        if getattr(page, "name", "") != "lora" or not hasattr(page, "create_items"):
+            continue
+        page.refresh_time = 0  # the page's cached items are older than anything now
+        if hasattr(page, "page_time"):
+            page.page_time = 0  # and its HTML is drawn again when next shown
+        page.create_items("txt2img")
 
 
 def lora_registry():

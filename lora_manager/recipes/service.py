@@ -20,6 +20,22 @@ from .parse import Parsed, parse_texts
 from .parse.infotext import stack, strip_tags
 
 COVER_DIR = "recipe-covers"
+LORA_KEYS = ("name", "weight", "te", "unet", "blocks", "sha256", "tensor_sha256", "civitai_model_id",
+             "civitai_version_id")
+
+
+def fold_tags(prompt: str, loras: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """A recipe's prompt holds no `<lora:...>` tags: they leave it, and those of LoRAs the stack does not name
+    join the stack (the stack's own entry wins). Sent or run, the stack's tags are added back once; a tag
+    left in the prompt as well reached the host twice and applied the LoRA at twice its weight."""
+    found = stack(prompt or "")
+    if not found:
+        return prompt, loras
+    named = {lo["name"].lower() for lo in loras}
+    extra = [lo for lo in found if lo["name"].lower() not in named]
+    if extra:
+        extra = validate({"loras": extra})["loras"]
+    return strip_tags(prompt), list(loras) + extra
 
 
 class Recipes:
@@ -88,6 +104,7 @@ class Recipes:
     # --- writing ---------------------------------------------------------------------------------
     def create(self, data: dict[str, Any], *, source: str = "manual", cover: bytes | None = None) -> dict[str, Any]:
         values = validate(data)
+        values["prompt"], values["loras"] = fold_tags(values["prompt"], values["loras"])
         values["loras"] = matching.settle(self.catalog, values["loras"])
         if not values.get("base_model"):
             values["base_model"] = self._stack_family(values["loras"])
@@ -107,6 +124,10 @@ class Recipes:
         values = validate(data, partial=True)
         if not values:
             raise InvalidInput("nothing to change: give at least one field")
+        if values.get("prompt") and stack(values["prompt"]):
+            known = values["loras"] if values.get("loras") is not None else [
+                {k: lo.get(k) for k in LORA_KEYS} for lo in self.get(recipe_id)["loras"]]
+            values["prompt"], values["loras"] = fold_tags(values["prompt"], known)
         if values.get("loras") is not None:
             values["loras"] = matching.settle(self.catalog, values["loras"])
         for key in ("title", "prompt", "negative_prompt", "notes"):
