@@ -24,6 +24,7 @@ from .records import ProbeResult
 from .walker import FileEntry
 
 _LEN = struct.Struct("<I")
+DEFER = "--defer-training-tags"  # the worker's argument: training tags left for later
 
 
 def _write(stream, obj) -> None:
@@ -52,10 +53,12 @@ _FINISHED = object()
 
 
 class ProbePool:
-    """Run `probe_many` over chunks of entries in `workers` subprocesses."""
+    """Run `probe_many` over chunks of entries in `workers` subprocesses (`training_tags` False: the
+    workers leave training tags for the background pass, `probe.probe`'s `training`)."""
 
-    def __init__(self, workers: int = 2):
+    def __init__(self, workers: int = 2, *, training_tags: bool = True):
         self.workers = max(1, workers)
+        self.training_tags = training_tags
         self._ready: list[subprocess.Popen] = []  # started by `start`, not yet given work
 
     def start(self) -> ProbePool:
@@ -80,7 +83,7 @@ class ProbePool:
         env = dict(os.environ)
         env["PYTHONPATH"] = pkg_parent + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         return subprocess.Popen(
-            [sys.executable, "-m", "lora_manager.library.probe_pool"],
+            [sys.executable, "-m", "lora_manager.library.probe_pool", *([] if self.training_tags else [DEFER])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=pkg_parent,
         )
 
@@ -177,13 +180,14 @@ def _serve() -> None:
     # The host's process is never switched: in-process probing keeps the collector on.
     gc.disable()
 
+    training = DEFER not in sys.argv[1:]
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the protocol
     while True:
         entries = _read(stdin)
         if entries is None:
             return
-        _write(stdout, [result.pack() for result in probe_many(entries)])
+        _write(stdout, [result.pack() for result in probe_many(entries, training=training)])
 
 
 if __name__ == "__main__":
