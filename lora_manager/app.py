@@ -163,7 +163,8 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
         # A scan that read sidecars of hashed files anew picks Civitai model versions again with the hashes.
         scans=ScanService(scanner, hasher, events, after_scan=lambda report: civitai[0].resolve_sidecar_versions()
                           if report.changed or report.moved or report.returned else None,
-                          training=TrainingTagsPass(stores.training, on_filled=events.library_changed)),
+                          training=TrainingTagsPass(stores.training, workers=settings.scan_workers,
+                                                   on_filled=events.library_changed)),
         files=files, catalog=catalog,
         jobs=_jobs(settings, db, catalog, events, family),  # a host adapter gives it a runner
         recorder=Recorder(stores.usage, on_event=events.publish), analytics=analytics,

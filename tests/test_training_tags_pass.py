@@ -48,7 +48,7 @@ def _expected(path: str) -> list[list]:
     return [list(t) for t in training_tags(read_header(path).metadata)]
 
 
-def test_a_pooled_scan_leaves_the_tags_and_the_pass_fills_every_one(make_app, library, big_library):
+def test_a_pooled_scan_leaves_the_tags_and_the_pass_fills_every_one(make_app, library, big_library, monkeypatch):
     app = make_app(library, scan_workers=2)
     report = app.scanner.scan()  # the scan alone: what the cold index times
     assert report.new == big_library
@@ -61,6 +61,12 @@ def test_a_pooled_scan_leaves_the_tags_and_the_pass_fills_every_one(make_app, li
 
     filled: list[int] = []
     app.scans.training.on_filled = filled.extend
+    from lora_manager.sync import training as training_module
+
+    def not_here(*_):
+        raise AssertionError("a large pass reads in the header workers, not in this process")
+
+    monkeypatch.setattr(training_module, "read_training_tags_safely", not_here)
     app.scans.training.wake()
     assert app.scans.training.wait(60)
     stored = _stored(app.db)
@@ -140,9 +146,9 @@ def test_the_store_writes_only_rows_that_still_wait_for_the_file_read(db):
 def test_a_reader_bug_on_one_file_does_not_stop_the_pass(make_app, library, big_library, monkeypatch):
     app = make_app(library, scan_workers=2)
     app.scanner.scan()
-    from lora_manager.sync import training as training_module
+    from lora_manager.library import training_tags as reader
 
-    real = training_module.read_training_tags
+    real = reader.read_training_tags
     bad = str(library / "f0" / "lora_0002.safetensors")
 
     def odd(path, size, digest):
@@ -150,9 +156,28 @@ def test_a_reader_bug_on_one_file_does_not_stop_the_pass(make_app, library, big_
             raise ValueError("a bug")
         return real(path, size, digest)
 
-    monkeypatch.setattr(training_module, "read_training_tags", odd)
-    run = TrainingTagsPass(app.scans.training.store)
+    monkeypatch.setattr(reader, "read_training_tags", odd)
+    run = TrainingTagsPass(app.scans.training.store, workers=1)  # in this process, where the bug is put
     run.wake()
     assert run.wait(60)
     stored = _stored(app.db)
     assert stored[bad] == "[]" and "null" not in stored.values()  # recorded as none, not asked for at every scan
+
+
+def test_dead_workers_leave_the_pass_to_this_process(make_app, library, big_library, monkeypatch):
+    import subprocess
+    import sys
+
+    from lora_manager.library.probe_pool import ProbePool
+
+    app = make_app(library, scan_workers=2)
+    app.scanner.scan()
+
+    def broken_spawn(self):
+        return subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.buffer.read(10); sys.exit(3)"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    monkeypatch.setattr(ProbePool, "_spawn", broken_spawn)
+    app.scans.training.wake()
+    assert app.scans.training.wait(60)
+    assert "null" not in _stored(app.db).values() and app.scans.training.filled == big_library

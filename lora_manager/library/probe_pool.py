@@ -6,7 +6,9 @@ script; fork is unsafe in a process with threads and a GPU context. A
 subprocess running this module imports only the library readers.
 
 Protocol: 4-byte little-endian length, then a pickle. Parent sends a list
-of FileEntry; the worker answers with the list of packed ProbeResults. EOF ends it.
+of FileEntry; the worker answers with the list of packed ProbeResults. Or it sends
+(TRAINING, [(id, path, size, header digest), ...]) and the worker answers with
+[(id, training tags or None), ...] (sync/training.py's pass). EOF ends it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .walker import FileEntry
 
 _LEN = struct.Struct("<I")
 DEFER = "--defer-training-tags"  # the worker's argument: training tags left for later
+TRAINING = "training-tags"  # a request for training tags alone (see the protocol above)
 
 
 def _write(stream, obj) -> None:
@@ -174,6 +177,7 @@ def _serve() -> None:
     import gc
 
     from .probe import probe_many
+    from .training_tags import read_training_tags_safely
 
     # This worker process is ours alone: parsing headers allocates many short-lived containers and
     # holds no cycles, so the collector's passes cost more than the parse (docs/performance.md).
@@ -187,6 +191,9 @@ def _serve() -> None:
         entries = _read(stdin)
         if entries is None:
             return
+        if isinstance(entries, tuple) and entries[0] == TRAINING:
+            _write(stdout, [(lid, read_training_tags_safely(*item)) for lid, *item in entries[1]])
+            continue
         _write(stdout, [result.pack() for result in probe_many(entries, training=training)])
 
 
