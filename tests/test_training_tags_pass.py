@@ -135,7 +135,7 @@ def test_the_store_writes_only_rows_that_still_wait_for_the_file_read(db):
     assert [t.id for t in waiting] == ids[:2] and store.waiting_count() == 2  # not the done one, nor a missing file
     assert store.waiting(after=ids[0]) == [waiting[1]]
     wait, stale = waiting
-    moved_on = TrainingTodo(stale.id, stale.path, stale.size, stale.mtime_ns + 1, stale.header_digest)
+    moved_on = TrainingTodo(stale.id, stale.path, stale.size, stale.mtime_ns, "another header")
     done = TrainingTodo(ids[2], "/r/done.safetensors", 10, 5, "d")
     assert store.save([(wait, [["x", 2]]), (moved_on, [["y", 1]]), (done, [["z", 9]])]) == [wait.id]
     with db.engine.connect() as conn:
@@ -181,3 +181,34 @@ def test_dead_workers_leave_the_pass_to_this_process(make_app, library, big_libr
     app.scans.training.wake()
     assert app.scans.training.wait(60)
     assert "null" not in _stored(app.db).values() and app.scans.training.filled == big_library
+
+
+def test_with_several_hosts_each_reads_the_files_where_it_sees_them(tmp_path, library, big_library):
+    import shutil
+
+    from lora_manager.app import build
+    from lora_manager.settings import Settings
+
+    from .conftest import pg_schema
+
+    copy = tmp_path / "copy"
+    shutil.copytree(library, copy)
+    with pg_schema() as url:
+        apps = [build(Settings(lora_dirs=[str(root)], data_dir=str(tmp_path / f"data-{name}"), db_url=url,
+                               host_id=name, scan_workers=2, embed_model="off"))
+                for name, root in (("a", library), ("b", copy))]
+        try:
+            for app in apps:
+                app.scanner.scan()  # the scans alone: both leave the tags
+            shutil.rmtree(library)  # host a's files are gone: the rows' paths are a's
+            b = apps[1]
+            assert "null" in _stored(b.db).values()
+            b.scans.training.wake()
+            assert b.scans.training.wait(60)
+            stored = _stored(b.db)
+            assert "null" not in stored.values() and b.scans.training.filled == big_library
+            one = json.loads(stored[str(library / "f0" / "lora_0003.safetensors")])
+            assert one == _expected(str(copy / "f0" / "lora_0003.safetensors"))
+        finally:
+            for app in apps:
+                app.close()

@@ -2,8 +2,8 @@
 
 A large scan's header workers leave `training_tags` as JSON null (`library/probe.py`); the background
 pass of `sync/training.py` reads them from the files and writes them here. A row is written only if
-it still waits and still describes the file that was read (same size, mtime and header bytes), so a
-rescan that rewrote it meanwhile always wins.
+it still waits and still describes the header that was read (same size and header bytes), so a
+rescan that rewrote it meanwhile always wins. With several hosts, each reads the files where it sees them.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from sqlalchemy import Text, and_, func, select, type_coerce
 
 from ..library.records import NOT_READ as NOT_READ_JSON
 from .base import L
+from .host_models import FileLocation
 from .db import Db
 from .failures import retry_conflicts
 from .scan_store import ON_DISK
 
+FL = FileLocation.__table__
 NOT_READ = NOT_READ_JSON.decode()  # the stored text of training tags not read yet
 
 
@@ -46,8 +48,8 @@ class TrainingTagStore(ABC):
 
     @abstractmethod
     def save(self, done: list[tuple[TrainingTodo, list[list]]]) -> list[int]:
-        """Store each row's tags where the row still waits and has the todo's size, mtime and header
-        digest; return the ids written."""
+        """Store each row's tags where the row still waits and has the todo's size and header digest
+        (the header read); return the ids written."""
 
 
 class SqlTrainingTagStore(TrainingTagStore):
@@ -60,8 +62,13 @@ class SqlTrainingTagStore(TrainingTagStore):
         return and_(type_coerce(L.c.training_tags, Text) == NOT_READ, L.c.state.in_(ON_DISK))
 
     def waiting(self, after: int = 0, limit: int = 500) -> list[TrainingTodo]:
-        q = (select(L.c.id, L.c.path, L.c.size, L.c.mtime_ns, L.c.header_digest)
-             .where(self._waits(), L.c.id > after).order_by(L.c.id).limit(limit))
+        if self.db.host is None:
+            q = select(L.c.id, L.c.path, L.c.size, L.c.mtime_ns, L.c.header_digest).where(self._waits())
+        else:  # several hosts: the file where this host sees it (the row holds the last writer's path)
+            q = (select(L.c.id, FL.c.path, FL.c.size, FL.c.mtime_ns, L.c.header_digest)
+                 .select_from(L.join(FL, and_(FL.c.lora_id == L.c.id, FL.c.host_id == self.db.host)))
+                 .where(type_coerce(L.c.training_tags, Text) == NOT_READ, FL.c.state.in_(ON_DISK)))
+        q = q.where(L.c.id > after).order_by(L.c.id).limit(limit)
         with self.db.engine.connect() as conn:
             return [TrainingTodo(*r) for r in conn.execute(q)]
 
@@ -75,15 +82,17 @@ class SqlTrainingTagStore(TrainingTagStore):
             return []
         ph = "?" if self.db.dialect == "sqlite" else "%s"
         # Straight to the driver, as the hashes are written: the tags are already JSON text.
+        # The tags come from the header alone: the same size and header bytes are the same tags (the
+        # mtime is not asked: it differs between hosts that each have a copy).
         sql = (f"UPDATE loras SET training_tags = {ph} WHERE id = {ph} AND training_tags = '{NOT_READ}' "
-               f"AND size = {ph} AND mtime_ns = {ph} AND header_digest IS NOT DISTINCT FROM {ph}")
+               f"AND size = {ph} AND header_digest IS NOT DISTINCT FROM {ph}")
         if self.db.dialect == "sqlite":
             sql = sql.replace("IS NOT DISTINCT FROM", "IS")
         done = sorted(done, key=lambda d: d[0].id)
         written: list[int] = []
         with self.db.engine.begin() as conn:  # SQLite: in our writer's turn (retry_conflicts)
             for t, tags in done:
-                p = (orjson.dumps(tags).decode(), t.id, t.size, t.mtime_ns, t.header_digest)
+                p = (orjson.dumps(tags).decode(), t.id, t.size, t.header_digest)
                 if conn.exec_driver_sql(sql, p).rowcount:
                     written.append(t.id)
         return written
