@@ -212,3 +212,24 @@ def test_with_several_hosts_each_reads_the_files_where_it_sees_them(tmp_path, li
         finally:
             for app in apps:
                 app.close()
+
+
+def test_tags_left_by_an_earlier_process_are_read_at_the_first_scan_and_unchanged_rescans_skip_the_look(
+        make_app, library, big_library):
+    first = make_app(library, scan_workers=2)
+    first.scanner.scan()  # the process ends before its pass ran
+    first.close()
+    later = make_app(library, scan_workers=2)
+    woken: list[int] = []
+    real = later.scans.training.wake
+    later.scans.training.wake = lambda: (woken.append(1), real())[1]
+    report = later.scan(hash_after=False)
+    assert report.unchanged == big_library and report.new == 0
+    assert "null" not in _stored(later.db).values() and woken == [1]
+    later.scan(hash_after=False)
+    assert woken == [1]  # nothing written, nothing left from before: no look
+    write_lora(library / "new.safetensors", seed=777, metadata={"ss_tag_frequency": _freq(7)})
+    later.scan(hash_after=False)
+    assert woken == [1, 1]
+    new = str(library / "new.safetensors")
+    assert json.loads(_stored(later.db)[new]) == _expected(new)

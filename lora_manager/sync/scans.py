@@ -26,6 +26,7 @@ class ScanService:
         self.scanner = scanner
         self.hasher = hasher
         self.training = training  # reads the training tags a large scan left out, after it (sync/training.py)
+        self._training_looked = False
         self.events = events
         self.after_scan = after_scan  # in the scan's thread, before hashing starts (Civitai sidecar versions)
         self._publish: Callable[[dict[str, Any]], None] = events.publish
@@ -43,7 +44,11 @@ class ScanService:
         hashes (calling `wait_hook()` while waiting) and count duplicates again, since duplicates are
         known only from full hashes; with `wait_training`, wait for the training tags."""
         report = self.scanner.scan(progress)
-        if self.training is not None:
+        if self.training is not None and (report.new or report.changed or report.moved or report.returned
+                                          or not self._training_looked):
+            # Only a scan that wrote rows leaves tags to read, and the first one of this process (rows an
+            # earlier process left waiting): an unchanged rescan of 100k rows skips the look (~1 s).
+            self._training_looked = True
             self.training.wake()
         if report.new or report.changed or report.moved or report.missing or report.returned:
             self.events.library_changed()

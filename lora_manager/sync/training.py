@@ -2,7 +2,8 @@
 
 A scan that reads headers in worker processes leaves each row's training tags as JSON null (ranking
 `ss_tag_frequency`'s thousands of tags was a third of the probe's time; nothing lists or searches by
-them), so the library is listed and searchable sooner. After every scan this pass reads them: a
+them), so the library is listed and searchable sooner. After a scan that wrote rows (and the first scan
+of a process: rows an earlier one left waiting) this pass reads them: a
 daemon thread gathers the waiting rows by id, has each file's header read again (8 + N bytes, usually
 still in the page cache) by header worker processes when many wait (so the reading costs the
 host's process nothing but the writes), and stores the tags where the row still describes that file. Readers take
