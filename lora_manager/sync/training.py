@@ -2,13 +2,13 @@
 
 A scan that reads headers in worker processes leaves each row's training tags as JSON null (ranking
 `ss_tag_frequency`'s thousands of tags was a third of the probe's time; nothing lists or searches by
-them), so the library is listed and searchable sooner. After a scan that wrote rows (and the first scan
-of a process: rows an earlier one left waiting) this pass reads them: a
-daemon thread gathers the waiting rows by id, has each file's header read again (8 + N bytes, usually
-still in the page cache) by header worker processes when many wait (so the reading costs the
-host's process nothing but the writes), and stores the tags where the row still describes that file. Readers take
-null as "none yet" (the entry shows an empty list); the listeners of `library.changed` (the
-recommender) hear of the rows filled in, as after an edit. It exits when nothing is left.
+them), so the library is listed and searchable sooner. After a scan that wrote rows (and the first
+scan of a process: rows an earlier one left waiting) this pass reads them: a daemon thread gathers
+the waiting rows by id, has each file's header read again (8 + N bytes, usually still in the page
+cache) by header worker processes when many wait (the host's process then only writes), and stores
+the tags where the row still has the header read. Readers take null as "none yet" (the entry shows
+an empty list); the listeners of `library.changed` (the recommender) hear of the rows filled in, as
+after an edit. It exits when nothing is left.
 """
 
 from __future__ import annotations
