@@ -28,6 +28,7 @@ from .storage.recipe_store import SqlRecipeStore
 from .usage.recorder import Recorder
 from .usage.retention import UsageRetention
 from .sync.scans import ScanService
+from .sync.training import TrainingTagsPass
 from .settings import Settings
 from .storage.db import Db, open_db
 from .storage.opening import check_location
@@ -104,8 +105,9 @@ class App:
         return self.family()
 
     def scan(self, progress=None, *, hash_after: bool = True, wait_hashes: bool = False, wait_hook=None):
-        """Scan, then hash in the background (see ScanService.run)."""
-        return self.scans.run(progress, hash_after=hash_after, wait_hashes=wait_hashes, wait_hook=wait_hook)
+        """Scan, then hash in the background (see ScanService.run); return once the training tags are read."""
+        return self.scans.run(progress, hash_after=hash_after, wait_hashes=wait_hashes, wait_hook=wait_hook,
+                              wait_training=True)
 
     def close(self) -> None:
         if hasattr(self.jobs, "stop"):
@@ -117,6 +119,7 @@ class App:
         self.transfer.close()
         self.recorder.flush(10)
         self.hasher.stop()
+        self.scans.training.stop()
         if self.hosts is not None:
             self.hosts.stop()
         self.db.close()
@@ -159,7 +162,10 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
         settings=settings, db=db, events=events, scanner=scanner, hasher=hasher,
         # A scan that read sidecars of hashed files anew picks Civitai model versions again with the hashes.
         scans=ScanService(scanner, hasher, events, after_scan=lambda report: civitai[0].resolve_sidecar_versions()
-                          if report.changed or report.moved or report.returned else None), files=files, catalog=catalog,
+                          if report.changed or report.moved or report.returned else None,
+                          training=TrainingTagsPass(stores.training, workers=settings.scan_workers,
+                                                   on_filled=events.library_changed)),
+        files=files, catalog=catalog,
         jobs=_jobs(settings, db, catalog, events, family),  # a host adapter gives it a runner
         recorder=Recorder(stores.usage, on_event=events.publish), analytics=analytics,
         retention=UsageRetention(analytics.compact, settings.usage_retention_days),

@@ -107,13 +107,13 @@ def test_a_cold_index_starts_its_workers_during_the_walk_and_uses_them(make_app,
 
     monkeypatch.setattr(scanner, "walk", watched_walk)
     app = make_app(library, scan_workers=2)
-    report = app.scan(hash_after=False)
+    report = app.scanner.scan()  # the scan alone (the training tags pass after it starts workers of its own)
     assert report.new == big_library
     assert walk_done_at == [2]  # both started while the walk still ran
     assert len(spawned) == 2  # and the reading used them: no second set
     assert all(p.returncode == 0 for p in spawned)
     (library / "f0" / "lora_0000.safetensors").unlink()
-    app.scan(hash_after=False)  # a rescan: nothing to read in workers, none started
+    app.scanner.scan()  # a rescan: nothing to read in workers, none started
     assert len(spawned) == 2
 
 

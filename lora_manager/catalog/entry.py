@@ -132,7 +132,9 @@ ENTRY: tuple[Field, ...] = (
           lambda r: r.u_triggers if r.u_triggers is not None else (r.triggers or []), "card", raw=True),
     Field("extracted_triggers", list[str], ("triggers",), lambda r: r.triggers or [], raw=True),
     Field("user_triggers", list[str], ("u_triggers",), attrgetter("u_triggers"), raw=True),
-    Field("training_tags", list[tuple[str, int]], ("training_tags",), lambda r: r.training_tags or [], raw=True),
+    # JSON null (`None`, or "null" as raw text): not read yet (sync/training.py); shown as none so far
+    Field("training_tags", list[tuple[str, int]], ("training_tags",),
+          lambda r: r.training_tags if r.training_tags and r.training_tags != "null" else [], raw=True),
     Field("source_tags", list[str], ("source_tags",), lambda r: r.source_tags or [], raw=True),
     Field("tags", list[str], ("tags",), lambda r: [], "list"),  # filled by the store from the tag table
     Field("favorite", bool, ("u_favorite",), lambda r: bool(r.u_favorite), "card"),

@@ -169,7 +169,9 @@ def _sidecar_values(sidecars: list[SidecarFacts], attr: str) -> list[Any]:
 
 
 def normalise(header: Header | None, sidecars: list[SidecarFacts], previews: list[Preview],
-              file_name: str) -> LoraFacts:
+              file_name: str, *, training: bool = True) -> LoraFacts:
+    """`training` False: the training tags are left for later (None; sync/training.py reads them after a
+    large scan, off the index's path)."""
     meta = header.metadata if header else {}
     tensors = header.tensors if header else {}
     good = [s for s in sidecars if s.error is None]
@@ -196,7 +198,7 @@ def normalise(header: Header | None, sidecars: list[SidecarFacts], previews: lis
     for s in good:
         triggers += s.triggers
     facts.triggers = dedupe(triggers)
-    facts.training_tags = training_tags(meta)
+    facts.training_tags = training_tags(meta) if training else None
     tags = split_words(meta.get("modelspec.tags")) + split_words(meta.get("ssmd_tags"))
     for s in good:
         tags += s.tags

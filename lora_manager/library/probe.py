@@ -11,7 +11,7 @@ from .header import read_header
 from .metadata import normalise
 from .names import prompt_name
 from .previews import find_previews
-from .records import BaseModel, ProbeResult
+from .records import NOT_READ, BaseModel, ProbeResult
 from .searchtext import search_text
 from .sidecars import read_sidecars
 from .walker import FileEntry
@@ -20,8 +20,10 @@ from .walker import FileEntry
 PICKLE_EXTS = (".pt", ".ckpt")
 
 
-def probe(entry: FileEntry, sha256: str | None = None) -> ProbeResult:
-    """`sha256`: the file's hash when known (after hashing): it picks our version out of a Civitai model sidecar."""
+def probe(entry: FileEntry, sha256: str | None = None, training: bool = True) -> ProbeResult:
+    """`sha256`: the file's hash when known (after hashing): it picks our version out of a Civitai model sidecar.
+    `training` False: training tags are not read here (NOT_READ, JSON null); the background pass of
+    `sync/training.py` reads them after the scan (a large scan's header workers do this)."""
     folder = entry.folder
     base = entry.base
     sidecars = read_sidecars(folder, base, entry.companions, sha256=sha256) if entry.companions else []
@@ -38,7 +40,7 @@ def probe(entry: FileEntry, sha256: str | None = None) -> ProbeResult:
             header = read_header(entry.path, entry.size)
         except BrokenFile as exc:
             state, error = "broken", exc.message
-    facts = normalise(header, sidecars, previews, entry.name)
+    facts = normalise(header, sidecars, previews, entry.name, training=training or header is None)
     other = other_kind(header.tensors, facts.network_type) if header else None
     if other is not None:  # an embedding, VAE, checkpoint or upscaler: kept, but out of the LoRA list
         state, error = "other", other.message
@@ -74,7 +76,7 @@ def probe(entry: FileEntry, sha256: str | None = None) -> ProbeResult:
         resolution=facts.resolution,
         cover_mime=facts.cover_mime,
         triggers=facts.triggers,
-        training_tags=[list(t) for t in facts.training_tags],
+        training_tags=NOT_READ if facts.training_tags is None else [list(t) for t in facts.training_tags],
         source_tags=facts.source_tags,
         meta=facts.metadata,
         sidecars=[_sidecar_row(s) for s in sidecars],
@@ -116,16 +118,17 @@ def _sidecar_row(s) -> dict[str, Any]:
     return row
 
 
-def probe_many(entries: list[FileEntry], hints: list[str | None] | None = None) -> list[ProbeResult]:
-    """Probe a batch (`hints`: each file's SHA-256 when known); a bug on one file is recorded on it,
-    never ends the batch."""
-    return [_probe_safely(e, hints[i] if hints else None) for i, e in enumerate(entries)]
+def probe_many(entries: list[FileEntry], hints: list[str | None] | None = None,
+               training: bool = True) -> list[ProbeResult]:
+    """Probe a batch (`hints`: each file's SHA-256 when known; `training`: see `probe`); a bug on one file
+    is recorded on it, never ends the batch."""
+    return [_probe_safely(e, hints[i] if hints else None, training) for i, e in enumerate(entries)]
 
 
-def _probe_safely(entry: FileEntry, sha256: str | None = None) -> ProbeResult:
+def _probe_safely(entry: FileEntry, sha256: str | None = None, training: bool = True) -> ProbeResult:
     """A reader bug on one odd file must not end a scan of 10k: record it as broken."""
     try:
-        return probe(entry, sha256)
+        return probe(entry, sha256, training)
     except Exception as exc:  # noqa: BLE001 - recorded on the entry, never swallowed
         result = probe(FileEntry(entry.path, entry.root, entry.name, 0, entry.mtime_ns, (), 0))
         result.size, result.companion_sig = entry.size, entry.companion_sig

@@ -6,7 +6,9 @@ script; fork is unsafe in a process with threads and a GPU context. A
 subprocess running this module imports only the library readers.
 
 Protocol: 4-byte little-endian length, then a pickle. Parent sends a list
-of FileEntry; the worker answers with the list of packed ProbeResults. EOF ends it.
+of FileEntry; the worker answers with the list of packed ProbeResults. Or it sends
+(TRAINING, [(id, path, size, header digest), ...]) and the worker answers with
+[(id, training tags or None), ...] (sync/training.py's pass). EOF ends it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from .records import ProbeResult
 from .walker import FileEntry
 
 _LEN = struct.Struct("<I")
+DEFER = "--defer-training-tags"  # the worker's argument: training tags left for later
+TRAINING = "training-tags"  # a request for training tags alone (see the protocol above)
 
 
 def _write(stream, obj) -> None:
@@ -52,10 +56,12 @@ _FINISHED = object()
 
 
 class ProbePool:
-    """Run `probe_many` over chunks of entries in `workers` subprocesses."""
+    """Run `probe_many` over chunks of entries in `workers` subprocesses (`training_tags` False: the
+    workers leave training tags for the background pass, `probe.probe`'s `training`)."""
 
-    def __init__(self, workers: int = 2):
+    def __init__(self, workers: int = 2, *, training_tags: bool = True):
         self.workers = max(1, workers)
+        self.training_tags = training_tags
         self._ready: list[subprocess.Popen] = []  # started by `start`, not yet given work
 
     def start(self) -> ProbePool:
@@ -80,7 +86,7 @@ class ProbePool:
         env = dict(os.environ)
         env["PYTHONPATH"] = pkg_parent + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         return subprocess.Popen(
-            [sys.executable, "-m", "lora_manager.library.probe_pool"],
+            [sys.executable, "-m", "lora_manager.library.probe_pool", *([] if self.training_tags else [DEFER])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=pkg_parent,
         )
 
@@ -171,19 +177,24 @@ def _serve() -> None:
     import gc
 
     from .probe import probe_many
+    from .training_tags import read_training_tags_safely
 
     # This worker process is ours alone: parsing headers allocates many short-lived containers and
     # holds no cycles, so the collector's passes cost more than the parse (docs/performance.md).
     # The host's process is never switched: in-process probing keeps the collector on.
     gc.disable()
 
+    training = DEFER not in sys.argv[1:]
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the protocol
     while True:
         entries = _read(stdin)
         if entries is None:
             return
-        _write(stdout, [result.pack() for result in probe_many(entries)])
+        if isinstance(entries, tuple) and entries[0] == TRAINING:
+            _write(stdout, [(lid, read_training_tags_safely(*item)) for lid, *item in entries[1]])
+            continue
+        _write(stdout, [result.pack() for result in probe_many(entries, training=training)])
 
 
 if __name__ == "__main__":

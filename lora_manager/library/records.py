@@ -78,7 +78,7 @@ class LoraFacts:
     alpha: float | None = None
     base: BaseModel = field(default_factory=lambda: BaseModel(None, None, None))
     triggers: list[str] = field(default_factory=list)
-    training_tags: list[tuple[str, int]] = field(default_factory=list)
+    training_tags: list[tuple[str, int]] | None = field(default_factory=list)  # None: not read yet
     source_tags: list[str] = field(default_factory=list)
     description: str | None = None
     author: str | None = None
@@ -142,7 +142,7 @@ class ProbeResult:
 
     """JSON columns (see JsonList/JsonDict: bytes once packed)."""
     triggers: JsonList
-    training_tags: JsonList  # [[tag, count], ...]
+    training_tags: JsonList  # [[tag, count], ...]; NOT_READ (JSON null): left for the background pass
     source_tags: JsonList
     meta: JsonDict  # raw metadata, large values trimmed
     sidecars: JsonList  # [{kind, name, error?, ...}]: what a person wants to see about each sidecar
@@ -173,5 +173,7 @@ class ProbeResult:
         return ProbeResult, tuple(getattr(self, name) for name in _RESULT_FIELDS)
 
 
+# The stored training tags of a row whose tags are not read yet (JSON null; sync/training.py reads them).
+NOT_READ = b"null"
 PROBE_JSON_FIELDS = ("triggers", "training_tags", "source_tags", "meta", "sidecars", "previews", "suggested")
 _RESULT_FIELDS = tuple(f.name for f in fields(ProbeResult))

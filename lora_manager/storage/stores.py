@@ -13,6 +13,7 @@ from .feedback_store import FeedbackStore, SqlFeedbackStore
 from .fileops_store import FileOpsStore, SqlFileOpsStore
 from .range_store import RangeStore, SqlRangeStore
 from .scan_store import ScanStore, SqlScanStore
+from .training_store import SqlTrainingTagStore, TrainingTagStore
 from .usage_store import SqlUsageStore, UsageStore
 from .user_store import SqlUserStore, UserStore
 
@@ -29,6 +30,7 @@ class Stores:
     feedback: FeedbackStore
     civitai: CivitaiStore
     fileops: FileOpsStore
+    training: TrainingTagStore
 
 
 def sql_stores(db: Db) -> Stores:
@@ -36,4 +38,4 @@ def sql_stores(db: Db) -> Stores:
     return Stores(scan=SqlScanStore(db), catalog=SqlCatalogStore(db), user=SqlUserStore(db), usage=SqlUsageStore(db),
                   analytics=SqlAnalyticsStore(db), ranges=SqlRangeStore(db), autocomplete=SqlAutocompleteStore(db),
                   feedback=SqlFeedbackStore(db), civitai=SqlCivitaiStore(db),
-                  fileops=SqlFileOpsStore(db))
+                  fileops=SqlFileOpsStore(db), training=SqlTrainingTagStore(db))

@@ -221,7 +221,7 @@ class Scanner:
         seen: set[str] = set()
         if total >= POOL_THRESHOLD and self.workers > 1:
             try:
-                for results in (pool or ProbePool(self.workers)).map(parts):
+                for results in (pool or ProbePool(self.workers, training_tags=False)).map(parts):
                     seen.update(r.path for r in results)
                     done += len(results)
                     yield results
@@ -252,7 +252,7 @@ class _EarlyPool:
     def found(self, files: int) -> None:
         if self.workers and self.pool is None and files >= POOL_THRESHOLD:
             try:
-                self.pool = ProbePool(self.workers).start()
+                self.pool = ProbePool(self.workers, training_tags=False).start()
             except OSError as exc:
                 log.warning("header workers did not start early (%s)", exc)
             self.workers = 0

@@ -15,15 +15,18 @@ if TYPE_CHECKING:
     from ..events import EventBus
     from .hasher import Hasher
     from .scanner import ScanReport, Scanner
+    from .training import TrainingTagsPass
 
 log = logging.getLogger(__name__)
 
 
 class ScanService:
     def __init__(self, scanner: Scanner, hasher: Hasher, events: EventBus, *,
-                 after_scan: Callable[[ScanReport], Any] | None = None):
+                 after_scan: Callable[[ScanReport], Any] | None = None, training: TrainingTagsPass | None = None):
         self.scanner = scanner
         self.hasher = hasher
+        self.training = training  # reads the training tags a large scan left out, after it (sync/training.py)
+        self._training_looked = False
         self.events = events
         self.after_scan = after_scan  # in the scan's thread, before hashing starts (Civitai sidecar versions)
         self._publish: Callable[[dict[str, Any]], None] = events.publish
@@ -35,11 +38,18 @@ class ScanService:
         self.last_error: str | None = None
         self._last_emit = 0.0
 
-    def run(self, progress=None, *, hash_after: bool = True, wait_hashes: bool = False, wait_hook=None) -> ScanReport:
-        """Scan here, then hash in the background. With `wait_hashes`, wait for the
-        hashes (calling `wait_hook()` while waiting) and count duplicates again,
-        since duplicates are known only from full hashes."""
+    def run(self, progress=None, *, hash_after: bool = True, wait_hashes: bool = False, wait_hook=None,
+            wait_training: bool = False) -> ScanReport:
+        """Scan here, then read training tags and hash in the background. With `wait_hashes`, wait for the
+        hashes (calling `wait_hook()` while waiting) and count duplicates again, since duplicates are
+        known only from full hashes; with `wait_training`, wait for the training tags."""
         report = self.scanner.scan(progress)
+        if self.training is not None and (report.new or report.changed or report.moved or report.returned
+                                          or not self._training_looked):
+            # Only a scan that wrote rows leaves tags to read, and the first one of this process (rows an
+            # earlier process left waiting): an unchanged rescan of 100k rows skips the look (~1 s).
+            self._training_looked = True
+            self.training.wake()
         if report.new or report.changed or report.moved or report.missing or report.returned:
             self.events.library_changed()
         if self.after_scan is not None:
@@ -54,6 +64,8 @@ class ScanService:
                     if wait_hook:
                         wait_hook()
                 report.duplicate = self.scanner.duplicate_count()
+        if wait_training and self.training is not None:
+            self.training.wait()
         return report
 
     @property

@@ -1,0 +1,135 @@
+"""Training tags after the index: a background pass that reads what a large scan left out.
+
+A scan that reads headers in worker processes leaves each row's training tags as JSON null (ranking
+`ss_tag_frequency`'s thousands of tags was a third of the probe's time; nothing lists or searches by
+them), so the library is listed and searchable sooner. After a scan that wrote rows (and the first
+scan of a process: rows an earlier one left waiting) this pass reads them: a daemon thread gathers
+the waiting rows by id, has each file's header read again (8 + N bytes, usually still in the page
+cache) by header worker processes when many wait (the host's process then only writes), and stores
+the tags where the row still has the header read. Readers take null as "none yet" (the entry shows
+an empty list); the listeners of `library.changed` (the recommender) hear of the rows filled in, as
+after an edit. It exits when nothing is left.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..library.probe_pool import TRAINING, ProbePool, WorkerDied
+from ..library.training_tags import read_training_tags_safely
+from ..storage.training_store import TrainingTagStore, TrainingTodo
+
+log = logging.getLogger(__name__)
+BATCH = 200  # rows read and stored at a time in this process (one short write transaction each)
+CHUNK = 100  # rows per request to a header worker
+PAGE = 5000  # rows asked for at a time while the pass gathers what waits
+POOL_THRESHOLD = 200  # fewer waiting rows are read here: starting workers would cost more
+
+
+class TrainingTagsPass:
+    def __init__(self, store: TrainingTagStore, *, workers: int = 2,
+                 on_filled: Callable[[list[int]], Any] | None = None):
+        self.store = store
+        self.workers = workers  # header worker processes for a large pass (the scan's own count)
+        self.on_filled = on_filled  # ids whose tags were just stored
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._wakeups = 0
+        self._exiting = False
+        self.filled = 0  # rows filled in since this process started
+        self.skipped = 0  # rows whose file was unreadable or not the indexed one (the next scan reads them)
+
+    def wake(self) -> None:
+        """Read whatever waits; start the thread if it is not running (a running pass goes round again)."""
+        with self._lock:
+            self._wakeups += 1
+            if self._thread is None or not self._thread.is_alive() or self._exiting:
+                self._stop.clear()
+                self._exiting = False
+                self._thread = threading.Thread(target=self._run, name="lora-manager-training-tags", daemon=True)
+                self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the pass has ended (True) or the timeout passes (False)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return not self.running
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wait(30)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def status(self) -> dict[str, Any]:
+        return {"running": self.running, "filled": self.filled, "skipped": self.skipped}
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                with self._lock:
+                    seen = self._wakeups
+                self._pass()
+                with self._lock:
+                    if self._wakeups == seen or self._stop.is_set():
+                        self._exiting = True  # a wake from now on starts a new thread
+                        return
+        except Exception:  # a broken database must not kill the host; the next scan wakes it again
+            self._exiting = True
+            log.exception("reading training tags stopped")
+
+    def _pass(self) -> None:
+        """Every waiting row once, in id order (keyset: a row skipped here is not asked for again): in
+        header worker processes when many wait (off this process, which may be the host's), else here."""
+        todo: list[TrainingTodo] = []
+        after = 0
+        while not self._stop.is_set():
+            page = self.store.waiting(after, PAGE)
+            if not page:
+                break
+            todo += page
+            after = page[-1].id
+        if len(todo) >= POOL_THRESHOLD and self.workers > 1:
+            todo = self._pooled(todo)
+        for i in range(0, len(todo), BATCH):
+            if self._stop.is_set():
+                return
+            part = todo[i:i + BATCH]
+            self._store(part, [read_training_tags_safely(t.path, t.size, t.header_digest) for t in part])
+            time.sleep(0)  # let the host's threads in between batches
+
+    def _pooled(self, todo: list[TrainingTodo]) -> list[TrainingTodo]:
+        """Read in header workers; return the rows left unread (all but those answered)."""
+        by_id = {t.id: t for t in todo}
+        requests = [(TRAINING, [(t.id, t.path, t.size, t.header_digest) for t in todo[i:i + CHUNK]])
+                    for i in range(0, len(todo), CHUNK)]
+        answered: set[int] = set()
+        try:
+            for results in ProbePool(self.workers).map(requests):
+                answered.update(lid for lid, _ in results)
+                self._store([by_id[lid] for lid, _ in results], [tags for _, tags in results])
+                if self._stop.is_set():
+                    return []
+        except (WorkerDied, OSError) as exc:
+            log.warning("header workers failed (%s); reading training tags in this process", exc)
+        return [t for t in todo if t.id not in answered]
+
+    def _store(self, part: list[TrainingTodo], tags: list[list[list] | None]) -> None:
+        """Save what was read (None: the file could not be read or is not the indexed one any more)."""
+        done = [(t, got) for t, got in zip(part, tags, strict=True) if got is not None]
+        self.skipped += len(part) - len(done)
+        written = self.store.save(done) if done else []
+        self.filled += len(written)
+        if written and self.on_filled is not None:
+            try:
+                self.on_filled(written)
+            except Exception:  # a listener's bug is not the pass's
+                log.exception("training tags listener failed")
