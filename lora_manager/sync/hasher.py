@@ -17,6 +17,7 @@ from typing import Any
 from collections.abc import Callable
 
 from ..library.hashing import SPLIT_AT, hash_file
+from .background import Rounds
 from .reprobe import reprobe
 from ..storage.catalog_store import CatalogStore
 from ..storage.scan_store import HashResult, ScanStore
@@ -28,60 +29,28 @@ NEVER = 1 << 62
 COLLECT_S = 0.05
 
 
-class Hasher:
+class Hasher(Rounds):
+    thread_name = "lora-manager-hasher"
+
     def __init__(self, scan_store: ScanStore, catalog_store: CatalogStore, *, workers: int = 2,
                  on_event: Callable[[dict[str, Any]], None] | None = None,
                  on_hashed: Callable[[dict[int, str]], Any] | None = None):
+        super().__init__()
         self.scan_store = scan_store
         self.catalog_store = catalog_store  # where files are, for those read again (reprobe)
         self.workers = max(1, workers)
         self.on_event = on_event
         self.on_hashed = on_hashed  # {id: sha256} of the hashes just stored
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._wakeups = 0
         self.done_files = 0
         self.done_bytes = 0
         self.failed = 0
         self.queued_files = 0
         self.queued_bytes = 0
         self.started_at: float | None = None
-        self._exiting = False
         # Drop hashed files from the page cache (a large library must not push the host's models out).
         self.evict_cache = True
 
     # --- control -------------------------------------------------------
-    def wake(self) -> None:
-        """Hash whatever is pending; start the worker thread if it is not running."""
-        with self._lock:
-            self._wakeups += 1
-            if self._thread is None or not self._thread.is_alive() or self._exiting:
-                self._stop.clear()
-                self._exiting = False
-                self._thread = threading.Thread(target=self._run, name="lora-manager-hasher", daemon=True)
-                self._thread.start()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the queue is drained (True) or the timeout passes (False)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            thread = self._thread
-            if thread is None or not thread.is_alive():
-                return True
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            thread.join(remaining if remaining is not None else 1.0)
-            if deadline is not None and time.monotonic() >= deadline:
-                return not thread.is_alive()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.wait(30)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
     def pending_totals(self) -> tuple[int, int]:
         """(files, bytes) waiting for a hash, as the index says now."""
         return self.scan_store.pending_hash_totals()
@@ -144,20 +113,14 @@ class Hasher:
                    for i in range(self.workers)]
         for t in threads:
             t.start()
+        def one_round(first: bool) -> None:
+            if not first:  # woken while hashing: a scan may have changed rows the pass had gone by
+                n, size = self.scan_store.pending_hash_totals()
+                self.queued_files, self.queued_bytes = self.done_files + n, self.done_bytes + size
+            self._pass(todo, done, reprobed)
+
         try:
-            first = True
-            while not self._stop.is_set():
-                with self._lock:
-                    seen = self._wakeups
-                if not first:  # woken while hashing: a scan may have changed rows the pass had gone by
-                    n, size = self.scan_store.pending_hash_totals()
-                    self.queued_files, self.queued_bytes = self.done_files + n, self.done_bytes + size
-                self._pass(todo, done, reprobed)
-                first = False
-                with self._lock:
-                    if self._wakeups == seen:
-                        self._exiting = True  # a wake from now on starts a new thread
-                        break
+            self._rounds(one_round)
         except Exception:  # a broken database must not kill the host; the next wake retries
             self._exiting = True
             log.exception("hashing stopped")

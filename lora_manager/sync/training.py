@@ -14,7 +14,6 @@ after an edit. It exits when nothing is left.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 from ..library.probe_pool import TRAINING, ProbePool, WorkerDied
 from ..library.training_tags import read_training_tags_safely
 from ..storage.training_store import TrainingTagStore, TrainingTodo
+from .background import Rounds
 
 log = logging.getLogger(__name__)
 BATCH = 200  # rows read and stored at a time in this process (one short write transaction each)
@@ -30,58 +30,24 @@ PAGE = 5000  # rows asked for at a time while the pass gathers what waits
 POOL_THRESHOLD = 200  # fewer waiting rows are read here: starting workers would cost more
 
 
-class TrainingTagsPass:
+class TrainingTagsPass(Rounds):
+    thread_name = "lora-manager-training-tags"
+
     def __init__(self, store: TrainingTagStore, *, workers: int = 2,
                  on_filled: Callable[[list[int]], Any] | None = None):
+        super().__init__()
         self.store = store
         self.workers = workers  # header worker processes for a large pass (the scan's own count)
         self.on_filled = on_filled  # ids whose tags were just stored
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._wakeups = 0
-        self._exiting = False
         self.filled = 0  # rows filled in since this process started
         self.skipped = 0  # rows whose file was unreadable or not the indexed one (the next scan reads them)
-
-    def wake(self) -> None:
-        """Read whatever waits; start the thread if it is not running (a running pass goes round again)."""
-        with self._lock:
-            self._wakeups += 1
-            if self._thread is None or not self._thread.is_alive() or self._exiting:
-                self._stop.clear()
-                self._exiting = False
-                self._thread = threading.Thread(target=self._run, name="lora-manager-training-tags", daemon=True)
-                self._thread.start()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the pass has ended (True) or the timeout passes (False)."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-        return not self.running
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.wait(30)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     def status(self) -> dict[str, Any]:
         return {"running": self.running, "filled": self.filled, "skipped": self.skipped}
 
     def _run(self) -> None:
         try:
-            while not self._stop.is_set():
-                with self._lock:
-                    seen = self._wakeups
-                self._pass()
-                with self._lock:
-                    if self._wakeups == seen or self._stop.is_set():
-                        self._exiting = True  # a wake from now on starts a new thread
-                        return
+            self._rounds(lambda _first: self._pass())
         except Exception:  # a broken database must not kill the host; the next scan wakes it again
             self._exiting = True
             log.exception("reading training tags stopped")
