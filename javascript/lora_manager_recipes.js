@@ -10,6 +10,11 @@
   if (LM.recipesLoaded) return;
   LM.recipesLoaded = true;
   const t = (key, vars) => LM.t(key, vars);
+  const SEND_TABS = ['txt2img', 'img2img', 'control'];
+  function hostBox(tab) {
+    const app = typeof window.gradioApp === 'function' ? window.gradioApp() : document;
+    return (app && app.querySelector && app.querySelector(`#${tab}_prompt textarea`)) || document.querySelector(`#${tab}_prompt textarea`);
+  }
 
   class RecipesPanel {
     constructor(app) {
@@ -99,7 +104,8 @@
           r.tags.length ? h('div', { class: 'lm-recipe-tags' }, r.tags.map((tag) => h('button', { class: 'lm-chip', type: 'button', text: tag, onclick: () => { this.filters.tag = tag; this.load(); } }))) : null,
           (r.warnings || []).map((w) => h('div', { class: 'lm-message lm-warn', text: w })),
           h('div', { class: 'lm-actions' },
-            btn(t('rcp.send'), () => this.send(r)), btn(t('rcp.run'), () => this.run(r)), btn(t('rcp.copy_prompt'), () => this.copyPrompt(r)),
+            ...SEND_TABS.filter((tab) => tab === 'txt2img' || this.app.hostMode || hostBox(tab)).map((tab) => btn(t('rcp.send', { tab }), () => this.send(r, tab))),
+            btn(t('rcp.run'), () => this.run(r)), btn(t('rcp.copy_prompt'), () => this.copyPrompt(r)),
             btn(t('rcp.export_json'), () => this.download(r, 'json')), btn(t('rcp.export_png'), () => this.download(r, 'png')),
             btn(t('act.delete'), () => this.remove(r), 'lm-danger'))));
     }
@@ -160,18 +166,22 @@
       } catch (err) { this.say(t('edit.not_saved_toast', { why: err.message }), true); }
     }
 
-    async send(r) {
+    // The host's tab (txt2img, img2img, control) takes the whole recipe: its prompt box gets the
+    // generation parameters and its paste button ("Restore" in SDNext) sets every field from them.
+    async send(r, tab = 'txt2img') {
       try {
         const s = await this.api.post(`/recipes/${r.id}/send`);
         const app = typeof window.gradioApp === 'function' ? window.gradioApp() : document;
-        const box = app.querySelector('#txt2img_prompt textarea');
-        if (!box) { await this.app.copy(s.infotext); this.say(t('rcp.no_txt2img')); return; }
-        box.value = s.infotext; // the host's paste button reads generation parameters from the prompt box
+        const box = hostBox(tab);
+        if (!box) { await this.app.copy(s.infotext); this.say(t('rcp.no_tab', { tab })); return; }
+        box.value = s.infotext;
         box.dispatchEvent(new Event('input', { bubbles: true }));
-        const paste = app.querySelector('#txt2img_paste') || app.querySelector('#paste');
+        const paste = app.querySelector(`#${tab}_paste`) || (tab === 'txt2img' ? app.querySelector('#paste') : null);
         if (paste) paste.click();
-        if (typeof window.switch_to_txt2img === 'function') window.switch_to_txt2img();
-        this.say(s.warnings.length ? `${t('rcp.sent')} ${s.warnings.join('; ')}` : t('rcp.sent'), s.warnings.length > 0);
+        const sw = window[`switch_to_${tab}`];
+        if (typeof sw === 'function') sw();
+        const sent = t('rcp.sent', { tab });
+        this.say(s.warnings.length ? `${sent} ${s.warnings.join('; ')}` : sent, s.warnings.length > 0);
       } catch (err) { this.say(t('rcp.not_sent', { why: err.message }), true); }
     }
 

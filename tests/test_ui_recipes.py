@@ -110,6 +110,22 @@ def test_send_run_copy_and_delete(page, hosted):
     wait_for(lambda: page.evaluate("window.pasted || ''") != "")
     pasted = page.evaluate("window.pasted")
     assert pasted.startswith("a cat <lora:cat_style:0.6>\n") and "Steps: 8" in pasted and "Seed: 3" in pasted
+    assert card.locator("button:text('Send to img2img')").count() == 0  # no img2img tab on this page
+    # a page with the host's img2img tab (prompt box, Restore button, tab switch): the card offers it
+    page.evaluate("""() => {
+      const ta = document.createElement('textarea');
+      const box = document.createElement('div'); box.id = 'img2img_prompt';
+      box.append(ta); document.body.append(box);
+      const b = document.createElement('button'); b.id = 'img2img_paste';
+      b.addEventListener('click', () => { window.pasted2 = ta.value; }); document.body.append(b);
+      window.switch_to_img2img = () => { window.switched = 'img2img'; };
+    }""")
+    page.click(".lm-tab:text('Library')")
+    page.click(".lm-tab:text('Recipes')")
+    card.locator("button:text('Send to img2img')").click()
+    wait_for(lambda: page.evaluate("window.pasted2 || ''") != "")
+    assert page.evaluate("window.pasted2") == pasted and page.evaluate("window.switched") == "img2img"
+    page.wait_for_selector(".lm-recipes-panel .lm-message:has-text('Sent to img2img')")
     card.locator("button:text('Copy prompt')").click()
     wait_for(lambda: page.evaluate("window.LoraManager.clipboard") == "a cat <lora:cat_style:0.6>")
     core.jobs.runner = None
