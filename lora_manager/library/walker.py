@@ -110,7 +110,10 @@ def walk(roots: list[str], skip: set[str] | None = None, link_targets: list[str]
     return result
 
 
-def _scan_folder(folder: str, root: str, stack: list[str], result: WalkResult, fence: Fence | None = None) -> None:
+def _scan_folder(folder: str, root: str, stack: list[str], result: WalkResult, fence: Fence | None = None,
+                 only: set[str] | None = None) -> None:
+    """The LoRAs of one folder with their companion files; `only`: just these paths (the others' files are
+    still seen, so that each companion goes to the LoRA it belongs to, but nothing of theirs is stat'ed)."""
     loras: list[tuple[str, os.DirEntry]] = []
     others: list[os.DirEntry] = []
     try:
@@ -149,10 +152,13 @@ def _scan_folder(folder: str, root: str, stack: list[str], result: WalkResult, f
     if not loras:
         return
     bases = {base for base, _ in loras}
+    if only is not None:
+        loras = [(base, entry) for base, entry in loras if entry.path in only]
+    wanted = {base for base, _ in loras}
     owned: dict[str, list[tuple[str, int, int]]] = {}
     for entry in others:
         owner = _owner(entry.name, bases)
-        if owner is None:
+        if owner is None or owner not in wanted:
             continue
         try:
             st = entry.stat()
@@ -176,7 +182,20 @@ def _scan_folder(folder: str, root: str, stack: list[str], result: WalkResult, f
 
 def entry_for(path: str, root: str) -> FileEntry | None:
     """The FileEntry of one LoRA file, listing only its own folder."""
-    result = WalkResult()
-    _scan_folder(os.path.dirname(os.path.abspath(path)), os.path.abspath(root), [], result)
-    target = os.path.abspath(path)
-    return next((e for e in result.files if e.path == target), None)
+    return entries_for([(path, root)]).get(os.path.abspath(path))
+
+
+def entries_for(files: list[tuple[str, str]]) -> dict[str, FileEntry]:
+    """{path: FileEntry} of LoRA files given as (path, root): each folder listed once, and only the files
+    asked for (and their companions) stat'ed, so that reading again k files of a folder of n costs one
+    listing, not k (the hasher reads again whole batches of one large folder)."""
+    by_folder: dict[tuple[str, str], set[str]] = {}
+    for path, root in files:
+        target = os.path.abspath(path)
+        by_folder.setdefault((os.path.dirname(target), os.path.abspath(root)), set()).add(target)
+    found: dict[str, FileEntry] = {}
+    for (folder, root), wanted in by_folder.items():
+        result = WalkResult()
+        _scan_folder(folder, root, [], result, only=wanted)
+        found.update((e.path, e) for e in result.files)
+    return found

@@ -1,14 +1,16 @@
 """Read again the facts of known files that changed after a scan's walk.
 
 The hasher finds them: the size or mtime it sees is not the row's. Their
-row is brought up to date here (one folder listing and one header read per
+row is brought up to date here (one listing per folder and one header read per
 file), so that the hash can be stored against what is on disk now.
 """
 
 from __future__ import annotations
 
+import os
+
 from ..library.probe import probe_many
-from ..library.walker import entry_for
+from ..library.walker import entries_for
 from ..storage.catalog_store import CatalogStore
 from ..storage.scan_store import HASHABLE, ScanStore
 
@@ -21,13 +23,10 @@ def reprobe(scan_store: ScanStore, catalog_store: CatalogStore, ids: list[int],
     A file that is gone (or a row no longer present) is left to the next scan,
     which marks it missing or sees where it went.
     """
-    entries = []
-    for lid, (path, root, state) in sorted(catalog_store.paths(list(ids)).items()):
-        if state not in HASHABLE:
-            continue
-        entry = entry_for(path, root)
-        if entry is not None:
-            entries.append((lid, entry))
+    rows = [(lid, path, root) for lid, (path, root, state) in sorted(catalog_store.paths(list(ids)).items())
+            if state in HASHABLE]
+    found = entries_for([(path, root) for _, path, root in rows])  # each folder listed once
+    entries = [(lid, found[os.path.abspath(path)]) for lid, path, _ in rows if os.path.abspath(path) in found]
     if not entries:
         return []
     results = probe_many([e for _, e in entries], [(hints or {}).get(lid) for lid, _ in entries])
