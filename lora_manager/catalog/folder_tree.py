@@ -6,31 +6,20 @@ import os
 from typing import Any
 
 from ..library.searchtext import sort_key
-
-MAX_FOLDERS = 50_000  # per root: a tree a person can browse; deeper trees are cut, counts stay right
-
-
-def _disk_folders(root: str, skip: set[str]) -> set[str]:
-    """Folders under `root` ("a/b", "/"-separated), hidden ones and `skip` (the data folder) left out."""
-    out: set[str] = set()
-    for top, dirs, _files in os.walk(root, followlinks=False):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and os.path.join(top, d) not in skip]
-        rel = os.path.relpath(top, root)
-        if rel != ".":
-            out.add(rel.replace(os.sep, "/"))
-        if len(out) >= MAX_FOLDERS:
-            break
-    return out
+from .disk_folders import DiskFolders
 
 
-def folder_tree(roots: list[str], counts: dict[tuple[str, str], int], skip: tuple[str, ...] = ()) -> dict[str, Any]:
+def folder_tree(roots: list[str], counts: dict[tuple[str, str], int], skip: tuple[str, ...] = (),
+                disk: DiskFolders | None = None) -> dict[str, Any]:
     """{"roots": [{root, count, folders: [{path, name, parent, count, direct}]}]}: `counts` are LoRAs by
-    (root, folder); a folder's count holds its subfolders'; sorted by path as people read it."""
+    (root, folder); a folder's count holds its subfolders'; sorted by path as people read it. `disk`
+    keeps the walks of the roots between calls (catalog/disk_folders.py); without it each call walks."""
+    disk = disk or DiskFolders()
     out = []
     skipped = {os.path.abspath(s) for s in skip}
     for root in roots:
         direct = {folder: n for (r, folder), n in counts.items() if r == root}
-        paths = _disk_folders(root, skipped) if os.path.isdir(root) else set()
+        paths = disk.folders(root, skipped) if os.path.isdir(root) else set()
         for folder in list(direct):  # folders the index knows (a root offline, a folder gone) are listed too
             parts = folder.split("/")
             paths.update("/".join(parts[:i]) for i in range(1, len(parts) + 1) if folder)

@@ -11,6 +11,7 @@ from ..library.cover import read_cover
 from ..library.header import read_header
 from ..storage.catalog_store import CatalogStore, LoraQuery, Page
 from ..storage.user_store import UserStore
+from .disk_folders import DiskFolders
 from .folder_tree import folder_tree
 from .userdata import MAX_COLLECTION, check_text, normalise_tags, validate_edit
 
@@ -23,6 +24,7 @@ class Catalog:
         self.catalog_store = catalog_store
         self.user_store = user_store
         self.events = events  # told the ids after user data changed (the recommender re-reads their text)
+        self.disk_folders = DiskFolders()  # each root's walk, kept while its directories are unchanged
 
     def _edited(self, ids: list[int]) -> None:
         self.events.library_changed(ids)
@@ -97,7 +99,7 @@ class Catalog:
 
     def folders(self, roots: list[str], skip: tuple[str, ...] = ()) -> dict[str, Any]:
         """The folder tree of each root with counts (catalog/folder_tree.py); `skip`: folders not to list (data)."""
-        return folder_tree(roots, self.catalog_store.folder_counts(), skip)
+        return folder_tree(roots, self.catalog_store.folder_counts(), skip, self.disk_folders)
 
     def tags(self) -> list[dict[str, Any]]:
         return self.catalog_store.tag_counts()

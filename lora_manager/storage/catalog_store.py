@@ -113,6 +113,8 @@ class SqlCatalogStore(CatalogStore):
         self.civitai_facts: Callable[[int], dict[str, Any] | None] | None = None
         # tag counts group every tag row (the tab asks for them to suggest tags): kept as the totals are
         self._tags: TtlCache[list] = TtlCache(COUNT_TTL, version=lambda: db.write_version, max_items=1)
+        # folder counts group every row (the tree asks at each page load): kept the same way
+        self._folders: TtlCache[dict] = TtlCache(COUNT_TTL, version=lambda: db.write_version, max_items=1)
 
     def list_loras(self, q: LoraQuery) -> Page:
         for name in ("query", "base", "root", "folder", "network_type", "state", "cursor"):
@@ -300,8 +302,12 @@ class SqlCatalogStore(CatalogStore):
 
     def folder_counts(self) -> dict[tuple[str, str], int]:
         q = select(L.c.root, L.c.folder, func.count()).where(NOT_TRASHED).group_by(L.c.root, L.c.folder)
-        with self.db.engine.connect() as conn:
-            return {(r, f or ""): int(n) for r, f, n in conn.execute(q)}
+
+        def load() -> dict[tuple[str, str], int]:
+            with self.db.engine.connect() as conn:
+                return {(r, f or ""): int(n) for r, f, n in conn.execute(q)}
+
+        return dict(self._folders.get_or_load("folders", load))  # a copy: a caller may change it
 
     def counts(self) -> dict[str, int]:
         with self.db.engine.connect() as conn:
