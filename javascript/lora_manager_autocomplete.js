@@ -466,8 +466,10 @@
     var warm = function () {
       if (enabled() && !state.index && document.querySelector('[id$="_prompt"] textarea')) load();
     };
+    // Without the host's onUiLoaded: after the page's load event (a deferred script runs before
+    // DOMContentLoaded, so a prompt box the page adds then would not be there yet).
     if (typeof onUiLoaded === 'function') onUiLoaded(warm); // eslint-disable-line no-undef
-    else if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', function () { setTimeout(warm, 500); });
+    else if (document.readyState !== 'complete') window.addEventListener('load', function () { setTimeout(warm, 500); });
     else setTimeout(warm, 500);
   }
 

@@ -59,7 +59,10 @@ def test_sqlite_first_open_by_several_processes(tmp_path):
         db = tmp_path / f"round{i}" / "library.db"
         db.parent.mkdir()
         assert _race(f"sqlite:///{db}", tmp_path) == [f"{_head()} True"] * PROCESSES
-        assert sorted(os.listdir(db.parent)) == ["library.db"]  # no private copies left behind
+        # No private copies left behind. SQLite's own -wal and -shm may stay: the last of several processes
+        # closing at once can find another still holding a lock and leave them (they are part of the database).
+        left = set(os.listdir(db.parent)) - {"library.db-wal", "library.db-shm"}
+        assert sorted(left) == ["library.db"]
 
 
 def test_postgresql_first_open_by_several_processes(tmp_path):
