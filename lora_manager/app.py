@@ -28,6 +28,7 @@ from .storage.recipe_store import SqlRecipeStore
 from .usage.recorder import Recorder
 from .usage.retention import UsageRetention
 from .sync.scans import ScanService
+from .storage.version_guesses import settle_guesses
 from .sync.training import TrainingTagsPass
 from .settings import Settings
 from .storage.db import Db, open_db
@@ -156,7 +157,8 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     # It only takes note (its own thread re-reads): told at once, edits and file changes alike.
     events.on_library_changed(recommender.changed, inline=True)
     civitai.append(CivitaiService(stores.civitai, settings, events.publish, resolve_many=catalog.resolve_many,
-                                  write_lock=files.lock, reread=_rereader(stores, files, events)))
+                                  write_lock=files.lock, reread=_rereader(stores, files, events),
+                                  settle=lambda hints: settle_guesses(db, hints)))
     transfer.attach(db.engine, events)  # backups, export/import, sidecar write-back
     app = App(
         settings=settings, db=db, events=events, scanner=scanner, hasher=hasher,

@@ -67,3 +67,50 @@ def test_the_version_is_picked_again_after_hashing_and_after_a_rescan(make_app, 
     again = _sidecar(app.catalog.get("pixel_v1"))
     assert (again["civitai_version_id"], again["version_match"]) == (1, "sha256")
     assert app.civitai.resolve_sidecar_versions() == []  # nothing left to pick again
+
+
+def test_a_hash_no_version_states_settles_the_guess_without_reading_the_file(make_app, library, monkeypatch):
+    """The guess stands (no version names the hash): marked checked in the index, no file read again;
+    a hash a version does state is still picked by reading the file again."""
+    guessed = write_lora(library / "pixel_other.safetensors", seed=4)  # none of the versions is this file
+    library.joinpath("pixel_other.json").write_text(json.dumps(_model("ef" * 32)))
+    ours = write_lora(library / "pixel_v1.safetensors", seed=3)
+    library.joinpath("pixel_v1.json").write_text(json.dumps(_model(file_sha256(ours))))
+    app = make_app(library, embed_model="off")
+    app.scan(hash_after=False)
+    first = _sidecar(app.catalog.get("pixel_other"))
+    assert (first["version_match"], first.get("hash_checked")) == ("first", None)
+    assert "hash_keys" not in first  # the index's own note is not shown
+    read_again: list[list[int]] = []
+    real = app.civitai._reread
+    monkeypatch.setattr(app.civitai, "_reread", lambda ids, hints: (read_again.append(ids), real(ids, hints)))
+    app.hasher.wake()
+    assert app.hasher.wait(60)
+    settled = _sidecar(app.catalog.get("pixel_other"))
+    assert (settled["civitai_version_id"], settled["version_match"], settled["hash_checked"]) == (2, "first", True)
+    assert "sha256" not in settled  # still a guess: it states no hash
+    picked = _sidecar(app.catalog.get("pixel_v1"))
+    assert (picked["civitai_version_id"], picked["version_match"]) == (1, "sha256")
+    ours_id = app.catalog.get("pixel_v1")["id"]
+    assert read_again == [[ours_id]]  # only the LoRA whose hash a version states was read again
+    assert app.civitai.resolve_sidecar_versions() == []
+    assert file_sha256(guessed) != "ef" * 32
+
+
+def test_a_row_indexed_before_hash_keys_is_read_again(make_app, library):
+    """Rows stored before the keys existed carry none: the hash may change the pick, so the file is read."""
+    from sqlalchemy import text
+
+    from lora_manager.storage.version_guesses import settle_guesses
+
+    path = write_lora(library / "pixel_v1.safetensors", seed=3)
+    library.joinpath("pixel_v1.json").write_text(json.dumps(_model(file_sha256(path))))
+    app = make_app(library, embed_model="off")
+    app.scan(hash_after=False)
+    lid = app.catalog.get("pixel_v1")["id"]
+    with app.db.engine.begin() as conn:
+        conn.execute(text("UPDATE loras SET sha256 = :h, sidecars = :s WHERE id = :i"),
+                     {"h": "ab" * 32, "i": lid, "s": json.dumps([{"kind": "civitai_model_json", "name": "pixel_v1.json",
+                                                                  "version_match": "first"}])})
+    assert settle_guesses(app.db, {lid: "ab" * 32}) == []  # no keys: not settled
+    assert settle_guesses(app.db, {lid: "cd" * 32}) == []  # another hash than the row's: never written

@@ -152,7 +152,7 @@ ENTRY: tuple[Field, ...] = (
     _plain("resolution", str),
     _plain("cover", str, "card", "content type of an embedded cover image", column="cover_mime"),
     Field("previews", list[Preview], ("previews",), lambda r: r.previews or [], "card", raw=True),
-    Field("sidecars", list[Sidecar], ("sidecars",), lambda r: r.sidecars or [], raw=True),
+    Field("sidecars", list[Sidecar], ("sidecars",), lambda r: _sidecars(r.sidecars)),
     Field("nsfw_level", int, ("suggested",), lambda r: (r.suggested or {}).get("nsfw_level"), "card",
           "the preview's rating from the sidecars (1 PG, 2 PG13, 4 R, 8 X, 16 XXX); the tab blurs above the user's"),
     Field("added_at", str, ("added_at",), lambda r: _iso(r.added_at), "list"),
@@ -188,3 +188,9 @@ def parse_fields(fields: str | list[str] | tuple[str, ...] | None) -> tuple[str,
     if unknown:
         raise InvalidInput(f"unknown field(s): {', '.join(unknown)[:200]}", {"allowed": list(ALL_FIELDS)})
     return tuple(dict.fromkeys(names))
+
+
+def _sidecars(rows: list | None) -> list:
+    """The sidecar rows as shown: `hash_keys` is the index's own note (storage/version_guesses.py)."""
+    return [{k: v for k, v in s.items() if k != "hash_keys"} if isinstance(s, dict) and "hash_keys" in s else s
+            for s in rows or ()]

@@ -9,6 +9,8 @@ by the next run; after FAILURES_IN_A_ROW of them in a row the run stops (Civitai
 
 from __future__ import annotations
 
+import contextlib
+
 import logging
 import threading
 import time
@@ -31,12 +33,14 @@ class CivitaiService:
     def __init__(self, store: CivitaiStore, settings: Settings, publish: Publish | None = None, *,
                  resolve_many: Callable[[list[str]], list[int]] | None = None,
                  reread: Callable[[list[int], dict[int, str] | None], None] | None = None,
+                 settle: Callable[[dict[int, str]], list[int]] | None = None,
                  write_lock: threading.Lock | None = None):
         self.store = store
         self.settings = settings
         self._publish = publish or (lambda event: None)
         self._resolve_many = resolve_many
         self._reread = reread  # read LoRAs' files again into the index (with their hashes as hints)
+        self._settle = settle  # mark checked the version guesses a hash cannot change (storage/version_guesses.py)
         self._write_lock = write_lock
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -196,6 +200,10 @@ class CivitaiService:
         """Pick again, with each file's hash, the version of a Civitai model sidecar that was picked by name
         or as the first (after hashing; after a scan that read sidecars anew). Returns the ids read again."""
         guesses = self.store.version_guesses(ids)
+        if guesses and self._settle is not None:  # no version states this hash: the guess stands, no file read
+            with self._write_lock or contextlib.nullcontext():
+                settled = set(self._settle(guesses))
+            guesses = {i: sha for i, sha in guesses.items() if i not in settled}
         if guesses and self._reread is not None:
             self._reread(sorted(guesses), guesses)
         return sorted(guesses)

@@ -115,6 +115,8 @@ def _sidecar_row(s) -> dict[str, Any]:
             row[key] = value
     if s.hash_checked:
         row["hash_checked"] = True
+    if s.hash_keys is not None:
+        row["hash_keys"] = s.hash_keys
     return row
 
 

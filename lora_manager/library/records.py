@@ -51,6 +51,9 @@ class SidecarFacts:
     # Which of a Civitai model's versions is ours: sha256 | autov2 | name | only | first (a guess); None: one version
     version_match: str | None = None
     hash_checked: bool = False  # the LoRA's own hash was known when the version was picked
+    # A guess made without our hash: the first 10 hex of every hash the versions' files state (SHA-256 or
+    # AutoV2). A hash whose prefix is not among them cannot change the pick, so no file is read again for it.
+    hash_keys: list[str] | None = None
 
 
 @dataclass(slots=True)

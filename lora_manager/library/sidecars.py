@@ -133,7 +133,8 @@ def match_version(versions: list[dict], sha256: str | None, file_base: str | Non
         for v in versions:
             for x in _files_of(v):
                 h = _hashes(x)
-                if str(h.get("autov2") or "").strip().lower() == sha256[:10] and not _sha256(h.get("sha256")):
+                autov2 = h.get("autov2")
+                if isinstance(autov2, str) and autov2.strip().lower() == sha256[:10] and not _sha256(h.get("sha256")):
                     return v, "autov2"
     key = file_base.casefold() if file_base else None
     if key:
@@ -144,6 +145,20 @@ def match_version(versions: list[dict], sha256: str | None, file_base: str | Non
     if len(versions) == 1:
         return versions[0], "only"
     return (versions[0], "first") if versions else (None, None)
+
+
+def _hash_keys(versions: list[dict]) -> list[str]:
+    """The first 10 hex of every SHA-256 and AutoV2 the versions' files state: what a hash must start with
+    for ``match_version`` to pick by it (docs/formats.md)."""
+    keys = set()
+    for v in versions:
+        for x in _files_of(v):
+            h = _hashes(x)
+            autov2 = h.get("autov2")
+            for value in (_sha256(h.get("sha256")), autov2.strip().lower() if isinstance(autov2, str) else None):
+                if value and len(value) >= 10:
+                    keys.add(value[:10])
+    return sorted(keys)
 
 
 def parse_civitai_model(
@@ -166,6 +181,8 @@ def parse_civitai_model(
     if chosen is not None:
         f.version_match = how
         f.hash_checked = want is not None
+        if want is None and how in ("name", "first"):
+            f.hash_keys = _hash_keys(versions)
         # A version picked by name or as the first is a guess: it never states a hash.
         _fill_version(f, chosen, want, trust_file=how in ("sha256", "autov2", "only"))
     return f

@@ -1,0 +1,56 @@
+"""Civitai model sidecars whose version was guessed before the LoRA was hashed, once the hash is known.
+
+A guess (by name, or the first version) records `hash_keys`: the first 10 hex of every hash its versions'
+files state (`library/sidecars.py`). A hash whose first 10 hex are not among them picks the same version
+again, so the row is marked `hash_checked` here, in one statement per batch, without reading the file.
+The rest (the hash may pick another version, or the row predates `hash_keys`) are read again by the caller.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+
+from .base import L
+from .db import Db
+from .failures import retry_conflicts
+
+GUESSES = ("first", "name")
+
+
+def _settled(sidecars: list[Any] | None, sha256: str) -> list[Any] | None:
+    """The sidecar rows with their guesses marked checked, or None if one guess may change with this hash."""
+    out, changed = [], False
+    for s in sidecars or ():
+        if isinstance(s, dict) and s.get("version_match") in GUESSES and not s.get("hash_checked"):
+            keys = s.get("hash_keys")
+            if not isinstance(keys, list) or sha256[:10] in keys:
+                return None
+            s = {k: v for k, v in s.items() if k != "hash_keys"} | {"hash_checked": True}
+            changed = True
+        out.append(s)
+    return out if changed else None
+
+
+@retry_conflicts
+def settle_guesses(db: Db, hints: dict[int, str]) -> list[int]:
+    """Mark checked the guesses of `hints` ({id: sha256}) that the hash cannot change; returns those ids.
+    A row is written only while its hash is still the one given (a rescan meanwhile wins)."""
+    ids = sorted(hints)
+    done: list[int] = []
+    with db.engine.begin() as conn:
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = conn.execute(select(L.c.id, L.c.sha256, L.c.sidecars).where(L.c.id.in_(part))).all()
+            writes = []
+            for r in rows:
+                new = _settled(r.sidecars, hints[r.id]) if r.sha256 == hints[r.id] else None
+                if new is not None:
+                    writes.append({"i": r.id, "h": r.sha256, "s": new})
+            if writes:
+                stmt = (update(L).where(L.c.id == bindparam("i"), L.c.sha256 == bindparam("h"))
+                        .values(sidecars=bindparam("s", type_=L.c.sidecars.type)))
+                conn.execute(stmt, writes)
+                done += [w["i"] for w in writes]
+    return done
