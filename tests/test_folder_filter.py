@@ -115,7 +115,8 @@ def test_a_folder_count_reads_the_path_index_on_sqlite(lib):
             sql = stmt.compile(dialect=lib.db.engine.dialect, compile_kwargs={"literal_binds": True})
             plan = " ".join(r[3] for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
             assert ("INDEX sqlite_autoindex_loras_1 (path>? AND path<?)" in plan) is by_path, plan
-            assert ("SCAN loras" in plan) is not by_path, plan  # not every row of the table
+            assert ("COVERING INDEX ix_loras_place" in plan) is not by_path, plan  # the columns: their index
+            assert "SCAN loras" not in plan, plan  # never every row of the table
             assert conn.execute(stmt).scalar_one() == 6
 
 
@@ -139,3 +140,38 @@ def test_totals_with_tags_left_out(lib):
         want = [e["id"] for e in kept if not any(e["id"] in tags.get(t, []) for t in gone)]
         assert sorted(e["id"] for e in page.items) == sorted(want), kw
         assert page.total == len(want) and page.total < len(kept) or kw["exclude_tags"] == ["nowhere"], kw
+
+
+def test_a_whole_root_is_counted_by_its_index_and_paged_by_the_sort_walk(lib):
+    """A root holding most of the library: its count reads `ix_loras_place` (no wide row), its page walks the
+    sort's index and stops after a page (never every row of the root read and sorted); a search in it is
+    found by the words' index. The lists are the same as the columns say."""
+    from sqlalchemy import event
+
+    root = lib.settings.lora_dirs[0]
+    seen: list[tuple[str, object]] = []
+
+    def keep(conn, cursor, statement, params, context, executemany):
+        if "FROM loras" in statement and not statement.startswith("EXPLAIN"):
+            seen.append((statement, params))
+
+    event.listen(lib.db.engine, "before_cursor_execute", keep)
+    try:
+        whole = lib.catalog.list(LoraQuery(root=root, limit=5, fields="id,name"))
+        found = lib.catalog.list(LoraQuery(root=root, query="big", limit=5, fields="id,name"))
+    finally:
+        event.remove(lib.db.engine, "before_cursor_execute", keep)
+    every = lib.catalog.list(LoraQuery(limit=1000, fields="id,name")).items
+    assert whole.total == len(every) and [e["id"] for e in whole.items] == [e["id"] for e in every[:5]]
+    assert found.total == BIG
+    if lib.db.dialect != "sqlite":
+        return  # PostgreSQL's planner chooses by its statistics
+    plans = []
+    with lib.db.engine.connect() as conn:
+        for statement, params in seen:
+            plans.append(" ".join(r[3] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)))
+    [count, page] = [p for p, (s, _) in zip(plans, seen) if "root" in s and "MATCH" not in s]
+    assert "COVERING INDEX ix_loras_place (root=?)" in count, count
+    assert "SCAN loras USING INDEX ix_loras_sort_shown" in page and "TEMP B-TREE" not in page, page
+    for plan in [p for p, (s, _) in zip(plans, seen) if "MATCH" in s]:
+        assert "ix_loras_place" not in plan, plan  # the words find the rows; the root is only checked

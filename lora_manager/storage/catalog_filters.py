@@ -72,10 +72,15 @@ def under_path(q, dialect: str, host: str | None = None):
     return and_(L.c.path >= prefix, L.c.path < prefix[:-1] + chr(ord(os.sep) + 1))
 
 
-def _place(q, dialect: str, host: str | None, by_path: bool) -> list:
-    """The root and folder asked for: a range of paths (`by_path`, where exact), else the columns."""
-    conds = [L.c.root == q.root] if q.root else []  # a root inside another, or a folder asked as a root
+def _place(q, dialect: str, host: str | None, by_path: bool, walk: bool = False) -> list:
+    """The root and folder asked for: a range of paths (`by_path`, where exact), else the columns. `walk`
+    (SQLite): the root said so that no index answers it (`root || ''`), for a page that walks its sort's
+    index instead; SQLite has no statistics, and with an index on the root (`ix_loras_place`, for counts)
+    it would read every row of a large root and sort them (100k LoRAs in one root: seconds)."""
     below = under_path(q, dialect, host) if by_path else None
+    # a folder's path range is the index to read: the root beside it is only checked
+    root = L.c.root.concat("") if (walk or below is not None) and dialect == "sqlite" else L.c.root
+    conds = [root == q.root] if q.root else []  # a root inside another, or a folder asked as a root
     if below is not None:
         return [*conds, below]
     if q.folder:
@@ -84,9 +89,9 @@ def _place(q, dialect: str, host: str | None, by_path: bool) -> list:
     return conds
 
 
-def conditions(q, dialect: str, host: str | None = None, by_path: bool = False) -> list:
+def conditions(q, dialect: str, host: str | None = None, by_path: bool = False, walk: bool = False) -> list:
     """WHERE conditions of a LoraQuery (`host`: this host's id when several share the library; `by_path`:
-    a root and folder said as a range of paths where that is exact, `under_path`)."""
+    a root and folder said as a range of paths where that is exact, `under_path`; `walk`: see `_place`)."""
     conds: list = []
     match = match_clause(dialect, q.query, L.c.id)
     if match is not None:
@@ -105,7 +110,7 @@ def conditions(q, dialect: str, host: str | None = None, by_path: bool = False) 
         conds.append(L.c.id.not_in(tagged(excluded)))
     if q.untagged is not None:
         conds.append(L.c.id.not_in(tagged()) if q.untagged else L.c.id.in_(tagged()))
-    conds.extend(_place(q, dialect, host, by_path))
+    conds.extend(_place(q, dialect, host, by_path, walk))
     if q.favorite is not None:
         # favorites are few: look them up in the user table instead of joining every row
         favs = L.c.id.in_(select(U.c.lora_id).where(U.c.favorite.is_(True)))

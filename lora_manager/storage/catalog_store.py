@@ -20,6 +20,7 @@ from .catalog_sort import SORTS, Order, after, order_by, order_for
 from .cursor import decode_cursor, encode_cursor
 from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, parse_fields
 from .location_store import overlay
+from .search import terms
 from .scan_store import PRESENT, dup_hashes
 from .ttl_cache import TtlCache
 
@@ -136,14 +137,15 @@ class SqlCatalogStore(CatalogStore):
         cols, want_tags = columns_for(fields, raw=q.raw_json)
         cursor = decode_cursor(q.cursor, order.name) if q.cursor else None
         offset = 0 if cursor else q.offset
-        conds = conditions(q, self.db.dialect, self.db.host)
-        # A folder of a root: counted over the path index; its page read from there too when that reads
-        # fewer rows than a walk of the order's index (a small folder), else by that walk.
-        by_path = self._where(q) if under_path(q, self.db.dialect, self.db.host) is not None else conds
+        # A root or a folder of it: counted over an index of places (a folder as a range of the path index where
+        # exact, else `ix_loras_place`); its page read from there too when that reads fewer rows than a walk of
+        # the order's index (a small root or folder), else by that walk (`walk`, catalog_filters._place).
+        counted = self._where(q)
+        conds = conditions(q, self.db.dialect, self.db.host, walk=True) if q.root and not terms(q.query) else counted
         with self.db.engine.connect() as conn:
-            total = self._total(conn, q, by_path)
-            if by_path is not conds and self._reads_fewer(conn, total, offset + q.limit):
-                conds = by_path
+            total = self._total(conn, q, counted)
+            if conds is not counted and self._reads_fewer(conn, total, offset + q.limit):
+                conds = counted
             keyset = after(order, _cursor_keys(cursor, key)) if cursor else []
             rows = conn.execute(_page(order, cols, joined, [*conds, *keyset], q.limit, offset)).all()
             tags = self._tags_for(conn, [r.id for r in rows]) if want_tags else {}
@@ -176,14 +178,16 @@ class SqlCatalogStore(CatalogStore):
         return self._counts.get_or_load(key, load)
 
     def _where(self, q: LoraQuery) -> list:
-        """The conditions a count reads: a root's folder as a range of paths where that is exact."""
+        """The conditions a count reads: a root's folder as a range of paths where that is exact, a root by its
+        index unless words are searched."""
         by_path = under_path(q, self.db.dialect, self.db.host) is not None
-        return conditions(q, self.db.dialect, self.db.host, by_path=by_path)
+        # searched: the words' index finds the rows, the place is only checked
+        return conditions(q, self.db.dialect, self.db.host, by_path=by_path, walk=bool(terms(q.query)))
 
     def _reads_fewer(self, conn, total: int, wanted: int) -> bool:
-        """Whether a page below a folder reads fewer rows from the folder's own path range (its `total` rows,
+        """Whether a page of a root or folder reads fewer rows from the place's own index (its `total` rows,
         then sorted) than from a walk of the sort's index, which stops after `wanted` matches: about
-        wanted * rows / total rows read when the folder's files are spread through the order."""
+        wanted * rows / total rows read when the place's files are spread through the order."""
         rows = self._count(conn, select(func.count()).select_from(L), ("rows",))
         return total * total <= wanted * rows
 

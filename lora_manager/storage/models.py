@@ -95,6 +95,7 @@ class Lora(Base):
         Index("ix_loras_sort_size", "size", "id"),
         Index("ix_loras_filters", "state", "base_family", "preview_count", "network_type", "sha256"),
         Index("ix_loras_state_size", "state", "size"),  # count and bytes of LoRAs on disk, index only
+        Index("ix_loras_place", "root", "folder", "state"),  # a root's or folder's count, index only (0018)
         # Rows waiting for a hash, in id order: the hasher's keyset walk, and what storing a hash
         # checks, without reading the wide rows (migration 0008). No paths: an index row has a size limit.
         Index("ix_loras_hash_pending", *HASH_PENDING_COLUMNS,
