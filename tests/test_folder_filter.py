@@ -170,8 +170,8 @@ def test_a_whole_root_is_counted_by_its_index_and_paged_by_the_sort_walk(lib):
     with lib.db.engine.connect() as conn:
         for statement, params in seen:
             plans.append(" ".join(r[3] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)))
-    [count, page] = [p for p, (s, _) in zip(plans, seen) if "root" in s and "MATCH" not in s]
+    [count, page] = [p for p, (s, _) in zip(plans, seen, strict=True) if "root" in s and "MATCH" not in s]
     assert "COVERING INDEX ix_loras_place (root=?)" in count, count
     assert "SCAN loras USING INDEX ix_loras_sort_shown" in page and "TEMP B-TREE" not in page, page
-    for plan in [p for p, (s, _) in zip(plans, seen) if "MATCH" in s]:
+    for plan in [p for p, (s, _) in zip(plans, seen, strict=True) if "MATCH" in s]:
         assert "ix_loras_place" not in plan, plan  # the words find the rows; the root is only checked
