@@ -80,3 +80,17 @@ def test_peer_import_and_sidecar_write(client):
     back = client.post(P + "/import/sidecars", json={"source": "sdnext"}, headers=KEY).json()
     assert back["dry_run"] and back["counts"]["unchanged"] == 2 and back["files"]["read"] == 2
     assert client.post(P + "/import/sidecars", json={"source": "elsewhere"}, headers=KEY).status_code == 422
+
+
+def test_an_exported_settings_part_carries_no_secret(tmp_path):
+    """Keys and addresses that may carry a password never leave in an archive (a backup goes to other disks)."""
+    from lora_manager.settings import Settings
+    from lora_manager.transfer.export import settings_snapshot
+
+    settings = Settings(lora_dirs=[str(tmp_path)], data_dir=str(tmp_path / "d"), api_key="k-api",
+                        civitai_key="k-civitai", db_url="postgresql://u:pw@127.0.0.1/x", redis_url="redis://:pw@h:1/0")
+    snap = settings_snapshot(settings)
+    assert {"api_key", "civitai_key", "db_url", "redis_url"}.isdisjoint(snap)
+    text = repr(snap)
+    assert not any(secret in text for secret in ("k-api", "k-civitai", "pw@"))
+    assert snap["civitai_url"] == "https://civitai.com"  # the rest is kept

@@ -23,7 +23,14 @@ from .matching import relative_path
 from .recipes import export_recipes
 from .schema import FORMAT, VERSION
 
-SECRET_SETTINGS = {"api_key", "db_url"}
+# Never written into an archive: keys, and addresses that may carry a password (a field kept out of the
+# settings' repr is a secret too, so a new secret setting stays out without being listed here).
+SECRET_SETTINGS = {"api_key", "db_url", "civitai_key", "redis_url"}
+
+
+def _secret(settings, name: str) -> bool:
+    spec = getattr(type(settings), "__dataclass_fields__", {}).get(name)
+    return name in SECRET_SETTINGS or (spec is not None and not spec.repr)
 
 
 def _iso(value: Any) -> Any:
@@ -37,7 +44,7 @@ def _doc(part: str, **body: Any) -> dict[str, Any]:
 def settings_snapshot(settings) -> dict[str, Any]:
     out = {}
     for name in DOCUMENTED:
-        if name in SECRET_SETTINGS:
+        if _secret(settings, name):
             continue
         value = getattr(settings, name, None)
         out[name] = list(value) if isinstance(value, tuple) else value
