@@ -15,5 +15,10 @@ def preload(parser):
                        help="LoRA Manager: Redis URL of a job queue shared by several hosts (off by default)")
     group.add_argument("--lora-manager-host-id", type=str, default=None,
                        help="LoRA Manager: this host's name among several sharing a library and a queue")
+    group.add_argument("--lora-manager-civitai-url", type=str, default=None,
+                       help="LoRA Manager: Civitai's address for metadata, previews and downloads "
+                            "(default https://civitai.com)")
+    group.add_argument("--lora-manager-civitai-key", type=str, default=None,
+                       help="LoRA Manager: a Civitai API key, sent to Civitai's API only (or LORA_MANAGER_CIVITAI_KEY)")
     group.add_argument("--lora-manager-no-recommender", action="store_true", default=False,
                        help="LoRA Manager: never load the recommender's embedding model")

@@ -285,3 +285,19 @@ def test_a_ui_reload_takes_over_the_running_core(host):
     assert host.adapter is not old_adapter
     host.callbacks.fire("app_started", None, host.app)
     assert host.adapter.ready(30) is first and len(host.app.routes) == routes_before
+
+
+def test_the_host_flags_set_civitai_s_address_and_key(tmp_path, monkeypatch):
+    """`--lora-manager-civitai-url` and `--lora-manager-civitai-key` reach the core's settings (the key never
+    its repr)."""
+    monkeypatch.setenv("LORA_MANAGER_EMBED_MODEL", "off")
+    h = Host(tmp_path, monkeypatch)
+    h.load_extension("--lora-manager-civitai-url", "http://127.0.0.1:9/civ/", "--lora-manager-civitai-key", "k-sec")
+    h.start()
+    core = h.adapter.ready(30)
+    try:
+        assert (core.settings.civitai_url, core.settings.civitai_key) == ("http://127.0.0.1:9/civ", "k-sec")
+        assert "k-sec" not in repr(core.settings)
+    finally:
+        core.scans.wait(30)
+        core.close()

@@ -53,6 +53,8 @@ def settings_from_host() -> Settings:
         api_key=_opt(opts, "lora_manager_api_key"),
         redis_url=_opt(opts, "lora_manager_redis"),
         host_id=_opt(opts, "lora_manager_host_id"),
+        civitai_url=_opt(opts, "lora_manager_civitai_url"),
+        civitai_key=_opt(opts, "lora_manager_civitai_key"),
         embed_model="off" if _opt(opts, "lora_manager_no_recommender") else None,
     )
 
