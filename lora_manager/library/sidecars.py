@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 import orjson
 
+from .civitai_versions import _hash_keys, _hashes, _lower_keys, _pick_file, match_version  # noqa: F401
 from .records import SidecarFacts
 
 # Limits callers and tests read as sidecars.X:
@@ -78,23 +79,6 @@ def parse_a1111_json(data: dict, name: str) -> SidecarFacts:
     return f
 
 
-def _lower_keys(v: Any) -> dict[str, Any]:
-    """Keys lowercased: Civitai says ``SHA256``/``AutoV3``, Stability Matrix ``Hashes``."""
-    return {str(k).lower(): x for k, x in _dict(v).items()}
-
-
-def _hashes(file: Any) -> dict[str, Any]:
-    return _lower_keys(_dict(file).get("hashes"))
-
-
-def _pick_file(files: Any, sha256: str | None) -> dict | None:
-    """The file the LoRA is: the one whose SHA256 matches, else the primary, else the first."""
-    candidates = [x for x in _list(files, _MAX_FILES) if isinstance(x, dict)]
-    by_hash = [x for x in candidates if sha256 and _sha256(_hashes(x).get("sha256")) == sha256]
-    primary = [x for x in candidates if x.get("primary") is True]
-    return (by_hash or primary or candidates or [None])[0]
-
-
 def _fill_version(f: SidecarFacts, version: dict, sha256: str | None, trust_file: bool) -> None:
     """Copy a Civitai model-version object into ``f``. Hashes are only taken when we
     know the version is ours (``trust_file``), so a guess never states a wrong hash."""
@@ -116,49 +100,6 @@ def _first_image_level(images) -> int | None:
     """The rating of the first image: the one a sidecar's writer shows or downloads as the preview."""
     first = next((i for i in _list(images, 200) if isinstance(i, dict)), None)
     return image_level(first) if first else None
-
-
-def _files_of(version: dict) -> list[dict]:
-    return [x for x in _list(version.get("files"), _MAX_FILES) if isinstance(x, dict)]
-
-
-def match_version(versions: list[dict], sha256: str | None, file_base: str | None) -> tuple[dict | None, str | None]:
-    """Our version among a model's: the one with a file of our SHA-256, else of our AutoV2 (with no other
-    SHA-256 stated), else a file named like ours; the only one; else the first (the newest), a guess.
-    Returns (version, how: sha256 | autov2 | name | only | first)."""
-    if sha256:
-        for v in versions:
-            if any(_sha256(_hashes(x).get("sha256")) == sha256 for x in _files_of(v)):
-                return v, "sha256"
-        for v in versions:
-            for x in _files_of(v):
-                h = _hashes(x)
-                autov2 = h.get("autov2")
-                if isinstance(autov2, str) and autov2.strip().lower() == sha256[:10] and not _sha256(h.get("sha256")):
-                    return v, "autov2"
-    key = file_base.casefold() if file_base else None
-    if key:
-        for v in versions:
-            if any(isinstance(x.get("name"), str) and os.path.splitext(x["name"])[0].casefold() == key
-                   for x in _files_of(v)):
-                return v, "name"
-    if len(versions) == 1:
-        return versions[0], "only"
-    return (versions[0], "first") if versions else (None, None)
-
-
-def _hash_keys(versions: list[dict]) -> list[str]:
-    """The first 10 hex of every SHA-256 and AutoV2 the versions' files state: what a hash must start with
-    for ``match_version`` to pick by it (docs/formats.md)."""
-    keys = set()
-    for v in versions:
-        for x in _files_of(v):
-            h = _hashes(x)
-            autov2 = h.get("autov2")
-            for value in (_sha256(h.get("sha256")), autov2.strip().lower() if isinstance(autov2, str) else None):
-                if value and len(value) >= 10:
-                    keys.add(value[:10])
-    return sorted(keys)
 
 
 def parse_civitai_model(
