@@ -19,6 +19,10 @@ import pytest
 from lora_manager.app import build
 from lora_manager.settings import Settings
 
+from . import netguard
+
+netguard.install()  # no test reaches the internet (tests/netguard.py)
+
 PG_ENV = "LORA_MANAGER_TEST_PG"
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
