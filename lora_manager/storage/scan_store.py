@@ -158,6 +158,7 @@ class SqlScanStore(ScanStore):
         with self.db.engine.begin() as conn:
             current = self._lock_facts(conn, [lid for lid, _ in updates])
             written: list[int] = []
+            alike: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # rows of the same columns: one executemany
             for lid, row in sorted(updates, key=lambda u: u[0]):
                 if lid not in current or (expect is not None and lid in expect and current[lid] != expect[lid]):
                     continue
@@ -165,8 +166,10 @@ class SqlScanStore(ScanStore):
                 values.update(updated_at=now, missing_since=None, offline=False)
                 if lid in moved_from:
                     values["moved_from"], values["prev_sha256"] = moved_from[lid]
-                conn.execute(update(L).where(L.c.id == lid).values(**values))
+                alike.setdefault(tuple(values), []).append({**values, "_id": lid})
                 written.append(lid)
+            for rows in alike.values():  # the SET clause names the rows' keys (all but `_id`)
+                conn.execute(update(L).where(L.c.id == bindparam("_id")), rows)
             self.db.refresh_search(conn, written)
         return written
 
