@@ -132,3 +132,20 @@ def test_the_background_check_runs_when_due_and_not_with_0_hours(make_app, libra
     assert app.civitai_updates.next_check_at() is not None
     app.civitai_updates.hours = 0
     assert app.civitai_updates.start_background(first_delay_s=0) is None
+
+
+def test_a_server_start_asks_civitai_nothing(make_app, library, civ, tmp_path):
+    """The server's start-up (first scan, watcher, services) makes no request to Civitai: update checks wait for
+    their timer, fetches for a person or a script."""
+    from fastapi.testclient import TestClient
+
+    from lora_manager.standalone.server import make_server_app
+
+    _library(civ, library, tmp_path)
+    app = make_app(library, civitai_url=civ.url, civitai_rate=1000.0, embed_model="off")
+    with TestClient(make_server_app(app), base_url="http://127.0.0.1") as client:
+        assert client.get("/lora-manager/v1/health").status_code == 200
+        assert app.scans.wait(60)
+        assert app.hasher.wait(60)
+        assert client.get("/lora-manager/v1/civitai/status").status_code == 200
+    assert civ.requests == []
