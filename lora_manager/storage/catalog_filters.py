@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
-from sqlalchemy import Text, and_, func, or_, select, type_coerce, union
+from sqlalchemy import Text, and_, func, or_, select, text, type_coerce, union
 
 from .base import MT, L, T, U
 from .civitai_dl_store import with_update
 from .scan_store import PRESENT, dup_hashes
-from .search import match_clause
+from .search import MIN_INFIX, match_clause, terms
 
 MAX_IDS = 1000
 TR = L.alias("tr")
@@ -89,11 +90,15 @@ def _place(q, dialect: str, host: str | None, by_path: bool, walk: bool = False)
     return conds
 
 
-def conditions(q, dialect: str, host: str | None = None, by_path: bool = False, walk: bool = False) -> list:
+def conditions(q, dialect: str, host: str | None = None, by_path: bool = False, walk: bool = False,
+               by_names: bool = False) -> list:
     """WHERE conditions of a LoraQuery (`host`: this host's id when several share the library; `by_path`:
-    a root and folder said as a range of paths where that is exact, `under_path`; `walk`: see `_place`)."""
+    a root and folder said as a range of paths where that is exact, `under_path`; `walk`: see `_place`;
+    `by_names`: see `broad_search`)."""
     conds: list = []
-    match = match_clause(dialect, q.query, L.c.id)
+    match = match_clause(dialect, q.query, L.c.id + 0 if by_names else L.c.id)
+    if by_names:
+        conds.append(L.c.sort_name >= "")  # every row (never null): the range that picks the name index
     if match is not None:
         conds.append(match)
     if q.base:
@@ -143,3 +148,36 @@ def conditions(q, dialect: str, host: str | None = None, by_path: bool = False, 
     elif q.missing is None and q.broken is None:
         conds.append(NOT_TRASHED)
     return conds
+
+
+# Filters a page read from the name index (sort_name, id) can answer without a row: they test the id only.
+_ID_FILTERS = {"query", "tags", "exclude_tags", "untagged", "favorite", "sort", "favorites_first", "fields",
+               "raw_json", "limit", "offset", "cursor"}
+
+
+def broad_search(q, dialect: str, host: str | None, bound: int, rows: int) -> bool:
+    """A search sorted by name whose matches may be a tenth of the library or more (a substring such as "ight":
+    34k of 100k LoRAs) is counted and paged from the name index (sort_name, id), every entry tested against the
+    matches' ids, rather than by reading each match's wide row (SQLite, 100k LoRAs, the page: 137 ms against
+    53 ms; for 419 matches the rows win, 3 ms against 17). `bound`: `match_bound`'s figure. Only where every other
+    filter tests the id alone, and not with several hosts."""
+    if dialect != "sqlite" or host or q.sort.lstrip("-") != "name" or not terms(q.query):
+        return False
+    for f in dataclasses.fields(q):
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if f.name not in _ID_FILTERS and getattr(q, f.name) != default:
+            return False
+    return bound * 10 >= rows
+
+
+def match_bound(conn, query: str) -> int:
+    """At least as many rows as a SQLite search of `query` matches, read from the words' indexes alone (a few ms):
+    for each word its substring hits plus its word-prefix hits, the fewest of any word."""
+    counts = []
+    for w in terms(query):
+        n = conn.execute(text("SELECT count(*) FROM loras_fts WHERE loras_fts MATCH :w"), {"w": f'"{w}"*'}).scalar()
+        if len(w) >= MIN_INFIX:
+            n += conn.execute(text("SELECT count(*) FROM loras_fts_tri WHERE loras_fts_tri MATCH :w"),
+                              {"w": f'"{w}"'}).scalar()
+        counts.append(int(n or 0))
+    return min(counts) if counts else 0

@@ -15,7 +15,7 @@ from ..catalog.userdata import check_text
 from .base import MT, L, T, U
 from .db import Db
 from .models import STATES
-from .catalog_filters import NOT_TRASHED, conditions, norm_tag, tagged, under_path
+from .catalog_filters import NOT_TRASHED, broad_search, conditions, match_bound, norm_tag, tagged, under_path
 from .catalog_sort import SORTS, Order, after, order_by, order_for
 from .cursor import decode_cursor, encode_cursor
 from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, parse_fields
@@ -143,6 +143,9 @@ class SqlCatalogStore(CatalogStore):
         counted = self._where(q)
         conds = conditions(q, self.db.dialect, self.db.host, walk=True) if q.root and not terms(q.query) else counted
         with self.db.engine.connect() as conn:
+            if self.db.dialect == "sqlite" and not q.root and terms(q.query) and broad_search(
+                    q, self.db.dialect, self.db.host, self._bound(conn, q.query), self._rows(conn)):
+                counted = conds = conditions(q, self.db.dialect, self.db.host, by_names=True)
             total = self._total(conn, q, counted)
             if conds is not counted and self._reads_fewer(conn, total, offset + q.limit):
                 conds = counted
@@ -188,8 +191,13 @@ class SqlCatalogStore(CatalogStore):
         """Whether a page of a root or folder reads fewer rows from the place's own index (its `total` rows,
         then sorted) than from a walk of the sort's index, which stops after `wanted` matches: about
         wanted * rows / total rows read when the place's files are spread through the order."""
-        rows = self._count(conn, select(func.count()).select_from(L), ("rows",))
-        return total * total <= wanted * rows
+        return total * total <= wanted * self._rows(conn)
+
+    def _bound(self, conn, query: str) -> int:
+        return self._counts.get_or_load(("bound", query), lambda: match_bound(conn, query))
+
+    def _rows(self, conn) -> int:
+        return self._count(conn, select(func.count()).select_from(L), ("rows",))
 
     def _count(self, conn, stmt, key=None) -> int:
         """Totals repeat while a person pages through one listing: they are kept
