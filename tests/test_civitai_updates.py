@@ -149,3 +149,19 @@ def test_a_server_start_asks_civitai_nothing(make_app, library, civ, tmp_path):
         assert app.hasher.wait(60)
         assert client.get("/lora-manager/v1/civitai/status").status_code == 200
     assert civ.requests == []
+
+
+def test_a_lora_known_only_by_a_fetch_is_checked_too(make_app, library, civ, tmp_path):
+    """No sidecar names the model (sidecar writing off): the record a fetch by hash stored links the LoRA."""
+    blobs = publish(civ, tmp_path, versions=((12, "v3", "2025-05-01T00:00:00.000Z"),
+                                             (10, "v1", "2025-01-01T00:00:00.000Z")))
+    (library / "alice.safetensors").write_bytes(blobs[10])
+    app = make_app(library, civitai_url=civ.url, civitai_rate=1000.0, civitai_sidecars=False, civitai_previews=False)
+    app.scan(wait_hashes=True)
+    assert app.civitai_updates.check()["models"] == 0  # nothing known of it yet
+    assert app.civitai.run(all_missing=True)["found"] == 1
+    assert not list(library.glob("alice.civitai.info"))
+    done = app.civitai_updates.check()
+    assert (done["models"], done["loras"], done["with_updates"]) == (1, 1, 1)
+    [item] = app.civitai_updates.items()
+    assert item["lora"]["prompt_name"] == "alice"

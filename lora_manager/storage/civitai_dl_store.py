@@ -14,14 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 
 from .db import Db
 from .civitai_dl_models import CivitaiDownload, CivitaiLoraUpdate, CivitaiUpdateModel
+from .civitai_models import CivitaiLookup, CivitaiVersion
 from .models import CollectionItem, Lora, LoraTag, LoraUser
 
 L = Lora.__table__
 U = LoraUser.__table__
+LK = CivitaiLookup.__table__
+V = CivitaiVersion.__table__
 T = LoraTag.__table__
 CI = CollectionItem.__table__
 DL = CivitaiDownload.__table__
@@ -164,15 +167,23 @@ class SqlCivitaiDlStore(CivitaiDlStore):
 
     # --- updates ----------------------------------------------------------------------------------
     def links(self) -> list[Link]:
+        """LoRAs on disk that name their Civitai model: in a sidecar, else through the record a fetch by hash
+        stored (so a LoRA looked up with sidecar writing off is checked for updates too)."""
         q = (select(L.c.id, L.c.sidecars).where(L.c.state.in_(LINKED_STATES), L.c.sidecars.contains("civitai_model_id"))
              .order_by(L.c.id))
-        out: list[Link] = []
+        fetched = (select(L.c.id, V.c.model_id, V.c.version_id)
+                   .join(LK, and_(LK.c.sha256 == L.c.sha256, LK.c.status == "found"))
+                   .join(V, V.c.version_id == LK.c.version_id)
+                   .where(L.c.state.in_(LINKED_STATES), V.c.model_id.is_not(None)))
+        out: dict[int, Link] = {}
         with self.engine.connect() as conn:
             for lid, sidecars in conn.execute(q):
                 link = _link(lid, sidecars or [])
                 if link is not None:
-                    out.append(link)
-        return out
+                    out[lid] = link
+            for lid, model_id, version_id in conn.execute(fetched):
+                out.setdefault(lid, Link(lid, int(model_id), int(version_id)))
+        return [out[lid] for lid in sorted(out)]
 
     def models(self, model_ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
         q = select(UM)
