@@ -91,6 +91,7 @@
           const res = await this.api.post('/loras/bulk', { keys, action, value: value === undefined ? null : (action === 'tag' || action === 'untag' ? [value] : value) });
           this.toast(t('bulk.changed', { n: res.changed }), 'success');
           if (action === 'tag' || action === 'untag') this.loadTags();
+          if (action === 'restore') this.selected.clear(); // they leave the trash shown: nothing picked stays hidden
           await this.reload('keep');
           if (this.current && this.selected.has(this.current.id)) this.openDetail(this.current.id);
         } catch (err) { this.toast(t('bulk.failed', { why: err.message }), 'error'); }

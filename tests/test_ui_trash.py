@@ -110,6 +110,7 @@ def test_bulk_restore_of_two_picked_in_the_grid(page, served):
     restore.click()
     page.wait_for_selector(".lm-toast-text:text('2 changed')")
     _count(page, "1 LoRA")
+    page.wait_for_selector(".lm-bulkbar", state="hidden")  # the restored ones left the view and the selection
     assert (lib / "t02.safetensors").is_file() and (lib / "t04.safetensors").is_file()
     assert _trashed_files(trash) == ["t03.safetensors"]
     assert [server.api("GET", f"/loras/{k}")["state"] for k in ("t02", "t03", "t04")] == ["ok", "trashed", "ok"]
@@ -117,6 +118,8 @@ def test_bulk_restore_of_two_picked_in_the_grid(page, served):
     page.select_option(SHOW, "")
     _count(page, f"{COUNT - 1} LoRAs")
     assert _card(page, "Item 02").count() == 1 and _card(page, "Item 04").count() == 1
+    _card(page, "Item 02").click(modifiers=["Control"])
+    page.wait_for_selector(".lm-bulkcount:text('1 selected')")
     assert not restore.is_visible()  # restore only where the trash is shown
 
 
