@@ -1,4 +1,5 @@
-/* LoRA Manager tab: bulk actions on the selected LoRAs.
+/* LoRA Manager tab: bulk actions on the selected LoRAs, and "Empty trash" beside the filters while the trash is
+ * shown (Show: Trash): every LoRA in the trash deleted for good (DELETE /trash) after a confirmation.
  *
  * Methods of the library view (javascript/lora_manager_tab.js), added to it when the tab mounts;
  * the helpers they use come from the same place (LM.lib). Library data is set as text only.
@@ -7,6 +8,19 @@
   'use strict';
 
   const LM = (window.LoraManager = window.LoraManager || {});
+  const hooks = (LM.viewHooks = LM.viewHooks || {});
+  const on = (name, fn) => (hooks[name] = hooks[name] || []).push(fn);
+
+  on('library', function addEmptyTrash({ toolbar }) {
+    const { h, t } = LM.lib;
+    this.emptyTrashBtn = h('button', { class: 'lm-btn lm-danger lm-empty-trash', type: 'button', hidden: true, text: t('trash.empty'),
+      title: t('trash.empty_hint'), onclick: () => this.emptyTrash() });
+    toolbar.insertBefore(this.emptyTrashBtn, this.showSel.nextSibling);
+  });
+  on('reload', function showEmptyTrash() {
+    if (this.emptyTrashBtn) this.emptyTrashBtn.hidden = this.filters.show !== 'trashed';
+  });
+
   (LM.viewParts = LM.viewParts || []).push((lib) => {
     const { h, clear, t, familyLabel, FAMILIES } = lib;
     return {
@@ -77,6 +91,7 @@
           const res = await this.api.post('/loras/bulk', { keys, action, value: value === undefined ? null : (action === 'tag' || action === 'untag' ? [value] : value) });
           this.toast(t('bulk.changed', { n: res.changed }), 'success');
           if (action === 'tag' || action === 'untag') this.loadTags();
+          if (action === 'restore') this.selected.clear(); // they leave the trash shown: nothing picked stays hidden
           await this.reload('keep');
           if (this.current && this.selected.has(this.current.id)) this.openDetail(this.current.id);
         } catch (err) { this.toast(t('bulk.failed', { why: err.message }), 'error'); }
@@ -102,6 +117,25 @@
         const some = failed.length ? `, ${t('bulk.some_failed', { n: failed.length, first: failed[0] })}` : '';
         this.toast(`${t(action === 'move' ? 'bulk.moved' : 'bulk.deleted', { n: done })}${some}`, failed.length ? 'error' : 'success');
         this.reload('keep');
+      },
+
+      // Every LoRA in the trash, not only those the filters show: the confirmation says how many (GET /trash).
+      async emptyTrash() {
+        const btn = this.emptyTrashBtn;
+        btn.disabled = true;
+        try {
+          const n = (await this.api.get('/trash?limit=1')).total;
+          if (!n) { this.toast(t('trash.already_empty'), 'info'); return; }
+          if (!window.confirm(t('trash.empty_confirm', { n }))) return;
+          const res = await this.api.del('/trash');
+          this.toast(t('trash.emptied', { n: res.deleted }), 'success');
+          if (this.current && this.current.state === 'trashed') this.closeDetail();
+          this.selected.clear();
+          await this.reload('keep');
+          this.pollStatus(); // the counts in the header
+        } catch (err) {
+          this.toast(t('trash.empty_failed', { why: err.message }), 'error');
+        } finally { btn.disabled = false; }
       },
 
     };

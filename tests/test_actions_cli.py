@@ -1,4 +1,4 @@
-"""trash list|empty|restore, forget, organize and bulk file actions on the command line (a subprocess)."""
+"""trash list|empty|restore|delete, forget, organize and bulk file actions on the command line (a subprocess)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,27 @@ def test_trash_list_restore_and_empty(dirs):
     assert json.loads(run("trash", "empty", "--yes", *args, "--json").stdout) == {"deleted": 2}
     assert "the trash is empty" in run("trash", "list", *args).stdout
     assert list(lib.iterdir()) == []
+
+
+def test_trash_delete_one_for_good(dirs):
+    args, lib = dirs
+    run("trash", "alice", "bob", *args)
+    trash = lib.parent / "data" / "trash"
+    alice_dir = next(d for d in trash.iterdir() if (d / "alice.safetensors").exists())
+    refused = run("trash", "delete", "alice", *args, check=False)  # not a terminal and no --yes
+    assert refused.returncode == 2 and "--yes" in refused.stderr and (alice_dir / "alice.safetensors").exists()
+    assert run("trash", "delete", *args, check=False).returncode == 2  # no keys
+    done = json.loads(run("trash", "delete", "alice", "--yes", *args, "--json").stdout)
+    assert len(done["deleted"]) == 1 and done["skipped"] == []
+    assert not alice_dir.exists()  # its folder in the trash is gone; bob's stays
+    assert [p.name for d in trash.iterdir() for p in d.iterdir()] == ["bob.safetensors"]
+    assert run("show", "alice", *args, check=False).returncode == 1  # the entry too
+    listed = json.loads(run("trash", "list", *args, "--json").stdout)
+    assert [e["name"] for e in listed["items"]] == ["bob"]
+    run("trash", "restore", "bob", *args)
+    kept = run("trash", "delete", "bob", "--yes", *args, check=False)  # present again: refused, nothing deleted
+    assert kept.returncode == 1 and "skipped bob: only a LoRA in the trash" in kept.stdout
+    assert (lib / "bob.safetensors").exists()
 
 
 def test_forget_only_missing(dirs):
