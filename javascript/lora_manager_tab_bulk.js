@@ -22,7 +22,7 @@
         this.bulkRestore = btn('bulk.restore', () => this.bulk('restore'));
         // Preview generation for the selection: a job per LoRA through the host; absent where jobs cannot run.
         this.bulkReplace = h('input', { type: 'checkbox', 'aria-label': t('bulk.previews_replace') });
-        this.bulkPreviews = h('span', { class: 'lm-inline lm-bulkpreviews' },
+        this.bulkPreviews = h('span', { class: 'lm-inline lm-bulkpreviews', hidden: true },
           h('button', { class: 'lm-btn', type: 'button', text: t('bulk.previews'), title: t('bulk.previews_hint'), onclick: () => this.bulkGenerate() }),
           h('label', { class: 'lm-inline' }, this.bulkReplace, ` ${t('bulk.previews_replace')}`));
         return h('div', { class: 'lm-bulkbar', hidden: true },
@@ -72,7 +72,7 @@
         this.bulkBar.hidden = n === 0;
         this.bulkCount.textContent = t('bulk.selected', { n });
         if (this.bulkRestore) this.bulkRestore.hidden = this.filters.show !== 'trashed';
-        if (this.bulkPreviews) this.bulkPreviews.hidden = !this.jobsCanRun() || this.filters.show === 'trashed';
+        if (this.bulkPreviews && n) this.bulkPreviews.hidden = !this.jobsCanRun() || this.filters.show === 'trashed';
         if (this.bulkFolder && n && !this.bulkFolder.dataset.gen) this.fillFolders();
       },
 
@@ -88,11 +88,12 @@
         } catch (err) { this.toast(t('bulk.failed', { why: err.message }), 'error'); }
       },
 
-      // Whether jobs run here: the Jobs panel's word (GET /meta's jobs.available), else the meta read at start.
+      // Whether jobs run here: the Jobs panel's word (GET /meta's jobs.available), asked when the bar first
+      // shows (never at start-up); until the answer, the action is not offered.
       jobsCanRun() {
-        if (LM.jobs && typeof LM.jobs.available === 'boolean') return LM.jobs.available;
-        const jobs = this.meta && this.meta.jobs;
-        return !jobs || jobs.available !== false;
+        if (!LM.jobs || typeof LM.jobs.checkAvailable !== 'function') return !!(this.meta && this.meta.jobs && this.meta.jobs.available);
+        if (!this.jobsAsked) this.jobsAsked = LM.jobs.checkAvailable().then(() => { this.jobsKnown = true; this.renderBulkBar(); });
+        return !!this.jobsKnown && LM.jobs.available;
       },
 
       // POST /generation/previews with the selected keys; the answer (queued, skipped with why) in a toast.

@@ -27,7 +27,7 @@ def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("bulkpreviews")
     for seed, name in enumerate(NAMES, 1):
         write_lora(root / "lib" / f"{name}.safetensors", seed=seed)
-    core = build(Settings(lora_dirs=[str(root / "lib")], data_dir=str(root / "data")))
+    core = build(Settings(lora_dirs=[str(root / "lib")], data_dir=str(root / "data"), embed_model="off"))
     core.scan(wait_hashes=True)
     runner = PictureRunner(os.path.join(core.settings.data_dir, "outputs"), seconds=0.001)
     server = ThreadServer(core)
@@ -78,6 +78,7 @@ def test_the_bulk_bar_queues_a_preview_job_per_selected_lora(browser, served):
         page.wait_for_selector(".lm-toast:has-text('2 preview job(s) queued, 0 skipped')")
         again = [j for j in _preview_jobs(server.base) if j["purpose"]["replace"]]
         assert sorted(j["purpose"]["preview_for"] for j in again) == sorted([ids["cat_style"], ids["owl_style"]])
+        wait_for(lambda: all(core.jobs.get(j["id"]).status == "done" for j in again), timeout=30)
         # where jobs run, the detail offers the one-LoRA action too (absent without a host, below)
         page.locator(".lm-card", has_text="dog_style").click()
         page.wait_for_selector(".lm-detail button:text-is('Generate preview')")
@@ -91,6 +92,7 @@ def test_without_a_host_the_bulk_bar_offers_no_preview_generation(browser, serve
         assert meta["jobs"]["available"] is False
         with tab_page(browser, server.base) as page:
             _select(page, "dog_style")
+            page.wait_for_function("window.LoraManager.app.jobsKnown === true")  # GET /meta answered
             assert page.locator(".lm-bulkbar button:text('Add tag')").is_visible()
             assert page.locator(".lm-bulkbar button:text('Generate previews')").is_hidden()
             page.locator(".lm-card", has_text="dog_style").click()
