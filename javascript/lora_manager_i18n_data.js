@@ -61,6 +61,8 @@
     'rcp.no_tab': 'No {tab} tab on this page: the recipe\'s parameters were copied instead', 'rcp.sent': 'Sent to {tab}.',
     'rcp.not_sent': 'Not sent: {why}', 'rcp.queued': 'Queued as job {id} (see Jobs)', 'rcp.not_copied': 'Not copied: {why}',
     'rcp.confirm_delete': 'Delete the recipe "{title}"?', 'rcp.deleted': 'Deleted', 'rcp.using_hint': 'recipes using this LoRA',
+    'rcp.edit': 'Edit', 'rcp.edit_label': 'edit the recipe "{title}"', 'rcp.save': 'Save', 'rcp.title': 'Title',
+    'rcp.tags': 'Tags (comma separated)', 'rcp.notes': 'Notes', 'rcp.prompt': 'Prompt', 'rcp.negative': 'Negative prompt',
 
     'hash.full': 'SHA-256 (full file)', 'hash.tensor': 'Tensor SHA-256 (addnet)', 'hash.sdnext': 'SDNext short hash',
     'hash.legacy': 'Legacy (A1111 old)', 'hash.source': 'Tensor hash source', 'hash.state_done': 'hashed',
@@ -122,6 +124,8 @@
     'rcp.no_tab': '此页面没有 {tab} 标签页：已改为复制配方的参数', 'rcp.sent': '已发送到 {tab}。',
     'rcp.not_sent': '未发送：{why}', 'rcp.queued': '已作为任务 {id} 加入队列（见任务面板）', 'rcp.not_copied': '未复制：{why}',
     'rcp.confirm_delete': '删除配方“{title}”？', 'rcp.deleted': '已删除', 'rcp.using_hint': '使用此 LoRA 的配方',
+    'rcp.edit': '编辑', 'rcp.edit_label': '编辑配方“{title}”', 'rcp.save': '保存', 'rcp.title': '标题',
+    'rcp.tags': '标签（用逗号分隔）', 'rcp.notes': '备注', 'rcp.prompt': '提示词', 'rcp.negative': '反向提示词',
 
     'hash.full': 'SHA-256（完整文件）', 'hash.tensor': '张量 SHA-256（addnet）', 'hash.sdnext': 'SDNext 短哈希',
     'hash.legacy': '旧式哈希（A1111 旧版）', 'hash.source': '张量哈希来源', 'hash.state_done': '已计算哈希',

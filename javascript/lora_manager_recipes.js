@@ -94,7 +94,7 @@
       lo.civitai_url && !lo.present ? h('a', { href: lo.civitai_url, target: '_blank', rel: 'noopener noreferrer', text: ' Civitai' }) : null)));
       const settings = [r.steps && t('rcp.steps', { n: r.steps }), r.sampler, r.cfg_scale != null && `CFG ${r.cfg_scale}`, r.seed != null && t('res.seed', { seed: r.seed }),
         r.width && r.height && `${r.width}×${r.height}`, r.checkpoint].filter(Boolean).join(' · ');
-      return h('div', { class: 'lm-recipe', dataset: { id: String(r.id) } },
+      const el = h('div', { class: 'lm-recipe', dataset: { id: String(r.id) } },
         cover,
         h('div', { class: 'lm-recipe-body' },
           h('div', { class: 'lm-recipe-title', text: r.title }),
@@ -102,12 +102,60 @@
           settings ? h('div', { class: 'lm-muted', text: settings }) : null,
           loras,
           r.tags.length ? h('div', { class: 'lm-recipe-tags' }, r.tags.map((tag) => h('button', { class: 'lm-chip', type: 'button', text: tag, onclick: () => { this.filters.tag = tag; this.load(); } }))) : null,
+          r.notes ? h('div', { class: 'lm-recipe-notes lm-muted', text: r.notes }) : null,
           (r.warnings || []).map((w) => h('div', { class: 'lm-message lm-warn', text: w })),
           h('div', { class: 'lm-actions' },
             ...SEND_TABS.filter((tab) => tab === 'txt2img' || this.app.hostMode || hostBox(tab)).map((tab) => btn(t('rcp.send', { tab }), () => this.send(r, tab))),
             btn(t('rcp.run'), () => this.run(r)), btn(t('rcp.copy_prompt'), () => this.copyPrompt(r)),
+            btn(t('rcp.edit'), () => this.edit(r, el)),
             btn(t('rcp.export_json'), () => this.download(r, 'json')), btn(t('rcp.export_png'), () => this.download(r, 'png')),
             btn(t('act.delete'), () => this.remove(r), 'lm-danger'))));
+      return el;
+    }
+
+    // A labelled form in the card: title, tags (comma separated), notes, prompt and negative prompt. Only the
+    // fields changed go in the PATCH; the server's answer redraws the card, its refusal stays in the form.
+    edit(r, el) {
+      const { h } = LM;
+      const open = el.querySelector('.lm-recipe-edit');
+      if (open) { open.querySelector('input').focus(); return; }
+      const field = (label, input) => h('label', { class: 'lm-field' }, h('span', { class: 'lm-label', text: label }), input);
+      const inputs = {
+        title: h('input', { class: 'lm-input', name: 'title', value: r.title }),
+        tags: h('input', { class: 'lm-input', name: 'tags', value: r.tags.join(', '), placeholder: t('form.tags_ph') }),
+        notes: h('textarea', { class: 'lm-input', name: 'notes', rows: '3', value: r.notes || '' }),
+        prompt: h('textarea', { class: 'lm-input', name: 'prompt', rows: '3', value: r.prompt || '' }),
+        negative_prompt: h('textarea', { class: 'lm-input', name: 'negative_prompt', rows: '2', value: r.negative_prompt || '' }),
+      };
+      const error = h('div', { class: 'lm-message lm-error', role: 'alert', hidden: true });
+      const save = h('button', { class: 'lm-btn lm-primary', type: 'submit', text: t('rcp.save') });
+      const form = h('form', { class: 'lm-recipe-edit', 'aria-label': t('rcp.edit_label', { title: r.title }) },
+        field(t('rcp.title'), inputs.title), field(t('rcp.tags'), inputs.tags), field(t('rcp.notes'), inputs.notes),
+        field(t('rcp.prompt'), inputs.prompt), field(t('rcp.negative'), inputs.negative_prompt), error,
+        h('div', { class: 'lm-actions' }, save, h('button', { class: 'lm-btn', type: 'button', text: t('common.cancel'), onclick: () => form.remove() })));
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        const now = { title: inputs.title.value.trim(), notes: inputs.notes.value, prompt: inputs.prompt.value, negative_prompt: inputs.negative_prompt.value,
+          tags: inputs.tags.value.split(',').map((x) => x.trim()).filter(Boolean) };
+        const was = { title: r.title, notes: r.notes || '', prompt: r.prompt || '', negative_prompt: r.negative_prompt || '', tags: r.tags };
+        const body = {};
+        for (const k of Object.keys(now)) if (JSON.stringify(now[k]) !== JSON.stringify(was[k])) body[k] = now[k];
+        if (!Object.keys(body).length) { form.remove(); return; }
+        save.disabled = true;
+        try {
+          const saved = await this.api.patch(`/recipes/${r.id}`, body);
+          el.replaceWith(this.card(saved));
+          this.say(t('rcp.saved', { title: saved.title }));
+          this.api.get('/recipes/tags').then((tags) => this.renderTags(tags), () => {});
+        } catch (err) {
+          const why = ((err.details && err.details.errors) || []).map((x) => `${(x.loc || []).filter((p) => p !== 'body').join('.')}: ${x.msg}`).join('; ');
+          error.hidden = false;
+          error.textContent = t('edit.not_saved_toast', { why: why || err.message });
+          save.disabled = false;
+        }
+      });
+      el.querySelector('.lm-recipe-body').append(form);
+      inputs.title.focus();
     }
 
     async upload(file) {

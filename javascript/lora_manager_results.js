@@ -133,7 +133,7 @@
     LM.results = panel;
     app.addPanel('results', t('res.tab'), panel.element, () => panel.refresh());
     LM.detailActions.push((view, entry, bar) => {
-      if (!bar || entry.state !== 'ok') return;
+      if (!bar || entry.state !== 'ok' || (LM.jobs && LM.jobs.available === false)) return; // no pipeline here
       bar.append(LM.h('button', { class: 'lm-btn', type: 'button', text: t('res.generate_one'), title: t('res.generate_one_hint'), onclick: () => panel.generate([String(entry.id)]) }));
     });
   });

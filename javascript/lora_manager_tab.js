@@ -105,7 +105,7 @@
   // ---------- the API ----------
 
   class ApiError extends Error {
-    constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+    constructor(status, code, message, details) { super(message); this.status = status; this.code = code; this.details = details || {}; }
   }
 
   function makeApi(base) {
@@ -131,7 +131,7 @@
       if (res.status !== 204) data = await res.json().catch(() => null);
       if (!res.ok) {
         const e = (data && data.error) || {};
-        throw new ApiError(res.status, e.code || String(res.status), e.message || (data && data.detail) || res.statusText);
+        throw new ApiError(res.status, e.code || String(res.status), e.message || (data && data.detail) || res.statusText, e.details);
       }
       return data;
     }

@@ -34,6 +34,11 @@
         this.bulkFolder.addEventListener('focus', () => this.fillFolders());
         const btn = (key, fn, cls) => h('button', { class: `lm-btn${cls ? ` ${cls}` : ''}`, type: 'button', text: t(key), onclick: fn });
         this.bulkRestore = btn('bulk.restore', () => this.bulk('restore'));
+        // Preview generation for the selection: a job per LoRA through the host; absent where jobs cannot run.
+        this.bulkReplace = h('input', { type: 'checkbox', 'aria-label': t('bulk.previews_replace') });
+        this.bulkPreviews = h('span', { class: 'lm-inline lm-bulkpreviews', hidden: true },
+          h('button', { class: 'lm-btn', type: 'button', text: t('bulk.previews'), title: t('bulk.previews_hint'), onclick: () => this.bulkGenerate() }),
+          h('label', { class: 'lm-inline' }, this.bulkReplace, ` ${t('bulk.previews_replace')}`));
         return h('div', { class: 'lm-bulkbar', hidden: true },
           this.bulkCount,
           btn('bulk.select_loaded', () => { for (const c of this.chunks.values()) if (Array.isArray(c)) c.forEach((x) => this.selected.add(x.id)); this.render(true); }),
@@ -42,7 +47,7 @@
           btn('bulk.favorite', () => this.bulk('favorite')), btn('bulk.unfavorite', () => this.bulk('unfavorite')),
           this.bulkBase, btn('bulk.set_base', () => this.bulk('set_base', this.bulkBase.value || null)),
           h('label', { class: 'lm-inline' }, h('span', { class: 'lm-label', text: t('move.folder') }), this.bulkFolder),
-          btn('bulk.move', () => this.bulkEach('move')), this.bulkRestore, btn('bulk.delete', () => this.bulkEach('trash'), 'lm-danger'));
+          btn('bulk.move', () => this.bulkEach('move')), this.bulkPreviews, this.bulkRestore, btn('bulk.delete', () => this.bulkEach('trash'), 'lm-danger'));
       },
 
       // The folder list of the bulk move, once per list load: "(top of the root)" and every folder below the roots.
@@ -81,6 +86,7 @@
         this.bulkBar.hidden = n === 0;
         this.bulkCount.textContent = t('bulk.selected', { n });
         if (this.bulkRestore) this.bulkRestore.hidden = this.filters.show !== 'trashed';
+        if (this.bulkPreviews && n) this.bulkPreviews.hidden = !this.jobsCanRun() || this.filters.show === 'trashed';
         if (this.bulkFolder && n && !this.bulkFolder.dataset.gen) this.fillFolders();
       },
 
@@ -95,6 +101,28 @@
           await this.reload('keep');
           if (this.current && this.selected.has(this.current.id)) this.openDetail(this.current.id);
         } catch (err) { this.toast(t('bulk.failed', { why: err.message }), 'error'); }
+      },
+
+      // Whether jobs run here: the Jobs panel's word (GET /meta's jobs.available), asked when the bar first
+      // shows (never at start-up); until the answer, the action is not offered.
+      jobsCanRun() {
+        if (!LM.jobs || typeof LM.jobs.checkAvailable !== 'function') return !!(this.meta && this.meta.jobs && this.meta.jobs.available);
+        if (!this.jobsAsked) this.jobsAsked = LM.jobs.checkAvailable().then(() => { this.jobsKnown = true; this.renderBulkBar(); });
+        return !!this.jobsKnown && LM.jobs.available;
+      },
+
+      // POST /generation/previews with the selected keys; the answer (queued, skipped with why) in a toast.
+      async bulkGenerate() {
+        const keys = [...this.selected].map(String);
+        if (keys.length > 500) { this.toast(t('bulk.previews_too_many', { n: 500 }), 'error'); return; }
+        try {
+          const r = await this.api.post('/generation/previews', { loras: keys, replace: this.bulkReplace.checked });
+          const why = r.skipped.slice(0, 5).map((s) => `${s.lora}: ${s.reason}`).join('; ');
+          this.toast(`${t('res.previews_queued', { n: r.queued.length, skipped: r.skipped.length })}${why ? ` (${why})` : ''}`,
+            r.queued.length ? 'success' : 'info');
+        } catch (err) {
+          this.toast(err.code === 'no_host' ? t('res.no_host') : t('jobs.not_queued', { why: err.message }), 'error');
+        }
       },
 
       async bulkEach(action) {

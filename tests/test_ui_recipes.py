@@ -1,11 +1,12 @@
 """The Recipes panel in a real browser: an image dropped in becomes a recipe card (cover, LoRAs present or
 missing, warnings), filters by words, tag and LoRA, send to the host's txt2img through its paste button,
-run as a job, copy the prompt, delete; hostile text stays text."""
+run as a job, copy the prompt, edit in the card (a refusal shown in its form), delete; hostile text stays text."""
 
 from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
 pytest.importorskip("gradio")
@@ -154,3 +155,42 @@ def test_a_recorded_generation_becomes_a_recipe(page, hosted):
     card = page.locator(".lm-recipe", has_text="a lighthouse")
     card.wait_for()
     assert card.locator(".lm-present").count() == 1 and "seed 11" in card.inner_text()
+
+
+def test_a_recipe_is_edited_in_its_card(page, hosted):
+    server, core, root, cat = hosted
+    made = core.recipes.create({"title": "Plain", "prompt": "a fox in snow", "tags": ["old"]})
+    rid = made["id"]
+    page.click(".lm-tab:text('Library')")
+    page.click(".lm-tab:text('Recipes')")
+    card = page.locator(f".lm-recipe[data-id='{rid}']")
+    card.wait_for()
+    card.locator("button:text-is('Edit')").click()
+    form = card.locator("form.lm-recipe-edit")
+    assert form.get_by_label("Title", exact=True).input_value() == "Plain"
+    assert form.get_by_label("Tags (comma separated)").input_value() == "old"
+    form.get_by_label("Title", exact=True).fill("Fox at dawn")
+    form.get_by_label("Tags (comma separated)").fill("winter, Foxes")
+    form.get_by_label("Notes").fill("shot at dawn <b>not bold</b>")
+    form.locator("button:text-is('Save')").click()
+    page.wait_for_selector(f".lm-recipe[data-id='{rid}'] .lm-recipe-title:text-is('Fox at dawn')")
+    assert card.locator("form.lm-recipe-edit").count() == 0
+    assert sorted(card.locator(".lm-recipe-tags .lm-chip").all_inner_texts()) == ["foxes", "winter"]
+    assert card.locator(".lm-recipe-notes").inner_text() == "shot at dawn <b>not bold</b>"
+    assert card.locator(".lm-recipe-notes b").count() == 0
+    got = httpx.get(f"{server.base}/lora-manager/v1/recipes/{rid}", timeout=10).json()
+    assert (got["title"], sorted(got["tags"]), got["notes"], got["prompt"]) == (
+        "Fox at dawn", ["foxes", "winter"], "shot at dawn <b>not bold</b>", "a fox in snow")
+    page.wait_for_selector("select[aria-label='recipe tag'] option[value='winter']", state="attached")
+    # a title over the model's 200 characters: the server's refusal is shown in the form, nothing changes
+    card.locator("button:text-is('Edit')").click()
+    form.get_by_label("Title", exact=True).fill("x" * 201)
+    form.locator("button:text-is('Save')").click()
+    error = form.locator(".lm-message.lm-error")
+    error.wait_for()
+    assert "title" in error.inner_text() and "200" in error.inner_text()
+    got = httpx.get(f"{server.base}/lora-manager/v1/recipes/{rid}", timeout=10).json()
+    assert (got["title"], sorted(got["tags"])) == ("Fox at dawn", ["foxes", "winter"])
+    assert card.locator(".lm-recipe-title").inner_text() == "Fox at dawn"
+    form.locator("button:text-is('Cancel')").click()
+    assert card.locator("form.lm-recipe-edit").count() == 0
