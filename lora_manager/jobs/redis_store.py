@@ -14,8 +14,9 @@ Keys (all under one prefix, `lm:` by default, so that several libraries may shar
   `{p}host:{id}:loras`: a set of the full hashes of the LoRAs present on that host.
 - `{p}events`: a pub/sub channel: the job events of every host, re-published on each host's stream.
 
-A claim hands out a fresh token; a finish is accepted only with the running token (fencing): a host
-that lost its job (its lease expired and another took it) cannot complete it a second time.
+A claim hands out a fresh token; a finish or a lease renewal is accepted only with the running token
+(fencing): a host that lost its job (its lease expired and another took it) cannot complete it a second
+time, nor keep the new holder's lease alive.
 """
 
 from __future__ import annotations
