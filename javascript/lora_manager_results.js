@@ -106,7 +106,7 @@
     async makeRecipe(r) {
       const text = (r.infotexts && r.infotexts[0]) || r.prompt || '';
       const body = { text, title: (r.prompt || t('res.job_result')).slice(0, 80) };
-      if (r.images > 0) Object.assign(body, { result_id: r.id, result_image: 0 });
+      if (r.images > 0) body.result = { id: r.id, image: 0 };
       try {
         const recipe = await this.api.post('/recipes/from-text', body);
         this.say(t('res.recipe_saved', { title: recipe.title || recipe.id }));

@@ -205,19 +205,22 @@ def test_a_recipe_made_from_a_result_has_its_image_as_cover_and_a_foreign_one_is
     with TestClient(host.app) as client:
         result = client.get(f"{P}/results/{job.id}").json()
         text = (result["infotexts"] or [result["prompt"]])[0]
-        refused = [({"result_id": "../../../etc/passwd"}, 422, "result_id"),
-                   ({"result_id": outputs}, 422, "result_id"),
-                   ({"result_image": 0}, 422, "give result_id too"),
-                   ({"result_id": "0123456789ab"}, 404, "no result '0123456789ab'"),
-                   ({"result_id": job.id, "result_image": 1}, 404, "this result has 1 image(s)"),
-                   ({"result_id": "fedcba987654"}, 404, "not in LoRA Manager's outputs folder")]
+        refused = [({"id": "../../../etc/passwd"}, 422, "body.result.id: String should match pattern"),
+                   ({"id": outputs}, 422, "body.result.id: String should match pattern"),
+                   ({"image": 0}, 422, "body.result.id: Field required"),
+                   ({"id": "0123456789ab"}, 404, "no result '0123456789ab'"),
+                   ({"id": job.id, "image": 1}, 404, "this result has 1 image(s)"),
+                   ({"id": "fedcba987654"}, 404, "not in LoRA Manager's outputs folder")]
         for ref, status, words in refused:
-            r = client.post(f"{P}/recipes/from-text", json={"text": text, **ref})
-            assert r.status_code == status and words in r.text, (ref, r.text)
+            r = client.post(f"{P}/recipes/from-text", json={"text": text, "result": ref})
+            error = r.json()["error"]  # a 422 says which field and why, in its details
+            said = [error["message"], *(f"{'.'.join(e['loc'])}: {e['msg']}" for e in
+                                       error["details"].get("errors", []))]
+            assert r.status_code == status and any(words in line for line in said), (ref, r.text)
         assert client.get(f"{P}/recipes").json()["total"] == 0  # none saved, no cover left behind
         assert not os.path.isdir(covers) or not os.listdir(covers)
-        r = client.post(f"{P}/recipes/from-text", json={"text": text, "title": "fox", "result_id": job.id,
-                                                        "result_image": 0})
+        r = client.post(f"{P}/recipes/from-text", json={"text": text, "title": "fox",
+                                                        "result": {"id": job.id, "image": 0}})
         assert r.status_code == 201, r.text
         recipe = r.json()
         assert recipe["has_cover"] and recipe["source"] == "result" and recipe["title"] == "fox"
@@ -229,5 +232,5 @@ def test_a_recipe_made_from_a_result_has_its_image_as_cover_and_a_foreign_one_is
         # the cover is the recipe's own copy: the result deleted, it stays
         assert client.delete(f"{P}/results/{job.id}", params={"force": True}).status_code == 200
         assert pixel(client.get(f"{P}/recipes/{recipe['id']}/cover").content)[1] == (96, 64)
-        assert client.post(f"{P}/recipes/from-text", json={"text": text, "result_id": job.id}).status_code == 404
+        assert client.post(f"{P}/recipes/from-text", json={"text": text, "result": {"id": job.id}}).status_code == 404
         assert client.get(f"{P}/recipes").json()["total"] == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..recipes.model import RecipeFields
 
@@ -18,23 +18,21 @@ class RecipePatch(RecipeFields):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
 
+class ResultRef(BaseModel):
+    """One image of a job result, as GET /results names it (`/results/{id}/images/{image}`)."""
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(..., pattern=r"^[0-9a-f]{12}$", description="the result's id (GET /results)")
+    image: int = Field(0, ge=0, le=1000, description="which of its images")
+
+
 class RecipeFromText(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(..., min_length=1, max_length=10_000, pattern=r"\S",
                       description="generation parameters (an infotext) or a prompt with <lora:...> tags")
     title: Optional[str] = Field(None, max_length=200)
-    result_id: Optional[str] = Field(None, pattern=r"^[0-9a-f]{12}$",
-                                     description="a job result of GET /results (its id): its image becomes the cover")
-    result_image: Optional[int] = Field(None, ge=0, le=1000,
-                                        description="which image of that result (GET /results/{id}/images/{n}); 0 "
-                                                    "when left out")
-
-    @model_validator(mode="after")
-    def _image_of_a_result(self):
-        if self.result_image is not None and self.result_id is None:
-            raise ValueError("result_image names an image of a result: give result_id too")
-        return self
+    result: Optional[ResultRef] = Field(None, description="a job result of ours: its image becomes the cover")
 
 
 class RecipeLoraOut(BaseModel):

@@ -72,8 +72,8 @@ def recipe_routes(core, route) -> list:
 
     def from_text(req: S.RecipeFromText = Body(...)) -> Response:
         image = None
-        if req.result_id is not None:  # one of our job results (NotFound otherwise): its image is the cover
-            path = core.generation.results.image_path(req.result_id, req.result_image or 0)
+        if req.result is not None:  # one of our job results (NotFound otherwise): its image is the cover
+            path = core.generation.results.image_path(req.result.id, req.result.image)
             with open(path, "rb") as f:
                 image = f.read(MAX_BYTES + 1)
         return JSON(svc.from_text(req.text, title=req.title, image=image), status_code=201)
@@ -110,7 +110,7 @@ def recipe_routes(core, route) -> list:
               "(SDNext, A1111, ComfyUI, Civitai); the image becomes its cover", S.RecipeFromImage, status_code=201,
               max_body=MAX_BYTES, extra={"openapi_extra": IMAGE_BODY}),
         route("/recipes/from-text", "POST", from_text, "a recipe from generation parameters as text (a job's "
-              "infotext) or a prompt with <lora:...> tags (the host's prompt box); with result_id, that job result's "
+              "infotext) or a prompt with <lora:...> tags (the host's prompt box); with result, that job result's "
               "image becomes its cover", S.RecipeFromImage, status_code=201),
         route("/recipes/from-event/{event_id}", "POST", from_event, "a recipe from a recorded generation (usage)",
               S.Recipe, status_code=201),
