@@ -101,11 +101,14 @@
           h('button', { class: 'lm-btn lm-danger', type: 'button', text: t('act.delete'), onclick: () => this.remove(r) })));
     }
 
-    // The job's generation parameters (its infotext, else its prompt with the <lora:...> tags) as a recipe.
+    // The job's generation parameters (its infotext, else its prompt with the <lora:...> tags) as a recipe,
+    // its first image as the cover (the server reads it from the results folder by the result's id).
     async makeRecipe(r) {
       const text = (r.infotexts && r.infotexts[0]) || r.prompt || '';
+      const body = { text, title: (r.prompt || t('res.job_result')).slice(0, 80) };
+      if (r.images > 0) body.result = { id: r.id, image: 0 };
       try {
-        const recipe = await this.api.post('/recipes/from-text', { text, title: (r.prompt || t('res.job_result')).slice(0, 80) });
+        const recipe = await this.api.post('/recipes/from-text', body);
         this.say(t('res.recipe_saved', { title: recipe.title || recipe.id }));
         if (LM.recipes && typeof LM.recipes.load === 'function') LM.recipes.load();
       } catch (err) { this.say(t('res.no_recipe', { why: err.message }), true); }

@@ -187,3 +187,51 @@ def test_a_sweep_whose_cell_fails_still_draws_its_grid(hosted):
         first, second = (core.jobs.get(j) for j in sweep["jobs"][0])
         assert first.status == "failed" and "out of memory" in first.error and second.status == "done"
         assert sweep["status"] == "done" and client.get(f"{P}/results/{sweep['grid']}/images/0").status_code == 200
+
+
+def test_a_recipe_made_from_a_result_has_its_image_as_cover_and_a_foreign_one_is_refused(hosted, tmp_path):
+    from PIL import Image
+
+    host, core = hosted
+    job = wait_job(core, core.jobs.submit(JobRequest(prompt="a fox", loras=[{"name": "hosted", "weight": 0.6}],
+                                                     steps=3, width=96, height=64)).id)
+    outputs = core.generation.results.outputs
+    covers = os.path.join(core.settings.data_dir, "recipe-covers")
+    # a record in the outputs folder whose image is a link to a file outside it: not ours to read
+    Image.new("RGB", (16, 16), (1, 2, 3)).save(tmp_path / "secret.png")
+    os.symlink(tmp_path / "secret.png", os.path.join(outputs, "fedcba987654.png"))
+    with open(os.path.join(outputs, "fedcba987654.json"), "w", encoding="utf-8") as f:
+        f.write('{"id": "fedcba987654", "kind": "txt2img", "images": ["fedcba987654.png"], "finished_at": 1}')
+    with TestClient(host.app) as client:
+        result = client.get(f"{P}/results/{job.id}").json()
+        text = (result["infotexts"] or [result["prompt"]])[0]  # what the Results panel sends
+        refused = [({"id": "../../../etc/passwd"}, 422, "body.result.id: String should match pattern"),
+                   ({"id": outputs}, 422, "body.result.id: String should match pattern"),
+                   ({"image": 0}, 422, "body.result.id: Field required"),
+                   ({"id": "0123456789ab"}, 404, "no result '0123456789ab'"),
+                   ({"id": job.id, "image": 1}, 404, "this result has 1 image(s)"),
+                   ({"id": "fedcba987654"}, 404, "not in LoRA Manager's outputs folder")]
+        for ref, status, words in refused:
+            r = client.post(f"{P}/recipes/from-text", json={"text": text, "result": ref})
+            body = r.json()  # a 422 says which field and why (inside SDNext, in FastAPI's own shape)
+            error = body.get("error") or {"message": "", "details": {"errors": body.get("detail", [])}}
+            said = [error["message"], *(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in
+                                       error["details"].get("errors", []))]
+            assert r.status_code == status and any(words in line for line in said), (ref, r.text)
+        assert client.get(f"{P}/recipes").json()["total"] == 0  # none saved, no cover left behind
+        assert not os.path.isdir(covers) or not os.listdir(covers)
+        r = client.post(f"{P}/recipes/from-text", json={"text": text, "title": "fox",
+                                                        "result": {"id": job.id, "image": 0}})
+        assert r.status_code == 201, r.text
+        recipe = r.json()
+        assert recipe["has_cover"] and recipe["source"] == "result" and recipe["title"] == "fox"
+        assert recipe["prompt"].startswith("a fox")  # the text is the recipe, read as without a result
+        _color, size = pixel(client.get(f"{P}/results/{job.id}/images/0").content)
+        cover = client.get(f"{P}/recipes/{recipe['id']}/cover")
+        assert cover.status_code == 200 and cover.headers["content-type"] == "image/webp"
+        assert cover.content[8:12] == b"WEBP" and pixel(cover.content)[1] == size == (96, 64)
+        # the cover is the recipe's own copy: the result deleted, it stays
+        assert client.delete(f"{P}/results/{job.id}", params={"force": True}).status_code == 200
+        assert pixel(client.get(f"{P}/recipes/{recipe['id']}/cover").content)[1] == (96, 64)
+        assert client.post(f"{P}/recipes/from-text", json={"text": text, "result": {"id": job.id}}).status_code == 404
+        assert client.get(f"{P}/recipes").json()["total"] == 1

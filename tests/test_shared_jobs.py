@@ -10,16 +10,24 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
+import types
 import uuid
+
+import orjson
 
 import pytest
 
 from lora_manager.errors import Conflict
 from lora_manager.jobs.queue import JobRequest
+from lora_manager.jobs.redis_store import MAX_ATTEMPTS, RedisJobs
+from lora_manager.jobs.shared import SharedJobs
+from lora_manager.jobs.shared_run import SharedRun
 
 from .browser import wait_for
 from .loras import write_lora
-from .shared_hosts import make_host
+from .shared_hosts import StepRunner, make_host
 
 REDIS = os.environ.get("LORA_MANAGER_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
@@ -217,3 +225,129 @@ def _pings(url: str) -> bool:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
     except Exception:
         return False
+
+
+# --- leases, attempts and fencing, driven step by step (the reaper and the hosts' Redis calls, no threads) ---
+LEASE = 0.2  # a host that stops renewing loses its job after 0.2 s
+LORA = "ab" * 32  # the full hash of the one LoRA of these jobs, which every host here has
+
+
+def _reaper(tmp_path, prefix) -> SharedJobs:
+    """A host's reaper (SharedJobs._reap) over the real Redis; its threads are not started: the test calls it.
+    Its heartbeat life is max(3 x 0.1, 2 x LEASE) = 0.4 s."""
+    return SharedJobs(None, REDIS, "reaper", None, None, None, str(tmp_path), prefix=prefix, lease_s=LEASE,
+                      beat_s=0.1)
+
+
+def _beat(store: RedisJobs, *hosts: str) -> None:
+    for host in hosts:
+        store.beat(host, {"name": host, "family": None, "busy": False, "runner": True}, [LORA])
+
+
+def _take(store: RedisJobs, host: str, job_id: str) -> str:
+    """What a host's worker does: read its stream, claim the job named there, acknowledge the entry."""
+    got = store.next_for(host, block_ms=0)
+    assert got is not None and got[2] == job_id, got
+    token = store.claim(job_id, host)
+    store.ack(got[0], got[1])
+    assert token
+    return token
+
+
+def _heard(pubsub, n: int, wait: float = 5.0) -> list[dict]:
+    """The next `n` events of the channel (fewer when `wait` seconds pass first)."""
+    out, end = [], time.monotonic() + wait
+    while len(out) < n and time.monotonic() < end:
+        message = pubsub.get_message(timeout=0.2)
+        if message and message["type"] == "message":
+            out.append(orjson.loads(message["data"]))
+    return out
+
+
+def _submit(store: RedisJobs, job_id: str, host: str) -> None:
+    store.submit(job_id, {"request": {"prompt": "p", "steps": 4}, "loras": [{"sha256": LORA, "name": "x"}]},
+                 host, "user")
+
+
+def test_a_job_whose_host_keeps_dying_is_requeued_then_fails_after_max_attempts(tmp_path, prefix):
+    reaper = _reaper(tmp_path, prefix)
+    store = reaper.redis
+    hosts = {h: RedisJobs(REDIS, prefix=prefix, lease_s=LEASE) for h in ("a", "b")}
+    events = store.subscribe()
+    _beat(store, "a", "b")
+    _submit(store, "j1", "a")
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        host = store.record("j1")["host"]  # the job is in this host's stream: it takes it
+        token = _take(hosts[host], host, "j1")
+        record = store.record("j1")
+        assert (record["status"], record["owner"], record["attempts"]) == ("running", host, attempt)
+        if attempt == 1:  # a host alive renews: past its first lease, the job stays its own
+            for _ in range(3):
+                time.sleep(LEASE / 2)
+                assert hosts[host].renew("j1", host, token)
+            _beat(store, "a", "b")
+            reaper._reap()
+            assert store.record("j1")["status"] == "running" and _heard(events, 1, wait=0.3) == []
+        time.sleep(LEASE * 1.5)  # the host died: nothing renews its lease, which runs out
+        assert not store.r.exists(store.lease_key("j1"))
+        _beat(store, "a", "b")  # the others beat on (a dead host that comes back beats again too)
+        reaper._reap()
+        record = store.record("j1")
+        [event] = _heard(events, 1)
+        if attempt < MAX_ATTEMPTS:
+            assert (record["status"], record["owner"], record["attempts"]) == ("queued", None, attempt)
+            assert record["host"] in hosts and event["type"] == "job.requeued"
+            assert event["job"]["status"] == "queued"
+    assert (record["status"], record["attempts"], record["owner"]) == ("failed", MAX_ATTEMPTS, None)
+    assert record["error"] == f"its host stopped {MAX_ATTEMPTS} times while running it"
+    assert record["finished_at"] and event["type"] == "job.failed" and event["job"]["error"] == record["error"]
+    # ended: no host is sent it again, a later reap leaves it, and the last host cannot finish it after all
+    assert all(store.next_for(h, block_ms=0) is None for h in hosts)
+    reaper._reap()
+    assert store.record("j1")["status"] == "failed" and _heard(events, 1, wait=0.3) == []
+    assert not hosts[host].finish("j1", token, "done", {"host": host}, None)
+    assert store.record("j1")["result"] is None
+
+
+def test_a_host_that_lost_its_job_can_neither_renew_nor_finish_it(tmp_path, prefix):
+    reaper = _reaper(tmp_path, prefix)
+    store = reaper.redis
+    a, b = (RedisJobs(REDIS, prefix=prefix, lease_s=LEASE) for _ in "ab")
+    _beat(store, "a", "b")
+    _submit(store, "j2", "a")
+    token_a = _take(a, "a", "j2")
+    # a is cut off from Redis: no renewal, no heartbeat, past its lease (0.2 s) and its heartbeat's life (0.4 s)
+    time.sleep(0.5)
+    _beat(store, "b")
+    reaper._reap()
+    record = store.record("j2")
+    assert (record["status"], record["host"], record["owner"]) == ("queued", "b", None)
+    assert not a.renew("j2", "a", token_a)  # a comes back: the job is not its own any more
+    assert not a.finish("j2", token_a, "done", {"host": "a"}, None)
+    assert store.record("j2")["status"] == "queued"
+    token_b = _take(b, "b", "j2")
+    assert token_b != token_a
+    # a, still running with its old token: its renewal does not extend b's lease, its result does not count
+    assert not a.renew("j2", "a", token_a)
+    assert store.r.get(store.lease_key("j2")) == b"b"
+    assert not a.finish("j2", token_a, "done", {"host": "a"}, None)
+    assert not a.finish("j2", token_a, "failed", None, "interrupted")
+    record = store.record("j2")
+    assert (record["status"], record["owner"], record["attempts"], record["result"]) == ("running", "b", 2, None)
+    # a's worker, told so by its renewal, stops generating
+    runner = StepRunner("xl", str(tmp_path / "out"))
+    worker = SharedRun(types.SimpleNamespace(redis=a, host="a", runner=runner, _unreachable=None))
+    done = threading.Event()
+    renewer = threading.Thread(target=worker._renew, args=("j2", token_a, done), daemon=True)
+    renewer.start()
+    renewer.join(5)
+    assert not renewer.is_alive() and runner.stop.is_set()
+    done.set()
+    # b, the holder, renews and finishes once
+    assert b.renew("j2", "b", token_b)
+    assert b.finish("j2", token_b, "done", {"host": "b"}, None)
+    assert not b.finish("j2", token_b, "failed", None, "again")
+    assert not a.finish("j2", token_a, "done", {"host": "a"}, None)
+    record = store.record("j2")
+    assert (record["status"], record["result"], record["error"]) == ("done", {"host": "b"}, None)
+    assert not store.r.exists(store.lease_key("j2")) and not b.renew("j2", "b", token_b)

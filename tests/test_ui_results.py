@@ -68,6 +68,7 @@ def test_the_gallery_sets_a_preview_deletes_and_generates_previews(page, served)
     page.wait_for_selector(".lm-results-panel .lm-message:has-text('Recipe saved')")
     [recipe] = core.recipes.list()["items"]
     assert "first" in recipe["prompt"] and [x["name"] for x in recipe["loras"]] == ["cat_style"]
+    assert recipe["has_cover"] and recipe["source"] == "result"  # the result's image, sent by its id
     page.locator(f".lm-result[data-id='{first.id}'] button:text('Delete')").click()  # in use: refused
     page.wait_for_selector(".lm-results-panel .lm-message.lm-error:has-text('preview')")
     page.locator(f".lm-result[data-id='{second.id}'] button:text('Delete')").click()
@@ -78,6 +79,11 @@ def test_the_gallery_sets_a_preview_deletes_and_generates_previews(page, served)
     page.wait_for_selector(".lm-results-panel .lm-message:has-text('1 preview job(s) queued')")
     wait_for((lib / "dog_style.preview.png").exists, timeout=30)
     assert "dog_style" in core.jobs.runner.jobs[before].prompt
+    # the recipe's card shows the result's picture as its cover
+    page.click(".lm-tab:text('Recipes')")
+    cover = page.locator(f".lm-recipe[data-id='{recipe['id']}'] img.lm-recipe-cover")
+    assert cover.evaluate("i => new Promise(r => i.complete ? r(i.naturalWidth) : "
+                          "i.addEventListener('load', () => r(i.naturalWidth)))") == 32
 
 
 def test_an_img2img_job_with_an_uploaded_init_image(page, served, tmp_path):

@@ -18,12 +18,21 @@ class RecipePatch(RecipeFields):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
 
+class ResultRef(BaseModel):
+    """One image of a job result, as GET /results names it (`/results/{id}/images/{image}`)."""
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(..., pattern=r"^[0-9a-f]{12}$", description="the result's id (GET /results)")
+    image: int = Field(0, ge=0, le=1000, description="which of its images")
+
+
 class RecipeFromText(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(..., min_length=1, max_length=10_000, pattern=r"\S",
                       description="generation parameters (an infotext) or a prompt with <lora:...> tags")
     title: Optional[str] = Field(None, max_length=200)
+    result: Optional[ResultRef] = Field(None, description="a job result of ours: its image becomes the cover")
 
 
 class RecipeLoraOut(BaseModel):

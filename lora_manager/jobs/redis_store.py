@@ -14,8 +14,9 @@ Keys (all under one prefix, `lm:` by default, so that several libraries may shar
   `{p}host:{id}:loras`: a set of the full hashes of the LoRAs present on that host.
 - `{p}events`: a pub/sub channel: the job events of every host, re-published on each host's stream.
 
-A claim hands out a fresh token; a finish is accepted only with the running token (fencing): a host
-that lost its job (its lease expired and another took it) cannot complete it a second time.
+A claim hands out a fresh token; a finish or a lease renewal is accepted only with the running token
+(fencing): a host that lost its job (its lease expired and another took it) cannot complete it a second
+time, nor keep the new holder's lease alive.
 """
 
 from __future__ import annotations
@@ -60,6 +61,14 @@ elseif status == 'running' then
 end
 return 0
 """
+# A lease is renewed only by the claim that holds the job (its token): a host whose job was requeued or taken
+# by another learns it here and stops, and never extends the new holder's lease.
+_RENEW = """
+local job = KEYS[1]
+if redis.call('HGET', job, 'status') ~= 'running' or redis.call('HGET', job, 'token') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return 1
+"""
 # A running job whose lease expired goes back to the queue (or fails after MAX_ATTEMPTS).
 _REQUEUE = """
 local job = KEYS[1]
@@ -94,6 +103,7 @@ class RedisJobs:
         self._finish = self.r.register_script(_FINISH)
         self._cancel = self.r.register_script(_CANCEL)
         self._requeue = self.r.register_script(_REQUEUE)
+        self._renew = self.r.register_script(_RENEW)
 
     # --- keys ---
     def job_key(self, job_id: str) -> str:
@@ -212,8 +222,10 @@ class RedisJobs:
                          args=[host, token, time.time(), int(self.lease_s * 1000)])
         return token if ok else None
 
-    def renew(self, job_id: str, host: str) -> bool:
-        return bool(self.r.set(self.lease_key(job_id), host, px=int(self.lease_s * 1000), xx=True))
+    def renew(self, job_id: str, host: str, token: str) -> bool:
+        """Extend the lease of the claim `token`; False: the job is not that claim's any more (stop running it)."""
+        return bool(self._renew(keys=[self.job_key(job_id), self.lease_key(job_id)],
+                                args=[token, host, int(self.lease_s * 1000)]))
 
     def finish(self, job_id: str, token: str, status: str, result: dict[str, Any] | None, error: str | None) -> bool:
         return bool(self._finish(keys=[self.job_key(job_id), self.lease_key(job_id)],

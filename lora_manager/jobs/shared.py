@@ -243,8 +243,9 @@ class SharedJobs:
             said = self.redis.requeue_if_dead(job_id, target or "")
             if said == 1 and target:  # else it waits, queued for no host, until one can run it
                 self.redis.route(job_id, target, record.get("priority") or "user")
-            if said:
-                self._publish({"type": "job.requeued", "job": record_as_job(self.redis.record(job_id)).as_dict()})
+            if said:  # 2: it failed (too many attempts), and says so like any failed job
+                kind = "job.requeued" if said == 1 else "job.failed"
+                self._publish({"type": kind, "job": record_as_job(self.redis.record(job_id)).as_dict()})
         for dead in (set(self.redis.hosts(alive_only=False)) - set(hosts)) | {""}:
             for job_id, priority in self.redis.queued_on(dead):
                 target = self._reroute_target(self.redis.record(job_id), hosts)

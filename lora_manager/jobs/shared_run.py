@@ -80,7 +80,7 @@ class SharedRun:
         alive = threading.Event()
         with s.local.running_lock:
             self.busy, self.current = True, job_id
-            renewer = threading.Thread(target=self._renew, args=(job_id, alive), daemon=True)
+            renewer = threading.Thread(target=self._renew, args=(job_id, token, alive), daemon=True)
             renewer.start()
             s._publish({"type": "job.started", "job": job.as_dict()})
             status, result, error = "done", None, None
@@ -118,11 +118,11 @@ class SharedRun:
         except Exception:
             return False
 
-    def _renew(self, job_id: str, done: threading.Event) -> None:
+    def _renew(self, job_id: str, token: str, done: threading.Event) -> None:
         s = self.shared
         while not done.wait(s.redis.lease_s / 3):
             try:
-                if not s.redis.renew(job_id, s.host):  # another host took it: stop generating
+                if not s.redis.renew(job_id, s.host, token):  # requeued or taken by another: stop
                     s.runner.interrupt()
                     return
             except Exception as exc:  # Redis away: the lease runs out and another host may take the job

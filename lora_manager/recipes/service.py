@@ -186,16 +186,18 @@ class Recipes:
         recipe["dialect"], recipe["notes_read"] = parsed.dialect, parsed.notes
         return recipe
 
-    def from_text(self, text: str, *, title: str | None = None) -> dict[str, Any]:
+    def from_text(self, text: str, *, title: str | None = None, image: bytes | None = None) -> dict[str, Any]:
         """A recipe from generation parameters as text: an infotext (a job's result, a copied one) or just a
-        prompt with its `<lora:...>` tags (the host's prompt box)."""
+        prompt with its `<lora:...>` tags (the host's prompt box). `image`: the bytes of the job result's image
+        (read by the caller from the results folder), made the cover; its own texts are not read."""
         from .parse.infotext import parse
 
         if not text.strip():
             raise InvalidInput("no text: give a prompt or generation parameters")
+        cover = thumbnail(open_image(image)) if image is not None else None
         parsed = parse(text)
         fields = {**parsed.fields, **({"title": title} if title else {})}
-        recipe = self.create(fields, source="text")
+        recipe = self.create(fields, source="result" if cover else "text", cover=cover)
         recipe["dialect"], recipe["notes_read"] = parsed.dialect, parsed.notes
         return recipe
 

@@ -37,7 +37,7 @@ class Recipe(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSONText, default=dict)  # other settings (clip skip, ...)
     notes: Mapped[str] = mapped_column(Text, default="")
     cover: Mapped[str | None] = mapped_column(String(80))  # a file name in <data dir>/recipe-covers
-    source: Mapped[str] = mapped_column(String(16))  # manual | image | event | import
+    source: Mapped[str] = mapped_column(String(16))  # manual | image | text | result | event | import
     search: Mapped[str] = mapped_column(Text, default="")  # lower-cased title, prompt, tags, LoRA names
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

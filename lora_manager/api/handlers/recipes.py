@@ -1,5 +1,6 @@
 """Routes of recipes over `core.recipes` (recipes/service.py; docs/recipes.md): list, CRUD, made from an
-uploaded image or a recorded generation, export/import, send to the host's tab, run as a job."""
+uploaded image, a text (a job result's, with its image as cover) or a recorded generation, export/import,
+send to the host's tab, run as a job."""
 
 from __future__ import annotations
 
@@ -70,7 +71,12 @@ def recipe_routes(core, route) -> list:
         return JSON(await run_in_threadpool(svc.from_image, data, title=title), status_code=201)
 
     def from_text(req: S.RecipeFromText = Body(...)) -> Response:
-        return JSON(svc.from_text(req.text, title=req.title), status_code=201)
+        image = None
+        if req.result is not None:  # one of our job results (NotFound otherwise): its image is the cover
+            path = core.generation.results.image_path(req.result.id, req.result.image)
+            with open(path, "rb") as f:
+                image = f.read(MAX_BYTES + 1)
+        return JSON(svc.from_text(req.text, title=req.title, image=image), status_code=201)
 
     def from_event(event_id: int = EVENT_ID) -> Response:
         return JSON(svc.from_event(event_id), status_code=201)
@@ -104,7 +110,8 @@ def recipe_routes(core, route) -> list:
               "(SDNext, A1111, ComfyUI, Civitai); the image becomes its cover", S.RecipeFromImage, status_code=201,
               max_body=MAX_BYTES, extra={"openapi_extra": IMAGE_BODY}),
         route("/recipes/from-text", "POST", from_text, "a recipe from generation parameters as text (a job's "
-              "infotext) or a prompt with <lora:...> tags (the host's prompt box)", S.RecipeFromImage, status_code=201),
+              "infotext) or a prompt with <lora:...> tags (the host's prompt box); with result, that job result's "
+              "image becomes its cover", S.RecipeFromImage, status_code=201),
         route("/recipes/from-event/{event_id}", "POST", from_event, "a recipe from a recorded generation (usage)",
               S.Recipe, status_code=201),
         route("/recipes/import", "POST", import_, "import a recipe document or a PNG carrying one", S.RecipeImported,
