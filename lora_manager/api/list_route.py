@@ -66,6 +66,9 @@ def list_endpoint(core):
         has_preview: Optional[bool] = None,
         has_triggers: Optional[bool] = None,
         nsfw: Optional[bool] = Query(None, description="flagged NSFW by a sidecar or Civitai"),
+        nsfw_max: Optional[int] = Query(None, ge=1, le=32,
+                                        description="NSFW level at most this (1 PG, 2 PG-13, 4 R, 8 X, 16 XXX); "
+                                                    "an unknown level is kept unless flagged NSFW"),
         missing: Optional[bool] = None,
         duplicate: Optional[bool] = None,
         broken: Optional[bool] = None,
@@ -86,11 +89,11 @@ def list_endpoint(core):
             limit = min(limit, 1000)  # cards page; a few named fields may be long (the autocomplete's dump)
         q = LoraQuery(query=query, base=base, tags=tag, exclude_tags=exclude_tag, untagged=untagged, root=root,
                       folder=folder, favorite=favorite, has_preview=has_preview, has_triggers=has_triggers, nsfw=nsfw,
-                      missing=missing, duplicate=duplicate, broken=broken, network_type=network_type, state=state,
-                      update_available=update_available, sort=sort, favorites_first=favorites_first, limit=limit,
-                      offset=offset, cursor=cursor, fields=fields or LIST_FIELDS, raw_json=True)
+                      nsfw_max=nsfw_max, missing=missing, duplicate=duplicate, broken=broken, network_type=network_type,
+                      state=state, update_available=update_available, sort=sort, favorites_first=favorites_first,
+                      limit=limit, offset=offset, cursor=cursor, fields=fields or LIST_FIELDS, raw_json=True)
         key = (query, base, tuple(tag), tuple(exclude_tag), untagged, root, folder, favorite, has_preview,
-               has_triggers, nsfw, missing, duplicate, broken, network_type, state, update_available, sort,
+               has_triggers, nsfw, nsfw_max, missing, duplicate, broken, network_type, state, update_available, sort,
                favorites_first, limit, offset, cursor, fields)
         body = cache.get(key)
         if body is None:

@@ -153,8 +153,8 @@ ENTRY: tuple[Field, ...] = (
     _plain("cover", str, "card", "content type of an embedded cover image", column="cover_mime"),
     Field("previews", list[Preview], ("previews",), lambda r: r.previews or [], "card", raw=True),
     Field("sidecars", list[Sidecar], ("sidecars",), lambda r: _sidecars(r.sidecars)),
-    Field("nsfw_level", int, ("suggested",), lambda r: (r.suggested or {}).get("nsfw_level"), "card",
-          "the preview's rating from the sidecars (1 PG, 2 PG13, 4 R, 8 X, 16 XXX); the tab blurs above the user's"),
+    _plain("nsfw_level", int, "card", "the preview's rating from the sidecars (1 PG, 2 PG13, 4 R, 8 X, 16 XXX); "
+           "the tab blurs above the user's; null: unknown (the list's `nsfw_max` filters on it)"),
     Field("added_at", str, ("added_at",), lambda r: _iso(r.added_at), "list"),
     Field("missing_since", str, ("missing_since",), lambda r: _iso(r.missing_since)),
     _plain("moved_from", str),

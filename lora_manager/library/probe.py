@@ -83,9 +83,23 @@ def probe(entry: FileEntry, sha256: str | None = None, training: bool = True) ->
         previews=[{"name": p.name, "kind": p.kind, "convention": p.convention} for p in previews],
         preview_count=len(previews),
         suggested=facts.suggested,
+        nsfw_level=level_column(facts.suggested.get("nsfw_level")),
     )
     result.search_text = search_text({k: getattr(result, k) for k in SEARCH_FIELDS})
     return result
+
+
+# Civitai's highest browsing-level bit ("Blocked"); a sidecar's larger figure counts as it in the column
+# (an integer column: a hostile sidecar's 10**18 would not fit PostgreSQL's). Migration 0019 applies the same rule.
+MAX_NSFW_LEVEL = 32
+
+
+def level_column(level) -> int | None:
+    """The `nsfw_level` column of a probe row from `suggested`'s figure: a positive integer, at most
+    MAX_NSFW_LEVEL; None (unknown) for anything else."""
+    if isinstance(level, int) and not isinstance(level, bool) and level > 0:
+        return min(level, MAX_NSFW_LEVEL)
+    return None
 
 
 # What search_text reads of a row: a cold index builds it for every file, without the whole row.

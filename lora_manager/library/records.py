@@ -152,6 +152,7 @@ class ProbeResult:
     previews: JsonList  # [{name, kind, convention}]
     preview_count: int
     suggested: JsonDict
+    nsfw_level: int | None  # suggested["nsfw_level"] as its own column: what the list's `nsfw_max` filters on
 
     """Derived."""
     search_text: str = ""

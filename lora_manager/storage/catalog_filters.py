@@ -44,6 +44,13 @@ def has_triggers():
     return or_(extracted, L.c.id.in_(user_some))
 
 
+def level_at_most(level: int):
+    """"Hide above my level": the NSFW level (1 PG, 2 PG-13, 4 R, 8 X, 16 XXX) known and at most `level`, or unknown
+    (no sidecar rates the preview: most LoRAs without Civitai's record) and the LoRA not flagged NSFW by a sidecar.
+    A flag with no rating could be anything, so it is hidden at every level (the safe side)."""
+    return or_(L.c.nsfw_level <= level, and_(L.c.nsfw_level.is_(None), L.c.nsfw.is_(False)))
+
+
 def state_is(state: str, host: str | None):
     """The LoRA's state is `state` as this host sees it: several hosts sharing the library each have their own
     (a file missing here may be present on another host); a LoRA this host has no location for shows the
@@ -126,6 +133,8 @@ def conditions(q, dialect: str, host: str | None = None, by_path: bool = False, 
         conds.append(has_triggers() if q.has_triggers else ~has_triggers())
     if q.nsfw is not None:
         conds.append(L.c.nsfw.is_(q.nsfw))
+    if q.nsfw_max is not None:
+        conds.append(level_at_most(q.nsfw_max))
     if q.missing is not None:
         conds.append(state_is("missing", host) if q.missing else ~state_is("missing", host))
     if q.broken is not None:

@@ -43,6 +43,7 @@ class LoraQuery:
     has_preview: bool | None = None
     has_triggers: bool | None = None
     nsfw: bool | None = None  # flagged NSFW by a sidecar (Civitai's included)
+    nsfw_max: int | None = None  # NSFW level at most this (1 PG ... 16 XXX); unknown levels kept unless flagged NSFW
     missing: bool | None = None
     duplicate: bool | None = None
     broken: bool | None = None

@@ -71,6 +71,9 @@ class Lora(Base):
     previews: Mapped[list[Any]] = mapped_column(JSONText, default=list)
     preview_count: Mapped[int] = mapped_column(Integer, default=0)
     suggested: Mapped[dict[str, Any]] = mapped_column(JSONText, default=dict)
+    # The preview's rating as a Civitai browsing-level bit (1 PG, 2 PG-13, 4 R, 8 X, 16 XXX), `suggested`'s
+    # "nsfw_level" as a column the list filters on (`nsfw_max`); null: unknown. Written by the probe (migration 0019).
+    nsfw_level: Mapped[int | None] = mapped_column(Integer)
     search_text: Mapped[str] = mapped_column(Text, default="")
     # Derived at write time (storage/derived.py, migration 0012): the shown name's sort key (natural,
     # case- and accent-insensitive; compared byte by byte), the text substring search reads, NSFW flag.

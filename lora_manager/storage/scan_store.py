@@ -30,6 +30,7 @@ FACT_COLUMNS = (
     "header_digest", "header_hash", "title", "alias", "network_type", "rank", "alpha", "base_family", "base_label",
     "base_source", "description", "author", "trained_started", "trained_finished", "resolution", "cover_mime",
     "triggers", "training_tags", "source_tags", "meta", "sidecars", "previews", "preview_count", "suggested",
+    "nsfw_level",
 )
 def dup_hashes():
     """Full hashes shared by more than one file present at a path."""
