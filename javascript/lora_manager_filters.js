@@ -1,7 +1,8 @@
 /* LoRA Manager tab: more filters and sorts, and saved filter presets.
  *
  * Several tags at once, each included or excluded (tag= / exclude_tag=), untagged, network type,
- * has or lacks trigger words, NSFW, and the sorts of GET /loras (favourites first on request).
+ * has or lacks trigger words, NSFW (flagged, or a level to hide above: nsfw_max=), and the sorts of
+ * GET /loras (favourites first on request).
  * Presets are named sets of the filters kept in this browser (localStorage). Tag names come from
  * the library: they are set as text, never as HTML.
  */
@@ -18,7 +19,9 @@
   ];
   // What a preset keeps (the folder is where you are, not a filter to keep).
   const KEPT = ['query', 'base', 'tag', 'show', 'sort', 'tags', 'exclude', 'untagged', 'network_type', 'triggers', 'nsfw',
-    'favorites_first'];
+    'nsfw_max', 'favorites_first'];
+  // "Hide above my level": the highest NSFW level shown (Civitai's browsing-level bits; unknown levels stay listed).
+  const LEVELS = [['1', 'filters.level_pg'], ['2', 'filters.level_pg13'], ['4', 'filters.level_r'], ['8', 'filters.level_x']];
   const t = (key, vars) => LM.t(key, vars);
   const hooks = (LM.viewHooks = LM.viewHooks || {});
   const on = (name, fn) => (hooks[name] = hooks[name] || []).push(fn);
@@ -33,7 +36,7 @@
   on('library', function addFilters({ list, toolbar }) {
     const { h } = LM.lib;
     const f = this.filters;
-    Object.assign(f, { tags: [], exclude: [], untagged: false, network_type: '', triggers: '', nsfw: '', favorites_first: false });
+    Object.assign(f, { tags: [], exclude: [], untagged: false, network_type: '', triggers: '', nsfw: '', nsfw_max: '', favorites_first: false });
     // The sorts of the API, in place of the toolbar's short list.
     LM.lib.clear(this.sortSel).append(...SORTS.map(([v, k]) => h('option', { value: v, text: t(k) })));
     this.sortSel.value = f.sort;
@@ -54,6 +57,7 @@
       ['has', t('filters.has_triggers')], ['lacks', t('filters.lacks_triggers')]], 'triggers');
     this.nsfwSel = sel(t('filters.nsfw'), [['', t('filters.nsfw_any')], ['true', t('filters.nsfw_only')],
       ['false', t('filters.nsfw_hide')]], 'nsfw');
+    this.levelSel = sel(t('filters.nsfw_level'), [['', t('filters.level_any')], ...LEVELS.map(([v, k]) => [v, t(k)])], 'nsfw_max');
     this.presetSel = h('select', { class: 'lm-select', 'aria-label': t('filters.presets'), onchange: (e) => { if (e.target.value) this.applyPreset(e.target.value); } });
     this.presetName = h('input', { class: 'lm-input lm-presetname', placeholder: t('filters.preset_name'), 'aria-label': t('filters.preset_name') });
     this.presetName.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') this.savePreset(); });
@@ -63,7 +67,7 @@
         btn(t('filters.exclude'), () => this.addTagFilter('exclude'), t('filters.exclude_title')),
         this.chips),
       h('label', { class: 'lm-check-label' }, this.untaggedBox, t('filters.untagged_only')),
-      this.typeSel, this.trigSel, this.nsfwSel,
+      this.typeSel, this.trigSel, this.nsfwSel, this.levelSel,
       h('span', { class: 'lm-filtergroup' }, this.presetSel, this.presetName,
         btn(t('filters.save_preset'), () => this.savePreset()),
         btn(t('filters.delete_preset'), () => this.deletePreset()),
@@ -81,6 +85,7 @@
     if (f.network_type) p.set('network_type', f.network_type);
     if (f.triggers) p.set('has_triggers', f.triggers === 'has' ? 'true' : 'false');
     if (f.nsfw) p.set('nsfw', f.nsfw);
+    if (f.nsfw_max) p.set('nsfw_max', f.nsfw_max);
     if (f.favorites_first) p.set('favorites_first', 'true');
   });
 
@@ -97,7 +102,8 @@
       // How many of the filter bar's filters are on (shown on its button).
       activeFilters() {
         const f = this.filters;
-        return f.tags.length + f.exclude.length + (f.untagged ? 1 : 0) + (f.network_type ? 1 : 0) + (f.triggers ? 1 : 0) + (f.nsfw ? 1 : 0);
+        return f.tags.length + f.exclude.length + (f.untagged ? 1 : 0) + (f.network_type ? 1 : 0) + (f.triggers ? 1 : 0) + (f.nsfw ? 1 : 0)
+          + (f.nsfw_max ? 1 : 0);
       },
 
       renderFilterState() {
@@ -114,6 +120,7 @@
         this.typeSel.value = f.network_type || '';
         this.trigSel.value = f.triggers || '';
         this.nsfwSel.value = f.nsfw || '';
+        this.levelSel.value = f.nsfw_max || '';
         this.favFirst.checked = !!f.favorites_first;
       },
 
@@ -145,7 +152,7 @@
       },
 
       clearFilters() {
-        Object.assign(this.filters, { tags: [], exclude: [], untagged: false, network_type: '', triggers: '', nsfw: '' });
+        Object.assign(this.filters, { tags: [], exclude: [], untagged: false, network_type: '', triggers: '', nsfw: '', nsfw_max: '' });
         this.presetSel.value = '';
         this.renderFilterState();
         this.reload('filter');
@@ -181,7 +188,8 @@
         const text = (v) => (typeof v === 'string' ? v : '');
         Object.assign(f, { query: text(state.query), base: text(state.base), tag: text(state.tag), show: text(state.show), tags: list(state.tags),
           exclude: list(state.exclude), untagged: !!state.untagged, network_type: text(state.network_type), triggers: text(state.triggers),
-          nsfw: text(state.nsfw), favorites_first: !!state.favorites_first });
+          nsfw: text(state.nsfw), nsfw_max: LEVELS.some(([v]) => v === state.nsfw_max) ? state.nsfw_max : '',
+          favorites_first: !!state.favorites_first });
         if (SORTS.some(([v]) => v === state.sort)) f.sort = state.sort;
         this.search.value = f.query;
         this.baseSel.value = f.base;
