@@ -1,5 +1,6 @@
 """Issue 17's list filters on a large library: tag include/exclude (the user's and the models' tags), untagged,
-substring search ranked, the shown-name sort, favourites first; server-side p50/p95 of a page of 100 cards.
+the NSFW level, substring search ranked, the shown-name sort, favourites first; server-side p50/p95 of a page of 100
+cards.
 
     python bench/make_library.py /work/benchlibs/10k --count 10000
     python bench/bench_filters.py --lora-dir /work/benchlibs/10k --db sqlite:////tmp/bench-filters.db
@@ -57,6 +58,7 @@ def cases(cat) -> dict:
         "tag_exclude_common": page(cat, exclude_tags=lambda: [pick.choice(common)]),
         "tag_include_and_exclude": page(cat, tags=lambda: [pick.choice(rare)], exclude_tags=[common[0]]),
         "untagged": page(cat, untagged=True),
+        "nsfw_max_pg13": page(cat, nsfw_max=2),  # hide above PG-13 (unknown levels kept unless flagged)
         "infix_search": page(cat, query=lambda: pick.choice(["girl", "irl", "anime", "tyle", "xel", "ortrai"])),
         "infix_search_two_words": page(cat, query=lambda: pick.choice(["anime girl", "pixel art", "neon ight"])),
         "search_two_letters": page(cat, query=lambda: pick.choice(["gi", "an", "st"])),
