@@ -173,3 +173,26 @@ def test_duplicates_panel_lists_the_group(browser, served):
         paths = group.locator(".lm-dupe-path").all_inner_texts()
         assert sorted(p.replace(str(lib) + "/", "") for p in paths) == [files["mira"], files["mira_copy"]]
         assert group.locator("button:text-is('Keep this one')").count() == 2
+
+
+def test_network_type_and_nsfw_selects_send_their_filter(browser, served):
+    """Every LoRA here is a plain LoRA and none is flagged NSFW: each select narrows the list to what the API
+    answers for its value, and the request carries it."""
+    server, _, files = served
+    with open_tab(browser, server) as page:
+        page.click(".lm-filterbtn")
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url) if "/loras?" in r.url else None)
+        for label, value, param, shown in (("network type", "LoKr", "network_type=LoKr", 0),
+                                           ("network type", "LoRA", "network_type=LoRA", len(files)),
+                                           ("network type", "", None, len(files)),
+                                           ("NSFW", "true", "nsfw=true", 0),
+                                           ("NSFW", "false", "nsfw=false", len(files))):
+            before = generation(page)
+            page.select_option(f"select[aria-label='{label}']", value)
+            loaded(page, before)
+            assert len(card_names(page)) == shown, (label, value)
+            if param:
+                assert param in requests[-1], requests[-1]
+            else:
+                assert "network_type=" not in requests[-1]
