@@ -91,6 +91,8 @@ def test_toasts_are_readable_stacked_and_wrapped(browser, served, theme):
     text = pg.locator(".lm-toast.lm-error .lm-toast-text")
     assert text.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
     assert boxes[2]["height"] > 40  # wrapped onto several lines
+    pg.locator(".lm-toast.lm-error .lm-toast-close").click()  # an error stays until read: it can be closed
+    wait_for(lambda: pg.locator(".lm-toast.lm-error").count() == 0, timeout=5)
     ctx.close()
 
 
