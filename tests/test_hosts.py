@@ -314,3 +314,37 @@ def test_the_hosts_bench_runs_small(pg_url):
         sys.path.remove(os.path.join(ROOT, "bench"))
     out = bench_hosts.main(["--files", "30", "--edits", "3"])
     assert out["second_host_rows_added"] == 0 and out["propagation_ms"]["max"] >= out["propagation_ms"]["median"] > 0
+
+
+def test_usage_recipes_and_a_move_on_one_host_are_the_others_too(tmp_path, pg_url):
+    """What one host records (a generation, a recipe) the other reads; a move made by one host's file
+    operation follows to the other's path for the same file once it rescans, user data with it."""
+    from datetime import datetime, timezone
+
+    from lora_manager.usage.recorder import GenerationEvent
+
+    share = tmp_path / "share"
+    write_lora(share / "p.safetensors", seed=1)
+    a = _host(tmp_path, pg_url, "host-a", _mount(tmp_path, share, "a"))
+    b = _host(tmp_path, pg_url, "host-b", _mount(tmp_path, share, "b"))
+    try:
+        a.scan(wait_hashes=True)
+        b.scan(wait_hashes=True)
+        now = datetime.now(timezone.utc)
+        a.recorder.record(GenerationEvent.from_prompt("<lora:p:0.8> a fox", started_at=now, finished_at=now,
+                                                     applied=[{"name": "p", "te": 0.8, "unet": 0.8}]))
+        assert a.recorder.flush(10)
+        assert [(m["prompt_name"], m["uses"]) for m in b.analytics.summary()["most_used"]] == [("p", 1)]
+        made = a.recipes.create({"title": "fox", "prompt": "a fox", "loras": [{"name": "p", "weight": 0.8}]})
+        assert [r["title"] for r in b.recipes.list()["items"]] == ["fox"]
+        assert b.recipes.get(made["id"])["prompt"] == "a fox"
+        a.catalog.edit("p", {"notes": "mine"})
+        a.files.move("p", "sorted", "q")  # on the share, through A's mount
+        assert b.scan(wait_hashes=True).moved == 1
+        entry = b.catalog.get("q")
+        assert entry["path"] == str(tmp_path / "mnt-b" / "sorted" / "q.safetensors") and entry["notes"] == "mine"
+        assert a.catalog.get("q")["path"] == str(tmp_path / "mnt-a" / "sorted" / "q.safetensors")
+        assert _rows(a) == 1
+    finally:
+        a.close()
+        b.close()
