@@ -200,3 +200,15 @@ class ThreadServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(30)
+
+
+@contextmanager
+def settled_server(lib, data, total: int, env: dict | None = None):
+    """A `Server` on `lib` (the watcher off) once its start-up scan indexed `total` files and hashing ended;
+    stopped afterwards, its output printed."""
+    server = Server(str(lib), str(data), env={"LORA_MANAGER_WATCH_INTERVAL": "0", **(env or {})})
+    try:
+        server.settled(total)
+        yield server
+    finally:
+        print(server.stop())

@@ -13,7 +13,8 @@ pytest.importorskip("gradio")
 pytest.importorskip("playwright.sync_api")
 
 from .browser import wait_for  # noqa: E402
-from .ui17_helpers import api_lacks, card_names, generation, loaded, open_tab, served_library  # noqa: E402
+from .ui17_helpers import (  # noqa: E402
+    api_lacks, card_names, generation, loaded, open_tab, save_preset_and_clear, served_library)
 
 TAGGED = {"ink": ["paint", "mono"], "neon": ["paint", "city"]}
 
@@ -47,11 +48,7 @@ def test_every_included_tag_must_match_and_a_preset_brings_them_back(browser, se
         assert page.inner_text(".lm-filterbtn") == "Filters (2)"
         assert page.locator(".lm-filterchips .lm-chip-in").all_inner_texts() == ["+ paint\n×", "+ city\n×"]
 
-        page.fill("input[aria-label='preset name']", "neon paint")
-        page.click("button:text-is('Save preset')")
-        before = generation(page)
-        page.click("button:text-is('Clear filters')")
-        loaded(page, before)
+        save_preset_and_clear(page, "neon paint")
         assert len(card_names(page)) == len(files)
         assert page.inner_text(".lm-filterbtn") == "Filters"
 

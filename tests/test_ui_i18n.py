@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("gradio")
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-from .browser import Server, tab_page, wait_for  # noqa: E402
+from .browser import settled_server, tab_page, wait_for  # noqa: E402
 from .loras import write_lora  # noqa: E402
 
 UI = "/lora-manager/ui/"
@@ -63,12 +63,8 @@ def served(tmp_path_factory):
     lib = root / "lib"
     for i in range(COUNT):
         write_lora(lib / "sub" / f"k{i}.safetensors", seed=i + 1)
-    server = Server(str(lib), str(root / "data"), env={"LORA_MANAGER_WATCH_INTERVAL": "0"})
-    try:
-        server.settled(COUNT)
+    with settled_server(lib, root / "data", COUNT) as server:
         yield server
-    finally:
-        print(server.stop())
 
 
 def _english(pg) -> list[tuple[str, str]]:

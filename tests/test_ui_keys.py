@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("gradio")
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-from .browser import OUTPUT_DIR, Server, tab_page, wait_for  # noqa: E402
+from .browser import OUTPUT_DIR, settled_server, tab_page, wait_for  # noqa: E402
 from .loras import write_lora  # noqa: E402
 
 UI = "/lora-manager/ui/"
@@ -24,12 +24,8 @@ def served(tmp_path_factory):
     lib = root / "lib"
     for i in range(COUNT):
         write_lora(lib / f"k{i:02d}.safetensors", seed=i + 1, metadata={"modelspec.title": f"Card {i:02d}"})
-    server = Server(str(lib), str(root / "data"), env={"LORA_MANAGER_WATCH_INTERVAL": "0"})
-    try:
-        server.settled(COUNT)
+    with settled_server(lib, root / "data", COUNT) as server:
         yield server, lib
-    finally:
-        print(server.stop())
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ pytest.importorskip("playwright.sync_api")
 
 from .browser import Server, wait_for  # noqa: E402
 from .test_nsfw_level import lm_sidecar  # noqa: E402
-from .ui17_helpers import card_names, generation, library, loaded, open_tab  # noqa: E402
+from .ui17_helpers import card_names, generation, library, loaded, open_tab, save_preset_and_clear  # noqa: E402
 
 # prompt name -> the preview's rating its sidecar gives (ui17_helpers.library's files; mira_copy has none)
 LEVELS = {"ink": 1, "mira": 4, "neon": 8}
@@ -70,11 +70,7 @@ def test_the_level_is_kept_in_a_preset_and_cleared_with_the_filters(browser, ser
     with open_tab(browser, server) as page:
         page.click(".lm-filterbtn")
         _pick(page, "1")
-        page.fill("input[aria-label='preset name']", "safe")
-        page.click("button:text-is('Save preset')")
-        before = generation(page)
-        page.click("button:text-is('Clear filters')")
-        loaded(page, before)
+        save_preset_and_clear(page, "safe")
         assert len(card_names(page)) == len(files)
         assert page.input_value("select[aria-label='NSFW level']") == ""
 

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("gradio")
 pytest.importorskip("playwright.sync_api")
 
-from .browser import Server, wait_for  # noqa: E402
+from .browser import settled_server, wait_for  # noqa: E402
 from .loras import write_lora  # noqa: E402
 
 COUNT = 300
@@ -20,13 +20,8 @@ def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("scroll")
     for i in range(COUNT):
         write_lora(root / "lib" / f"f{i // 100}" / f"lora_{i:03d}.safetensors", seed=i, rank=2)
-    server = Server(str(root / "lib"), str(root / "data"),
-                    env={"LORA_MANAGER_EMBED_MODEL": "off", "LORA_MANAGER_WATCH_INTERVAL": "0"})
-    try:
-        server.settled(COUNT)
+    with settled_server(root / "lib", root / "data", COUNT, env={"LORA_MANAGER_EMBED_MODEL": "off"}) as server:
         yield server
-    finally:
-        print(server.stop())
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("gradio")
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-from .browser import P, Server, tab_page, wait_for  # noqa: E402
+from .browser import P, settled_server, tab_page, wait_for  # noqa: E402
 from .loras import write_lora  # noqa: E402
 
 UI = "/lora-manager/ui/"
@@ -26,12 +26,8 @@ def served(tmp_path):
     lib = tmp_path / "lib"
     for i in range(COUNT):
         write_lora(lib / f"t{i:02d}.safetensors", seed=i + 1, metadata={"modelspec.title": f"Item {i:02d}"})
-    server = Server(str(lib), str(tmp_path / "data"), env={"LORA_MANAGER_WATCH_INTERVAL": "0"})
-    try:
-        server.settled(COUNT)
+    with settled_server(lib, tmp_path / "data", COUNT) as server:
         yield server, lib, tmp_path / "data" / "trash"
-    finally:
-        print(server.stop())
 
 
 @pytest.fixture

@@ -116,3 +116,12 @@ def loaded(page, before: str) -> None:
 
 def generation(page) -> str:
     return page.evaluate("document.querySelector('#lm-app').dataset.loaded || ''")
+
+
+def save_preset_and_clear(page, name: str) -> None:
+    """Save the filters as preset `name`, then clear them and wait for the full list."""
+    page.fill("input[aria-label='preset name']", name)
+    page.click("button:text-is('Save preset')")
+    before = generation(page)
+    page.click("button:text-is('Clear filters')")
+    loaded(page, before)
