@@ -10,7 +10,6 @@ by the next run; after FAILURES_IN_A_ROW of them in a row the run stops (Civitai
 from __future__ import annotations
 
 import contextlib
-
 import logging
 import threading
 import time

@@ -29,6 +29,12 @@ def _pick_file(files: Any, sha256: str | None) -> dict | None:
     return (by_hash or primary or candidates or [None])[0]
 
 
+def _autov2(hashes: dict[str, Any]) -> str | None:
+    """A file's AutoV2 as text (lower case), None when it is not text."""
+    value = hashes.get("autov2")
+    return value.strip().lower() if isinstance(value, str) else None
+
+
 def _files_of(version: dict) -> list[dict]:
     return [x for x in _list(version.get("files"), _MAX_FILES) if isinstance(x, dict)]
 
@@ -44,8 +50,7 @@ def match_version(versions: list[dict], sha256: str | None, file_base: str | Non
         for v in versions:
             for x in _files_of(v):
                 h = _hashes(x)
-                autov2 = h.get("autov2")
-                if isinstance(autov2, str) and autov2.strip().lower() == sha256[:10] and not _sha256(h.get("sha256")):
+                if _autov2(h) == sha256[:10] and not _sha256(h.get("sha256")):
                     return v, "autov2"
     key = file_base.casefold() if file_base else None
     if key:
@@ -65,8 +70,7 @@ def _hash_keys(versions: list[dict]) -> list[str]:
     for v in versions:
         for x in _files_of(v):
             h = _hashes(x)
-            autov2 = h.get("autov2")
-            for value in (_sha256(h.get("sha256")), autov2.strip().lower() if isinstance(autov2, str) else None):
+            for value in (_sha256(h.get("sha256")), _autov2(h)):
                 if value and len(value) >= 10:
                     keys.add(value[:10])
     return sorted(keys)

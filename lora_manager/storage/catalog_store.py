@@ -144,8 +144,8 @@ class SqlCatalogStore(CatalogStore):
         counted = self._where(q)
         conds = conditions(q, self.db.dialect, self.db.host, walk=True) if q.root and not terms(q.query) else counted
         with self.db.engine.connect() as conn:
-            if self.db.dialect == "sqlite" and not q.root and terms(q.query) and broad_search(
-                    q, self.db.dialect, self.db.host, self._bound(conn, q.query), self._rows(conn)):
+            if (broad_search(q, self.db.dialect, self.db.host)
+                    and self._bound(conn, q.query) * 10 >= self._rows(conn)):  # a tenth of the library or more
                 counted = conds = conditions(q, self.db.dialect, self.db.host, by_names=True)
             total = self._total(conn, q, counted)
             if conds is not counted and self._reads_fewer(conn, total, offset + q.limit):
