@@ -114,3 +114,38 @@ def test_a_row_indexed_before_hash_keys_is_read_again(make_app, library):
                                                                   "version_match": "first"}])})
     assert settle_guesses(app.db, {lid: "ab" * 32}) == []  # no keys: not settled
     assert settle_guesses(app.db, {lid: "cd" * 32}) == []  # another hash than the row's: never written
+
+
+def _ours_first(sha: str, ours_name: str) -> dict:
+    """A model whose first version (the guess) has our file, by hash and by `ours_name`."""
+    ours = make_version(2, 9, [make_file(ours_name, sha)], name="v2.0", base="Pony", words=["v2 word"])
+    older = make_version(1, 9, [make_file("pixel_v1.safetensors", OTHER)], name="v1.0", words=["v1 word"])
+    return make_model(9, [ours, older], name="Pixel")
+
+
+def test_a_hash_that_confirms_the_guess_settles_it_as_read_again_would(make_app, library, monkeypatch):
+    """The guessed version (first, or by name) has our file: the hash confirms it without reading the file,
+    and the row is what reading the sidecar again with the hash gives."""
+    first = write_lora(library / "pixel_first.safetensors", seed=5)
+    library.joinpath("pixel_first.json").write_text(json.dumps(_ours_first(file_sha256(first), "other.safetensors")))
+    named = write_lora(library / "pixel_named.safetensors", seed=6)
+    library.joinpath("pixel_named.json").write_text(json.dumps(_model(file_sha256(named), ours_name="pixel_named.st")))
+    app = make_app(library, embed_model="off")
+    app.scan(hash_after=False)
+    assert _sidecar(app.catalog.get("pixel_first"))["version_match"] == "first"
+    assert _sidecar(app.catalog.get("pixel_named"))["version_match"] == "name"
+    assert "own_sha256" not in _sidecar(app.catalog.get("pixel_named"))  # the index's own note is not shown
+    read_again: list[list[int]] = []
+    real = app.civitai._reread
+    monkeypatch.setattr(app.civitai, "_reread", lambda ids, hints: (read_again.append(ids), real(ids, hints)))
+    app.hasher.wake()
+    assert app.hasher.wait(60)
+    assert read_again == []  # both settled in the index
+    settled = {n: _sidecar(app.catalog.get(n)) for n in ("pixel_first", "pixel_named")}
+    assert (settled["pixel_first"]["civitai_version_id"], settled["pixel_first"]["version_match"]) == (2, "sha256")
+    assert (settled["pixel_named"]["civitai_version_id"], settled["pixel_named"]["version_match"]) == (1, "sha256")
+    assert settled["pixel_named"]["sha256"] == file_sha256(named)
+    ids = {n: app.catalog.get(n)["id"] for n in settled}
+    real(sorted(ids.values()), {ids[n]: file_sha256(library / f"{n}.safetensors") for n in ids})  # read again
+    assert {n: _sidecar(app.catalog.get(n)) for n in settled} == settled
+    assert app.civitai.resolve_sidecar_versions() == []

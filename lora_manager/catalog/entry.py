@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from ..errors import InvalidInput
 from ..library.clock import iso as _iso
-from ..library.records import Preview
+from ..library.records import GUESS_NOTES, Preview
 from ..library.searchtext import shown_name
 
 
@@ -191,6 +191,7 @@ def parse_fields(fields: str | list[str] | tuple[str, ...] | None) -> tuple[str,
 
 
 def _sidecars(rows: list | None) -> list:
-    """The sidecar rows as shown: `hash_keys` is the index's own note (storage/version_guesses.py)."""
-    return [{k: v for k, v in s.items() if k != "hash_keys"} if isinstance(s, dict) and "hash_keys" in s else s
+    """The sidecar rows as shown: `hash_keys` and `own_sha256` are the index's own notes
+    (storage/version_guesses.py)."""
+    return [{k: v for k, v in s.items() if k not in GUESS_NOTES} if isinstance(s, dict) and "hash_keys" in s else s
             for s in rows or ()]

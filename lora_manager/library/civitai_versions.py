@@ -63,6 +63,18 @@ def match_version(versions: list[dict], sha256: str | None, file_base: str | Non
     return (versions[0], "first") if versions else (None, None)
 
 
+def _own_sha256(versions: list[dict], chosen: dict) -> list[str]:
+    """The SHA-256s stated by ``chosen``'s files that ``match_version`` would pick ``chosen`` by: those no
+    earlier version states (the first version stating a hash wins)."""
+    earlier: set[str] = set()
+    for v in versions:
+        stated = [s for x in _files_of(v) if (s := _sha256(_hashes(x).get("sha256")))]
+        if v is chosen:
+            return sorted(set(stated) - earlier)
+        earlier.update(stated)
+    return []
+
+
 def _hash_keys(versions: list[dict]) -> list[str]:
     """The first 10 hex of every SHA-256 and AutoV2 the versions' files state: what a hash must start with
     for ``match_version`` to pick by it (docs/formats.md)."""

@@ -131,6 +131,8 @@ def _sidecar_row(s) -> dict[str, Any]:
         row["hash_checked"] = True
     if s.hash_keys is not None:
         row["hash_keys"] = s.hash_keys
+    if s.own_sha256:
+        row["own_sha256"] = s.own_sha256
     return row
 
 

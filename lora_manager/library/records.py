@@ -54,6 +54,12 @@ class SidecarFacts:
     # A guess made without our hash: the first 10 hex of every hash the versions' files state (SHA-256 or
     # AutoV2). A hash whose prefix is not among them cannot change the pick, so no file is read again for it.
     hash_keys: list[str] | None = None
+    # The SHA-256s that would pick the guessed version itself: a hash among them confirms the guess, and the row
+    # is settled as a pick by hash without reading the file again (storage/version_guesses.py).
+    own_sha256: list[str] | None = None
+
+
+GUESS_NOTES = ("hash_keys", "own_sha256")  # a guess's notes in a sidecar row: the index's own, never shown
 
 
 @dataclass(slots=True)

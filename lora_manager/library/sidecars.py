@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import orjson
 
-from .civitai_versions import _hash_keys, _hashes, _lower_keys, _pick_file, match_version  # noqa: F401
+from .civitai_versions import _hash_keys, _hashes, _lower_keys, _own_sha256, _pick_file, match_version  # noqa: F401
 from .records import SidecarFacts
 
 # Limits callers and tests read as sidecars.X:
@@ -124,6 +124,7 @@ def parse_civitai_model(
         f.hash_checked = want is not None
         if want is None and how in ("name", "first"):
             f.hash_keys = _hash_keys(versions)
+            f.own_sha256 = _own_sha256(versions, chosen)
         # A version picked by name or as the first is a guess: it never states a hash.
         _fill_version(f, chosen, want, trust_file=how in ("sha256", "autov2", "only"))
     return f

@@ -1,9 +1,13 @@
 """Civitai model sidecars whose version was guessed before the LoRA was hashed, once the hash is known.
 
-A guess (by name, or the first version) records `hash_keys`: the first 10 hex of every hash its versions'
-files state (`library/sidecars.py`). A hash whose first 10 hex are not among them picks the same version
-again, so the row is marked `hash_checked` here, in one statement per batch, without reading the file.
-The rest (the hash may pick another version, or the row predates `hash_keys`) are read again by the caller.
+A guess (by name, or the first version) records `hash_keys`, the first 10 hex of every hash its versions'
+files state, and `own_sha256`, the SHA-256s that would pick the guessed version itself (`library/sidecars.py`).
+Two cases are settled here, in one statement per batch, without reading the file:
+- the hash is in `own_sha256`: it confirms the guess; the row becomes what reading the sidecar with the hash
+  gives (picked by `sha256`, the file's stated hash kept);
+- its first 10 hex are not in `hash_keys`: it picks the same version again; the row is marked `hash_checked`.
+The rest (the hash picks another version, by SHA-256 or AutoV2, or the row predates these notes) are read
+again by the caller.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
+from ..library.records import GUESS_NOTES
 from .base import L
 from .db import Db
 from .failures import retry_conflicts
@@ -20,14 +25,20 @@ GUESSES = ("first", "name")
 
 
 def _settled(sidecars: list[Any] | None, sha256: str) -> list[Any] | None:
-    """The sidecar rows with their guesses marked checked, or None if one guess may change with this hash."""
+    """The sidecar rows with their guesses settled by the hash, or None if one guess may change with it."""
     out, changed = [], False
     for s in sidecars or ():
         if isinstance(s, dict) and s.get("version_match") in GUESSES and not s.get("hash_checked"):
-            keys = s.get("hash_keys")
-            if not isinstance(keys, list) or sha256[:10] in keys:
+            keys, own = s.get("hash_keys"), s.get("own_sha256")
+            if not isinstance(keys, list):
                 return None
-            s = {k: v for k, v in s.items() if k != "hash_keys"} | {"hash_checked": True}
+            kept = {k: v for k, v in s.items() if k not in GUESS_NOTES}
+            if isinstance(own, list) and sha256 in own:  # the guess confirmed: as a pick by this hash
+                s = kept | {"sha256": sha256, "version_match": "sha256", "hash_checked": True}
+            elif sha256[:10] in keys:
+                return None
+            else:
+                s = kept | {"hash_checked": True}
             changed = True
         out.append(s)
     return out if changed else None
