@@ -72,7 +72,7 @@ DOCUMENTED = {
                        "beside each LoRA when you edit them (off by default)"),
     "outputs_keep_days": ("LORA_MANAGER_OUTPUTS_KEEP_DAYS",
                           "job results (images in DATA_DIR/outputs) older than this many days are removed, except "
-                          "those a preview or recipe uses (0: keep; default 0)"),
+                          "those set as a preview (0: keep; default 0)"),
     "outputs_keep_gb": ("LORA_MANAGER_OUTPUTS_KEEP_GB",
                         "job results beyond this many GB are removed oldest first, except those in use (0: no limit; "
                         "default 0)"),

@@ -130,19 +130,20 @@ def test_results_set_as_preview_delete_and_cleanup_keep_what_is_used(hosted):
         assert kept["written"] is None and "has a preview" in kept["kept"]
         refused = client.delete(f"{P}/results/{jobs[0].id}")
         assert refused.status_code == 409 and "preview" in refused.json()["error"]["message"]
-        # a recipe's use, through the pluggable check
-        recipe_image = results.image_path(jobs[1].id, 0)
-        results.in_use_checks.append(lambda path: path == recipe_image)
-        gone = results.image_path(jobs[2].id, 0)
+        # a recipe made from a result keeps its own copy of the image: cleanup may take the result
+        recipe = client.post(f"{P}/recipes/from-text", json={"text": "r1", "result": {"id": jobs[1].id, "image": 0}})
+        assert recipe.status_code == 201, recipe.text
+        recipe = recipe.json()
+        preview_image, gone = results.image_path(jobs[0].id, 0), results.image_path(jobs[1].id, 0)
         report = client.post(f"{P}/results/cleanup", json={"keep_gb": 0.0000000001}).json()
-        assert report["deleted"] == 2 and report["kept_in_use"] == 2
-        left = {r["id"] for r in client.get(f"{P}/results").json()["items"]}
-        assert left == {jobs[0].id, jobs[1].id}
-        assert os.path.exists(recipe_image) and not os.path.exists(gone)
+        assert report["deleted"] == 3 and report["kept_in_use"] == 1
+        assert {r["id"] for r in client.get(f"{P}/results").json()["items"]} == {jobs[0].id}
+        assert os.path.exists(preview_image) and not os.path.exists(gone)
         assert client.get(f"{P}/results/{jobs[2].id}").status_code == 404
-        deleted = client.delete(f"{P}/results/{jobs[1].id}", params={"force": True}).json()
+        assert client.get(f"{P}/recipes/{recipe['id']}/cover").status_code == 200
+        deleted = client.delete(f"{P}/results/{jobs[0].id}", params={"force": True}).json()
         assert deleted["deleted"] == 1 and deleted["freed_bytes"] > 0
-        assert client.get(f"{P}/results/{jobs[1].id}/images/0").status_code == 404
+        assert client.get(f"{P}/results/{jobs[0].id}/images/0").status_code == 404
 
 
 def test_cleanup_by_age_and_the_setting(tmp_path, monkeypatch):

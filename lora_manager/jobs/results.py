@@ -2,8 +2,9 @@
 `<job id>.json` record beside them (the parameters it ran with), so the gallery outlives the process.
 
 Listing, delete, "set as preview" and the cleanup policy (keep N days and/or N GB, LORA_MANAGER_OUTPUTS_KEEP_*).
-Neither delete nor cleanup ever removes an image something still uses: `in_use_checks` holds small functions
-(path -> bool); the record's own "used as preview" mark is one, a recipes store can add its own.
+Neither delete nor cleanup removes a result set as a LoRA's preview (the record's "used as preview" mark) unless
+asked with force. A recipe made from a result keeps its own copy of the image as its cover (recipes/service.py),
+so removing a result never takes a recipe's image.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from ..errors import Conflict, NotFound
@@ -30,7 +30,6 @@ class Results:
         self.keep_days = keep_days
         self.keep_gb = keep_gb
         self.lock = threading.RLock()
-        self.in_use_checks: list[Callable[[str], bool]] = []
         self._last_cleanup = 0.0
 
     # --- writing ---------------------------------------------------------
@@ -138,18 +137,7 @@ class Results:
 
     def in_use(self, folder: str, rec: dict[str, Any]) -> str | None:
         """Why a record's images must stay (None: they may go)."""
-        if rec.get("used_as_preview"):
-            return "it is a LoRA's preview"
-        for name in rec.get("images") or []:
-            path = os.path.join(folder, os.path.basename(str(name)))
-            for check in list(self.in_use_checks):
-                try:
-                    if check(path):
-                        return "a recipe uses it"
-                except Exception:  # a check that fails keeps the image: never delete on doubt
-                    log.exception("in-use check failed")
-                    return "its use could not be checked"
-        return None
+        return "it is a LoRA's preview" if rec.get("used_as_preview") else None
 
     def delete(self, rec_id: str, force: bool = False) -> dict[str, Any]:
         folder, rec = self._find(rec_id)

@@ -75,7 +75,7 @@ def generation_routes(core, route) -> list:
         return FileResponse(path, media_type=preview_mime(path), headers={"Cache-Control": "private, max-age=86400"})
 
     def delete_result(result_id: str = RESULT_ID,
-                      force: bool = Query(False, description="also when a preview or recipe uses it")) -> Response:
+                      force: bool = Query(False, description="also when it was set as a preview")) -> Response:
         return JSON(gen.results.delete(result_id, force=force))
 
     def set_preview(result_id: str = RESULT_ID, index: int = INDEX, req: G.SetPreview = Body(...)) -> Response:
