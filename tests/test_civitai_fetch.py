@@ -169,3 +169,36 @@ def test_five_failures_in_a_row_stop_a_bulk_fetch(make_app, library, civ):
     assert (
         report["stopped_reason"].startswith("5 failures in a row") and app.civitai.status()["library"]["lacking"] == 7
     )
+
+
+def test_a_webp_first_image_is_saved_as_preview_webp(civ_app, library, civ):
+    """Civitai's image links often end in .jpeg while the file is a WebP: the bytes name the preview."""
+    import io
+
+    from fastapi.testclient import TestClient
+    from PIL import Image
+
+    from lora_manager.standalone.app import create_app
+
+    from .civitai_fixtures import publish_alice
+    from .civitai_standin import make_image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (3, 2), (200, 40, 40)).save(buf, "WEBP")
+    webp = buf.getvalue()
+    app = civ_app()
+    publish_alice(civ, app.catalog.get("alice")["path"], images=[
+        make_image(civ.image("alice-r.png"), level=4, image_id=1),  # above PG: skipped
+        make_image(civ.image("alice-cdn.jpeg", webp, "image/webp"), level=1, image_id=2),
+        make_image(civ.image("alice-later.png"), level=1, image_id=3),
+    ])
+    [out] = app.civitai.run([app.catalog.get("alice")["id"]])["results"]
+    assert out["preview"] == "written: alice.preview.webp"
+    assert (library / "alice.preview.webp").read_bytes() == webp
+    assert sorted(p.name for p in library.glob("alice.preview.*")) == ["alice.preview.webp"]
+    assert civ.paths("/images/") == ["/images/alice-cdn.jpeg"]  # one image asked for: the one taken
+    entry = app.catalog.get("alice")
+    assert [(p["name"], p["kind"]) for p in entry["previews"]] == [("alice.preview.webp", "image")]
+    with TestClient(create_app(app)) as client:
+        r = client.get("/lora-manager/v1/loras/alice/previews/0")
+        assert r.status_code == 200 and r.headers["content-type"] == "image/webp" and r.content == webp
