@@ -111,3 +111,34 @@ def test_updates_through_the_api_and_the_list_filter(api, civ, tmp_path):
     assert [e["prompt_name"] for e in api.get(f"{P}/loras?update_available=false").json()["items"]] == ["other"]
     assert api.get(f"{P}/civitai/updates?lora=other").status_code == 404
     assert api.get(f"{P}/civitai/updates?lora=alice").json()["items"][0]["version_name"] == "v1"
+
+
+def test_cancelling_a_running_download_through_the_route_removes_its_partial_file(api, civ, tmp_path):
+    import os
+
+    from .civitai_dl_helpers import files_under
+
+    publish(civ, tmp_path)
+    civ.hold_at = 50_000  # the delivery sends this much, then waits: the download is running mid-body
+    job_id = api.post(f"{P}/civitai/downloads", json={"ref": "11"}).json()["id"]
+    assert civ.held.wait(20)
+    part = os.path.join(api.core.settings.data_dir, "downloads", f"{job_id}.part")
+    deadline = time.monotonic() + 30  # a bound against a hang
+    while not (os.path.exists(part) and os.path.getsize(part) > 0):
+        assert time.monotonic() < deadline, "no partial file"
+        time.sleep(0.02)
+    running = next(j for j in api.get(f"{P}/civitai/downloads").json()["items"] if j["id"] == job_id)
+    assert running["state"] == "running"
+    r = api.delete(f"{P}/civitai/downloads/{job_id}")
+    assert r.status_code == 200 and r.json()["id"] == job_id and r.json()["state"] == "cancelling"
+    job = _until(api, job_id, ("cancelled", "done", "failed", "paused"))
+    civ.release.set()
+    assert job["state"] == "cancelled" and job["lora_id"] is None and job["error_code"] is None
+    assert not os.path.exists(part) and os.listdir(os.path.dirname(part)) == []
+    assert files_under(api.root) == []  # nothing landed in the library either
+    assert api.get(f"{P}/loras").json()["total"] == 0
+    r = api.post(f"{P}/civitai/downloads/{job_id}/pause")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
+    r = api.delete(f"{P}/civitai/downloads/{job_id}")  # a finished job: forgotten
+    assert r.status_code == 200 and r.json()["state"] == "cancelled"
+    assert api.get(f"{P}/civitai/downloads").json()["items"] == []

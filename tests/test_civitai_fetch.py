@@ -169,3 +169,67 @@ def test_five_failures_in_a_row_stop_a_bulk_fetch(make_app, library, civ):
     assert (
         report["stopped_reason"].startswith("5 failures in a row") and app.civitai.status()["library"]["lacking"] == 7
     )
+
+
+def test_a_webp_first_image_is_saved_as_preview_webp(civ_app, library, civ):
+    """Civitai's image links often end in .jpeg while the file is a WebP: the bytes name the preview."""
+    import io
+
+    from fastapi.testclient import TestClient
+    from PIL import Image
+
+    from lora_manager.standalone.app import create_app
+
+    from .civitai_fixtures import publish_alice
+    from .civitai_standin import make_image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (3, 2), (200, 40, 40)).save(buf, "WEBP")
+    webp = buf.getvalue()
+    app = civ_app()
+    publish_alice(civ, app.catalog.get("alice")["path"], images=[
+        make_image(civ.image("alice-r.png"), level=4, image_id=1),  # above PG: skipped
+        make_image(civ.image("alice-cdn.jpeg", webp, "image/webp"), level=1, image_id=2),
+        make_image(civ.image("alice-later.png"), level=1, image_id=3),
+    ])
+    [out] = app.civitai.run([app.catalog.get("alice")["id"]])["results"]
+    assert out["preview"] == "written: alice.preview.webp"
+    assert (library / "alice.preview.webp").read_bytes() == webp
+    assert sorted(p.name for p in library.glob("alice.preview.*")) == ["alice.preview.webp"]
+    assert civ.paths("/images/") == ["/images/alice-cdn.jpeg"]  # one image asked for: the one taken
+    entry = app.catalog.get("alice")
+    assert [(p["name"], p["kind"]) for p in entry["previews"]] == [("alice.preview.webp", "image")]
+    with TestClient(create_app(app)) as client:
+        r = client.get("/lora-manager/v1/loras/alice/previews/0")
+        assert r.status_code == 200 and r.headers["content-type"] == "image/webp" and r.content == webp
+
+
+def test_a_refresh_rewrites_our_sidecar_with_the_new_record_and_leaves_anothers(civ_app, library, civ):
+    """Ours is recognised by its mark ("lora_manager": {"written_by": "lora-manager"}): a refresh rewrites it
+    with what Civitai answers now; bob's hand-written .civitai.info is not touched in the same run."""
+    hand = '{"id": 21, "note": "bob, by hand"}'
+    (library / "bob.civitai.info").write_text(hand)
+    app = civ_app()
+    ids = [app.catalog.get(n)["id"] for n in ("alice", "bob")]
+    out = _by_name(app.civitai.run(ids))
+    assert out["alice"]["sidecar"] == "written" and out["bob"]["sidecar"].startswith("kept")
+    first = (library / "alice.civitai.info").read_bytes()
+    assert json.loads(first)["name"] == "v1.0"
+    # Without a refresh the stored record answers: our file is left as it is.
+    assert _by_name(app.civitai.run(ids))["alice"]["sidecar"] == "kept: ours, up to date"
+    assert (library / "alice.civitai.info").read_bytes() == first
+    # Civitai's record changes (a new ETag with it); a refresh asks again and rewrites our file.
+    civ.versions[11].update(name="v1.1", trainedWords=["alice", "red dress"], baseModel="Illustrious")
+    civ.models[7]["tags"] = ["character", "fantasy"]
+    out = _by_name(app.civitai.run(ids, refresh=True))
+    assert out["alice"]["sidecar"] == "written" and out["bob"]["sidecar"].startswith("kept")
+    info = json.loads((library / "alice.civitai.info").read_text())
+    assert (info["id"], info["name"], info["trainedWords"], info["baseModel"]) == (
+        11, "v1.1", ["alice", "red dress"], "Illustrious")
+    assert info["model"]["tags"] == ["character", "fantasy"] and info["creator"]["username"] == "painter"
+    assert info["lora_manager"]["written_by"] == "lora-manager"
+    assert (library / "bob.civitai.info").read_text() == hand
+    entry = app.catalog.get("alice")  # read again: the index holds the new record's words and base
+    assert "red dress" in entry["extracted_triggers"] and entry["base_label"] == "Illustrious"
+    c = app.civitai.civitai_facts(entry["id"])
+    assert c["version_name"] == "v1.1" and c["tags"] == ["character", "fantasy"]
