@@ -145,7 +145,7 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     civitai: list[CivitaiService] = []  # built below; the hasher's listener reaches it once it exists
     # After hashing, a Civitai model sidecar's version is picked again with the file's hash (docs/formats.md).
     hasher = Hasher(stores.scan, stores.catalog, workers=settings.hash_workers, on_event=events.publish,
-                    on_hashed=lambda hashed: [c.resolve_sidecar_versions(list(hashed)) for c in civitai])
+                    after_hashing=lambda: [c.resolve_sidecar_versions() for c in civitai])
     catalog = Catalog(stores.catalog, stores.user, events)
     # Every entry read (get, edit, move, trash...) carries Civitai's facts beside its own fields.
     stores.catalog.civitai_facts = lambda lid: civitai[0].civitai_facts(lid)  # noqa: PLW0108 (built below)

@@ -149,3 +149,28 @@ def test_a_hash_that_confirms_the_guess_settles_it_as_read_again_would(make_app,
     real(sorted(ids.values()), {ids[n]: file_sha256(library / f"{n}.safetensors") for n in ids})  # read again
     assert {n: _sidecar(app.catalog.get(n)) for n in settled} == settled
     assert app.civitai.resolve_sidecar_versions() == []
+
+
+def test_versions_are_picked_again_once_every_hash_is_stored(make_app, library, monkeypatch):
+    """The re-pick follows the hashing, never slows it: called once per run, after the last hash is stored,
+    and the LoRAs it reads again are read in one go."""
+    names = [f"pixel_{i}" for i in range(3)]
+    for i, name in enumerate(names):
+        path = write_lora(library / f"{name}.safetensors", seed=10 + i)
+        library.joinpath(f"{name}.json").write_text(json.dumps(_model(file_sha256(path))))  # ours: the second
+    app = make_app(library, embed_model="off")
+    app.scan(hash_after=False)
+    calls: list[tuple[int, int]] = []
+    real_after = app.hasher.after_hashing
+    monkeypatch.setattr(app.hasher, "after_hashing", lambda: (calls.append(app.hasher.pending_totals()), real_after()))
+    read_again: list[list[int]] = []
+    real = app.civitai._reread
+    monkeypatch.setattr(app.civitai, "_reread", lambda ids, hints: (read_again.append(ids), real(ids, hints)))
+    monkeypatch.setattr("lora_manager.sync.hasher.SAVE_EVERY_S", 0)  # hashes stored in several saves
+    app.hasher.wake()
+    assert app.hasher.wait(60)
+    assert calls == [(0, 0)]  # once, with nothing left to hash
+    assert read_again == [sorted(app.catalog.get(n)["id"] for n in names)]
+    assert {_sidecar(app.catalog.get(n))["version_match"] for n in names} == {"sha256"}
+    app.hasher.wake()  # nothing hashed: nothing follows
+    assert app.hasher.wait(60) and calls == [(0, 0)]

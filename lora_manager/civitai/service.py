@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 PAGE = 200
 FAILURES_IN_A_ROW = 5
 EMIT_EVERY_S = 0.5
+REREAD_PART = 1000  # sidecar versions picked again: LoRAs read per hold of the write lock
 
 Publish = Callable[[dict[str, Any]], None]
 
@@ -197,15 +198,19 @@ class CivitaiService:
 
     def resolve_sidecar_versions(self, ids: list[int] | None = None) -> list[int]:
         """Pick again, with each file's hash, the version of a Civitai model sidecar that was picked by name
-        or as the first (after hashing; after a scan that read sidecars anew). Returns the ids read again."""
+        or as the first (after hashing; after a scan that read sidecars anew). Returns the ids read again,
+        read in parts so that a file operation waiting for the write lock gets its turn between them."""
         guesses = self.store.version_guesses(ids)
         if guesses and self._settle is not None:  # no version states this hash: the guess stands, no file read
             with self._write_lock or contextlib.nullcontext():
                 settled = set(self._settle(guesses))
             guesses = {i: sha for i, sha in guesses.items() if i not in settled}
-        if guesses and self._reread is not None:
-            self._reread(sorted(guesses), guesses)
-        return sorted(guesses)
+        ids = sorted(guesses)
+        if self._reread is not None:
+            for i in range(0, len(ids), REREAD_PART):
+                part = ids[i : i + REREAD_PART]
+                self._reread(part, {k: guesses[k] for k in part})
+        return ids
 
     # --- reads ---------------------------------------------------------------------------------
     def civitai_facts(self, lora_id: int) -> dict[str, Any] | None:

@@ -34,13 +34,17 @@ class Hasher(Rounds):
 
     def __init__(self, scan_store: ScanStore, catalog_store: CatalogStore, *, workers: int = 2,
                  on_event: Callable[[dict[str, Any]], None] | None = None,
-                 on_hashed: Callable[[dict[int, str]], Any] | None = None):
+                 after_hashing: Callable[[], Any] | None = None):
         super().__init__()
         self.scan_store = scan_store
         self.catalog_store = catalog_store  # where files are, for those read again (reprobe)
         self.workers = max(1, workers)
         self.on_event = on_event
-        self.on_hashed = on_hashed  # {id: sha256} of the hashes just stored
+        # Called once a run has stored every hash, when it stored any: work that wants the hashes (a Civitai model
+        # sidecar's version picked again) runs after the hashing, never slowing it (docs/performance-hashing.md).
+        self.after_hashing = after_hashing
+        self._stored_any = False
+        self.stored_at: float | None = None  # monotonic time of the last hash stored
         self.done_files = 0
         self.done_bytes = 0
         self.failed = 0
@@ -119,6 +123,7 @@ class Hasher(Rounds):
                 self.queued_files, self.queued_bytes = self.done_files + n, self.done_bytes + size
             self._pass(todo, done, reprobed)
 
+        self._stored_any = False
         try:
             self._rounds(one_round)
         except Exception:  # a broken database must not kill the host; the next wake retries
@@ -132,6 +137,11 @@ class Hasher(Rounds):
                 todo.put(None)
             for t in threads:
                 t.join()
+        if self._stored_any and self.after_hashing is not None and not self._stop.is_set():
+            try:
+                self.after_hashing()
+            except Exception:  # a listener's bug is not the hasher's
+                log.exception("after-hashing work failed")
         self._emit("hash.finished")
 
     def _pass(self, todo: queue.Queue, done: queue.SimpleQueue, reprobed: set[int]) -> None:
@@ -193,14 +203,9 @@ class Hasher(Rounds):
             redo = [r for r in stale if r.id in fresh]
             if redo:
                 self.scan_store.save_hashes(redo)
-        if self.on_hashed is not None:
-            unstored = {r.id for r in stale} - {r.id for r in redo}
-            hashed = {r.id: r.sha256 for r in results if r.sha256 and r.error is None and r.id not in unstored}
-            if hashed:
-                try:
-                    self.on_hashed(hashed)
-                except Exception:  # a listener's bug is not the hasher's
-                    log.exception("hash listener failed")
+        if any(r.sha256 and r.error is None for r in results):
+            self._stored_any = True
+            self.stored_at = time.monotonic()
         self._emit("hash.progress")
 
     def _emit(self, kind: str) -> None:
