@@ -18,6 +18,7 @@ from lora_manager.settings import Settings
 from lora_manager.standalone.app import create_app
 
 from .browser import wait_for
+from .conftest import pg_schema
 from .loras import write_lora
 from .shared_hosts import StepRunner
 
@@ -110,3 +111,49 @@ def test_without_redis_the_queue_is_this_hosts_own_and_says_off(tmp_path, monkey
             assert _this_host(c)["shared_queue"] == off
     finally:
         core.close()
+
+
+def test_hosts_over_http_gives_each_hosts_state(tmp_path):
+    """Two hosts on one PostgreSQL: host A (a job running, one waiting, a checkpoint loaded) answers GET /hosts
+    for itself and for host B, whose row its heartbeat wrote."""
+    with pg_schema() as url:
+        lib_a, lib_b = tmp_path / "a", tmp_path / "b"
+        write_lora(lib_a / "alpha.safetensors", family="xl")
+        write_lora(lib_b / "beta.safetensors", seed=2)
+        a = build(Settings(lora_dirs=[str(lib_a)], data_dir=str(tmp_path / "data-a"), db_url=url, host_id="host-a",
+                           embed_model="off", watch_interval=0))
+        b = build(Settings(lora_dirs=[str(lib_b)], data_dir=str(tmp_path / "data-b"), db_url=url, host_id="host-b",
+                           embed_model="off", watch_interval=0))
+        try:
+            a.scan()
+            runner = StepRunner("xl", str(tmp_path / "data-a" / "outputs"), step_s=30)  # each step waits: running
+            a.jobs.runner = runner
+            a.family.source = runner.checkpoint_family
+            a.hosts.checkpoint = lambda: "sdxl_base.safetensors"
+            with TestClient(create_app(a)) as c:
+                first = c.post(f"{P}/jobs", json={"prompt": "one", "steps": 2, "loras": [{"name": "alpha"}]})
+                second = c.post(f"{P}/jobs", json={"prompt": "two", "steps": 2, "loras": [{"name": "alpha"}]})
+                assert first.status_code == second.status_code == 202
+                wait_for(lambda: c.get(f"{P}/jobs/{first.json()['id']}").json()["status"] == "running", timeout=20)
+                wait_for(lambda: {h["host_id"] for h in c.get(f"{P}/hosts").json()} == {"host-a", "host-b"},
+                         timeout=30)
+                r = c.get(f"{P}/hosts")
+                assert r.status_code == 200
+                seen = {h["host_id"]: h for h in r.json()}
+                me, other = seen["host-a"], seen["host-b"]
+                assert me["this"] and me["alive"] and me["kind"] == "standalone"
+                assert me["roots"] == [str(lib_a)] and me["checkpoint"] == "sdxl_base.safetensors"
+                assert me["family"] == "xl" and me["busy"] is True and me["queue_depth"] == 1
+                assert me["started_at"] <= me["last_seen"] <= time.time() + 1
+                assert me["shared_queue"]["on"] is False
+                assert not other["this"] and other["alive"] and other["roots"] == [str(lib_b)]
+                assert other["busy"] is False and other["queue_depth"] == 0 and other["checkpoint"] is None
+                assert isinstance(other["last_seen"], float) and other["started_at"] <= other["last_seen"]
+                assert other["shared_queue"] is None
+                for job in (second, first):
+                    c.post(f"{P}/jobs/{job.json()['id']}/cancel")
+                wait_for(lambda: not any(j["status"] in ("queued", "running") for j in c.get(f"{P}/jobs").json()),
+                         timeout=20)
+        finally:
+            a.close()
+            b.close()
