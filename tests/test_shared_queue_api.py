@@ -113,6 +113,44 @@ def test_without_redis_the_queue_is_this_hosts_own_and_says_off(tmp_path, monkey
         core.close()
 
 
+def test_the_sdnext_flag_makes_the_queue_shared(tmp_path, monkeypatch):
+    """--lora-manager-redis on the host's command line: the core the extension builds inside SDNext uses it."""
+    pytest.importorskip("redis")
+    from .standin import Host
+
+    monkeypatch.setenv("LORA_MANAGER_EMBED_MODEL", "off")
+    monkeypatch.delenv("LORA_MANAGER_REDIS", raising=False)
+    h = Host(tmp_path, monkeypatch)
+    write_lora(h.lora_dir / "hosted.safetensors")
+    h.load_extension("--lora-manager-redis", CLOSED)
+    h.start()
+    core = h.adapter.ready(30)
+    try:
+        assert isinstance(core.jobs, SharedJobs) and core.settings.redis_url == CLOSED
+        assert core.jobs.runner is not None  # the host's pipeline runs the shared queue's jobs too
+        wait_for(lambda: core.jobs.shared_queue()["redis"] == "unreachable", timeout=20)
+    finally:
+        core.scans.wait(30)
+        core.close()
+
+
+def test_without_the_sdnext_flag_the_queue_is_local(tmp_path, monkeypatch):
+    from .standin import Host
+
+    monkeypatch.setenv("LORA_MANAGER_EMBED_MODEL", "off")
+    monkeypatch.delenv("LORA_MANAGER_REDIS", raising=False)
+    h = Host(tmp_path, monkeypatch)
+    write_lora(h.lora_dir / "hosted.safetensors")
+    h.load_extension()
+    h.start()
+    core = h.adapter.ready(30)
+    try:
+        assert type(core.jobs) is JobQueue and core.jobs.runner is not None
+    finally:
+        core.scans.wait(30)
+        core.close()
+
+
 def test_hosts_over_http_gives_each_hosts_state(tmp_path):
     """Two hosts on one PostgreSQL: host A (a job running, one waiting, a checkpoint loaded) answers GET /hosts
     for itself and for host B, whose row its heartbeat wrote."""
