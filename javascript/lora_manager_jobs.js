@@ -60,8 +60,11 @@
       this.available = true;
       this.blocked = h('div', { class: 'lm-message lm-info lm-jobs-unavailable', hidden: true });
       this.list = h('div', { class: 'lm-jobs' });
+      // One line on the queue several hosts share through Redis (GET /meta jobs.shared_queue); hidden when off.
+      this.shared = h('div', { class: 'lm-message lm-info lm-jobs-shared', hidden: true });
+      this.sharedSeen = 0;
       const btn = (text, fn, cls) => h('button', { class: `lm-btn${cls ? ` ${cls}` : ''}`, type: 'button', text, onclick: fn });
-      this.element = h('div', { class: 'lm-jobs-panel' }, this.blocked,
+      this.element = h('div', { class: 'lm-jobs-panel' }, this.blocked, this.shared,
         h('div', { class: 'lm-jobform' },
           h('h4', { text: t('jobs.new_job') }),
           h('div', { class: 'lm-label', text: t('jobs.stack_hint') }),
@@ -91,7 +94,23 @@
         else if (!this.app.hostMode) state = { available: !!(await this.api.get('/system')).host, reason: null };
       } catch (err) { return this.available; } // unknown: keep what we knew
       this.setAvailable(state ? state.available : true, state && state.reason);
+      this.setShared(state && state.shared_queue);
       return this.available;
+    }
+
+    // The shared queue's state in one line: connected, or unreachable since when (jobs then run here only).
+    setShared(q) {
+      this.sharedSeen = Date.now();
+      this.sharedOn = !!(q && q.on);
+      this.shared.hidden = !this.sharedOn;
+      if (!this.sharedOn) { this.shared.textContent = ''; return; }
+      const down = q.redis === 'unreachable';
+      this.shared.className = `lm-message ${down ? 'lm-error' : 'lm-info'} lm-jobs-shared`;
+      this.shared.dataset.redis = q.redis || '';
+      this.shared.title = q.error || '';
+      const since = q.since ? new Date(q.since * 1000).toLocaleString() : '?';
+      this.shared.textContent = down ? t('jobs.shared_unreachable', { since, n: q.local_fallback || 0 })
+        : t(q.redis === 'connected' ? 'jobs.shared_connected' : 'jobs.shared_starting');
     }
 
     setAvailable(available, reason) {
@@ -100,7 +119,7 @@
       // In the reader's words (the server's reason, in English, is kept on the element for the curious).
       this.blocked.textContent = available ? '' : t('jobs.unavailable');
       this.blocked.dataset.reason = available ? '' : (reason || '');
-      for (const el of this.element.children) if (el !== this.blocked) el.hidden = !available;
+      for (const el of this.element.children) if (el !== this.blocked && el !== this.shared) el.hidden = !available;
     }
 
     showKind() {
@@ -223,6 +242,7 @@
       const visible = !this.element.closest('.lm-panel').hidden;
       clearTimeout(this.timer); // overlapping refreshes keep one timer, not one each
       if (visible && jobs.some((j) => ACTIVE.has(j.status))) this.timer = setTimeout(() => this.refresh(), 1000);
+      if (this.sharedOn && Date.now() - this.sharedSeen > 5000) this.checkAvailable(); // Redis may come and go
     }
 
     renderJobs(jobs) {
@@ -262,7 +282,7 @@
     LM.jobs = panel;
     app.addPanel('jobs', t('jobs.tab'), panel.element, () => panel.checkAvailable().then((ok) => { if (ok) panel.refresh(); }));
     const known = app.meta && app.meta.jobs; // asked again when the panel or a detail opens, never at start-up
-    if (known && typeof known.available === 'boolean') panel.setAvailable(known.available, known.reason);
+    if (known && typeof known.available === 'boolean') { panel.setAvailable(known.available, known.reason); panel.setShared(known.shared_queue); }
     LM.detailActions.push((view, entry, bar) => {
       if (!bar || entry.state !== 'ok' || !panel.available) return;
       bar.append(LM.h('button', { class: 'lm-btn', type: 'button', text: t('jobs.add_to_job'), title: t('jobs.add_to_job_hint'), onclick: () => panel.add(view.current || entry) }));

@@ -127,3 +127,23 @@ def test_a_weight_sweep_and_cancel(page, hosted):
     page.wait_for_selector(".lm-job-running button:text('Cancel')")
     page.click(".lm-job-running button:text('Cancel')")
     page.wait_for_selector(".lm-job-cancelled", timeout=15000)
+
+
+def test_the_panel_says_when_the_shared_queues_redis_is_unreachable(browser, tmp_path):
+    """A Redis URL at a closed port: the Jobs panel says in one line that jobs run on this host only."""
+    pytest.importorskip("redis")
+    write_lora(tmp_path / "lib" / "cat_style.safetensors", seed=1)
+    core = build(Settings(lora_dirs=[str(tmp_path / "lib")], data_dir=str(tmp_path / "data"),
+                          redis_url="redis://127.0.0.1:1/0"), host={"name": "stand-in", "version": "0"})
+    core.scan(wait_hashes=True)
+    core.jobs.runner = PictureRunner(os.path.join(core.settings.data_dir, "outputs"))
+    server = ThreadServer(core)
+    try:
+        wait_for(lambda: core.jobs.shared_queue()["redis"] == "unreachable")
+        with tab_page(browser, server.base) as pg:
+            pg.click(".lm-tab:text('Jobs')")
+            pg.wait_for_selector(".lm-jobs-shared[data-redis='unreachable']:has-text('this host only')")
+            assert pg.locator("button:text('Queue job')").is_visible()
+    finally:
+        server.stop()
+        core.close()

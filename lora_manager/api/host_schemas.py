@@ -7,6 +7,16 @@ from typing import Optional
 from pydantic import BaseModel, Field
 
 
+class SharedQueue(BaseModel):
+    on: bool = Field(description="jobs go to a queue several hosts share through Redis (LORA_MANAGER_REDIS)")
+    redis: Optional[str] = Field(None, description="starting, connected or unreachable (null when off); "
+                                                   "unreachable: new jobs go to this host's own queue")
+    error: Optional[str] = Field(None, description="why Redis is unreachable")
+    since: Optional[float] = Field(None, description="when Redis became what `redis` says (Unix seconds)")
+    local_fallback: int = Field(0, description="jobs this host queued on its own queue since it started "
+                                               "because Redis was unreachable")
+
+
 class HostOut(BaseModel):
     host_id: str = Field(description="LORA_MANAGER_HOST_ID, or the machine's name and an id kept in its data dir")
     name: str = Field(description="the machine's name")
@@ -20,3 +30,5 @@ class HostOut(BaseModel):
     queue_depth: int = Field(description="jobs waiting in its queue")
     alive: bool = Field(description="heard from within the last 30 s")
     this: bool = Field(description="the host answering")
+    shared_queue: Optional[SharedQueue] = Field(None, description="the answering host's shared job queue; "
+                                                                  "null for the other hosts")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from ..catalog import entry
 from ..catalog.actions import FILE_ACTIONS
 from .civitai_schemas import CivitaiFacts
+from .host_schemas import SharedQueue
 from ..catalog.fileops import MAX_NAME
 from ..catalog.service import BULK_ACTIONS, MAX_BULK
 from ..catalog.userdata import (MAX_COLLECTION, MAX_DISPLAY_NAME, MAX_NOTES, MAX_RATING, MAX_TAG, MAX_TAGS,
@@ -217,6 +218,7 @@ class FieldSets(BaseModel):
 class JobsAvailability(BaseModel):
     available: bool = Field(description="jobs can run here (inside SDNext)")
     reason: Optional[str] = Field(None, description="why not, for a person")
+    shared_queue: SharedQueue = Field(description="the queue shared by several hosts through Redis: on, reachable")
 
 
 class Vocabulary(BaseModel):

@@ -77,7 +77,8 @@ class HostsService:
     def list(self) -> list[dict[str, Any]]:
         """Every host seen (this one live), newest first, each with `alive` and `this`."""
         now = time.time()
-        me = {"host_id": self.host_id, **self.status(), "started_at": self.started_at, "last_seen": now}
+        me = {"host_id": self.host_id, **self.status(), "started_at": self.started_at, "last_seen": now,
+              "shared_queue": self.jobs.shared_queue()}
         rows = []
         if self.shared:
             for row in self.store.hosts():
@@ -85,6 +86,7 @@ class HostsService:
                     continue
                 row["started_at"] = row["started_at"].timestamp()
                 row["last_seen"] = row["last_seen"].timestamp()
+                row["shared_queue"] = None  # only the answering host knows its own
                 rows.append(row)
         out = [me, *rows]
         for row in out:

@@ -170,6 +170,10 @@ class JobQueue:
         return " ".join([prompt, *tags]).strip(), warnings, names, bases
 
     # --- reading and cancelling -----------------------------------------
+    def shared_queue(self) -> dict[str, Any]:
+        """This host's own queue only: no queue shared through Redis (jobs/shared.py answers when it is on)."""
+        return {"on": False, "redis": None, "error": None, "since": None, "local_fallback": 0}
+
     def list(self) -> list[dict[str, Any]]:
         with self._lock:
             jobs = sorted(self._jobs.values(), key=lambda j: j.order, reverse=True)

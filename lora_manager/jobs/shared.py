@@ -53,6 +53,8 @@ class SharedJobs:
         self.spool = Spool(os.path.join(data_dir, "shared-jobs.json"))
         self.state = "starting"  # connected | unreachable
         self.error: str | None = None
+        self.since = time.time()  # when the state above began
+        self.fallback = 0  # jobs queued on this host's own queue because Redis was unreachable
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._last_hashes = 0.0
@@ -108,6 +110,7 @@ class SharedJobs:
         except Exception as exc:  # redis unreachable: this host's own queue takes it
             self._unreachable(exc)
             job = self.local.submit(req)
+            self.fallback += 1
             job.warnings.append(f"Redis unreachable ({self.error}): queued on this host only")
             return job
         event = {"type": "job.queued", "job": self.get(job_id).as_dict()}
@@ -172,6 +175,11 @@ class SharedJobs:
 
     def status(self) -> dict[str, Any]:
         return {"backend": "redis", "state": self.state, "error": self.error, "host": self.host}
+
+    def shared_queue(self) -> dict[str, Any]:
+        """What GET /meta (jobs) and GET /hosts say of the shared queue (JobQueue.shared_queue: off)."""
+        return {"on": True, "redis": self.state, "error": self.error, "since": self.since,
+                "local_fallback": self.fallback}
 
     def hosts(self) -> list[dict[str, Any]]:
         return sorted(self.redis.hosts(alive_only=False).values(), key=lambda h: h["host"])
@@ -302,9 +310,11 @@ class SharedJobs:
     def _connected(self) -> None:
         if self.state != "connected":
             log.info("LoRA Manager: jobs shared through Redis")
+            self.since = time.time()
         self.state, self.error = "connected", None
 
     def _unreachable(self, exc: Exception) -> None:
         if self.state != "unreachable":
             log.warning("LoRA Manager: Redis unreachable, jobs run on this host only: %s", exc)
+            self.since = time.time()
         self.state, self.error = "unreachable", f"{type(exc).__name__}: {str(exc)[:200]}"

@@ -25,9 +25,11 @@ JOBS_ELSEWHERE = "jobs run inside SDNext: start the extension in SDNext to run t
 
 
 def meta(core) -> Response:
-    """The vocabulary, and whether jobs can run here (only inside the host, which gives the queue a runner)."""
+    """The vocabulary, whether jobs can run here (only inside the host, which gives the queue a runner) and
+    the state of the queue shared through Redis (off, or Redis reachable or not)."""
     available = core.jobs.runner is not None
-    return JSON({**vocabulary(), "jobs": {"available": available, "reason": None if available else JOBS_ELSEWHERE}})
+    return JSON({**vocabulary(), "jobs": {"available": available, "reason": None if available else JOBS_ELSEWHERE,
+                                          "shared_queue": core.jobs.shared_queue()}})
 
 
 def system_info(core) -> dict[str, Any]:
