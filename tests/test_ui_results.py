@@ -17,7 +17,7 @@ from lora_manager.app import build  # noqa: E402
 from lora_manager.jobs.request import JobRequest  # noqa: E402
 from lora_manager.settings import Settings  # noqa: E402
 
-from .browser import ThreadServer, tab_page, wait_for  # noqa: E402
+from .browser import ThreadServer, natural_width, tab_page, wait_for  # noqa: E402
 from .loras import write_lora  # noqa: E402
 from .test_ui_jobs import PictureRunner  # noqa: E402
 
@@ -82,8 +82,7 @@ def test_the_gallery_sets_a_preview_deletes_and_generates_previews(page, served)
     # the recipe's card shows the result's picture as its cover
     page.click(".lm-tab:text('Recipes')")
     cover = page.locator(f".lm-recipe[data-id='{recipe['id']}'] img.lm-recipe-cover")
-    assert cover.evaluate("i => new Promise(r => i.complete ? r(i.naturalWidth) : "
-                          "i.addEventListener('load', () => r(i.naturalWidth)))") == 32
+    assert natural_width(cover) == 32
 
 
 def test_an_img2img_job_with_an_uploaded_init_image(page, served, tmp_path):
