@@ -15,6 +15,7 @@ from PIL import Image  # noqa: E402
 from .browser import natural_width, tab_page, wait_for  # noqa: E402
 from .generation_helpers import start_host, wait_job  # noqa: E402
 from .standin_ui import HostPage  # noqa: E402
+from .test_ui_bulk_previews import _clear_toasts  # noqa: E402
 from .test_ui_jobs import _stack  # noqa: E402
 
 
@@ -117,6 +118,7 @@ def test_the_detail_generates_this_loras_preview(page, hosted):
     page.wait_for_selector(".lm-detail-title:text('second')")
     before = len(h.processed)
     page.click(".lm-detail button:text-is('Generate preview')")
+    page.wait_for_selector(".lm-toast:has-text('1 preview job(s) queued, 0 skipped')")  # told where the user is
     wait_for(preview.exists, timeout=30)
     [job] = [j for j in core.jobs.list() if (j.get("purpose") or {}).get("preview_for") == core.catalog.get(
         "second")["id"]]
@@ -127,3 +129,8 @@ def test_the_detail_generates_this_loras_preview(page, hosted):
         assert im.format == "PNG" and im.size == (done.request.width, done.request.height)
     [result] = [r for r in core.generation.results.list()["items"] if r["id"] == job["id"]]
     assert result["used_as_preview"] == [str(h.lora_dir / "second.safetensors")]
+    # asked again: it has a preview now, so nothing is queued, and the toast says why
+    _clear_toasts(page)
+    page.click(".lm-detail button:text-is('Generate preview')")
+    toast = page.wait_for_selector(".lm-toast:has-text('0 preview job(s) queued, 1 skipped')")
+    assert "it has a preview" in toast.inner_text()
