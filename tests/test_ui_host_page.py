@@ -129,6 +129,11 @@ def test_the_detail_generates_this_loras_preview(page, hosted):
         assert im.format == "PNG" and im.size == (done.request.width, done.request.height)
     [result] = [r for r in core.generation.results.list()["items"] if r["id"] == job["id"]]
     assert result["used_as_preview"] == [str(h.lora_dir / "second.safetensors")]
+    # the library lists it (read again after writing), and the grid's card shows it once the tab's status poll
+    # sees files changed here (GET /system: background.file_changes)
+    wait_for(lambda: [p["name"] for p in core.catalog.get("second")["previews"]] == ["second.preview.png"], timeout=15)
+    card_img = page.locator(".lm-card", has_text="second").first.locator("img.lm-img")
+    wait_for(lambda: card_img.count() == 1 and natural_width(card_img) == done.request.width, timeout=45)
     # asked again: it has a preview now, so nothing is queued, and the toast says why
     _clear_toasts(page)
     page.click(".lm-detail button:text-is('Generate preview')")
