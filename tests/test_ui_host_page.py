@@ -108,6 +108,11 @@ def test_a_control_job_from_the_jobs_panel(page, hosted, tmp_path):
     assert natural_width(shown) == 64
     [path] = done.result["images"]
     assert Image.open(path).getpixel((5, 5)) == (10, 200, 30)
+    # and the gallery keeps it with its parameters
+    page.click(".lm-tab:text('Results')")
+    kept = page.locator(f".lm-result[data-id='{done.id}']")
+    kept.wait_for()
+    assert "kind control" in kept.inner_text() and "control_model Canny" in kept.inner_text()
 
 
 def test_the_detail_generates_this_loras_preview(page, hosted):
