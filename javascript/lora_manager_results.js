@@ -47,15 +47,17 @@
       this.note.textContent = text;
     }
 
-    async generate(keys) {
+    // `say`: where the answer is told (this panel's message; the detail's button passes the view's toast,
+    // since this panel is hidden behind the library then).
+    async generate(keys, say = (text, bad) => this.say(text, bad)) {
       const body = { replace: this.replace.checked };
       if (keys) body.loras = keys;
       try {
         const r = await this.api.post('/generation/previews', body);
         const why = r.skipped.slice(0, 5).map((s) => `${s.lora}: ${s.reason}`).join('; ');
-        this.say(`${t('res.previews_queued', { n: r.queued.length, skipped: r.skipped.length })}${why ? ` (${why})` : ''}`);
+        say(`${t('res.previews_queued', { n: r.queued.length, skipped: r.skipped.length })}${why ? ` (${why})` : ''}`, false);
       } catch (err) {
-        this.say(err.code === 'no_host' ? t('res.no_host') : t('jobs.not_queued', { why: err.message }), true);
+        say(err.code === 'no_host' ? t('res.no_host') : t('jobs.not_queued', { why: err.message }), true);
       }
     }
 
@@ -137,7 +139,7 @@
     app.addPanel('results', t('res.tab'), panel.element, () => panel.refresh());
     LM.detailActions.push((view, entry, bar) => {
       if (!bar || entry.state !== 'ok' || (LM.jobs && LM.jobs.available === false)) return; // no pipeline here
-      bar.append(LM.h('button', { class: 'lm-btn', type: 'button', text: t('res.generate_one'), title: t('res.generate_one_hint'), onclick: () => panel.generate([String(entry.id)]) }));
+      bar.append(LM.h('button', { class: 'lm-btn', type: 'button', text: t('res.generate_one'), title: t('res.generate_one_hint'), onclick: () => panel.generate([String(entry.id)], (text, bad) => view.toast(text, bad ? 'error' : 'success')) }));
     });
   });
 })();

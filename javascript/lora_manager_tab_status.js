@@ -69,8 +69,9 @@
           this.status.textContent = parts.join(' · ');
           this.rescanBtn.disabled = !!running;
           // A scan seen finishing, or counts that moved while we looked away: show the new state.
-          // (library_changes: edits and files changed by another host sharing the library)
-          const counts = JSON.stringify([sys.library || {}, bg.library_changes || 0]);
+          // (library_changes: edits and files changed by another host sharing the library; file_changes: files
+          // changed here, such as a preview a job wrote)
+          const counts = JSON.stringify([sys.library || {}, bg.library_changes || 0, bg.file_changes || 0]);
           const moved = this.lastCounts !== undefined && counts !== this.lastCounts;
           this.lastCounts = counts;
           if ((this.scanWasRunning && !running) || (moved && !running)) {

@@ -49,6 +49,7 @@ class EventBus:
         self._ids = itertools.count(1)
         self._seq = itertools.count(1)
         self._listeners: list[_Listener] = []
+        self.file_changes = 0  # files changed here (a preview or sidecar written, a scan): GET /system shows it
 
     # --- in-process: library.changed -------------------------------------------------------------
     def on_library_changed(self, listener: Callable[[LibraryChanged], None], *, files_only: bool = False,
@@ -65,6 +66,8 @@ class EventBus:
         """Say that files changed (no ids) or that the user data of `ids` changed."""
         change = LibraryChanged(None if ids is None else tuple(ids))
         with self._lock:
+            if change.files:
+                self.file_changes += 1
             listeners = [x for x in self._listeners if change.files or not x.files_only]
         _deliver([x.call for x in listeners if x.inline], change)
         later = [x.call for x in listeners if not x.inline]

@@ -74,8 +74,8 @@ DOCUMENTED = {
                           "job results (images in DATA_DIR/outputs) older than this many days are removed, except "
                           "those set as a preview (0: keep; default 0)"),
     "outputs_keep_gb": ("LORA_MANAGER_OUTPUTS_KEEP_GB",
-                        "job results beyond this many GB are removed oldest first, except those in use (0: no limit; "
-                        "default 0)"),
+                        "job results beyond this many GB are removed oldest first, except those set as a preview "
+                        "(0: no limit; default 0)"),
     "host_id": ("LORA_MANAGER_HOST_ID", "this host's name among several sharing a library or a job queue (default: "
                 "the machine's name and an id kept in DATA_DIR/host-id; see docs/several-hosts.md)"),
     "shared_library": ("LORA_MANAGER_SHARED_LIBRARY",

@@ -54,6 +54,12 @@ def tab_page(browser, base: str, path: str = "/lora-manager/ui/", width: int = 1
     assert not errors, errors
 
 
+def natural_width(img) -> int:
+    """An <img> locator's (or element handle's) natural width once it has loaded: what the browser decoded."""
+    return img.evaluate("i => new Promise(r => i.complete ? r(i.naturalWidth) : "
+                        "i.addEventListener('load', () => r(i.naturalWidth)))")
+
+
 def wait_for(predicate, timeout=60.0, step=0.1):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -179,9 +185,10 @@ class Server:
 
 class ThreadServer:
     """The standalone app (tab included) on uvicorn in a thread of this process, for
-    tests that must reach into the core (a job runner standing in for the host)."""
+    tests that must reach into the core (a job runner standing in for the host); or another `app`
+    (the stand-in host's)."""
 
-    def __init__(self, core):
+    def __init__(self, core, app=None):
         import threading
 
         import uvicorn
@@ -190,7 +197,7 @@ class ThreadServer:
 
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(core, ui=True)
+        self.app = app if app is not None else create_app(core, ui=True)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

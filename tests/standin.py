@@ -9,7 +9,8 @@ with begin/end/interrupt and progress fields, api.add_api_route with auth: HTTP 
 tags into p.network_data and applies those the registry knows, step by step,
 honouring interrupt, firing on_before_process / on_after_process in a finally),
 and the LoRA registry `modules.lora.lora_load` / `lora_common.loaded_networks`; the Networks page for
-LoRAs (`shared.extra_networks`, tests/standin_pages.py), which keeps its cards until refreshed.
+LoRAs (`shared.extra_networks`, tests/standin_pages.py), which keeps its cards until refreshed; the page itself
+with our tab and the host's txt2img, img2img and control tabs (tests/standin_ui.py).
 Img2Img (`init_images`, `denoising_strength`, `resize_mode`) through the same process_images, and the
 control pipeline (`modules.control.run.control_run`, a generator; `modules.control.unit.Unit`;
 `modules.control.units.controlnet.list_models()`), absent with `Host(..., control=False)` as in A1111.

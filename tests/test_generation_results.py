@@ -163,6 +163,37 @@ def test_cleanup_by_age_and_the_setting(tmp_path, monkeypatch):
         core.close()
 
 
+def test_cleanup_by_size_from_the_setting_removes_the_oldest_and_keeps_the_preview(tmp_path, monkeypatch):
+    size = 100_000  # each result's image, padded to this many bytes below; the limit holds two and a half
+    monkeypatch.setenv("LORA_MANAGER_OUTPUTS_KEEP_GB", repr(2.5 * size / (1 << 30)))
+    host, core = start_host(tmp_path, monkeypatch)
+    try:
+        results = core.generation.results
+        assert results.keep_gb == 2.5 * size / (1 << 30) and results.keep_days == 0
+        jobs = [wait_job(core, core.jobs.submit(JobRequest(prompt=f"r{i}", **SMALL)).id) for i in range(4)]
+        assert [r["id"] for r in results.list()["items"]] == [j.id for j in reversed(jobs)]  # nothing over yet
+        paths = [results.image_path(j.id, 0) for j in jobs]
+        for path in paths:  # the PNG stays readable: bytes after its end are ignored
+            with open(path, "ab") as f:
+                f.write(b"\0" * (size - os.path.getsize(path)))
+        with TestClient(host.app) as client:
+            # r1 was the preview first; r0 replaced it, so only r0 is still in use
+            for job, replace in ((jobs[1], False), (jobs[0], True)):
+                marked = client.post(f"{P}/results/{job.id}/images/0/preview",
+                                     json={"lora": "second", "replace": replace}).json()
+                assert marked["written"] == "second.preview.png"
+            assert results.get(jobs[1].id)["used_as_preview"] == []
+            report = client.post(f"{P}/results/cleanup", json={}).json()  # no keep given: the setting's
+        assert (report["deleted"], report["kept_in_use"], report["freed_bytes"], report["remaining_bytes"]) == (
+            2, 1, 2 * size, 2 * size)
+        # the oldest went first (the oldest of all kept: it is the preview), until the rest fit
+        assert [r["id"] for r in results.list()["items"]] == [jobs[3].id, jobs[0].id]
+        assert [os.path.exists(p) for p in paths] == [True, False, False, True]
+        assert pixel(paths[0])[1] == (64, 64)
+    finally:
+        core.close()
+
+
 def test_without_a_host_generation_is_refused_and_results_still_list(app):
     from lora_manager.standalone.app import create_app
 

@@ -16,7 +16,7 @@ from lora_manager.app import build  # noqa: E402
 from lora_manager.settings import Settings  # noqa: E402
 
 from . import recipe_images as RI  # noqa: E402
-from .browser import ThreadServer, tab_page, wait_for  # noqa: E402
+from .browser import ThreadServer, natural_width, tab_page, wait_for  # noqa: E402
 from .loras import tensor_sha256, write_lora  # noqa: E402
 from .test_jobs import FakeRunner  # noqa: E402
 
@@ -58,8 +58,7 @@ def test_an_image_becomes_a_recipe_card_and_filters_find_it(page, hosted):
     page.wait_for_selector(".lm-recipe .lm-recipe-title:text('roof')")
     card = page.locator(".lm-recipe").first
     assert card.locator(".lm-present").count() == 1
-    assert card.locator("img.lm-recipe-cover").evaluate("i => new Promise(r => i.complete ? r(i.naturalWidth) : "
-                                                        "i.addEventListener('load', () => r(i.naturalWidth)))") == 64
+    assert natural_width(card.locator("img.lm-recipe-cover")) == 64
     comfy = root / "comfy<img src=x onerror=alert(1)>.png"
     comfy.write_bytes(RI.png({"prompt": json.dumps(RI.comfy_prompt(lora_file="ghost_lora.safetensors"))}))
     _drop_file(page, comfy, "image/png")

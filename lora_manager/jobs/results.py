@@ -3,8 +3,8 @@
 
 Listing, delete, "set as preview" and the cleanup policy (keep N days and/or N GB, LORA_MANAGER_OUTPUTS_KEEP_*).
 Neither delete nor cleanup removes a result set as a LoRA's preview (the record's "used as preview" mark) unless
-asked with force. A recipe made from a result keeps its own copy of the image as its cover (recipes/service.py),
-so removing a result never takes a recipe's image.
+asked with force; a result whose preview was replaced by another loses its mark. A recipe made from a result keeps
+its own copy of the image as its cover (recipes/service.py), so removing a result never takes a recipe's image.
 """
 
 from __future__ import annotations
@@ -128,8 +128,14 @@ class Results:
 
     # --- uses, delete, cleanup -------------------------------------------------
     def mark_preview(self, rec_id: str, lora_path: str) -> None:
+        """Mark a result as the LoRA's preview; a result it replaced is that LoRA's preview no more (its mark goes,
+        so cleanup may take it: the replaced file itself went to the trash)."""
         folder, rec = self._find(rec_id)
         with self.lock:
+            for other_folder, other in self._records():
+                if other["id"] != rec_id and lora_path in (other.get("used_as_preview") or []):
+                    other["used_as_preview"] = [p for p in other["used_as_preview"] if p != lora_path]
+                    self._write(other_folder, other)
             uses = rec.setdefault("used_as_preview", [])
             if lora_path not in uses:
                 uses.append(lora_path)

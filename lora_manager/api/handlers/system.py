@@ -58,6 +58,8 @@ def system_info(core) -> dict[str, Any]:
         "background": {"scan": core.scans.status(), "hashing": hashing, "event_subscribers": core.events.subscribers,
                        # moves with each change another host sharing the library made: a tab reloads on it
                        "library_changes": core.hosts.changes if core.hosts is not None else 0,
+                       # moves when files changed here (a job's preview written beside its LoRA, say): likewise
+                       "file_changes": core.events.file_changes,
                        "shared": bool(core.hosts is not None and core.hosts.shared)},
         "host": core.host,
     }
