@@ -13,6 +13,7 @@ from ..library.names import prompt_name
 from .base import L, T, U, chunks, utcnow
 from .db import Db
 from .failures import retry_conflicts
+from .hash_writes import write_hashes
 from .models import HASH_PENDING, CollectionItem
 from .search import search_text
 
@@ -251,7 +252,7 @@ class SqlScanStore(ScanStore):
             current = {}
             if ids:
                 q = select(*cols).where(self._needs_hash(), L.c.id.between(min(ids), max(ids)))
-                current = {row.id: row for row in conn.execute(q) if row.id in ids}
+                current = {row.id: row for row in conn.execute(q).all() if row.id in ids}
             errors: list[dict[str, Any]] = []
             done: list[tuple[HashResult, Any]] = []
             for r in results:
@@ -269,17 +270,12 @@ class SqlScanStore(ScanStore):
                     done.append((r, cur))
             if errors:
                 conn.execute(update(L).where(L.c.id == bindparam("_id")).values(hash_error=bindparam("_error")), errors)
-            if done:
-                # Straight to the driver: SQLAlchemy's per-row parameter handling cost more than the write.
-                ph = "?" if self.db.dialect == "sqlite" else "%s"
-                conn.exec_driver_sql(
-                    f"UPDATE loras SET hashed_size = {ph}, hashed_mtime_ns = {ph}, hash_error = NULL, sha256 = {ph}, "
-                    f"tensor_sha256 = {ph}, legacy_hash = {ph}, header_hash_ok = {ph} WHERE id = {ph}",
-                    [(r.size, r.mtime_ns, r.sha256, r.tensor_sha256, r.legacy,
-                      # sshs_model_hash stood in for the tensor hash until now; say whether it was true.
-                      None if not cur.header_hash else cur.header_hash == r.tensor_sha256, r.id)
-                     for r, cur in sorted(done, key=lambda d: d[0].id)],
-                )
+            # Straight to the driver, in one statement on SQLite (storage/hash_writes.py).
+            write_hashes(conn, self.db.dialect, [
+                (r.size, r.mtime_ns, r.sha256, r.tensor_sha256, r.legacy,
+                 # sshs_model_hash stood in for the tensor hash until now; say whether it was true.
+                 None if not cur.header_hash else cur.header_hash == r.tensor_sha256, r.id)
+                for r, cur in sorted(done, key=lambda d: d[0].id)])
             # Only a hash a missing entry has can make a new file that entry, moved.
             shas = sorted({r.sha256 for r, cur in done if r.sha256 and not cur.prev_sha256})
             adoptable: set[str] = set()
