@@ -233,3 +233,47 @@ def test_a_refresh_rewrites_our_sidecar_with_the_new_record_and_leaves_anothers(
     assert "red dress" in entry["extracted_triggers"] and entry["base_label"] == "Illustrious"
     c = app.civitai.civitai_facts(entry["id"])
     assert c["version_name"] == "v1.1" and c["tags"] == ["character", "fantasy"]
+
+
+def test_civitai_tags_are_the_models_own_without_a_sidecar(civ_app, library, civ):
+    """Sidecar writing off: the stored record's model tags reach the tag filter and GET /tags, a rescan that
+    rewrites the file's facts keeps them, and the user's tags stay as they were."""
+    from fastapi.testclient import TestClient
+
+    from lora_manager.standalone.app import create_app
+
+    p = "/lora-manager/v1"
+    app = civ_app(civitai_sidecars=False)
+    app.catalog.edit("alice", {"tags": ["Mine"]})
+    alice = app.catalog.get("alice")["id"]
+    with TestClient(create_app(app)) as client:
+        def tags():
+            return {t["tag"]: t for t in client.get(f"{p}/tags").json()}
+
+        def names(**params):
+            return sorted(e["name"] for e in client.get(f"{p}/loras", params=params).json()["items"])
+
+        assert "character" not in tags() and names(tag="character") == []
+        [out] = app.civitai.run([alice])["results"]
+        assert out["outcome"] == "found" and out["sidecar"] == "off"
+        assert not (library / "alice.civitai.info").exists()
+        assert tags()["character"] == {"tag": "character", "count": 1, "user": 0, "model": 1}
+        assert tags()["anime"]["model"] == 1 and tags()["mine"] == {"tag": "mine", "count": 1, "user": 1, "model": 0}
+        assert names(tag="character") == ["alice"] and names(tag="ANIME") == ["alice"]
+        assert "alice" not in names(exclude_tag="anime") and "alice" not in names(untagged="true")
+        # a rescan rewrites alice's facts (a sidecar of tags appears): Civitai's tags stay beside the new one
+        (library / "alice.metadata.json").write_text(json.dumps({"file_name": "alice", "tags": ["Anime", "tree"]}))
+        app.scan(wait_hashes=True)
+        assert app.catalog.get("alice")["source_tags"] == ["anime", "tree"]
+        assert names(tag="character") == ["alice"] and names(tag="tree") == ["alice"]
+        assert tags()["anime"] == {"tag": "anime", "count": 1, "user": 0, "model": 1}
+        # a refresh takes the model's tags of now; the user's tags are untouched
+        civ.models[7]["tags"] = ["Character", "Oil  Painting"]
+        app.civitai.run([alice], refresh=True)
+        assert names(tag="character") == ["alice"] and names(tag="oil painting") == ["alice"]
+        assert tags()["anime"]["model"] == 1  # still the sidecar's
+        assert app.catalog.get("alice")["tags"] == ["mine"] and names(tag="mine") == ["alice"]
+        # taken down since: Civitai's tags go, the sidecar's and the user's stay
+        del civ.versions[11]
+        assert app.civitai.run([alice], refresh=True)["results"][0]["outcome"] == "not_found"
+        assert names(tag="character") == [] and names(tag="tree") == ["alice"] and names(tag="mine") == ["alice"]

@@ -1,7 +1,8 @@
 """The SQL of Civitai's records: lookups by hash, versions and models (storage/civitai_models.py).
 
 `CivitaiStore` is the contract the Civitai service uses; `SqlCivitaiStore` implements it over a
-`Db` (SQLite or PostgreSQL). It reads the few `loras` columns it needs and writes only its own tables.
+`Db` (SQLite or PostgreSQL). It reads the few `loras` columns it needs and writes its own tables, and the
+model tags (`lora_model_tags`) of the LoRAs whose hash a record is stored for (storage/derived.py).
 """
 
 from __future__ import annotations
@@ -77,11 +78,13 @@ class CivitaiStore(abc.ABC):
 
     @abc.abstractmethod
     def save_found(self, sha256: str, matched_by: str, version: Stored, model: Stored | None) -> None:
-        """Store a version (and its model, when given) and the hash's lookup, in one transaction."""
+        """Store a version (and its model, when given) and the hash's lookup, in one transaction; the LoRAs with
+        this hash get the model's tags as their own (`lora_model_tags`)."""
 
     @abc.abstractmethod
     def save_not_found(self, sha256: str) -> None:
-        """Remember, with today's date, that Civitai does not know this hash."""
+        """Remember, with today's date, that Civitai does not know this hash (its LoRAs lose the tags of a record
+        stored before)."""
 
     @abc.abstractmethod
     def record(self, lora_id: int) -> dict[str, Any] | None:
@@ -219,6 +222,7 @@ class SqlCivitaiStore(CivitaiStore):
         vid = int(version.data["id"])
         mid = version.data.get("modelId")
         with self.engine.begin() as conn:
+            ids = self._holders(conn, sha256)
             self._upsert(conn, V, {"version_id": vid, "model_id": int(mid) if isinstance(mid, int) else None,
                                    "data": version.data, "etag": version.etag, "fetched_at": version.fetched_at},
                          "version_id")
@@ -227,11 +231,21 @@ class SqlCivitaiStore(CivitaiStore):
                                        "fetched_at": model.fetched_at}, "model_id")
             self._upsert(conn, LK, {"sha256": sha256, "status": "found", "version_id": vid, "matched_by": matched_by,
                                     "checked_at": utcnow()}, "sha256")
+            if ids:
+                self.db.refresh_search(conn, ids)
 
     def save_not_found(self, sha256: str) -> None:
         with self.engine.begin() as conn:
+            ids = self._holders(conn, sha256)
             self._upsert(conn, LK, {"sha256": sha256, "status": "not_found", "version_id": None, "matched_by": None,
                                     "checked_at": utcnow()}, "sha256")
+            if ids:  # a record taken down since: its tags are no longer the LoRAs' own
+                self.db.refresh_search(conn, ids)
+
+    def _holders(self, conn, sha256: str) -> list[int]:
+        """The LoRAs with this hash, their rows locked first and in id order (docs/data-safety.md): their model
+        tags follow the stored record (storage/derived.py)."""
+        return self.db.existing_ids(conn, conn.execute(select(L.c.id).where(L.c.sha256 == sha256)).scalars())
 
 
 def _target(r, sha256: str | None) -> LoraTarget:

@@ -1,7 +1,11 @@
 """Columns derived from a row's facts and its user data, computed at write time so that reads use an index:
 the shown name's sort key, the text substring search reads, the NSFW flag, and the model's own tags as rows
 (`lora_model_tags`). New rows get them from `fill` and `insert_model_tags`; changed rows (facts rewritten by a
-scan, user tags, triggers or display name edited) from `refresh` (called by `db.refresh_search`)."""
+scan, user tags, triggers or display name edited) from `refresh` (called by `db.refresh_search`).
+
+The model's own tags are its `source_tags` (safetensors metadata, sidecars) and the tags of the Civitai model
+stored for its hash (storage/civitai_store.py), so that a record fetched with sidecar writing off counts too,
+and a rescan that rewrites `source_tags` keeps them."""
 
 from __future__ import annotations
 
@@ -9,10 +13,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 
+from ..library.sidecar_values import _words
 from ..library.searchtext import infix_text, search_text, shown_name, sort_key
 from .base import MT, L, T, U, chunks
+from .civitai_models import CivitaiLookup, CivitaiModel, CivitaiVersion
 
 MAX_MODEL_TAG = 200  # the column's width
 FACTS = (L.c.id, L.c.file_name, L.c.prompt_name, L.c.alias, L.c.title, L.c.triggers, L.c.source_tags,
@@ -35,6 +41,21 @@ def norm_tag(tag: Any) -> str:
 def model_tags(row: dict[str, Any]) -> list[str]:
     tags = _json(row.get("source_tags")) or []
     return list(dict.fromkeys(t for t in (norm_tag(x) for x in tags if isinstance(x, (str, int, float))) if t))
+
+
+def civitai_tags(conn, ids: list[int]) -> dict[int, list[str]]:
+    """The tags of the Civitai model stored for each LoRA's hash (a "found" lookup), normalised as model tags."""
+    lk, v, m = CivitaiLookup.__table__, CivitaiVersion.__table__, CivitaiModel.__table__
+    q = (select(L.c.id, m.c.data).select_from(
+            L.join(lk, and_(lk.c.sha256 == L.c.sha256, lk.c.status == "found"))
+            .join(v, v.c.version_id == lk.c.version_id).join(m, m.c.model_id == v.c.model_id))
+         .where(L.c.id.in_(ids)))
+    out: dict[int, list[str]] = {}
+    for lid, data in conn.execute(q):
+        data = _json(data)
+        tags = _words(data.get("tags"), dict_key="name") if isinstance(data, dict) else []
+        out[lid] = [t for t in (norm_tag(x) for x in tags) if t]
+    return out
 
 
 def is_nsfw(row: dict[str, Any]) -> bool:
@@ -82,6 +103,7 @@ def refresh(conn, insert_ignore, ids: Iterable[int], part_size: int = 500) -> No
             tags.setdefault(lid, []).append(tag)
         user = {r[0]: (r[1], r[2]) for r in conn.execute(
             select(U.c.lora_id, U.c.triggers, U.c.display_name).where(U.c.lora_id.in_(part)))}
+        civitai = civitai_tags(conn, part)
         have: dict[int, set[str]] = {}
         for lid, tag in conn.execute(select(MT.c.lora_id, MT.c.tag).where(MT.c.lora_id.in_(part))):
             have.setdefault(lid, set()).add(tag)
@@ -92,7 +114,7 @@ def refresh(conn, insert_ignore, ids: Iterable[int], part_size: int = 500) -> No
             new = derive(row, tags.get(lid, ()), triggers, display)
             if any(new[k] != row[k] for k in DERIVED):
                 changed.append({"b_id": lid, **{f"b_{k}": v for k, v in new.items()}})
-            want, old = set(model_tags(row)), have.get(lid, set())
+            want, old = set(model_tags(row)) | set(civitai.get(lid, ())), have.get(lid, set())
             gone += [(lid, t) for t in old - want]
             added += [{"lora_id": lid, "tag": t} for t in sorted(want - old)]
         if changed:
