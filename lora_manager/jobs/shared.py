@@ -101,9 +101,12 @@ class SharedJobs:
         try:
             data = self._job_data(req)  # the LoRAs by full hash, read once: routing uses them too
             host = self._route(req, [x["sha256"] for x in data["loras"]])
-            job_id = os.urandom(6).hex()
+            job_id, now = os.urandom(6).hex(), time.time()
             self.spool.add(job_id, data, host, req.priority)
-            self.redis.submit(job_id, data, host, req.priority)
+            # job.queued as submitted, said with the submit: the host that takes it says job.started after it
+            queued = record_as_job({"id": job_id, "status": "queued", "host": host, "data": data, "created_at": now,
+                                    "total": req.steps})
+            self.redis.submit(job_id, data, host, req.priority, now, {"type": "job.queued", "job": queued.as_dict()})
             self._connected()
         except LoraManagerError:
             raise
@@ -113,8 +116,6 @@ class SharedJobs:
             self.fallback += 1
             job.warnings.append(f"Redis unreachable ({self.error}): queued on this host only")
             return job
-        event = {"type": "job.queued", "job": self.get(job_id).as_dict()}
-        self._publish(event)
         return self.get(job_id)
 
     def list(self) -> list[dict[str, Any]]:
