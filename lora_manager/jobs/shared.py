@@ -182,6 +182,11 @@ class SharedJobs:
         return {"on": True, "redis": self.state, "error": self.error, "since": self.since,
                 "local_fallback": self.fallback}
 
+    @property
+    def busy(self) -> bool:
+        """A job runs here, shared or local (the local queue's running_lock is held around each)."""
+        return self.runs.busy or self.local.running_lock.locked()
+
     def hosts(self) -> list[dict[str, Any]]:
         return sorted(self.redis.hosts(alive_only=False).values(), key=lambda h: h["host"])
 
@@ -238,7 +243,7 @@ class SharedJobs:
                       if e.get("sha256") and e.get("state") == "ok" and (not self.roots or e.get("root") in self.roots)]
             self._last_hashes = time.monotonic()
         family = self.family() if self.family else None
-        self.redis.beat(self.host, {"name": self.host_name, "family": family, "busy": self.runs.busy,
+        self.redis.beat(self.host, {"name": self.host_name, "family": family, "busy": self.busy,
                                     "runner": self.runner is not None}, hashes)
 
     def _reap(self) -> None:
