@@ -280,11 +280,11 @@ class RedisJobs:
         return [j for j in self.job_ids(10_000) if _s(self.r.hget(self.job_key(j), "status") or b"") == "running"]
 
     def queued_on(self, host: str) -> list[tuple[str, str]]:
-        """(job id, priority) of the queued jobs routed to `host`."""
+        """(job id, priority) of the queued jobs routed to `host` ("": to no host, waiting for one)."""
         out = []
         for j in self.job_ids(10_000):
             status, routed, priority = self.r.hmget(self.job_key(j), "status", "host", "priority")
-            if status == b"queued" and routed and _s(routed) == host:
+            if status == b"queued" and _s(routed or b"") == host:
                 out.append((j, _s(priority or b"user")))
         return out
 

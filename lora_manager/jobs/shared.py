@@ -270,8 +270,8 @@ class SharedJobs:
         if not record:
             return None
         req = record["data"].get("request", {})
-        if req.get("host"):
-            return None  # a job for one host waits for it
+        if req.get("host"):  # a job for one host goes back to it while it is alive, else waits for it
+            return req["host"] if req["host"] in hosts else None
         able = self.redis.hosts_having(self._runners(hosts, req.get("family")),
                                        [x["sha256"] for x in record["data"].get("loras", [])])
         return min(able, key=self.redis.depth) if able else None
