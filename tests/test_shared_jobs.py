@@ -351,3 +351,48 @@ def test_a_host_that_lost_its_job_can_neither_renew_nor_finish_it(tmp_path, pref
     record = store.record("j2")
     assert (record["status"], record["result"], record["error"]) == ("done", {"host": "b"}, None)
     assert not store.r.exists(store.lease_key("j2")) and not b.renew("j2", "b", token_b)
+
+
+def test_a_job_for_one_host_whose_lease_ran_out_goes_back_to_that_host(tmp_path, prefix):
+    """A job that names its host: requeued (its host lost the lease, or died), it waits for that host only, and
+    is sent to it again once it is alive."""
+    reaper = _reaper(tmp_path, prefix)
+    store = reaper.redis
+    a = RedisJobs(REDIS, prefix=prefix, lease_s=LEASE)
+    _beat(store, "a", "b")
+    store.submit("j3", {"request": {"prompt": "p", "steps": 4, "host": "a"},
+                        "loras": [{"sha256": LORA, "name": "x"}]}, "a", "user")
+    _take(a, "a", "j3")
+    time.sleep(LEASE * 1.5)  # a is alive (it beats) but did not renew: its lease ran out
+    _beat(store, "a", "b")
+    reaper._reap()
+    record = store.record("j3")
+    assert (record["status"], record["host"], record["attempts"]) == ("queued", "a", 1)
+    token = _take(a, "a", "j3")  # back in a's stream, never in b's
+    assert store.next_for("b", block_ms=0) is None
+    # a dies while running it: the job waits for no host, and goes to a again once a beats again
+    time.sleep(0.5)  # past the lease (0.2 s) and a's heartbeat life (0.4 s)
+    _beat(store, "b")
+    reaper._reap()
+    assert (store.record("j3")["status"], store.record("j3")["host"]) == ("queued", "")
+    reaper._reap()
+    assert store.record("j3")["host"] == "" and store.next_for("b", block_ms=0) is None
+    _beat(store, "a", "b")
+    reaper._reap()
+    assert store.record("j3")["host"] == "a"
+    assert _take(a, "a", "j3") != token and store.record("j3")["attempts"] == 3
+
+
+def test_a_job_requeued_when_no_host_could_run_it_goes_to_the_first_that_can(tmp_path, prefix):
+    reaper = _reaper(tmp_path, prefix)
+    store = reaper.redis
+    _beat(store, "a")
+    _submit(store, "j4", "a")
+    _take(store, "a", "j4")
+    time.sleep(0.5)  # a dies; c, alive, lacks the job's LoRA
+    store.beat("c", {"name": "c", "family": None, "busy": False, "runner": True}, [])
+    reaper._reap()
+    assert (store.record("j4")["status"], store.record("j4")["host"]) == ("queued", "")
+    _beat(store, "b")  # a host that has the LoRA
+    reaper._reap()
+    assert store.record("j4")["host"] == "b" and _take(store, "b", "j4")

@@ -219,28 +219,19 @@ class JobQueue:
 
     def _work(self) -> None:
         while True:
-            with self._lock:
-                job = self._next()
-                if job is None:
-                    self._thread = None
-                    return  # idle: no thread, nothing held
-                job.status, job.started_at = "running", time.time()
-                job.total = job.request.steps
-                self._current = job
-            self.publish({"type": "job.started", "job": job.as_dict()})
-            try:
-                self._check_fits(job)
-                self._check_host_has(job)
-                with self.running_lock:
-                    result = self.runner.run(job, lambda step, total, job=job: self._progress(job, step, total))
-                job.result = result
-                job.status = "cancelled" if job.cancel_requested else "done"
-                if job.status == "done":
-                    job.step = job.total  # the host's last progress report can lag behind the end
-            except Exception as exc:  # a failed generation is the job's outcome, not the queue's end
-                log.exception("job %s failed", job.id)
-                job.status = "cancelled" if job.cancel_requested else "failed"
-                job.error = failure_message(exc)[:500]
+            # one job at a time on this host: while a job of the shared queue runs here, ours stay queued
+            # (cancelled at once if asked) until it ends
+            with self.running_lock:
+                with self._lock:
+                    job = self._next()
+                    if job is None:
+                        self._thread = None
+                        return  # idle: no thread, nothing held
+                    job.status, job.started_at = "running", time.time()
+                    job.total = job.request.steps
+                    self._current = job
+                self.publish({"type": "job.started", "job": job.as_dict()})
+                self._run(job)
             job.finished_at = time.time()
             with self._lock:
                 self._current = None
@@ -253,6 +244,19 @@ class JobQueue:
             # The host's lock is free now; a short pause lets a UI or API job that
             # waits on it go first, so ours never starve the host's own.
             time.sleep(PAUSE_BETWEEN_JOBS)
+
+    def _run(self, job: Job) -> None:
+        try:
+            self._check_fits(job)
+            self._check_host_has(job)
+            job.result = self.runner.run(job, lambda step, total, job=job: self._progress(job, step, total))
+            job.status = "cancelled" if job.cancel_requested else "done"
+            if job.status == "done":
+                job.step = job.total  # the host's last progress report can lag behind the end
+        except Exception as exc:  # a failed generation is the job's outcome, not the queue's end
+            log.exception("job %s failed", job.id)
+            job.status = "cancelled" if job.cancel_requested else "failed"
+            job.error = failure_message(exc)[:500]
 
     def _check_fits(self, job: Job) -> None:
         """Fail before generating when a LoRA's base does not fit the checkpoint loaded now (it may have changed

@@ -171,12 +171,19 @@ class RedisJobs:
         return {_s(k): v for k, v in groups[0].items()} if groups else None
 
     # --- jobs ---
-    def submit(self, job_id: str, data: dict[str, Any], host: str, priority: str) -> None:
-        now = time.time()
-        self.r.hset(self.job_key(job_id), mapping={"status": "queued", "data": orjson.dumps(data), "host": host,
-                                                    "priority": priority, "attempts": 0, "created_at": now,
-                                                    "step": 0, "total": int(data.get("request", {}).get("steps", 0))})
-        self.r.xadd(self.stream(host, priority), {"job": job_id})
+    def submit(self, job_id: str, data: dict[str, Any], host: str, priority: str, created_at: float | None = None,
+               event: dict[str, Any] | None = None) -> None:
+        """The record and the stream entry, and `event` (job.queued) said in the same transaction: every host
+        hears it before the host that takes the job can say it started."""
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(self.job_key(job_id), mapping={"status": "queued", "data": orjson.dumps(data), "host": host,
+                                                 "priority": priority, "attempts": 0,
+                                                 "created_at": created_at or time.time(), "step": 0,
+                                                 "total": int(data.get("request", {}).get("steps", 0))})
+        pipe.xadd(self.stream(host, priority), {"job": job_id})
+        if event is not None:
+            pipe.publish(f"{self.prefix}events", orjson.dumps(event))
+        pipe.execute()
 
     def route(self, job_id: str, host: str, priority: str) -> None:
         """Send a queued job to another host's stream (its host died, or it was re-submitted)."""
@@ -273,11 +280,11 @@ class RedisJobs:
         return [j for j in self.job_ids(10_000) if _s(self.r.hget(self.job_key(j), "status") or b"") == "running"]
 
     def queued_on(self, host: str) -> list[tuple[str, str]]:
-        """(job id, priority) of the queued jobs routed to `host`."""
+        """(job id, priority) of the queued jobs routed to `host` ("": to no host, waiting for one)."""
         out = []
         for j in self.job_ids(10_000):
             status, routed, priority = self.r.hmget(self.job_key(j), "status", "host", "priority")
-            if status == b"queued" and routed and _s(routed) == host:
+            if status == b"queued" and _s(routed or b"") == host:
                 out.append((j, _s(priority or b"user")))
         return out
 

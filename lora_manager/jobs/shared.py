@@ -101,9 +101,12 @@ class SharedJobs:
         try:
             data = self._job_data(req)  # the LoRAs by full hash, read once: routing uses them too
             host = self._route(req, [x["sha256"] for x in data["loras"]])
-            job_id = os.urandom(6).hex()
+            job_id, now = os.urandom(6).hex(), time.time()
             self.spool.add(job_id, data, host, req.priority)
-            self.redis.submit(job_id, data, host, req.priority)
+            # job.queued as submitted, said with the submit: the host that takes it says job.started after it
+            queued = record_as_job({"id": job_id, "status": "queued", "host": host, "data": data, "created_at": now,
+                                    "total": req.steps})
+            self.redis.submit(job_id, data, host, req.priority, now, {"type": "job.queued", "job": queued.as_dict()})
             self._connected()
         except LoraManagerError:
             raise
@@ -113,8 +116,6 @@ class SharedJobs:
             self.fallback += 1
             job.warnings.append(f"Redis unreachable ({self.error}): queued on this host only")
             return job
-        event = {"type": "job.queued", "job": self.get(job_id).as_dict()}
-        self._publish(event)
         return self.get(job_id)
 
     def list(self) -> list[dict[str, Any]]:
@@ -181,6 +182,11 @@ class SharedJobs:
         return {"on": True, "redis": self.state, "error": self.error, "since": self.since,
                 "local_fallback": self.fallback}
 
+    @property
+    def busy(self) -> bool:
+        """A job runs here, shared or local (the local queue's running_lock is held around each)."""
+        return self.runs.busy or self.local.running_lock.locked()
+
     def hosts(self) -> list[dict[str, Any]]:
         return sorted(self.redis.hosts(alive_only=False).values(), key=lambda h: h["host"])
 
@@ -237,7 +243,7 @@ class SharedJobs:
                       if e.get("sha256") and e.get("state") == "ok" and (not self.roots or e.get("root") in self.roots)]
             self._last_hashes = time.monotonic()
         family = self.family() if self.family else None
-        self.redis.beat(self.host, {"name": self.host_name, "family": family, "busy": self.runs.busy,
+        self.redis.beat(self.host, {"name": self.host_name, "family": family, "busy": self.busy,
                                     "runner": self.runner is not None}, hashes)
 
     def _reap(self) -> None:
@@ -264,8 +270,8 @@ class SharedJobs:
         if not record:
             return None
         req = record["data"].get("request", {})
-        if req.get("host"):
-            return None  # a job for one host waits for it
+        if req.get("host"):  # a job for one host goes back to it while it is alive, else waits for it
+            return req["host"] if req["host"] in hosts else None
         able = self.redis.hosts_having(self._runners(hosts, req.get("family")),
                                        [x["sha256"] for x in record["data"].get("loras", [])])
         return min(able, key=self.redis.depth) if able else None

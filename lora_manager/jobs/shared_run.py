@@ -1,9 +1,10 @@
 """This host's worker of the shared queue: takes a job routed to it, runs it like a local one, reports.
 
-One job at a time per host, shared and local alike (the local queue's `running_lock`); the runner holds the
-host's queue lock for the job only. A lease in Redis, renewed while the job runs, tells the others this
-host is alive; a finish counts only with the token of the claim (a host that lost its job cannot complete
-it a second time). The LoRAs come by full hash and are named as this host knows them.
+One job at a time per host, shared and local alike (the local queue's `running_lock`, taken before the
+claim: a job waiting for a local one stays queued in Redis); the runner holds the host's queue lock for
+the job only. A lease in Redis, renewed while the job runs, tells the others this host is alive; a
+finish counts only with the token of the claim (a host that lost its job cannot complete it a second
+time). The LoRAs come by full hash and are named as this host knows them.
 """
 
 from __future__ import annotations
@@ -62,15 +63,22 @@ class SharedRun:
             if got is None:
                 continue
             stream, entry, job_id = got
+            token = None
             try:
-                token = s.redis.claim(job_id, s.host)
-                s.redis.ack(stream, entry)
-                if token:
-                    self.run_one(job_id, token)
+                # one job at a time on this host: while a local job runs, this one waits here, still queued in
+                # Redis (no claim, so no lease to lose, and any host's cancel still applies at once)
+                with s.local.running_lock:
+                    token = s.redis.claim(job_id, s.host)
+                    s.redis.ack(stream, entry)
+                    if token:
+                        self.run_one(job_id, token)
             except Exception:  # one job's trouble never ends the worker
                 log.exception("shared job %s", job_id)
+            if token:
+                time.sleep(PAUSE_BETWEEN_JOBS)  # the host's own work goes first
 
     def run_one(self, job_id: str, token: str) -> None:
+        """Run a claimed job; the caller holds the local queue's running_lock (one job at a time here)."""
         s = self.shared
         record = s.redis.record(job_id)
         req = request_of(record["data"])
@@ -78,39 +86,37 @@ class SharedRun:
         job = record_as_job(record)
         job.status, job.started_at = "running", time.time()
         alive = threading.Event()
-        with s.local.running_lock:
-            self.busy, self.current = True, job_id
-            renewer = threading.Thread(target=self._renew, args=(job_id, token, alive), daemon=True)
-            renewer.start()
-            s._publish({"type": "job.started", "job": job.as_dict()})
-            status, result, error = "done", None, None
-            try:
-                # the LoRAs as this host names them
-                job.prompt, job.warnings, job.lora_names, job.lora_bases = s.local._build_prompt(req)
-                job.request = req
-                s.local._check_fits(job)
-                s.local._check_host_has(job)
-                last = [0.0]
-                out = s.runner.run(job, lambda step, total: self._progress(job, step, total, last))
-                result = self._keep_images(job_id, out)
-                if job.cancel_requested:
-                    status = "cancelled"
-            except NotFound as exc:
-                status, error = "failed", f"this host lacks a LoRA of the stack: {exc.message}"
-            except Exception as exc:  # the job's outcome, not the worker's end
-                if job.cancel_requested or self._cancel_asked(job_id):
-                    status = "cancelled"
-                else:
-                    log.exception("shared job %s failed", job_id)
-                    status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
-            finally:
-                alive.set()
-                self.busy, self.current = False, None
+        self.busy, self.current = True, job_id
+        renewer = threading.Thread(target=self._renew, args=(job_id, token, alive), daemon=True)
+        renewer.start()
+        s._publish({"type": "job.started", "job": job.as_dict()})
+        status, result, error = "done", None, None
+        try:
+            # the LoRAs as this host names them
+            job.prompt, job.warnings, job.lora_names, job.lora_bases = s.local._build_prompt(req)
+            job.request = req
+            s.local._check_fits(job)
+            s.local._check_host_has(job)
+            last = [0.0]
+            out = s.runner.run(job, lambda step, total: self._progress(job, step, total, last))
+            result = self._keep_images(job_id, out)
+            if job.cancel_requested:
+                status = "cancelled"
+        except NotFound as exc:
+            status, error = "failed", f"this host lacks a LoRA of the stack: {exc.message}"
+        except Exception as exc:  # the job's outcome, not the worker's end
+            if job.cancel_requested or self._cancel_asked(job_id):
+                status = "cancelled"
+            else:
+                log.exception("shared job %s failed", job_id)
+                status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+        finally:
+            alive.set()
+            self.busy, self.current = False, None
         if s.redis.finish(job_id, token, status, result, error):
             s._publish({"type": f"job.{status}", "job": record_as_job(s.redis.record(job_id)).as_dict()})
         else:
             log.warning("shared job %s: this host lost it (lease expired); its result is dropped", job_id)
-        time.sleep(PAUSE_BETWEEN_JOBS)  # the host's own work goes first
 
     def _cancel_asked(self, job_id: str) -> bool:
         try:
