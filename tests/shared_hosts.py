@@ -16,6 +16,24 @@ from lora_manager.settings import Settings
 from lora_manager.storage.job_images_store import JobImagesStore
 
 
+REDIS = os.environ.get("LORA_MANAGER_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def redis_or_skip(url: str = REDIS):
+    """The redis module when Redis answers at `url`; a skip when it does not, unless the URL was named (CI)."""
+    import pytest
+
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception as exc:
+        if os.environ.get("CI") or os.environ.get("LORA_MANAGER_TEST_REDIS"):  # named: it must be there
+            raise
+        pytest.skip(f"no Redis at {url}: {exc}")
+    return redis
+
+
+
 def png(seed: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)

@@ -27,25 +27,13 @@ from lora_manager.jobs.shared_run import SharedRun
 
 from .browser import wait_for
 from .loras import write_lora
-from .shared_hosts import StepRunner, make_host
+from .shared_hosts import REDIS, StepRunner, make_host, redis_or_skip
 
-REDIS = os.environ.get("LORA_MANAGER_TEST_REDIS", "redis://127.0.0.1:6379/0")
-
-
-def _redis_or_skip(url: str = REDIS):
-    redis = pytest.importorskip("redis")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except Exception as exc:
-        if os.environ.get("CI") or os.environ.get("LORA_MANAGER_TEST_REDIS"):  # named: it must be there
-            raise
-        pytest.skip(f"no Redis at {url}: {exc}")
-    return redis
 
 
 @pytest.fixture
 def prefix():
-    redis = _redis_or_skip()
+    redis = redis_or_skip()
     p = f"lmtest:{uuid.uuid4().hex[:8]}:"
     yield p
     r = redis.Redis.from_url(REDIS)
@@ -175,7 +163,7 @@ def test_a_host_killed_mid_job_hands_it_to_another_which_finishes_it_once(tmp_pa
 
 
 def test_redis_stopped_and_started_again_loses_no_queued_job(tmp_path, hosts):
-    _redis_or_skip()
+    redis_or_skip()
     server = shutil.which("redis-server") or pytest.skip("no redis-server to start and stop")
     port = _free_port()
     url = f"redis://127.0.0.1:{port}/0"

@@ -4,7 +4,6 @@ the setting `redis_url` (LORA_MANAGER_REDIS, SDNext's --lora-manager-redis) make
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 
@@ -20,11 +19,10 @@ from lora_manager.standalone.app import create_app
 from .browser import wait_for
 from .conftest import pg_schema
 from .loras import write_lora
-from .shared_hosts import StepRunner
+from .shared_hosts import REDIS, StepRunner, redis_or_skip
 
 P = "/lora-manager/v1"
 CLOSED = "redis://127.0.0.1:1/0"  # nothing listens on port 1: every connection is refused
-REDIS = os.environ.get("LORA_MANAGER_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 def _settings(tmp_path, **kw) -> Settings:
@@ -68,13 +66,7 @@ def test_redis_unreachable_is_said_by_meta_and_hosts_and_jobs_run_here(tmp_path)
 
 
 def test_redis_reachable_through_the_environment_is_said_connected(tmp_path, monkeypatch):
-    redis = pytest.importorskip("redis")
-    try:
-        redis.Redis.from_url(REDIS, socket_connect_timeout=1).ping()
-    except Exception as exc:
-        if os.environ.get("CI") or os.environ.get("LORA_MANAGER_TEST_REDIS"):  # named: it must be there
-            raise
-        pytest.skip(f"no Redis at {REDIS}: {exc}")
+    redis = redis_or_skip()
     host = f"lmtest-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("LORA_MANAGER_REDIS", REDIS)
     monkeypatch.setenv("LORA_MANAGER_HOST_ID", host)
