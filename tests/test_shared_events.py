@@ -26,15 +26,20 @@ def _listeners(shared) -> int:
     return dict(shared.redis.r.pubsub_numsub(channel)).get(channel.encode(), 0)
 
 
-def test_a_job_run_by_another_host_is_heard_on_this_hosts_event_stream(tmp_path, prefix, db_url):  # noqa: F811
-    source = write_lora(tmp_path / "src" / "x.safetensors", seed=3, family="xl")
+def _two_hosts(tmp_path, key_prefix: str, db_url: str, seed: int, **kw) -> list:
+    """Hosts a and b, each with its own copy of one LoRA (the same hash on both)."""
+    source = write_lora(tmp_path / "src" / "x.safetensors", seed=seed, family="xl")
     made = []
     for name in ("a", "b"):
         lib = tmp_path / f"lib-{name}"
         lib.mkdir()
-        shutil.copy(source, lib / "x.safetensors")  # the same file (the same hash) on both hosts
-        made.append(make_host(name, str(lib), str(tmp_path / f"data-{name}"), db_url, REDIS, prefix, "xl",
-                              step_s=0.05))
+        shutil.copy(source, lib / "x.safetensors")
+        made.append(make_host(name, str(lib), str(tmp_path / f"data-{name}"), db_url, REDIS, key_prefix, "xl", **kw))
+    return made
+
+
+def test_a_job_run_by_another_host_is_heard_on_this_hosts_event_stream(tmp_path, prefix, db_url):  # noqa: F811
+    made = _two_hosts(tmp_path, prefix, db_url, 3, step_s=0.05)
     (a_core, a, _), (b_core, b, b_runner) = made
     a.runner = None  # A submits and watches; only B runs jobs
     server = ThreadServer(a_core)
@@ -87,13 +92,7 @@ def test_this_hosts_event_bus_hears_every_event_of_a_job_another_host_runs_once(
     """The same through A's EventBus alone (what the stream reads), with a job B submitted: A hears it too."""
     import asyncio
 
-    source = write_lora(tmp_path / "src" / "x.safetensors", seed=4, family="xl")
-    made = []
-    for name in ("a", "b"):
-        lib = tmp_path / f"lib-{name}"
-        lib.mkdir()
-        shutil.copy(source, lib / "x.safetensors")
-        made.append(make_host(name, str(lib), str(tmp_path / f"data-{name}"), db_url, REDIS, prefix, "xl"))
+    made = _two_hosts(tmp_path, prefix, db_url, 4)
     (a_core, a, _), (b_core, b, _) = made
     a.runner = None
     heard: list[dict] = []
