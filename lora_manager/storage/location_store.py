@@ -55,13 +55,11 @@ class HostScanStore(ScanStore):
 
     @retry_conflicts
     def _claim(self) -> None:
-        """Rows at a path under this host's roots that no host has located yet are its own, as the row
-        has them: a library from before several hosts, rows a file operation or a download wrote. The
-        scan then compares them with the disk as it would on one host. A row another host located is
-        not taken even at the same path: that host's file may not be this one (two machines with a
-        local folder of the same name); a scan finds the same file by its size and header
-        (insert_files), a different one becomes a row of its own. (A row whose path is marked as
-        another host's, `path#host`, is not a path here.)"""
+        """Rows at a path under this host's roots that this host has not located yet are its own, as the
+        row has them: a library from before several hosts, rows a file operation or a download wrote,
+        and rows of hosts that reach the files under the same path (one share mounted at one path
+        everywhere). The scan then compares them with the disk as it would on one host. (A row whose
+        path is marked as another host's, `path#host`, is not a path here.)"""
         if not self.roots:
             return
         now = utcnow()
@@ -70,7 +68,7 @@ class HostScanStore(ScanStore):
             src = select(L.c.id, literal(self.host), L.c.path, L.c.root, L.c.folder, L.c.state, L.c.size,
                          L.c.mtime_ns, L.c.companion_sig, literal(now, FL.c.last_seen.type)).where(
                 L.c.root.in_(self.roots), ~L.c.path.contains("#"),
-                ~exists().where(FL.c.lora_id == L.c.id),
+                ~exists().where(FL.c.lora_id == L.c.id, FL.c.host_id == self.host),
                 ~exists().where(mine.c.host_id == self.host, mine.c.path == L.c.path))
             conn.execute(insert(FL).from_select(
                 ["lora_id", "host_id", "path", "root", "folder", "state", "size", "mtime_ns", "companion_sig",
