@@ -60,6 +60,12 @@ def natural_width(img) -> int:
                         "i.addEventListener('load', () => r(i.naturalWidth)))")
 
 
+def fill(page, kind: str, fields: dict[str, str]) -> None:
+    """Fill `kind` elements (input, textarea) by their aria-label."""
+    for label, value in fields.items():
+        page.fill(f"{kind}[aria-label='{label}']", value)
+
+
 def wait_for(predicate, timeout=60.0, step=0.1):
     end = time.monotonic() + timeout
     while time.monotonic() < end:

@@ -12,7 +12,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 from PIL import Image  # noqa: E402
 
-from .browser import natural_width, tab_page, wait_for  # noqa: E402
+from .browser import fill, natural_width, tab_page, wait_for  # noqa: E402
 from .generation_helpers import start_host, wait_job  # noqa: E402
 from .standin_ui import HostPage  # noqa: E402
 from .test_ui_bulk_previews import _clear_toasts  # noqa: E402
@@ -93,9 +93,7 @@ def test_a_control_job_from_the_jobs_panel(page, hosted, tmp_path):
     page.set_input_files("input[aria-label='control image']", str(image))
     page.wait_for_selector(".lm-jobform .lm-message:has-text('(48×40)')")
     page.fill("textarea[aria-label='job prompt']", "a green field")
-    page.fill("input[aria-label='steps']", "3")
-    page.fill("input[aria-label='width']", "64")
-    page.fill("input[aria-label='height']", "64")
+    fill(page, "input", {"steps": "3", "width": "64", "height": "64"})
     calls = len(h.control_calls)
     page.click("button:text('Queue job')")
     shown = page.wait_for_selector(".lm-job-done img.lm-preview", timeout=30000)

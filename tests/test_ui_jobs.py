@@ -16,7 +16,7 @@ from PIL import Image  # noqa: E402
 from lora_manager.app import build  # noqa: E402
 from lora_manager.settings import Settings  # noqa: E402
 
-from .browser import ThreadServer, tab_page, wait_for  # noqa: E402
+from .browser import ThreadServer, fill, tab_page, wait_for  # noqa: E402
 from .test_jobs import FakeRunner  # noqa: E402
 from .loras import write_lora  # noqa: E402
 
@@ -110,10 +110,7 @@ def test_a_weight_sweep_and_cancel(page, hosted):
     _stack(page, "dog_style")
     page.click(".lm-tab:text('Jobs')")
     page.fill("textarea[aria-label='job prompt']", "a dog")
-    page.fill("input[aria-label='steps']", "4")
-    page.fill("input[aria-label='sweep from']", "0")
-    page.fill("input[aria-label='sweep to']", "1")
-    page.fill("input[aria-label='sweep jobs']", "3")
+    fill(page, "input", {"steps": "4", "sweep from": "0", "sweep to": "1", "sweep jobs": "3"})
     before = len(runner.jobs)
     page.click("button:text('Queue sweep')")
     wait_for(lambda: len(runner.jobs) - before == 3 and all(j.status == "done" for j in core.jobs._jobs.values()),
