@@ -63,8 +63,9 @@ class Downloads:
                "version_id": parsed.version_id, "folder": folder or None, "update_of": old,
                "replace": bool(replace and old), "carry_user_data": bool(carry_user_data and old and not replace)}
         self.store.add_download(row)
+        job = self._changed(row["id"])  # told before a worker can take it: "queued" never follows "running"
         self._enqueue(row["id"])
-        return self._changed(row["id"])
+        return job
 
     def list(self) -> list[dict[str, Any]]:
         return [self._view(j) for j in self.store.downloads()]
@@ -94,8 +95,9 @@ class Downloads:
         if job["state"] not in ("paused", "failed"):
             raise Conflict(f"this download is {job['state']}: start a new one instead", {"state": job["state"]})
         self.store.update_download(job_id, {"state": "queued", "error": None, "error_code": None})
+        job = self._changed(job_id)
         self._enqueue(job_id)
-        return self._changed(job_id)
+        return job
 
     def cancel(self, job_id: str) -> dict[str, Any]:
         """Cancel an unfinished download (its partial file is deleted), or forget a finished one."""
