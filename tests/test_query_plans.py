@@ -86,3 +86,18 @@ def test_searches_read_the_full_text_indexes(core, db_url):
     plans = _plans(core, lambda: core.catalog.list(LoraQuery(query="style", limit=5, fields=LIST_FIELDS)))
     assert plans and "loras_fts VIRTUAL TABLE INDEX" in plans[0] and "loras_fts_tri VIRTUAL TABLE INDEX" in plans[0]
     assert "SCAN loras " not in plans[0] + " ", plans
+
+
+def test_an_offset_page_by_id_walks_the_narrow_id_index(core, db_url):
+    """Sorted by id at an offset, the ids come from `ix_loras_id_order` (8-byte entries), never a walk of the
+    table's wide rows (migration 0020; 88 ms -> 9 ms near the end of 100k LoRAs)."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite's plans")
+    cat = core.catalog
+    for sort in ("id", "-id"):
+        plans = _plans(core, lambda: cat.list(LoraQuery(limit=5, sort=sort, offset=10, fields=LIST_FIELDS)))
+        # the rows skipped by the offset are never read: SQLite seeks a table row only for a column it returns
+        assert plans and plans[0].startswith("SCAN loras USING INDEX ix_loras_id_order"), plans
+    ids = [e["id"] for e in cat.list(LoraQuery(limit=100, sort="id", fields="id")).items]
+    assert ids == sorted(ids)
+    assert [e["id"] for e in cat.list(LoraQuery(limit=5, sort="id", offset=10, fields="id")).items] == ids[10:15]
