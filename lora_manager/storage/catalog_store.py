@@ -20,7 +20,8 @@ from .catalog_sort import SORTS, Order, after, order_by, order_for
 from .cursor import decode_cursor, encode_cursor
 from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, parse_fields
 from .location_store import overlay
-from .search import terms
+from .first_rank import first_rank_rows, walkable
+from .search import count_whole_words, terms
 from .scan_store import PRESENT, dup_hashes
 from .ttl_cache import TtlCache
 
@@ -150,8 +151,14 @@ class SqlCatalogStore(CatalogStore):
             total = self._total(conn, q, counted)
             if conds is not counted and self._reads_fewer(conn, total, offset + q.limit):
                 conds = counted
-            keyset = after(order, _cursor_keys(cursor, key)) if cursor else []
-            rows = conn.execute(_page(order, cols, joined, [*conds, *keyset], q.limit, offset)).all()
+            rows = None
+            if walkable(order):
+                rows = first_rank_rows(conn, q, order, cols, joined, _cursor_keys(cursor, key) if cursor else None,
+                                       offset, dialect=self.db.dialect, hits=lambda: self._whole_hits(conn, q.query),
+                                       conditions=self._unsearched)
+            if rows is None:
+                keyset = after(order, _cursor_keys(cursor, key)) if cursor else []
+                rows = conn.execute(_page(order, cols, joined, [*conds, *keyset], q.limit, offset)).all()
             tags = self._tags_for(conn, [r.id for r in rows]) if want_tags else {}
         items = [build(r, fields, tags.get(r.id), q.raw_json) for r in rows]
         self._here(items)
@@ -187,6 +194,13 @@ class SqlCatalogStore(CatalogStore):
         by_path = under_path(q, self.db.dialect, self.db.host) is not None
         # searched: the words' index finds the rows, the place is only checked
         return conditions(q, self.db.dialect, self.db.host, by_path=by_path, walk=bool(terms(q.query)))
+
+    def _unsearched(self, q: LoraQuery) -> list:
+        """The WHERE of a list without words, as its page is read (a root tested while the sort's index is walked)."""
+        return conditions(q, self.db.dialect, self.db.host, walk=True) if q.root else self._where(q)
+
+    def _whole_hits(self, conn, query: str) -> int:
+        return self._counts.get_or_load(("whole", query), lambda: count_whole_words(conn, self.db.dialect, query))
 
     def _reads_fewer(self, conn, total: int, wanted: int) -> bool:
         """Whether a page of a root or folder reads fewer rows from the place's own index (its `total` rows,

@@ -1,0 +1,100 @@
+"""A searched page read from its first rank alone (storage/first_rank.py) gives exactly the rows of the full ranked
+statement, for every sort, offset, cursor and filter, and is the statement that runs when rank 0 fills the page."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from lora_manager.storage import catalog_store
+from lora_manager.storage.catalog_store import LoraQuery
+
+from .conftest import scan
+from .loras import write_lora
+
+# rank 0: "neon" a whole word; rank 1: a word starting with "neon"; rank 2: "neon" inside a word only
+WHOLE = [f"neon_{i:02d}" for i in range(14)]
+STARTS = [f"neonlight_{i}" for i in range(4)]
+INSIDE = [f"xneonx_{i}" for i in range(3)]
+OTHER = ["knight", "castle"]
+SORTS = ("name", "-name", "size", "-size", "-modified", "added", "id", "-id")
+
+
+@pytest.fixture
+def core(make_app, library):
+    for i, name in enumerate(WHOLE + STARTS + INSIDE + OTHER):
+        sub = "a" if i % 2 else "b"
+        write_lora(library / sub / f"{name}.safetensors", seed=i, rank=4 + i % 3)
+    app = make_app(library)
+    scan(app)
+    app.files.trash("neon_05")
+    for name in ("neon_01", "neon_02", "neonlight_1", "xneonx_2"):
+        app.catalog.edit(name, {"favorite": True})
+    return app
+
+
+def _ids(cat, q: LoraQuery) -> list[int]:
+    return [e["id"] for e in cat.list(q).items]
+
+
+def _walk(cat, limit: int, **kw) -> list[int]:
+    ids, cursor = [], None
+    while True:
+        page = cat.list(LoraQuery(limit=limit, cursor=cursor, fields="id", **kw))
+        ids += [e["id"] for e in page.items]
+        if (cursor := page.next_cursor) is None:
+            return ids
+
+
+def _answers(cat, kw: dict) -> dict:
+    out = {}
+    for limit in (1, 3, 5):
+        out[("walk", limit)] = _walk(cat, limit, **kw)
+        for offset in range(0, 26, 2):
+            out[(limit, offset)] = _ids(cat, LoraQuery(limit=limit, offset=offset, fields="id", **kw))
+    out["total"] = cat.list(LoraQuery(limit=1, fields="id", **kw)).total
+    return out
+
+
+CASES = [{"query": "neon", "sort": s} for s in SORTS] + [
+    {"query": "neon", "favorite": True},
+    {"query": "neon", "favorite": False, "sort": "-size"},
+    {"query": "neon", "root": None, "folder": "a"},
+    {"query": "neon", "favorites_first": True},
+    {"query": "neon 0", "sort": "name"},
+]
+
+
+def test_first_rank_pages_equal_the_full_ranked_statement(core, monkeypatch):
+    cat = core.catalog
+    root = core.settings.lora_dirs[0]
+    cases = [dict(c, root=root) if "folder" in c else c for c in CASES]
+    fast = [_answers(cat, c) for c in cases]
+    monkeypatch.setattr(catalog_store, "walkable", lambda order: False)  # the full ranked statement only
+    for case, got in zip(cases, fast, strict=True):
+        assert got == _answers(cat, case), case
+    want = [i for i in _walk(cat, 100, query="neon") if i]
+    names = [e["name"] for e in cat.list(LoraQuery(query="neon", limit=100, fields="id,name")).items]
+    # the ranks hold: whole words, then word starts, then substrings; the trashed one is not listed
+    assert names == sorted(n for n in WHOLE if n != "neon_05") + sorted(STARTS) + sorted(INSIDE) and len(want) == 20
+
+
+def test_a_broad_search_first_page_walks_the_sort_index_not_every_hit(core, db_url):
+    """The first pages of a word most rows hold whole: one statement testing the whole-word hits, never the
+    substring index nor the rank of every hit; a page past rank 0 still gets the ranked statement."""
+    stmts: list[str] = []
+    listener = lambda conn, cur, stmt, params, *a: stmts.append(stmt)  # noqa: E731
+    event.listen(core.db.engine, "before_cursor_execute", listener)
+    try:
+        core.catalog.list(LoraQuery(query="neon", limit=5, fields="id"))  # the total is counted (and kept) here
+        stmts.clear()
+        page = core.catalog.list(LoraQuery(query="neon", limit=5, offset=5, fields="id"))
+        assert len(page.items) == 5
+        pages = [s for s in stmts if "ORDER BY" in s.upper() and "LIMIT" in s.upper()]
+        assert len(pages) == 1 and "CASE" not in pages[0].upper(), pages
+        assert ("loras_fts_tri" if db_url.startswith("sqlite") else "ILIKE") not in pages[0], pages
+        stmts.clear()
+        core.catalog.list(LoraQuery(query="neon", limit=5, offset=12, fields="id"))  # rank 0 holds 13 rows
+        assert any("CASE" in s.upper() for s in stmts), stmts
+    finally:
+        event.remove(core.db.engine, "before_cursor_execute", listener)
