@@ -3,13 +3,17 @@ the keep policy that never removes an image in use), through the stand-in SDNext
 
 from __future__ import annotations
 
+import json
 import os
+import time
 
 import pytest
 from fastapi.testclient import TestClient
 
 from lora_manager.jobs.preview_gen import example_prompt
+from lora_manager.errors import Conflict, NotFound
 from lora_manager.jobs.request import JobRequest
+from lora_manager.jobs.results import Results
 
 from .generation_helpers import P, SMALL, pixel, start_host, wait_for, wait_job
 
@@ -267,3 +271,108 @@ def test_a_recipe_made_from_a_result_has_its_image_as_cover_and_a_foreign_one_is
         assert pixel(client.get(f"{P}/recipes/{recipe['id']}/cover").content)[1] == (96, 64)
         assert client.post(f"{P}/recipes/from-text", json={"text": text, "result": {"id": job.id}}).status_code == 404
         assert client.get(f"{P}/recipes").json()["total"] == 1
+
+
+# --- the records read once: many results, another writer, a corrupt record --------------------------------------
+def _record(outputs, day: str, rec_id: str, finished_at: float, used=(), mtime: float | None = None, text=None):
+    """A result's record and image on disk as another process left them, last modified at mtime (default: an hour
+    before now, each record a second apart so none shares its stat with another)."""
+    folder = outputs / day
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{rec_id}.png").write_bytes(b"png" * 10)
+    rec = {"id": rec_id, "kind": "txt2img", "finished_at": finished_at, "prompt": f"p {rec_id}",
+           "images": [f"{rec_id}.png"], "used_as_preview": list(used)}
+    path = folder / f"{rec_id}.json"
+    path.write_text(text if text is not None else json.dumps(rec), encoding="utf-8")
+    when = time.time() - 3600 + finished_at if mtime is None else mtime
+    os.utime(path, (when, when))
+    return path
+
+
+@pytest.fixture
+def parsed(monkeypatch):
+    """The names of the record files Results parses, in order."""
+    names, read = [], Results._read
+    monkeypatch.setattr(Results, "_read", staticmethod(lambda path: names.append(os.path.basename(path)) or read(path)))
+    return names
+
+
+def test_results_parse_only_the_records_that_changed(tmp_path, parsed):
+    outputs, lora, n = tmp_path / "outputs", "/loras/a.safetensors", 60
+    for i in range(n):
+        _record(outputs, f"2024-01-0{i % 3 + 1}", f"r{i:03d}", i, used=[lora] if i == 5 else ())
+    results = Results(str(outputs))
+    first = results.list(limit=500)
+    assert first["total"] == n and [r["id"] for r in first["items"]][:2] == ["r059", "r058"] and len(parsed) == n
+    parsed.clear()
+    assert results.list(limit=500) == first and results.get("r007")["prompt"] == "p r007"
+    assert parsed == []  # nothing changed: nothing parsed again
+    results.mark_preview("r010", lora)  # r005 was the preview: it loses its mark, found without reading all
+    assert parsed == []
+    page = results.list(limit=500)
+    assert sorted(parsed) == ["r005.json", "r010.json"]  # only the two records written
+    uses = {r["id"]: r["used_as_preview"] for r in page["items"] if r["used_as_preview"]}
+    assert uses == {"r010": [lora]} and results.get("r005")["used_as_preview"] == []
+    # what was handed out is a copy: changing it changes nothing kept
+    page["items"][0]["used_as_preview"].append("x")
+    results.get("r010")["used_as_preview"].append("y")
+    assert results.get("r010")["used_as_preview"] == [lora]
+    with pytest.raises(Conflict):
+        results.delete("r010")
+    report = results.cleanup(keep_days=1)  # every record finished in 1970: all old, the preview kept
+    assert (report["deleted"], report["kept_in_use"]) == (n - 1, 1)
+    assert [r["id"] for r in results.list()["items"]] == ["r010"]
+    assert not (outputs / "2024-01-03" / "r005.json").exists() and results.delete("r010", force=True)["deleted"] == 1
+    assert results.list()["total"] == 0
+
+
+def test_results_see_what_another_writer_changed(tmp_path, parsed):
+    outputs, lora = tmp_path / "outputs", "/loras/b.safetensors"
+    one, two = (_record(outputs, "2024-02-01", rid, t) for rid, t in (("w1", 1), ("w2", 2)))
+    results = Results(str(outputs))
+    assert [r["id"] for r in results.list()["items"]] == ["w2", "w1"]
+    # another process replaces w1 (a new file) with its mark set, and edits w2 in place
+    _record(outputs, "2024-02-01", "w1", 3, used=[lora], mtime=time.time() - 100)
+    rec = json.loads(two.read_text(encoding="utf-8"))
+    with open(two, "w", encoding="utf-8") as f:
+        json.dump({**rec, "prompt": "edited elsewhere"}, f)
+    os.utime(two, (time.time() - 50, time.time() - 50))
+    parsed.clear()
+    items = results.list()["items"]
+    assert [(r["id"], r["prompt"], r["used_as_preview"]) for r in items] == [
+        ("w1", "p w1", [lora]), ("w2", "edited elsewhere", [])]
+    assert sorted(parsed) == ["w1.json", "w2.json"]
+    results.mark_preview("w2", lora)  # the mark the other writer set is dropped as ours would be
+    assert results.get("w1")["used_as_preview"] == [] and results.get("w2")["used_as_preview"] == [lora]
+    # a record read in the tick it was written, then edited in place to the same size and mtime: still seen
+    three = _record(outputs, "2024-02-01", "w3", 4, mtime=time.time() + 60)
+    assert results.get("w3")["prompt"] == "p w3"
+    st = three.stat()
+    three.write_text(three.read_text(encoding="utf-8").replace("p w3", "q w3"), encoding="utf-8")
+    os.utime(three, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert three.stat().st_size == st.st_size and results.get("w3")["prompt"] == "q w3"
+    # a mark another writer set since the last look is dropped too when the LoRA's preview is set again
+    _record(outputs, "2024-02-01", "w3", 4, used=[lora], mtime=time.time() - 20)
+    results.mark_preview("w2", lora)
+    assert results.get("w3")["used_as_preview"] == [] and results.get("w2")["used_as_preview"] == [lora]
+    # a record removed by someone else drops out
+    one.unlink()
+    assert [r["id"] for r in results.list()["items"]] == ["w3", "w2"]
+    with pytest.raises(NotFound):
+        results.get("w1")
+
+
+def test_results_skip_a_corrupt_record_without_parsing_it_again(tmp_path, parsed):
+    outputs = tmp_path / "outputs"
+    _record(outputs, "2024-03-01", "ok1", 1)
+    bad = _record(outputs, "2024-03-01", "bad1", 2, text='{"id": "bad1", "kind": ')
+    _record(outputs, "2024-03-01", "noid1", 3, text='{"kind": "txt2img"}')
+    results = Results(str(outputs))
+    assert [r["id"] for r in results.list()["items"]] == ["ok1"]
+    with pytest.raises(NotFound):
+        results.get("bad1")
+    parsed.clear()
+    assert results.list()["total"] == 1 and parsed == []  # unchanged, so not parsed again
+    _record(outputs, "2024-03-01", "bad1", 2, mtime=time.time() - 10)  # mended by someone
+    assert [r["id"] for r in results.list()["items"]] == ["bad1", "ok1"] and parsed == ["bad1.json"]
+    assert bad.exists() and results.cleanup(keep_days=1)["deleted"] == 2

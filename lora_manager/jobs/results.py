@@ -5,10 +5,14 @@ Listing, delete, "set as preview" and the cleanup policy (keep N days and/or N G
 Neither delete nor cleanup removes a result set as a LoRA's preview (the record's "used as preview" mark) unless
 asked with force; a result whose preview was replaced by another loses its mark. A recipe made from a result keeps
 its own copy of the image as its cover (recipes/service.py), so removing a result never takes a recipe's image.
+
+Records are parsed once and kept (result_records.py): a call stats the records and parses only those that changed
+on disk; the records it hands out are copies, never the ones kept.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -17,6 +21,7 @@ import time
 from typing import Any
 
 from ..errors import Conflict, NotFound
+from .result_records import RecordCache
 
 log = logging.getLogger(__name__)
 RECORD_FIELDS = ("prompt", "negative_prompt", "loras", "steps", "width", "height", "cfg_scale", "sampler",
@@ -31,6 +36,7 @@ class Results:
         self.keep_gb = keep_gb
         self.lock = threading.RLock()
         self._last_cleanup = 0.0
+        self._cache = RecordCache()
 
     # --- writing ---------------------------------------------------------
     def record_job(self, job) -> dict[str, Any] | None:
@@ -63,6 +69,7 @@ class Results:
             with open(tmp, "w", encoding="utf-8") as f:
                 json.dump(rec, f)
             os.replace(tmp, path)
+            self._cache.drop(path)  # read again at the next look, as any record changed
 
     # --- reading ---------------------------------------------------------
     def _folders(self) -> list[str]:
@@ -74,13 +81,9 @@ class Results:
         return [self.outputs, *sorted(days, reverse=True)]
 
     def _records(self) -> list[tuple[str, dict[str, Any]]]:
-        out = []
-        for folder in self._folders():
-            for entry in os.scandir(folder):
-                if entry.name.endswith(".json") and entry.is_file(follow_symlinks=False):
-                    rec = self._read(entry.path)
-                    if rec is not None:
-                        out.append((folder, rec))
+        """Every record, newest first: the ones kept (not to be changed), those changed on disk parsed again."""
+        with self.lock:
+            out = self._cache.scan(self._folders(), self._read)
         out.sort(key=lambda item: item[1].get("finished_at") or 0, reverse=True)
         return out
 
@@ -104,9 +107,9 @@ class Results:
             raise NotFound("no such result")
         with self.lock:
             for folder in self._folders():
-                rec = self._read(os.path.join(folder, rec_id + ".json"))
+                rec = self._cache.get(os.path.join(folder, rec_id + ".json"), folder, self._read)
                 if rec is not None:
-                    return folder, rec
+                    return folder, copy.deepcopy(rec)
         raise NotFound(f"no result {rec_id[:40]!r} (deleted, or cleaned up by the keep policy)")
 
     def get(self, rec_id: str) -> dict[str, Any]:
@@ -124,16 +127,19 @@ class Results:
 
     @staticmethod
     def _public(rec: dict[str, Any]) -> dict[str, Any]:
-        return {**rec, "images": len(rec.get("images") or [])}
+        return {**copy.deepcopy(rec), "images": len(rec.get("images") or [])}
 
     # --- uses, delete, cleanup -------------------------------------------------
     def mark_preview(self, rec_id: str, lora_path: str) -> None:
         """Mark a result as the LoRA's preview; a result it replaced is that LoRA's preview no more (its mark goes,
-        so cleanup may take it: the replaced file itself went to the trash)."""
-        folder, rec = self._find(rec_id)
+        so cleanup may take it: the replaced file itself went to the trash). Only the records marked for this
+        LoRA are read and written, found by the marks of the records kept (brought up to date first)."""
         with self.lock:
-            for other_folder, other in self._records():
-                if other["id"] != rec_id and lora_path in (other.get("used_as_preview") or []):
+            folder, rec = self._find(rec_id)
+            self._records()  # marks another writer left since the last look
+            for other_folder, other in self._cache.marked(lora_path):
+                if other["id"] != rec_id:
+                    other = copy.deepcopy(other)
                     other["used_as_preview"] = [p for p in other["used_as_preview"] if p != lora_path]
                     self._write(other_folder, other)
             uses = rec.setdefault("used_as_preview", [])
@@ -163,10 +169,12 @@ class Results:
                     os.unlink(path)
                 except OSError:
                     pass
+            path = os.path.join(folder, rec["id"] + ".json")
             try:
-                os.unlink(os.path.join(folder, rec["id"] + ".json"))
+                os.unlink(path)
             except OSError:
                 pass
+            self._cache.drop(path)
         return freed
 
     def _size(self, folder: str, rec: dict[str, Any]) -> int:
