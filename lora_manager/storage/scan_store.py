@@ -13,7 +13,7 @@ from ..library.names import prompt_name
 from .base import L, T, U, chunks, utcnow
 from .db import Db
 from .failures import retry_conflicts
-from .hash_writes import write_hashes
+from .hash_writes import civitai_changed, found_lookups, write_hashes
 from .models import HASH_PENDING, CollectionItem
 from .search import search_text
 
@@ -275,12 +275,15 @@ class SqlScanStore(ScanStore):
                     done.append((r, cur))
             if errors:
                 conn.execute(update(L).where(L.c.id == bindparam("_id")).values(hash_error=bindparam("_error")), errors)
+            written = {r.id: r.sha256 for r, _ in done if r.sha256}
+            before = found_lookups(conn, list(written))  # Civitai records of the rows' hashes until now
             # Straight to the driver, in one statement on SQLite (storage/hash_writes.py).
             write_hashes(conn, self.db.dialect, [
                 (r.size, r.mtime_ns, r.sha256, r.tensor_sha256, r.legacy,
                  # sshs_model_hash stood in for the tensor hash until now; say whether it was true.
                  None if not cur.header_hash else cur.header_hash == r.tensor_sha256, r.id)
                 for r, cur in sorted(done, key=lambda d: d[0].id)])
+            self.db.refresh_search(conn, civitai_changed(conn, written, before))  # model tags follow the hash
             # Only a hash a missing entry has can make a new file that entry, moved.
             shas = sorted({r.sha256 for r, cur in done if r.sha256 and not cur.prev_sha256})
             adoptable: set[str] = set()
@@ -378,7 +381,7 @@ class SqlScanStore(ScanStore):
             )
         )
         [new_id] = self.db.insert_rows(conn, [new_row])
-        self.db.refresh_search(conn, [lid])
+        self.db.refresh_search(conn, [lid, new_id])  # the new entry's model tags: its hash's Civitai record too
         return new_id
 
     def duplicate_count(self) -> int:
