@@ -143,9 +143,10 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
                       skip={settings.data_dir}, write_lock=files.lock, link_targets=settings.link_targets,
                       guard=guard)
     civitai: list[CivitaiService] = []  # built below; the hasher's listener reaches it once it exists
-    # After hashing, a Civitai model sidecar's version is picked again with the file's hash (docs/formats.md).
+    # After hashing, a Civitai model sidecar's version is picked again with the file's hash (docs/formats.md):
+    # of the LoRAs the hasher stored hashes of (a run's own, not the whole library's).
     hasher = Hasher(stores.scan, stores.catalog, workers=settings.hash_workers, on_event=events.publish,
-                    after_hashing=lambda: [c.resolve_sidecar_versions() for c in civitai])
+                    after_hashing=lambda ids: [c.resolve_sidecar_versions(ids) for c in civitai])
     catalog = Catalog(stores.catalog, stores.user, events)
     # Every entry read (get, edit, move, trash...) carries Civitai's facts beside its own fields.
     stores.catalog.civitai_facts = lambda lid: civitai[0].civitai_facts(lid)  # noqa: PLW0108 (built below)

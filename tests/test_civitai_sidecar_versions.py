@@ -162,7 +162,8 @@ def test_versions_are_picked_again_once_every_hash_is_stored(make_app, library, 
     app.scan(hash_after=False)
     calls: list[tuple[int, int]] = []
     real_after = app.hasher.after_hashing
-    monkeypatch.setattr(app.hasher, "after_hashing", lambda: (calls.append(app.hasher.pending_totals()), real_after()))
+    monkeypatch.setattr(app.hasher, "after_hashing",
+                        lambda ids: (calls.append(app.hasher.pending_totals()), real_after(ids)))
     read_again: list[list[int]] = []
     real = app.civitai._reread
     monkeypatch.setattr(app.civitai, "_reread", lambda ids, hints: (read_again.append(ids), real(ids, hints)))

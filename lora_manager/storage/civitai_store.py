@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Text, and_, exists, func, not_, or_, select, type_coerce
 
+from .base import chunks
 from .civitai_models import CivitaiLookup, CivitaiModel, CivitaiVersion
 from .db import Db
 from .models import Lora
@@ -182,11 +183,11 @@ class SqlCivitaiStore(CivitaiStore):
         guessed = or_(text.like('%"version_match":"first"%'), text.like('%"version_match":"name"%'))
         q = select(L.c.id, L.c.sha256, L.c.sidecars).where(self._hashed(), guessed)
         out: dict[int, str] = {}
+        # Given ids: found by primary key, 500 at a time (within SQLite's limit of bound values).
+        parts = [q] if ids is None else [q.where(L.c.id.in_(part)) for part in chunks(sorted(set(ids)))]
         with self.engine.connect() as conn:
-            for part in (
-                [None] if ids is None else [sorted(set(ids))[i : i + 500] for i in range(0, len(set(ids)), 500)]
-            ):
-                for r in conn.execute(q if part is None else q.where(L.c.id.in_(part))):
+            for part in parts:
+                for r in conn.execute(part):
                     if any(
                         isinstance(s, dict)
                         and s.get("version_match") in ("first", "name")

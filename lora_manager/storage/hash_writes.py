@@ -5,6 +5,11 @@ statement per row, and between rows the storing thread takes the GIL back (bindi
 waiting for the hashing threads; measured, that waiting cost more than the writes (docs/performance-hashing.md).
 On SQLite the whole batch goes as one JSON parameter to one `UPDATE ... FROM json_each(?)`: one step of the
 statement, the GIL released for all of it. PostgreSQL (psycopg) keeps `executemany`.
+
+A LoRA's model tags include those of the Civitai model stored for its hash (storage/derived.py). A record may
+be stored before the hash is (a download or a fetch, then the hasher): the rows whose new hash has a "found"
+lookup, or whose old one had, are recomputed in the same transaction: the rows' old records read before the write
+and the new hashes' after it, by primary key (most hashed rows have no record and cost nothing more).
 """
 
 from __future__ import annotations
@@ -12,6 +17,12 @@ from __future__ import annotations
 import sqlite3
 
 import orjson
+from sqlalchemy import and_, select
+
+from .base import L, chunks
+from .civitai_models import CivitaiLookup
+
+LK = CivitaiLookup.__table__
 
 _SET = ("hashed_size = {0}, hashed_mtime_ns = {1}, hash_error = NULL, sha256 = {2}, tensor_sha256 = {3}, "
         "legacy_hash = {4}, header_hash_ok = {5}")
@@ -33,3 +44,23 @@ def write_hashes(conn, dialect: str, rows: list[tuple]) -> None:
         return
     ph = "?" if dialect == "sqlite" else "%s"
     conn.exec_driver_sql(f"UPDATE loras SET {_SET.format(*[ph] * 6)} WHERE id = {ph}", rows)
+
+
+def found_lookups(conn, ids: list[int]) -> dict[int, str]:
+    """{id: sha256} of the rows of `ids` whose hash has a "found" Civitai lookup."""
+    out: dict[int, str] = {}
+    found = L.join(LK, and_(LK.c.sha256 == L.c.sha256, LK.c.status == "found"))
+    for part in chunks(sorted(ids)):
+        out.update(conn.execute(select(L.c.id, L.c.sha256).select_from(found).where(L.c.id.in_(part))).all())
+    return out
+
+
+def civitai_changed(conn, written: dict[int, str], before: dict[int, str]) -> list[int]:
+    """The rows whose Civitai model tags the hashes `written` ({id: sha256}) change, given `found_lookups` of
+    them read before the write: a record for the new hash, or one for an old hash that is not the new one.
+    The new hashes' records are read from the lookups alone (the rows were just written)."""
+    found: set[str] = set()
+    for part in chunks(sorted(set(written.values()))):
+        found.update(conn.execute(select(LK.c.sha256).where(LK.c.sha256.in_(part), LK.c.status == "found")).scalars())
+    return sorted({i for i, sha in written.items() if sha in found and before.get(i) != sha}
+                  | {i for i, sha in before.items() if written.get(i) != sha})

@@ -242,21 +242,26 @@ class HostScanStore(ScanStore):
             n, size = conn.execute(q).one()
         return int(n), int(size)
 
-    def save_hashes(self, results: list[HashResult], stale: list[HashResult] | None = None) -> list[int]:
+    def save_hashes(self, results: list[HashResult], stale: list[HashResult] | None = None,
+                    stored: list[int] | None = None) -> list[int]:
         """As SqlScanStore's; a move the hash undid, or a missing entry a new file turned out to be,
         moved the rows' paths: this host's locations follow them."""
-        merged = self.inner.save_hashes(results, stale)
+        held: list[int] = []
+        merged = self.inner.save_hashes(results, stale, held)
         # an undone move is found by its id, an adopted entry by the hash it shares with the new file
         self._follow(L.c.id, sorted({r.id for r in results if r.sha256}))
         self._follow(L.c.sha256, sorted({r.sha256 for r in results if r.sha256}))
-        return merged + self._adopt_here(sorted({r.id for r in results if r.sha256}))
+        adopted = self._adopt_here(sorted({r.id for r in results if r.sha256}))
+        if stored is not None:
+            stored.extend(adopted.get(i, i) for i in held)
+        return merged + list(adopted)
 
     @retry_conflicts
-    def _adopt_here(self, ids: list[int]) -> list[int]:
+    def _adopt_here(self, ids: list[int]) -> dict[int, int]:
         """A new row of a file only this host has, whose full hash a LoRA missing *here* has, is that
         LoRA moved (a move a scan could not tell by header alone). The library's own adoption needs the
-        LoRA missing everywhere; here another host may still have it. Returns the rows merged away."""
-        gone: list[int] = []
+        LoRA missing everywhere; here another host may still have it. Returns {row merged away: LoRA kept}."""
+        gone: dict[int, int] = {}
         mine = and_(FL.c.lora_id == L.c.id, FL.c.host_id == self.host)
         other = FL.alias("other")
         with self.db.engine.begin() as conn:
@@ -278,7 +283,7 @@ class HostScanStore(ScanStore):
                     values = {k: v for k, v in loc.items() if k not in ("lora_id", "host_id", "last_seen")}
                     conn.execute(update(FL).where(FL.c.lora_id == old, FL.c.host_id == self.host)
                                  .values(**values, last_seen=utcnow()))
-                    gone.append(new_id)
+                    gone[new_id] = old
         return gone
 
     @retry_conflicts

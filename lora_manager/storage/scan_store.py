@@ -13,7 +13,7 @@ from ..library.names import prompt_name
 from .base import L, T, U, chunks, utcnow
 from .db import Db
 from .failures import retry_conflicts
-from .hash_writes import write_hashes
+from .hash_writes import civitai_changed, found_lookups, write_hashes
 from .models import HASH_PENDING, CollectionItem
 from .search import search_text
 
@@ -100,10 +100,12 @@ class ScanStore(ABC):
         """(files, bytes) waiting for a hash."""
 
     @abstractmethod
-    def save_hashes(self, results: list[HashResult], stale: list[HashResult] | None = None) -> list[int]:
+    def save_hashes(self, results: list[HashResult], stale: list[HashResult] | None = None,
+                    stored: list[int] | None = None) -> list[int]:
         """Store hashes and reconcile identity by hash (a new file whose hash a missing entry has is
-        that entry, moved). A result for a file that changed since is appended to `stale`.
-        Returns the ids of rows merged away."""
+        that entry, moved). A result for a file that changed since is appended to `stale`; the ids of
+        the rows that hold the hashes stored (the entry a new file turned out to be, in place of the
+        row merged into it) to `stored`. Returns the ids of rows merged away."""
 
     @abstractmethod
     def duplicate_count(self) -> int:
@@ -236,13 +238,16 @@ class SqlScanStore(ScanStore):
         return int(n), int(size)
 
     @retry_conflicts
-    def save_hashes(self, results: list[HashResult], stale: list[HashResult] | None = None) -> list[int]:
+    def save_hashes(self, results: list[HashResult], stale: list[HashResult] | None = None,
+                    stored: list[int] | None = None) -> list[int]:
         """Store hashes, then reconcile identity by hash. Returns ids whose rows were merged away.
 
         A result whose (size, mtime) is not the row's any more (the file changed
-        after the walk) is not stored; it is appended to `stale` when given.
+        after the walk) is not stored; it is appended to `stale` when given. The ids of the
+        rows holding the hashes stored are appended to `stored` when given (after the commit).
         """
         merged: list[int] = []
+        held: list[int] = []
         # Rows still waiting for their hash, read from the partial index alone (the rows are wide);
         # a row that is not waiting any more needs nothing from this result.
         cols = (L.c.id, L.c.size, L.c.mtime_ns, L.c.header_hash, L.c.prev_sha256)
@@ -270,12 +275,15 @@ class SqlScanStore(ScanStore):
                     done.append((r, cur))
             if errors:
                 conn.execute(update(L).where(L.c.id == bindparam("_id")).values(hash_error=bindparam("_error")), errors)
+            written = {r.id: r.sha256 for r, _ in done if r.sha256}
+            before = found_lookups(conn, list(written))  # Civitai records of the rows' hashes until now
             # Straight to the driver, in one statement on SQLite (storage/hash_writes.py).
             write_hashes(conn, self.db.dialect, [
                 (r.size, r.mtime_ns, r.sha256, r.tensor_sha256, r.legacy,
                  # sshs_model_hash stood in for the tensor hash until now; say whether it was true.
                  None if not cur.header_hash else cur.header_hash == r.tensor_sha256, r.id)
                 for r, cur in sorted(done, key=lambda d: d[0].id)])
+            self.db.refresh_search(conn, civitai_changed(conn, written, before))  # model tags follow the hash
             # Only a hash a missing entry has can make a new file that entry, moved.
             shas = sorted({r.sha256 for r, cur in done if r.sha256 and not cur.prev_sha256})
             adoptable: set[str] = set()
@@ -285,15 +293,20 @@ class SqlScanStore(ScanStore):
             for r, cur in done:
                 if not r.sha256:
                     continue
+                holder = r.id
                 if cur.prev_sha256 and cur.prev_sha256 != r.sha256:
                     moved_from = conn.execute(select(L.c.moved_from).where(L.c.id == r.id)).scalar()
-                    self._undo_move(conn, r.id, moved_from, cur.prev_sha256)
+                    holder = self._undo_move(conn, r.id, moved_from, cur.prev_sha256)
                 elif cur.prev_sha256:
                     conn.execute(update(L).where(L.c.id == r.id).values(prev_sha256=None))
                 elif r.sha256 in adoptable:
-                    gone = self._adopt(conn, r.id, r.sha256)
-                    if gone:
-                        merged.append(gone)
+                    kept = self._adopt(conn, r.id, r.sha256)
+                    if kept is not None:
+                        merged.append(r.id)
+                        holder = kept
+                held.append(holder)
+        if stored is not None:
+            stored.extend(held)
         return merged
 
     def _adopt(self, conn, new_id: int, sha256: str) -> int | None:
@@ -301,7 +314,7 @@ class SqlScanStore(ScanStore):
 
         Entries on an offline root are left alone: the original may still
         exist there. The old row keeps its id and user data and takes over the new file's
-        facts; the new row goes. Returns the id that was removed.
+        facts; the new row goes. Returns the id that was kept (None: no entry adopted).
         """
         old = conn.execute(
             select(L.c.id)
@@ -322,7 +335,7 @@ class SqlScanStore(ScanStore):
         conn.execute(update(L).where(L.c.id == old).values(**values, moved_from=old_path, missing_since=None,
                                                            updated_at=utcnow()))
         self.db.refresh_search(conn, [old])
-        return new_id
+        return old
 
     def _merge_user(self, conn, src: int, dst: int) -> None:
         """Carry anything the user did to `src` onto `dst` without losing either side."""
@@ -345,11 +358,11 @@ class SqlScanStore(ScanStore):
         if fill:
             conn.execute(update(U).where(U.c.lora_id == dst).values(**fill, updated_at=utcnow()))
 
-    def _undo_move(self, conn, lid: int, old_path: str | None, old_sha: str) -> None:
+    def _undo_move(self, conn, lid: int, old_path: str | None, old_sha: str) -> int:
         """The header matched but the full hash does not: it was not the same file.
 
         The row returns to its old path as missing (with its user data), and
-        the file on disk becomes a new entry.
+        the file on disk becomes a new entry (its id returned).
         """
         row = conn.execute(select(*[L.c[c] for c in FACT_COLUMNS + HASH_COLUMNS]).where(L.c.id == lid)).mappings().one()
         new_row = dict(row)
@@ -367,8 +380,9 @@ class SqlScanStore(ScanStore):
                 hashed_size=None, hashed_mtime_ns=None, moved_from=None, prev_sha256=None,
             )
         )
-        self.db.insert_rows(conn, [new_row])
-        self.db.refresh_search(conn, [lid])
+        [new_id] = self.db.insert_rows(conn, [new_row])
+        self.db.refresh_search(conn, [lid, new_id])  # the new entry's model tags: its hash's Civitai record too
+        return new_id
 
     def duplicate_count(self) -> int:
         """Files present at a path whose full hash another present file shares."""

@@ -34,7 +34,7 @@ class Hasher(Rounds):
 
     def __init__(self, scan_store: ScanStore, catalog_store: CatalogStore, *, workers: int = 2,
                  on_event: Callable[[dict[str, Any]], None] | None = None,
-                 after_hashing: Callable[[], Any] | None = None):
+                 after_hashing: Callable[[list[int] | None], Any] | None = None):
         super().__init__()
         self.scan_store = scan_store
         self.catalog_store = catalog_store  # where files are, for those read again (reprobe)
@@ -42,7 +42,11 @@ class Hasher(Rounds):
         self.on_event = on_event
         # Called once a run has stored every hash, when it stored any: work that wants the hashes (a Civitai model
         # sidecar's version picked again) runs after the hashing, never slowing it (docs/performance-hashing.md).
+        # It is given the ids of the LoRAs whose hashes were stored since its last call (a run stopped or failed
+        # before its end hands its ids on to the next), or None, all of them, the first time in this process (a
+        # process that ended before its run did left no note of the hashes it stored).
         self.after_hashing = after_hashing
+        self._hashed: set[int] | None = None  # stored since after_hashing last ran; None: every LoRA
         self._stored_any = False
         self.stored_at: float | None = None  # monotonic time of the last hash stored
         self.done_files = 0
@@ -137,12 +141,23 @@ class Hasher(Rounds):
                 todo.put(None)
             for t in threads:
                 t.join()
-        if self._stored_any and self.after_hashing is not None and not self._stop.is_set():
-            try:
-                self.after_hashing()
-            except Exception:  # a listener's bug is not the hasher's
-                log.exception("after-hashing work failed")
+        if self.after_hashing is not None and not self._stop.is_set():
+            self._after_run(self.after_hashing)
         self._emit("hash.finished")
+
+    def _after_run(self, after_hashing: Callable[[list[int] | None], Any]) -> None:
+        """Hand the ids stored so far to `after_hashing`; a run a wake started meanwhile collects its own."""
+        with self._lock:
+            ids = self._hashed
+            if not (ids if ids is not None else self._stored_any):
+                return
+            self._hashed = set()
+        try:
+            after_hashing(None if ids is None else sorted(ids))
+        except Exception:  # a listener's bug is not the hasher's; its ids are handed on to the next run
+            log.exception("after-hashing work failed")
+            with self._lock:
+                self._hashed = None if ids is None or self._hashed is None else self._hashed | ids
 
     def _pass(self, todo: queue.Queue, done: queue.SimpleQueue, reprobed: set[int]) -> None:
         """Hash every pending row once, in id order (a keyset walk: no row is asked for twice).
@@ -194,7 +209,8 @@ class Hasher(Rounds):
         run; its hash is then stored if it was read from the file as it is now."""
         stale: list[HashResult] = []
         redo: list[HashResult] = []
-        self.scan_store.save_hashes(results, stale)
+        stored: list[int] = []  # the LoRAs holding the hashes stored
+        self.scan_store.save_hashes(results, stale, stored)
         again = [i for i in sorted({r.id for r in stale} | set(moving)) if i not in reprobed]
         if again:
             reprobed.update(again)
@@ -202,10 +218,13 @@ class Hasher(Rounds):
             fresh = set(again)
             redo = [r for r in stale if r.id in fresh]
             if redo:
-                self.scan_store.save_hashes(redo)
-        if any(r.sha256 and r.error is None for r in results):
+                self.scan_store.save_hashes(redo, None, stored)
+        if stored:
             self._stored_any = True
             self.stored_at = time.monotonic()
+            with self._lock:
+                if self._hashed is not None:
+                    self._hashed.update(stored)
         self._emit("hash.progress")
 
     def _emit(self, kind: str) -> None:
