@@ -98,3 +98,23 @@ def test_a_broad_search_first_page_walks_the_sort_index_not_every_hit(core, db_u
         assert any("CASE" in s.upper() for s in stmts), stmts
     finally:
         event.remove(core.db.engine, "before_cursor_execute", listener)
+
+
+def test_a_search_alone_is_counted_from_the_word_indexes_as_the_rows_count_it(core, db_url, monkeypatch):
+    """SQLite, no other filter: the total comes from the ids the word indexes give (search.count_sqlite_matches),
+    equal to the count over the rows and to the entries listed; trashed rows are left out."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite's word indexes")
+    cat = core.catalog
+    words = ["neon", "neo", "eon", "ne", "neon 0", "neon light", "xneonx", "eon 1", "knight", "zzz", "ne 0", "ght"]
+    seen: list[str] = []
+    monkeypatch.setattr(catalog_store, "count_sqlite_matches",
+                        lambda conn, q, real=catalog_store.count_sqlite_matches: seen.append(q) or real(conn, q))
+    fast = {w: cat.list(LoraQuery(query=w, limit=1, fields="id")).total for w in words}
+    assert seen == words  # every one counted that way
+    listed = {w: len(_walk(cat, 100, query=w)) for w in words}
+    monkeypatch.setattr(catalog_store, "words_only", lambda *a: False)  # the count over the rows
+    core.catalog.edit("knight", {"notes": "a write: the kept counts go"})
+    rows = {w: cat.list(LoraQuery(query=w, limit=1, fields="id")).total for w in words}
+    assert fast == rows == listed, (fast, rows, listed)
+    assert fast["neon"] == 20 and fast["zzz"] == 0

@@ -190,3 +190,18 @@ def match_bound(conn, query: str) -> int:
                               {"w": f'"{w}"'}).scalar()
         counts.append(int(n or 0))
     return min(counts) if counts else 0
+
+
+_WORDS_ONLY = frozenset(("query", "sort", "favorites_first", "fields", "raw_json", "limit", "offset", "cursor"))
+
+
+def words_only(q, dialect: str, host: str | None) -> bool:
+    """A SQLite search with no other filter (the listed rows only), with one host: counted from the word indexes'
+    ids alone (search.count_sqlite_matches)."""
+    if dialect != "sqlite" or host or not terms(q.query):
+        return False
+    for f in dataclasses.fields(q):
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if f.name not in _WORDS_ONLY and getattr(q, f.name) != default:
+            return False
+    return True

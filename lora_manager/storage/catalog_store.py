@@ -16,12 +16,13 @@ from .base import MT, L, T, U
 from .db import Db
 from .models import STATES
 from .catalog_filters import NOT_TRASHED, broad_search, conditions, match_bound, norm_tag, tagged, under_path
+from .catalog_filters import words_only
 from .catalog_sort import SORTS, Order, after, order_by, order_for
 from .cursor import decode_cursor, encode_cursor
 from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, parse_fields
 from .location_store import overlay
 from .first_rank import first_rank_rows, walkable
-from .search import count_whole_words, terms
+from .search import count_sqlite_matches, count_whole_words, terms
 from .scan_store import PRESENT, dup_hashes
 from .ttl_cache import TtlCache
 
@@ -151,11 +152,9 @@ class SqlCatalogStore(CatalogStore):
             total = self._total(conn, q, counted)
             if conds is not counted and self._reads_fewer(conn, total, offset + q.limit):
                 conds = counted
-            rows = None
-            if walkable(order):
-                rows = first_rank_rows(conn, q, order, cols, joined, _cursor_keys(cursor, key) if cursor else None,
-                                       offset, dialect=self.db.dialect, hits=lambda: self._whole_hits(conn, q.query),
-                                       conditions=self._unsearched)
+            rows = first_rank_rows(conn, q, order, cols, joined, _cursor_keys(cursor, key) if cursor else None,
+                                   offset, dialect=self.db.dialect, hits=lambda: self._whole_hits(conn, q.query),
+                                   conditions=self._unsearched) if walkable(order) else None
             if rows is None:
                 keyset = after(order, _cursor_keys(cursor, key)) if cursor else []
                 rows = conn.execute(_page(order, cols, joined, [*conds, *keyset], q.limit, offset)).all()
@@ -174,6 +173,8 @@ class SqlCatalogStore(CatalogStore):
     def _total(self, conn, q: LoraQuery, conds: list) -> int:
         # what the filters are names the count: compiling the statement to name it costs more than a cached hit
         key = ("list",) + tuple(tuple(v) if isinstance(v, list) else v for n, v in _filters(q))
+        if words_only(q, self.db.dialect, self.db.host):
+            return self._counts.get_or_load(key, lambda: count_sqlite_matches(conn, q.query))
         excluded = [norm_tag(t) for t in q.exclude_tags if t.strip()]
         if not excluded:
             return self._count(conn, select(func.count()).select_from(L).where(*conds), key)

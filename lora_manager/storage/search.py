@@ -111,6 +111,29 @@ def count_whole_words(conn, dialect: str, query: str) -> int:
     return int(conn.execute(text(sql), {"w": value}).scalar() or 0)
 
 
+def count_sqlite_matches(conn, query: str) -> int:
+    """How many listed rows (not trashed, not "other") match every word of `query`, counted over the ids the word
+    indexes give (SQLite): the ids of each word (word prefix, or substring from three characters), intersected,
+    without the walk of a whole index that testing every row against them costs (70 ms -> ~30 ms for 29k hits
+    at 100k LoRAs). Each id is a row's (the indexes follow the table by triggers)."""
+    words = terms(query)
+    parts, params = [], {}
+    if all(len(w) < MIN_INFIX for w in words):
+        parts.append("SELECT rowid AS id FROM loras_fts WHERE loras_fts MATCH :w")
+        params["w"] = _fts(words)
+    else:
+        for i, w in enumerate(words):
+            params[f"p{i}"] = _fts([w])
+            one = f"SELECT rowid AS id FROM loras_fts WHERE loras_fts MATCH :p{i}"
+            if len(w) >= MIN_INFIX:
+                params[f"t{i}"] = _fts([w], prefix=False)
+                one += f" UNION SELECT rowid AS id FROM loras_fts_tri WHERE loras_fts_tri MATCH :t{i}"
+            parts.append(f"SELECT id FROM ({one})")  # noqa: S608 - the words are bound parameters
+    sql = (f"SELECT count(*) FROM ({' INTERSECT '.join(parts)}) AS m "  # noqa: S608
+           "WHERE m.id NOT IN (SELECT id FROM loras WHERE state IN ('trashed', 'other'))")
+    return int(conn.execute(text(sql), params).scalar() or 0)
+
+
 def rank(dialect: str, query: str, id_column) -> ColumnElement[int] | None:
     """0 where every word is a whole word of the search text, 1 where every word starts one, else 2 (substring
     hits): the first key of a searched list's order. None when no words."""
