@@ -172,9 +172,14 @@ def broad_search(q, dialect: str, host: str | None) -> bool:
     for 419 matches the rows win, 3 ms against 17)."""
     if dialect != "sqlite" or host or q.sort.lstrip("-") != "name" or not terms(q.query):
         return False
+    return _only(q, _ID_FILTERS)
+
+
+def _only(q, allowed) -> bool:
+    """Every field of `q` outside `allowed` is left at its default."""
     for f in dataclasses.fields(q):
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        if f.name not in _ID_FILTERS and getattr(q, f.name) != default:
+        if f.name not in allowed and getattr(q, f.name) != default:
             return False
     return True
 
@@ -198,10 +203,4 @@ _WORDS_ONLY = frozenset(("query", "sort", "favorites_first", "fields", "raw_json
 def words_only(q, dialect: str, host: str | None) -> bool:
     """A SQLite search with no other filter (the listed rows only), with one host: counted from the word indexes'
     ids alone (search.count_sqlite_matches)."""
-    if dialect != "sqlite" or host or not terms(q.query):
-        return False
-    for f in dataclasses.fields(q):
-        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        if f.name not in _WORDS_ONLY and getattr(q, f.name) != default:
-            return False
-    return True
+    return dialect == "sqlite" and not host and bool(terms(q.query)) and _only(q, _WORDS_ONLY)
