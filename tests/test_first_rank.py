@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
-from lora_manager.storage import catalog_store
+from lora_manager.storage import catalog_store, first_rank
 from lora_manager.storage.catalog_store import LoraQuery
 
 from .conftest import scan
@@ -56,7 +56,10 @@ def _answers(cat, kw: dict) -> dict:
     return out
 
 
-CASES = [{"query": "neon", "sort": s} for s in SORTS] + [
+CASES = [{"query": w, "sort": s} for w in ("neon", "neo", "eon") for s in SORTS] + [
+    {"query": "light"},
+    {"query": "eonl", "sort": "-size"},
+    {"query": "neo", "favorite": False},
     {"query": "neon", "favorite": True},
     {"query": "neon", "favorite": False, "sort": "-size"},
     {"query": "neon", "root": None, "folder": "a"},
@@ -65,7 +68,14 @@ CASES = [{"query": "neon", "sort": s} for s in SORTS] + [
 ]
 
 
-def test_first_rank_pages_equal_the_full_ranked_statement(core, monkeypatch):
+@pytest.fixture
+def walks(monkeypatch):
+    """A walk tried whenever the rank may fill the page (the library here is small)."""
+    monkeypatch.setattr(first_rank, "SPARSE", 1)
+
+
+def test_first_rank_pages_equal_the_full_ranked_statement(core, walks, monkeypatch):
+    """"neon": rank 0 first (whole words), "neo": rank 1 first (word starts), "eon", "light": substrings only."""
     cat = core.catalog
     root = core.settings.lora_dirs[0]
     cases = [dict(c, root=root) if "folder" in c else c for c in CASES]
@@ -79,7 +89,7 @@ def test_first_rank_pages_equal_the_full_ranked_statement(core, monkeypatch):
     assert names == sorted(n for n in WHOLE if n != "neon_05") + sorted(STARTS) + sorted(INSIDE) and len(want) == 20
 
 
-def test_a_broad_search_first_page_walks_the_sort_index_not_every_hit(core, db_url):
+def test_a_broad_search_first_page_walks_the_sort_index_not_every_hit(core, db_url, walks):
     """The first pages of a word most rows hold whole: one statement testing the whole-word hits, never the
     substring index nor the rank of every hit; a page past rank 0 still gets the ranked statement."""
     stmts: list[str] = []
@@ -96,6 +106,15 @@ def test_a_broad_search_first_page_walks_the_sort_index_not_every_hit(core, db_u
         stmts.clear()
         core.catalog.list(LoraQuery(query="neon", limit=5, offset=12, fields="id"))  # rank 0 holds 13 rows
         assert any("CASE" in s.upper() for s in stmts), stmts
+        for word, rank in (("neo", 1), ("eon", 2)):  # no whole word: the first rank with hits is walked
+            core.catalog.list(LoraQuery(query=word, limit=3, fields="id"))
+            stmts.clear()
+            page = core.catalog.list(LoraQuery(query=word, limit=3, offset=3, fields="id"))
+            assert len(page.items) == 3 and not any("CASE" in s.upper() for s in stmts), (word, stmts)
+            assert page.next_cursor is not None
+            stmts.clear()
+            core.catalog.list(LoraQuery(query=word, limit=3, cursor=page.next_cursor, fields="id"))
+            assert not any("CASE" in s.upper() for s in stmts), (word, stmts)
     finally:
         event.remove(core.db.engine, "before_cursor_execute", listener)
 

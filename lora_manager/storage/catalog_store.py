@@ -22,7 +22,7 @@ from .cursor import decode_cursor, encode_cursor
 from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, parse_fields
 from .location_store import overlay
 from .first_rank import first_rank_rows, walkable
-from .search import count_sqlite_matches, count_whole_words, terms
+from .search import count_sqlite_matches, count_word_hits, terms
 from .scan_store import PRESENT, dup_hashes
 from .ttl_cache import TtlCache
 
@@ -153,8 +153,8 @@ class SqlCatalogStore(CatalogStore):
             if conds is not counted and self._reads_fewer(conn, total, offset + q.limit):
                 conds = counted
             rows = first_rank_rows(conn, q, order, cols, joined, _cursor_keys(cursor, key) if cursor else None,
-                                   offset, dialect=self.db.dialect, hits=lambda: self._whole_hits(conn, q.query),
-                                   conditions=self._unsearched) if walkable(order) else None
+                                   offset, dialect=self.db.dialect, hits=lambda p: self._word_hits(conn, q.query, p),
+                                   total=total, conditions=self._unsearched) if walkable(order) else None
             if rows is None:
                 keyset = after(order, _cursor_keys(cursor, key)) if cursor else []
                 rows = conn.execute(_page(order, cols, joined, [*conds, *keyset], q.limit, offset)).all()
@@ -200,8 +200,8 @@ class SqlCatalogStore(CatalogStore):
         """The WHERE of a list without words, as its page is read (a root tested while the sort's index is walked)."""
         return conditions(q, self.db.dialect, self.db.host, walk=True) if q.root else self._where(q)
 
-    def _whole_hits(self, conn, query: str) -> int:
-        return self._counts.get_or_load(("whole", query), lambda: count_whole_words(conn, self.db.dialect, query))
+    def _word_hits(self, conn, query: str, p: bool) -> int:  # every word whole (or, with p, starting a word)
+        return self._counts.get_or_load(("w", query, p), lambda: count_word_hits(conn, self.db.dialect, query, p))
 
     def _reads_fewer(self, conn, total: int, wanted: int) -> bool:
         """Whether a page of a root or folder reads fewer rows from the place's own index (its `total` rows,

@@ -86,28 +86,27 @@ def match_clause(dialect: str, query: str, id_column) -> ColumnElement[bool] | N
     return and_(*[literal_column("loras.search_text").ilike(_like(w), escape="\\") for w in words])
 
 
-def whole_words(dialect: str, query: str, id_column, name: str = "rank_whole") -> ColumnElement[bool] | None:
-    """Rows where every word of `query` is a whole word of the search text (the first rank); None when no words
-    or no word index."""
+def word_hits(dialect: str, query: str, id_column, name: str, prefix: bool = False) -> ColumnElement[bool] | None:
+    """Rows where every word of `query` is a whole word of the search text (the first rank), or with `prefix`
+    starts one (the first two ranks); None when no words or no word index."""
     words = terms(query)
     if not words:
         return None
     if dialect == "sqlite":
-        return id_column.in_(_sqlite_ids("loras_fts", _fts(words, prefix=False), name))
+        return id_column.in_(_sqlite_ids("loras_fts", _fts(words, prefix=prefix), name))
     if dialect == "postgresql":  # ids from the GIN index: a tsvector made per row costs ms on long descriptions
-        return id_column.in_(_pg_ids(_tsq(words, prefix=False), name))
+        return id_column.in_(_pg_ids(_tsq(words, prefix=prefix), name))
     return None
 
 
-def count_whole_words(conn, dialect: str, query: str) -> int:
-    """How many rows have every word of `query` as a whole word (trashed ones included): read from the word
-    index alone, the most a search's first rank can hold."""
+def count_word_hits(conn, dialect: str, query: str, prefix: bool = False) -> int:
+    """How many rows `word_hits` holds (trashed ones included), read from the word index alone."""
     words = terms(query)
     if dialect == "sqlite":
-        sql, value = "SELECT count(*) FROM loras_fts WHERE loras_fts MATCH :w", _fts(words, prefix=False)
+        sql, value = "SELECT count(*) FROM loras_fts WHERE loras_fts MATCH :w", _fts(words, prefix=prefix)
     else:
         sql = "SELECT count(*) FROM loras WHERE to_tsvector('simple', search_text) @@ to_tsquery('simple', :w)"
-        value = _tsq(words, prefix=False)
+        value = _tsq(words, prefix=prefix)
     return int(conn.execute(text(sql), {"w": value}).scalar() or 0)
 
 
@@ -137,12 +136,7 @@ def count_sqlite_matches(conn, query: str) -> int:
 def rank(dialect: str, query: str, id_column) -> ColumnElement[int] | None:
     """0 where every word is a whole word of the search text, 1 where every word starts one, else 2 (substring
     hits): the first key of a searched list's order. None when no words."""
-    whole = whole_words(dialect, query, id_column)
+    whole = word_hits(dialect, query, id_column, "rank_whole")
     if whole is None:
         return None
-    words = terms(query)
-    if dialect == "sqlite":
-        start = id_column.in_(_sqlite_ids("loras_fts", _fts(words), "rank_prefix"))
-    else:
-        start = id_column.in_(_pg_ids(_tsq(words), "rank_prefix"))
-    return case((whole, 0), (start, 1), else_=2)
+    return case((whole, 0), (word_hits(dialect, query, id_column, "rank_prefix", prefix=True), 1), else_=2)
