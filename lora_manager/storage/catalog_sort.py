@@ -1,12 +1,12 @@
 """The orders of a list: its sort keys, the ranks before them (favourites first, search hits by match quality),
-and keyset conditions for the rows after a cursor."""
+keyset conditions for the rows after a cursor, and the statement of one page in an order."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Column, and_, case, func, literal, or_, select, union_all
 
 from .base import L, U
 from .entries import COMPUTED
@@ -80,3 +80,37 @@ def after(order: Order, values: list) -> list:
     first, desc = order.keys[0]
     bound = first <= values[0] if desc else first >= values[0]
     return [cond] if len(order.keys) == 1 else [bound, cond]
+
+
+def page_statement(order, cols: list, joined, where: list, limit: int, offset: int):
+    """One page's statement. An order an index walks (a column, then the id) selects the rows at once; a ranked
+    or computed one (favourites first, search ranks, uses, rating) picks the page's ids and keys first, narrow,
+    then reads those rows: sorting every match with its wide row cost 3x at 10k LoRAs."""
+    keys = [expr.label(f"_k{i}") for i, (expr, _) in enumerate(order.keys)]
+    if all(isinstance(expr, Column) for expr, _ in order.keys):
+        return select(*cols, *keys).select_from(joined).where(*where).order_by(*order_by(order)) \
+            .limit(limit).offset(offset)
+    if order.favorite is not None and len(order.keys) == 3 and isinstance(order.keys[1][0], Column):
+        ids = _favorites_first(order, joined, where, limit, offset)
+    else:
+        ids = (select(L.c.id.label("page_id"), *keys).select_from(joined).where(*where).order_by(*order_by(order))
+               .limit(limit).offset(offset).subquery("page"))
+    picked = [ids.c[f"_k{i}"] for i in range(len(keys))]
+    return (select(*cols, *picked).select_from(joined.join(ids, ids.c.page_id == L.c.id))
+            .order_by(*[c.desc() if d else c.asc() for c, (_, d) in zip(picked, order.keys, strict=True)]))
+
+
+def _favorites_first(order, joined, where: list, limit: int, offset: int):
+    """Favourites first over an indexed sort: the index walked twice (favourites, then the others), each walk
+    stopping after offset + limit rows, instead of every listed row sorted by its rank."""
+    rest = Order(order.name, order.keys[1:])
+    walks = []
+    for tier, cond in ((0, order.favorite), (1, ~order.favorite)):
+        keys = [expr.label(f"_k{i}") for i, (expr, _) in enumerate(rest.keys, 1)]
+        walk = (select(L.c.id.label("page_id"), literal(tier).label("_k0"), *keys).select_from(joined)
+                .where(*where, cond).order_by(*order_by(rest)).limit(offset + limit).subquery())
+        walks.append(select(walk))
+    both = union_all(*walks).subquery("walks")
+    ranked = [both.c[f"_k{i}"] for i in range(len(order.keys))]
+    return (select(both).order_by(*[c.desc() if d else c.asc() for c, (_, d) in zip(ranked, order.keys, strict=True)])
+            .limit(limit).offset(offset).subquery("page"))

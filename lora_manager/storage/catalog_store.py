@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields as fields_of, replace
 from typing import Any
 from collections.abc import Callable
 
-from sqlalchemy import Column, distinct, func, literal, select, union_all
+from sqlalchemy import distinct, func, literal, select, union_all
 
 from ..errors import InvalidInput, NotFound
 from ..catalog.userdata import check_text
@@ -17,12 +17,12 @@ from .db import Db
 from .models import STATES
 from .catalog_filters import NOT_TRASHED, broad_search, conditions, match_bound, norm_tag, tagged, under_path
 from .catalog_filters import words_only
-from .catalog_sort import SORTS, Order, after, order_by, order_for
+from .catalog_sort import SORTS, after, order_for, page_statement
 from .cursor import decode_cursor, encode_cursor
 from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, parse_fields
 from .location_store import overlay
 from .first_rank import first_rank_rows, walkable
-from .search import count_sqlite_matches, count_word_hits, terms
+from .search import count_sqlite_matches, terms
 from .scan_store import PRESENT, dup_hashes
 from .ttl_cache import TtlCache
 
@@ -140,24 +140,25 @@ class SqlCatalogStore(CatalogStore):
         cols, want_tags = columns_for(fields, raw=q.raw_json)
         cursor = decode_cursor(q.cursor, order.name) if q.cursor else None
         offset = 0 if cursor else q.offset
-        # A root or a folder of it: counted over an index of places (a folder as a range of the path index where
-        # exact, else `ix_loras_place`); its page read from there too when that reads fewer rows than a walk of
-        # the order's index (a small root or folder), else by that walk (`walk`, catalog_filters._place).
+        # A root or a folder of it: counted over an index of places (a folder as a range of the path index where exact,
+        # else `ix_loras_place`); its page read from there too when that reads fewer rows than a walk of the order's
+        # index (a small root or folder), else by that walk (`walk`, catalog_filters._place).
         counted = self._where(q)
         conds = conditions(q, self.db.dialect, self.db.host, walk=True) if q.root and not terms(q.query) else counted
         with self.db.engine.connect() as conn:
-            if (broad_search(q, self.db.dialect, self.db.host)
-                    and self._bound(conn, q.query) * 10 >= self._rows(conn)):  # a tenth of the library or more
+            if not words_only(q, self.db.dialect, self.db.host) and self._broad(conn, q):  # else by the word indexes
                 counted = conds = conditions(q, self.db.dialect, self.db.host, by_names=True)
             total = self._total(conn, q, counted)
             if conds is not counted and self._reads_fewer(conn, total, offset + q.limit):
                 conds = counted
             rows = first_rank_rows(conn, q, order, cols, joined, _cursor_keys(cursor, key) if cursor else None,
-                                   offset, dialect=self.db.dialect, hits=lambda p: self._word_hits(conn, q.query, p),
-                                   total=total, conditions=self._unsearched) if walkable(order) else None
+                                   offset, dialect=self.db.dialect, total=total,
+                                   conditions=self._unsearched) if walkable(order) else None
             if rows is None:
+                if conds is counted and words_only(q, self.db.dialect, self.db.host) and self._broad(conn, q):
+                    conds = conditions(q, self.db.dialect, self.db.host, by_names=True)
                 keyset = after(order, _cursor_keys(cursor, key)) if cursor else []
-                rows = conn.execute(_page(order, cols, joined, [*conds, *keyset], q.limit, offset)).all()
+                rows = conn.execute(page_statement(order, cols, joined, [*conds, *keyset], q.limit, offset)).all()
             tags = self._tags_for(conn, [r.id for r in rows]) if want_tags else {}
         items = [build(r, fields, tags.get(r.id), q.raw_json) for r in rows]
         self._here(items)
@@ -200,14 +201,14 @@ class SqlCatalogStore(CatalogStore):
         """The WHERE of a list without words, as its page is read (a root tested while the sort's index is walked)."""
         return conditions(q, self.db.dialect, self.db.host, walk=True) if q.root else self._where(q)
 
-    def _word_hits(self, conn, query: str, p: bool) -> int:  # every word whole (or, with p, starting a word)
-        return self._counts.get_or_load(("w", query, p), lambda: count_word_hits(conn, self.db.dialect, query, p))
-
     def _reads_fewer(self, conn, total: int, wanted: int) -> bool:
         """Whether a page of a root or folder reads fewer rows from the place's own index (its `total` rows,
         then sorted) than from a walk of the sort's index, which stops after `wanted` matches: about
         wanted * rows / total rows read when the place's files are spread through the order."""
         return total * total <= wanted * self._rows(conn)
+
+    def _broad(self, conn, q: LoraQuery) -> bool:  # a tenth of the library or more: read from the name index
+        return broad_search(q, self.db.dialect, self.db.host) and self._bound(conn, q.query) * 10 >= self._rows(conn)
 
     def _bound(self, conn, query: str) -> int:
         return self._counts.get_or_load(("bound", query), lambda: match_bound(conn, query))
@@ -349,40 +350,6 @@ def _encodable(text: str) -> bool:
         return True
     except UnicodeEncodeError:
         return False
-
-
-def _page(order, cols: list, joined, where: list, limit: int, offset: int):
-    """One page's statement. An order an index walks (a column, then the id) selects the rows at once; a ranked
-    or computed one (favourites first, search ranks, uses, rating) picks the page's ids and keys first, narrow,
-    then reads those rows: sorting every match with its wide row cost 3x at 10k LoRAs."""
-    keys = [expr.label(f"_k{i}") for i, (expr, _) in enumerate(order.keys)]
-    if all(isinstance(expr, Column) for expr, _ in order.keys):
-        return select(*cols, *keys).select_from(joined).where(*where).order_by(*order_by(order)) \
-            .limit(limit).offset(offset)
-    if order.favorite is not None and len(order.keys) == 3 and isinstance(order.keys[1][0], Column):
-        ids = _favorites_first(order, joined, where, limit, offset)
-    else:
-        ids = (select(L.c.id.label("page_id"), *keys).select_from(joined).where(*where).order_by(*order_by(order))
-               .limit(limit).offset(offset).subquery("page"))
-    picked = [ids.c[f"_k{i}"] for i in range(len(keys))]
-    return (select(*cols, *picked).select_from(joined.join(ids, ids.c.page_id == L.c.id))
-            .order_by(*[c.desc() if d else c.asc() for c, (_, d) in zip(picked, order.keys, strict=True)]))
-
-
-def _favorites_first(order, joined, where: list, limit: int, offset: int):
-    """Favourites first over an indexed sort: the index walked twice (favourites, then the others), each walk
-    stopping after offset + limit rows, instead of every listed row sorted by its rank."""
-    rest = Order(order.name, order.keys[1:])
-    walks = []
-    for rank, cond in ((0, order.favorite), (1, ~order.favorite)):
-        keys = [expr.label(f"_k{i}") for i, (expr, _) in enumerate(rest.keys, 1)]
-        walk = (select(L.c.id.label("page_id"), literal(rank).label("_k0"), *keys).select_from(joined)
-                .where(*where, cond).order_by(*order_by(rest)).limit(offset + limit).subquery())
-        walks.append(select(walk))
-    both = union_all(*walks).subquery("walks")
-    ranked = [both.c[f"_k{i}"] for i in range(len(order.keys))]
-    return (select(both).order_by(*[c.desc() if d else c.asc() for c, (_, d) in zip(ranked, order.keys, strict=True)])
-            .limit(limit).offset(offset).subquery("page"))
 
 
 def _cursor_keys(cursor: tuple, key: str) -> list:

@@ -19,7 +19,7 @@ from sqlalchemy import Column, literal, select
 
 from .base import L
 from .catalog_sort import Order, after, order_by
-from .search import match_clause, word_hits
+from .search import count_word_hits, match_clause, word_hits
 
 SPARSE = 4  # a walk is tried when the rank's hits are at least this many times the rows it must find
 
@@ -31,16 +31,15 @@ def walkable(order: Order) -> bool:
 
 
 def first_rank_rows(conn, q, order: Order, cols: list, joined, cursor_keys: list | None, offset: int, *,
-                    dialect: str, hits: Callable[[bool], int], total: int, conditions: Callable[[object], list]):
+                    dialect: str, total: int, conditions: Callable[[object], list]):
     """The page's rows when the first rank with hits holds all of them, else None (the caller runs the ranked
-    statement). `hits(prefix)`: how many rows have every word whole (or starting a word), kept counts; `total`: the
-    list's count; `conditions(q)`: an unsearched list's WHERE."""
-    whole, starts = hits(False), 0
-    rank = 0 if whole else 1 if (starts := hits(True)) else 2
+    statement). `total`: the list's count; `conditions(q)`: an unsearched list's WHERE."""
+    need = ((0 if cursor_keys else offset) + q.limit) * SPARSE
+    whole, starts = count_word_hits(conn, dialect, q.query, False, need), 0
+    rank = 0 if whole else 1 if (starts := count_word_hits(conn, dialect, q.query, True, need)) else 2
     if cursor_keys is not None and cursor_keys[0] != rank:
         return None  # the cursor is past that rank
-    wanted = (0 if cursor_keys else offset) + q.limit
-    if (whole, starts, total)[rank] < wanted * SPARSE:
+    if (whole, starts, total)[rank] < need:
         return None  # too few of that rank for a walk of the sort's index to stop early
     # `id + 0`: the hits are tested while the sort's index is walked, never looked up one by one in the table
     if rank == 2:

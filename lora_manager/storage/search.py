@@ -99,15 +99,17 @@ def word_hits(dialect: str, query: str, id_column, name: str, prefix: bool = Fal
     return None
 
 
-def count_word_hits(conn, dialect: str, query: str, prefix: bool = False) -> int:
-    """How many rows `word_hits` holds (trashed ones included), read from the word index alone."""
+def count_word_hits(conn, dialect: str, query: str, prefix: bool, at_most: int) -> int:
+    """How many rows `word_hits` holds (trashed ones included), counted up to `at_most` (the read stops there),
+    from the word index alone."""
     words = terms(query)
     if dialect == "sqlite":
-        sql, value = "SELECT count(*) FROM loras_fts WHERE loras_fts MATCH :w", _fts(words, prefix=prefix)
+        sql, value = "SELECT rowid FROM loras_fts WHERE loras_fts MATCH :w", _fts(words, prefix=prefix)
     else:
-        sql = "SELECT count(*) FROM loras WHERE to_tsvector('simple', search_text) @@ to_tsquery('simple', :w)"
+        sql = "SELECT id FROM loras WHERE to_tsvector('simple', search_text) @@ to_tsquery('simple', :w)"
         value = _tsq(words, prefix=prefix)
-    return int(conn.execute(text(sql), {"w": value}).scalar() or 0)
+    sql = f"SELECT count(*) FROM ({sql} LIMIT :n) AS hits"  # noqa: S608 - the words are bound parameters
+    return int(conn.execute(text(sql), {"w": value, "n": at_most}).scalar() or 0)
 
 
 def count_sqlite_matches(conn, query: str) -> int:
