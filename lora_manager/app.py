@@ -164,8 +164,8 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     app = App(
         settings=settings, db=db, events=events, scanner=scanner, hasher=hasher,
         # A scan that read sidecars of hashed files anew picks Civitai model versions again with the hashes.
-        scans=ScanService(scanner, hasher, events, after_scan=lambda report: civitai[0].resolve_sidecar_versions()
-                          if report.changed or report.moved or report.returned else None,
+        # Of the LoRAs the scan rewrote; None (every LoRA) the first time in a process (sync/scans.py).
+        scans=ScanService(scanner, hasher, events, after_scan=lambda ids: civitai[0].resolve_sidecar_versions(ids),  # noqa: PLW0108
                           training=TrainingTagsPass(stores.training, workers=settings.scan_workers,
                                                    on_filled=events.library_changed)),
         files=files, catalog=catalog,

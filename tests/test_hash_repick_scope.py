@@ -135,3 +135,33 @@ def test_a_false_move_hands_on_the_new_entry(make_app, library, monkeypatch):
     a, b = app.catalog.get("a"), app.catalog.get("b")
     assert a["state"] == "missing" and b["id"] != a["id"]
     assert calls == [[b["id"]]]  # the file's own entry, not the one it was taken for
+
+
+def test_a_rescan_picks_again_the_versions_of_the_loras_it_rewrote_only(make_app, library, monkeypatch):
+    """A scan that read sidecars of hashed LoRAs anew picks their versions again with the hashes: the first scan
+    of a process looks at every LoRA (if it rewrote any), later ones at the LoRAs they rewrote; an unchanged
+    rescan asks nothing."""
+    _pixel(library, "pixel_a", 3)
+    _pixel(library, "pixel_b", 4)
+    write_lora(library / "plain.safetensors", seed=1)
+    app = make_app(library, embed_model="off")
+    app.scan(wait_hashes=True)
+    ids = {n: app.catalog.get(n)["id"] for n in ("pixel_a", "pixel_b", "plain")}
+    asked = _spy_guesses(app, monkeypatch)
+    app.scan(hash_after=False)
+    assert asked == []  # nothing rewritten
+    for name in ("pixel_a", "pixel_b"):  # their sidecars rewritten: read anew, by name again
+        sidecar = library / f"{name}.json"
+        sidecar.write_text(sidecar.read_text() + " ")
+    os.utime(library / "plain.safetensors", ns=(1, 10**18))  # its file read anew too, but hashed again
+    report = app.scan(hash_after=False)
+    assert report.changed == 3
+    assert asked == [None]  # the first scan of this process that rewrote rows: every LoRA
+    assert {_sidecar(app.catalog.get(n))["version_match"] for n in ("pixel_a", "pixel_b")} == {"sha256"}
+    asked.clear()
+    sidecar = library / "pixel_b.json"
+    sidecar.write_text(sidecar.read_text() + " ")
+    assert app.scan(hash_after=False).changed == 1
+    assert asked == [[ids["pixel_b"]]]  # that LoRA alone
+    assert _sidecar(app.catalog.get("pixel_b"))["version_match"] == "sha256"
+    assert _sidecar(app.catalog.get("pixel_a"))["version_match"] == "sha256"

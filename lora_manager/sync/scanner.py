@@ -74,15 +74,19 @@ class Scanner:
         # scan (hosts/root_guard.py); one host has nothing to wait for.
         self.guard = guard or no_guard
 
-    def scan(self, progress: Progress | None = None) -> ScanReport:
+    def scan(self, progress: Progress | None = None, rewritten: list[int] | None = None) -> ScanReport:
+        """Bring the index in line with the disk. `rewritten`, when given, receives the ids of the existing
+        rows this scan wrote anew (changed, moved or returned files): what needs a second look afterwards."""
         early = _EarlyPool(self.workers if self.workers > 1 and not any(self.catalog_store.counts().values()) else 0)
         try:
             with self.guard(self.roots) as skipped:
-                return self._scan([r for r in self.roots if r not in skipped], sorted(skipped), progress, early)
+                return self._scan([r for r in self.roots if r not in skipped], sorted(skipped), progress, early,
+                                  [] if rewritten is None else rewritten)
         finally:
             early.close()
 
-    def _scan(self, roots: list[str], skipped: list[str], progress: Progress | None, early: _EarlyPool) -> ScanReport:
+    def _scan(self, roots: list[str], skipped: list[str], progress: Progress | None, early: _EarlyPool,
+              rewritten: list[int]) -> ScanReport:
         started = time.perf_counter()
         report = ScanReport(skipped_roots=skipped)
         walked = walk(roots, self.skip, self.link_targets, on_folder=early.found)
@@ -154,7 +158,8 @@ class Scanner:
                           for lid, result in updates}
                 with self.write_lock:
                     fresh = [(lid, result.as_row()) for lid, result in updates if _unchanged_on_disk(result)]
-                    written = set(self.scan_store.update_files(fresh, moved_from=moved_from, expect=expect))
+                    rewritten.extend(written := set(self.scan_store.update_files(fresh, moved_from=moved_from,
+                                                                                  expect=expect)))
                 for lid, what in whats.items():
                     if lid not in written:  # changed meanwhile: left for the next scan, not counted
                         setattr(report, what, getattr(report, what) - 1)

@@ -22,13 +22,17 @@ log = logging.getLogger(__name__)
 
 class ScanService:
     def __init__(self, scanner: Scanner, hasher: Hasher, events: EventBus, *,
-                 after_scan: Callable[[ScanReport], Any] | None = None, training: TrainingTagsPass | None = None):
+                 after_scan: Callable[[list[int] | None], Any] | None = None, training: TrainingTagsPass | None = None):
         self.scanner = scanner
         self.hasher = hasher
         self.training = training  # reads the training tags a large scan left out, after it (sync/training.py)
         self._training_looked = False
         self.events = events
-        self.after_scan = after_scan  # in the scan's thread, before hashing starts (Civitai sidecar versions)
+        # In the scan's thread, before hashing starts (Civitai sidecar versions), after a scan that wrote existing
+        # rows anew: given their ids, or None (every row) the first time in this process, so that the look also
+        # covers what an earlier process may have left before its own.
+        self.after_scan = after_scan
+        self._after_scan_looked = False
         self._publish: Callable[[dict[str, Any]], None] = events.publish
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -43,7 +47,8 @@ class ScanService:
         """Scan here, then read training tags and hash in the background. With `wait_hashes`, wait for the
         hashes (calling `wait_hook()` while waiting) and count duplicates again, since duplicates are
         known only from full hashes; with `wait_training`, wait for the training tags."""
-        report = self.scanner.scan(progress)
+        rewritten: list[int] = []
+        report = self.scanner.scan(progress, rewritten)
         if self.training is not None and (report.new or report.changed or report.moved or report.returned
                                           or not self._training_looked):
             # Only a scan that wrote rows leaves tags to read, and the first one of this process (rows an
@@ -52,9 +57,10 @@ class ScanService:
             self.training.wake()
         if report.new or report.changed or report.moved or report.missing or report.returned:
             self.events.library_changed()
-        if self.after_scan is not None:
+        if self.after_scan is not None and rewritten:
             try:
-                self.after_scan(report)
+                self.after_scan(rewritten if self._after_scan_looked else None)
+                self._after_scan_looked = True
             except Exception:  # the scan is done and stands; the next one tries again
                 log.exception("after-scan step failed")
         if hash_after:
