@@ -8,6 +8,7 @@ import os
 from sqlalchemy import Text, and_, func, or_, select, text, type_coerce, union
 
 from .base import MT, L, T, U
+from .models import UNLISTED_STATES
 from .civitai_dl_store import with_update
 from .scan_store import PRESENT, dup_hashes
 from .search import MIN_INFIX, match_clause, terms
@@ -19,7 +20,7 @@ TR = L.alias("tr")
 # page at 100k LoRAs: 270 ms -> 25 ms).
 # Files that are not LoRAs ("other": embeddings, VAEs, ...) are left out the same way: listed
 # only when asked for by state.
-NOT_TRASHED = L.c.id.not_in(select(TR.c.id).where(TR.c.state.in_(("trashed", "other"))))
+NOT_TRASHED = L.c.id.not_in(select(TR.c.id).where(TR.c.state.in_(UNLISTED_STATES)))
 EMPTY_LISTS = ("[]", "")
 
 

@@ -14,7 +14,7 @@ from ..errors import InvalidInput, NotFound
 from ..catalog.userdata import check_text
 from .base import MT, L, T, U
 from .db import Db
-from .models import STATES
+from .models import STATES, UNLISTED_STATES
 from .catalog_filters import NOT_TRASHED, broad_search, conditions, match_bound, norm_tag, tagged, under_path
 from .catalog_filters import words_only
 from .catalog_sort import SORTS, after, order_for, page_statement
@@ -319,7 +319,7 @@ class SqlCatalogStore(CatalogStore):
         q = (
             select(pairs.c.tag, func.count(distinct(pairs.c.lora_id)).label("n"), func.sum(pairs.c.u),
                    func.sum(pairs.c.m))
-            .where(pairs.c.lora_id.not_in(select(L.c.id).where(L.c.state.in_(("trashed", "other")))))
+            .where(pairs.c.lora_id.not_in(select(L.c.id).where(L.c.state.in_(UNLISTED_STATES))))
             .group_by(pairs.c.tag)
             .order_by(func.count(distinct(pairs.c.lora_id)).desc(), pairs.c.tag)
         )

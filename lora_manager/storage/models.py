@@ -14,6 +14,8 @@ from .jsontext import JSONText
 # Sort keys compare byte by byte on both databases (PostgreSQL's locale collations skip spaces and signs).
 SORT_TEXT = Text().with_variant(Text(collation="C"), "postgresql")
 STATES = ("ok", "broken", "unsupported", "other", "missing", "trashed")
+# Left out of the library's list unless asked for by state: trashed files, and files that are not LoRAs.
+UNLISTED_STATES = ("trashed", "other")
 # A row whose file was never hashed, or changed since: one text for the partial index's predicate
 # (migration 0008), and the same test as an expression (HASH_PENDING, below the table).
 HASH_PENDING_SQL = "hashed_size IS NULL OR hashed_size != size OR hashed_mtime_ns != mtime_ns"

@@ -12,6 +12,7 @@ import re
 from sqlalchemy import ColumnElement, and_, case, literal_column, text
 
 from ..library.searchtext import search_text  # noqa: F401 - re-exported for the stores
+from .models import UNLISTED_STATES
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 12
@@ -125,8 +126,9 @@ def count_sqlite_matches(conn, query: str) -> int:
     table by triggers)."""
     parts = _sqlite_word_ids(terms(query))
     both = " INTERSECT ".join(f"SELECT * FROM ({ids.text})" for ids in parts)  # noqa: S608 - bound parameters
+    unlisted = ", ".join(f"'{state}'" for state in UNLISTED_STATES)  # our own constants
     sql = text(f"SELECT count(*) FROM ({both}) AS m "  # noqa: S608
-               "WHERE m.rowid NOT IN (SELECT id FROM loras WHERE state IN ('trashed', 'other'))")
+               f"WHERE m.rowid NOT IN (SELECT id FROM loras WHERE state IN ({unlisted}))")
     params = {k: v for ids in parts for k, v in ids.compile().params.items()}
     return int(conn.execute(sql, params).scalar() or 0)
 
