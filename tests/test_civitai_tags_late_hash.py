@@ -75,3 +75,47 @@ def test_a_move_the_hash_undoes_gives_the_files_own_entry_its_records_tags(make_
     assert app.scan(wait_hashes=True).moved == 1  # same size and header: taken as a move until hashed
     assert app.catalog.get("a")["state"] == "missing"
     assert _names(app, "character") == ["b"]  # the new entry, not the one it was taken for
+
+
+def test_a_record_stored_while_a_copys_hash_is_written_gives_both_its_tags(make_app, library, monkeypatch):
+    """A Civitai record stored for a hash while the hasher writes that hash to a copy of the file: whichever
+    commits second sees the other's write, so both LoRAs get the record's tags (on PostgreSQL two writers
+    run at once; on SQLite they take turns)."""
+    import shutil
+    import threading
+
+    from lora_manager.storage import scan_store
+
+    alice = write_lora(library / "alice.safetensors", seed=1)
+    app = make_app(library, embed_model="off")
+    app.scan(wait_hashes=True)
+    shutil.copy2(alice, library / "alice_copy.safetensors")
+    app.scan(hash_after=False)
+    inside, go_on = threading.Event(), threading.Event()
+    real = scan_store.civitai_changed
+
+    def paused(*args):  # the copy's hash written, its records looked at, not committed yet
+        out = real(*args)
+        inside.set()
+        assert go_on.wait(30)
+        return out
+
+    monkeypatch.setattr(scan_store, "civitai_changed", paused)
+    app.hasher.wake()
+    assert inside.wait(30)
+    errors: list[BaseException] = []
+    record = threading.Thread(target=lambda: _catch(errors, _found, app, file_sha256(alice), ["Character"]))
+    record.start()
+    record.join(1.0)  # a record write that does not wait for the hash write would be done by now
+    go_on.set()
+    assert app.hasher.wait(60)
+    record.join(30)
+    assert not record.is_alive() and errors == []
+    assert _names(app, "character") == ["alice", "alice_copy"] and _model_count(app, "character") == 2
+
+
+def _catch(errors: list, fn, *args) -> None:
+    try:
+        fn(*args)
+    except BaseException as exc:  # noqa: BLE001 - shown by the test's assertion
+        errors.append(exc)

@@ -17,6 +17,8 @@ from sqlalchemy import Engine, Text, and_, exists, func, not_, or_, select, type
 from .base import chunks
 from .civitai_models import CivitaiLookup, CivitaiModel, CivitaiVersion
 from .db import Db
+from .failures import retry_conflicts
+from .hash_writes import tags_turn
 from .models import Lora
 
 L = Lora.__table__
@@ -78,11 +80,13 @@ class CivitaiStore(abc.ABC):
     def model(self, model_id: int) -> Stored | None: ...
 
     @abc.abstractmethod
+    @retry_conflicts  # one transaction, safe to run again; on SQLite it takes its turn with our other writers
     def save_found(self, sha256: str, matched_by: str, version: Stored, model: Stored | None) -> None:
         """Store a version (and its model, when given) and the hash's lookup, in one transaction; the LoRAs with
         this hash get the model's tags as their own (`lora_model_tags`)."""
 
     @abc.abstractmethod
+    @retry_conflicts
     def save_not_found(self, sha256: str) -> None:
         """Remember, with today's date, that Civitai does not know this hash (its LoRAs lose the tags of a record
         stored before)."""
@@ -219,10 +223,12 @@ class SqlCivitaiStore(CivitaiStore):
                 index_elements=[key], set_={c.name: ins.excluded[c.name] for c in table.c if c.name != key})
         conn.execute(stmt, row)
 
+    @retry_conflicts  # one transaction, safe to run again; on SQLite it takes its turn with our other writers
     def save_found(self, sha256: str, matched_by: str, version: Stored, model: Stored | None) -> None:
         vid = int(version.data["id"])
         mid = version.data.get("modelId")
         with self.engine.begin() as conn:
+            tags_turn(conn, self.dialect)  # the holders read after any hash write in flight (hash_writes.py)
             ids = self._holders(conn, sha256)
             self._upsert(conn, V, {"version_id": vid, "model_id": int(mid) if isinstance(mid, int) else None,
                                    "data": version.data, "etag": version.etag, "fetched_at": version.fetched_at},
@@ -235,8 +241,10 @@ class SqlCivitaiStore(CivitaiStore):
             if ids:
                 self.db.refresh_search(conn, ids)
 
+    @retry_conflicts
     def save_not_found(self, sha256: str) -> None:
         with self.engine.begin() as conn:
+            tags_turn(conn, self.dialect)
             ids = self._holders(conn, sha256)
             self._upsert(conn, LK, {"sha256": sha256, "status": "not_found", "version_id": None, "matched_by": None,
                                     "checked_at": utcnow()}, "sha256")

@@ -10,6 +10,11 @@ A LoRA's model tags include those of the Civitai model stored for its hash (stor
 be stored before the hash is (a download or a fetch, then the hasher): the rows whose new hash has a "found"
 lookup, or whose old one had, are recomputed in the same transaction: the rows' old records read before the write
 and the new hashes' after it, by primary key (most hashed rows have no record and cost nothing more).
+
+On PostgreSQL a hash write and a Civitai record write may run at once (two threads, or two hosts): each would
+read before the other's commit (the record its hash's holders, the hashes their records) and a LoRA given that
+hash beside it would miss the record's tags until a refresh. Both take `tags_turn` first, so the second reads
+what the first committed (SQLite has one writer at a time already).
 """
 
 from __future__ import annotations
@@ -28,6 +33,16 @@ _SET = ("hashed_size = {0}, hashed_mtime_ns = {1}, hash_error = NULL, sha256 = {
         "legacy_hash = {4}, header_hash_ok = {5}")
 # UPDATE ... FROM: SQLite 3.33; json_each built in by default: 3.38.
 ONE_STATEMENT = sqlite3.sqlite_version_info >= (3, 38, 0)
+
+
+# The key of the transaction-level advisory lock of `tags_turn` (any constant of our own: "LoRA" in ASCII).
+TAGS_LOCK = 0x4C6F5241
+
+
+def tags_turn(conn, dialect: str) -> None:
+    """Wait for the other writers of hashes and Civitai records to commit (PostgreSQL; held to this commit)."""
+    if dialect == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (TAGS_LOCK,))
 
 
 def write_hashes(conn, dialect: str, rows: list[tuple]) -> None:

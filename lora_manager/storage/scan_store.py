@@ -13,7 +13,7 @@ from ..library.names import prompt_name
 from .base import L, T, U, chunks, utcnow
 from .db import Db
 from .failures import retry_conflicts
-from .hash_writes import civitai_changed, found_lookups, write_hashes
+from .hash_writes import civitai_changed, found_lookups, tags_turn, write_hashes
 from .models import HASH_PENDING, CollectionItem
 from .search import search_text
 
@@ -256,6 +256,7 @@ class SqlScanStore(ScanStore):
         with self.db.engine.begin() as conn:
             current = {}
             if ids:
+                tags_turn(conn, self.db.dialect)  # a Civitai record stored meanwhile is seen (hash_writes.py)
                 q = select(*cols).where(self._needs_hash(), L.c.id.between(min(ids), max(ids)))
                 current = {row.id: row for row in conn.execute(q).all() if row.id in ids}
             errors: list[dict[str, Any]] = []
