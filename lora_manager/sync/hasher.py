@@ -27,6 +27,10 @@ SAVE_EVERY_S = 0.5
 BATCH = 1000  # rows asked for at a time
 NEVER = 1 << 62
 COLLECT_S = 0.05
+# Small files go to the hashing threads in handfuls: one queue hand-over per file cost about a tenth of the
+# hashing of 10k small files (docs/performance-hashing.md). A file of SPLIT_AT bytes or more goes alone.
+HANDFUL_FILES = 32
+HANDFUL_BYTES = 8 << 20
 
 
 class Hasher(Rounds):
@@ -101,14 +105,18 @@ class Hasher(Rounds):
         return HashResult(lid, st.st_size, st.st_mtime_ns, h.sha256, h.tensor_sha256, h.legacy), True
 
     def _work(self, todo: queue.Queue, done: queue.SimpleQueue) -> None:
-        """A hashing thread: rows in, results out, until it gets None."""
-        while (item := todo.get()) is not None:
-            try:
-                done.put(self._hash_one(*item, alone=todo.empty()))
-            except Exception as exc:  # a bug on one file must not stall the pass waiting for its result
-                log.exception("hashing %s failed", item[1])
-                error = f"cannot hash: {type(exc).__name__}: {exc}"[:500]
-                done.put((HashResult(item[0], item[2], -1, error=error), True))
+        """A hashing thread: handfuls of rows in (`_handfuls`), one result out per row, until it gets None.
+        A stop is heard between files: the rest of a handful is left."""
+        while (items := todo.get()) is not None:
+            for item in items:
+                if self._stop.is_set():
+                    break
+                try:
+                    done.put(self._hash_one(*item, alone=len(items) == 1 and todo.empty()))
+                except Exception as exc:  # a bug on one file must not stall the pass waiting for its result
+                    log.exception("hashing %s failed", item[1])
+                    error = f"cannot hash: {type(exc).__name__}: {exc}"[:500]
+                    done.put((HashResult(item[0], item[2], -1, error=error), True))
 
     def _run(self) -> None:
         self.started_at = time.monotonic()
@@ -175,8 +183,8 @@ class Hasher(Rounds):
                 exhausted = len(batch) < BATCH
                 if batch:
                     after = batch[-1][0]
-                for item in batch:
-                    todo.put(item)
+                for handful in _handfuls(batch):
+                    todo.put(handful)
                 outstanding += len(batch)
             if not outstanding:
                 break
@@ -233,6 +241,31 @@ class Hasher(Rounds):
                 self.on_event({"type": kind, **self.status()})
             except Exception:  # a listener's bug is not the hasher's
                 log.exception("hash event listener failed")
+
+
+def _handfuls(rows: list[tuple[int, str, int]]) -> list[list[tuple[int, str, int]]]:
+    """Pending rows (id, path, size) in id order, as the threads take them: small files together, up to
+    HANDFUL_FILES files or HANDFUL_BYTES bytes; a file of SPLIT_AT bytes or more alone (it may take a second
+    core for its tensor digest when no other file waits)."""
+    out: list[list[tuple[int, str, int]]] = []
+    hand: list[tuple[int, str, int]] = []
+    weight = 0
+    for row in rows:
+        size = row[2] or 0
+        if size >= SPLIT_AT:
+            if hand:
+                out.append(hand)
+                hand, weight = [], 0
+            out.append([row])
+            continue
+        if hand and (len(hand) >= HANDFUL_FILES or weight + size > HANDFUL_BYTES):
+            out.append(hand)
+            hand, weight = [], 0
+        hand.append(row)
+        weight += size
+    if hand:
+        out.append(hand)
+    return out
 
 
 def _drain(q: queue.Queue) -> None:

@@ -1,0 +1,50 @@
+"""Small files reach the hashing threads in handfuls (one queue hand-over per handful, not per file); a big
+file goes alone, and a stop is still heard between two files of a handful."""
+
+from __future__ import annotations
+
+from lora_manager.library.hashing import SPLIT_AT
+from lora_manager.sync import hasher as hasher_mod
+from lora_manager.sync.hasher import HANDFUL_BYTES, HANDFUL_FILES, _handfuls
+
+from .loras import file_sha256, write_lora
+
+
+def _rows(sizes: list[int]) -> list[tuple[int, str, int]]:
+    return [(i + 1, f"/lib/{i + 1}.safetensors", size) for i, size in enumerate(sizes)]
+
+
+def test_small_files_go_in_handfuls_by_count_and_bytes_and_a_big_file_alone():
+    rows = _rows([100 << 10] * 70)
+    hands = _handfuls(rows)
+    assert [len(h) for h in hands] == [HANDFUL_FILES, HANDFUL_FILES, 70 - 2 * HANDFUL_FILES]
+    per = HANDFUL_BYTES >> 20  # files of 1 MiB that fill HANDFUL_BYTES
+    assert [len(h) for h in _handfuls(_rows([1 << 20] * 20))] == [per, per, 20 - 2 * per]
+    mixed = _rows([100 << 10, 100 << 10, SPLIT_AT, 100 << 10, SPLIT_AT * 4, 0, None])
+    hands = _handfuls(mixed)
+    assert [[r[0] for r in h] for h in hands] == [[1, 2], [3], [4], [5], [6, 7]]  # big ones alone, in their place
+    assert [r for h in hands for r in h] == mixed  # every row once, in id order
+    assert _handfuls([]) == []
+
+
+def test_a_stop_is_heard_between_the_files_of_a_handful(app, library, monkeypatch):
+    paths = [write_lora(library / f"s{i}.safetensors", seed=i) for i in range(10)]  # one handful
+    app.scan(hash_after=False)
+    calls: list[str] = []
+    real = hasher_mod.hash_file
+
+    def then_stop(path, progress=None, **kw):
+        calls.append(path)
+        app.hasher._stop.set()  # what stop() does first (stop() itself waits for this thread)
+        return real(path, progress, **kw)
+
+    monkeypatch.setattr(hasher_mod, "hash_file", then_stop)
+    app.hasher.wake()
+    assert app.hasher.wait(30)
+    assert len(calls) == 1  # the rest of the handful was left
+    assert app.hasher.pending_totals()[0] >= 9
+    monkeypatch.setattr(hasher_mod, "hash_file", real)
+    app.hasher.wake()
+    assert app.hasher.wait(30)
+    assert app.hasher.pending_totals() == (0, 0)
+    assert sorted(e["sha256"] for e in app.catalog.list(limit=20).items) == sorted(file_sha256(p) for p in paths)
