@@ -8,8 +8,8 @@ import os
 from sqlalchemy import Text, and_, func, or_, select, text, type_coerce, union
 
 from .base import MT, L, T, U
-from .models import UNLISTED_STATES
 from .civitai_dl_store import with_update
+from .models import UNLISTED_STATES
 from .scan_store import PRESENT, dup_hashes
 from .search import MIN_INFIX, match_clause, terms
 

@@ -80,13 +80,11 @@ class CivitaiStore(abc.ABC):
     def model(self, model_id: int) -> Stored | None: ...
 
     @abc.abstractmethod
-    @retry_conflicts  # one transaction, safe to run again; on SQLite it takes its turn with our other writers
     def save_found(self, sha256: str, matched_by: str, version: Stored, model: Stored | None) -> None:
         """Store a version (and its model, when given) and the hash's lookup, in one transaction; the LoRAs with
         this hash get the model's tags as their own (`lora_model_tags`)."""
 
     @abc.abstractmethod
-    @retry_conflicts
     def save_not_found(self, sha256: str) -> None:
         """Remember, with today's date, that Civitai does not know this hash (its LoRAs lose the tags of a record
         stored before)."""
