@@ -165,3 +165,32 @@ def test_a_rescan_picks_again_the_versions_of_the_loras_it_rewrote_only(make_app
     assert asked == [[ids["pixel_b"]]]  # that LoRA alone
     assert _sidecar(app.catalog.get("pixel_b"))["version_match"] == "sha256"
     assert _sidecar(app.catalog.get("pixel_a"))["version_match"] == "sha256"
+
+
+def test_a_rescan_whose_pick_failed_hands_every_lora_to_the_next(make_app, library, monkeypatch):
+    """The LoRAs of a scan whose pick failed are not lost: the next scan that rewrites rows looks at every LoRA."""
+    _pixel(library, "pixel_a", 3)
+    _pixel(library, "pixel_b", 4)
+    app = make_app(library, embed_model="off")
+    app.scan(wait_hashes=True)
+    for name in ("pixel_a", "pixel_b"):  # the first rewrite of this process: every LoRA, then scoped
+        sidecar = library / f"{name}.json"
+        sidecar.write_text(sidecar.read_text() + " ")
+    app.scan(hash_after=False)
+    asked = _spy_guesses(app, monkeypatch)
+    real_pick = app.civitai.resolve_sidecar_versions
+
+    def busy(ids=None):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(app.civitai, "resolve_sidecar_versions", busy)
+    sidecar = library / "pixel_a.json"
+    sidecar.write_text(sidecar.read_text() + " ")
+    assert app.scan(hash_after=False).changed == 1  # its pick failed: pixel_a keeps the scan's guess
+    assert _sidecar(app.catalog.get("pixel_a"))["version_match"] == "first"
+    monkeypatch.setattr(app.civitai, "resolve_sidecar_versions", real_pick)
+    sidecar = library / "pixel_b.json"
+    sidecar.write_text(sidecar.read_text() + "  ")
+    assert app.scan(hash_after=False).changed == 1
+    assert asked == [None]  # every LoRA, pixel_a among them
+    assert {_sidecar(app.catalog.get(n))["version_match"] for n in ("pixel_a", "pixel_b")} == {"sha256"}

@@ -63,6 +63,7 @@ class ScanService:
                 self._after_scan_looked = True
             except Exception:  # the scan is done and stands; the next one tries again
                 log.exception("after-scan step failed")
+                self._after_scan_looked = False  # these ids are not kept: the next look covers every row
         if hash_after:
             self.hasher.wake()
             if wait_hashes:
