@@ -72,19 +72,14 @@ def bare_header_loop(paths: list[str]) -> int:
     return ok
 
 
-def sidecar_paths(paths: list[str]) -> list[str]:
-    """The sidecar files our scan reads beside each LoRA (the same names `read_sidecars` picks)."""
+def sidecar_paths(lib: str) -> list[str]:
+    """The sidecar files our scan reads beside each safetensors LoRA: the walk's companions that
+    `read_sidecars` picks (untimed; the scan's own walk is part of its time)."""
     from lora_manager.library.sidecars import sidecar_suffix
+    from lora_manager.library.walker import walk
 
-    out = []
-    folders: dict[str, list[str]] = {}
-    for p in paths:
-        folders.setdefault(os.path.dirname(p), []).append(os.path.splitext(os.path.basename(p))[0])
-    for folder, bases in folders.items():
-        names = os.listdir(folder)
-        for base in bases:
-            out += [os.path.join(folder, n) for n in names if n != base + ".safetensors" and sidecar_suffix(base, n)]
-    return out
+    return [os.path.join(e.folder, n) for e in walk([lib]).files if e.name.endswith(".safetensors")
+            for n in e.companions if sidecar_suffix(e.base, n)]
 
 
 def bare_same_files_loop(paths: list[str], sidecars: list[str]) -> int:
@@ -130,7 +125,7 @@ def bench_index(lib: str, work: str, cold: bool, rounds: int = 2) -> dict:
     """Baseline and ours alternate, `rounds` times each, cold each time; the best of
     each is compared (this machine's disk is shared and noisy)."""
     paths = list_safetensors(lib)
-    sidecars = sidecar_paths(paths)
+    sidecars = sidecar_paths(lib)
     base, base_gc, ours, base_cpu, ours_cpu, training, training_cpu = [], [], [], [], [], [], []
     same, same_cpu = [], []
     for i in range(rounds):
