@@ -1,5 +1,5 @@
-"""A large scan leaves training tags for a background pass, which fills them in soon after and never
-writes tags over a row a later scan rewrote (sync/training.py, storage/training_store.py)."""
+"""A large scan leaves training tags and the stored metadata for a background pass, which fills them in
+soon after and never writes over a row a later scan rewrote (sync/training.py, storage/training_store.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, text
 
 from lora_manager.library.header import read_header
-from lora_manager.library.metadata import training_tags
+from lora_manager.library.metadata import trimmed_metadata, training_tags
 from lora_manager.library.records import NOT_READ
 from lora_manager.storage.base import L
 from lora_manager.storage.scan_store import SqlScanStore
@@ -38,14 +38,18 @@ def big_library(library):
     return count + 1
 
 
-def _stored(db) -> dict[str, str]:
-    """path -> the stored text of training_tags, as it is in the table."""
+def _stored(db, column: str = "training_tags") -> dict[str, str]:
+    """path -> the stored text of training_tags (or `column`), as it is in the table."""
     with db.engine.connect() as conn:
-        return {r[0]: r[1] for r in conn.execute(text("SELECT path, training_tags FROM loras"))}
+        return {r[0]: r[1] for r in conn.execute(text(f"SELECT path, {column} FROM loras"))}  # noqa: S608
 
 
 def _expected(path: str) -> list[list]:
     return [list(t) for t in training_tags(read_header(path).metadata)]
+
+
+def _expected_meta(path: str) -> dict:
+    return trimmed_metadata(read_header(path).metadata)
 
 
 def test_a_pooled_scan_leaves_the_tags_and_the_pass_fills_every_one(make_app, library, big_library, monkeypatch):
@@ -54,8 +58,10 @@ def test_a_pooled_scan_leaves_the_tags_and_the_pass_fills_every_one(make_app, li
     assert report.new == big_library
     stored = _stored(app.db)
     assert set(stored.values()) == {"null"}  # left for the pass, not computed in the workers
-    entry = app.catalog.list(limit=1, fields=["training_tags"]).items[0]
+    assert set(_stored(app.db, "meta").values()) == {"null"}  # the metadata too: most of a row's bytes
+    entry = app.catalog.list(limit=1, fields=["id", "training_tags"]).items[0]
     assert entry["training_tags"] == []  # "none yet" reads as an empty list, never as null
+    assert app.catalog.get(entry["id"])["metadata"] == {}  # and the metadata as an empty object
     raw = app.catalog.list(limit=5, fields=["training_tags"], raw_json=True).items
     assert all(orjson.loads(orjson.dumps(e["training_tags"])) == [] for e in raw)
 
@@ -66,15 +72,21 @@ def test_a_pooled_scan_leaves_the_tags_and_the_pass_fills_every_one(make_app, li
     def not_here(*_):
         raise AssertionError("a large pass reads in the header workers, not in this process")
 
-    monkeypatch.setattr(training_module, "read_training_tags_safely", not_here)
+    monkeypatch.setattr(training_module, "read_left_out_safely", not_here)
     app.scans.training.wake()
     assert app.scans.training.wait(60)
     stored = _stored(app.db)
     for path, value in stored.items():
         assert json.loads(value) == _expected(path), path
+    metas = _stored(app.db, "meta")
+    for path, value in metas.items():
+        assert json.loads(value) == _expected_meta(path), path
+    one = app.catalog.get(entry["id"])
+    assert one["metadata"] and one["metadata"] == _expected_meta(one["path"])  # the entry's detail shows it
     assert len(filled) == big_library == app.scans.training.filled
     some = os.path.join(str(library), "f0", "lora_0003.safetensors")
     assert json.loads(stored[some])[0] == ["1girl", 9]  # 5 + 3 and 1, merged over folders
+    assert json.loads(metas[some])["ss_tag_frequency"].endswith("characters, summarised>")
     assert app.scans.training.status() == {"running": False, "filled": big_library, "skipped": 0}
 
 
@@ -137,10 +149,12 @@ def test_the_store_writes_only_rows_that_still_wait_for_the_file_read(db):
     wait, stale = waiting
     moved_on = TrainingTodo(stale.id, stale.path, stale.size, stale.mtime_ns, "another header")
     done = TrainingTodo(ids[2], "/r/done.safetensors", 10, 5, "d")
-    assert store.save([(wait, [["x", 2]]), (moved_on, [["y", 1]]), (done, [["z", 9]])]) == [wait.id]
+    assert store.save([(wait, ([["x", 2]], {"k": "v"})), (moved_on, ([["y", 1]], {"k": "w"})),
+                       (done, ([["z", 9]], {"k": "z"}))]) == [wait.id]
     with db.engine.connect() as conn:
-        got = dict(conn.execute(select(L.c.id, L.c.training_tags)).all())
-    assert got[wait.id] == [["x", 2]] and got[stale.id] is None and got[ids[2]] == [["a", 1]]
+        got = {r[0]: tuple(r[1:]) for r in conn.execute(select(L.c.id, L.c.training_tags, L.c.meta))}
+    assert got[wait.id] == ([["x", 2]], {"k": "v"})  # both written, where the row still waits for that header
+    assert got[stale.id] == (None, {}) and got[ids[2]] == ([["a", 1]], {})
 
 
 def test_a_reader_bug_on_one_file_does_not_stop_the_pass(make_app, library, big_library, monkeypatch):
@@ -148,7 +162,7 @@ def test_a_reader_bug_on_one_file_does_not_stop_the_pass(make_app, library, big_
     app.scanner.scan()
     from lora_manager.library import training_tags as reader
 
-    real = reader.read_training_tags
+    real = reader.read_left_out
     bad = str(library / "f0" / "lora_0002.safetensors")
 
     def odd(path, size, digest):
@@ -156,12 +170,13 @@ def test_a_reader_bug_on_one_file_does_not_stop_the_pass(make_app, library, big_
             raise ValueError("a bug")
         return real(path, size, digest)
 
-    monkeypatch.setattr(reader, "read_training_tags", odd)
+    monkeypatch.setattr(reader, "read_left_out", odd)
     run = TrainingTagsPass(app.scans.training.store, workers=1)  # in this process, where the bug is put
     run.wake()
     assert run.wait(60)
     stored = _stored(app.db)
     assert stored[bad] == "[]" and "null" not in stored.values()  # recorded as none, not asked for at every scan
+    assert _stored(app.db, "meta")[bad] == "{}" and "null" not in _stored(app.db, "meta").values()
 
 
 def test_dead_workers_leave_the_pass_to_this_process(make_app, library, big_library, monkeypatch):

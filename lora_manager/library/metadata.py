@@ -170,8 +170,8 @@ def _sidecar_values(sidecars: list[SidecarFacts], attr: str) -> list[Any]:
 
 def normalise(header: Header | None, sidecars: list[SidecarFacts], previews: list[Preview],
               file_name: str, *, training: bool = True) -> LoraFacts:
-    """`training` False: the training tags are left for later (None; sync/training.py reads them after a
-    large scan, off the index's path)."""
+    """`training` False: the training tags and the stored metadata are left for later (None and {};
+    sync/training.py reads them after a large scan, off the index's path)."""
     meta = header.metadata if header else {}
     tensors = header.tensors if header else {}
     good = [s for s in sidecars if s.error is None]
@@ -203,7 +203,8 @@ def normalise(header: Header | None, sidecars: list[SidecarFacts], previews: lis
     for s in good:
         tags += s.tags
     facts.source_tags = dedupe(t.lower() for t in tags)
-    facts.metadata = trimmed_metadata(meta)
+    if training:
+        facts.metadata = trimmed_metadata(meta)
     for attr in ("preferred_weight", "weight_min", "weight_max", "negative_text"):
         values = _sidecar_values(good, attr)
         if values:

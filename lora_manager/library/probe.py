@@ -22,8 +22,9 @@ PICKLE_EXTS = (".pt", ".ckpt")
 
 def probe(entry: FileEntry, sha256: str | None = None, training: bool = True) -> ProbeResult:
     """`sha256`: the file's hash when known (after hashing): it picks our version out of a Civitai model sidecar.
-    `training` False: training tags are not read here (NOT_READ, JSON null); the background pass of
-    `sync/training.py` reads them after the scan (a large scan's header workers do this)."""
+    `training` False: neither the training tags nor the stored metadata are made here (NOT_READ, JSON null
+    both); the background pass of `sync/training.py` reads them after the scan (a large scan's header
+    workers do this: the metadata is most of a row's bytes, and only an entry's detail shows it)."""
     folder = entry.folder
     base = entry.base
     sidecars = read_sidecars(folder, base, entry.companions, sha256=sha256) if entry.companions else []
@@ -78,7 +79,7 @@ def probe(entry: FileEntry, sha256: str | None = None, training: bool = True) ->
         triggers=facts.triggers,
         training_tags=NOT_READ if facts.training_tags is None else [list(t) for t in facts.training_tags],
         source_tags=facts.source_tags,
-        meta=facts.metadata,
+        meta=NOT_READ if facts.training_tags is None else facts.metadata,  # left with the training tags
         sidecars=[_sidecar_row(s) for s in sidecars],
         previews=[{"name": p.name, "kind": p.kind, "convention": p.convention} for p in previews],
         preview_count=len(previews),

@@ -8,7 +8,7 @@ subprocess running this module imports only the library readers.
 Protocol: 4-byte little-endian length, then a pickle. Parent sends a list
 of FileEntry; the worker answers with the list of packed ProbeResults. Or it sends
 (TRAINING, [(id, path, size, header digest), ...]) and the worker answers with
-[(id, training tags or None), ...] (sync/training.py's pass). EOF ends it.
+[(id, (training tags, stored metadata) or None), ...] (sync/training.py's pass). EOF ends it.
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ def _serve() -> None:
     import gc
 
     from .probe import probe_many
-    from .training_tags import read_training_tags_safely
+    from .training_tags import read_left_out_safely
 
     # This worker process is ours alone: parsing headers allocates many short-lived containers and
     # holds no cycles, so the collector's passes cost more than the parse (docs/performance.md).
@@ -192,7 +192,7 @@ def _serve() -> None:
         if entries is None:
             return
         if isinstance(entries, tuple) and entries[0] == TRAINING:
-            _write(stdout, [(lid, read_training_tags_safely(*item)) for lid, *item in entries[1]])
+            _write(stdout, [(lid, read_left_out_safely(*item)) for lid, *item in entries[1]])
             continue
         _write(stdout, [result.pack() for result in probe_many(entries, training=training)])
 

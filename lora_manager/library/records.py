@@ -183,7 +183,11 @@ class ProbeResult:
         return ProbeResult, tuple(getattr(self, name) for name in _RESULT_FIELDS)
 
 
-# The stored training tags of a row whose tags are not read yet (JSON null; sync/training.py reads them).
+# The stored training tags (and metadata) of a row whose tags are not read yet (JSON null; sync/training.py
+# reads them).
 NOT_READ = b"null"
+# What that pass reads of one file: (training tags [[tag, count], ...], stored metadata {key: value}), as
+# `probe` would have stored them.
+LeftOut = tuple[list[list], dict[str, Any]]
 PROBE_JSON_FIELDS = ("triggers", "training_tags", "source_tags", "meta", "sidecars", "previews", "suggested")
 _RESULT_FIELDS = tuple(f.name for f in fields(ProbeResult))

@@ -1,7 +1,8 @@
-"""Training tags read after a scan: the rows whose tags are not read yet, and their tags once read.
+"""Training tags and metadata read after a scan: the rows whose tags are not read yet, and both once read.
 
-A large scan's header workers leave `training_tags` as JSON null (`library/probe.py`); the background
-pass of `sync/training.py` reads them from the files and writes them here. A row is written only if
+A large scan's header workers leave `training_tags` and `meta` as JSON null (`library/probe.py`; the
+tags' null marks the row as waiting); the background pass of `sync/training.py` reads them from the
+files and writes them here. A row is written only if
 it still waits and still describes the header that was read (same size and header bytes), so a
 rescan that rewrote it meanwhile always wins. With several hosts, each reads the files where it sees them.
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import orjson
 from sqlalchemy import Text, and_, func, select, type_coerce
 
-from ..library.records import NOT_READ as NOT_READ_JSON
+from ..library.records import NOT_READ as NOT_READ_JSON, LeftOut
 from .base import L
 from .host_models import FileLocation
 from .db import Db
@@ -47,9 +48,9 @@ class TrainingTagStore(ABC):
         """How many rows on disk wait for their training tags."""
 
     @abstractmethod
-    def save(self, done: list[tuple[TrainingTodo, list[list]]]) -> list[int]:
-        """Store each row's tags where the row still waits and has the todo's size and header digest
-        (the header read); return the ids written."""
+    def save(self, done: list[tuple[TrainingTodo, LeftOut]]) -> list[int]:
+        """Store each row's training tags and metadata where the row still waits and has the todo's size
+        and header digest (the header read); return the ids written."""
 
 
 class SqlTrainingTagStore(TrainingTagStore):
@@ -77,22 +78,22 @@ class SqlTrainingTagStore(TrainingTagStore):
             return int(conn.execute(select(func.count()).where(self._waits())).scalar() or 0)
 
     @retry_conflicts
-    def save(self, done: list[tuple[TrainingTodo, list[list]]]) -> list[int]:
+    def save(self, done: list[tuple[TrainingTodo, LeftOut]]) -> list[int]:
         if not done:
             return []
         ph = "?" if self.db.dialect == "sqlite" else "%s"
-        # Straight to the driver, as the hashes are written: the tags are already JSON text.
+        # Straight to the driver, as the hashes are written.
         # The tags come from the header alone: the same size and header bytes are the same tags (the
         # mtime is not asked: it differs between hosts that each have a copy).
-        sql = (f"UPDATE loras SET training_tags = {ph} WHERE id = {ph} AND training_tags = '{NOT_READ}' "
+        sql = (f"UPDATE loras SET training_tags = {ph}, meta = {ph} WHERE id = {ph} AND training_tags = '{NOT_READ}' "
                f"AND size = {ph} AND header_digest IS NOT DISTINCT FROM {ph}")
         if self.db.dialect == "sqlite":
             sql = sql.replace("IS NOT DISTINCT FROM", "IS")
         done = sorted(done, key=lambda d: d[0].id)
         written: list[int] = []
         with self.db.engine.begin() as conn:  # SQLite: in our writer's turn (retry_conflicts)
-            for t, tags in done:
-                p = (orjson.dumps(tags).decode(), t.id, t.size, t.header_digest)
+            for t, (tags, meta) in done:
+                p = (orjson.dumps(tags).decode(), orjson.dumps(meta).decode(), t.id, t.size, t.header_digest)
                 if conn.exec_driver_sql(sql, p).rowcount:
                     written.append(t.id)
         return written

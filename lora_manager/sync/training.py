@@ -1,13 +1,14 @@
-"""Training tags after the index: a background pass that reads what a large scan left out.
+"""Training tags and metadata after the index: a background pass that reads what a large scan left out.
 
-A scan that reads headers in worker processes leaves each row's training tags as JSON null (ranking
-`ss_tag_frequency`'s thousands of tags was a third of the probe's time; nothing lists or searches by
-them), so the library is listed and searchable sooner. After a scan that wrote rows (and the first
+A scan that reads headers in worker processes leaves each row's training tags and stored metadata as
+JSON null (ranking `ss_tag_frequency`'s thousands of tags was a third of the probe's time; the metadata
+is most of a row's bytes; nothing lists or searches by either, only an entry's detail shows them), so
+the library is listed and searchable sooner. After a scan that wrote rows (and the first
 scan of a process: rows an earlier one left waiting) this pass reads them: a daemon thread gathers
 the waiting rows by id, has each file's header read again (8 + N bytes, usually still in the page
 cache) by header worker processes when many wait (the host's process then only writes), and stores
-the tags where the row still has the header read. Readers take null as "none yet" (the entry shows
-an empty list); the listeners of `library.changed` (the recommender) hear of the rows filled in, as
+both where the row still has the header read. Readers take null as "none yet" (the entry shows
+an empty list and empty metadata); the listeners of `library.changed` (the recommender) hear of the rows filled in, as
 after an edit. It exits when nothing is left.
 """
 
@@ -19,7 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..library.probe_pool import TRAINING, ProbePool, WorkerDied
-from ..library.training_tags import read_training_tags_safely
+from ..library.records import LeftOut
+from ..library.training_tags import read_left_out_safely
 from ..storage.training_store import TrainingTagStore, TrainingTodo
 from .background import Rounds
 
@@ -69,7 +71,7 @@ class TrainingTagsPass(Rounds):
             if self._stop.is_set():
                 return
             part = todo[i:i + BATCH]
-            self._store(part, [read_training_tags_safely(t.path, t.size, t.header_digest) for t in part])
+            self._store(part, [read_left_out_safely(t.path, t.size, t.header_digest) for t in part])
             time.sleep(0)  # let the host's threads in between batches
 
     def _pooled(self, todo: list[TrainingTodo]) -> list[TrainingTodo]:
@@ -81,16 +83,16 @@ class TrainingTagsPass(Rounds):
         try:
             for results in ProbePool(self.workers).map(requests):
                 answered.update(lid for lid, _ in results)
-                self._store([by_id[lid] for lid, _ in results], [tags for _, tags in results])
+                self._store([by_id[lid] for lid, _ in results], [got for _, got in results])
                 if self._stop.is_set():
                     return []
         except (WorkerDied, OSError) as exc:
             log.warning("header workers failed (%s); reading training tags in this process", exc)
         return [t for t in todo if t.id not in answered]
 
-    def _store(self, part: list[TrainingTodo], tags: list[list[list] | None]) -> None:
+    def _store(self, part: list[TrainingTodo], read: list[LeftOut | None]) -> None:
         """Save what was read (None: the file could not be read or is not the indexed one any more)."""
-        done = [(t, got) for t, got in zip(part, tags, strict=True) if got is not None]
+        done = [(t, got) for t, got in zip(part, read, strict=True) if got is not None]
         self.skipped += len(part) - len(done)
         written = self.store.save(done) if done else []
         self.filled += len(written)
