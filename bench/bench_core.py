@@ -152,7 +152,7 @@ def bench_index(lib: str, work: str, cold: bool, rounds: int = 2) -> dict:
             seconds, cpu, report = timed_cpu(app.scanner.scan)
             ours.append(seconds)
             ours_cpu.append(cpu)
-            # What the scan left for later (training tags): read by a background pass right after it
+            # What the scan left for later (training tags, metadata): read by a background pass right after it
             # (docs/performance.md); timed apart, the cold index ends when the library is listed.
             after, after_cpu, _ = timed_cpu(_training_pass, app)
             training.append(after)

@@ -130,6 +130,10 @@ def index(lib: str, db: str, data: str) -> dict:
     t = time.perf_counter()
     report = app.scanner.scan()
     seconds = time.perf_counter() - t
+    # Rows as a user's are when hashing runs: with what a large scan leaves for its background pass
+    # (training tags and metadata: most of a row's bytes, which every hash written rewrites).
+    app.scans.training.wake()
+    app.scans.training.wait()
     app.close()
     with sqlite3.connect(db) as conn:  # everything into the main file: rounds start from copies of it
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
