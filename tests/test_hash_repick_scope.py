@@ -1,6 +1,7 @@
 """After a hashing run, Civitai model sidecar versions are picked again for the LoRAs that run hashed, not
-the whole library; the first run of a process looks at every LoRA (an earlier process may have ended before
-its pick), and a run stopped before its pick hands its LoRAs on to the next (SQLite and PostgreSQL)."""
+the whole library; the first pick of a process looks at every LoRA (an earlier process may have ended before
+its pick), whether the hashing or a scan asks for it, and a run stopped before its pick hands its LoRAs on to
+the next (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -138,15 +139,17 @@ def test_a_false_move_hands_on_the_new_entry(make_app, library, monkeypatch):
 
 
 def test_a_rescan_picks_again_the_versions_of_the_loras_it_rewrote_only(make_app, library, monkeypatch):
-    """A scan that read sidecars of hashed LoRAs anew picks their versions again with the hashes: the first scan
-    of a process looks at every LoRA (if it rewrote any), later ones at the LoRAs they rewrote; an unchanged
-    rescan asks nothing."""
+    """A scan that read sidecars of hashed LoRAs anew picks their versions again with the hashes: the first pick
+    of a process looks at every LoRA (here the first scan of a new process over a hashed library), later ones
+    at the LoRAs their scan rewrote; an unchanged rescan asks nothing."""
     _pixel(library, "pixel_a", 3)
     _pixel(library, "pixel_b", 4)
     write_lora(library / "plain.safetensors", seed=1)
-    app = make_app(library, embed_model="off")
-    app.scan(wait_hashes=True)
-    ids = {n: app.catalog.get(n)["id"] for n in ("pixel_a", "pixel_b", "plain")}
+    first = make_app(library, embed_model="off")
+    first.scan(wait_hashes=True)
+    ids = {n: first.catalog.get(n)["id"] for n in ("pixel_a", "pixel_b", "plain")}
+    first.close()
+    app = make_app(library, embed_model="off")  # a new process over the same library
     asked = _spy_guesses(app, monkeypatch)
     app.scan(hash_after=False)
     assert asked == []  # nothing rewritten
@@ -156,7 +159,7 @@ def test_a_rescan_picks_again_the_versions_of_the_loras_it_rewrote_only(make_app
     os.utime(library / "plain.safetensors", ns=(1, 10**18))  # its file read anew too, but hashed again
     report = app.scan(hash_after=False)
     assert report.changed == 3
-    assert asked == [None]  # the first scan of this process that rewrote rows: every LoRA
+    assert asked == [None]  # the first pick of this process: every LoRA
     assert {_sidecar(app.catalog.get(n))["version_match"] for n in ("pixel_a", "pixel_b")} == {"sha256"}
     asked.clear()
     sidecar = library / "pixel_b.json"
@@ -165,6 +168,25 @@ def test_a_rescan_picks_again_the_versions_of_the_loras_it_rewrote_only(make_app
     assert asked == [[ids["pixel_b"]]]  # that LoRA alone
     assert _sidecar(app.catalog.get("pixel_b"))["version_match"] == "sha256"
     assert _sidecar(app.catalog.get("pixel_a"))["version_match"] == "sha256"
+
+
+def test_one_look_at_every_lora_a_process_serves_both_the_hashing_and_the_scans(make_app, library, monkeypatch):
+    """The hashing run's pick was the first of this process and looked at every LoRA: the first rescan that
+    rewrites rows afterwards picks for those rows alone (it used to look at every LoRA again)."""
+    _pixel(library, "pixel_a", 3)
+    _pixel(library, "pixel_b", 4)
+    write_lora(library / "plain.safetensors", seed=1)
+    app = make_app(library, embed_model="off")
+    asked = _spy_guesses(app, monkeypatch)
+    app.scan(wait_hashes=True)
+    assert asked == [None]  # the hashing run's pick: every LoRA
+    asked.clear()
+    for name in ("pixel_a", "pixel_b"):
+        sidecar = library / f"{name}.json"
+        sidecar.write_text(sidecar.read_text() + " ")
+    assert app.scan(hash_after=False).changed == 2
+    assert [sorted(x) for x in asked] == [sorted(app.catalog.get(n)["id"] for n in ("pixel_a", "pixel_b"))]
+    assert {_sidecar(app.catalog.get(n))["version_match"] for n in ("pixel_a", "pixel_b")} == {"sha256"}
 
 
 def test_a_rescan_whose_pick_failed_hands_every_lora_to_the_next(make_app, library, monkeypatch):
@@ -178,17 +200,17 @@ def test_a_rescan_whose_pick_failed_hands_every_lora_to_the_next(make_app, libra
         sidecar.write_text(sidecar.read_text() + " ")
     app.scan(hash_after=False)
     asked = _spy_guesses(app, monkeypatch)
-    real_pick = app.civitai.resolve_sidecar_versions
+    spy = app.civitai.store.version_guesses
 
     def busy(ids=None):
         raise RuntimeError("database is locked")
 
-    monkeypatch.setattr(app.civitai, "resolve_sidecar_versions", busy)
+    monkeypatch.setattr(app.civitai.store, "version_guesses", busy)  # the pick fails inside
     sidecar = library / "pixel_a.json"
     sidecar.write_text(sidecar.read_text() + " ")
     assert app.scan(hash_after=False).changed == 1  # its pick failed: pixel_a keeps the scan's guess
     assert _sidecar(app.catalog.get("pixel_a"))["version_match"] == "first"
-    monkeypatch.setattr(app.civitai, "resolve_sidecar_versions", real_pick)
+    monkeypatch.setattr(app.civitai.store, "version_guesses", spy)
     sidecar = library / "pixel_b.json"
     sidecar.write_text(sidecar.read_text() + "  ")
     assert app.scan(hash_after=False).changed == 1

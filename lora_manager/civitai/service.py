@@ -42,6 +42,8 @@ class CivitaiService:
         self._reread = reread  # read LoRAs' files again into the index (with their hashes as hints)
         self._settle = settle  # mark checked the version guesses a hash cannot change (storage/version_guesses.py)
         self._write_lock = write_lock
+        # The sidecar version pick has looked at every LoRA once in this process (resolve_sidecar_versions).
+        self._picked_all = False
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -199,7 +201,22 @@ class CivitaiService:
     def resolve_sidecar_versions(self, ids: list[int] | None = None) -> list[int]:
         """Pick again, with each file's hash, the version of a Civitai model sidecar that was picked by name
         or as the first (after hashing; after a scan that read sidecars anew). Returns the ids read again,
-        read in parts so that a file operation waiting for the write lock gets its turn between them."""
+        read in parts so that a file operation waiting for the write lock gets its turn between them.
+
+        `ids`: the LoRAs to look at (None: every one). The first pick of this process, and the first after one
+        that failed, looks at every LoRA whatever it is given: an earlier process (or the failed pick) may have
+        left guesses that no later hash or scan names again."""
+        whole = ids is None or not self._picked_all
+        try:
+            out = self._pick_versions(None if whole else ids)
+        except Exception:
+            self._picked_all = False  # what this pick was given is not kept: the next one looks at every LoRA
+            raise
+        if whole:
+            self._picked_all = True
+        return out
+
+    def _pick_versions(self, ids: list[int] | None) -> list[int]:
         guesses = self.store.version_guesses(ids)
         if guesses and self._settle is not None:  # no version states this hash: the guess stands, no file read
             with self._write_lock or contextlib.nullcontext():

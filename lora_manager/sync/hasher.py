@@ -38,7 +38,7 @@ class Hasher(Rounds):
 
     def __init__(self, scan_store: ScanStore, catalog_store: CatalogStore, *, workers: int = 2,
                  on_event: Callable[[dict[str, Any]], None] | None = None,
-                 after_hashing: Callable[[list[int] | None], Any] | None = None):
+                 after_hashing: Callable[[list[int]], Any] | None = None):
         super().__init__()
         self.scan_store = scan_store
         self.catalog_store = catalog_store  # where files are, for those read again (reprobe)
@@ -47,11 +47,10 @@ class Hasher(Rounds):
         # Called once a run has stored every hash, when it stored any: work that wants the hashes (a Civitai model
         # sidecar's version picked again) runs after the hashing, never slowing it (docs/performance-hashing.md).
         # It is given the ids of the LoRAs whose hashes were stored since its last call (a run stopped or failed
-        # before its end hands its ids on to the next), or None, all of them, the first time in this process (a
-        # process that ended before its run did left no note of the hashes it stored).
+        # before its end hands its ids on to the next); the pick itself looks at every LoRA the first time in
+        # this process (CivitaiService.resolve_sidecar_versions).
         self.after_hashing = after_hashing
-        self._hashed: set[int] | None = None  # stored since after_hashing last ran; None: every LoRA
-        self._stored_any = False
+        self._hashed: set[int] = set()  # stored since after_hashing last ran
         self.stored_at: float | None = None  # monotonic time of the last hash stored
         self.done_files = 0
         self.done_bytes = 0
@@ -135,7 +134,6 @@ class Hasher(Rounds):
                 self.queued_files, self.queued_bytes = self.done_files + n, self.done_bytes + size
             self._pass(todo, done, reprobed)
 
-        self._stored_any = False
         try:
             self._rounds(one_round)
         except Exception:  # a broken database must not kill the host; the next wake retries
@@ -153,19 +151,18 @@ class Hasher(Rounds):
             self._after_run(self.after_hashing)
         self._emit("hash.finished")
 
-    def _after_run(self, after_hashing: Callable[[list[int] | None], Any]) -> None:
+    def _after_run(self, after_hashing: Callable[[list[int]], Any]) -> None:
         """Hand the ids stored so far to `after_hashing`; a run a wake started meanwhile collects its own."""
         with self._lock:
-            ids = self._hashed
-            if not (ids if ids is not None else self._stored_any):
-                return
-            self._hashed = set()
+            ids, self._hashed = self._hashed, set()
+        if not ids:
+            return
         try:
-            after_hashing(None if ids is None else sorted(ids))
+            after_hashing(sorted(ids))
         except Exception:  # a listener's bug is not the hasher's; its ids are handed on to the next run
             log.exception("after-hashing work failed")
             with self._lock:
-                self._hashed = None if ids is None or self._hashed is None else self._hashed | ids
+                self._hashed |= ids
 
     def _pass(self, todo: queue.Queue, done: queue.SimpleQueue, reprobed: set[int]) -> None:
         """Hash every pending row once, in id order (a keyset walk: no row is asked for twice).
@@ -228,11 +225,9 @@ class Hasher(Rounds):
             if redo:
                 self.scan_store.save_hashes(redo, None, stored)
         if stored:
-            self._stored_any = True
             self.stored_at = time.monotonic()
             with self._lock:
-                if self._hashed is not None:
-                    self._hashed.update(stored)
+                self._hashed.update(stored)
         self._emit("hash.progress")
 
     def _emit(self, kind: str) -> None:

@@ -22,17 +22,15 @@ log = logging.getLogger(__name__)
 
 class ScanService:
     def __init__(self, scanner: Scanner, hasher: Hasher, events: EventBus, *,
-                 after_scan: Callable[[list[int] | None], Any] | None = None, training: TrainingTagsPass | None = None):
+                 after_scan: Callable[[list[int]], Any] | None = None, training: TrainingTagsPass | None = None):
         self.scanner = scanner
         self.hasher = hasher
         self.training = training  # reads the training tags a large scan left out, after it (sync/training.py)
         self._training_looked = False
         self.events = events
         # In the scan's thread, before hashing starts (Civitai sidecar versions), after a scan that wrote existing
-        # rows anew: given their ids, or None (every row) the first time in this process, so that the look also
-        # covers what an earlier process may have left before its own.
+        # rows anew: given their ids (the pick itself looks at every row the first time in this process).
         self.after_scan = after_scan
-        self._after_scan_looked = False
         self._publish: Callable[[dict[str, Any]], None] = events.publish
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -59,11 +57,9 @@ class ScanService:
             self.events.library_changed()
         if self.after_scan is not None and rewritten:
             try:
-                self.after_scan(rewritten if self._after_scan_looked else None)
-                self._after_scan_looked = True
-            except Exception:  # the scan is done and stands; the next one tries again
+                self.after_scan(rewritten)
+            except Exception:  # the scan is done and stands; the next pick looks at every row
                 log.exception("after-scan step failed")
-                self._after_scan_looked = False  # these ids are not kept: the next look covers every row
         if hash_after:
             self.hasher.wake()
             if wait_hashes:
