@@ -4,6 +4,7 @@ sync/training.py): what a large scan's header workers leave out (`probe.probe`'s
 from __future__ import annotations
 
 import logging
+
 from ..errors import BrokenFile
 from .header import read_header
 from .metadata import trimmed_metadata, training_tags

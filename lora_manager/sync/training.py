@@ -8,8 +8,8 @@ scan of a process: rows an earlier one left waiting) this pass reads them: a dae
 the waiting rows by id, has each file's header read again (8 + N bytes, usually still in the page
 cache) by header worker processes when many wait (the host's process then only writes), and stores
 both where the row still has the header read. Readers take null as "none yet" (the entry shows
-an empty list and empty metadata); the listeners of `library.changed` (the recommender) hear of the rows filled in, as
-after an edit. It exits when nothing is left.
+an empty list and empty metadata); the listeners of `library.changed` (the recommender) hear of the
+rows filled in, as after an edit. It exits when nothing is left.
 """
 
 from __future__ import annotations
