@@ -163,3 +163,32 @@ def test_the_last_rows_go_in_as_they_come(make_app, library, big_library):
     app.scanner.scan_store.insert_files = recording
     assert app.scan(hash_after=False).new == big_library
     assert sum(sizes) == big_library and max(sizes) <= CHUNK
+
+
+def test_a_worker_that_dies_holding_two_chunks_loses_no_file(make_app, library, big_library, monkeypatch):
+    """Each worker is given the next chunk before it answers the last (AHEAD): one that answers once and
+    dies with the next in its pipe leaves that chunk to the others or to this process; nothing is read twice."""
+    import os
+
+    from lora_manager.library import probe_pool
+    from lora_manager.sync.scanner import CHUNK
+
+    assert probe_pool.AHEAD == 2 and big_library > 2 * CHUNK
+    once = ("import sys; from lora_manager.library import probe_pool as p; "
+            "from lora_manager.library.probe import probe_many; e = p._read(sys.stdin.buffer); "
+            "p._write(sys.stdout.buffer, [r.pack() for r in probe_many(e, training=False)]); "
+            "p._read(sys.stdin.buffer); sys.exit(3)")
+    parent = os.path.dirname(os.path.dirname(os.path.abspath(probe_pool.__file__)))
+    given: list[int] = []
+
+    def answering_once(self):
+        given.append(1)
+        return subprocess.Popen([sys.executable, "-c", once], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                env=os.environ | {"PYTHONPATH": os.path.dirname(parent)})
+
+    monkeypatch.setattr(ProbePool, "_spawn", answering_once)
+    app = make_app(library, scan_workers=2)
+    report = app.scan(hash_after=False)
+    assert given and report.new == big_library and report.total == big_library
+    page = app.catalog.list(limit=1000)
+    assert page.total == big_library and len({e["path"] for e in page.items}) == big_library

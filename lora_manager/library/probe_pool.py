@@ -20,12 +20,14 @@ import struct
 import subprocess
 import sys
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
 
 from .records import ProbeResult
 from .walker import FileEntry
 
 _LEN = struct.Struct("<I")
+AHEAD = 2  # chunks given to a worker at a time: it starts the next while this process takes in the last
 DEFER = "--defer-training-tags"  # the worker's argument: training tags left for later
 TRAINING = "training-tags"  # a request for training tags alone (see the protocol above)
 
@@ -106,31 +108,7 @@ class ProbePool:
             _finish(proc)
         procs = ready[:wanted] + [self._spawn() for _ in range(wanted - len(ready[:wanted]))]
 
-        def feed(proc: subprocess.Popen) -> None:
-            try:
-                while True:
-                    try:
-                        chunk = todo.get_nowait()
-                    except queue.Empty:
-                        return
-                    try:
-                        _write(proc.stdin, chunk)
-                        results = _read(proc.stdout)
-                    except (OSError, pickle.PickleError, EOFError):
-                        results = None
-                    if results is None:
-                        done.put(WorkerDied(f"header worker exited ({proc.poll()})"))
-                        todo.put(chunk)  # somebody else, or the fallback, reads it
-                        return
-                    done.put(results)
-            finally:
-                try:
-                    proc.stdin.close()
-                except OSError:
-                    pass
-                done.put(_FINISHED)  # exactly one per thread, last
-
-        threads = [threading.Thread(target=feed, args=(p,), daemon=True) for p in procs]
+        threads = [threading.Thread(target=_feed, args=(p, todo, done), daemon=True) for p in procs]
         for t in threads:
             t.start()
         received = 0
@@ -159,6 +137,55 @@ class ProbePool:
                     p.kill()
         if received < count:
             raise WorkerDied(str(failed or "header workers stopped"))
+
+
+def _feed(proc: subprocess.Popen, todo: queue.Queue, done: queue.Queue) -> None:
+    """Keep AHEAD chunks with the worker (one in work, the next waiting in its pipe, so that it never
+    waits for this process between chunks), written by a thread of their own while this one reads the
+    answers in order. A worker that dies leaves the chunks it was given to the others or the fallback."""
+    given: deque[list[FileEntry]] = deque()  # sent, not answered yet, in order
+    room = threading.Semaphore(AHEAD)
+    stop = threading.Event()
+
+    def send() -> None:
+        try:
+            while room.acquire() and not stop.is_set():
+                try:
+                    chunk = todo.get_nowait()
+                except queue.Empty:
+                    return
+                given.append(chunk)
+                _write(proc.stdin, chunk)
+        except (OSError, ValueError, pickle.PickleError):
+            pass  # a dead worker: the reader below sees its end
+        finally:
+            try:
+                proc.stdin.close()  # EOF: the worker answers what it has, then ends
+            except OSError:
+                pass
+
+    writer = threading.Thread(target=send, daemon=True)
+    writer.start()
+    try:
+        while True:
+            try:
+                results = _read(proc.stdout)
+            except (OSError, pickle.PickleError, EOFError):
+                results = None
+            if results is None:
+                break
+            given.popleft()
+            done.put(results)
+            room.release()
+    finally:
+        stop.set()
+        room.release()
+        writer.join()
+        if given:
+            done.put(WorkerDied(f"header worker exited ({proc.poll()})"))
+            for chunk in given:
+                todo.put(chunk)  # somebody else, or the fallback, reads it
+        done.put(_FINISHED)  # exactly one per thread, last
 
 
 def _finish(proc: subprocess.Popen) -> None:

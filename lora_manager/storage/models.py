@@ -392,3 +392,4 @@ from . import job_images_models  # noqa: E402,F401
 # Recipes (a prompt, settings and a LoRA stack, saved) live in their own module.
 from . import recipe_models  # noqa: E402,F401
 from . import host_models  # noqa: E402,F401
+from . import bulk_load  # noqa: E402,F401  (deferred_indexes: a cold load's dropped indexes, 0021)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from ..errors import DatabaseUnusable
+from .bulk_load import restore_left
 from .engine import make_engine, migrate, sqlite_file
 from .schema_version import is_current
 from .failures import damaged
@@ -82,6 +83,8 @@ def open_engine(url: str, before_migrate: Callable[[Engine], None] | None = None
             if before_migrate is not None:
                 before_migrate(engine)
             migrate(engine)
+        if path is not None:
+            restore_left(engine)  # indexes an interrupted first scan left out (storage/bulk_load.py)
     except BaseException:
         engine.dispose()
         raise

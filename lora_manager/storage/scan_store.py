@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import and_, bindparam, delete, func, select, update
 
 from ..library.names import prompt_name
 from .base import L, T, U, chunks, utcnow
+from .bulk_load import indexes_deferred
 from .db import Db
 from .failures import retry_conflicts
 from .hash_writes import civitai_changed, found_lookups, tags_turn, write_hashes
@@ -111,10 +113,18 @@ class ScanStore(ABC):
     def duplicate_count(self) -> int:
         """Files present at a path whose full hash another present file shares."""
 
+    def cold_load(self, lock) -> AbstractContextManager[bool]:
+        """Around the inserts of a first index into an empty library: where the store can, indexes are built
+        once at the end rather than row by row, under `lock` (storage/bulk_load.py). Yields whether it does."""
+        return nullcontext(False)
+
 
 class SqlScanStore(ScanStore):
     def __init__(self, db: Db):
         self.db = db
+
+    def cold_load(self, lock) -> AbstractContextManager[bool]:
+        return indexes_deferred(self.db.engine, lock)
 
     def file_index(self) -> dict[str, IndexRow]:
         """{path: IndexRow} for every known file: what a rescan compares stat results against."""
@@ -219,12 +229,8 @@ class SqlScanStore(ScanStore):
         )
 
     def pending_hashes(self, limit: int = 1000, after: int = 0) -> list[tuple[int, str, int]]:
-        """Up to `limit` rows waiting for a hash, by id, with ids above `after` (keyset).
-
-        A hashing pass walks the table once, `after` moving up to the last id
-        it was given: each call costs the same however far the pass has come
-        (docs/performance-hashing.md), and no row comes back within a pass.
-        """
+        """Up to `limit` rows waiting for a hash, by id, with ids above `after` (keyset): a pass walks the table
+        once, each call costing the same however far it has come (docs/performance-hashing.md)."""
         q = (select(L.c.id, L.c.path, L.c.size).where(self._needs_hash(), L.c.id > after)
              .order_by(L.c.id).limit(limit))
         with self.db.engine.connect() as conn:

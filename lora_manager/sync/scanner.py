@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from collections.abc import Callable, Iterator
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 POOL_THRESHOLD = 200  # below this, worker start-up costs more than it saves
 CHUNK = 100
 INSERT_BATCH = 2000
+# A first index of at least this many files into an empty library builds its indexes once, after the rows
+# (storage/bulk_load.py); below one batch there is nothing to gain.
+COLD_LOAD_MIN = INSERT_BATCH
 
 Progress = Callable[[str, int, int], None]
 
@@ -98,22 +102,7 @@ class Scanner:
             index = {p: row for p, row in index.items() if not p.startswith(away)}
         report.total = len(walked.files)
 
-        to_probe: list[FileEntry] = []
-        kind: dict[str, str] = {}  # path -> "new" | "changed" | "returned"
-        for entry in walked.files:
-            known = index.get(entry.path)
-            if known is None:
-                kind[entry.path] = "new"
-            elif known.state == "trashed":
-                continue  # a file put back by hand over a trashed entry is handled by restore
-            elif known.state == "missing":
-                kind[entry.path] = "returned"
-            elif (known.size, known.mtime_ns, known.companion_sig) == (entry.size, entry.mtime_ns, entry.companion_sig):
-                report.unchanged += 1
-                continue
-            else:
-                kind[entry.path] = "changed"
-            to_probe.append(entry)
+        to_probe, kind = _to_probe(walked.files, index, report)
 
         seen = {e.path for e in walked.files}
         offline = tuple(r.rstrip(os.sep) + os.sep for r in walked.unavailable_roots)
@@ -122,58 +111,60 @@ class Scanner:
         vanished = [(path, row) for path, row in index.items() if path not in seen and row.state in ON_DISK]
         candidates = _move_candidates(vanished, index, offline)
 
-        claimed: set[int] = set()
-        pending: list[ProbeResult] = []
-        received = 0
-        # Rows are written as the workers hand them over, so the database work
-        # overlaps with header reading; new rows go in batches of INSERT_BATCH,
-        # since every transaction adds a segment to the full-text index.
-        for results in self._probe(to_probe, progress, early.pool):
-            inserts: list[ProbeResult] = []
-            updates: list[tuple[int, ProbeResult]] = []
-            moved_from: dict[int, tuple[str, str | None]] = {}
-            for result in results:
-                what = kind[result.path]
-                if what == "new":
-                    match = _claim(candidates, result)
-                    if match is not None:
-                        lid, old_path, old_sha, old_mtime = match
-                        updates.append((lid, result))
-                        # A rename keeps mtime: same size, header and mtime is the
-                        # same file. A copy gets a new mtime: the hasher re-checks it
-                        # against the old full hash and undoes the move if it differs.
-                        moved_from[lid] = (old_path, old_sha if result.mtime_ns != old_mtime else None)
-                        report.moved += 1
-                        continue
-                    inserts.append(result)
-                    report.new += 1
-                else:
-                    updates.append((index[result.path].id, result))
-                    setattr(report, what, getattr(report, what) + 1)
-            if updates:
-                whats = {lid: ("moved" if lid in moved_from else kind[result.path]) for lid, result in updates}
-                # What each row was when the index was read: a row a file operation (or
-                # another process) moved or rewrote meanwhile is not overwritten.
-                expect = {lid: _as_read(index, moved_from[lid][0] if lid in moved_from else result.path)
-                          for lid, result in updates}
-                with self.write_lock:
-                    fresh = [(lid, result.as_row()) for lid, result in updates if _unchanged_on_disk(result)]
-                    rewritten.extend(written := set(self.scan_store.update_files(fresh, moved_from=moved_from,
-                                                                                  expect=expect)))
-                for lid, what in whats.items():
-                    if lid not in written:  # changed meanwhile: left for the next scan, not counted
-                        setattr(report, what, getattr(report, what) - 1)
-                        moved_from.pop(lid, None)
-            pending.extend(inserts)
-            received += len(results)
-            # Near the end, rows go in as they come: what is left after the last result is one chunk,
-            # not up to a whole batch written while the header workers already stand idle.
-            if len(pending) >= INSERT_BATCH or (pending and len(to_probe) - received <= self.workers * CHUNK):
+        cold = not index and len(to_probe) >= COLD_LOAD_MIN
+        with self.scan_store.cold_load(self.write_lock) if cold else nullcontext(False):
+            claimed: set[int] = set()
+            pending: list[ProbeResult] = []
+            received = 0
+            # Rows are written as the workers hand them over, so the database work
+            # overlaps with header reading; new rows go in batches of INSERT_BATCH,
+            # since every transaction adds a segment to the full-text index.
+            for results in self._probe(to_probe, progress, early.pool):
+                inserts: list[ProbeResult] = []
+                updates: list[tuple[int, ProbeResult]] = []
+                moved_from: dict[int, tuple[str, str | None]] = {}
+                for result in results:
+                    what = kind[result.path]
+                    if what == "new":
+                        match = _claim(candidates, result)
+                        if match is not None:
+                            lid, old_path, old_sha, old_mtime = match
+                            updates.append((lid, result))
+                            # A rename keeps mtime: same size, header and mtime is the
+                            # same file. A copy gets a new mtime: the hasher re-checks it
+                            # against the old full hash and undoes the move if it differs.
+                            moved_from[lid] = (old_path, old_sha if result.mtime_ns != old_mtime else None)
+                            report.moved += 1
+                            continue
+                        inserts.append(result)
+                        report.new += 1
+                    else:
+                        updates.append((index[result.path].id, result))
+                        setattr(report, what, getattr(report, what) + 1)
+                if updates:
+                    whats = {lid: ("moved" if lid in moved_from else kind[result.path]) for lid, result in updates}
+                    # What each row was when the index was read: a row a file operation (or
+                    # another process) moved or rewrote meanwhile is not overwritten.
+                    expect = {lid: _as_read(index, moved_from[lid][0] if lid in moved_from else result.path)
+                              for lid, result in updates}
+                    with self.write_lock:
+                        fresh = [(lid, result.as_row()) for lid, result in updates if _unchanged_on_disk(result)]
+                        rewritten.extend(written := set(self.scan_store.update_files(fresh, moved_from=moved_from,
+                                                                                      expect=expect)))
+                    for lid, what in whats.items():
+                        if lid not in written:  # changed meanwhile: left for the next scan, not counted
+                            setattr(report, what, getattr(report, what) - 1)
+                            moved_from.pop(lid, None)
+                pending.extend(inserts)
+                received += len(results)
+                # Near the end, rows go in as they come: what is left after the last result is one chunk,
+                # not up to a whole batch written while the header workers already stand idle.
+                if len(pending) >= INSERT_BATCH or (pending and len(to_probe) - received <= self.workers * CHUNK):
+                    self._insert(pending, report)
+                    pending = []
+                claimed.update(moved_from)
+            if pending:
                 self._insert(pending, report)
-                pending = []
-            claimed.update(moved_from)
-        if pending:
-            self._insert(pending, report)
         gone = [
             row.id for path, row in vanished if row.id not in claimed and not (offline and path.startswith(offline))
         ]
@@ -265,6 +256,27 @@ class _EarlyPool:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.close()
+
+
+def _to_probe(files: list[FileEntry], index, report: ScanReport) -> tuple[list[FileEntry], dict[str, str]]:
+    """The files to read, and what each is: {path: "new" | "changed" | "returned"}; the unchanged are counted."""
+    to_probe: list[FileEntry] = []
+    kind: dict[str, str] = {}
+    for entry in files:
+        known = index.get(entry.path)
+        if known is None:
+            kind[entry.path] = "new"
+        elif known.state == "trashed":
+            continue  # a file put back by hand over a trashed entry is handled by restore
+        elif known.state == "missing":
+            kind[entry.path] = "returned"
+        elif (known.size, known.mtime_ns, known.companion_sig) == (entry.size, entry.mtime_ns, entry.companion_sig):
+            report.unchanged += 1
+            continue
+        else:
+            kind[entry.path] = "changed"
+        to_probe.append(entry)
+    return to_probe, kind
 
 
 def _as_read(index, path: str) -> tuple[str, int, int]:
