@@ -222,3 +222,18 @@ def test_no_index_is_dropped_once_the_library_has_rows(make_app, library):
         assert dropped is False
         assert _indexes(app.db.engine) == before
     assert _records(app.db.engine) == []
+
+
+def test_an_index_that_cannot_be_built_at_open_does_not_stop_the_library(sqlite_app, library, tmp_path, caplog):
+    """Building what a killed loader left is best effort: the library opens without it (reads slower), the
+    record stays for the next open."""
+    app = sqlite_app(library)
+    with app.db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO deferred_indexes (name, create_sql, owner) VALUES "
+                          "('ix_gone', 'CREATE INDEX ix_gone ON no_such_table (x)', 'another-machine:1')"))
+    app.close()
+    with caplog.at_level(logging.WARNING, logger="lora_manager.storage.bulk_load"):
+        again = sqlite_app(library)
+    assert again.catalog.list(limit=1).total == 0
+    assert _records(again.db.engine) == [("ix_gone", "another-machine:1")]
+    assert "could not build" in caplog.records[-1].msg

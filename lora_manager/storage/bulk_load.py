@@ -114,7 +114,11 @@ def restore_left(engine: Engine) -> None:
             return False
         return False
 
-    count = restore(engine, gone)
+    try:
+        count = restore(engine, gone)
+    except Exception as exc:  # a full disk, say: the library still opens (reads slower), the next open retries
+        log.warning("could not build the indexes an interrupted first scan left out: %s", exc)
+        return
     if count:
         log.warning("built %d indexes again that an interrupted first scan had left out", count)
 
