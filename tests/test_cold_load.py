@@ -236,4 +236,27 @@ def test_an_index_that_cannot_be_built_at_open_does_not_stop_the_library(sqlite_
         again = sqlite_app(library)
     assert again.catalog.list(limit=1).total == 0
     assert _records(again.db.engine) == [("ix_gone", "another-machine:1")]
-    assert "could not build" in caplog.records[-1].msg
+    assert "could not build the index %s" in caplog.records[-1].msg and caplog.records[-1].args[0] == "ix_gone"
+
+
+def test_an_index_the_load_cannot_build_at_its_end_leaves_the_scan_and_the_others_whole(sqlite_app, many,
+                                                                                     small_batches, caplog):
+    """The load's own build, index by index: one that fails (its text damaged here, as a full disk would fail it)
+    is a warning and stays recorded; the scan's rows stand and every other index is built."""
+    app = sqlite_app(many)
+    before = _indexes(app.db.engine)
+    insert = app.scanner.scan_store.insert_files
+
+    def damaging(rows):
+        with app.db.engine.begin() as conn:
+            conn.execute(text("UPDATE deferred_indexes SET create_sql = 'CREATE INDEX ix_loras_state ON nowhere (x)' "
+                              "WHERE name = 'ix_loras_state'"))
+        return insert(rows)
+
+    app.scanner.scan_store.insert_files = damaging
+    with caplog.at_level(logging.WARNING, logger="lora_manager.storage.bulk_load"):
+        assert app.scan(hash_after=False).new == COUNT
+    assert _indexes(app.db.engine) == before - {"ix_loras_state"}
+    assert [r[0] for r in _records(app.db.engine)] == ["ix_loras_state"]
+    assert any(r.args and r.args[0] == "ix_loras_state" for r in caplog.records)
+    assert app.catalog.list(limit=1).total == COUNT

@@ -80,16 +80,24 @@ def _drop(engine: Engine) -> bool:
 
 
 def restore(engine: Engine, whose=lambda owner: True) -> int:
-    """Build the recorded indexes whose owner `whose` accepts, and forget them; returns how many."""
+    """Build the recorded indexes whose owner `whose` accepts, each in its own transaction with the removal of
+    its record; returns how many. One that cannot be built (a full disk, say) is a warning: reads stay right,
+    only slower, and its record stays for the next open."""
     if engine.dialect.name != "sqlite":
         return 0
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         left = [(n, s) for n, s, o in conn.execute(text("SELECT name, create_sql, owner FROM deferred_indexes"))
                 if whose(o)]
-        for name, sql in left:
-            conn.execute(text(_if_not_exists(sql)))
-            conn.execute(text("DELETE FROM deferred_indexes WHERE name = :n"), {"n": name})
-    return len(left)
+    built = 0
+    for name, sql in left:
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(_if_not_exists(sql)))
+                conn.execute(text("DELETE FROM deferred_indexes WHERE name = :n"), {"n": name})
+            built += 1
+        except Exception as exc:
+            log.warning("could not build the index %s (left for the next open): %s", name, exc)
+    return built
 
 
 def restore_left(engine: Engine) -> None:
@@ -114,11 +122,7 @@ def restore_left(engine: Engine) -> None:
             return False
         return False
 
-    try:
-        count = restore(engine, gone)
-    except Exception as exc:  # a full disk, say: the library still opens (reads slower), the next open retries
-        log.warning("could not build the indexes an interrupted first scan left out: %s", exc)
-        return
+    count = restore(engine, gone)
     if count:
         log.warning("built %d indexes again that an interrupted first scan had left out", count)
 
