@@ -192,3 +192,43 @@ def test_a_worker_that_dies_holding_two_chunks_loses_no_file(make_app, library, 
     assert given and report.new == big_library and report.total == big_library
     page = app.catalog.list(limit=1000)
     assert page.total == big_library and len({e["path"] for e in page.items}) == big_library
+
+
+def test_a_worker_that_answers_garbage_and_stalls_does_not_hang_the_pool(monkeypatch, tmp_path):
+    """A worker whose answer does not unpickle, then stops reading while alive, holds the next chunk half written
+    (one larger than the pipe): the pool gives up on it (WorkerDied, the caller reads the rest itself) instead of
+    waiting for it forever."""
+    import threading
+
+    from lora_manager.library.walker import FileEntry
+
+    stall = ("import struct, sys, time; i = sys.stdin.buffer; n = struct.unpack('<I', i.read(4))[0]; i.read(n); "
+             "sys.stdout.buffer.write(struct.pack('<I', 5) + b'garbg'); sys.stdout.buffer.flush(); time.sleep(120)")
+    spawned: list[subprocess.Popen] = []
+
+    def stalling(self):
+        spawned.append(subprocess.Popen([sys.executable, "-c", stall], stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+        return spawned[-1]
+
+    monkeypatch.setattr(ProbePool, "_spawn", stalling)
+    big = tuple(f"companion_{i:05d}_{'x' * 40}.preview.png" for i in range(2000))  # ~110 KB a chunk
+    chunks = [[FileEntry(str(tmp_path / f"c{c}_{i}.safetensors"), str(tmp_path), f"c{c}_{i}.safetensors", 1, 1,
+                         big if i == 0 else (), 0) for i in range(3)] for c in range(3)]
+    outcome: list[object] = []
+
+    def run():
+        try:
+            outcome.append(list(ProbePool(1).map(chunks)))
+        except Exception as exc:  # noqa: BLE001 - what the pool raised is the outcome
+            outcome.append(exc)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(30)
+    try:
+        assert not t.is_alive(), "the pool waited on a stalled worker"
+        assert len(outcome) == 1 and type(outcome[0]).__name__ == "WorkerDied"
+    finally:
+        for p in spawned:
+            p.kill()
+            p.wait()

@@ -180,6 +180,8 @@ def _feed(proc: subprocess.Popen, todo: queue.Queue, done: queue.Queue) -> None:
     finally:
         stop.set()
         room.release()
+        if given:  # given up on with chunks unanswered: ended, so that a write blocked on its pipe returns
+            proc.kill()
         writer.join()
         if given:
             done.put(WorkerDied(f"header worker exited ({proc.poll()})"))
