@@ -89,10 +89,8 @@ def insert_model_tags(conn, insert_ignore, ids: list[int], rows: list[dict[str, 
     pairs = [(i, t) for i, row in zip(ids, rows, strict=True) for t in model_tags(row)]
     if not pairs:
         return
-    if conn.dialect.name == "sqlite":  # straight to the driver: a cold index writes ~5 per row (db.py's insert)
-        cursor = conn.connection.driver_connection.cursor()
-        cursor.executemany("INSERT OR IGNORE INTO lora_model_tags (lora_id, tag) VALUES (?, ?)", pairs)
-        cursor.close()
+    if conn.dialect.name == "sqlite":  # straight to the driver, as hashes are written: a cold index writes ~2 per row
+        conn.exec_driver_sql("INSERT OR IGNORE INTO lora_model_tags (lora_id, tag) VALUES (?, ?)", pairs)
     else:
         conn.execute(insert_ignore(MT), [{"lora_id": i, "tag": t} for i, t in pairs])
 
