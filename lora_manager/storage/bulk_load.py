@@ -103,28 +103,27 @@ def restore(engine: Engine, whose=lambda owner: True) -> int:
 def restore_left(engine: Engine) -> None:
     """At open: build the indexes a loader left when it was killed (its process is gone). A live loader on this
     machine keeps its own; one on another machine cannot be asked, so its records are taken as left."""
-    here = socket.gethostname() + ":"
-
-    def gone(owner: str) -> bool:
-        if not owner.startswith(here):
-            return True
-        try:
-            pid = int(owner[len(here):])
-        except ValueError:
-            return True
-        if pid == os.getpid():
-            return True
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except OSError:  # alive, another user's
-            return False
-        return False
-
-    count = restore(engine, gone)
+    count = restore(engine, lambda owner: not _loading_here(owner))
     if count:
         log.warning("built %d indexes again that an interrupted first scan had left out", count)
+
+
+def _loading_here(owner: str) -> bool:
+    """The owner (`_me()` of the loader) is another live process of this machine."""
+    host, _, digits = owner.rpartition(":")
+    try:
+        pid = int(digits)
+    except ValueError:
+        return False
+    if host != socket.gethostname() or pid <= 0 or pid == os.getpid():  # pid 0 or -1 would name a whole group
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, another user's
+        return True
+    return True
 
 
 def _if_not_exists(sql: str) -> str:
