@@ -129,6 +129,8 @@ def test_new_folder_drag_cards_onto_it_and_rename_it(browser, tmp_path):
         wait_for(lambda: server.api("GET", "/loras/ink")["path"] == str(lib / "keep" / "ink.safetensors"))
         wait_for(lambda: server.api("GET", "/loras/neon")["path"] == str(lib / "keep" / "neon.safetensors"))
         assert (lib / "keep" / "ink.preview.png").is_file()  # the preview follows
+        # the tree redrawn with the moves before its row is clicked (a click on a row being replaced is lost)
+        wait_for(lambda: _row(page, "keep").locator(".lm-tree-count").inner_text() == "3", timeout=30)
 
         _pick(page, "keep")
         assert card_names(page) == ["Ink Wash", "Neon City", "plain"]
