@@ -14,7 +14,7 @@ from .previews import find_previews
 from .records import NOT_READ, BaseModel, ProbeResult
 from .searchtext import search_text
 from .sidecars import read_sidecars
-from .walker import FileEntry, fill_stat
+from .walker import FileEntry
 
 # Pickled formats are never opened: unpickling runs code.
 PICKLE_EXTS = (".pt", ".ckpt")
@@ -25,13 +25,6 @@ def probe(entry: FileEntry, sha256: str | None = None, training: bool = True) ->
     `training` False: neither the training tags nor the stored metadata are made here (NOT_READ, JSON null
     both); the background pass of `sync/training.py` reads them after the scan (a large scan's header
     workers do this: the metadata is most of a row's bytes, and only an entry's detail shows it)."""
-    unread = None
-    if entry.size is None:  # walked without stat (a first index): stat'ed here, in the header worker
-        try:
-            fill_stat(entry)
-        except OSError as exc:
-            unread = f"cannot read file: {exc.strerror or exc}"
-            entry.size, entry.mtime_ns, entry.companions, entry.companion_sig = 0, 0, (), 0
     folder = entry.folder
     base = entry.base
     sidecars = read_sidecars(folder, base, entry.companions, sha256=sha256) if entry.companions else []
@@ -39,9 +32,7 @@ def probe(entry: FileEntry, sha256: str | None = None, training: bool = True) ->
     header = None
     state, error = "ok", None
     lower = entry.name.lower()
-    if unread is not None:
-        state, error = "broken", unread
-    elif lower.endswith(PICKLE_EXTS):
+    if lower.endswith(PICKLE_EXTS):
         state, error = "unsupported", "pickled checkpoint (.pt/.ckpt): metadata is not read, since unpickling runs code"
     elif entry.size == 0:
         state, error = "broken", "empty file (0 bytes)"
@@ -158,7 +149,7 @@ def _probe_safely(entry: FileEntry, sha256: str | None = None, training: bool = 
     try:
         return probe(entry, sha256, training)
     except Exception as exc:  # noqa: BLE001 - recorded on the entry, never swallowed
-        result = probe(FileEntry(entry.path, entry.root, entry.name, 0, entry.mtime_ns or 0, (), 0))
-        result.size, result.companion_sig = entry.size or 0, entry.companion_sig or 0
+        result = probe(FileEntry(entry.path, entry.root, entry.name, 0, entry.mtime_ns, (), 0))
+        result.size, result.companion_sig = entry.size, entry.companion_sig
         result.state, result.error = "broken", f"could not be read: {type(exc).__name__}: {exc}"[:500]
         return result

@@ -1,9 +1,7 @@
 """Find LoRA files under library roots, with the sidecar files beside them.
 
 One `os.scandir` pass per folder; every file is stat'ed once. The result is
-enough to decide "unchanged" without opening any file. A first index (nothing
-to compare against) may leave the stat calls to whoever reads the files
-(`stat=False`, then `fill_stat`): at 100k files they are most of a walk.
+enough to decide "unchanged" without opening any file.
 """
 
 from __future__ import annotations
@@ -21,10 +19,10 @@ class FileEntry:
     path: str  # absolute path of the LoRA file
     root: str  # the library root it was found under
     name: str  # file name
-    size: int | None  # None (with mtime_ns and companion_sig): not stat'ed yet (`fill_stat`)
-    mtime_ns: int | None
+    size: int
+    mtime_ns: int
     companions: tuple[str, ...]  # sidecar and preview file names in the same folder
-    companion_sig: int | None  # changes when any companion is added, removed or modified
+    companion_sig: int  # changes when any companion is added, removed or modified
 
     @property
     def folder(self) -> str:
@@ -81,11 +79,10 @@ class Fence:
 
 
 def walk(roots: list[str], skip: set[str] | None = None, link_targets: list[str] | None = None,
-         on_folder: Callable[[int], None] | None = None, stat: bool = True) -> WalkResult:
+         on_folder: Callable[[int], None] | None = None) -> WalkResult:
     """Walk every root. A root that is absent (an offline drive) is reported, never an error.
     Links (to folders or LoRA files) are followed only into the roots or `link_targets`.
-    `on_folder(files found so far)` after each folder listed. `stat` False: the folders are listed, no file is
-    stat'ed (each FileEntry's size, mtime and companion signature are None until `fill_stat`)."""
+    `on_folder(files found so far)` after each folder listed."""
     result = WalkResult()
     seen_dirs: set[tuple[int, int]] = set()
     skip_real = {os.path.realpath(s) for s in (skip or ())}
@@ -107,14 +104,14 @@ def walk(roots: list[str], skip: set[str] | None = None, link_targets: list[str]
             if key in seen_dirs or (skip_real and os.path.realpath(folder) in skip_real):
                 continue  # a symlink loop, or a folder we own (trash)
             seen_dirs.add(key)
-            _scan_folder(folder, root_abs, stack, result, fence, stat=stat)
+            _scan_folder(folder, root_abs, stack, result, fence)
             if on_folder is not None:
                 on_folder(len(result.files))
     return result
 
 
 def _scan_folder(folder: str, root: str, stack: list[str], result: WalkResult, fence: Fence | None = None,
-                 only: set[str] | None = None, stat: bool = True) -> None:
+                 only: set[str] | None = None) -> None:
     """The LoRAs of one folder with their companion files; `only`: just these paths (the others' files are
     still seen, so that each companion goes to the LoRA it belongs to, but nothing of theirs is stat'ed)."""
     loras: list[tuple[str, os.DirEntry]] = []
@@ -152,26 +149,12 @@ def _scan_folder(folder: str, root: str, stack: list[str], result: WalkResult, f
     except OSError as exc:
         result.errors.append((folder, exc.strerror or str(exc)))
         return
-    if loras:
-        _add_entries(loras, others, root, result, only, stat)
-
-
-def _add_entries(loras: list[tuple[str, os.DirEntry]], others: list[os.DirEntry], root: str, result: WalkResult,
-                 only: set[str] | None, stat: bool) -> None:
-    """A folder's LoRAs (`only`: these paths of them) as FileEntries, each with the companions it owns."""
+    if not loras:
+        return
     bases = {base for base, _ in loras}
     if only is not None:
         loras = [(base, entry) for base, entry in loras if entry.path in only]
     wanted = {base for base, _ in loras}
-    if not stat:
-        names: dict[str, list[str]] = {}
-        for entry in others:
-            owner = _owner(entry.name, bases)
-            if owner is not None and owner in wanted:
-                names.setdefault(owner, []).append(entry.name)
-        result.files.extend(FileEntry(entry.path, root, entry.name, None, None, tuple(sorted(names.get(base, ()))),
-                                      None) for base, entry in loras)
-        return
     owned: dict[str, list[tuple[str, int, int]]] = {}
     for entry in others:
         owner = _owner(entry.name, bases)
@@ -189,29 +172,12 @@ def _add_entries(loras: list[tuple[str, os.DirEntry]], others: list[os.DirEntry]
             result.errors.append((entry.path, exc.strerror or str(exc)))
             continue
         comps = sorted(owned.get(base, ()))
-        result.files.append(FileEntry(entry.path, root, entry.name, st.st_size, st.st_mtime_ns,
-                                      tuple(c[0] for c in comps), companion_signature(comps)))
-
-
-def companion_signature(comps: list[tuple[str, int, int]]) -> int:
-    """The companion signature of a LoRA from its companions' sorted (name, size, mtime_ns)."""
-    return zlib.crc32(repr(comps).encode("utf-8", "surrogateescape")) if comps else 0
-
-
-def fill_stat(entry: FileEntry) -> None:
-    """Stat a FileEntry walked with `stat=False`: its size and mtime, and its companions' (one that is gone
-    or cannot be stat'ed is left out, as the walk leaves it out). Raises OSError when the LoRA cannot be."""
-    st = os.stat(entry.path)
-    folder = os.path.dirname(entry.path)
-    comps = []
-    for name in entry.companions:
-        try:
-            c = os.stat(os.path.join(folder, name))
-        except OSError:
-            continue
-        comps.append((name, c.st_size, c.st_mtime_ns))
-    entry.size, entry.mtime_ns = st.st_size, st.st_mtime_ns
-    entry.companions, entry.companion_sig = tuple(c[0] for c in comps), companion_signature(comps)
+        sig = 0
+        if comps:
+            sig = zlib.crc32(repr(comps).encode("utf-8", "surrogateescape"))
+        result.files.append(
+            FileEntry(entry.path, root, entry.name, st.st_size, st.st_mtime_ns, tuple(c[0] for c in comps), sig)
+        )
 
 
 def entry_for(path: str, root: str) -> FileEntry | None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from ..library.probe import probe_many
 from ..library.records import ProbeResult
 from ..library.probe_pool import ProbePool, WorkerDied
-from ..library.walker import FileEntry, fill_stat, walk
+from ..library.walker import FileEntry, walk
 from ..storage.catalog_store import CatalogStore
 from ..hosts.root_guard import no_guard
 from ..storage.scan_store import ON_DISK, ScanStore
@@ -81,27 +81,22 @@ class Scanner:
     def scan(self, progress: Progress | None = None, rewritten: list[int] | None = None) -> ScanReport:
         """Bring the index in line with the disk. `rewritten`, when given, receives the ids of the existing
         rows this scan wrote anew (changed, moved or returned files): what needs a second look afterwards."""
-        first = not any(self.catalog_store.counts().values())  # an empty index: every file will be read
-        early = _EarlyPool(self.workers if self.workers > 1 and first else 0)
+        early = _EarlyPool(self.workers if self.workers > 1 and not any(self.catalog_store.counts().values()) else 0)
         try:
             with self.guard(self.roots) as skipped:
                 return self._scan([r for r in self.roots if r not in skipped], sorted(skipped), progress, early,
-                                  [] if rewritten is None else rewritten, first)
+                                  [] if rewritten is None else rewritten)
         finally:
             early.close()
 
     def _scan(self, roots: list[str], skipped: list[str], progress: Progress | None, early: _EarlyPool,
-              rewritten: list[int], first: bool) -> ScanReport:
+              rewritten: list[int]) -> ScanReport:
         started = time.perf_counter()
         report = ScanReport(skipped_roots=skipped)
-        # A first index compares nothing: the walk only lists, and each file is stat'ed where it is read (in
-        # the header workers, in parallel); at 100k files the stat calls were most of a serial walk.
-        walked = walk(roots, self.skip, self.link_targets, on_folder=early.found, stat=not first)
-        index = self.scan_store.file_index()
-        if first and index:  # rows came meanwhile (another host on the same database): compared as a rescan compares
-            walked.files = _stat_all(walked.files, walked.errors)
+        walked = walk(roots, self.skip, self.link_targets, on_folder=early.found)
         report.unavailable_roots = walked.unavailable_roots
         report.errors = [{"path": p, "error": e} for p, e in walked.errors]
+        index = self.scan_store.file_index()
         if skipped:  # another host's scan holds these roots: their entries are not this scan's
             away = tuple(r.rstrip(os.sep) + os.sep for r in skipped)
             index = {p: row for p, row in index.items() if not p.startswith(away)}
@@ -282,19 +277,6 @@ def _to_probe(files: list[FileEntry], index, report: ScanReport) -> tuple[list[F
             kind[entry.path] = "changed"
         to_probe.append(entry)
     return to_probe, kind
-
-
-def _stat_all(files: list[FileEntry], errors: list[tuple[str, str]]) -> list[FileEntry]:
-    """Stat entries walked without stat; one that cannot be is an error of the walk, as a walk with stat has it."""
-    kept = []
-    for entry in files:
-        try:
-            fill_stat(entry)
-        except OSError as exc:
-            errors.append((entry.path, exc.strerror or str(exc)))
-            continue
-        kept.append(entry)
-    return kept
 
 
 def _as_read(index, path: str) -> tuple[str, int, int]:
