@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from lora_manager.library.probe_pool import ProbePool
+from lora_manager.library.probe_pool import ProbePool, WorkerDied
 from lora_manager.sync.scanner import POOL_THRESHOLD
 
 from .loras import write_lora
@@ -227,7 +227,7 @@ def test_a_worker_that_answers_garbage_and_stalls_does_not_hang_the_pool(monkeyp
     t.join(30)
     try:
         assert not t.is_alive(), "the pool waited on a stalled worker"
-        assert len(outcome) == 1 and type(outcome[0]).__name__ == "WorkerDied"
+        assert len(outcome) == 1 and isinstance(outcome[0], WorkerDied)
     finally:
         for p in spawned:
             p.kill()
