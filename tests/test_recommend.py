@@ -240,3 +240,23 @@ def _now():
     from datetime import datetime, timezone
 
     return datetime.now(timezone.utc)
+
+
+def test_texts_go_once_embedded_and_come_back_when_needed(rec_app):
+    rec = rec_app.recommender
+    corpus = rec._corpus
+    assert corpus.texts_dropped and all(d.text == "" and d.digest for d in corpus.docs)
+    # "like this one" reads its own text again: still semantic
+    like = rec.similar("neonCity_v2", limit=3, base="xl")
+    assert like["mode"] == "semantic" and names(like) == ["xlNeonGlow"]
+    # a vector the store lost (no change the corpus heard of): the texts are read again to embed it
+    lid = corpus.docs[0].id
+    fed, encode = [], rec.embedder.encode
+    rec.embedder.encode = lambda texts, **kw: fed.extend(texts) or encode(texts, **kw)
+    try:
+        rec.store.digests[lid] = "lost"
+        rec._sync_vectors()  # (the background thread may run it too: both read the texts again)
+    finally:
+        rec.embedder.encode = encode
+    assert fed and "" not in fed and lid in rec.embedded[len(LIBRARY):]
+    assert rec.store.digests[lid] == rec._corpus.docs[0].digest and rec._corpus.texts_dropped

@@ -13,6 +13,7 @@ import sys
 from array import array
 
 import httpx
+import pytest
 
 from lora_manager.recommend.lexical import BM25
 
@@ -95,3 +96,54 @@ def test_bm25_built_one_document_at_a_time_scores_as_okapi():
         want = sum(okapi(t, docs[pos]) for t in ("armor", "neon") if t in docs[pos])
         assert math.isclose(score, want, rel_tol=1e-6)
     assert index.has("armor", 2) and not index.has("armor", 1) and not index.has("nothing", 0)
+
+
+def test_the_trigger_index_holds_each_trigger_once_and_finds_it_as_before():
+    from lora_manager.recommend.lexical import TriggerIndex
+
+    class Doc:
+        def __init__(self, triggers):
+            self.triggers = triggers
+
+    # 300 LoRAs share two triggers, a few have their own: the index keeps each distinct trigger once
+    docs = [Doc(["neon city", "nc_neon"]) for _ in range(300)] + [Doc(["armored knight"]), Doc(["Neon City"]), Doc([])]
+    index = TriggerIndex(docs)
+    assert sorted(index.trigs) == ["Neon City", "armored knight", "nc_neon", "neon city"]
+    assert len(index.entry_pos) == 602 and isinstance(index.entry_pos, array)
+    assert all(isinstance(held, array) for held in index.by_word.values())
+    with pytest.raises(RuntimeError):
+        index.add(303, ["late"])  # finished: documents go in before the first query
+    hits = index.hits(["armored", "knight", "in", "the", "neon", "city"])
+    assert sorted(hits) == [*range(300), 300, 301]
+    assert hits[300].exact and hits[300].trigger == "armored knight"
+    # "neon city" is shared by 301 LoRAs: it says less than the knight's own trigger
+    assert hits[301].exact and hits[301].weight < hits[300].weight and hits[0].weight == hits[301].weight
+    close = index.hits(["armored", "knigth"])  # one letter off (a swap) on a word of 5 letters or more
+    assert list(close) == [300] and not close[300].exact and close[300].weight == pytest.approx(0.6)
+
+
+def _words_slow(text):
+    import unicodedata
+
+    from lora_manager.recommend.text import STOP, WORD
+
+    folded = unicodedata.normalize("NFKD", (text or "").lower())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return [w for w in WORD.findall(folded) if w not in STOP and len(w) < 40]
+
+
+def _clean_slow(text):
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return "".join(c if c.isprintable() or c in "\n\t" else " " for c in text)
+
+
+@pytest.mark.parametrize("text", [
+    "", "cyberpunk City v 2 xl. Triggers: nc_neon", "Tab\there\nnew line", "bell\x07 and del\x7f and esc\x1b[0m",
+    "Café Crème", "ＦＵＬＬwidth", "ﬁne ligature", "x²", "İstanbul", "lone \ud800 surrogate", "Kelvin \u212a",
+    "zero\u200bwidth", "nbsp\xa0space", "A" * 50 + " word", "猫耳の女の子",
+])
+def test_the_ascii_fast_paths_give_what_the_full_unicode_path_gives(text):
+    from lora_manager.recommend.text import clean, words
+
+    assert words(text) == _words_slow(text)
+    assert clean(text) == _clean_slow(text)

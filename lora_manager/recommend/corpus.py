@@ -20,6 +20,7 @@ class Corpus:
         self.docs: list[LoraDoc] = []
         self.bm25 = BM25()
         self.triggers = TriggerIndex()
+        self.texts_dropped = not keep_text
         self.pos: dict[int, int] = {}  # id -> position in docs
         self.by_name: dict[str, int] = {}  # prompt name (and its lower case) -> position
         lower: list[tuple[str, int]] = []
@@ -41,6 +42,14 @@ class Corpus:
         for low, i in lower:
             self.by_name.setdefault(low, i)
         self.bm25.finish()
+        self.triggers.finish()
+
+    def drop_texts(self) -> None:
+        """Every document is embedded: the texts go (a change reads the library again, with its texts).
+        The digests stay, to tell what a later change needs embedded."""
+        for d in self.docs:
+            d.text = ""
+        self.texts_dropped = True
 
     def __len__(self) -> int:
         return len(self.docs)

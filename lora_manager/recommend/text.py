@@ -15,6 +15,7 @@ DOC_FIELDS = ("id", "name", "prompt_name", "title", "alias", "base_model", "trig
 DESCRIPTION_CHARS = 600  # the model reads ~256 word pieces; the first sentences carry the meaning
 TRAINING_TAGS = 12
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_SEPARATORS = re.compile(r"[_\-.]+")
 _VERSION = re.compile(r"\b[vV] ?\d+\b")  # "v2", "V 3": a release, not a meaning
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
 # Words that carry no meaning for picking a LoRA (prompt filler, LoRA jargon, English glue).
@@ -38,20 +39,26 @@ class LoraDoc:
 
 def clean(text: str) -> str:
     """Text a tokenizer accepts: lone surrogates become "?", control characters spaces."""
-    text = text.encode("utf-8", "replace").decode("utf-8")
+    if text.isascii():  # most of a library: no surrogate to replace, and often nothing to change
+        if text.isprintable():
+            return text
+    else:
+        text = text.encode("utf-8", "replace").decode("utf-8")
     return "".join(c if c.isprintable() or c in "\n\t" else " " for c in text)
 
 
 def humanise(name: str) -> str:
     """`cyberpunkCity_v2-xl` -> `cyberpunk City v 2 xl`: a file name as words."""
-    spaced = _CAMEL.sub(" ", re.sub(r"[_\-.]+", " ", name or ""))
+    spaced = _CAMEL.sub(" ", _SEPARATORS.sub(" ", name or ""))
     return " ".join(_VERSION.sub(" ", spaced).split())
 
 
 def words(text: str) -> list[str]:
     """Lower-case, accent-folded words without stop words (BM25 terms, trigger tokens)."""
-    folded = unicodedata.normalize("NFKD", (text or "").lower())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    folded = (text or "").lower()
+    if not folded.isascii():  # ASCII has nothing to decompose or fold (most documents: half the build's time)
+        folded = unicodedata.normalize("NFKD", folded)
+        folded = "".join(c for c in folded if not unicodedata.combining(c))
     return [w for w in WORD.findall(folded) if w not in STOP and len(w) < 40]
 
 
@@ -72,8 +79,10 @@ def doc_of(entry: dict[str, Any]) -> LoraDoc:
     tags = [t for t in (entry.get("tags") or []) + (entry.get("source_tags") or []) if isinstance(t, str)]
     names = [humanise(entry.get("name") or entry.get("prompt_name") or "")]
     for extra in (entry.get("alias"), entry.get("title")):
-        if extra and humanise(extra).lower() not in {n.lower() for n in names}:
-            names.append(humanise(extra))
+        if extra:
+            human = humanise(extra)
+            if human.lower() not in {n.lower() for n in names}:
+                names.append(human)
     description = " ".join((entry.get("description") or "").split())[:DESCRIPTION_CHARS]
     parts = [". ".join(names)]
     if triggers:
