@@ -103,8 +103,10 @@ def serve_figures(args, page_file: str) -> dict:
         out["search_style_repeated"] = wrk(base + P + "/loras?limit=100&query=style", s, c)
         out["distinct_pages"] = wrk_script(base, os.path.join(HERE, "mix_pages.lua"), s, c)
         out["rss_mb_after_load"] = rss_mb(proc.pid)
+        started = time.perf_counter()
         r = httpx.post(base + P + "/recommendations/for-prompt", json={"prompt": "neon city at night", "limit": 10},
                        timeout=600)
+        out["recommendation_first_s"] = round(time.perf_counter() - started, 2)  # builds the word index
         out["recommendation_first_status"] = r.status_code
         out["rss_mb_after_first_recommendation"] = rss_mb(proc.pid)
         time.sleep(args.rest)
