@@ -147,3 +147,28 @@ def test_the_ascii_fast_paths_give_what_the_full_unicode_path_gives(text):
 
     assert words(text) == _words_slow(text)
     assert clean(text) == _clean_slow(text)
+
+
+def test_the_training_tags_are_read_from_their_stored_text():
+    import orjson
+
+    from lora_manager.recommend.text import TRAINING_TAGS, training_head
+
+    tags = [[f"tag_{i}", 50 - i] for i in range(40)]
+    assert training_head(orjson.dumps(tags).decode()) == [f"tag {i}" for i in range(TRAINING_TAGS)]
+    odd = [["  ", 5], [None, 2], "plain", [], ["y_z", 1], {"k": "v"}, [3, 1]]
+    assert training_head(orjson.dumps(odd).decode()) == ["plain", "y z"]
+    assert training_head(None) == training_head("null") == training_head("") == training_head("[[") == []
+
+
+def test_a_lora_is_found_by_its_training_tags(make_app, library):
+    import json
+
+    build_library(library)
+    write_lora(library / "plainName.safetensors", seed=7, metadata={
+        "ss_tag_frequency": json.dumps({"10_set": {"origami crane": 30, "folded paper": 12, "1girl": 2}})})
+    core = make_app(library, embed_model="off")
+    scan(core)
+    top = core.recommender.for_prompt("a folded paper origami crane", limit=1)["items"][0]
+    assert top["lora"]["prompt_name"] == "plainName"
+    assert {"origami", "crane"} <= set([r for r in top["reasons"] if r["kind"] == "words"][0]["words"])

@@ -28,7 +28,7 @@ from ..storage.ttl_cache import TtlCache
 from .corpus import Corpus
 from .embedder import DEFAULT_NAMES, Embedder
 from .ranking import Signals, Suggestion, fuse
-from .text import DOC_FIELDS, clean, doc_of, lora_tag, words
+from .text import DOC_FIELDS, clean, doc_of, lora_tag, training_head, words
 from .vectors import VectorStore, store_path
 
 log = logging.getLogger(__name__)
@@ -293,9 +293,11 @@ class Recommender:
                                                            cursor=cursor))
             cursor = page.next_cursor
             items, page = page.items, None
+            training = self.catalog_store.training_tags_text([e["id"] for e in items])
             items.reverse()
             while items:  # each entry is let go once it is a document
-                yield doc_of(items.pop())
+                entry = items.pop()
+                yield doc_of(entry, training_head(training.pop(entry["id"], None)))
             if cursor is None:
                 return
 
@@ -303,7 +305,7 @@ class Recommender:
         page = self.catalog_store.list_loras(LoraQuery(ids=[lid], fields=list(DOC_FIELDS), sort="id", limit=1))
         if not page.items:
             raise NotFound("that LoRA is not in the library now (missing, trashed or unreadable)", {"id": lid})
-        return doc_of(page.items[0])
+        return doc_of(page.items[0], training_head(self.catalog_store.training_tags_text([lid]).get(lid)))
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields as fields_of, replace
 from typing import Any
 from collections.abc import Callable
 
-from sqlalchemy import distinct, func, literal, select, union_all
+from sqlalchemy import Text, distinct, func, literal, select, type_coerce, union_all
 
 from ..errors import InvalidInput, NotFound
 from ..catalog.userdata import check_text
@@ -107,6 +107,10 @@ class CatalogStore(ABC):
     @abstractmethod
     def counts(self) -> dict[str, int]:
         """LoRAs per state, every state named (0 when none)."""
+
+    @abstractmethod
+    def training_tags_text(self, ids: list[int]) -> dict[int, str | None]:
+        """{id: its training tags as the stored JSON text} (a reader that needs only the first few parses less)."""
 
 
 class SqlCatalogStore(CatalogStore):
@@ -231,6 +235,12 @@ class SqlCatalogStore(CatalogStore):
             for lid, tag in conn.execute(select(T.c.lora_id, T.c.tag).where(T.c.lora_id.in_(ids)).order_by(T.c.tag)):
                 out.setdefault(lid, []).append(tag)
         return out
+
+    def training_tags_text(self, ids: list[int]) -> dict[int, str | None]:
+        if not ids:
+            return {}
+        with self.db.engine.connect() as conn:
+            return dict(conn.execute(select(L.c.id, type_coerce(L.c.training_tags, Text)).where(L.c.id.in_(ids))).all())
 
     def resolve(self, key: str | int) -> int:
         """Id of the LoRA known by `key`: id, prompt name, file name, or any hash form."""
