@@ -1,17 +1,47 @@
 """The library in memory as the recommender ranks it: documents, BM25, triggers,
-look-ups by id and prompt name. Immutable once built; a change builds a new one.
+look-ups by id and prompt name. A change of files builds a new one; an edit of
+a few LoRAs' own data replaces their documents in place (`update`).
 
-Built from a stream of documents: each one's words go into the index and are
-dropped from the document, so only the compact index stays (a document's
-words are read again from the database when a query needs them)."""
+Built from a stream of documents (`read_docs`): each one's words go into the
+index and are dropped from the document, so only the compact index stays (a
+document's words are read again from the database when a query needs them)."""
 
 from __future__ import annotations
 
 from sys import intern
 from collections.abc import Iterable
 
+from ..errors import NotFound
+from ..storage.catalog_store import CatalogStore, LoraQuery
 from .lexical import BM25, TriggerIndex
-from .text import LoraDoc
+from .text import DOC_FIELDS, LoraDoc, doc_of, training_head
+
+PAGE = 2_000  # rows read at a time: only one page of full entries is alive while the corpus is built
+
+
+def read_docs(store: CatalogStore, ids: list[int] | None = None):
+    """The documents of the library's listed LoRAs (or of those of `ids` still listed), in id order."""
+    cursor = None
+    while True:
+        page = store.list_loras(LoraQuery(state="ok", ids=ids, fields=list(DOC_FIELDS), sort="id",
+                                          limit=PAGE if ids is None else max(1, len(ids)), cursor=cursor))
+        cursor = page.next_cursor if ids is None else None
+        items, page = page.items, None
+        training = store.training_tags_text([e["id"] for e in items])
+        items.reverse()
+        while items:  # each entry is let go once it is a document
+            entry = items.pop()
+            yield doc_of(entry, training_head(training.pop(entry["id"], None)))
+        if cursor is None:
+            return
+
+
+def fresh_doc(store: CatalogStore, lid: int) -> LoraDoc:
+    """One LoRA's document as it is now (its words and text, which the corpus does not keep)."""
+    page = store.list_loras(LoraQuery(ids=[lid], fields=list(DOC_FIELDS), sort="id", limit=1))
+    if not page.items:
+        raise NotFound("that LoRA is not in the library now (missing, trashed or unreadable)", {"id": lid})
+    return doc_of(page.items[0], training_head(store.training_tags_text([lid]).get(lid)))
 
 
 class Corpus:
@@ -20,6 +50,7 @@ class Corpus:
         self.docs: list[LoraDoc] = []
         self.bm25 = BM25()
         self.triggers = TriggerIndex()
+        self.keep_text = keep_text
         self.texts_dropped = not keep_text
         self.pos: dict[int, int] = {}  # id -> position in docs
         self.by_name: dict[str, int] = {}  # prompt name (and its lower case) -> position
@@ -28,11 +59,7 @@ class Corpus:
             i = len(self.docs)
             self.bm25.add(d.words)
             self.triggers.add(i, d.triggers)
-            d.words, d.triggers = (), ()  # shared: no empty list per document
-            if d.family is not None:
-                d.family = intern(d.family)
-            if not keep_text:
-                d.text, d.digest = "", ""
+            self._keep(d)
             self.docs.append(d)
             self.pos[d.id] = i
             self.by_name.setdefault(d.prompt_name, i)
@@ -43,6 +70,29 @@ class Corpus:
             self.by_name.setdefault(low, i)
         self.bm25.finish()
         self.triggers.finish()
+
+    def update(self, docs: list[LoraDoc]) -> bool:
+        """Each of `docs` replaces the document of its LoRA in place (its own data was edited). False, and
+        nothing changed, when one is not here or its prompt name changed: the whole library is read again."""
+        places = [self.pos.get(d.id) for d in docs]
+        if any(p is None or self.docs[p].prompt_name != d.prompt_name for p, d in zip(places, docs, strict=True)):
+            return False
+        for p, d in zip(places, docs, strict=True):
+            self.bm25.remove(p)
+            self.bm25.put(p, d.words)
+            self.triggers.remove(p)
+            self.triggers.put(p, d.triggers)
+            self._keep(d)
+            self.docs[p] = d
+        return True
+
+    def _keep(self, d: LoraDoc) -> None:
+        """What a document keeps once its words and triggers are in the index."""
+        d.words, d.triggers = (), ()  # shared: no empty list per document
+        if d.family is not None:
+            d.family = intern(d.family)
+        if not self.keep_text:
+            d.text, d.digest = "", ""
 
     def drop_texts(self) -> None:
         """Every document is embedded: the texts go (a change reads the library again, with its texts).

@@ -11,7 +11,6 @@ explicit `start()`.
 
 from __future__ import annotations
 
-import heapq
 import logging
 import threading
 import time
@@ -25,10 +24,11 @@ from ..settings import DEFAULT_EMBED_MODEL
 from ..storage.catalog_store import CatalogStore, LoraQuery
 from ..storage.feedback_store import FeedbackStore
 from ..storage.ttl_cache import TtlCache
-from .corpus import Corpus
+from .corpus import Corpus, fresh_doc, read_docs
 from .embedder import DEFAULT_NAMES, Embedder
 from .ranking import Signals, Suggestion, fuse
-from .text import DOC_FIELDS, clean, doc_of, lora_tag, training_head, words
+from .lexical import top_matches
+from .text import clean, lora_tag, words
 from .vectors import VectorStore, store_path
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ MAX_LIMIT = 50
 BATCH = 16  # small batches: a query's encode waits at most one batch for the shared model
 SAVE_EVERY = 2_000
 DEBOUNCE = 0.3
-PAGE = 2_000  # rows read at a time: only one page of full entries is alive while the corpus is built
+EDITS_IN_PLACE = 200  # LoRAs edited at once that are updated in the index; more read the library again
 CACHE_TTL = 30.0
 PAIRS_TTL = 10.0
 OFF = {"off", "none", "disabled"}
@@ -74,6 +74,9 @@ class Recommender:
         self._wake = threading.Event()
         self._idle = threading.Event()
         self._corpus_lock = threading.Lock()
+        self._reading = threading.Lock()  # queries read the corpus while no edit is put in place
+        self._edits_lock = threading.Lock()
+        self._edited: set[int] = set()  # LoRAs whose own data changed since the last look
         self._start_lock = threading.Lock()
         # usage figures read per query: kept a while (what is recorded meanwhile shows within the ttl)
         self._pairs: TtlCache[dict] = TtlCache(PAIRS_TTL, max_items=512)
@@ -87,9 +90,15 @@ class Recommender:
                 self._thread = threading.Thread(target=self._run, name="lora-manager-recommend", daemon=True)
                 self._thread.start()
 
-    def changed(self, *_args) -> None:
-        """The library or a LoRA's text changed: re-read it (and embed what changed) soon."""
-        self._dirty = True
+    def changed(self, change=None) -> None:
+        """The library changed: read it again soon; when only some LoRAs' own data changed (an edit: `change.ids`),
+        update their documents in place. Then embed what changed."""
+        ids = getattr(change, "ids", None)
+        with self._edits_lock:
+            if ids is None:
+                self._dirty = True
+            else:
+                self._edited.update(ids)
         self._idle.clear()
         self._wake.set()
 
@@ -98,7 +107,7 @@ class Recommender:
         self.start()
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            if self._idle.wait(0.05) and not self._dirty:
+            if self._idle.wait(0.05) and not self._dirty and not self._edited:
                 return True
         return False
 
@@ -120,6 +129,10 @@ class Recommender:
             raise InvalidInput(f"a prompt has at most {MAX_PROMPT_CHARS} characters", {"length": len(prompt or "")})
         limit, base = _check(limit, base)
         corpus = self._ensure_corpus()
+        with self._reading:
+            return self._for_prompt(corpus, prompt, limit, base, user)
+
+    def _for_prompt(self, corpus: Corpus, prompt: str, limit: int, base: str | None, user: str) -> dict[str, Any]:
         refs = parse_loras(prompt)
         text = clean(strip_loras(prompt))
         in_prompt = {p for p in (corpus.find(r.name) for r in refs) if p is not None}
@@ -130,7 +143,7 @@ class Recommender:
         if qwords:
             if mode == "semantic":
                 sig.similar = self._semantic(self.embedder.encode([text])[0], corpus, limit, family)
-            sig.words, sig.matched = _lexical(corpus, qwords)
+            sig.words, sig.matched = top_matches(corpus.bm25, qwords)
             sig.triggers = corpus.triggers.hits(qwords)
         names = [corpus.docs[p].prompt_name for p in in_prompt] + [r.name for r in refs if corpus.find(r.name) is None]
         sig.co_usage = self._co_usage(corpus, names)
@@ -145,10 +158,14 @@ class Recommender:
         limit, base = _check(limit, base)
         lid = self.catalog_store.resolve(key)
         corpus = self._ensure_corpus()
+        doc = fresh_doc(self.catalog_store, lid)  # its words and text, which the corpus does not keep
+        with self._reading:
+            return self._similar(corpus, lid, doc, limit, base, user)
+
+    def _similar(self, corpus: Corpus, lid: int, doc, limit: int, base: str | None, user: str) -> dict[str, Any]:
         me = corpus.pos.get(lid)
         if me is None:
             raise NotFound("that LoRA is not in the library now (missing, trashed or unreadable)", {"id": lid})
-        doc = self._fresh_doc(lid)  # its words and text, which the corpus does not keep
         family = base or doc.family
         mode = self.mode
         sig = Signals()
@@ -156,7 +173,7 @@ class Recommender:
             vec = self.store.snapshot.vector(lid)
             vec = self.embedder.encode([doc.text])[0] if vec is None else vec
             sig.similar = self._semantic(vec, corpus, limit + 1, family)
-        sig.words, sig.matched = _lexical(corpus, doc.words)
+        sig.words, sig.matched = top_matches(corpus.bm25, doc.words)
         sig.co_usage = self._co_usage(corpus, [doc.prompt_name])
         sig.popular = self._popular(corpus)
         sig.feedback = self._feedback(corpus, user)
@@ -282,41 +299,22 @@ class Recommender:
         return corpus
 
     def _read_corpus(self) -> None:
-        self._corpus = Corpus(self._stream_docs(), keep_text=not self.disabled)
+        self._corpus = Corpus(read_docs(self.catalog_store), keep_text=not self.disabled)
         if self.trim is not None:
             self.trim()  # the pages read are freed; hand their memory back
-
-    def _stream_docs(self):
-        cursor = None
-        while True:
-            page = self.catalog_store.list_loras(LoraQuery(state="ok", fields=list(DOC_FIELDS), sort="id", limit=PAGE,
-                                                           cursor=cursor))
-            cursor = page.next_cursor
-            items, page = page.items, None
-            training = self.catalog_store.training_tags_text([e["id"] for e in items])
-            items.reverse()
-            while items:  # each entry is let go once it is a document
-                entry = items.pop()
-                yield doc_of(entry, training_head(training.pop(entry["id"], None)))
-            if cursor is None:
-                return
-
-    def _fresh_doc(self, lid: int):
-        page = self.catalog_store.list_loras(LoraQuery(ids=[lid], fields=list(DOC_FIELDS), sort="id", limit=1))
-        if not page.items:
-            raise NotFound("that LoRA is not in the library now (missing, trashed or unreadable)", {"id": lid})
-        return doc_of(page.items[0], training_head(self.catalog_store.training_tags_text([lid]).get(lid)))
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self._idle.clear()
             try:
-                if self._dirty:
-                    self._dirty = False
-                    # With no model to feed, the corpus waits for the first query (then follows changes).
-                    if self._corpus is not None or not self.disabled:
-                        with self._corpus_lock:
-                            self._read_corpus()
+                with self._edits_lock:
+                    full, edited, self._dirty, self._edited = self._dirty, self._edited, False, set()
+                if edited and not full and self._corpus is not None:
+                    full = not self._update(sorted(edited))
+                # With no model to feed, the corpus waits for the first query (then follows changes).
+                if full and (self._corpus is not None or not self.disabled):
+                    with self._corpus_lock:
+                        self._read_corpus()
                 if not self.disabled and self.embedder.state == "idle":
                     self.embedder.load()
                 if self.embedder.ready:
@@ -324,12 +322,25 @@ class Recommender:
             except Exception as exc:  # a down database or a full disk: try again on the next change
                 log.exception("recommender background work failed")
                 self.build["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
-            if self._dirty:
+            if self._dirty or self._edited:
                 continue
             self._idle.set()
             self._wake.wait()
             self._wake.clear()
             self._stop.wait(DEBOUNCE)
+
+    def _update(self, ids: list[int]) -> bool:
+        """The documents of `ids` read again and put in place; False when the library must be read again
+        (too many, or one left the list, came, or was renamed)."""
+        corpus = self._corpus
+        if len(ids) > EDITS_IN_PLACE:
+            return False
+        docs = list(read_docs(self.catalog_store, ids))
+        listed = {d.id for d in docs}
+        if any(i in corpus.pos for i in ids if i not in listed):
+            return False
+        with self._reading:
+            return corpus.update(docs)
 
     def _sync_vectors(self) -> None:
         if self.store is None:
@@ -339,7 +350,7 @@ class Recommender:
         store, corpus = self.store, self._corpus
         removed = set(store.digests) - set(corpus.pos)
         todo = [d for d in corpus.docs if store.digests.get(d.id) != d.digest]
-        if todo and corpus.texts_dropped:  # the texts went after an earlier sync: read them again
+        if any(not d.text for d in todo):  # the texts went after an earlier sync: read them again
             with self._corpus_lock:
                 self._read_corpus()
             corpus = self._corpus
@@ -381,19 +392,3 @@ def _check(limit: int, base: str | None) -> tuple[int, str | None]:
     if base is not None and base not in FAMILIES:
         raise InvalidInput(f"unknown base family {str(base)[:40]!r}", {"allowed": list(FAMILIES)})
     return limit, base or None
-
-
-def _lexical(corpus: Corpus, qwords: list[str], keep: int = 300) -> tuple[dict[int, float], dict[int, list[str]]]:
-    """Top BM25 positions (score scaled to ~[0, 1]) and, for them, the words they share with the query."""
-    bm25 = corpus.bm25
-    scores = bm25.scores(qwords)
-    if not scores:
-        return {}, {}
-    top = heapq.nlargest(keep, scores.items(), key=lambda kv: kv[1])
-    scale = bm25.max_score(qwords)
-    query = sorted(set(qwords), key=lambda t: -bm25.idf.get(t, 0.0))
-    out, matched = {}, {}
-    for pos, s in top:
-        out[pos] = s / scale
-        matched[pos] = [t for t in query if bm25.has(t, pos)]
-    return out, matched

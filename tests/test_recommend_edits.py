@@ -1,0 +1,96 @@
+"""An edit of a few LoRAs' own data updates their documents in the recommender's index in place; a change of
+files reads the library again. Whichever way, the answers are those of an index built afresh."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from lora_manager.recommend.lexical import BM25, TriggerIndex
+
+from .conftest import scan
+from .test_recommend import LIBRARY, build_library, names
+
+
+def test_bm25_with_a_document_replaced_scores_as_one_built_afresh():
+    docs = [["neon", "city", "rain"], ["neon", "glow", "night"], ["knight", "armor", "armor"], ["cat", "ears", "fur"]]
+    index = BM25(docs)
+    edited = [*docs[:2], ["neon", "knight", "city"], docs[3]]  # the same length: the same average
+    index.remove(2)
+    index.put(2, edited[2])
+    fresh = BM25(edited)
+    for query in (["neon"], ["armor"], ["knight", "city"], ["cat", "neon", "glow"], ["nothing"]):
+        got, want = index.scores(query), fresh.scores(query)
+        assert set(got) == set(want), query
+        assert all(math.isclose(got[p], want[p], rel_tol=1e-6) for p in want), query
+        assert math.isclose(index.max_score(query), fresh.max_score(query), rel_tol=1e-9)
+    assert index.idf("armor") == 0.0 and not index.has("armor", 2) and index.has("knight", 2)
+    assert list(index.postings["knight"][0]) == [2]
+
+
+def test_the_trigger_index_with_a_document_replaced_finds_what_one_built_afresh_finds():
+    class Doc:
+        def __init__(self, triggers):
+            self.triggers = triggers
+
+    before = [["neon city"], ["neon city", "glow"], ["armored knight"], []]
+    after = [["neon city"], ["glow"], ["armored knight"], ["neon city", "cat ears"]]
+    index = TriggerIndex([Doc(t) for t in before])
+    for pos in (1, 3):
+        index.remove(pos)
+        index.put(pos, after[pos].copy())
+    index.remove(3)  # edited twice: the second edit replaces the first one's triggers
+    index.put(3, after[3].copy())
+    fresh = TriggerIndex([Doc(t) for t in after])
+    for prompt in (["neon", "city"], ["cat", "ears", "neon", "city"], ["glow"], ["armored", "knigth"]):
+        got = {p: (h.trigger, h.exact, round(h.weight, 9)) for p, h in index.hits(prompt).items()}
+        assert got == {p: (h.trigger, h.exact, round(h.weight, 9)) for p, h in fresh.hits(prompt).items()}, prompt
+
+
+@pytest.fixture
+def lexical_app(make_app, library):
+    build_library(library)
+    core = make_app(library, embed_model="off")
+    scan(core)
+    core.recommender.for_prompt("anything", limit=1)  # builds the index
+    return core
+
+
+def test_an_edit_updates_the_index_in_place_and_answers_as_a_fresh_read(lexical_app):
+    rec = lexical_app.recommender
+    corpus = rec._corpus
+    lexical_app.catalog.edit("catEars", {"triggers": ["nekomimi headband"], "tags": ["accessory"]})
+    assert rec.wait_idle(30) and rec._corpus is corpus  # not read again
+    assert names(rec.for_prompt("a girl with a nekomimi headband", limit=1)) == ["catEars"]
+    assert "catEars" not in names(rec.for_prompt("kemonomimi", limit=10))
+    lexical_app.catalog.edit("oldKnight", {"favorite": True, "rating": 5})  # not in its document
+    assert rec.wait_idle(30) and rec._corpus is corpus
+    prompts = ["girl with nekomimi headband and cat ears", "neon city at night", "knight in armor",
+               "watercolor painting", "accessory"]
+    in_place = [rec.for_prompt(p, limit=5) for p in prompts]
+    rec.changed()  # a change of files: the whole library read again
+    assert rec.wait_idle(30) and rec._corpus is not corpus
+    for p, got in zip(prompts, in_place, strict=True):
+        want = rec.for_prompt(p, limit=5)
+        assert names(got) == names(want), p
+        assert [i["score"] for i in got["items"]] == pytest.approx([i["score"] for i in want["items"]], abs=0.02), p
+
+
+def test_a_lora_that_leaves_the_list_or_many_edits_read_the_library_again(lexical_app, library):
+    rec = lexical_app.recommender
+    corpus = rec._corpus
+    lid = rec.catalog_store.resolve("watercolorWash")
+    (library / "watercolorWash.safetensors").unlink()
+    lexical_app.scanner.scan()  # the scanner alone says nothing: the row is missing, the index does not know
+    rec.changed(Change((lid,)))  # said as an edit of it: it is not listed any more
+    assert rec.wait_idle(30) and rec._corpus is not corpus and len(rec._corpus) == len(LIBRARY) - 1
+    assert "watercolorWash" not in names(rec.for_prompt("soft watercolor painting", limit=10))
+    corpus = rec._corpus
+    rec.changed(Change(tuple(range(1000, 1000 + 201))))  # more than EDITS_IN_PLACE at once
+    assert rec.wait_idle(30) and rec._corpus is not corpus
+
+
+class Change:
+    def __init__(self, ids):
+        self.ids = ids
