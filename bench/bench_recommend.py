@@ -22,6 +22,8 @@ import tempfile
 import threading
 import time
 
+import orjson
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -41,8 +43,12 @@ class MemoryStores:
         self.by_id = {e["id"]: e for e in entries}
 
     def list_loras(self, q):
-        items = [self.by_id[i] for i in q.ids if i in self.by_id] if q.ids is not None else self.entries
+        # a new list each time, as a real page is: the recommender lets go of each entry it has read
+        items = [self.by_id[i] for i in q.ids if i in self.by_id] if q.ids is not None else list(self.entries)
         return Page(total=len(items), items=items, limit=q.limit, offset=0, next_cursor=None)
+
+    def training_tags_text(self, ids):
+        return {i: orjson.dumps(self.by_id[i].get("training_tags")).decode() for i in ids if i in self.by_id}
 
     def resolve(self, key):
         for e in self.entries:

@@ -49,3 +49,20 @@ def test_bench_core_index_reports_wall_and_cpu(library, tmp_path, bench_path):
     ratio = out["cold_index_cpu_vs_baseline_cpu"]
     assert ratio > 0 and out["cold_index_cpu_per_core_vs_baseline_cpu"] == pytest.approx(
         ratio / (os.cpu_count() or 1), rel=0.05, abs=0.01)
+
+
+def test_bench_recommend_edits_runs_small(make_app, library, db_url, tmp_path, bench_path):
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the bench runs on SQLite")
+    import bench_recommend_edits
+
+    generate_library(str(library), 40, seed=3, data_bytes=1_000)
+    core = make_app(library, embed_model="off")
+    core.scan()
+    listed = core.catalog.counts()["ok"]
+    core.close()
+    out = bench_recommend_edits.main(["--lora-dir", str(library), "--data-dir", str(tmp_path / "data"), "--db", db_url,
+                                      "--rounds", "1"])
+    assert out["loras"] == listed > 0 and out["baseline_read_library_s"] > 0
+    assert out["update_1_ms"] > 0 and out["update_200_vs_baseline"] > 0
+    assert out["query_ms_after_the_updates"]["runs"] == 21
