@@ -94,3 +94,123 @@ def test_a_lora_that_leaves_the_list_or_many_edits_read_the_library_again(lexica
 class Change:
     def __init__(self, ids):
         self.ids = ids
+
+
+def test_an_edit_whose_update_failed_is_read_in_with_the_next_change(lexical_app):
+    rec = lexical_app.recommender
+    store, calls = rec.catalog_store, []
+    real = store.training_tags_text
+
+    def failing_once(ids):
+        calls.append(ids)
+        if len(calls) == 1:
+            raise OSError("disk I/O error")
+        return real(ids)
+
+    store.training_tags_text = failing_once
+    try:
+        lexical_app.catalog.edit("catEars", {"triggers": ["nekomimi headband"]})
+        assert rec.wait_idle(30) and rec.build["error"].startswith("OSError")
+        lexical_app.catalog.edit("oldKnight", {"tags": ["plate"]})  # the next change reads the whole library
+        assert rec.wait_idle(30)
+    finally:
+        store.training_tags_text = real
+    assert names(rec.for_prompt("nekomimi headband", limit=1)) == ["catEars"]
+
+
+def test_an_edit_made_while_a_query_reads_the_library_goes_into_what_it_read(make_app, library):
+    import threading
+    import time
+
+    build_library(library)
+    core = make_app(library, embed_model="off")
+    scan(core)
+    rec = core.recommender
+    store = rec.catalog_store
+    real, read, go = store.training_tags_text, threading.Event(), threading.Event()
+
+    def held(ids):  # the first read has its entries: it waits here while the edit is made
+        if not read.is_set():
+            read.set()
+            go.wait(30)
+        return real(ids)
+
+    assert rec.wait_idle(30)  # its thread is up and waiting; the model is off, so nothing is read yet
+    store.training_tags_text = held
+    answers = []
+    query = threading.Thread(target=lambda: answers.append(rec.for_prompt("nekomimi headband", limit=1)))
+    query.start()
+    try:
+        assert read.wait(30)
+        core.catalog.edit("catEars", {"triggers": ["nekomimi headband"]})
+        for _ in range(200):  # the recommender's thread has taken the edit while the read still waits
+            if not rec._edited:
+                break
+            time.sleep(0.05)
+        time.sleep(0.2)
+    finally:
+        go.set()
+        query.join(30)
+        store.training_tags_text = real
+    assert rec.wait_idle(30)
+    assert names(rec.for_prompt("nekomimi headband", limit=1)) == ["catEars"]
+
+
+def test_many_edits_of_one_lora_keep_the_indexes_small_and_right():
+    class Doc:
+        def __init__(self, triggers):
+            self.triggers = triggers
+
+    before = [[f"trigger {i}", "neon city"] for i in range(10)]
+    index = TriggerIndex([Doc(t) for t in before])
+    bm25 = BM25([["neon", "city", f"w{i}"] for i in range(10)])
+    for n in range(3000):
+        index.remove(3)
+        index.put(3, [f"edit {n % 7}", "neon city"])
+        bm25.remove(3)
+        bm25.put(3, ["neon", "city", f"once{n}"])
+    assert len(index.entry_pos) < 1100 and len(index.trigs) == 10 + 1 + 7  # each distinct trigger held once
+    assert "once2998" not in bm25.postings and "once2998" not in bm25.baked and bm25.has("once2999", 3)
+    after = list(before)
+    after[3] = [f"edit {2999 % 7}", "neon city"]  # the last edit's triggers
+    fresh = TriggerIndex([Doc(t) for t in after])
+    for prompt in (["neon", "city"], ["edit", str(2999 % 7)], ["trigger", "3"]):
+        got = {p: (h.trigger, h.exact, round(h.weight, 9)) for p, h in index.hits(prompt).items()}
+        assert got == {p: (h.trigger, h.exact, round(h.weight, 9)) for p, h in fresh.hits(prompt).items()}, prompt
+
+
+def test_queries_read_together_and_an_edit_writes_alone():
+    import threading
+    import time
+
+    from lora_manager.recommend.corpus import ReadWriteLock
+
+    lock, inside, log = ReadWriteLock(), threading.Barrier(2, timeout=10), []
+
+    def reader(name):
+        with lock.reading():
+            inside.wait()  # both readers are in at once
+            time.sleep(0.2)
+            log.append(name)
+
+    readers = [threading.Thread(target=reader, args=(f"r{i}",)) for i in range(2)]
+    for t in readers:
+        t.start()
+    time.sleep(0.05)
+
+    def writer():
+        with lock.writing():
+            log.append("w")
+
+    w = threading.Thread(target=writer)
+    w.start()
+    time.sleep(0.05)
+    def late_reader():  # comes while the writer waits: goes in after it
+        with lock.reading():
+            log.append("late")
+
+    late = threading.Thread(target=late_reader)
+    late.start()
+    for t in (*readers, w, late):
+        t.join(10)
+    assert sorted(log[:2]) == ["r0", "r1"] and log[2:] == ["w", "late"]

@@ -8,6 +8,8 @@ document's words are read again from the database when a query needs them)."""
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from sys import intern
 from collections.abc import Iterable
 
@@ -34,6 +36,53 @@ def read_docs(store: CatalogStore, ids: list[int] | None = None):
             yield doc_of(entry, training_head(training.pop(entry["id"], None)))
         if cursor is None:
             return
+
+
+def changed_docs(corpus: Corpus, store: CatalogStore, ids: list[int]) -> list[LoraDoc] | None:
+    """The documents of edited `ids` as they are now, to put in place; None when one of them left the list
+    (the library is read again)."""
+    docs = list(read_docs(store, ids))
+    listed = {d.id for d in docs}
+    return None if any(i in corpus.pos for i in ids if i not in listed) else docs
+
+
+class ReadWriteLock:
+    """Queries read the corpus together; an edit writes it alone, let in before readers that come after it."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._waiting = 0
+
+    @contextmanager
+    def reading(self):
+        with self._cond:
+            while self._writing or self._waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def writing(self):
+        with self._cond:
+            self._waiting += 1
+            while self._writing or self._readers:
+                self._cond.wait()
+            self._waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
 
 
 def fresh_doc(store: CatalogStore, lid: int) -> LoraDoc:

@@ -15,6 +15,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass
+from operator import itemgetter
 from sys import intern
 from collections.abc import Iterable
 
@@ -24,6 +25,7 @@ K1 = 1.2
 B = 0.75
 MIN_IDF = 0.05  # words in nearly every document add nothing but time
 FUZZY_MIN_LEN = 5  # one letter off only counts on words this long
+COMPACT_AFTER = 1_000  # dead trigger entries (edited away) kept before the live ones are laid out again
 
 
 def _idf(n: int, df: int) -> float:
@@ -86,11 +88,17 @@ class BM25:
 
     def remove(self, pos: int) -> None:
         """The document at `pos` leaves (a binary search in every word's postings: 2-3 ms at 100k LoRAs)."""
-        for positions, weights in self.postings.values():
+        emptied = []
+        for term, (positions, weights) in self.postings.items():
             i = bisect_left(positions, pos)
             if i < len(positions) and positions[i] == pos:
                 del positions[i]
                 del weights[i]
+                if not positions:
+                    emptied.append(term)
+        for term in emptied:  # a word no document holds any more
+            del self.postings[term]
+            del self.baked[term]
         self.n -= 1
 
     def put(self, pos: int, doc: list[str]) -> None:
@@ -183,7 +191,8 @@ class TriggerIndex:
     Compact like the postings: an entry (a document's trigger) is two 4-byte numbers, its position and
     its trigger among the distinct ones; each distinct trigger and its words are held once (a library
     repeats its triggers), and each word lists its entries in an array. At 100k LoRAs with three
-    triggers each, tuples per entry held 60 MB."""
+    triggers each, tuples per entry held 60 MB. An edit marks its document's entries dead and appends new
+    ones; when a quarter are dead the live ones are laid out again."""
 
     def __init__(self, docs: Iterable | None = None):
         self.entry_pos = array("I")  # entry -> document position
@@ -192,8 +201,8 @@ class TriggerIndex:
         self.toks: list[tuple[str, ...]] = []  # distinct trigger -> its words
         self.by_word: dict[str, array] = {}  # word -> entries holding it, ascending
         self.shared: Counter[tuple[str, ...]] = Counter()  # words of a trigger -> entries with them
-        self._known: dict[str, int] | None = {}  # trigger text -> distinct trigger, while filling
-        self._built = 0  # entries made by the build (in position order)
+        self._known: dict[str, int] = {}  # trigger text -> distinct trigger
+        self._built: int | None = None  # once finished: the entries of the build (in position order)
         self.dead: set[int] = set()  # entries of documents edited since
         self.later: dict[int, list[int]] = {}  # position -> its entries put since the build
         if docs is not None:
@@ -202,7 +211,7 @@ class TriggerIndex:
             self.finish()
 
     def add(self, pos: int, triggers: list[str]) -> None:
-        if self._known is None:
+        if self._built is not None:
             raise RuntimeError("the trigger index is finished")
         self._append(pos, triggers, self._known)
 
@@ -228,8 +237,7 @@ class TriggerIndex:
             self.entry_trig.append(tid)
 
     def finish(self) -> None:
-        """No more documents: the look-up used while filling goes."""
-        self._known = None
+        """No more documents in order: from now on only `remove` and `put` (edits)."""
         self._built = len(self.entry_pos)
 
     def remove(self, pos: int) -> None:
@@ -240,11 +248,28 @@ class TriggerIndex:
             if e not in self.dead:
                 self.dead.add(e)
                 self.shared[self.toks[self.entry_trig[e]]] -= 1
+        if len(self.dead) > max(COMPACT_AFTER, len(self.entry_pos) // 4):
+            self._compact()
+
+    def _compact(self) -> None:
+        """Many edits left many dead entries: the live ones are laid out again, in position order."""
+        entries = range(len(self.entry_pos))
+        live = sorted(((self.entry_pos[e], self.entry_trig[e]) for e in entries if e not in self.dead),
+                      key=itemgetter(0))  # stable: a document's triggers keep their order
+        self.entry_pos, self.entry_trig = array("I", (p for p, _ in live)), array("I", (t for _, t in live))
+        self.by_word, self.dead, self.later = {}, set(), {}
+        for e, tid in enumerate(self.entry_trig):
+            for w in set(self.toks[tid]):
+                held = self.by_word.get(w)
+                if held is None:
+                    held = self.by_word[w] = array("I")
+                held.append(e)
+        self._built = len(self.entry_pos)
 
     def put(self, pos: int, triggers: list[str]) -> None:
         """`triggers` become those of the document at `pos` (after `remove(pos)`)."""
         start = len(self.entry_pos)
-        self._append(pos, triggers, {})
+        self._append(pos, triggers, self._known)
         if len(self.entry_pos) > start:
             self.later.setdefault(pos, []).extend(range(start, len(self.entry_pos)))
 

@@ -23,6 +23,12 @@ from collections.abc import Callable
 from .corpus import Corpus
 from .lexical import TriggerHit
 
+
+def fits(family: str | None, target: str | None) -> bool:
+    """Unknown on either side fits: a LoRA we cannot place is still offered."""
+    return target is None or family is None or family == target
+
+
 SEMANTIC_FLOOR = 0.15
 W = {
     "semantic": {"similar": 1.0, "words": 0.35, "trigger": 0.6, "co_usage": 0.45, "popular": 0.05},

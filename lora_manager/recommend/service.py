@@ -24,9 +24,9 @@ from ..settings import DEFAULT_EMBED_MODEL
 from ..storage.catalog_store import CatalogStore, LoraQuery
 from ..storage.feedback_store import FeedbackStore
 from ..storage.ttl_cache import TtlCache
-from .corpus import Corpus, fresh_doc, read_docs
+from .corpus import Corpus, ReadWriteLock, changed_docs, fresh_doc, read_docs
 from .embedder import DEFAULT_NAMES, Embedder
-from .ranking import Signals, Suggestion, fuse
+from .ranking import Signals, Suggestion, fits, fuse
 from .lexical import top_matches
 from .text import clean, lora_tag, words
 from .vectors import VectorStore, store_path
@@ -41,11 +41,6 @@ EDITS_IN_PLACE = 200  # LoRAs edited at once that are updated in the index; more
 CACHE_TTL = 30.0
 PAIRS_TTL = 10.0
 OFF = {"off", "none", "disabled"}
-
-
-def fits(family: str | None, target: str | None) -> bool:
-    """Unknown on either side fits: a LoRA we cannot place is still offered."""
-    return target is None or family is None or family == target
 
 
 class Recommender:
@@ -74,9 +69,10 @@ class Recommender:
         self._wake = threading.Event()
         self._idle = threading.Event()
         self._corpus_lock = threading.Lock()
-        self._reading = threading.Lock()  # queries read the corpus while no edit is put in place
+        self._reading = ReadWriteLock()  # queries read the corpus while no edit is put in place
         self._edits_lock = threading.Lock()
         self._edited: set[int] = set()  # LoRAs whose own data changed since the last look
+        self._stale = False  # work failed: the next change reads the whole library again
         self._start_lock = threading.Lock()
         # usage figures read per query: kept a while (what is recorded meanwhile shows within the ttl)
         self._pairs: TtlCache[dict] = TtlCache(PAIRS_TTL, max_items=512)
@@ -95,11 +91,11 @@ class Recommender:
         update their documents in place. Then embed what changed."""
         ids = getattr(change, "ids", None)
         with self._edits_lock:
-            if ids is None:
+            if ids is None or len(self._edited) + len(ids) > EDITS_IN_PLACE:
                 self._dirty = True
             else:
                 self._edited.update(ids)
-        self._idle.clear()
+            self._idle.clear()
         self._wake.set()
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
@@ -107,8 +103,10 @@ class Recommender:
         self.start()
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            if self._idle.wait(0.05) and not self._dirty and not self._edited:
-                return True
+            if self._idle.wait(0.05):
+                with self._edits_lock:
+                    if self._idle.is_set() and not self._dirty and not self._edited:
+                        return True
         return False
 
     def close(self) -> None:
@@ -129,7 +127,7 @@ class Recommender:
             raise InvalidInput(f"a prompt has at most {MAX_PROMPT_CHARS} characters", {"length": len(prompt or "")})
         limit, base = _check(limit, base)
         corpus = self._ensure_corpus()
-        with self._reading:
+        with self._reading.reading():
             return self._for_prompt(corpus, prompt, limit, base, user)
 
     def _for_prompt(self, corpus: Corpus, prompt: str, limit: int, base: str | None, user: str) -> dict[str, Any]:
@@ -159,7 +157,7 @@ class Recommender:
         lid = self.catalog_store.resolve(key)
         corpus = self._ensure_corpus()
         doc = fresh_doc(self.catalog_store, lid)  # its words and text, which the corpus does not keep
-        with self._reading:
+        with self._reading.reading():
             return self._similar(corpus, lid, doc, limit, base, user)
 
     def _similar(self, corpus: Corpus, lid: int, doc, limit: int, base: str | None, user: str) -> dict[str, Any]:
@@ -305,16 +303,20 @@ class Recommender:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._idle.clear()
+            edited: set[int] = set()
             try:
                 with self._edits_lock:
-                    full, edited, self._dirty, self._edited = self._dirty, self._edited, False, set()
-                if edited and not full and self._corpus is not None:
-                    full = not self._update(sorted(edited))
-                # With no model to feed, the corpus waits for the first query (then follows changes).
-                if full and (self._corpus is not None or not self.disabled):
-                    with self._corpus_lock:
-                        self._read_corpus()
+                    self._idle.clear()
+                    full, edited, self._dirty, self._edited = self._dirty or self._stale, self._edited, False, set()
+                if edited and not full:
+                    with self._corpus_lock:  # a query's first read may be under way: the edits go into what it read
+                        corpus = self._corpus
+                    full = corpus is not None and not self._update(corpus, sorted(edited))
+                if full:
+                    with self._corpus_lock:  # with no model to feed, the corpus waits for the first query
+                        if self._corpus is not None or not self.disabled:
+                            self._read_corpus()
+                    self._stale = False
                 if not self.disabled and self.embedder.state == "idle":
                     self.embedder.load()
                 if self.embedder.ready:
@@ -322,24 +324,24 @@ class Recommender:
             except Exception as exc:  # a down database or a full disk: try again on the next change
                 log.exception("recommender background work failed")
                 self.build["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
-            if self._dirty or self._edited:
+                self._stale = True  # what was not read in stays out until the whole library is read again
+            with self._edits_lock:
+                pending = self._dirty or bool(self._edited)
+                if not pending:
+                    self._idle.set()
+            if pending:
                 continue
-            self._idle.set()
             self._wake.wait()
             self._wake.clear()
             self._stop.wait(DEBOUNCE)
 
-    def _update(self, ids: list[int]) -> bool:
-        """The documents of `ids` read again and put in place; False when the library must be read again
-        (too many, or one left the list, came, or was renamed)."""
-        corpus = self._corpus
-        if len(ids) > EDITS_IN_PLACE:
+    def _update(self, corpus: Corpus, ids: list[int]) -> bool:
+        """The documents of edited `ids` read again and put in place; False when the library must be read
+        again (one left the list, came, or was renamed)."""
+        docs = changed_docs(corpus, self.catalog_store, ids)
+        if docs is None:
             return False
-        docs = list(read_docs(self.catalog_store, ids))
-        listed = {d.id for d in docs}
-        if any(i in corpus.pos for i in ids if i not in listed):
-            return False
-        with self._reading:
+        with self._reading.writing():
             return corpus.update(docs)
 
     def _sync_vectors(self) -> None:
