@@ -86,11 +86,11 @@ class ReadWriteLock:
 
 
 def fresh_doc(store: CatalogStore, lid: int) -> LoraDoc:
-    """One LoRA's document as it is now (its words and text, which the corpus does not keep)."""
-    page = store.list_loras(LoraQuery(ids=[lid], fields=list(DOC_FIELDS), sort="id", limit=1))
-    if not page.items:
+    """One listed LoRA's document as it is now (its words and text, which the corpus does not keep)."""
+    doc = next(read_docs(store, [lid]), None)
+    if doc is None:
         raise NotFound("that LoRA is not in the library now (missing, trashed or unreadable)", {"id": lid})
-    return doc_of(page.items[0], training_head(store.training_tags_text([lid]).get(lid)))
+    return doc
 
 
 class Corpus:
@@ -100,7 +100,6 @@ class Corpus:
         self.bm25 = BM25()
         self.triggers = TriggerIndex()
         self.keep_text = keep_text
-        self.texts_dropped = not keep_text
         self.pos: dict[int, int] = {}  # id -> position in docs
         self.by_name: dict[str, int] = {}  # prompt name (and its lower case) -> position
         lower: list[tuple[str, int]] = []
@@ -148,7 +147,6 @@ class Corpus:
         The digests stay, to tell what a later change needs embedded."""
         for d in self.docs:
             d.text = ""
-        self.texts_dropped = True
 
     def __len__(self) -> int:
         return len(self.docs)

@@ -213,9 +213,10 @@ class TriggerIndex:
     def add(self, pos: int, triggers: list[str]) -> None:
         if self._built is not None:
             raise RuntimeError("the trigger index is finished")
-        self._append(pos, triggers, self._known)
+        self._append(pos, triggers)
 
-    def _append(self, pos: int, triggers: list[str], known: dict[str, int]) -> None:
+    def _append(self, pos: int, triggers: list[str]) -> None:
+        known = self._known
         for trig in triggers:
             tid = known.get(trig)
             if tid is None:
@@ -269,7 +270,7 @@ class TriggerIndex:
     def put(self, pos: int, triggers: list[str]) -> None:
         """`triggers` become those of the document at `pos` (after `remove(pos)`)."""
         start = len(self.entry_pos)
-        self._append(pos, triggers, self._known)
+        self._append(pos, triggers)
         if len(self.entry_pos) > start:
             self.later.setdefault(pos, []).extend(range(start, len(self.entry_pos)))
 

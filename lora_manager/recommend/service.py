@@ -303,7 +303,6 @@ class Recommender:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            edited: set[int] = set()
             try:
                 with self._edits_lock:
                     self._idle.clear()
