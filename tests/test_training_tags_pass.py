@@ -72,7 +72,7 @@ def test_a_pooled_scan_leaves_the_tags_and_the_pass_fills_every_one(make_app, li
     def not_here(*_):
         raise AssertionError("a large pass reads in the header workers, not in this process")
 
-    monkeypatch.setattr(training_module, "read_left_out_safely", not_here)
+    monkeypatch.setattr(training_module, "read_left_out_many", not_here)
     app.scans.training.wake()
     assert app.scans.training.wait(60)
     stored = _stored(app.db)

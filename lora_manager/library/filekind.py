@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Pickled formats are never opened: unpickling runs code (library/probe.py).
+PICKLE_EXTS = (".pt", ".ckpt")
+
 # Names a textual-inversion file holds, and nothing else:
 # A1111 safetensors (emb_params), the .pt layout saved as safetensors
 # (string_to_param.*), SDXL (clip_l + clip_g), SD3/Flux-era files (+ t5).

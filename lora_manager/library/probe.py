@@ -6,18 +6,16 @@ import os
 from typing import Any
 
 from ..errors import BrokenFile
-from .filekind import other_kind
+from .filekind import PICKLE_EXTS, other_kind
 from .header import read_header
 from .metadata import normalise
 from .names import prompt_name
+from .prefetch import probe_spans, will_read
 from .previews import find_previews
 from .records import NOT_READ, BaseModel, ProbeResult
 from .searchtext import search_text
 from .sidecars import read_sidecars
 from .walker import FileEntry
-
-# Pickled formats are never opened: unpickling runs code.
-PICKLE_EXTS = (".pt", ".ckpt")
 
 
 def probe(entry: FileEntry, sha256: str | None = None, training: bool = True) -> ProbeResult:
@@ -141,6 +139,8 @@ def probe_many(entries: list[FileEntry], hints: list[str | None] | None = None,
                training: bool = True) -> list[ProbeResult]:
     """Probe a batch (`hints`: each file's SHA-256 when known; `training`: see `probe`); a bug on one file
     is recorded on it, never ends the batch."""
+    if len(entries) > 1:
+        will_read(probe_spans(entries))  # the batch's reads in flight at once (prefetch.py)
     return [_probe_safely(e, hints[i] if hints else None, training) for i, e in enumerate(entries)]
 
 

@@ -206,7 +206,7 @@ def _serve() -> None:
     import gc
 
     from .probe import probe_many
-    from .training_tags import read_left_out_safely
+    from .training_tags import read_left_out_many
 
     # This worker process is ours alone: parsing headers allocates many short-lived containers and
     # holds no cycles, so the collector's passes cost more than the parse (docs/performance.md).
@@ -221,7 +221,7 @@ def _serve() -> None:
         if entries is None:
             return
         if isinstance(entries, tuple) and entries[0] == TRAINING:
-            _write(stdout, [(lid, read_left_out_safely(*item)) for lid, *item in entries[1]])
+            _write(stdout, read_left_out_many(entries[1]))
             continue
         _write(stdout, [result.pack() for result in probe_many(entries, training=training)])
 

@@ -8,6 +8,7 @@ import logging
 from ..errors import BrokenFile
 from .header import read_header
 from .metadata import trimmed_metadata, training_tags
+from .prefetch import HEAD_BYTES, will_read
 from .records import LeftOut
 
 log = logging.getLogger(__name__)
@@ -36,3 +37,11 @@ def read_left_out_safely(path: str, size: int, header_digest: str | None) -> Lef
     except Exception:  # noqa: BLE001 - logged; the pass goes on
         log.exception("reading the training tags and metadata of %s failed", path)
         return [], {}
+
+
+def read_left_out_many(items: list[tuple[int, str, int, str | None]]) -> list[tuple[int, LeftOut | None]]:
+    """`read_left_out_safely` of each (id, path, size, header_digest), the heads asked for at once first
+    (prefetch.py)."""
+    if len(items) > 1:
+        will_read((path, min(size or 0, HEAD_BYTES)) for _, path, size, _ in items)
+    return [(lid, read_left_out_safely(path, size, digest)) for lid, path, size, digest in items]

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..library.probe_pool import TRAINING, ProbePool, WorkerDied
 from ..library.records import LeftOut
-from ..library.training_tags import read_left_out_safely
+from ..library.training_tags import read_left_out_many
 from ..storage.training_store import TrainingTagStore, TrainingTodo
 from .background import Rounds
 
@@ -71,7 +71,8 @@ class TrainingTagsPass(Rounds):
             if self._stop.is_set():
                 return
             part = todo[i:i + BATCH]
-            self._store(part, [read_left_out_safely(t.path, t.size, t.header_digest) for t in part])
+            read = read_left_out_many([(t.id, t.path, t.size, t.header_digest) for t in part])
+            self._store(part, [got for _, got in read])
             time.sleep(0)  # let the host's threads in between batches
 
     def _pooled(self, todo: list[TrainingTodo]) -> list[TrainingTodo]:

@@ -1,0 +1,59 @@
+"""Tell the kernel which bytes a batch of files is about to be read for, before reading them one by one.
+
+A scan reads the head of each LoRA (its safetensors header) and each of its sidecars, a few kilobytes a
+file, one file after another. Read from a cold page cache, every one of those reads waits for the disk
+alone. Handing the kernel the whole batch first (`POSIX_FADV_WILLNEED`, which starts the reads and
+returns) puts them all in flight at once; the reads that follow find their pages in the cache. On this
+project's machine a cold first index of 10k LoRAs took 2.4 s instead of 3.4 s, and less CPU, because the
+readers no longer stop for each disk read (docs/performance.md, "Reads asked for ahead").
+
+It is a hint only: a file that is gone, unreadable, not a regular file or on a file system without the
+hint is skipped without a word (the read that follows reports what is wrong with it). Warm files cost an
+open, the hint and a close each. Platforms without `posix_fadvise` (Windows, macOS) skip it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from .filekind import PICKLE_EXTS
+from .sidecar_values import MAX_SIDECAR_BYTES
+from .sidecars import sidecar_suffix
+from .walker import FileEntry
+
+# The bytes of a LoRA asked for: its header, which is 30-100 KB in real files (the header is read in full
+# however long it is; a longer one has its rest read as usual). The kernel's own readahead of a first read
+# is of this order, so nothing is read that a plain read would not have read.
+HEAD_BYTES = 128 << 10
+_WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", None)
+_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)  # a FIFO named like a LoRA must not block the open
+
+
+def will_read(spans: Iterable[tuple[str, int]]) -> None:
+    """Start reading the first `length` bytes of each (path, length), without waiting for them."""
+    if _WILLNEED is None:
+        return
+    for path, length in spans:
+        try:
+            fd = os.open(path, _FLAGS)
+        except (OSError, ValueError):  # gone, unreadable, or a name no file can have
+            continue
+        try:
+            os.posix_fadvise(fd, 0, length, _WILLNEED)
+        except OSError:  # not a regular file (ESPIPE), or a file system without the hint
+            pass
+        finally:
+            os.close(fd)
+
+
+def probe_spans(entries: Iterable[FileEntry]) -> Iterable[tuple[str, int]]:
+    """What probing `entries` reads: each LoRA's head, then each of its sidecars."""
+    for e in entries:
+        if e.size > 0 and not e.name.lower().endswith(PICKLE_EXTS):
+            yield e.path, min(e.size, HEAD_BYTES)
+        if e.companions:
+            folder, base = e.folder, e.base
+            for name in e.companions:
+                if sidecar_suffix(base, name):
+                    yield os.path.join(folder, name), MAX_SIDECAR_BYTES

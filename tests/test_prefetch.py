@@ -1,0 +1,180 @@
+"""A batch of files to probe is handed to the kernel first (library/prefetch.py): every head and sidecar the
+probe reads is asked for, nothing else, odd files are skipped quietly, and the hint does fill the page cache."""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import os
+import sys
+import threading
+import time
+
+import pytest
+
+from lora_manager.library import prefetch, probe as probe_module, sidecars as sidecars_module
+from lora_manager.library import training_tags as training_module
+from lora_manager.library.prefetch import HEAD_BYTES, probe_spans, will_read
+from lora_manager.library.probe import probe_many
+from lora_manager.library.sidecar_values import MAX_SIDECAR_BYTES, SIDECAR_SUFFIXES
+from lora_manager.library.walker import walk
+
+from .loras import write_lora
+
+HINTS = hasattr(os, "posix_fadvise") and sys.platform.startswith("linux")
+
+
+def _library(root):
+    """LoRAs with every sidecar kind, previews, a pickle, an empty file and a bare LoRA."""
+    folder = root / "styles"
+    for i in range(3):
+        base = f"lora_{i}"
+        write_lora(folder / f"{base}.safetensors", seed=i, metadata={"ss_tag_frequency": '{"a": {"x": 1}}'})
+        for suffix in SIDECAR_SUFFIXES[i::3]:
+            (folder / f"{base}{suffix}").write_text('{"name": "x"}' if "json" in suffix or "info" in suffix else "w")
+        (folder / f"{base}.preview.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    write_lora(folder / "bare.safetensors", seed=9)
+    (folder / "old.pt").write_bytes(b"\x80\x02" + b"\0" * 100)
+    (folder / "old.json").write_text("{}")
+    (folder / "empty.safetensors").write_bytes(b"")
+    return sorted(walk([str(root)]).files, key=lambda e: e.path)
+
+
+def test_a_batch_asks_for_every_head_and_sidecar_the_probe_reads_and_nothing_else(tmp_path, monkeypatch):
+    entries = _library(tmp_path)
+    read: list[str] = []
+    real_header, real_bytes = probe_module.read_header, sidecars_module._read_bytes
+
+    def header(path, size=None):
+        read.append(path)
+        return real_header(path, size)
+
+    def sidecar(path):
+        read.append(path)
+        return real_bytes(path)
+
+    monkeypatch.setattr(probe_module, "read_header", header)
+    monkeypatch.setattr(sidecars_module, "_read_bytes", sidecar)
+    probe_many(entries)
+    spans = list(probe_spans(entries))
+    assert sorted(p for p, _ in spans) == sorted(read)
+    sidecar_names = {p for p in read if not p.endswith(".safetensors")}
+    assert len(sidecar_names) == len(SIDECAR_SUFFIXES) + 1  # every kind once, and the pickle's own json
+    by_path = {e.path: e for e in entries}
+    for path, length in spans:
+        if path in by_path:  # a LoRA: its head, never more than the file
+            assert length == min(by_path[path].size, HEAD_BYTES) and length > 0
+        else:
+            assert length == MAX_SIDECAR_BYTES  # a sidecar is read whole, up to the reader's own limit
+    assert not any(p.endswith((".png", ".pt", "empty.safetensors")) for p, _ in spans)
+
+
+def test_probe_many_hands_the_batch_over_before_its_first_read(tmp_path, monkeypatch):
+    entries = _library(tmp_path)
+    events: list[tuple[str, object]] = []
+    real_header = probe_module.read_header
+    monkeypatch.setattr(probe_module, "will_read", lambda spans: events.append(("hint", [p for p, _ in spans])))
+
+    def header(path, size=None):
+        events.append(("read", path))
+        return real_header(path, size)
+
+    monkeypatch.setattr(probe_module, "read_header", header)
+    probe_many(entries)
+    assert events[0][0] == "hint" and [k for k, _ in events].count("hint") == 1
+    hinted = set(events[0][1])
+    assert {p for k, p in events[1:]} <= hinted and len(events) > 2
+    events.clear()
+    probe_many(entries[:1])  # one file alone: nothing to overlap, no hint
+    assert [k for k, _ in events] == ["read"]
+
+
+def test_the_training_pass_hands_its_heads_over_first(tmp_path, monkeypatch):
+    entries = [e for e in _library(tmp_path) if e.name.endswith(".safetensors") and e.size]
+    events: list[tuple[str, object]] = []
+    monkeypatch.setattr(training_module, "will_read", lambda spans: events.append(("hint", list(spans))))
+    real = training_module.read_left_out_safely
+    monkeypatch.setattr(training_module, "read_left_out_safely",
+                        lambda path, size, digest: events.append(("read", path)) or real(path, size, digest))
+    items = [(i, e.path, e.size, None) for i, e in enumerate(entries)]
+    got = training_module.read_left_out_many(items)
+    assert [lid for lid, _ in got] == list(range(len(entries)))
+    assert got == [(i, real(e.path, e.size, None)) for i, e in enumerate(entries)]  # read as one by one
+    first = next(i for i, e in enumerate(entries) if e.name == "lora_0.safetensors")
+    assert got[first][1][0] == [["x", 1]]  # and what was read is the header's: its training tags
+    assert events[0] == ("hint", [(e.path, min(e.size, HEAD_BYTES)) for e in entries])
+    assert [p for k, p in events[1:]] == [e.path for e in entries]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_odd_files_are_skipped_without_a_word_or_a_wait(tmp_path):
+    fifo = tmp_path / "pipe.safetensors"
+    os.mkfifo(fifo)
+    (tmp_path / "dir.json").mkdir()
+    plain = tmp_path / "plain.safetensors"
+    plain.write_bytes(b"x" * 1000)
+    spans = [(str(fifo), HEAD_BYTES), (str(tmp_path / "gone.safetensors"), HEAD_BYTES),
+             (str(tmp_path / "dir.json"), MAX_SIDECAR_BYTES), (str(plain), 1000), ("", 10), ("bad\0name", 10)]
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            will_read(spans)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(10)
+    assert not t.is_alive(), "a FIFO blocked the hint"
+    assert errors == []
+
+
+def _resident_pages(path: str) -> tuple[int, int]:
+    """(pages of `path` in the page cache, pages of the file), by mincore(2)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    size = os.path.getsize(path)
+    pages = -(-size // mmap.PAGESIZE)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        assert addr not in (None, ctypes.c_void_p(-1).value)
+        try:
+            vec = (ctypes.c_ubyte * pages)()
+            assert libc.mincore(addr, size, vec) == 0
+            return sum(v & 1 for v in vec), pages
+        finally:
+            libc.munmap(addr, size)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.skipif(not HINTS, reason="posix_fadvise and mincore: Linux")
+def test_the_hint_brings_the_files_into_the_page_cache(tmp_path):
+    paths = []
+    for i in range(12):
+        p = tmp_path / f"f{i}.safetensors"
+        p.write_bytes(os.urandom(200_000))
+        paths.append(str(p))
+    for p in paths:
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # dirty pages cannot be dropped
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+    if any(_resident_pages(p)[0] for p in paths):
+        pytest.skip("this file system keeps the files in memory (tmpfs): nothing to bring in")
+    will_read([(p, HEAD_BYTES) for p in paths])
+    want = -(-HEAD_BYTES // mmap.PAGESIZE)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # the hint starts the reads; they finish a little later
+        if all(_resident_pages(p)[0] >= want for p in paths):
+            break
+        time.sleep(0.05)
+    assert all(_resident_pages(p)[0] >= want for p in paths)
+    assert prefetch.HEAD_BYTES == HEAD_BYTES
