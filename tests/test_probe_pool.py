@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 
 import pytest
 
 from lora_manager.library.probe_pool import ProbePool, WorkerDied
+from lora_manager.library.walker import walk
 from lora_manager.sync.scanner import POOL_THRESHOLD
 
 from .loras import write_lora
@@ -232,3 +235,28 @@ def test_a_worker_that_answers_garbage_and_stalls_does_not_hang_the_pool(monkeyp
         for p in spawned:
             p.kill()
             p.wait()
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="Unix priorities")
+def test_workers_run_after_the_process_that_started_them(library):
+    """The scanning process writes every row the workers read (and may be a host generating images):
+    the workers take the CPU after it (probe_pool.NICE)."""
+    from lora_manager.library.probe_pool import NICE
+
+    write_lora(library / "a.safetensors", seed=1)
+    write_lora(library / "b.safetensors", seed=2)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    want = min(19, mine + NICE)
+    pool = ProbePool(2).start()
+    try:
+        pids = [p.pid for p in pool._ready]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(os.getpriority(os.PRIO_PROCESS, pid) != want for pid in pids):
+            time.sleep(0.05)
+        assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in pids] == [want, want]
+        assert os.getpriority(os.PRIO_PROCESS, 0) == mine  # this process keeps its own
+        entries = walk([str(library)]).files
+        results = [r for chunk in pool.map([entries[:1], entries[1:]]) for r in chunk]
+        assert sorted(r.file_name for r in results) == ["a.safetensors", "b.safetensors"]
+    finally:
+        pool.close()

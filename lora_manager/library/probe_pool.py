@@ -30,6 +30,10 @@ _LEN = struct.Struct("<I")
 AHEAD = 2  # chunks given to a worker at a time: it starts the next while this process takes in the last
 DEFER = "--defer-training-tags"  # the worker's argument: training tags left for later
 TRAINING = "training-tags"  # a request for training tags alone (see the protocol above)
+# Workers run at a lower priority than the process that started them (Unix; `nice` 10 more). That process paces
+# a first index (it writes every row the workers read; at 100k it was still writing 4 s after they had finished)
+# and it may be a host generating images, which a background scan must not slow (docs/performance.md).
+NICE = 10
 
 
 def _write(stream, obj) -> None:
@@ -212,6 +216,7 @@ def _serve() -> None:
     # holds no cycles, so the collector's passes cost more than the parse (docs/performance.md).
     # The host's process is never switched: in-process probing keeps the collector on.
     gc.disable()
+    _step_back()
 
     training = DEFER not in sys.argv[1:]
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
@@ -224,6 +229,14 @@ def _serve() -> None:
             _write(stdout, read_left_out_many(entries[1]))
             continue
         _write(stdout, [result.pack() for result in probe_many(entries, training=training)])
+
+
+def _step_back() -> None:
+    if hasattr(os, "nice"):
+        try:
+            os.nice(NICE)
+        except OSError:  # not allowed here: the worker runs at the priority it has
+            pass
 
 
 if __name__ == "__main__":
