@@ -48,3 +48,30 @@ def test_a_stop_is_heard_between_the_files_of_a_handful(app, library, monkeypatc
     assert app.hasher.wait(30)
     assert app.hasher.pending_totals() == (0, 0)
     assert sorted(e["sha256"] for e in app.catalog.list(limit=20).items) == sorted(file_sha256(p) for p in paths)
+
+
+def test_a_handful_is_asked_of_the_kernel_before_its_first_file_is_hashed(app, library, monkeypatch):
+    """Cold small files: the handful's reads are put in flight at once (library/prefetch.py), each file whole;
+    a file alone (a big one, or the last) is read as it is hashed."""
+    paths = [write_lora(library / f"s{i}.safetensors", seed=i) for i in range(5)]
+    app.scan(hash_after=False)
+    events: list[tuple] = []
+    real_hash = hasher_mod.hash_file
+    monkeypatch.setattr(hasher_mod, "will_read", lambda spans: events.append(("hint", sorted(spans))))
+    monkeypatch.setattr(hasher_mod, "hash_file", lambda path, progress=None, **kw: (
+        events.append(("hash", path)), real_hash(path, progress, **kw))[1])
+    app.hasher.wake()
+    assert app.hasher.wait(30)
+    import os
+
+    assert events[0] == ("hint", sorted((p, os.path.getsize(p)) for p in paths))
+    assert sorted(p for kind, p in events[1:]) == sorted(paths) and all(k == "hash" for k, _ in events[1:])
+    assert sorted(e["sha256"] for e in app.catalog.list(limit=20).items) == sorted(file_sha256(p) for p in paths)
+
+    assert _handfuls(_rows([SPLIT_AT])) == [[(1, "/lib/1.safetensors", SPLIT_AT)]]  # alone: hashed unhinted
+    events.clear()
+    write_lora(library / "one.safetensors", seed=99)
+    app.scan(hash_after=False)
+    app.hasher.wake()
+    assert app.hasher.wait(30)
+    assert [k for k, _ in events] == ["hash"]

@@ -17,6 +17,7 @@ from typing import Any
 from collections.abc import Callable
 
 from ..library.hashing import SPLIT_AT, hash_file
+from ..library.prefetch import will_read
 from .background import Rounds
 from .reprobe import reprobe
 from ..storage.catalog_store import CatalogStore
@@ -107,6 +108,8 @@ class Hasher(Rounds):
         """A hashing thread: handfuls of rows in (`_handfuls`), one result out per row, until it gets None.
         A stop is heard between files: the rest of a handful is left."""
         while (items := todo.get()) is not None:
+            if len(items) > 1:  # small files: all of the handful's reads in flight at once (library/prefetch.py)
+                will_read((path, size or 0) for _, path, size in items)
             for item in items:
                 if self._stop.is_set():
                     break
