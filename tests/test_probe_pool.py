@@ -240,8 +240,8 @@ def test_a_worker_that_answers_garbage_and_stalls_does_not_hang_the_pool(monkeyp
 @pytest.mark.skipif(not hasattr(os, "getpriority"), reason="Unix priorities")
 def test_workers_run_after_the_process_that_started_them(library):
     """The scanning process writes every row the workers read (and may be a host generating images):
-    the workers take the CPU after it (probe_pool.NICE)."""
-    from lora_manager.library.probe_pool import NICE
+    the workers take the CPU after it (probe_worker.NICE)."""
+    from lora_manager.library.probe_worker import NICE
 
     write_lora(library / "a.safetensors", seed=1)
     write_lora(library / "b.safetensors", seed=2)

@@ -1,4 +1,4 @@
-"""Read headers in worker processes: plain `python -m` subprocesses fed over pipes.
+"""Read headers in worker processes: plain `python -m` subprocesses (library/probe_worker.py) fed over pipes.
 
 Not multiprocessing: its spawn start method re-imports the parent's
 `__main__` in every child, which inside a host means the host's own launch
@@ -30,10 +30,6 @@ _LEN = struct.Struct("<I")
 AHEAD = 2  # chunks given to a worker at a time: it starts the next while this process takes in the last
 DEFER = "--defer-training-tags"  # the worker's argument: training tags left for later
 TRAINING = "training-tags"  # a request for training tags alone (see the protocol above)
-# Workers run at a lower priority than the process that started them (Unix; `nice` 10 more). That process paces
-# a first index (it writes every row the workers read; at 100k it was still writing 4 s after they had finished)
-# and it may be a host generating images, which a background scan must not slow (docs/performance.md).
-NICE = 10
 
 
 def _write(stream, obj) -> None:
@@ -92,7 +88,7 @@ class ProbePool:
         env = dict(os.environ)
         env["PYTHONPATH"] = pkg_parent + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         return subprocess.Popen(
-            [sys.executable, "-m", "lora_manager.library.probe_pool", *([] if self.training_tags else [DEFER])],
+            [sys.executable, "-m", "lora_manager.library.probe_worker", *([] if self.training_tags else [DEFER])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=pkg_parent,
         )
 
@@ -206,7 +202,8 @@ def _finish(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def _serve() -> None:
+def serve() -> None:
+    """A worker's loop (library/probe_worker.py runs it): requests from stdin, answers to stdout, until EOF."""
     import gc
 
     from .probe import probe_many
@@ -216,7 +213,6 @@ def _serve() -> None:
     # holds no cycles, so the collector's passes cost more than the parse (docs/performance.md).
     # The host's process is never switched: in-process probing keeps the collector on.
     gc.disable()
-    _step_back()
 
     training = DEFER not in sys.argv[1:]
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
@@ -231,13 +227,3 @@ def _serve() -> None:
         _write(stdout, [result.pack() for result in probe_many(entries, training=training)])
 
 
-def _step_back() -> None:
-    if hasattr(os, "nice"):
-        try:
-            os.nice(NICE)
-        except OSError:  # not allowed here: the worker runs at the priority it has
-            pass
-
-
-if __name__ == "__main__":
-    _serve()
