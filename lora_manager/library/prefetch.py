@@ -1,11 +1,12 @@
 """Tell the kernel which bytes a batch of files is about to be read for, before reading them one by one.
 
 A scan reads the head of each LoRA (its safetensors header) and each of its sidecars, a few kilobytes a
-file, one file after another. Read from a cold page cache, every one of those reads waits for the disk
-alone. Handing the kernel the whole batch first (`POSIX_FADV_WILLNEED`, which starts the reads and
-returns) puts them all in flight at once; the reads that follow find their pages in the cache. On this
-project's machine a cold first index of 10k LoRAs took 2.4 s instead of 3.4 s, and less CPU, because the
-readers no longer stop for each disk read (docs/performance.md, "Reads asked for ahead").
+file, one file after another (and the hasher a handful of small files, whole). Read from a cold page cache,
+every one of those reads waits for the disk alone. Handing the kernel the whole batch first
+(`POSIX_FADV_WILLNEED`, which starts the reads and returns) puts them all in flight at once; the reads that
+follow find their pages in the cache. On this project's machine a cold first index of 10k LoRAs took 2.4 s
+instead of 3.5 s, and less CPU, because the readers no longer stop for each disk read (docs/performance.md,
+"Reads asked for ahead").
 
 It is a hint only: a file that is gone, unreadable, not a regular file or on a file system without the
 hint is skipped without a word (the read that follows reports what is wrong with it). Warm files cost an
