@@ -169,7 +169,8 @@ def test_the_hint_brings_the_files_into_the_page_cache(tmp_path):
             os.close(fd)
     if any(_resident_pages(p)[0] for p in paths):
         pytest.skip("this file system keeps the files in memory (tmpfs): nothing to bring in")
-    will_read([(p, HEAD_BYTES) for p in paths])
+    *paths, left = paths
+    will_read([(p, HEAD_BYTES) for p in paths] + [(left, 0)])  # a length of 0 asks for nothing
     want = -(-HEAD_BYTES // mmap.PAGESIZE)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:  # the hint starts the reads; they finish a little later
@@ -177,4 +178,5 @@ def test_the_hint_brings_the_files_into_the_page_cache(tmp_path):
             break
         time.sleep(0.05)
     assert all(_resident_pages(p)[0] >= want for p in paths)
+    assert _resident_pages(left)[0] == 0  # to the kernel, 0 would have meant the whole file
     assert prefetch.HEAD_BYTES == HEAD_BYTES

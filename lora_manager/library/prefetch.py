@@ -32,10 +32,13 @@ _FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)  # a FIFO named like a LoRA 
 
 
 def will_read(spans: Iterable[tuple[str, int]]) -> None:
-    """Start reading the first `length` bytes of each (path, length), without waiting for them."""
+    """Start reading the first `length` bytes of each (path, length), without waiting for them. A length of 0
+    or less asks for nothing (to the kernel, 0 would mean the whole file)."""
     if _WILLNEED is None:
         return
     for path, length in spans:
+        if length <= 0:
+            continue
         try:
             fd = os.open(path, _FLAGS)
         except (OSError, ValueError):  # gone, unreadable, or a name no file can have

@@ -225,5 +225,3 @@ def serve() -> None:
             _write(stdout, read_left_out_many(entries[1]))
             continue
         _write(stdout, [result.pack() for result in probe_many(entries, training=training)])
-
-

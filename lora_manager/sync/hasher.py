@@ -109,7 +109,7 @@ class Hasher(Rounds):
         A stop is heard between files: the rest of a handful is left."""
         while (items := todo.get()) is not None:
             if len(items) > 1:  # small files: all of the handful's reads in flight at once (library/prefetch.py)
-                will_read((path, size or 0) for _, path, size in items)
+                will_read((path, size) for _, path, size in items if size)
             for item in items:
                 if self._stop.is_set():
                     break
