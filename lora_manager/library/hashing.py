@@ -29,7 +29,7 @@ CHUNK = 1 << 20  # 1 MiB: large enough that hashlib drops the GIL, small enough 
 LEGACY_START, LEGACY_END = 0x100000, 0x110000
 SPLIT_AT = 16 << 20  # files at least this big feed the tensor digest from a second thread
 BUFFERS = 4  # chunks in flight between the reader and the tensor thread
-_FADVISE = hasattr(os, "posix_fadvise")
+FADVISE = hasattr(os, "posix_fadvise")
 _local = threading.local()  # one read buffer per hashing thread: zeroing 1 MiB per small file costs more than its read
 
 
@@ -83,11 +83,12 @@ class _TensorThread(threading.Thread):
             self.free.put(buf)
 
 
-def _advise(fd: int, advice_name: str) -> None:
-    if _FADVISE:
+def advise(fd: int, advice_name: str, length: int = 0) -> None:
+    """`posix_fadvise` of the file's first `length` bytes (0: all of it), where the platform has it."""
+    if FADVISE:
         try:
-            os.posix_fadvise(fd, 0, 0, getattr(os, advice_name))
-        except OSError:  # a file system without the hint (some FUSE mounts): only the hint is lost
+            os.posix_fadvise(fd, 0, length, getattr(os, advice_name))
+        except OSError:  # a file system without the hint (some FUSE mounts), not a regular file: only the hint goes
             pass
 
 
@@ -106,7 +107,7 @@ def hash_file(path: str, progress=None, *, evict: bool = True, split_at: int = S
         st = os.fstat(fd)
         size = st.st_size
         if size > CHUNK:
-            _advise(fd, "POSIX_FADV_SEQUENTIAL")
+            advise(fd, "POSIX_FADV_SEQUENTIAL")
         side = None
         if size >= split_at:
             free: queue.SimpleQueue = queue.SimpleQueue()
@@ -147,7 +148,7 @@ def hash_file(path: str, progress=None, *, evict: bool = True, split_at: int = S
                 side.todo.put(None)
                 side.join()
             if evict:
-                _advise(fd, "POSIX_FADV_DONTNEED")
+                advise(fd, "POSIX_FADV_DONTNEED")
     tensor_hex = tensor.hexdigest() if data_start not in (None, -1) else None
     return Hashes(
         sha256=full.hexdigest(),

@@ -19,6 +19,7 @@ import os
 from collections.abc import Iterable
 
 from .filekind import PICKLE_EXTS
+from .hashing import FADVISE, advise
 from .sidecar_values import MAX_SIDECAR_BYTES
 from .sidecars import sidecar_suffix
 from .walker import FileEntry
@@ -27,14 +28,13 @@ from .walker import FileEntry
 # however long it is; a longer one has its rest read as usual). The kernel's own readahead of a first read
 # is of this order, so nothing is read that a plain read would not have read.
 HEAD_BYTES = 128 << 10
-_WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", None)
 _FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)  # a FIFO named like a LoRA must not block the open
 
 
 def will_read(spans: Iterable[tuple[str, int]]) -> None:
     """Start reading the first `length` bytes of each (path, length), without waiting for them. A length of 0
     or less asks for nothing (to the kernel, 0 would mean the whole file)."""
-    if _WILLNEED is None:
+    if not FADVISE:
         return
     for path, length in spans:
         if length <= 0:
@@ -44,9 +44,7 @@ def will_read(spans: Iterable[tuple[str, int]]) -> None:
         except (OSError, ValueError):  # gone, unreadable, or a name no file can have
             continue
         try:
-            os.posix_fadvise(fd, 0, length, _WILLNEED)
-        except OSError:  # not a regular file (ESPIPE), or a file system without the hint
-            pass
+            advise(fd, "POSIX_FADV_WILLNEED", length)
         finally:
             os.close(fd)
 
