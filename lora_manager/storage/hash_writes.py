@@ -61,6 +61,19 @@ def write_hashes(conn, dialect: str, rows: list[tuple]) -> None:
     conn.exec_driver_sql(f"UPDATE loras SET {_SET.format(*[ph] * 6)} WHERE id = {ph}", rows)
 
 
+def any_found(conn) -> bool:
+    """Whether any hash has a "found" Civitai lookup. Without one, no hash written changes a LoRA's model tags, and
+    a batch skips both look-ups below (a new library's first hashing: a tenth of storing its hashes)."""
+    return conn.execute(select(LK.c.sha256).where(LK.c.status == "found").limit(1)).first() is not None
+
+
+def any_missing(conn) -> bool:
+    """Whether an entry that a moved file may turn out to be exists (missing, not on an offline root). Without
+    one, a batch skips looking its hashes up among the missing."""
+    q = select(L.c.id).where(L.c.state == "missing", L.c.offline.is_(False)).limit(1)
+    return conn.execute(q).first() is not None
+
+
 def found_lookups(conn, ids: list[int]) -> dict[int, str]:
     """{id: sha256} of the rows of `ids` whose hash has a "found" Civitai lookup."""
     out: dict[int, str] = {}

@@ -15,7 +15,7 @@ from .base import L, T, U, chunks, utcnow
 from .bulk_load import indexes_deferred
 from .db import Db
 from .failures import retry_conflicts
-from .hash_writes import civitai_changed, found_lookups, tags_turn, write_hashes
+from .hash_writes import any_found, any_missing, civitai_changed, found_lookups, tags_turn, write_hashes
 from .models import HASH_PENDING, CollectionItem
 from .search import search_text
 
@@ -283,16 +283,17 @@ class SqlScanStore(ScanStore):
             if errors:
                 conn.execute(update(L).where(L.c.id == bindparam("_id")).values(hash_error=bindparam("_error")), errors)
             written = {r.id: r.sha256 for r, _ in done if r.sha256}
-            before = found_lookups(conn, list(written))  # Civitai records of the rows' hashes until now
+            looked = written if written and any_found(conn) else {}  # no Civitai record at all: no tags move
+            before = found_lookups(conn, list(looked))  # Civitai records of the rows' hashes until now
             # Straight to the driver, in one statement on SQLite (storage/hash_writes.py).
             write_hashes(conn, self.db.dialect, [
                 (r.size, r.mtime_ns, r.sha256, r.tensor_sha256, r.legacy,
                  # sshs_model_hash stood in for the tensor hash until now; say whether it was true.
                  None if not cur.header_hash else cur.header_hash == r.tensor_sha256, r.id)
                 for r, cur in sorted(done, key=lambda d: d[0].id)])
-            self.db.refresh_search(conn, civitai_changed(conn, written, before))  # model tags follow the hash
-            # Only a hash a missing entry has can make a new file that entry, moved.
-            shas = sorted({r.sha256 for r, cur in done if r.sha256 and not cur.prev_sha256})
+            self.db.refresh_search(conn, civitai_changed(conn, looked, before))  # model tags follow the hash
+            # Only a hash a missing entry has can make a new file that entry, moved (none missing: no look-up).
+            shas = sorted({r.sha256 for r, c in done if r.sha256 and not c.prev_sha256}) if any_missing(conn) else []
             adoptable: set[str] = set()
             for part in chunks(shas):
                 adoptable.update(conn.execute(select(L.c.sha256).where(
