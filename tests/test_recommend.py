@@ -252,11 +252,16 @@ def test_texts_go_once_embedded_and_come_back_when_needed(rec_app):
     # a vector the store lost (no change the corpus heard of): the texts are read again to embed it
     lid = corpus.docs[0].id
     fed, encode = [], rec.embedder.encode
+    asked, list_loras = [], rec.catalog_store.list_loras
     rec.embedder.encode = lambda texts, **kw: fed.extend(texts) or encode(texts, **kw)
+    rec.catalog_store.list_loras = lambda q: asked.append(q.ids) or list_loras(q)
     try:
         rec.store.digests[lid] = "lost"
         rec._sync_vectors()  # (the background thread may run it too: both read the texts again)
     finally:
         rec.embedder.encode = encode
+        del rec.catalog_store.list_loras
     assert fed and "" not in fed and lid in rec.embedded[len(LIBRARY):]
     assert rec.store.digests[lid] == rec._corpus.docs[0].digest and all(d.text == "" for d in rec._corpus.docs)
+    # that LoRA's text alone was read again, not the library's
+    assert asked and all(ids == [lid] for ids in asked) and rec._corpus is corpus

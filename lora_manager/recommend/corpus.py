@@ -46,6 +46,22 @@ def changed_docs(corpus: Corpus, store: CatalogStore, ids: list[int]) -> list[Lo
     return None if any(i in corpus.pos for i in ids if i not in listed) else docs
 
 
+def read_texts(store: CatalogStore, docs: list[LoraDoc]) -> bool:
+    """Give those of `docs` whose texts went (`Corpus.drop_texts`) their texts again, read by id: a vector lost
+    for a LoRA nobody changed costs its own read, not the library's. False when one cannot be given its text
+    here (it left the list or changed meanwhile, or more than a page of them went): read the library again."""
+    blank = [d for d in docs if not d.text]
+    if len(blank) > PAGE:
+        return False
+    fresh = {d.id: d for d in read_docs(store, [d.id for d in blank])} if blank else {}
+    for d in blank:
+        now = fresh.get(d.id)
+        if now is None or now.digest != d.digest or not now.text:
+            return False
+        d.text = now.text
+    return True
+
+
 class ReadWriteLock:
     """Queries read the corpus together; an edit writes it alone, let in before readers that come after it."""
 

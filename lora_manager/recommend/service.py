@@ -24,7 +24,7 @@ from ..settings import DEFAULT_EMBED_MODEL
 from ..storage.catalog_store import CatalogStore, LoraQuery
 from ..storage.feedback_store import FeedbackStore
 from ..storage.ttl_cache import TtlCache
-from .corpus import Corpus, ReadWriteLock, changed_docs, fresh_doc, read_docs
+from .corpus import Corpus, ReadWriteLock, changed_docs, fresh_doc, read_docs, read_texts
 from .embedder import DEFAULT_NAMES, Embedder
 from .ranking import Signals, Suggestion, fits, fuse
 from .lexical import top_matches
@@ -351,7 +351,7 @@ class Recommender:
         store, corpus = self.store, self._corpus
         removed = set(store.digests) - set(corpus.pos)
         todo = [d for d in corpus.docs if store.digests.get(d.id) != d.digest]
-        if any(not d.text for d in todo):  # the texts went after an earlier sync: read them again
+        if not read_texts(self.catalog_store, todo):  # texts gone since an earlier sync: read again by id, or all
             with self._corpus_lock:
                 self._read_corpus()
             corpus = self._corpus
