@@ -13,7 +13,7 @@ DOCUMENTED = {
     "db_url": ("LORA_MANAGER_DB", "SQLAlchemy URL; default sqlite:///DATA_DIR/library.db"),
     "hash_workers": ("LORA_MANAGER_HASH_WORKERS", "threads hashing files in the background (default 2)"),
     "scan_workers": ("LORA_MANAGER_SCAN_WORKERS",
-                     "processes reading headers on a cold scan (default: cores + 1, at most 4)"),
+                     "processes reading headers on a cold scan (default: cores + 2, at most 4)"),
     "api_key": ("LORA_MANAGER_API_KEY", "when set, every API route but /health demands it (X-API-Key or Bearer)"),
     "cors_origins": ("LORA_MANAGER_CORS_ORIGINS", "comma-separated origins allowed by CORS, and allowed to send "
                      "state-changing requests from another site (default: none, CORS off)"),
