@@ -214,3 +214,54 @@ def test_queries_read_together_and_an_edit_writes_alone():
     for t in (*readers, w, late):
         t.join(10)
     assert sorted(log[:2]) == ["r0", "r1"] and log[2:] == ["w", "late"]
+
+
+def test_the_pacer_waits_a_multiple_of_the_last_read_and_hears_a_stop():
+    import threading
+    import time
+
+    from lora_manager.recommend.pacing import Pacer
+
+    pace, stop = Pacer(gap=2.0), threading.Event()
+    assert pace.wait(stop) is False  # nothing read yet: no wait
+    with pace.timing():
+        time.sleep(0.05)
+    started = time.monotonic()
+    assert pace.wait(stop) is False
+    assert time.monotonic() - started >= 0.09  # 2 x the read's 0.05 s, counted from its end
+    with pace.timing():
+        time.sleep(0.2)
+    threading.Timer(0.05, stop.set).start()
+    started = time.monotonic()
+    assert pace.wait(stop) is True  # a stop ends the wait at once
+    assert time.monotonic() - started < 0.35
+
+
+def test_changes_that_keep_coming_are_read_in_spaced_whole_reads(lexical_app, monkeypatch):
+    """A stream of changes (a new library's training tags arriving in parts) is read in whole re-reads spaced
+    by GAP times the last one's length, not back to back; the last change is read all the same."""
+    import time
+
+    from lora_manager.recommend import pacing, service
+
+    rec, reads, real = lexical_app.recommender, [], service.read_docs
+    assert rec.wait_idle(30)
+
+    def slow(store, ids=None):
+        if ids is None:
+            time.sleep(0.3)  # a whole read that takes a while
+            reads.append(time.monotonic())
+        return real(store, ids)
+
+    monkeypatch.setattr(service, "read_docs", slow)
+    end = time.monotonic() + 2.0
+    while time.monotonic() < end:
+        lexical_app.events.library_changed()  # files changed: a whole read
+        time.sleep(0.05)
+    assert rec.wait_idle(30)
+    gaps = [b - a for a, b in zip(reads, reads[1:])]
+    # Back to back, a read would start every 0.6 s (0.3 s of reading, 0.3 s of debounce): 3-4 in those 2 s.
+    assert 2 <= len(reads) <= 3, reads
+    assert all(g >= pacing.GAP * 0.3 for g in gaps), gaps
+    assert reads[-1] >= end - 0.05  # the last change was read after it was made
+    assert names(rec.for_prompt("neon city", limit=3))  # and the index answers

@@ -1,12 +1,10 @@
 """The recommender: LoRAs for a prompt, LoRAs like a LoRA, feedback, status.
 
-One background thread owns all slow work: reading the library into a
-`Corpus` (lexical ranking ready), loading the model, embedding what changed
-(the persisted vectors carry the digest of the text each was made from, so
-only new or edited LoRAs are embedded again). Queries never wait for it: until
-the vectors for the current model are in place they answer from the lexical
-ranking, and `status()` says so. Nothing starts before the first query or an
-explicit `start()`.
+One background thread owns all slow work: reading the library into a `Corpus` (lexical ranking ready), loading
+the model, embedding what changed (the persisted vectors carry the digest of the text each was made from, so only
+new or edited LoRAs are embedded again). Queries never wait for it: until the vectors for the current model are
+in place they answer from the lexical ranking, and `status()` says so. Nothing starts before the first query or
+an explicit `start()`.
 """
 
 from __future__ import annotations
@@ -28,6 +26,7 @@ from .corpus import Corpus, ReadWriteLock, changed_docs, fresh_doc, read_docs, r
 from .embedder import DEFAULT_NAMES, Embedder
 from .ranking import Signals, Suggestion, fits, fuse
 from .lexical import top_matches
+from .pacing import Pacer
 from .text import clean, lora_tag, words
 from .vectors import VectorStore, store_path
 
@@ -69,6 +68,7 @@ class Recommender:
         self._wake = threading.Event()
         self._idle = threading.Event()
         self._corpus_lock = threading.Lock()
+        self._pace = Pacer()  # whole-library re-reads spaced while the library keeps changing (pacing.py)
         self._reading = ReadWriteLock()  # queries read the corpus while no edit is put in place
         self._edits_lock = threading.Lock()
         self._edited: set[int] = set()  # LoRAs whose own data changed since the last look
@@ -297,7 +297,8 @@ class Recommender:
         return corpus
 
     def _read_corpus(self) -> None:
-        self._corpus = Corpus(read_docs(self.catalog_store), keep_text=not self.disabled)
+        with self._pace.timing():
+            self._corpus = Corpus(read_docs(self.catalog_store), keep_text=not self.disabled)
         if self.trim is not None:
             self.trim()  # the pages read are freed; hand their memory back
 
@@ -311,7 +312,11 @@ class Recommender:
                     with self._corpus_lock:  # a query's first read may be under way: the edits go into what it read
                         corpus = self._corpus
                     full = corpus is not None and not self._update(corpus, sorted(edited))
+                if full and self._pace.wait(self._stop):
+                    break
                 if full:
+                    with self._edits_lock:  # what came while waiting is in the read below
+                        self._dirty, self._edited = False, set()
                     with self._corpus_lock:  # with no model to feed, the corpus waits for the first query
                         if self._corpus is not None or not self.disabled:
                             self._read_corpus()
