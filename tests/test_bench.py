@@ -66,3 +66,12 @@ def test_bench_recommend_edits_runs_small(make_app, library, db_url, tmp_path, b
     assert out["loras"] == listed > 0 and out["baseline_read_library_s"] > 0
     assert out["update_1_ms"] > 0 and out["update_200_vs_baseline"] > 0
     assert out["query_ms_after_the_updates"]["runs"] == 21
+
+
+def test_bench_first_minutes_samples_a_real_server(library, tmp_path, bench_path):
+    import bench_first_minutes
+
+    generate_library(str(library), 30, seed=4, data_bytes=1_000)
+    out = bench_first_minutes.case(str(library), str(tmp_path / "first"), 6, recommend=True)
+    assert out["recommendation"]["status"] == 200
+    assert len(out["samples"]) >= 2 and out["cpu_s"] > 0 and out["rss_mb_peak"] >= out["samples"][0]["rss_mb"] > 0

@@ -3,6 +3,7 @@ files reads the library again. Whichever way, the answers are those of an index 
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -259,7 +260,7 @@ def test_changes_that_keep_coming_are_read_in_spaced_whole_reads(lexical_app, mo
         lexical_app.events.library_changed()  # files changed: a whole read
         time.sleep(0.05)
     assert rec.wait_idle(30)
-    gaps = [b - a for a, b in zip(reads, reads[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(reads)]
     # Back to back, a read would start every 0.6 s (0.3 s of reading, 0.3 s of debounce): 3-4 in those 2 s.
     assert 2 <= len(reads) <= 3, reads
     assert all(g >= pacing.GAP * 0.3 for g in gaps), gaps
