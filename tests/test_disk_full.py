@@ -1,7 +1,8 @@
 """A full disk under a running server and the CLI: "disk full" with errno and free space, the failed scan in
 /scans/last, an unhealthy /system, 507 for writes, reads still served; all well again once space is back.
 
-A real small filesystem (tmpfs of 2 MiB, mounted as root) holds the data directory. See docs/data-safety.md.
+A real small filesystem (tmpfs of 8 MiB, mounted as root) holds the data directory (a new database takes about
+2 MB: 16 KiB pages, one at least for each of its tables and indexes). See docs/data-safety.md.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def small_disk(tmp_path):
     folder.mkdir()
     if os.geteuid() != 0:
         pytest.skip("mounting a small filesystem needs root")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)], capture_output=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)], capture_output=True)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount tmpfs here: {mounted.stderr!r}")
     yield folder
