@@ -67,11 +67,15 @@ def any_found(conn) -> bool:
     return conn.execute(select(LK.c.sha256).where(LK.c.status == "found").limit(1)).first() is not None
 
 
+# An entry a new file with its hash may turn out to be, moved: missing, and not on an offline root (the original
+# may still be there). The probe below, the batch's look-up and the adoption itself (scan_store.py) share it.
+ADOPTABLE = and_(L.c.state == "missing", L.c.offline.is_(False))
+
+
 def any_missing(conn) -> bool:
-    """Whether an entry that a moved file may turn out to be exists (missing, not on an offline root). Without
-    one, a batch skips looking its hashes up among the missing."""
-    q = select(L.c.id).where(L.c.state == "missing", L.c.offline.is_(False)).limit(1)
-    return conn.execute(q).first() is not None
+    """Whether an entry that a moved file may turn out to be exists (`ADOPTABLE`). Without one, a batch skips
+    looking its hashes up among the missing."""
+    return conn.execute(select(L.c.id).where(ADOPTABLE).limit(1)).first() is not None
 
 
 def found_lookups(conn, ids: list[int]) -> dict[int, str]:

@@ -15,7 +15,7 @@ from .base import L, T, U, chunks, utcnow
 from .bulk_load import indexes_deferred
 from .db import Db
 from .failures import retry_conflicts
-from .hash_writes import any_found, any_missing, civitai_changed, found_lookups, tags_turn, write_hashes
+from .hash_writes import ADOPTABLE, any_found, any_missing, civitai_changed, found_lookups, tags_turn, write_hashes
 from .models import HASH_PENDING, CollectionItem
 from .search import search_text
 
@@ -297,7 +297,7 @@ class SqlScanStore(ScanStore):
             adoptable: set[str] = set()
             for part in chunks(shas):
                 adoptable.update(conn.execute(select(L.c.sha256).where(
-                    L.c.sha256.in_(part), L.c.state == "missing", L.c.offline.is_(False))).scalars())
+                    L.c.sha256.in_(part), ADOPTABLE)).scalars())
             for r, cur in done:
                 if not r.sha256:
                     continue
@@ -326,7 +326,7 @@ class SqlScanStore(ScanStore):
         """
         old = conn.execute(
             select(L.c.id)
-            .where(L.c.sha256 == sha256, L.c.state == "missing", L.c.offline.is_(False), L.c.id != new_id)
+            .where(L.c.sha256 == sha256, ADOPTABLE, L.c.id != new_id)
             .order_by(L.c.id).limit(1)
         ).scalar()
         if old is None:
