@@ -151,10 +151,13 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     # Every entry read (get, edit, move, trash...) carries Civitai's facts beside its own fields.
     stores.catalog.civitai_facts = lambda lid: civitai[0].civitai_facts(lid)  # noqa: PLW0108 (built below)
     analytics = Analytics(stores.analytics, stores.ranges, stores.usage)
+    training = TrainingTagsPass(stores.training, workers=settings.scan_workers, on_filled=events.library_changed)
     # Built idle: the model loads on first use or on recommender.start() (servers call it after start-up).
+    # Its re-reads of the whole library wait for the training tags pass to fill it in (recommend/pacing.py).
     recommender = Recommender(stores.catalog, stores.feedback, settings.data_dir, model=settings.embed_model,
                               device=settings.embed_device, host_family=family, cpu_threads=None if host else 1,
-                              allow_download=settings.embed_download, trim=None if host else memtrim.trim)
+                              allow_download=settings.embed_download, trim=None if host else memtrim.trim,
+                              hold=lambda: training.running)
     # It only takes note (its own thread re-reads): told at once, edits and file changes alike.
     events.on_library_changed(recommender.changed, inline=True)
     civitai.append(CivitaiService(stores.civitai, settings, events.publish, resolve_many=catalog.resolve_many,
@@ -166,8 +169,7 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
         # A scan that read sidecars of hashed files anew picks Civitai model versions again with the hashes.
         # Of the LoRAs the scan rewrote; None (every LoRA) the first time in a process (sync/scans.py).
         scans=ScanService(scanner, hasher, events, after_scan=lambda ids: civitai[0].resolve_sidecar_versions(ids),  # noqa: PLW0108
-                          training=TrainingTagsPass(stores.training, workers=settings.scan_workers,
-                                                   on_filled=events.library_changed)),
+                          training=training),
         files=files, catalog=catalog,
         jobs=_jobs(settings, db, catalog, events, family),  # a host adapter gives it a runner
         recorder=Recorder(stores.usage, on_event=events.publish), analytics=analytics,

@@ -217,25 +217,20 @@ def test_queries_read_together_and_an_edit_writes_alone():
     assert sorted(log[:2]) == ["r0", "r1"] and log[2:] == ["w", "late"]
 
 
-def test_the_pacer_waits_a_multiple_of_the_last_read_and_hears_a_stop():
-    import threading
+def test_the_pacer_spaces_reads_by_a_multiple_of_the_last():
     import time
 
     from lora_manager.recommend.pacing import Pacer
 
-    pace, stop = Pacer(gap=2.0), threading.Event()
-    assert pace.wait(stop) is False  # nothing read yet: no wait
+    pace = Pacer(gap=2.0)
+    assert pace.due()  # nothing read yet: no wait
     with pace.timing():
         time.sleep(0.05)
-    started = time.monotonic()
-    assert pace.wait(stop) is False
-    assert time.monotonic() - started >= 0.09  # 2 x the read's 0.05 s, counted from its end
-    with pace.timing():
-        time.sleep(0.2)
-    threading.Timer(0.05, stop.set).start()
-    started = time.monotonic()
-    assert pace.wait(stop) is True  # a stop ends the wait at once
-    assert time.monotonic() - started < 0.35
+    ended = time.monotonic()
+    assert not pace.due()
+    while not pace.due():
+        time.sleep(0.01)
+    assert time.monotonic() - ended >= 0.09  # 2 x the read's 0.05 s, counted from its end
 
 
 def test_changes_that_keep_coming_are_read_in_spaced_whole_reads(lexical_app, monkeypatch):

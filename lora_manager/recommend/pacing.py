@@ -6,26 +6,53 @@ place, and back-to-back re-reads used to follow them: measured at 100k, 65 s of 
 holding 620 MB instead of about 250 MB afterwards (docs/performance-api.md). After a re-read that took D
 seconds, the next one waits until GAP x D seconds have passed since it ended, so re-reads take at most
 1/(1 + GAP) of a core; queries meanwhile answer from what was read last, as they do during a re-read.
+
+`hold`, when given, says a pass that fills the whole library in is under way (the training tags pass): a
+re-read then waits for its end, at most HOLD_MAX seconds, and reads everything it filled in at once. A re-read
+in the middle of that pass read the library while it was half filled, cost twice its CPU (both cores were
+busy) and left the server's heap fragmented: measured at 100k, 420 MB held afterwards against 247 MB
+(docs/performance-api.md, "The first minutes, held re-reads").
 """
 
 from __future__ import annotations
 
-import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 
 GAP = 3.0
+HOLD_MAX = 600.0  # a pass that runs longer (a huge library on a slow disk) does not keep the text stale longer
+POLL = 0.5  # how often a due re-read looks again (the recommender's thread puts edits in place meanwhile)
 
 
 class Pacer:
-    def __init__(self, gap: float = GAP):
+    def __init__(self, gap: float = GAP, hold: Callable[[], bool] | None = None, hold_max: float = HOLD_MAX):
         self.gap = gap
+        self.hold = hold
+        self.hold_max = hold_max
         self._next = 0.0  # monotonic time before which no re-read starts
+        self._held_since: float | None = None  # when the hold was first seen since the last re-read
 
-    def wait(self, stop: threading.Event) -> bool:
-        """Wait for the next re-read's turn; True when `stop` was set meanwhile."""
-        delay = self._next - time.monotonic()
-        return stop.wait(delay) if delay > 0 else stop.is_set()
+    def due(self) -> bool:
+        """Whether a whole re-read may start now: its spacing has passed, and nothing holds it (or the hold
+        has lasted `hold_max` seconds)."""
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        if not self._held():
+            self._held_since = None
+            return True
+        if self._held_since is None:
+            self._held_since = now
+        return now - self._held_since >= self.hold_max
+
+    def _held(self) -> bool:
+        if self.hold is None:
+            return False
+        try:
+            return bool(self.hold())
+        except Exception:  # a hold that cannot tell holds nothing
+            return False
 
     @contextmanager
     def timing(self):
@@ -36,3 +63,4 @@ class Pacer:
         finally:
             ended = time.monotonic()
             self._next = ended + self.gap * (ended - started)
+            self._held_since = None

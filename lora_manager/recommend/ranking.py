@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
+from ..errors import InvalidInput
+from ..library.basemodel import FAMILIES
 from .corpus import Corpus
 from .lexical import TriggerHit
 
@@ -29,6 +31,7 @@ def fits(family: str | None, target: str | None) -> bool:
     return target is None or family is None or family == target
 
 
+MAX_LIMIT = 50  # suggestions a query may ask for
 SEMANTIC_FLOOR = 0.15
 W = {
     "semantic": {"similar": 1.0, "words": 0.35, "trigger": 0.6, "co_usage": 0.45, "popular": 0.05},
@@ -112,3 +115,12 @@ def fuse(corpus: Corpus, sig: Signals, mode: str, allowed: Callable[[int], bool]
             out.append(Suggestion(pos, score, reasons))
     out.sort(key=lambda s: (-s.score, corpus.docs[s.pos].prompt_name))
     return out[:limit]
+
+
+def check_query(limit: int, base: str | None) -> tuple[int, str | None]:
+    """A query's `limit` and base family, checked (InvalidInput names what is wrong)."""
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be 1..{MAX_LIMIT}")
+    if base is not None and base not in FAMILIES:
+        raise InvalidInput(f"unknown base family {str(base)[:40]!r}", {"allowed": list(FAMILIES)})
+    return limit, base or None

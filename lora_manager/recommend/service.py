@@ -24,15 +24,14 @@ from ..storage.feedback_store import FeedbackStore
 from ..storage.ttl_cache import TtlCache
 from .corpus import Corpus, ReadWriteLock, changed_docs, fresh_doc, read_docs, read_texts
 from .embedder import DEFAULT_NAMES, Embedder
-from .ranking import Signals, Suggestion, fits, fuse
+from .ranking import Signals, Suggestion, check_query, fits, fuse
 from .lexical import top_matches
-from .pacing import Pacer
+from .pacing import POLL, Pacer
 from .text import clean, lora_tag, words
 from .vectors import VectorStore, store_path
 
 log = logging.getLogger(__name__)
 MAX_PROMPT_CHARS = 10_000
-MAX_LIMIT = 50
 BATCH = 16  # small batches: a query's encode waits at most one batch for the shared model
 SAVE_EVERY = 2_000
 DEBOUNCE = 0.3
@@ -47,7 +46,7 @@ class Recommender:
                  model: str = DEFAULT_EMBED_MODEL, device: str = "cpu",
                  host_family: Callable[[], str | None] | None = None,
                  cpu_threads: int | None = 1, embedder: Embedder | None = None, allow_download: bool = True,
-                 trim: Callable[[], Any] | None = None):
+                 trim: Callable[[], Any] | None = None, hold: Callable[[], bool] | None = None):
         self.catalog_store = catalog_store  # the library's text, read into the corpus
         self.feedback_store = feedback_store  # feedback and the usage rollups (uses, pairs)
         self.data_dir = data_dir
@@ -68,7 +67,7 @@ class Recommender:
         self._wake = threading.Event()
         self._idle = threading.Event()
         self._corpus_lock = threading.Lock()
-        self._pace = Pacer()  # whole-library re-reads spaced while the library keeps changing (pacing.py)
+        self._pace = Pacer(hold=hold)  # whole re-reads spaced while the library changes, held by `hold` (pacing.py)
         self._reading = ReadWriteLock()  # queries read the corpus while no edit is put in place
         self._edits_lock = threading.Lock()
         self._edited: set[int] = set()  # LoRAs whose own data changed since the last look
@@ -125,7 +124,7 @@ class Recommender:
         """LoRAs for `prompt` -> {"mode", "base", "items": [{"lora", "score", "reasons", "tag", "triggers"}]}."""
         if not isinstance(prompt, str) or len(prompt) > MAX_PROMPT_CHARS:
             raise InvalidInput(f"a prompt has at most {MAX_PROMPT_CHARS} characters", {"length": len(prompt or "")})
-        limit, base = _check(limit, base)
+        limit, base = check_query(limit, base)
         corpus = self._ensure_corpus()
         with self._reading.reading():
             return self._for_prompt(corpus, prompt, limit, base, user)
@@ -153,7 +152,7 @@ class Recommender:
 
     def similar(self, key: str | int, limit: int = 10, base: str | None = None, user: str = "") -> dict[str, Any]:
         """LoRAs like the one known by `key` (by text and by co-usage); same shape as `for_prompt`."""
-        limit, base = _check(limit, base)
+        limit, base = check_query(limit, base)
         lid = self.catalog_store.resolve(key)
         corpus = self._ensure_corpus()
         doc = fresh_doc(self.catalog_store, lid)  # its words and text, which the corpus does not keep
@@ -308,14 +307,17 @@ class Recommender:
                 with self._edits_lock:
                     self._idle.clear()
                     full, edited, self._dirty, self._edited = self._dirty or self._stale, self._edited, False, set()
-                if edited and not full:
+                if edited:  # in place even when a whole read is due: it may wait a while (below)
                     with self._corpus_lock:  # a query's first read may be under way: the edits go into what it read
                         corpus = self._corpus
-                    full = corpus is not None and not self._update(corpus, sorted(edited))
-                if full and self._pace.wait(self._stop):
-                    break
+                    full = (corpus is not None and not self._update(corpus, sorted(edited))) or full
+                if full and (self._corpus is not None or not self.disabled) and not self._pace.due():
+                    with self._edits_lock:  # spaced or held (pacing.py): still due, edits meanwhile go in place
+                        self._dirty = True
+                    self._stop.wait(POLL)
+                    continue
                 if full:
-                    with self._edits_lock:  # what came while waiting is in the read below
+                    with self._edits_lock:  # what came meanwhile is in the read below
                         self._dirty, self._edited = False, set()
                     with self._corpus_lock:  # with no model to feed, the corpus waits for the first query
                         if self._corpus is not None or not self.disabled:
@@ -390,11 +392,3 @@ class Recommender:
         if not self._stop.is_set():
             corpus.drop_texts()  # at 100k LoRAs, 37 MB of text nothing reads until the next change
             self._vectors_ready = True
-
-
-def _check(limit: int, base: str | None) -> tuple[int, str | None]:
-    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit must be 1..{MAX_LIMIT}")
-    if base is not None and base not in FAMILIES:
-        raise InvalidInput(f"unknown base family {str(base)[:40]!r}", {"allowed": list(FAMILIES)})
-    return limit, base or None

@@ -1,0 +1,66 @@
+"""The recommender's whole re-reads wait for the training tags pass: a new library's tags arrive in parts
+for a minute or more, and a re-read in the middle of them read a half-filled library at twice the CPU and
+left the server's heap fragmented (recommend/pacing.py). Edits of a few LoRAs still go in place at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from lora_manager.recommend.pacing import Pacer
+
+from .test_recommend import names
+from .test_recommend_edits import lexical_app  # noqa: F401 - the fixture
+
+
+def test_the_pacer_holds_while_told_and_no_longer_than_its_limit():
+    held = [True]
+    pace = Pacer(hold=lambda: held[0], hold_max=0.3)
+    assert not pace.due()  # nothing read yet, but held
+    held[0] = False
+    assert pace.due()  # let go
+    held[0] = True
+    started = time.monotonic()
+    while not pace.due():  # a pass that never ends holds no longer than the limit
+        time.sleep(0.01)
+    assert 0.25 <= time.monotonic() - started < 5
+    with pace.timing():  # a read starts the limit again
+        pass
+    assert not pace.due()
+
+
+def test_a_hold_that_cannot_tell_holds_nothing():
+    def broken():
+        raise RuntimeError("gone")
+
+    assert Pacer(hold=broken).due()
+
+
+def test_whole_reads_wait_for_the_training_tags_pass_and_read_what_it_filled(lexical_app, monkeypatch):  # noqa: F811
+    from lora_manager.recommend import service
+
+    rec, training = lexical_app.recommender, lexical_app.scans.training
+    assert rec.wait_idle(30) and training.wait(30)
+    reads, real = [], service.read_docs
+
+    def counting(store, ids=None):
+        if ids is None:
+            reads.append(time.monotonic())
+        return real(store, ids)
+
+    monkeypatch.setattr(service, "read_docs", counting)
+    release = threading.Event()
+    monkeypatch.setattr(training, "_pass", lambda: release.wait(30))  # a pass that takes its time (its thread is real)
+    training.wake()
+    assert training.running
+    corpus = rec._corpus
+    lexical_app.events.library_changed()  # files changed while the pass runs: a whole read is due
+    time.sleep(1.0)
+    assert reads == [] and not rec._idle.is_set()  # due, and held
+    assert names(rec.for_prompt("neon city", limit=3))  # queries answer from what was read meanwhile
+    lexical_app.catalog.edit("catEars", {"triggers": ["nekomimi headband"]})  # an edit goes in place all the same
+    time.sleep(0.6)
+    assert reads == [] and "catEars" in names(rec.for_prompt("nekomimi headband", limit=3))
+    release.set()
+    assert training.wait(10) and rec.wait_idle(30)
+    assert len(reads) == 1 and rec._corpus is not corpus  # read once, when the pass ended
