@@ -58,6 +58,7 @@ class Trimmer:
         self.slack = slack
         self.trims = 0
         self._stop = threading.Event()
+        self._nudged = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> Trimmer:
@@ -68,11 +69,21 @@ class Trimmer:
 
     def stop(self) -> None:
         self._stop.set()
+        self._nudged.set()
+
+    def nudge(self) -> None:
+        """Let go at once, whatever the resident size: a burst of work just ended (the start-up scan and the
+        passes after it leave each pooled connection's page cache full)."""
+        self._nudged.set()
 
     def _run(self) -> None:
         floor = rss_bytes()
-        while not self._stop.wait(self.interval):
-            if rss_bytes() > floor + self.slack:
+        while True:
+            nudged = self._nudged.wait(self.interval)
+            self._nudged.clear()
+            if self._stop.is_set():
+                return
+            if nudged or rss_bytes() > floor + self.slack:
                 if self.release is not None:
                     try:
                         self.release()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import logging
 import socket
+import threading
 
 from . import memtrim
 from .gate import WILDCARD_BINDS
@@ -39,6 +40,7 @@ def make_server_app(core: App, *, ui: bool = False, bind: str = "127.0.0.1"):
     def on_start() -> None:
         trimmer.start()
         _scan_starter(core)("startup")
+        _when_settled(core, trimmer.nudge)  # the start-up work's page caches and freed memory go back
         watcher.start()
         if core.recommender is not None:
             core.recommender.start()  # reads the library and loads the model in its own thread
@@ -55,6 +57,7 @@ def make_server_app(core: App, *, ui: bool = False, bind: str = "127.0.0.1"):
     app = create_app(core, on_start=on_start, on_stop=on_stop, ui=ui,
                      hosts=trusted_hosts(core.settings.allowed_hosts, bind))
     app.state.watcher = watcher
+    app.state.trimmer = trimmer
     return app
 
 
@@ -63,6 +66,20 @@ def _pool_release(core: App):
     if ":memory:" in str(engine.url) or str(engine.url) in ("sqlite://", "sqlite+pysqlite://"):
         return None  # an in-memory database lives in its connections
     return lambda: engine.dispose(close=True)  # connections in use finish their work and go then
+
+
+def _when_settled(core: App, then) -> None:
+    """`then()` once the start-up scan and the passes it wakes (hashing, training tags) are done; from a daemon
+    thread of its own, so that start-up never waits for them."""
+
+    def wait() -> None:
+        core.scans.wait()  # the scan wakes the passes before it ends
+        core.hasher.wait()
+        if core.scans.training is not None:
+            core.scans.training.wait()
+        then()
+
+    threading.Thread(target=wait, name="lora-manager-settle", daemon=True).start()
 
 
 def _scan_starter(core: App):
