@@ -9,7 +9,7 @@ import time
 
 from lora_manager.recommend.pacing import Pacer
 
-from .test_recommend import names
+from .test_recommend import embedder, names, rec_app  # noqa: F401 - the fixtures
 from .test_recommend_edits import lexical_app  # noqa: F401 - the fixture
 
 
@@ -59,8 +59,31 @@ def test_whole_reads_wait_for_the_training_tags_pass_and_read_what_it_filled(lex
     assert reads == [] and not rec._idle.is_set()  # due, and held
     assert names(rec.for_prompt("neon city", limit=3))  # queries answer from what was read meanwhile
     lexical_app.catalog.edit("catEars", {"triggers": ["nekomimi headband"]})  # an edit goes in place all the same
-    time.sleep(0.6)
+    end = time.monotonic() + 10
+    while "catEars" not in names(rec.for_prompt("nekomimi headband", limit=3)) and time.monotonic() < end:
+        time.sleep(0.05)
     assert reads == [] and "catEars" in names(rec.for_prompt("nekomimi headband", limit=3))
     release.set()
     assert training.wait(10) and rec.wait_idle(30)
     assert len(reads) == 1 and rec._corpus is not corpus  # read once, when the pass ended
+
+
+def test_while_a_read_is_held_an_edit_is_embedded_at_once(rec_app, monkeypatch):  # noqa: F811
+    """With the model on: the held read does not hold the vectors; the edited LoRA is embedded again meanwhile."""
+    rec, training = rec_app.recommender, rec_app.scans.training
+    assert training.wait(30) and rec.wait_idle(60) and rec.mode == "semantic"
+    lid = rec_app.catalog.get("catEars")["id"]
+    release = threading.Event()
+    monkeypatch.setattr(training, "_pass", lambda: release.wait(60))
+    training.wake()
+    try:
+        before = len(rec.embedded)
+        rec_app.events.library_changed()  # a whole read is due, and held
+        rec_app.catalog.edit("catEars", {"triggers": ["nekomimi headband"]})
+        end = time.monotonic() + 30
+        while rec.embedded[before:] != [lid] and time.monotonic() < end:
+            time.sleep(0.05)
+        assert rec.embedded[before:] == [lid] and not rec._idle.is_set()  # embedded while the read is held
+    finally:
+        release.set()
+    assert training.wait(10) and rec.wait_idle(60)

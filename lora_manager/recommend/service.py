@@ -311,12 +311,12 @@ class Recommender:
                     with self._corpus_lock:  # a query's first read may be under way: the edits go into what it read
                         corpus = self._corpus
                     full = (corpus is not None and not self._update(corpus, sorted(edited))) or full
-                if full and (self._corpus is not None or not self.disabled) and not self._pace.due():
-                    with self._edits_lock:  # spaced or held (pacing.py): still due, edits meanwhile go in place
+                # Spaced or held (pacing.py): the read stays due; the model loads, edits go in place and are embedded.
+                held = full and (self._corpus is not None or not self.disabled) and not self._pace.due()
+                if held:
+                    with self._edits_lock:
                         self._dirty = True
-                    self._stop.wait(POLL)
-                    continue
-                if full:
+                elif full:
                     with self._edits_lock:  # what came meanwhile is in the read below
                         self._dirty, self._edited = False, set()
                     with self._corpus_lock:  # with no model to feed, the corpus waits for the first query
@@ -325,8 +325,11 @@ class Recommender:
                     self._stale = False
                 if not self.disabled and self.embedder.state == "idle":
                     self.embedder.load()
-                if self.embedder.ready:
+                if self.embedder.ready and self._corpus is not None and (not held or edited or not self._vectors_ready):
                     self._sync_vectors()
+                if held:
+                    self._stop.wait(POLL)
+                    continue
             except Exception as exc:  # a down database or a full disk: try again on the next change
                 log.exception("recommender background work failed")
                 self.build["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"

@@ -80,7 +80,8 @@ class Trimmer:
         floor = rss_bytes()
         while True:
             nudged = self._nudged.wait(self.interval)
-            self._nudged.clear()
+            if nudged:  # cleared only when seen: a nudge that came as the wait timed out is seen next time
+                self._nudged.clear()
             if self._stop.is_set():
                 return
             if nudged or rss_bytes() > floor + self.slack:
