@@ -7,10 +7,12 @@ A real small filesystem (tmpfs of 8 MiB, mounted as root) holds the data directo
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -31,7 +33,13 @@ def small_disk(tmp_path):
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount tmpfs here: {mounted.stderr!r}")
     yield folder
-    subprocess.run(["umount", str(folder)], check=True)
+    gc.collect()  # a database connection the test's app left to the collector holds files here
+    for _ in range(50):  # a process that just ended may hold it a moment longer
+        if subprocess.run(["umount", str(folder)], capture_output=True).returncode == 0:
+            break
+        time.sleep(0.2)
+    else:
+        subprocess.run(["umount", str(folder)], check=True)
 
 
 def _fill(folder) -> str:
@@ -99,3 +107,26 @@ def test_disk_full_is_said_reported_and_answered_507(tmp_path, small_disk):
     finally:
         proc.terminate()
         print(proc.communicate(timeout=30)[0])
+
+
+def test_idle_connections_let_go_on_a_full_disk_leave_reads_working(tmp_path, small_disk):
+    """The server lets idle connections go (standalone/server.py, PoolRelease). Had the last one to the database
+    closed, the next would have to rebuild the WAL's index, which a full disk does not allow: one stays open."""
+    from lora_manager.app import build
+    from lora_manager.settings import Settings
+    from lora_manager.standalone.server import PoolRelease
+
+    lib = tmp_path / "lib"
+    write_lora(lib / "first.safetensors")
+    app = build(Settings(lora_dirs=[str(lib)], data_dir=str(small_disk), embed_model="off"))
+    try:
+        app.scan(wait_hashes=True)
+        release = PoolRelease(app.db.engine)
+        release()  # as after the start-up work
+        filler = _fill(small_disk)
+        release()  # as after a burst, the disk full: every pooled connection closes
+        assert app.catalog.list(limit=10).total == 1  # a new connection reads
+        release.close()
+        os.unlink(filler)
+    finally:
+        app.close()

@@ -35,7 +35,8 @@ def make_server_app(core: App, *, ui: bool = False, bind: str = "127.0.0.1"):
 
     # This process is ours: after a burst, idle database connections (each with its page cache,
     # up to 16 MiB on SQLite) are closed and freed memory goes back to the system.
-    trimmer = memtrim.Trimmer(release=_pool_release(core))
+    release = _pool_release(core)
+    trimmer = memtrim.Trimmer(release=release)
 
     def on_start() -> None:
         trimmer.start()
@@ -52,6 +53,8 @@ def make_server_app(core: App, *, ui: bool = False, bind: str = "127.0.0.1"):
         trimmer.stop()
         watcher.stop()
         core.scans.wait(30)
+        if release is not None:
+            release.close()
         core.close()
 
     app = create_app(core, on_start=on_start, on_stop=on_stop, ui=ui,
@@ -61,11 +64,35 @@ def make_server_app(core: App, *, ui: bool = False, bind: str = "127.0.0.1"):
     return app
 
 
-def _pool_release(core: App):
+def _pool_release(core: App) -> PoolRelease | None:
     engine = core.db.engine
     if ":memory:" in str(engine.url) or str(engine.url) in ("sqlite://", "sqlite+pysqlite://"):
         return None  # an in-memory database lives in its connections
-    return lambda: engine.dispose(close=True)  # connections in use finish their work and go then
+    return PoolRelease(engine)
+
+
+class PoolRelease:
+    """Closes the idle pooled connections (connections in use finish their work and go then). On SQLite one
+    connection, which reads nothing, stays open from the first release on: when the last connection to a
+    database in WAL mode closes, SQLite deletes its WAL and the WAL's index, and a connection opened after that
+    on a full disk cannot make them again, so reads would fail where they are promised to work."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.keeper = None
+
+    def __call__(self) -> None:
+        if self.keeper is None and self.engine.dialect.name == "sqlite":
+            keeper = self.engine.connect()
+            keeper.exec_driver_sql("SELECT 1 FROM sqlite_master LIMIT 1")  # opens the WAL and its index
+            keeper.rollback()  # no read transaction held: checkpoints go past it
+            self.keeper = keeper
+        self.engine.dispose(close=True)
+
+    def close(self) -> None:
+        if self.keeper is not None:
+            self.keeper.close()
+            self.keeper = None
 
 
 def _when_settled(core: App, then) -> None:
