@@ -10,17 +10,9 @@ import pytest
 from lora_manager.standalone import memtrim
 
 from .loras import write_lora
+from .test_recommend import _eventually
 
 pytestmark = pytest.mark.skipif(memtrim._libc() is None, reason="glibc's malloc_trim only")
-
-
-def _until(check, timeout: float = 10.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()
 
 
 def test_a_nudge_lets_go_at_once_and_the_timer_waits_for_growth():
@@ -31,7 +23,7 @@ def test_a_nudge_lets_go_at_once_and_the_timer_waits_for_growth():
         time.sleep(0.5)  # five looks at a resident size that did not grow by a terabyte
         assert released == [] and trimmer.trims == 0
         trimmer.nudge()
-        assert _until(lambda: trimmer.trims == 1) and len(released) == 1
+        assert _eventually(lambda: trimmer.trims == 1) and len(released) == 1
         time.sleep(0.3)
         assert trimmer.trims == 1  # once per nudge
     finally:
@@ -44,7 +36,7 @@ def test_a_stop_ends_the_thread_at_once_and_a_failing_release_is_survived():
 
     trimmer = memtrim.Trimmer(interval=3600, release=broken).start()
     trimmer.nudge()
-    assert _until(lambda: trimmer.trims == 1)  # the release failed, the heap was trimmed all the same
+    assert _eventually(lambda: trimmer.trims == 1)  # the release failed, the heap was trimmed all the same
     trimmer.stop()
     trimmer._thread.join(2)
     assert not trimmer._thread.is_alive()
@@ -70,7 +62,7 @@ def test_the_server_lets_go_once_its_start_up_work_is_done(make_app, library):
     trimmer.nudge = nudge
     with TestClient(server, base_url="http://127.0.0.1") as client:
         assert client.get("/lora-manager/v1/health").status_code == 200
-        assert _until(lambda: trimmer.trims >= 1, 60)
+        assert _eventually(lambda: trimmer.trims >= 1, 60)
         assert done_at == [True]  # told once, after the scan, the hashing and the training tags
         assert app.hasher.pending_totals()[0] == 0  # every file hashed by then
         assert client.get("/lora-manager/v1/loras").json()["total"] == 5  # a closed pool opens again
