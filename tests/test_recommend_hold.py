@@ -87,3 +87,19 @@ def test_while_a_read_is_held_an_edit_is_embedded_at_once(rec_app, monkeypatch):
     finally:
         release.set()
     assert training.wait(10) and rec.wait_idle(60)
+
+
+def test_a_corpus_a_whole_read_replaced_is_freed(lexical_app):  # noqa: F811
+    """An edit put in place, then a whole read: nothing of ours keeps the corpus it replaced (the recommender's
+    thread once kept it in a local of its loop: 100k documents and their index, until the next edit)."""
+    import gc
+    import weakref
+
+    rec = lexical_app.recommender
+    lexical_app.catalog.edit("catEars", {"triggers": ["nekomimi"]})  # in place: the thread handles the corpus
+    assert rec.wait_idle(30)
+    old = weakref.ref(rec._corpus)
+    lexical_app.events.library_changed()  # a whole read replaces it
+    assert rec.wait_idle(30) and rec._corpus is not old()
+    gc.collect()
+    assert old() is None

@@ -308,9 +308,7 @@ class Recommender:
                     self._idle.clear()
                     full, edited, self._dirty, self._edited = self._dirty or self._stale, self._edited, False, set()
                 if edited:  # in place even when a whole read is due: it may wait a while (below)
-                    with self._corpus_lock:  # a query's first read may be under way: the edits go into what it read
-                        corpus = self._corpus
-                    full = (corpus is not None and not self._update(corpus, sorted(edited))) or full
+                    full = not self._update(sorted(edited)) or full
                 # Spaced or held (pacing.py): the read stays due; the model loads, edits go in place and are embedded.
                 held = full and (self._corpus is not None or not self.disabled) and not self._pace.due()
                 if held:
@@ -344,9 +342,14 @@ class Recommender:
             self._wake.clear()
             self._stop.wait(DEBOUNCE)
 
-    def _update(self, corpus: Corpus, ids: list[int]) -> bool:
+    def _update(self, ids: list[int]) -> bool:
         """The documents of edited `ids` read again and put in place; False when the library must be read
-        again (one left the list, came, or was renamed)."""
+        again (one left the list, came, or was renamed). A local of its own: a corpus named in `_run`'s frame
+        stayed alive there after a whole read replaced it (100k documents and their index, until the next edit)."""
+        with self._corpus_lock:  # a query's first read may be under way: the edits go into what it read
+            corpus = self._corpus
+        if corpus is None:
+            return True  # nothing read yet: the first read has them
         docs = changed_docs(corpus, self.catalog_store, ids)
         if docs is None:
             return False
