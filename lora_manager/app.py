@@ -151,7 +151,8 @@ def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
     # Every entry read (get, edit, move, trash...) carries Civitai's facts beside its own fields.
     stores.catalog.civitai_facts = lambda lid: civitai[0].civitai_facts(lid)  # noqa: PLW0108 (built below)
     analytics = Analytics(stores.analytics, stores.ranges, stores.usage)
-    training = TrainingTagsPass(stores.training, workers=settings.scan_workers, on_filled=events.library_changed)
+    training = TrainingTagsPass(stores.training, workers=settings.scan_workers,
+                                on_filled=lambda ids: events.library_changed(ids, filled=True))
     # Built idle: the model loads on first use or on recommender.start() (servers call it after start-up).
     # Its re-reads of the whole library wait for the training tags pass to fill it in (recommend/pacing.py).
     recommender = Recommender(stores.catalog, stores.feedback, settings.data_dir, model=settings.embed_model,

@@ -6,7 +6,8 @@ never blocks a scan.
 
 Beside the stream, one in-process topic, `library.changed` (a `LibraryChanged`), said
 after files were added, moved or removed (ids None) or user data of some LoRAs
-changed (their ids). The host's LoRA list and the recommender listen to it.
+changed (their ids), or a background pass filled in data read from the files (their ids, `filled`: the
+training tags pass). The host's LoRA list and the recommender listen to it.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class LibraryChanged:
-    """Files were added, moved or removed (`ids` None), or the user data of `ids` changed."""
+    """Files were added, moved or removed (`ids` None), or the user data of `ids` changed; `filled`: no one
+    edited `ids`, a background pass filled in what it read from their files (a sidecar write-back, an edit put
+    in place, is for the other kind)."""
 
     ids: tuple[int, ...] | None = None
+    filled: bool = False
 
     @property
     def files(self) -> bool:
@@ -62,9 +66,10 @@ class EventBus:
         with self._lock:
             self._listeners.append(_Listener(listener, files_only, inline))
 
-    def library_changed(self, ids: Iterable[int] | None = None) -> None:
-        """Say that files changed (no ids) or that the user data of `ids` changed."""
-        change = LibraryChanged(None if ids is None else tuple(ids))
+    def library_changed(self, ids: Iterable[int] | None = None, *, filled: bool = False) -> None:
+        """Say that files changed (no ids) or that the user data of `ids` changed (`filled`: a background pass
+        filled in what it read from their files)."""
+        change = LibraryChanged(None if ids is None else tuple(ids), filled=ids is not None and filled)
         with self._lock:
             if change.files:
                 self.file_changes += 1

@@ -306,6 +306,27 @@ def test_another_hosts_edit_drops_this_hosts_cached_pages_and_moves_its_status(t
         b.close()
 
 
+def test_a_fill_on_one_host_reaches_the_others_as_a_fill(tmp_path, pg_url):
+    """A background pass's fills are said as fills on the other hosts too (no write-back there either), and a
+    person's edit as an edit."""
+    a = _host(tmp_path, pg_url, "host-a", tmp_path / "a")
+    b = _host(tmp_path, pg_url, "host-b", tmp_path / "b")
+    try:
+        for app in (a, b):
+            assert app.hosts.notices.ready.wait(30)
+        heard: list = []
+        b.events.on_library_changed(heard.append, inline=True)
+        for n, (ids, filled) in enumerate((([7, 8], True), ([9], False)), 1):
+            a.events.library_changed(ids, filled=filled)
+            deadline = time.monotonic() + 30
+            while len(heard) < n and time.monotonic() < deadline:
+                time.sleep(0.05)
+        assert [(c.ids, c.filled) for c in heard] == [((7, 8), True), ((9,), False)]
+    finally:
+        a.close()
+        b.close()
+
+
 def test_the_hosts_bench_runs_small(pg_url):
     sys.path.insert(0, os.path.join(ROOT, "bench"))
     try:

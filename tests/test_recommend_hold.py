@@ -103,3 +103,45 @@ def test_a_corpus_a_whole_read_replaced_is_freed(lexical_app):  # noqa: F811
     assert rec.wait_idle(30) and rec._corpus is not old()
     gc.collect()
     assert old() is None
+
+
+def test_the_passs_fills_wait_for_one_whole_read_after_it(lexical_app, monkeypatch):  # noqa: F811
+    """The training tags pass's parts are no one's edit: none is put in place (at 100k, parts of 100 put in place
+    while the read was held grew the index's arrays: 554 MB held against 428), the read after the pass reads
+    them all at once; a person's edit meanwhile still goes in place."""
+    from sqlalchemy import text
+
+    from lora_manager.recommend import service
+
+    from .loras import write_lora
+
+    rec, training, root = lexical_app.recommender, lexical_app.scans.training, lexical_app.settings.lora_dirs[0]
+    write_lora(f"{root}/zoo.safetensors", seed=77, metadata={"ss_tag_frequency": '{"1_a": {"zebrastripes": 9}}'})
+    lexical_app.scan(hash_after=False)
+    assert rec.wait_idle(30) and "zoo" in names(rec.for_prompt("zebrastripes", limit=3))
+    with lexical_app.db.engine.begin() as conn:  # left for the pass, as a large scan leaves it
+        conn.execute(text("UPDATE loras SET training_tags = 'null' WHERE file_name = 'zoo.safetensors'"))
+    rec.changed()
+    assert rec.wait_idle(30) and "zoo" not in names(rec.for_prompt("zebrastripes", limit=3))
+    reads, updates, real_read, real_update = [], [], service.read_docs, rec._update
+    monkeypatch.setattr(service, "read_docs", lambda store, ids=None: (reads.append(ids), real_read(store, ids))[1])
+    monkeypatch.setattr(rec, "_update", lambda ids: (updates.append(ids), real_update(ids))[1])
+    release, real_pass, heard = threading.Event(), training._pass, []
+    lexical_app.events.on_library_changed(heard.append, inline=True)
+    monkeypatch.setattr(training, "_pass", lambda: (real_pass(), release.wait(30)))  # fills, then takes its time
+    training.wake()
+    end = time.monotonic() + 10
+    while not heard and time.monotonic() < end:
+        time.sleep(0.05)
+    assert [(c.ids, c.filled) for c in heard] == [((lexical_app.catalog.get("zoo")["id"],), True)]
+    lexical_app.catalog.edit("catEars", {"triggers": ["nekomimi headband"]})
+    end = time.monotonic() + 10
+    while "catEars" not in names(rec.for_prompt("nekomimi headband", limit=3)) and time.monotonic() < end:
+        time.sleep(0.05)
+    time.sleep(1.0)  # two polls of the held read
+    assert "catEars" in names(rec.for_prompt("nekomimi headband", limit=3))  # the edit, in place
+    assert "zoo" not in names(rec.for_prompt("zebrastripes", limit=3))  # the fill, not
+    assert reads == [] and updates == [[lexical_app.catalog.get("catEars")["id"]]]
+    release.set()
+    assert training.wait(10) and rec.wait_idle(30)
+    assert reads == [None] and len(updates) == 1 and "zoo" in names(rec.for_prompt("zebrastripes", limit=3))

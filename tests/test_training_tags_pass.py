@@ -248,3 +248,28 @@ def test_tags_left_by_an_earlier_process_are_read_at_the_first_scan_and_unchange
     assert woken == [1, 1]
     new = str(library / "new.safetensors")
     assert json.loads(_stored(later.db)[new]) == _expected(new)
+
+
+def test_the_passs_fills_are_no_ones_edit_and_write_no_sidecar(make_app, library):
+    """With the write-back on, an edit writes the LoRA's `<base>.json`; the pass filling in training tags is
+    no one's edit and writes none, not even for a LoRA with user data the file lacks (notes set while the
+    write-back was off: the user's next edit writes them)."""
+    for i in range(POOL_THRESHOLD + 10):
+        write_lora(library / f"lora_{i:04d}.safetensors", seed=i,
+                   metadata={"ss_tag_frequency": _freq(i), "modelspec.trigger_phrase": f"word{i}"})
+    app = make_app(library, scan_workers=2, write_sidecars=True)
+    app.scanner.scan()
+    app.transfer.sidecars_enabled = lambda: False
+    app.catalog.edit("lora_0003", {"notes": "set while it was off"})
+    app.transfer.sidecars_enabled = lambda: True
+    heard: list = []
+    app.events.on_library_changed(heard.append, inline=True)
+    app.scans.training.wake()
+    assert app.scans.training.wait(60) and app.scans.training.filled == POOL_THRESHOLD + 10
+    app.transfer.writer.wait()
+    assert heard and all(change.filled for change in heard)
+    assert sorted(p.name for p in library.glob("*.json")) == []
+    app.catalog.edit("lora_0004", {"notes": "mine"})  # an edit writes
+    app.transfer.writer.wait()
+    assert orjson.loads((library / "lora_0004.json").read_bytes()) == {"activation text": "word4", "notes": "mine"}
+    assert sorted(p.name for p in library.glob("*.json")) == ["lora_0004.json"]

@@ -69,7 +69,8 @@ class Notices:
                 batch.append(more)
             files = any(c.files for c in batch)
             ids = sorted({i for c in batch if not c.files for i in c.ids})
-            payload = {"host": self.host, "files": files, "ids": ids if len(ids) <= MAX_IDS else None}
+            filled = all(c.filled for c in batch if not c.files)  # no one's edit: no write-back there either
+            payload = {"host": self.host, "files": files, "ids": ids if len(ids) <= MAX_IDS else None, "filled": filled}
             try:
                 self.store.notify(orjson.dumps(payload).decode())
                 self.sent += 1
@@ -112,7 +113,7 @@ class Notices:
         files = bool(note.get("files")) or ids is None
         self._relaying.on = True
         try:
-            self.events.library_changed(None if files else [int(i) for i in ids])
+            self.events.library_changed(None if files else [int(i) for i in ids], filled=note.get("filled") is True)
         finally:
             self._relaying.on = False
         self.events.publish({"type": "library.changed", "host": host, "files": files,

@@ -89,8 +89,8 @@ class Recommender:
         """The library changed: read it again soon; when only some LoRAs' own data changed (an edit: `change.ids`),
         update their documents in place. Then embed what changed."""
         ids = getattr(change, "ids", None)
-        with self._edits_lock:
-            if ids is None or len(self._edited) + len(ids) > EDITS_IN_PLACE:
+        with self._edits_lock:  # a pass's fills go to the whole read after it, never in place (pacing.py)
+            if ids is None or getattr(change, "filled", False) or len(self._edited) + len(ids) > EDITS_IN_PLACE:
                 self._dirty = True
             else:
                 self._edited.update(ids)

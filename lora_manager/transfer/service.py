@@ -46,9 +46,11 @@ class Transfer:
         self.store = SqlTransferStore(engine)
         # late-bound: a host replaces sidecars_enabled after start-up
         self.writer = SidecarWriter(self.store, lambda: self.sidecars_enabled())  # noqa: PLW0108
-        # Edits of user data (a change with ids) queue a write-back; it only queues, so it runs at once.
-        events.on_library_changed(lambda change: None if change.files else self.writer.edited(list(change.ids)),
-                                  inline=True)
+        # Edits of user data (a change with ids) queue a write-back; it only queues, so it runs at once. A
+        # background pass's fills are no one's edit: a new library's would write a sidecar beside every LoRA.
+        events.on_library_changed(
+            lambda change: None if change.files or change.filled else self.writer.edited(list(change.ids)),
+            inline=True)
         self._changed = events.library_changed
 
     def start(self) -> None:
