@@ -145,3 +145,36 @@ def test_the_passs_fills_wait_for_one_whole_read_after_it(lexical_app, monkeypat
     release.set()
     assert training.wait(10) and rec.wait_idle(30)
     assert reads == [None] and len(updates) == 1 and "zoo" in names(rec.for_prompt("zebrastripes", limit=3))
+
+
+def test_a_fill_during_a_querys_first_read_waits_for_the_pass(lexical_app, monkeypatch):  # noqa: F811
+    """A fill said while a query reads the library for the first time: once that read ends, the recommender's
+    thread sees it as the spacing's start and the pass's hold, and does not read the library again at once (it
+    did, decided before it waited for the query's read: at 100k, 775 MB at the peak against 612)."""
+    from lora_manager.recommend import service
+
+    rec, training = lexical_app.recommender, lexical_app.scans.training
+    assert rec.wait_idle(30) and training.wait(30)
+    release = threading.Event()
+    monkeypatch.setattr(training, "_pass", lambda: release.wait(30))
+    training.wake()
+    reads, real = [], service.read_docs
+
+    def slow(store, ids=None):
+        if ids is None:
+            reads.append(time.monotonic())
+            time.sleep(1.0)  # a first read that takes its time
+        return real(store, ids)
+
+    monkeypatch.setattr(service, "read_docs", slow)
+    rec._corpus = None  # as before a server's first query
+    asking = threading.Thread(target=rec.for_prompt, args=("neon city",))
+    asking.start()
+    while not reads:
+        time.sleep(0.01)
+    lexical_app.events.library_changed([lexical_app.catalog.get("catEars")["id"]], filled=True)
+    asking.join(30)
+    time.sleep(1.5)  # three polls
+    assert len(reads) == 1 and rec._corpus is not None and not rec._idle.is_set()
+    release.set()
+    assert training.wait(10) and rec.wait_idle(30) and len(reads) == 2

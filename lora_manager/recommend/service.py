@@ -25,6 +25,7 @@ from ..storage.ttl_cache import TtlCache
 from .corpus import Corpus, ReadWriteLock, changed_docs, fresh_doc, read_docs, read_texts
 from .embedder import DEFAULT_NAMES, Embedder
 from .ranking import Signals, Suggestion, check_query, fits, fuse
+from .status import status_of
 from .lexical import top_matches
 from .pacing import POLL, Pacer
 from .text import clean, lora_tag, words
@@ -186,31 +187,7 @@ class Recommender:
         return counts
 
     def status(self) -> dict[str, Any]:
-        corpus, store, emb = self._corpus, self.store, self.embedder
-        state = "disabled" if self.disabled else emb.state
-        reason = None
-        if self.mode == "lexical":
-            if self.disabled:
-                reason = "the model is turned off (LORA_MANAGER_EMBED_MODEL=off)"
-            elif emb.state == "failed":
-                reason = f"the model could not be loaded: {emb.error}"
-            elif emb.state == "downloading":
-                reason = "fetching the model (once, into the Hugging Face cache)"
-            elif emb.state in ("idle", "loading"):
-                reason = "the model is loading" if self._thread is not None else "not started yet (starts on first use)"
-            else:
-                reason = "embedding the library"
-        return {
-            "mode": self.mode,
-            "reason": reason,
-            "model": {"name": emb.model_name, "path": emb.path, "source": emb.source, "device": emb.device,
-                      "state": state, "error": emb.error, "dim": emb.dim, "download": emb.download_status()},
-            "index": {"size": store.snapshot.size if store else 0,
-                      "library": len(corpus) if corpus is not None else None,
-                      "file": store.path if store else None, "loaded_from_disk": bool(store and store.loaded_from_disk),
-                      "note": store.note if store else None},
-            "build": dict(self.build),
-        }
+        return status_of(self)
 
     # ---------------------------------------------------------------- signals
     def _semantic(self, vec, corpus: Corpus, limit: int, family: str | None) -> dict[int, float]:
@@ -310,17 +287,10 @@ class Recommender:
                 if edited:  # in place even when a whole read is due: it may wait a while (below)
                     full = not self._update(sorted(edited)) or full
                 # Spaced or held (pacing.py): the read stays due; the model loads, edits go in place and are embedded.
-                held = full and (self._corpus is not None or not self.disabled) and not self._pace.due()
+                held = full and not self._read_whole()
                 if held:
                     with self._edits_lock:
                         self._dirty = True
-                elif full:
-                    with self._edits_lock:  # what came meanwhile is in the read below
-                        self._dirty, self._edited = False, set()
-                    with self._corpus_lock:  # with no model to feed, the corpus waits for the first query
-                        if self._corpus is not None or not self.disabled:
-                            self._read_corpus()
-                    self._stale = False
                 if not self.disabled and self.embedder.state == "idle":
                     self.embedder.load()
                 if self.embedder.ready and self._corpus is not None and (not held or edited or not self._vectors_ready):
@@ -341,6 +311,20 @@ class Recommender:
             self._wake.wait()
             self._wake.clear()
             self._stop.wait(DEBOUNCE)
+
+    def _read_whole(self) -> bool:
+        """Read the whole library again; False when the read stays due (spaced or held). Decided under the
+        corpus lock: a query's first read may have ended meanwhile, and it starts the spacing (it once was
+        followed at once by a second read, in the middle of the training tags pass)."""
+        with self._corpus_lock:  # with no model to feed, the corpus waits for the first query
+            if self._corpus is not None or not self.disabled:
+                if not self._pace.due():
+                    return False
+                with self._edits_lock:  # what came meanwhile is in the read below
+                    self._dirty, self._edited = False, set()
+                self._read_corpus()
+        self._stale = False
+        return True
 
     def _update(self, ids: list[int]) -> bool:
         """The documents of edited `ids` read again and put in place; False when the library must be read
