@@ -69,7 +69,7 @@ class Notices:
                 batch.append(more)
             files = any(c.files for c in batch)
             ids = sorted({i for c in batch if not c.files for i in c.ids})
-            filled = all(c.filled for c in batch if not c.files)  # no one's edit: no write-back there either
+            filled = not files and all(c.filled for c in batch)  # no one's edit: no write-back there either
             payload = {"host": self.host, "files": files, "ids": ids if len(ids) <= MAX_IDS else None, "filled": filled}
             try:
                 self.store.notify(orjson.dumps(payload).decode())
