@@ -47,7 +47,8 @@ class Transfer:
         # late-bound: a host replaces sidecars_enabled after start-up
         self.writer = SidecarWriter(self.store, lambda: self.sidecars_enabled())  # noqa: PLW0108
         # Edits of user data (a change with ids) queue a write-back; it only queues, so it runs at once. A
-        # background pass's fills are no one's edit: a new library's would write a sidecar beside every LoRA.
+        # background pass's fills are no one's edit: they would write the file of a LoRA whose notes were set
+        # while the write-back was off, and look up the user data of every part of a new library's pass.
         events.on_library_changed(
             lambda change: None if change.files or change.filled else self.writer.edited(list(change.ids)),
             inline=True)
