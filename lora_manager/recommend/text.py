@@ -42,11 +42,10 @@ class LoraDoc:
 
 def clean(text: str) -> str:
     """Text a tokenizer accepts: lone surrogates become "?", control characters spaces."""
-    if text.isascii():  # most of a library: no surrogate to replace, and often nothing to change
-        if text.isprintable():
-            return text
-    else:
+    if not text.isascii():  # ASCII has no surrogate to replace
         text = text.encode("utf-8", "replace").decode("utf-8")
+    if text.isprintable():  # most of a library: nothing to change (a character at a time: 0.3 s of a 100k read)
+        return text
     return "".join(c if c.isprintable() or c in "\n\t" else " " for c in text)
 
 
