@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from lora_manager.library.probe_pool import Feed, ProbePool, WorkerDied
+from lora_manager.library.probe_pool import ProbePool, WorkerDied
 from lora_manager.library.walker import walk
 from lora_manager.sync.scanner import POOL_THRESHOLD
 
@@ -120,57 +120,6 @@ def test_a_cold_index_starts_its_workers_during_the_walk_and_uses_them(make_app,
     assert len(spawned) == 2
 
 
-def test_a_cold_index_reads_headers_while_its_walk_goes_on(make_app, library, big_library, monkeypatch):
-    """From the moment its workers start, a cold index hands them each chunk its walk finds: their answers
-    come before the walk ends (the walk of 10k files took 0.3-0.5 s of the index's 2.4 s before reading
-    began). The last folder waits for a first answer: with chunks handed over only after the walk, none
-    could come."""
-    from lora_manager.sync import scanner
-
-    before_the_end: list[bool] = []
-    real_found = scanner._EarlyPool.found
-
-    def found(self, files):
-        real_found(self, files)
-        if len(files) == big_library:  # the last folder listed
-            deadline = time.monotonic() + 30
-            while self.results is not None and self.results.done.empty() and time.monotonic() < deadline:
-                time.sleep(0.02)
-            before_the_end.append(self.results is not None and not self.results.done.empty())
-
-    monkeypatch.setattr(scanner._EarlyPool, "found", found)
-    app = make_app(library, scan_workers=2)
-    report = app.scanner.scan()
-    assert before_the_end == [True]
-    assert report.new == big_library and report.broken == 1
-    page = app.catalog.list(limit=1000)
-    assert page.total == big_library and len({e["path"] for e in page.items}) == big_library
-
-
-def test_rows_written_during_the_walk_leave_what_the_workers_read_unused(make_app, library, big_library,
-                                                                        monkeypatch):
-    """A row another process writes while a cold index walks: the files are compared with the index as it is
-    after the walk, and what the workers read unasked is dropped (their processes end); no file is added twice."""
-    from lora_manager.library.probe import probe
-    from lora_manager.sync import scanner
-
-    spawned = _count_spawns(monkeypatch)
-    app = make_app(library, scan_workers=2)
-    real_found = scanner._EarlyPool.found
-
-    def found(self, files):
-        real_found(self, files)
-        if len(files) == big_library:  # the last folder: another process indexes one of the files
-            app.scanner.scan_store.insert_files([probe(files[-1]).as_row()])
-
-    monkeypatch.setattr(scanner._EarlyPool, "found", found)
-    report = app.scanner.scan()
-    assert (report.new, report.unchanged, report.broken) == (big_library - 1, 1, 1)
-    assert len(spawned) == 4 and all(p.poll() is not None for p in spawned)  # the early two ended, two read
-    page = app.catalog.list(limit=1000)
-    assert page.total == big_library and len({e["path"] for e in page.items}) == big_library
-
-
 def test_a_small_cold_index_starts_no_workers(make_app, library, monkeypatch):
     spawned = _count_spawns(monkeypatch)
     for i in range(5):
@@ -181,14 +130,11 @@ def test_a_small_cold_index_starts_no_workers(make_app, library, monkeypatch):
 
 
 def test_workers_started_and_never_used_are_ended():
-    """Workers started for a feed still being filled, closed before anything was read (a cold index whose
-    walk found rows another process wrote meanwhile, or a scan that failed): they end."""
-    results = ProbePool(2).map(Feed(closed=False))
-    procs = list(results.procs)
-    results.close()
+    pool = ProbePool(2).start()
+    procs = list(pool._ready)
+    pool.close()
     assert len(procs) == 2 and all(p.returncode == 0 for p in procs)
-    results.close()  # twice is harmless
-    assert list(results) == []
+    pool.close()  # twice is harmless
 
 
 @pytest.mark.parametrize("folder,root", [
@@ -301,20 +247,16 @@ def test_workers_run_after_the_process_that_started_them(library):
     write_lora(library / "b.safetensors", seed=2)
     mine = os.getpriority(os.PRIO_PROCESS, 0)
     want = min(19, mine + NICE)
-    feed = Feed(closed=False)
-    results = ProbePool(2).map(feed)
+    pool = ProbePool(2).start()
     try:
-        pids = [p.pid for p in results.procs]
+        pids = [p.pid for p in pool._ready]
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and any(os.getpriority(os.PRIO_PROCESS, pid) != want for pid in pids):
             time.sleep(0.05)
         assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in pids] == [want, want]
         assert os.getpriority(os.PRIO_PROCESS, 0) == mine  # this process keeps its own
         entries = walk([str(library)]).files
-        feed.put(entries[:1])
-        feed.put(entries[1:])
-        feed.close()
-        read = [r for chunk in results for r in chunk]
-        assert sorted(r.file_name for r in read) == ["a.safetensors", "b.safetensors"]
+        results = [r for chunk in pool.map([entries[:1], entries[1:]]) for r in chunk]
+        assert sorted(r.file_name for r in results) == ["a.safetensors", "b.safetensors"]
     finally:
-        results.close()
+        pool.close()

@@ -64,6 +64,24 @@ class ProbePool:
     def __init__(self, workers: int = 2, *, training_tags: bool = True):
         self.workers = max(1, workers)
         self.training_tags = training_tags
+        self._ready: list[subprocess.Popen] = []  # started by `start`, not yet given work
+
+    def start(self) -> ProbePool:
+        """Start the workers now: their interpreters load while the caller still walks the
+        library (a cold index). `map` uses them; `close` ends them if it never runs."""
+        try:
+            while len(self._ready) < self.workers:
+                self._ready.append(self._spawn())
+        except OSError:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        """End workers that `start` made and `map` did not use (EOF ends a worker)."""
+        ready, self._ready = self._ready, []
+        for proc in ready:
+            _finish(proc)
 
     def _spawn(self) -> subprocess.Popen:
         pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -74,77 +92,31 @@ class ProbePool:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=pkg_parent,
         )
 
-    def map(self, chunks: Iterable[list[FileEntry]] | Feed) -> Results:
-        """Result lists as workers finish them (any order), from workers started at once: a `Feed` still
-        being filled is read while it is filled. Iterating raises WorkerDied when every worker died before
-        the end; the results already yielded stand and the caller reads the rest itself."""
-        feed = chunks if isinstance(chunks, Feed) else Feed(chunks)
-        procs: list[subprocess.Popen] = []
-        try:
-            for _ in range(min(self.workers, feed.count) if feed.closed else self.workers):
-                procs.append(self._spawn())
-        except OSError:
-            for proc in procs:
-                _finish(proc)
-            raise
+    def map(self, chunks: Iterable[list[FileEntry]]) -> Iterator[list[ProbeResult]]:
+        """Yield result lists as workers finish them (any order). Raises WorkerDied
+        when every worker died before the end; the results already yielded stand
+        and the caller reads the rest itself."""
+        todo: queue.Queue = queue.Queue()
+        count = 0
+        for chunk in chunks:
+            todo.put(chunk)
+            count += 1
         done: queue.Queue = queue.Queue()
-        threads = [threading.Thread(target=_feed, args=(p, feed, done), daemon=True) for p in procs]
+        wanted = min(self.workers, count)
+        ready, self._ready = self._ready, []
+        for proc in ready[wanted:]:
+            _finish(proc)
+        procs = ready[:wanted] + [self._spawn() for _ in range(wanted - len(ready[:wanted]))]
+
+        threads = [threading.Thread(target=_feed, args=(p, todo, done), daemon=True) for p in procs]
         for t in threads:
             t.start()
-        return Results(feed, procs, len(threads), done)
-
-
-class Feed:
-    """The chunks of one `ProbePool.map`: given all at once, or handed over while the workers already read
-    (a cold index puts each chunk as its walk finds the files, then closes the feed)."""
-
-    def __init__(self, chunks: Iterable = (), *, closed: bool = True):
-        self.todo: queue.Queue = queue.Queue()
-        self.count = 0  # chunks put (one a dead worker left, put back, is not counted again)
-        self._closed = threading.Event()
-        for chunk in chunks:
-            self.put(chunk)
-        if closed:
-            self.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed.is_set()
-
-    def put(self, chunk) -> None:
-        self.count += 1
-        self.todo.put(chunk)
-
-    def close(self) -> None:
-        """No more chunks: a worker that finds none left ends."""
-        self._closed.set()
-
-    def take(self, stop: threading.Event):
-        """The next chunk, or None once there is none left and the feed is closed (or at `stop`)."""
-        while not stop.is_set():
-            closed = self._closed.is_set()  # read before the queue: a chunk put before the close is seen
-            try:
-                return self.todo.get_nowait() if closed else self.todo.get(timeout=0.05)
-            except queue.Empty:
-                if closed:
-                    return None
-        return None
-
-
-class Results:
-    """What `ProbePool.map` answers: iterate it once for the result lists; `close` ends it early (or before it
-    was iterated at all): no more chunks are given, and the workers end once they answer what they hold."""
-
-    def __init__(self, feed: Feed, procs: list[subprocess.Popen], threads: int, done: queue.Queue):
-        self.feed, self.procs, self.threads, self.done = feed, procs, threads, done
-        self._closed = False
-
-    def __iter__(self) -> Iterator[list[ProbeResult]]:
-        received = finished = 0
+        received = 0
+        finished = 0
         failed: WorkerDied | None = None
         try:
-            while finished < self.threads:
-                item = self.done.get()
+            while finished < len(threads):
+                item = done.get()
                 if item is _FINISHED:
                     finished += 1
                 elif isinstance(item, WorkerDied):
@@ -153,28 +125,21 @@ class Results:
                     received += 1
                     yield item
         finally:
-            self.close()
-        if received < self.feed.count:
+            while not todo.empty():  # a consumer that stopped early: no more work
+                try:
+                    todo.get_nowait()
+                except queue.Empty:
+                    break
+            for p in procs:
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        if received < count:
             raise WorkerDied(str(failed or "header workers stopped"))
 
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self.feed.close()
-        while True:  # a consumer that stopped early: no more work
-            try:
-                self.feed.todo.get_nowait()
-            except queue.Empty:
-                break
-        for p in self.procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
 
-
-def _feed(proc: subprocess.Popen, feed: Feed, done: queue.Queue) -> None:
+def _feed(proc: subprocess.Popen, todo: queue.Queue, done: queue.Queue) -> None:
     """Keep AHEAD chunks with the worker (one in work, the next waiting in its pipe, so that it never
     waits for this process between chunks), written by a thread of their own while this one reads the
     answers in order. A worker that dies leaves the chunks it was given to the others or the fallback."""
@@ -185,8 +150,9 @@ def _feed(proc: subprocess.Popen, feed: Feed, done: queue.Queue) -> None:
     def send() -> None:
         try:
             while room.acquire() and not stop.is_set():
-                chunk = feed.take(stop)
-                if chunk is None:
+                try:
+                    chunk = todo.get_nowait()
+                except queue.Empty:
                     return
                 given.append(chunk)
                 _write(proc.stdin, chunk)
@@ -220,7 +186,7 @@ def _feed(proc: subprocess.Popen, feed: Feed, done: queue.Queue) -> None:
         if given:
             done.put(WorkerDied(f"header worker exited ({proc.poll()})"))
             for chunk in given:
-                feed.todo.put(chunk)  # somebody else, or the fallback, reads it
+                todo.put(chunk)  # somebody else, or the fallback, reads it
         done.put(_FINISHED)  # exactly one per thread, last
 
 

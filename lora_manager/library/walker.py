@@ -79,10 +79,10 @@ class Fence:
 
 
 def walk(roots: list[str], skip: set[str] | None = None, link_targets: list[str] | None = None,
-         on_folder: Callable[[list[FileEntry]], None] | None = None) -> WalkResult:
+         on_folder: Callable[[int], None] | None = None) -> WalkResult:
     """Walk every root. A root that is absent (an offline drive) is reported, never an error.
     Links (to folders or LoRA files) are followed only into the roots or `link_targets`.
-    `on_folder(the files found so far)` after each folder listed (the list grows; it is not to be changed)."""
+    `on_folder(files found so far)` after each folder listed."""
     result = WalkResult()
     seen_dirs: set[tuple[int, int]] = set()
     skip_real = {os.path.realpath(s) for s in (skip or ())}
@@ -106,7 +106,7 @@ def walk(roots: list[str], skip: set[str] | None = None, link_targets: list[str]
             seen_dirs.add(key)
             _scan_folder(folder, root_abs, stack, result, fence)
             if on_folder is not None:
-                on_folder(result.files)
+                on_folder(len(result.files))
     return result
 
 

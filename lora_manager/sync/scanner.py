@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 
 from ..library.probe import probe_many
 from ..library.records import ProbeResult
-from ..library.probe_pool import Feed, ProbePool, Results, WorkerDied
+from ..library.probe_pool import ProbePool, WorkerDied
 from ..library.walker import FileEntry, walk
 from ..storage.catalog_store import CatalogStore
 from ..hosts.root_guard import no_guard
@@ -94,12 +94,9 @@ class Scanner:
         started = time.perf_counter()
         report = ScanReport(skipped_roots=skipped)
         walked = walk(roots, self.skip, self.link_targets, on_folder=early.found)
-        early.walked(walked.files)
         report.unavailable_roots = walked.unavailable_roots
         report.errors = [{"path": p, "error": e} for p, e in walked.errors]
         index = self.scan_store.file_index()
-        if index:  # rows came meanwhile (another process): what the workers read unasked is not this scan's
-            early.close()
         if skipped:  # another host's scan holds these roots: their entries are not this scan's
             away = tuple(r.rstrip(os.sep) + os.sep for r in skipped)
             index = {p: row for p, row in index.items() if not p.startswith(away)}
@@ -122,7 +119,7 @@ class Scanner:
             # Rows are written as the workers hand them over, so the database work
             # overlaps with header reading; new rows go in batches of INSERT_BATCH,
             # since every transaction adds a segment to the full-text index.
-            for results in self._probe(to_probe, progress, None if index else early.results):
+            for results in self._probe(to_probe, progress, early.pool):
                 inserts: list[ProbeResult] = []
                 updates: list[tuple[int, ProbeResult]] = []
                 moved_from: dict[int, tuple[str, str | None]] = {}
@@ -209,9 +206,9 @@ class Scanner:
                 report.unchanged += known
 
     def _probe(self, entries: list[FileEntry], progress: Progress | None,
-               early: Results | None = None) -> Iterator[list[ProbeResult]]:
-        """Yield probe results in chunks: in worker processes for a big batch (`early`: those the workers
-        began reading during the walk, every one of `entries`), else here."""
+               pool: ProbePool | None = None) -> Iterator[list[ProbeResult]]:
+        """Yield probe results in chunks: in worker processes for a big batch (`pool`'s when
+        started early), else here."""
         total = len(entries)
         done = 0
         if progress:
@@ -220,8 +217,7 @@ class Scanner:
         seen: set[str] = set()
         if total >= POOL_THRESHOLD and self.workers > 1:
             try:
-                pool = early if early is not None else ProbePool(self.workers, training_tags=False).map(parts)
-                for results in pool:
+                for results in (pool or ProbePool(self.workers, training_tags=False)).map(parts):
                     seen.update(r.path for r in results)
                     done += len(results)
                     yield results
@@ -241,41 +237,25 @@ class Scanner:
 
 
 class _EarlyPool:
-    """Header workers started during the walk of a first, cold index (an empty index: every file will be
-    read) once it has found POOL_THRESHOLD files. From then on each CHUNK of files the walk finds is handed
-    to them at once, so that their start-up and their reading overlap the rest of the walk (`results`).
-    `workers` 0: never (a rescan starts them after the walk, only if it needs them)."""
+    """Header workers started during the walk of a first, cold index (an empty index: every file
+    will be read) once it has found POOL_THRESHOLD files, so their start-up overlaps the rest of
+    the walk. `workers` 0: never (a rescan starts them after the walk, only if it needs them)."""
 
     def __init__(self, workers: int):
         self.workers = workers
-        self.results: Results | None = None
-        self._feed: Feed | None = None
-        self._given = 0  # files handed over
+        self.pool: ProbePool | None = None
 
-    def found(self, files: list[FileEntry]) -> None:
-        """After each folder the walk lists: `files`, every file found so far."""
-        if self.workers and len(files) >= POOL_THRESHOLD:
+    def found(self, files: int) -> None:
+        if self.workers and self.pool is None and files >= POOL_THRESHOLD:
             try:
-                feed = Feed(closed=False)
-                self.results, self._feed = ProbePool(self.workers, training_tags=False).map(feed), feed
+                self.pool = ProbePool(self.workers, training_tags=False).start()
             except OSError as exc:
                 log.warning("header workers did not start early (%s)", exc)
             self.workers = 0
-        while self._feed is not None and len(files) - self._given >= CHUNK:
-            self._feed.put(files[self._given:self._given + CHUNK])
-            self._given += CHUNK
-
-    def walked(self, files: list[FileEntry]) -> None:
-        """The walk ended: the last files are handed over."""
-        if self._feed is not None:
-            if len(files) > self._given:
-                self._feed.put(files[self._given:])
-                self._given = len(files)
-            self._feed.close()
 
     def close(self) -> None:
-        if self.results is not None:
-            self.results.close()
+        if self.pool is not None:
+            self.pool.close()
 
 
 def _to_probe(files: list[FileEntry], index, report: ScanReport) -> tuple[list[FileEntry], dict[str, str]]:
