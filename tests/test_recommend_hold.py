@@ -168,9 +168,11 @@ def test_a_fill_during_a_querys_first_read_waits_for_the_pass(lexical_app, monke
 
     monkeypatch.setattr(service, "read_docs", slow)
     rec._corpus = None  # as before a server's first query
+    rec._pace.gap = 0  # no spacing after a read: the pass's hold alone keeps the second read back
     asking = threading.Thread(target=rec.for_prompt, args=("neon city",))
     asking.start()
-    while not reads:
+    deadline = time.monotonic() + 30
+    while not reads and time.monotonic() < deadline:
         time.sleep(0.01)
     lexical_app.events.library_changed([lexical_app.catalog.get("catEars")["id"]], filled=True)
     asking.join(30)
@@ -178,3 +180,48 @@ def test_a_fill_during_a_querys_first_read_waits_for_the_pass(lexical_app, monke
     assert len(reads) == 1 and rec._corpus is not None and not rec._idle.is_set()
     release.set()
     assert training.wait(10) and rec.wait_idle(30) and len(reads) == 2
+
+
+def test_a_read_begun_after_a_change_is_that_changes_read(lexical_app, monkeypatch):  # noqa: F811
+    """A query's read that began after a change holds it: the recommender's thread, which took the change
+    before the read and waited for it, does not read again; a change said while a read runs is read after it."""
+    from lora_manager.recommend import service
+
+    rec = lexical_app.recommender
+    assert rec.wait_idle(30)
+    rec._pace.gap = 0  # no spacing: what each read holds alone decides
+    reads, real = [], service.read_docs
+    monkeypatch.setattr(service, "read_docs", lambda store, ids=None: (reads.append(ids), real(store, ids))[1])
+    with rec._corpus_lock:  # a query's read under way: the thread waits here to read
+        rec.changed()
+        time.sleep(0.5)  # the thread takes the change (after its 0.3 s debounce) and waits for the lock
+        rec._read_corpus()  # the query's read, begun after the change
+    assert rec.wait_idle(30) and reads == [None]
+
+    def changed_meanwhile(store, ids=None):
+        if ids is None and len(reads) == 1:
+            rec.changed()  # said while this read runs: it may have missed it
+        reads.append(ids)
+        return real(store, ids)
+
+    monkeypatch.setattr(service, "read_docs", changed_meanwhile)
+    with rec._corpus_lock:
+        rec._read_corpus()
+    assert rec.wait_idle(30) and reads == [None, None, None]
+
+
+def test_another_hosts_fills_go_in_place(lexical_app, monkeypatch):  # noqa: F811
+    """Fills said here for another host's pass (its notices): nothing here holds a read for them, so each goes in
+    place as an edit does, not as a whole read per notice."""
+    from lora_manager.recommend import service
+
+    rec, training = lexical_app.recommender, lexical_app.scans.training
+    assert rec.wait_idle(30) and training.wait(30) and not training.running
+    reads, updates, real_read, real_update = [], [], service.read_docs, rec._update
+    monkeypatch.setattr(service, "read_docs", lambda store, ids=None: (reads.append(ids), real_read(store, ids))[1])
+    monkeypatch.setattr(rec, "_update", lambda ids: (updates.append(ids), real_update(ids))[1])
+    lid = lexical_app.catalog.get("catEars")["id"]
+    for _ in range(3):
+        lexical_app.events.library_changed([lid], filled=True)
+        assert rec.wait_idle(30)
+    assert [r for r in reads if r is None] == [] and updates == [[lid]] * 3

@@ -67,15 +67,25 @@ class Notices:
                     self._stop.set()
                     break
                 batch.append(more)
-            files = any(c.files for c in batch)
-            ids = sorted({i for c in batch if not c.files for i in c.ids})
-            filled = not files and all(c.filled for c in batch)  # no one's edit: no write-back there either
-            payload = {"host": self.host, "files": files, "ids": ids if len(ids) <= MAX_IDS else None, "filled": filled}
-            try:
-                self.store.notify(orjson.dumps(payload).decode())
-                self.sent += 1
-            except Exception:  # the other hosts miss one notice; their next look at the library is current
-                log.warning("could not send a change notice to the other hosts", exc_info=True)
+            for payload in self._payloads(batch):
+                try:
+                    self.store.notify(orjson.dumps(payload).decode())
+                    self.sent += 1
+                except Exception:  # the other hosts miss one notice; their next look at the library is current
+                    log.warning("could not send a change notice to the other hosts", exc_info=True)
+
+    def _payloads(self, batch: list) -> list[dict]:
+        """One notice for the batch: files changed (every id in it), or the LoRAs edited; the LoRAs a background
+        pass filled in go in one of their own (no one's edit: no write-back on the other hosts either)."""
+        if any(c.files for c in batch):
+            return [{"host": self.host, "files": True, "ids": None, "filled": False}]
+        out = []
+        for filled in (False, True):
+            ids = sorted({i for c in batch if c.filled is filled for i in c.ids})
+            if ids:
+                out.append({"host": self.host, "files": False, "ids": ids if len(ids) <= MAX_IDS else None,
+                            "filled": filled})
+        return out
 
     def _listen(self) -> None:
         while not self._stop.is_set():

@@ -41,14 +41,15 @@ class Pacer:
         now = time.monotonic()
         if now < self._next:
             return False
-        if not self._held():
+        if not self.held():
             self._held_since = None
             return True
         if self._held_since is None:
             self._held_since = now
         return now - self._held_since >= self.hold_max
 
-    def _held(self) -> bool:
+    def held(self) -> bool:
+        """Whether the pass that holds re-reads is under way now (however long it has held)."""
         if self.hold is None:
             return False
         try:

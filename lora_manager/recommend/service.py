@@ -73,6 +73,8 @@ class Recommender:
         self._edits_lock = threading.Lock()
         self._edited: set[int] = set()  # LoRAs whose own data changed since the last look
         self._stale = False  # work failed: the next change reads the whole library again
+        # Whole reads begun; the number of the last that ended well; reads begun when a change last made one due.
+        self._reads = self._read_began = self._changed_at = 0
         self._start_lock = threading.Lock()
         # usage figures read per query: kept a while (what is recorded meanwhile shows within the ttl)
         self._pairs: TtlCache[dict] = TtlCache(PAIRS_TTL, max_items=512)
@@ -90,9 +92,12 @@ class Recommender:
         """The library changed: read it again soon; when only some LoRAs' own data changed (an edit: `change.ids`),
         update their documents in place. Then embed what changed."""
         ids = getattr(change, "ids", None)
-        with self._edits_lock:  # a pass's fills go to the whole read after it, never in place (pacing.py)
-            if ids is None or getattr(change, "filled", False) or len(self._edited) + len(ids) > EDITS_IN_PLACE:
-                self._dirty = True
+        # A fill of this host's pass goes to the whole read after the pass (pacing.py); another host's pass holds
+        # nothing here, and its fills go in place as edits do.
+        fill = getattr(change, "filled", False) and self._pace.held()
+        with self._edits_lock:
+            if ids is None or fill or len(self._edited) + len(ids) > EDITS_IN_PLACE:
+                self._dirty, self._changed_at = True, self._reads
             else:
                 self._edited.update(ids)
             self._idle.clear()
@@ -273,8 +278,12 @@ class Recommender:
         return corpus
 
     def _read_corpus(self) -> None:
+        """Under the corpus lock."""
+        self._reads += 1
+        began = self._reads
         with self._pace.timing():
             self._corpus = Corpus(read_docs(self.catalog_store), keep_text=not self.disabled)
+        self._read_began = began  # the last read that ended well began as read number `began`
         if self.trim is not None:
             self.trim()  # the pages read are freed; hand their memory back
 
@@ -302,6 +311,7 @@ class Recommender:
                 log.exception("recommender background work failed")
                 self.build["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
                 self._stale = True  # what was not read in stays out until the whole library is read again
+                self._changed_at = self._reads
             with self._edits_lock:
                 pending = self._dirty or bool(self._edited)
                 if not pending:
@@ -314,10 +324,12 @@ class Recommender:
 
     def _read_whole(self) -> bool:
         """Read the whole library again; False when the read stays due (spaced or held). Decided under the
-        corpus lock: a query's first read may have ended meanwhile, and it starts the spacing (it once was
-        followed at once by a second read, in the middle of the training tags pass)."""
+        corpus lock: a query's first read may have ended meanwhile. It starts the spacing (it was once followed
+        at once by a second read, in the middle of the training tags pass), and when it began after the last
+        change was said, it holds every change: no second read."""
         with self._corpus_lock:  # with no model to feed, the corpus waits for the first query
-            if self._corpus is not None or not self.disabled:
+            wanted = self._corpus is not None or not self.disabled
+            if wanted and self._read_began <= self._changed_at:
                 if not self._pace.due():
                     return False
                 with self._edits_lock:  # what came meanwhile is in the read below
@@ -336,6 +348,7 @@ class Recommender:
             return True  # nothing read yet: the first read has them
         docs = changed_docs(corpus, self.catalog_store, ids)
         if docs is None:
+            self._changed_at = self._reads  # a read begun from now on has them
             return False
         with self._reading.writing():
             return corpus.update(docs)
