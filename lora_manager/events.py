@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class LibraryChanged:
     """Files were added, moved or removed (`ids` None), or the user data of `ids` changed; `filled`: no one
-    edited `ids`, a background pass filled in what it read from their files (what acts on a person's edit,
-    the sidecar write-back or the recommender's update in place, leaves a fill alone)."""
+    edited `ids`, a background pass filled in what it read from their files (the sidecar write-back leaves a
+    fill alone; the recommender leaves this host's pass's fills to its whole read after the pass)."""
 
     ids: tuple[int, ...] | None = None
     filled: bool = False

@@ -13,6 +13,17 @@ from .test_recommend import embedder, names, rec_app  # noqa: F401 - the fixture
 from .test_recommend_edits import lexical_app  # noqa: F401 - the fixture
 
 
+def _recorded(monkeypatch, rec) -> tuple[list, list]:
+    """The recommender's reads of documents (`ids`: None for a whole read) and its updates in place, recorded as
+    they happen (each still done)."""
+    from lora_manager.recommend import service
+
+    reads, updates, real_read, real_update = [], [], service.read_docs, rec._update
+    monkeypatch.setattr(service, "read_docs", lambda store, ids=None: (reads.append(ids), real_read(store, ids))[1])
+    monkeypatch.setattr(rec, "_update", lambda ids: (updates.append(ids), real_update(ids))[1])
+    return reads, updates
+
+
 def test_the_pacer_holds_while_told_and_no_longer_than_its_limit():
     held = [True]
     pace = Pacer(hold=lambda: held[0], hold_max=0.3)
@@ -111,7 +122,6 @@ def test_the_passs_fills_wait_for_one_whole_read_after_it(lexical_app, monkeypat
     them all at once; a person's edit meanwhile still goes in place."""
     from sqlalchemy import text
 
-    from lora_manager.recommend import service
 
     from .loras import write_lora
 
@@ -123,9 +133,7 @@ def test_the_passs_fills_wait_for_one_whole_read_after_it(lexical_app, monkeypat
         conn.execute(text("UPDATE loras SET training_tags = 'null' WHERE file_name = 'zoo.safetensors'"))
     rec.changed()
     assert rec.wait_idle(30) and "zoo" not in names(rec.for_prompt("zebrastripes", limit=3))
-    reads, updates, real_read, real_update = [], [], service.read_docs, rec._update
-    monkeypatch.setattr(service, "read_docs", lambda store, ids=None: (reads.append(ids), real_read(store, ids))[1])
-    monkeypatch.setattr(rec, "_update", lambda ids: (updates.append(ids), real_update(ids))[1])
+    reads, updates = _recorded(monkeypatch, rec)
     release, real_pass, heard = threading.Event(), training._pass, []
     lexical_app.events.on_library_changed(heard.append, inline=True)
     monkeypatch.setattr(training, "_pass", lambda: (real_pass(), release.wait(30)))  # fills, then takes its time
@@ -213,13 +221,10 @@ def test_a_read_begun_after_a_change_is_that_changes_read(lexical_app, monkeypat
 def test_another_hosts_fills_go_in_place(lexical_app, monkeypatch):  # noqa: F811
     """Fills said here for another host's pass (its notices): nothing here holds a read for them, so each goes in
     place as an edit does, not as a whole read per notice."""
-    from lora_manager.recommend import service
 
     rec, training = lexical_app.recommender, lexical_app.scans.training
     assert rec.wait_idle(30) and training.wait(30) and not training.running
-    reads, updates, real_read, real_update = [], [], service.read_docs, rec._update
-    monkeypatch.setattr(service, "read_docs", lambda store, ids=None: (reads.append(ids), real_read(store, ids))[1])
-    monkeypatch.setattr(rec, "_update", lambda ids: (updates.append(ids), real_update(ids))[1])
+    reads, updates = _recorded(monkeypatch, rec)
     lid = lexical_app.catalog.get("catEars")["id"]
     for _ in range(3):
         lexical_app.events.library_changed([lid], filled=True)

@@ -12,8 +12,9 @@ re-read then waits for its end, at most HOLD_MAX seconds, and reads everything i
 in the middle of that pass read the library while it was half filled, cost twice its CPU (both cores were
 busy) and left the server's heap fragmented: measured at 100k, 420 MB held afterwards against 247 MB
 (docs/performance-api.md, "The first minutes, held re-reads"). The pass's parts are said as fills
-(events.LibraryChanged.filled), never put in place as edits are: each makes the read due, and the read after the
-pass takes them all at once (put in place 200 at a time while it was held, they grew the index's arrays).
+(events.LibraryChanged.filled); while `hold` says the pass runs, none is put in place as edits are: each makes
+the read due, and the read after the pass takes them all at once (put in place 200 at a time while it was held,
+they grew the index's arrays). Another host's fills, which nothing here holds for, go in place.
 """
 
 from __future__ import annotations
