@@ -80,7 +80,7 @@ def page(browser, server):
         html = host_page(opts, helpers)
         page.route(f"{server}/host.html", lambda route: route.fulfill(status=200, content_type="text/html", body=html))
         page.goto(f"{server}/host.html")
-        page.wait_for_function("window.loraManagerAutocomplete && (window.loraManagerAutocomplete.state.index || !%s)"
+        page.wait_for_function("() => window.loraManagerAutocomplete && (window.loraManagerAutocomplete.state.index || !%s)"
                                % ("true" if wait else "false"))
         return page
 
@@ -237,7 +237,7 @@ def test_gradio_sees_the_change_and_the_index_follows_the_library(page, server):
     assert statuses == [304]  # unchanged: nothing downloaded again
     assert httpx.patch(f"{server}{P}/loras/neon_city", json={"preferred_weight": 0.4}).status_code == 200
     page.evaluate("window.loraManagerAutocomplete.load()")
-    page.wait_for_function("window.loraManagerAutocomplete.search('neon_city')[0].weight === 0.4")
+    page.wait_for_function("() => window.loraManagerAutocomplete.search('neon_city')[0].weight === 0.4")
     assert statuses == [304, 200]
     httpx.patch(f"{server}{P}/loras/neon_city", json={"preferred_weight": None})
 

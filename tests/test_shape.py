@@ -41,3 +41,16 @@ def test_the_tab_waits_for_every_part_of_its_view():
     parts = [p.name for p in sorted(js.glob("*.js")) if "(LM.viewParts = LM.viewParts || []).push(" in p.read_text()]
     declared = int(re.search(r"const PARTS = (\d+);", (js / "lora_manager_tab.js").read_text()).group(1))
     assert len(parts) == declared, parts
+
+
+def test_browser_waits_are_given_as_functions():
+    """Playwright evals a string predicate again on every poll after the first, and the tab's CSP forbids
+    eval: a wait whose condition is not true at once then fails (CI saw it). A function is evaluated once."""
+    import re
+
+    loose = []
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        for m in re.finditer(r"wait_for_function\(\s*(['\"])(.*?)\1", path.read_text(encoding="utf-8")):
+            if not re.match(r"\(?\s*(\(|\w+\s*=>|function\b)", m.group(2)):
+                loose.append(f"{path.name}: {m.group(2)[:60]}")
+    assert loose == []

@@ -75,7 +75,7 @@ def test_the_dashboard_shows_what_was_recorded(page):
     failures = page.locator(".lm-acard:has(h4:text('LoRA failures by cause'))").inner_text()
     assert "not found" in failures
     page.select_option("select[aria-label='range']", "7")
-    page.wait_for_function("window.LoraManager.metrics.analyticsMs > 0")
+    page.wait_for_function("() => window.LoraManager.metrics.analyticsMs > 0")
     most.first.locator("a").click()
     page.wait_for_selector(".lm-detail-title:text('cat')")
     page.wait_for_selector(".lm-usage table")

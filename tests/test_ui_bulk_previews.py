@@ -92,7 +92,7 @@ def test_without_a_host_the_bulk_bar_offers_no_preview_generation(browser, serve
         assert meta["jobs"]["available"] is False
         with tab_page(browser, server.base) as page:
             _select(page, "dog_style")
-            page.wait_for_function("window.LoraManager.app.jobsKnown === true")  # GET /meta answered
+            page.wait_for_function("() => window.LoraManager.app.jobsKnown === true")  # GET /meta answered
             assert page.locator(".lm-bulkbar button:text('Add tag')").is_visible()
             assert page.locator(".lm-bulkbar button:text('Generate previews')").is_hidden()
             page.locator(".lm-card", has_text="dog_style").click()
