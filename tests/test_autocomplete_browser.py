@@ -80,7 +80,8 @@ def page(browser, server):
         html = host_page(opts, helpers)
         page.route(f"{server}/host.html", lambda route: route.fulfill(status=200, content_type="text/html", body=html))
         page.goto(f"{server}/host.html")
-        page.wait_for_function("() => window.loraManagerAutocomplete && (window.loraManagerAutocomplete.state.index || !%s)"
+        page.wait_for_function("() => window.loraManagerAutocomplete"
+                               " && (window.loraManagerAutocomplete.state.index || !%s)"
                                % ("true" if wait else "false"))
         return page
 
