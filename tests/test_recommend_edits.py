@@ -92,6 +92,21 @@ def test_a_lora_that_leaves_the_list_or_many_edits_read_the_library_again(lexica
     assert rec.wait_idle(30) and rec._corpus is not corpus
 
 
+def test_a_lora_the_index_has_not_read_said_as_an_edit_reads_the_library_again(lexical_app, library):
+    """Its update in place fails (it is not there): the whole read is due even though the last read began after
+    the last change said (another host's pass fills a new LoRA's tags as an edit)."""
+    from .loras import write_lora
+
+    rec = lexical_app.recommender
+    assert rec.wait_idle(30)
+    corpus = rec._corpus
+    write_lora(library / "lanternFestival.safetensors", seed=40, metadata={"modelspec.trigger_phrase": "paper lantern"})
+    lexical_app.scanner.scan()  # the scanner alone says nothing: the index does not know it
+    rec.changed(Change((rec.catalog_store.resolve("lanternFestival"),)))
+    assert rec.wait_idle(30) and rec._corpus is not corpus and len(rec._corpus) == len(LIBRARY) + 1
+    assert names(rec.for_prompt("paper lantern", limit=1)) == ["lanternFestival"]
+
+
 class Change:
     def __init__(self, ids):
         self.ids = ids

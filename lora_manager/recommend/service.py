@@ -72,8 +72,9 @@ class Recommender:
         self._reading = ReadWriteLock()  # queries read the corpus while no edit is put in place
         self._edits_lock = threading.Lock()
         self._edited: set[int] = set()  # LoRAs whose own data changed since the last look
-        self._stale = False  # work failed: the next change reads the whole library again
         # Whole reads begun; the number of the last that ended well; reads begun when a change last made one due.
+        # A whole read is due while the last read that ended well began no later (`_due`): work that failed, or
+        # an update in place that could not be made, sets `_changed_at` and the next change reads the library.
         self._reads = self._read_began = self._changed_at = 0
         self._start_lock = threading.Lock()
         # usage figures read per query: kept a while (what is recorded meanwhile shows within the ttl)
@@ -292,7 +293,7 @@ class Recommender:
             try:
                 with self._edits_lock:
                     self._idle.clear()
-                    full, edited, self._dirty, self._edited = self._dirty or self._stale, self._edited, False, set()
+                    full, edited, self._dirty, self._edited = self._dirty or self._due(), self._edited, False, set()
                 if edited:  # in place even when a whole read is due: it may wait a while (below)
                     full = not self._update(sorted(edited)) or full
                 # Spaced or held (pacing.py): the read stays due; the model loads, edits go in place and are embedded.
@@ -310,8 +311,7 @@ class Recommender:
             except Exception as exc:  # a down database or a full disk: try again on the next change
                 log.exception("recommender background work failed")
                 self.build["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
-                self._stale = True  # what was not read in stays out until the whole library is read again
-                self._changed_at = self._reads
+                self._changed_at = self._reads  # what was not read in stays out until the library is read again
             with self._edits_lock:
                 pending = self._dirty or bool(self._edited)
                 if not pending:
@@ -329,14 +329,16 @@ class Recommender:
         change was said, it holds every change: no second read."""
         with self._corpus_lock:  # with no model to feed, the corpus waits for the first query
             wanted = self._corpus is not None or not self.disabled
-            if wanted and self._read_began <= self._changed_at:
+            if wanted and self._due():
                 if not self._pace.due():
                     return False
                 with self._edits_lock:  # what came meanwhile is in the read below
                     self._dirty, self._edited = False, set()
                 self._read_corpus()
-        self._stale = False
         return True
+
+    def _due(self) -> bool:
+        return self._read_began <= self._changed_at
 
     def _update(self, ids: list[int]) -> bool:
         """The documents of edited `ids` read again and put in place; False when the library must be read
@@ -347,11 +349,12 @@ class Recommender:
         if corpus is None:
             return True  # nothing read yet: the first read has them
         docs = changed_docs(corpus, self.catalog_store, ids)
-        if docs is None:
-            self._changed_at = self._reads  # a read begun from now on has them
-            return False
-        with self._reading.writing():
-            return corpus.update(docs)
+        if docs is not None:
+            with self._reading.writing():
+                if corpus.update(docs):
+                    return True
+        self._changed_at = self._reads  # due: a read begun from now on has them
+        return False
 
     def _sync_vectors(self) -> None:
         if self.store is None:
