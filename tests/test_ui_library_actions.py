@@ -130,6 +130,7 @@ def test_organize_lists_every_move_then_applies_it(browser, served):
         page.click("button:text-matches('^Apply')")
         wait_for(lambda: all(os.path.exists(dst) and not os.path.exists(src) for src, dst in planned), timeout=30)
         page.click("button[data-panel='library']")
+        page.wait_for_selector(".lm-card:not(.lm-placeholder) .lm-card-name")  # loaded again after the moves
         assert len(card_names(page)) >= 1
 
 
