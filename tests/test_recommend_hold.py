@@ -122,7 +122,6 @@ def test_the_passs_fills_wait_for_one_whole_read_after_it(lexical_app, monkeypat
     them all at once; a person's edit meanwhile still goes in place."""
     from sqlalchemy import text
 
-
     from .loras import write_lora
 
     rec, training, root = lexical_app.recommender, lexical_app.scans.training, lexical_app.settings.lora_dirs[0]
@@ -198,8 +197,8 @@ def test_a_read_begun_after_a_change_is_that_changes_read(lexical_app, monkeypat
     rec = lexical_app.recommender
     assert rec.wait_idle(30)
     rec._pace.gap = 0  # no spacing: what each read holds alone decides
-    reads, real = [], service.read_docs
-    monkeypatch.setattr(service, "read_docs", lambda store, ids=None: (reads.append(ids), real(store, ids))[1])
+    reads, _ = _recorded(monkeypatch, rec)
+    recording = service.read_docs
     with rec._corpus_lock:  # a query's read under way: the thread waits here to read
         rec.changed()
         time.sleep(0.5)  # the thread takes the change (after its 0.3 s debounce) and waits for the lock
@@ -209,8 +208,7 @@ def test_a_read_begun_after_a_change_is_that_changes_read(lexical_app, monkeypat
     def changed_meanwhile(store, ids=None):
         if ids is None and len(reads) == 1:
             rec.changed()  # said while this read runs: it may have missed it
-        reads.append(ids)
-        return real(store, ids)
+        return recording(store, ids)
 
     monkeypatch.setattr(service, "read_docs", changed_meanwhile)
     with rec._corpus_lock:
