@@ -12,9 +12,9 @@ in the same run and alternating rounds (best of --rounds each):
     file (full file and tensor region), nothing stored;
   - bare1: the same with the full-file digest only (what a manager that keeps
     one hash does), for reference.
-"warm": every file is in the page cache, and ours keeps it there; "cold":
-every file is dropped from the page cache (posix_fadvise) before each pass,
-and ours drops what it hashed (its default). CPU seconds (all threads of the
+"warm": every file is in the page cache, and ours, finding it there, leaves
+it there; "cold": every file is dropped from the page cache (posix_fadvise)
+before each pass, and ours drops what it hashed (both are its default). CPU seconds (all threads of the
 process) are printed too: on a shared machine they vary less than wall time.
 Small-file libraries come from
 bench/make_library.py (kept under --work/lib-N and reused); the big-file case
@@ -152,7 +152,7 @@ def pending_paths(db: str, lib: str, data: str) -> list[str]:
         app.close()
 
 
-def ours(db: str, lib: str, data: str, work: str, cold: bool) -> tuple[float, float, dict[str, str]]:
+def ours(db: str, lib: str, data: str, work: str) -> tuple[float, float, dict[str, str]]:
     """(seconds to every hash stored, seconds until the hasher's thread ended, {path: sha256})."""
     run_db = os.path.join(work, "run.db")
     for p in (run_db + "-wal", run_db + "-shm"):
@@ -161,7 +161,6 @@ def ours(db: str, lib: str, data: str, work: str, cold: bool) -> tuple[float, fl
     shutil.copyfile(db, run_db)
     app = build(Settings(lora_dirs=[lib], data_dir=data, db_url=f"sqlite:///{run_db}", embed_model="off"))
     try:
-        app.hasher.evict_cache = cold
         t = time.monotonic()
         app.hasher.wake()
         app.hasher.wait()
@@ -189,7 +188,7 @@ def case(name: str, lib: str, work: str, rounds: int, small: bool, modes: list[s
                 (evict if mode == "cold" else warm)(paths)
                 c0 = time.process_time()
                 if side == "ours":
-                    s, s_all, got = ours(db, lib, data, work, cold=mode == "cold")
+                    s, s_all, got = ours(db, lib, data, work)
                     times["ours_all"].append(s_all)
                 else:
                     s, want = bare(paths, tensor=side == "bare")
@@ -212,11 +211,12 @@ def case(name: str, lib: str, work: str, rounds: int, small: bool, modes: list[s
             "ours_with_followups_vs_bare": round(best["ours_all"] / best["bare"], 3),
             "all_s": {k: [round(x, 2) for x in v] for k, v in times.items()},
         }
-    if not small and "cold" in modes:
-        warm(paths)
-        ours(db, lib, data, work, cold=True)
+    if not small and "cold" in modes:  # what each leaves in the page cache of the files it read from the disk
+        evict(paths)
+        ours(db, lib, data, work)
         result["page_cache_mb_after_ours"] = resident_mb(paths)
-        warm(paths)
+        evict(paths)
+        bare(paths)
         result["page_cache_mb_after_bare"] = resident_mb(paths)
     return result
 

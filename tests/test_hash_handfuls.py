@@ -8,6 +8,7 @@ from lora_manager.sync import hasher as hasher_mod
 from lora_manager.sync.hasher import HANDFUL_BYTES, HANDFUL_FILES, _handfuls
 
 from .loras import file_sha256, write_lora
+from .test_hashing import _cold, _resident_pages
 
 
 def _rows(sizes: list[int]) -> list[tuple[int, str, int]]:
@@ -55,6 +56,8 @@ def test_a_handful_is_asked_of_the_kernel_before_its_first_file_is_hashed(app, l
     a file alone (a big one, or the last) is read as it is hashed."""
     paths = [write_lora(library / f"s{i}.safetensors", seed=i) for i in range(5)]
     app.scan(hash_after=False)
+    for p in paths:
+        _cold(p)
     events: list[tuple] = []
     real_hash = hasher_mod.hash_file
     monkeypatch.setattr(hasher_mod, "will_read", lambda spans: events.append(("hint", sorted(spans))))
@@ -75,3 +78,43 @@ def test_a_handful_is_asked_of_the_kernel_before_its_first_file_is_hashed(app, l
     app.hasher.wake()
     assert app.hasher.wait(30)
     assert [k for k, _ in events] == ["hash"]
+
+
+def test_the_hasher_leaves_the_page_cache_as_it_found_it(app, library, monkeypatch):
+    """Files whose pages were all cached (the host had just loaded them) are neither asked for nor dropped;
+    those read from the disk are asked for as a handful and dropped once hashed; a file hashed alone too."""
+    paths = [write_lora(library / f"c{i}.safetensors", seed=i, rank=32) for i in range(6)]
+    app.scan(hash_after=False)
+    cold, warm = paths[:3], paths[3:]
+    for p in paths:
+        _cold(p)
+    for p in warm:
+        open(p, "rb").read()
+    full = {p: _resident_pages(p) for p in warm}
+    hinted: list[str] = []
+    real = hasher_mod.will_read
+
+    def will_read(spans):
+        spans = list(spans)
+        hinted.extend(p for p, _ in spans)
+        real(spans)
+
+    monkeypatch.setattr(hasher_mod, "will_read", will_read)
+    app.hasher.wake()
+    assert app.hasher.wait(30)
+    assert sorted(hinted) == sorted(cold)
+    assert [_resident_pages(p) for p in cold] == [0, 0, 0]
+    assert {p: _resident_pages(p) for p in warm} == full
+    assert sorted(e["sha256"] for e in app.catalog.list(limit=20).items) == sorted(file_sha256(p) for p in paths)
+
+    alone = {}
+    for name, seed in (("cold", 90), ("warm", 91)):
+        alone[name] = write_lora(library / f"alone-{name}.safetensors", seed=seed, rank=32)
+        app.scan(hash_after=False)
+        _cold(alone[name])
+        if name == "warm":
+            open(alone[name], "rb").read()
+        app.hasher.wake()
+        assert app.hasher.wait(30)
+    assert _resident_pages(alone["cold"]) == 0 and _resident_pages(alone["warm"]) > 0
+    assert app.hasher.pending_totals() == (0, 0)

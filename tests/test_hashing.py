@@ -79,6 +79,52 @@ def test_hashed_file_leaves_the_page_cache(tmp_path, evict):
     assert (resident == 0) if evict else (resident > 0)
 
 
+def _cold(path) -> None:
+    """`path`'s pages out of the page cache (written back first: dirty pages cannot be dropped)."""
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    if _resident_pages(path):
+        pytest.skip("this file system keeps its files in memory: nothing is read from a disk")
+
+
+@pytest.mark.skipif(hashing.NOWAIT is None or not hasattr(os, "posix_fadvise"), reason="RWF_NOWAIT: Linux")
+def test_a_file_found_cached_is_left_cached_and_one_read_from_the_disk_is_dropped(tmp_path):
+    """By default the page cache is left as it was found: a file the system had cached (the host just loaded
+    it) stays cached; one the hashing read from the disk, or whose head alone was cached (a scan reads every
+    head), leaves it."""
+    warm, cold, head = (tmp_path / f"{n}.safetensors" for n in ("warm", "cold", "head"))
+    for p in (warm, cold, head):
+        _safetensors_with_data(p, 0, 3 * hashing.CHUNK)
+        _cold(p)
+    warm.read_bytes()
+    with open(head, "rb") as f:
+        f.read(64 << 10)
+    pages = _resident_pages(warm)
+    assert pages == -(-os.path.getsize(warm) // os.sysconf("SC_PAGE_SIZE"))
+    hashes = {p: hash_file(str(p)) for p in (warm, cold, head)}
+    assert _resident_pages(warm) == pages
+    assert _resident_pages(cold) == 0 and _resident_pages(head) == 0
+    assert all(h.sha256 == file_sha256(p) for p, h in hashes.items())
+
+
+def test_where_the_cache_cannot_be_asked_every_file_is_taken_as_read_from_the_disk(tmp_path, monkeypatch):
+    path = tmp_path / "x.safetensors"
+    _safetensors_with_data(path, 0, 2 * hashing.CHUNK)
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())  # clean pages: only those can be dropped
+    path.read_bytes()
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        assert hashing.cached(f.fileno(), size) is (hashing.NOWAIT is not None)
+        assert hashing.cached(f.fileno(), 0) is False  # an empty file has no page to ask about
+        monkeypatch.setattr(hashing, "NOWAIT", None)
+        assert hashing.cached(f.fileno(), size) is False
+    if hasattr(os, "posix_fadvise"):
+        hash_file(str(path))
+        assert _resident_pages(path) == 0
+
+
 def test_empty_tensor_data_is_never_a_hash(tmp_path):
     path = tmp_path / "x.safetensors"
     header = b'{"__metadata__":{"a":"b"}}'

@@ -10,9 +10,11 @@ it twice (once in each digest). hashlib releases the GIL for large updates:
 two threads hashing two files use both cores, and a big file hashed alone
 (the last of a batch, or the only one) can feed its tensor digest from a
 second thread so that it still uses both.
-After the read the file's pages are dropped from the page cache
-(docs/performance-hashing.md): hashing a large library must not push the
-host's loaded models out of memory.
+After the read the file's pages are dropped from the page cache, unless
+they were all there before it was opened (docs/performance-hashing.md):
+hashing a large library must not push the host's loaded models out of
+memory, and a file the system had cached (one the host just loaded) is left
+as it was found.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ LEGACY_START, LEGACY_END = 0x100000, 0x110000
 SPLIT_AT = 16 << 20  # files at least this big feed the tensor digest from a second thread
 BUFFERS = 4  # chunks in flight between the reader and the tensor thread
 FADVISE = hasattr(os, "posix_fadvise")
+NOWAIT = getattr(os, "RWF_NOWAIT", None)  # a read that fails rather than wait for the disk (Linux)
 _local = threading.local()  # one read buffer per hashing thread: zeroing 1 MiB per small file costs more than its read
 
 
@@ -92,12 +95,25 @@ def advise(fd: int, advice_name: str, length: int = 0) -> None:
             pass
 
 
-def hash_file(path: str, progress=None, *, evict: bool = True, split_at: int = SPLIT_AT) -> Hashes:
+def cached(fd: int, size: int) -> bool:
+    """Whether the file's pages are in the page cache already: its middle and last bytes can be read without
+    waiting for the disk. A scan reads every file's head, so the head says nothing. False where it cannot be
+    told (no `RWF_NOWAIT`, a file system that refuses it): the file is then taken as read from the disk."""
+    if NOWAIT is None or size <= 0:
+        return False
+    probe = bytearray(1)
+    try:
+        return all(os.preadv(fd, [probe], at, NOWAIT) == 1 for at in (size // 2, size - 1))
+    except OSError:  # BlockingIOError: not in the cache; EOPNOTSUPP, EINVAL: cannot tell
+        return False
+
+
+def hash_file(path: str, progress=None, *, evict: bool | None = None, split_at: int = SPLIT_AT) -> Hashes:
     """Hash `path` in one read. `progress(nbytes)` is called after each chunk.
 
-    With `evict`, the file's pages leave the page cache afterwards. Files of
-    `split_at` bytes or more feed the tensor digest from a second thread.
-    The result carries the size and mtime the file had when it was opened.
+    With `evict`, the file's pages leave the page cache afterwards; with None, unless they were all in it
+    when the file was opened (`cached`). Files of `split_at` bytes or more feed the tensor digest from a
+    second thread. The result carries the size and mtime the file had when it was opened.
     """
     full = hashlib.sha256()
     tensor = hashlib.sha256()
@@ -106,6 +122,8 @@ def hash_file(path: str, progress=None, *, evict: bool = True, split_at: int = S
         fd = f.fileno()
         st = os.fstat(fd)
         size = st.st_size
+        if evict is None:
+            evict = FADVISE and not cached(fd, size)
         if size > CHUNK:
             advise(fd, "POSIX_FADV_SEQUENTIAL")
         side = None

@@ -19,7 +19,7 @@ import os
 from collections.abc import Iterable
 
 from .filekind import PICKLE_EXTS
-from .hashing import FADVISE, advise
+from .hashing import FADVISE, advise, cached
 from .sidecar_values import MAX_SIDECAR_BYTES
 from .sidecars import sidecar_suffix
 from .walker import FileEntry
@@ -59,3 +59,22 @@ def probe_spans(entries: Iterable[FileEntry]) -> Iterable[tuple[str, int]]:
             for name in e.companions:
                 if sidecar_suffix(base, name):
                     yield os.path.join(folder, name), MAX_SIDECAR_BYTES
+
+
+def in_cache(files: Iterable[tuple[str, int]]) -> set[str]:
+    """The paths of (path, size) whose pages are all in the page cache already (`hashing.cached`): the hasher
+    asks the kernel for the others only, and leaves these cached after hashing them, as it found them."""
+    if not FADVISE:
+        return set()
+    out = set()
+    for path, size in files:
+        try:
+            fd = os.open(path, _FLAGS)
+        except (OSError, ValueError):
+            continue
+        try:
+            if cached(fd, size):
+                out.add(path)
+        finally:
+            os.close(fd)
+    return out
