@@ -3,6 +3,8 @@ file goes alone, and a stop is still heard between two files of a handful."""
 
 from __future__ import annotations
 
+import os
+
 from lora_manager.library.hashing import SPLIT_AT
 from lora_manager.sync import hasher as hasher_mod
 from lora_manager.sync.hasher import HANDFUL_BYTES, HANDFUL_FILES, _handfuls
@@ -60,13 +62,18 @@ def test_a_handful_is_asked_of_the_kernel_before_its_first_file_is_hashed(app, l
         _cold(p)
     events: list[tuple] = []
     real_hash = hasher_mod.hash_file
-    monkeypatch.setattr(hasher_mod, "will_read", lambda spans: events.append(("hint", sorted(spans))))
+    real_open = hasher_mod.open_ahead
+
+    def open_ahead(files):
+        opened = real_open(files)
+        events.append(("hint", sorted((p, os.path.getsize(p)) for p, (_, warm) in opened.items() if not warm)))
+        return opened
+
+    monkeypatch.setattr(hasher_mod, "open_ahead", open_ahead)
     monkeypatch.setattr(hasher_mod, "hash_file", lambda path, progress=None, **kw: (
         events.append(("hash", path)), real_hash(path, progress, **kw))[1])
     app.hasher.wake()
     assert app.hasher.wait(30)
-    import os
-
     assert events[0] == ("hint", sorted((p, os.path.getsize(p)) for p in paths))
     assert sorted(p for kind, p in events[1:]) == sorted(paths) and all(k == "hash" for k, _ in events[1:])
     assert sorted(e["sha256"] for e in app.catalog.list(limit=20).items) == sorted(file_sha256(p) for p in paths)
@@ -92,14 +99,14 @@ def test_the_hasher_leaves_the_page_cache_as_it_found_it(app, library, monkeypat
         open(p, "rb").read()
     full = {p: _resident_pages(p) for p in warm}
     hinted: list[str] = []
-    real = hasher_mod.will_read
+    real = hasher_mod.open_ahead
 
-    def will_read(spans):
-        spans = list(spans)
-        hinted.extend(p for p, _ in spans)
-        real(spans)
+    def open_ahead(files):
+        opened = real(files)
+        hinted.extend(p for p, (_, warm) in opened.items() if not warm)
+        return opened
 
-    monkeypatch.setattr(hasher_mod, "will_read", will_read)
+    monkeypatch.setattr(hasher_mod, "open_ahead", open_ahead)
     app.hasher.wake()
     assert app.hasher.wait(30)
     assert sorted(hinted) == sorted(cold)

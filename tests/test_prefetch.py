@@ -1,5 +1,6 @@
 """A batch of files to probe is handed to the kernel first (library/prefetch.py): every head and sidecar the
-probe reads is asked for, nothing else, odd files are skipped quietly, and the hint does fill the page cache."""
+probe reads is asked for, nothing else, odd files are skipped quietly, and the hint does fill the page cache.
+The hasher's handful is asked for whole, but for the files already cached."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import time
 
 import pytest
 
-from lora_manager.library import prefetch, probe as probe_module, sidecars as sidecars_module
+from lora_manager.library import hashing, prefetch, probe as probe_module, sidecars as sidecars_module
 from lora_manager.library import training_tags as training_module
-from lora_manager.library.prefetch import HEAD_BYTES, probe_spans, will_read
+from lora_manager.library.prefetch import HEAD_BYTES, open_ahead, probe_spans, will_read
 from lora_manager.library.probe import probe_many
 from lora_manager.library.sidecar_values import MAX_SIDECAR_BYTES, SIDECAR_SUFFIXES
 from lora_manager.library.walker import walk
@@ -180,3 +181,37 @@ def test_the_hint_brings_the_files_into_the_page_cache(tmp_path):
     assert all(_resident_pages(p)[0] >= want for p in paths)
     assert _resident_pages(left)[0] == 0  # to the kernel, 0 would have meant the whole file
     assert prefetch.HEAD_BYTES == HEAD_BYTES
+
+
+@pytest.mark.skipif(not HINTS or hashing.NOWAIT is None, reason="posix_fadvise, RWF_NOWAIT and mincore: Linux")
+def test_a_handful_is_opened_once_and_only_what_is_not_cached_is_asked_for(tmp_path):
+    """The hasher's handful: each file opened once (it is hashed from that descriptor); the files whose pages
+    are all cached are said to be and not asked for, the others are asked for whole."""
+    paths = []
+    for i in range(8):
+        p = tmp_path / f"h{i}.safetensors"
+        p.write_bytes(os.urandom(300_000))
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+        paths.append(str(p))
+    if any(_resident_pages(p)[0] for p in paths):
+        pytest.skip("this file system keeps the files in memory (tmpfs): nothing to bring in")
+    warm, cold = paths[:3], paths[3:]
+    for p in warm:
+        open(p, "rb").read()
+    opened = open_ahead([(p, os.path.getsize(p)) for p in paths] + [(str(tmp_path / "gone.safetensors"), 10)])
+    try:
+        assert sorted(opened) == sorted(paths)  # a file that does not open is left to its hashing
+        assert {p for p, (_, was) in opened.items() if was} == set(warm)
+        assert all(os.fstat(fd).st_ino == os.stat(p).st_ino for p, (fd, _) in opened.items())
+    finally:
+        for fd, _ in opened.values():
+            os.close(fd)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not all(_resident_pages(p)[0] == _resident_pages(p)[1] for p in cold):
+        time.sleep(0.05)
+    assert all(_resident_pages(p)[0] == _resident_pages(p)[1] for p in cold)

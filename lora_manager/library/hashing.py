@@ -108,8 +108,10 @@ def cached(fd: int, size: int) -> bool:
         return False
 
 
-def hash_file(path: str, progress=None, *, evict: bool | None = None, split_at: int = SPLIT_AT) -> Hashes:
-    """Hash `path` in one read. `progress(nbytes)` is called after each chunk.
+def hash_file(path: str, progress=None, *, evict: bool | None = None, split_at: int = SPLIT_AT,
+              fd: int | None = None) -> Hashes:
+    """Hash `path` in one read (from `fd` when given, opened on it already: it is closed here).
+    `progress(nbytes)` is called after each chunk.
 
     With `evict`, the file's pages leave the page cache afterwards; with None, unless they were all in it
     when the file was opened (`cached`). Files of `split_at` bytes or more feed the tensor digest from a
@@ -118,7 +120,7 @@ def hash_file(path: str, progress=None, *, evict: bool | None = None, split_at: 
     full = hashlib.sha256()
     tensor = hashlib.sha256()
     legacy = None
-    with open(path, "rb", buffering=0) as f:
+    with open(path if fd is None else fd, "rb", buffering=0) as f:
         fd = f.fileno()
         st = os.fstat(fd)
         size = st.st_size

@@ -61,20 +61,20 @@ def probe_spans(entries: Iterable[FileEntry]) -> Iterable[tuple[str, int]]:
                     yield os.path.join(folder, name), MAX_SIDECAR_BYTES
 
 
-def in_cache(files: Iterable[tuple[str, int]]) -> set[str]:
-    """The paths of (path, size) whose pages are all in the page cache already (`hashing.cached`): the hasher
-    asks the kernel for the others only, and leaves these cached after hashing them, as it found them."""
-    if not FADVISE:
-        return set()
-    out = set()
+
+def open_ahead(files: Iterable[tuple[str, int]]) -> dict[str, tuple[int, bool]]:
+    """The hasher's handful: each (path, size) opened once, and the whole of those not in the page cache
+    already asked for (`hashing.cached`; asked after, every file would look cached). {path: (fd, cached)}
+    for the files that opened; the caller closes the fds (`hash_file` does, given one). A file that does not
+    open is left out: hashing it by its path reports why."""
+    out: dict[str, tuple[int, bool]] = {}
     for path, size in files:
         try:
             fd = os.open(path, _FLAGS)
         except (OSError, ValueError):
             continue
-        try:
-            if cached(fd, size):
-                out.add(path)
-        finally:
-            os.close(fd)
+        warm = cached(fd, size)
+        if not warm and FADVISE:
+            advise(fd, "POSIX_FADV_WILLNEED", size)
+        out[path] = (fd, warm)
     return out

@@ -17,7 +17,7 @@ from typing import Any
 from collections.abc import Callable
 
 from ..library.hashing import SPLIT_AT, hash_file
-from ..library.prefetch import in_cache, will_read
+from ..library.prefetch import open_ahead
 from .background import Rounds
 from .reprobe import reprobe
 from ..storage.catalog_store import CatalogStore
@@ -91,16 +91,18 @@ class Hasher(Rounds):
             self.done_bytes += n
 
     def _hash_one(self, lid: int, path: str, size: int, alone: bool = False,
-                  cached: bool | None = None) -> tuple[HashResult, bool]:
+                  opened: tuple[int, bool] | None = None) -> tuple[HashResult, bool]:
         """The file's hashes and whether it held still while read (same size and mtime before and after).
 
         `alone`: no other file is waiting, so a big file may take a second core for its tensor digest
-        (with files waiting, both cores are busy anyway and the hand-over only costs). `cached`: whether its
-        pages were all cached before its handful was asked for (None: `hash_file` looks when it opens it).
+        (with files waiting, both cores are busy anyway and the hand-over only costs). `opened`: the file's
+        descriptor, and whether its pages were all cached before its handful was asked for (`open_ahead`);
+        None: `hash_file` opens it and looks.
         """
+        fd, cached = opened if opened is not None else (None, None)
         evict = (None if cached is None else not cached) if self.evict_cache else False
         try:
-            h = hash_file(path, self._progress, evict=evict, split_at=SPLIT_AT if alone else NEVER)
+            h = hash_file(path, self._progress, evict=evict, split_at=SPLIT_AT if alone else NEVER, fd=fd)
             st = os.stat(path)
         except OSError as exc:
             return HashResult(lid, size, -1, error=f"cannot read file: {exc.strerror or exc}"), True
@@ -112,21 +114,23 @@ class Hasher(Rounds):
         """A hashing thread: handfuls of rows in (`_handfuls`), one result out per row, until it gets None.
         A stop is heard between files: the rest of a handful is left."""
         while (items := todo.get()) is not None:
-            kept = None
-            if len(items) > 1:  # small files: the handful's reads in flight at once (library/prefetch.py); the
-                # files already cached are not asked for, and are told to `_hash_one` (after the hint all look cached)
-                kept = in_cache((path, size) for _, path, size in items if size)
-                will_read((path, size) for _, path, size in items if size and path not in kept)
-            for item in items:
-                if self._stop.is_set():
-                    break
-                try:
-                    cached = None if kept is None else item[1] in kept
-                    done.put(self._hash_one(*item, alone=len(items) == 1 and todo.empty(), cached=cached))
-                except Exception as exc:  # a bug on one file must not stall the pass waiting for its result
-                    log.exception("hashing %s failed", item[1])
-                    error = f"cannot hash: {type(exc).__name__}: {exc}"[:500]
-                    done.put((HashResult(item[0], item[2], -1, error=error), True))
+            opened = {}
+            if len(items) > 1:  # small files: the handful's reads in flight at once, but for files already cached
+                opened = open_ahead((path, size) for _, path, size in items if size)  # (library/prefetch.py)
+            try:
+                for item in items:
+                    if self._stop.is_set():
+                        break
+                    try:
+                        done.put(self._hash_one(*item, alone=len(items) == 1 and todo.empty(),
+                                                opened=opened.pop(item[1], None)))
+                    except Exception as exc:  # a bug on one file must not stall the pass waiting for its result
+                        log.exception("hashing %s failed", item[1])
+                        error = f"cannot hash: {type(exc).__name__}: {exc}"[:500]
+                        done.put((HashResult(item[0], item[2], -1, error=error), True))
+            finally:
+                for fd, _ in opened.values():  # the rest of a handful a stop left
+                    os.close(fd)
 
     def _run(self) -> None:
         self.started_at = time.monotonic()
