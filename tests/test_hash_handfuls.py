@@ -30,9 +30,25 @@ def test_small_files_go_in_handfuls_by_count_and_bytes_and_a_big_file_alone():
     assert _handfuls([]) == []
 
 
+def _open_in(folder) -> list[str]:
+    """The files under `folder` this process holds open (Linux: /proc/self/fd)."""
+    out = []
+    for fd in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else ():
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(str(folder)):
+            out.append(target)
+    return out
+
+
 def test_a_stop_is_heard_between_the_files_of_a_handful(app, library, monkeypatch):
-    paths = [write_lora(library / f"s{i}.safetensors", seed=i) for i in range(10)]  # one handful
+    """...and the rest of the handful, opened ahead, is closed (and the hashed file too)."""
+    paths = [write_lora(library / f"s{i}.safetensors", seed=i, rank=128) for i in range(10)]  # one handful
     app.scan(hash_after=False)
+    for p in paths:
+        _cold(p)
     calls: list[str] = []
     real = hasher_mod.hash_file
 
@@ -46,6 +62,7 @@ def test_a_stop_is_heard_between_the_files_of_a_handful(app, library, monkeypatc
     assert app.hasher.wait(30)
     assert len(calls) == 1  # the rest of the handful was left
     assert app.hasher.pending_totals()[0] >= 9
+    assert _open_in(library) == []
     monkeypatch.setattr(hasher_mod, "hash_file", real)
     app.hasher.wake()
     assert app.hasher.wait(30)
@@ -90,7 +107,7 @@ def test_a_handful_is_asked_of_the_kernel_before_its_first_file_is_hashed(app, l
 def test_the_hasher_leaves_the_page_cache_as_it_found_it(app, library, monkeypatch):
     """Files whose pages were all cached (the host had just loaded them) are neither asked for nor dropped;
     those read from the disk are asked for as a handful and dropped once hashed; a file hashed alone too."""
-    paths = [write_lora(library / f"c{i}.safetensors", seed=i, rank=32) for i in range(6)]
+    paths = [write_lora(library / f"c{i}.safetensors", seed=i, rank=128) for i in range(6)]
     app.scan(hash_after=False)
     cold, warm = paths[:3], paths[3:]
     for p in paths:
@@ -110,13 +127,14 @@ def test_the_hasher_leaves_the_page_cache_as_it_found_it(app, library, monkeypat
     app.hasher.wake()
     assert app.hasher.wait(30)
     assert sorted(hinted) == sorted(cold)
+    assert _open_in(library) == []  # each file opened ahead is hashed from that descriptor, and closed
     assert [_resident_pages(p) for p in cold] == [0, 0, 0]
     assert {p: _resident_pages(p) for p in warm} == full
     assert sorted(e["sha256"] for e in app.catalog.list(limit=20).items) == sorted(file_sha256(p) for p in paths)
 
     alone = {}
     for name, seed in (("cold", 90), ("warm", 91)):
-        alone[name] = write_lora(library / f"alone-{name}.safetensors", seed=seed, rank=32)
+        alone[name] = write_lora(library / f"alone-{name}.safetensors", seed=seed, rank=128)
         app.scan(hash_after=False)
         _cold(alone[name])
         if name == "warm":
@@ -125,3 +143,32 @@ def test_the_hasher_leaves_the_page_cache_as_it_found_it(app, library, monkeypat
         assert app.hasher.wait(30)
     assert _resident_pages(alone["cold"]) == 0 and _resident_pages(alone["warm"]) > 0
     assert app.hasher.pending_totals() == (0, 0)
+
+
+def test_a_file_put_in_its_place_while_hashed_gets_no_hash_of_the_file_before(app, library, monkeypatch):
+    """A file replaced (renamed over) while its handful is hashed, by one of the same size and mtime (`cp -p`,
+    rsync): the hash read is of the file before, and is not stored for the one there now."""
+    paths = [write_lora(library / f"r{i}.safetensors", seed=i, rank=128) for i in range(3)]
+    app.scan(hash_after=False)
+    target, before = paths[1], file_sha256(paths[1])
+    real = hasher_mod.hash_file
+
+    def then_replace(path, progress=None, **kw):
+        h = real(path, progress, **kw)
+        if path == target and h.sha256 == before:
+            st = os.stat(path)
+            data = bytearray(open(path, "rb").read())
+            data[-1] ^= 0xFF  # another tensor byte: another file, same size
+            with open(path + ".new", "wb") as f:
+                f.write(data)
+            os.utime(path + ".new", ns=(st.st_atime_ns, st.st_mtime_ns))
+            os.replace(path + ".new", path)
+        return h
+
+    monkeypatch.setattr(hasher_mod, "hash_file", then_replace)
+    app.hasher.wake()
+    assert app.hasher.wait(30)
+    stored = {e["path"]: e["sha256"] for e in app.catalog.list(limit=20).items}
+    assert file_sha256(target) != before
+    assert stored[target] in (None, file_sha256(target))
+    assert stored[paths[0]] == file_sha256(paths[0]) and stored[paths[2]] == file_sha256(paths[2])

@@ -92,27 +92,27 @@ def _cold(path) -> None:
 def test_a_file_found_cached_is_left_cached_and_one_read_from_the_disk_is_dropped(tmp_path):
     """By default the page cache is left as it was found: a file the system had cached (the host just loaded
     it) stays cached; one the hashing read from the disk, or whose head alone was cached (a scan reads every
-    head), leaves it."""
-    warm, cold, head = (tmp_path / f"{n}.safetensors" for n in ("warm", "cold", "head"))
-    for p in (warm, cold, head):
-        _safetensors_with_data(p, 0, 3 * hashing.CHUNK)
+    head), leaves it, and so does a file no longer than a scan's head, cached or not (the scan cached it)."""
+    warm, cold, head, small = (tmp_path / f"{n}.safetensors" for n in ("warm", "cold", "head", "small"))
+    for p in (warm, cold, head, small):
+        _safetensors_with_data(p, 0, 3 * hashing.CHUNK if p != small else hashing.HEAD_BYTES - 200)
         _cold(p)
     warm.read_bytes()
+    small.read_bytes()
     with open(head, "rb") as f:
         f.read(64 << 10)
     pages = _resident_pages(warm)
-    assert pages == -(-os.path.getsize(warm) // os.sysconf("SC_PAGE_SIZE"))
-    hashes = {p: hash_file(str(p)) for p in (warm, cold, head)}
+    assert pages == -(-os.path.getsize(warm) // os.sysconf("SC_PAGE_SIZE")) and _resident_pages(small) > 0
+    hashes = {p: hash_file(str(p)) for p in (warm, cold, head, small)}
     assert _resident_pages(warm) == pages
-    assert _resident_pages(cold) == 0 and _resident_pages(head) == 0
+    assert _resident_pages(cold) == 0 and _resident_pages(head) == 0 and _resident_pages(small) == 0
     assert all(h.sha256 == file_sha256(p) for p, h in hashes.items())
 
 
 def test_where_the_cache_cannot_be_asked_every_file_is_taken_as_read_from_the_disk(tmp_path, monkeypatch):
     path = tmp_path / "x.safetensors"
     _safetensors_with_data(path, 0, 2 * hashing.CHUNK)
-    with open(path, "rb+") as f:
-        os.fsync(f.fileno())  # clean pages: only those can be dropped
+    _cold(path)  # (skips where pages cannot be dropped)
     path.read_bytes()
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size

@@ -184,7 +184,7 @@ def test_the_hint_brings_the_files_into_the_page_cache(tmp_path):
 
 
 @pytest.mark.skipif(not HINTS or hashing.NOWAIT is None, reason="posix_fadvise, RWF_NOWAIT and mincore: Linux")
-def test_a_handful_is_opened_once_and_only_what_is_not_cached_is_asked_for(tmp_path):
+def test_a_handful_is_opened_once_and_only_what_is_not_cached_is_asked_for(tmp_path, monkeypatch):
     """The hasher's handful: each file opened once (it is hashed from that descriptor); the files whose pages
     are all cached are said to be and not asked for, the others are asked for whole."""
     paths = []
@@ -203,11 +203,22 @@ def test_a_handful_is_opened_once_and_only_what_is_not_cached_is_asked_for(tmp_p
     warm, cold = paths[:3], paths[3:]
     for p in warm:
         open(p, "rb").read()
-    opened = open_ahead([(p, os.path.getsize(p)) for p in paths] + [(str(tmp_path / "gone.safetensors"), 10)])
+    calls: list[tuple[str, int]] = []
+    real_cached, real_advise = prefetch.cached, prefetch.advise
+    monkeypatch.setattr(prefetch, "cached", lambda fd, size: calls.append(("asked", fd)) or real_cached(fd, size))
+    monkeypatch.setattr(prefetch, "advise", lambda fd, *a: calls.append(("hinted", fd)) or real_advise(fd, *a))
+    (tmp_path / "folder.safetensors").mkdir()
+    os.mkfifo(tmp_path / "fifo.safetensors")
+    odd = [(str(tmp_path / n), 10) for n in ("gone.safetensors", "folder.safetensors", "fifo.safetensors")]
+    opened = open_ahead([(p, os.path.getsize(p)) for p in paths] + odd)
     try:
-        assert sorted(opened) == sorted(paths)  # a file that does not open is left to its hashing
+        assert sorted(opened) == sorted(paths)  # what does not open, or is no regular file, is left to its hashing
         assert {p for p, (_, was) in opened.items() if was} == set(warm)
         assert all(os.fstat(fd).st_ino == os.stat(p).st_ino for p, (fd, _) in opened.items())
+        for p in cold:  # asked before it is hinted: after the hint it would look cached
+            fd = opened[p][0]
+            assert [c for c in calls if c[1] == fd] == [("asked", fd), ("hinted", fd)]
+        assert not any(c == ("hinted", opened[p][0]) for p in warm for c in calls)
     finally:
         for fd, _ in opened.values():
             os.close(fd)

@@ -11,7 +11,7 @@ two threads hashing two files use both cores, and a big file hashed alone
 (the last of a batch, or the only one) can feed its tensor digest from a
 second thread so that it still uses both.
 After the read the file's pages are dropped from the page cache, unless
-they were all there before it was opened (docs/performance-hashing.md):
+the file was found cached before it was read (docs/performance-hashing.md):
 hashing a large library must not push the host's loaded models out of
 memory, and a file the system had cached (one the host just loaded) is left
 as it was found.
@@ -33,6 +33,8 @@ SPLIT_AT = 16 << 20  # files at least this big feed the tensor digest from a sec
 BUFFERS = 4  # chunks in flight between the reader and the tensor thread
 FADVISE = hasattr(os, "posix_fadvise")
 NOWAIT = getattr(os, "RWF_NOWAIT", None)  # a read that fails rather than wait for the disk (Linux)
+# The bytes of a LoRA's head a scan asks for (library/prefetch.py): its header, 30-100 KB in real files.
+HEAD_BYTES = 128 << 10
 _local = threading.local()  # one read buffer per hashing thread: zeroing 1 MiB per small file costs more than its read
 
 
@@ -50,6 +52,7 @@ class Hashes:
     legacy: str | None  # None when the file is shorter than 1 MiB + 64 KiB
     size: int = -1  # the file's size and mtime when it was opened
     mtime_ns: int = -1
+    file_id: tuple[int, int] = (-1, -1)  # its (device, inode): a file put in its place since is another file
 
     @property
     def autov2(self) -> str:
@@ -96,31 +99,39 @@ def advise(fd: int, advice_name: str, length: int = 0) -> None:
 
 
 def cached(fd: int, size: int) -> bool:
-    """Whether the file's pages are in the page cache already: its middle and last bytes can be read without
-    waiting for the disk. A scan reads every file's head, so the head says nothing. False where it cannot be
+    """Whether the file was found in the page cache: its middle and last pages can be read without waiting for
+    the disk (a file cached in part elsewhere counts as cached). A file no longer than the head a scan asks
+    for (`HEAD_BYTES`, never dropped) counts as not cached: the scan brought it in. False where it cannot be
     told (no `RWF_NOWAIT`, a file system that refuses it): the file is then taken as read from the disk."""
-    if NOWAIT is None or size <= 0:
+    if NOWAIT is None or size <= HEAD_BYTES:
         return False
     probe = bytearray(1)
     try:
         return all(os.preadv(fd, [probe], at, NOWAIT) == 1 for at in (size // 2, size - 1))
-    except OSError:  # BlockingIOError: not in the cache; EOPNOTSUPP, EINVAL: cannot tell
+    except (OSError, OverflowError):  # BlockingIOError: not in the cache; EOPNOTSUPP, EINVAL: cannot tell
         return False
 
 
 def hash_file(path: str, progress=None, *, evict: bool | None = None, split_at: int = SPLIT_AT,
               fd: int | None = None) -> Hashes:
-    """Hash `path` in one read (from `fd` when given, opened on it already: it is closed here).
+    """Hash `path` in one read (from `fd` when given, a regular file opened on it already: it is closed here).
     `progress(nbytes)` is called after each chunk.
 
-    With `evict`, the file's pages leave the page cache afterwards; with None, unless they were all in it
-    when the file was opened (`cached`). Files of `split_at` bytes or more feed the tensor digest from a
-    second thread. The result carries the size and mtime the file had when it was opened.
+    With `evict`, the file's pages leave the page cache afterwards; with None, unless it was found cached when
+    opened here (`cached`; a caller that hinted `fd` already says which it is). Files of `split_at` bytes or
+    more feed the tensor digest from a second thread. The result carries the size, mtime and identity the file
+    had when it was opened.
     """
     full = hashlib.sha256()
     tensor = hashlib.sha256()
     legacy = None
-    with open(path if fd is None else fd, "rb", buffering=0) as f:
+    try:
+        f = open(path if fd is None else fd, "rb", buffering=0)  # noqa: SIM115 - closed below, or here if it fails
+    except BaseException:
+        if fd is not None:
+            os.close(fd)
+        raise
+    with f:
         fd = f.fileno()
         st = os.fstat(fd)
         size = st.st_size
@@ -177,4 +188,5 @@ def hash_file(path: str, progress=None, *, evict: bool | None = None, split_at: 
         legacy=legacy.hexdigest()[:8] if legacy is not None and pos >= LEGACY_END else None,
         size=size,
         mtime_ns=st.st_mtime_ns,
+        file_id=(st.st_dev, st.st_ino),
     )

@@ -16,19 +16,20 @@ open, the hint and a close each. Platforms without `posix_fadvise` (Windows, mac
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 
 from .filekind import PICKLE_EXTS
-from .hashing import FADVISE, advise, cached
+from .hashing import FADVISE, HEAD_BYTES, advise, cached
 from .sidecar_values import MAX_SIDECAR_BYTES
 from .sidecars import sidecar_suffix
 from .walker import FileEntry
 
-# The bytes of a LoRA asked for: its header, which is 30-100 KB in real files (the header is read in full
-# however long it is; a longer one has its rest read as usual). The kernel's own readahead of a first read
-# is of this order, so nothing is read that a plain read would not have read.
-HEAD_BYTES = 128 << 10
-_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)  # a FIFO named like a LoRA must not block the open
+# The bytes of a LoRA asked for, `HEAD_BYTES`: its header, which is 30-100 KB in real files (the header is
+# read in full however long it is; a longer one has its rest read as usual). The kernel's own readahead of a
+# first read is of this order, so nothing is read that a plain read would not have read.
+# A FIFO named like a LoRA must not block the open; Windows' O_BINARY for form (nothing is hinted there).
+_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
 
 def will_read(spans: Iterable[tuple[str, int]]) -> None:
@@ -63,18 +64,28 @@ def probe_spans(entries: Iterable[FileEntry]) -> Iterable[tuple[str, int]]:
 
 
 def open_ahead(files: Iterable[tuple[str, int]]) -> dict[str, tuple[int, bool]]:
-    """The hasher's handful: each (path, size) opened once, and the whole of those not in the page cache
-    already asked for (`hashing.cached`; asked after, every file would look cached). {path: (fd, cached)}
-    for the files that opened; the caller closes the fds (`hash_file` does, given one). A file that does not
-    open is left out: hashing it by its path reports why."""
+    """The hasher's handful: each (path, size) that is a regular file opened once, asked whether it is found
+    cached (`hashing.cached`: before the hint, after which every file would look cached), and if not, asked
+    for whole. {path: (fd, cached)}; the caller closes the fds (`hash_file` does, given one). A file that does
+    not open, or is not a regular file, is left out: hashing it by its path reports why. Nothing is opened
+    where nothing can be hinted."""
     out: dict[str, tuple[int, bool]] = {}
+    if not FADVISE:
+        return out
     for path, size in files:
         try:
             fd = os.open(path, _FLAGS)
         except (OSError, ValueError):
             continue
-        warm = cached(fd, size)
-        if not warm and FADVISE:
-            advise(fd, "POSIX_FADV_WILLNEED", size)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder or a FIFO now: not read from this descriptor
+                os.close(fd)
+                continue
+            warm = cached(fd, size)
+            if not warm:
+                advise(fd, "POSIX_FADV_WILLNEED", size)
+        except Exception:  # noqa: BLE001 - this file is hashed by its path instead, which reports what is wrong
+            os.close(fd)
+            continue
         out[path] = (fd, warm)
     return out

@@ -16,7 +16,7 @@ import time
 from typing import Any
 from collections.abc import Callable
 
-from ..library.hashing import SPLIT_AT, hash_file
+from ..library.hashing import SPLIT_AT, advise, hash_file
 from ..library.prefetch import open_ahead
 from .background import Rounds
 from .reprobe import reprobe
@@ -92,12 +92,13 @@ class Hasher(Rounds):
 
     def _hash_one(self, lid: int, path: str, size: int, alone: bool = False,
                   opened: tuple[int, bool] | None = None) -> tuple[HashResult, bool]:
-        """The file's hashes and whether it held still while read (same size and mtime before and after).
+        """The file's hashes and whether it held still while read (the same file, size and mtime before and after:
+        a file put in its place meanwhile, even with the same size and mtime, is another file).
 
         `alone`: no other file is waiting, so a big file may take a second core for its tensor digest
         (with files waiting, both cores are busy anyway and the hand-over only costs). `opened`: the file's
-        descriptor, and whether its pages were all cached before its handful was asked for (`open_ahead`);
-        None: `hash_file` opens it and looks.
+        descriptor, and whether it was found cached before its handful was asked for (`open_ahead`); None:
+        `hash_file` opens it and looks.
         """
         fd, cached = opened if opened is not None else (None, None)
         evict = (None if cached is None else not cached) if self.evict_cache else False
@@ -106,7 +107,7 @@ class Hasher(Rounds):
             st = os.stat(path)
         except OSError as exc:
             return HashResult(lid, size, -1, error=f"cannot read file: {exc.strerror or exc}"), True
-        if (h.size, h.mtime_ns) != (st.st_size, st.st_mtime_ns):
+        if (h.size, h.mtime_ns, h.file_id) != (st.st_size, st.st_mtime_ns, (st.st_dev, st.st_ino)):
             return HashResult(lid, st.st_size, st.st_mtime_ns), False  # still being written: no hash of a moving target
         return HashResult(lid, st.st_size, st.st_mtime_ns, h.sha256, h.tensor_sha256, h.legacy), True
 
@@ -129,7 +130,9 @@ class Hasher(Rounds):
                         error = f"cannot hash: {type(exc).__name__}: {exc}"[:500]
                         done.put((HashResult(item[0], item[2], -1, error=error), True))
             finally:
-                for fd, _ in opened.values():  # the rest of a handful a stop left
+                for fd, warm in opened.values():  # the rest of a handful a stop left: asked for, not read
+                    if not warm and self.evict_cache:
+                        advise(fd, "POSIX_FADV_DONTNEED")
                     os.close(fd)
 
     def _run(self) -> None:
