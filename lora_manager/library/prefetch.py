@@ -62,7 +62,6 @@ def probe_spans(entries: Iterable[FileEntry]) -> Iterable[tuple[str, int]]:
                     yield os.path.join(folder, name), MAX_SIDECAR_BYTES
 
 
-
 def open_ahead(files: Iterable[tuple[str, int]]) -> dict[str, tuple[int, bool]]:
     """The hasher's handful: each (path, size) that is a regular file opened once, asked whether it is found
     cached (`hashing.cached`: before the hint, after which every file would look cached), and if not, asked

@@ -60,7 +60,7 @@ class Hasher(Rounds):
         self.queued_bytes = 0
         self.started_at: float | None = None
         # Drop hashed files from the page cache (a large library must not push the host's models out); a file
-        # whose pages were all cached before it was hashed is left as it was found (library/hashing.py).
+        # found cached before it was hashed is left as it was found (library/hashing.py, `cached`).
         self.evict_cache = True
 
     # --- control -------------------------------------------------------
@@ -108,7 +108,7 @@ class Hasher(Rounds):
         except OSError as exc:
             return HashResult(lid, size, -1, error=f"cannot read file: {exc.strerror or exc}"), True
         if (h.size, h.mtime_ns, h.file_id) != (st.st_size, st.st_mtime_ns, (st.st_dev, st.st_ino)):
-            return HashResult(lid, st.st_size, st.st_mtime_ns), False  # still being written: no hash of a moving target
+            return HashResult(lid, st.st_size, st.st_mtime_ns), False  # being written, or replaced: no hash of it
         return HashResult(lid, st.st_size, st.st_mtime_ns, h.sha256, h.tensor_sha256, h.legacy), True
 
     def _work(self, todo: queue.Queue, done: queue.SimpleQueue) -> None:
