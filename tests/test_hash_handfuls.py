@@ -10,7 +10,7 @@ from lora_manager.sync import hasher as hasher_mod
 from lora_manager.sync.hasher import HANDFUL_BYTES, HANDFUL_FILES, _handfuls
 
 from .loras import file_sha256, write_lora
-from .test_hashing import _cold, _resident_pages
+from .page_cache_helpers import cached_pages, make_cold
 
 
 def _rows(sizes: list[int]) -> list[tuple[int, str, int]]:
@@ -43,12 +43,19 @@ def _open_in(folder) -> list[str]:
     return out
 
 
+def _scanned(app) -> None:
+    """A scan, and the training tags pass it wakes, which reads every new file's head: done before a test puts
+    files out of the page cache, or that read would bring them back in the middle of the test."""
+    app.scan(hash_after=False)
+    assert app.scans.training.wait(30)
+
+
 def test_a_stop_is_heard_between_the_files_of_a_handful(app, library, monkeypatch):
     """...and the rest of the handful, opened ahead, is closed (and the hashed file too)."""
     paths = [write_lora(library / f"s{i}.safetensors", seed=i, rank=128) for i in range(10)]  # one handful
-    app.scan(hash_after=False)
+    _scanned(app)
     for p in paths:
-        _cold(p)
+        make_cold(p)
     calls: list[str] = []
     real = hasher_mod.hash_file
 
@@ -74,9 +81,9 @@ def test_a_handful_is_asked_of_the_kernel_before_its_first_file_is_hashed(app, l
     """Cold small files: the handful's reads are put in flight at once (library/prefetch.py), each file whole;
     a file alone (a big one, or the last) is read as it is hashed."""
     paths = [write_lora(library / f"s{i}.safetensors", seed=i) for i in range(5)]
-    app.scan(hash_after=False)
+    _scanned(app)
     for p in paths:
-        _cold(p)
+        make_cold(p)
     events: list[tuple] = []
     real_hash = hasher_mod.hash_file
     real_open = hasher_mod.open_ahead
@@ -108,13 +115,13 @@ def test_the_hasher_leaves_the_page_cache_as_it_found_it(app, library, monkeypat
     """Files whose pages were all cached (the host had just loaded them) are neither asked for nor dropped;
     those read from the disk are asked for as a handful and dropped once hashed; a file hashed alone too."""
     paths = [write_lora(library / f"c{i}.safetensors", seed=i, rank=128) for i in range(6)]
-    app.scan(hash_after=False)
+    _scanned(app)
     cold, warm = paths[:3], paths[3:]
     for p in paths:
-        _cold(p)
+        make_cold(p)
     for p in warm:
         open(p, "rb").read()
-    full = {p: _resident_pages(p) for p in warm}
+    full = {p: cached_pages(p) for p in warm}
     hinted: list[str] = []
     real = hasher_mod.open_ahead
 
@@ -128,20 +135,20 @@ def test_the_hasher_leaves_the_page_cache_as_it_found_it(app, library, monkeypat
     assert app.hasher.wait(30)
     assert sorted(hinted) == sorted(cold)
     assert _open_in(library) == []  # each file opened ahead is hashed from that descriptor, and closed
-    assert [_resident_pages(p) for p in cold] == [0, 0, 0]
-    assert {p: _resident_pages(p) for p in warm} == full
+    assert [cached_pages(p) for p in cold] == [0, 0, 0]
+    assert {p: cached_pages(p) for p in warm} == full
     assert sorted(e["sha256"] for e in app.catalog.list(limit=20).items) == sorted(file_sha256(p) for p in paths)
 
     alone = {}
     for name, seed in (("cold", 90), ("warm", 91)):
         alone[name] = write_lora(library / f"alone-{name}.safetensors", seed=seed, rank=128)
-        app.scan(hash_after=False)
-        _cold(alone[name])
+        _scanned(app)
+        make_cold(alone[name])
         if name == "warm":
             open(alone[name], "rb").read()
         app.hasher.wake()
         assert app.hasher.wait(30)
-    assert _resident_pages(alone["cold"]) == 0 and _resident_pages(alone["warm"]) > 0
+    assert cached_pages(alone["cold"]) == 0 and cached_pages(alone["warm"]) > 0
     assert app.hasher.pending_totals() == (0, 0)
 
 

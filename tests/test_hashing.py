@@ -12,6 +12,7 @@ from lora_manager.library.hashing import EMPTY_SHA256, hash_file
 
 from .conftest import scan
 from .loras import file_sha256, tensor_sha256, write_lora
+from .page_cache_helpers import cached_pages, make_cold
 
 
 def _safetensors_with_data(path, header_pad: int, data_len: int) -> None:
@@ -46,26 +47,6 @@ def test_non_safetensors_gets_only_the_full_hash(tmp_path, split_at):
     assert h.sha256 == file_sha256(path) and h.tensor_sha256 is None
 
 
-def _resident_pages(path) -> int:
-    """Pages of `path` in the page cache: mincore(2) over a read-only mapping of the file."""
-    import ctypes
-    import mmap
-
-    import numpy as np
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    size = os.path.getsize(path)
-    vec = (ctypes.c_ubyte * -(-size // mmap.PAGESIZE))()
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), size, prot=mmap.PROT_READ) as m:
-        view = memoryview(m)
-        arr = np.frombuffer(view, dtype=np.uint8)  # only for the mapping's address; no page is touched
-        rc = libc.mincore(ctypes.c_void_p(arr.ctypes.data), ctypes.c_size_t(size), vec)
-        del arr
-        view.release()
-    assert rc == 0, os.strerror(ctypes.get_errno())
-    return sum(v & 1 for v in vec)
-
-
 @pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise on this platform")
 @pytest.mark.parametrize("evict", [True, False])
 def test_hashed_file_leaves_the_page_cache(tmp_path, evict):
@@ -75,17 +56,8 @@ def test_hashed_file_leaves_the_page_cache(tmp_path, evict):
         os.fsync(f.fileno())  # clean pages: only those can be dropped
     hash_file(str(path))  # every page read once: resident
     hash_file(str(path), evict=evict)
-    resident = _resident_pages(path)
+    resident = cached_pages(path)
     assert (resident == 0) if evict else (resident > 0)
-
-
-def _cold(path) -> None:
-    """`path`'s pages out of the page cache (written back first: dirty pages cannot be dropped)."""
-    with open(path, "rb+") as f:
-        os.fsync(f.fileno())
-        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
-    if _resident_pages(path):
-        pytest.skip("this file system keeps its files in memory: nothing is read from a disk")
 
 
 @pytest.mark.skipif(hashing.NOWAIT is None or not hasattr(os, "posix_fadvise"), reason="RWF_NOWAIT: Linux")
@@ -96,23 +68,23 @@ def test_a_file_found_cached_is_left_cached_and_one_read_from_the_disk_is_droppe
     warm, cold, head, small = (tmp_path / f"{n}.safetensors" for n in ("warm", "cold", "head", "small"))
     for p in (warm, cold, head, small):
         _safetensors_with_data(p, 0, 3 * hashing.CHUNK if p != small else hashing.HEAD_BYTES - 200)
-        _cold(p)
+        make_cold(p)
     warm.read_bytes()
     small.read_bytes()
     with open(head, "rb") as f:
         f.read(64 << 10)
-    pages = _resident_pages(warm)
-    assert pages == -(-os.path.getsize(warm) // os.sysconf("SC_PAGE_SIZE")) and _resident_pages(small) > 0
+    pages = cached_pages(warm)
+    assert pages == -(-os.path.getsize(warm) // os.sysconf("SC_PAGE_SIZE")) and cached_pages(small) > 0
     hashes = {p: hash_file(str(p)) for p in (warm, cold, head, small)}
-    assert _resident_pages(warm) == pages
-    assert _resident_pages(cold) == 0 and _resident_pages(head) == 0 and _resident_pages(small) == 0
+    assert cached_pages(warm) == pages
+    assert cached_pages(cold) == 0 and cached_pages(head) == 0 and cached_pages(small) == 0
     assert all(h.sha256 == file_sha256(p) for p, h in hashes.items())
 
 
 def test_where_the_cache_cannot_be_asked_every_file_is_taken_as_read_from_the_disk(tmp_path, monkeypatch):
     path = tmp_path / "x.safetensors"
     _safetensors_with_data(path, 0, 2 * hashing.CHUNK)
-    _cold(path)  # (skips where pages cannot be dropped)
+    make_cold(path)  # (skips where pages cannot be dropped)
     path.read_bytes()
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
@@ -122,7 +94,7 @@ def test_where_the_cache_cannot_be_asked_every_file_is_taken_as_read_from_the_di
         assert hashing.cached(f.fileno(), size) is False
     if hasattr(os, "posix_fadvise"):
         hash_file(str(path))
-        assert _resident_pages(path) == 0
+        assert cached_pages(path) == 0
 
 
 def test_empty_tensor_data_is_never_a_hash(tmp_path):

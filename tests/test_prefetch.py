@@ -4,7 +4,6 @@ The hasher's handful is asked for whole, but for the files already cached."""
 
 from __future__ import annotations
 
-import ctypes
 import mmap
 import os
 import sys
@@ -21,7 +20,7 @@ from lora_manager.library.sidecar_values import MAX_SIDECAR_BYTES, SIDECAR_SUFFI
 from lora_manager.library.walker import walk
 
 from .loras import write_lora
-from .test_hashing import _cold
+from .page_cache_helpers import cached_pages, make_cold, resident_pages
 
 HINTS = hasattr(os, "posix_fadvise") and sys.platform.startswith("linux")
 
@@ -132,29 +131,6 @@ def test_odd_files_are_skipped_without_a_word_or_a_wait(tmp_path):
     assert errors == []
 
 
-def _resident_pages(path: str) -> tuple[int, int]:
-    """(pages of `path` in the page cache, pages of the file), by mincore(2)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mmap.restype = ctypes.c_void_p
-    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
-    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
-    size = os.path.getsize(path)
-    pages = -(-size // mmap.PAGESIZE)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
-        assert addr not in (None, ctypes.c_void_p(-1).value)
-        try:
-            vec = (ctypes.c_ubyte * pages)()
-            assert libc.mincore(addr, size, vec) == 0
-            return sum(v & 1 for v in vec), pages
-        finally:
-            libc.munmap(addr, size)
-    finally:
-        os.close(fd)
-
-
 @pytest.mark.skipif(not HINTS, reason="posix_fadvise and mincore: Linux")
 def test_the_hint_brings_the_files_into_the_page_cache(tmp_path):
     paths = []
@@ -163,24 +139,17 @@ def test_the_hint_brings_the_files_into_the_page_cache(tmp_path):
         p.write_bytes(os.urandom(200_000))
         paths.append(str(p))
     for p in paths:
-        fd = os.open(p, os.O_RDONLY)
-        try:
-            os.fsync(fd)  # dirty pages cannot be dropped
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        finally:
-            os.close(fd)
-    if any(_resident_pages(p)[0] for p in paths):
-        pytest.skip("this file system keeps the files in memory (tmpfs): nothing to bring in")
+        make_cold(p)  # (skips where the file system keeps its files in memory: nothing to bring in)
     *paths, left = paths
     will_read([(p, HEAD_BYTES) for p in paths] + [(left, 0)])  # a length of 0 asks for nothing
     want = -(-HEAD_BYTES // mmap.PAGESIZE)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:  # the hint starts the reads; they finish a little later
-        if all(_resident_pages(p)[0] >= want for p in paths):
+        if all(cached_pages(p) >= want for p in paths):
             break
         time.sleep(0.05)
-    assert all(_resident_pages(p)[0] >= want for p in paths)
-    assert _resident_pages(left)[0] == 0  # to the kernel, 0 would have meant the whole file
+    assert all(cached_pages(p) >= want for p in paths)
+    assert cached_pages(left) == 0  # to the kernel, 0 would have meant the whole file
     assert prefetch.HEAD_BYTES == HEAD_BYTES
 
 
@@ -192,7 +161,7 @@ def test_a_handful_is_opened_once_and_only_what_is_not_cached_is_asked_for(tmp_p
     for i in range(8):
         p = tmp_path / f"h{i}.safetensors"
         p.write_bytes(os.urandom(300_000))
-        _cold(p)  # (skips where the file system keeps its files in memory)
+        make_cold(p)  # (skips where the file system keeps its files in memory)
         paths.append(str(p))
     warm, cold = paths[:3], paths[3:]
     for p in warm:
@@ -217,6 +186,6 @@ def test_a_handful_is_opened_once_and_only_what_is_not_cached_is_asked_for(tmp_p
         for fd, _ in opened.values():
             os.close(fd)
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not all(_resident_pages(p)[0] == _resident_pages(p)[1] for p in cold):
+    while time.monotonic() < deadline and not all(n == total for n, total in map(resident_pages, cold)):
         time.sleep(0.05)
-    assert all(_resident_pages(p)[0] == _resident_pages(p)[1] for p in cold)
+    assert all(n == total for n, total in map(resident_pages, cold))
