@@ -260,3 +260,51 @@ def test_workers_run_after_the_process_that_started_them(library):
         assert sorted(r.file_name for r in results) == ["a.safetensors", "b.safetensors"]
     finally:
         pool.close()
+
+
+def test_a_slow_caller_holds_the_workers_answers_back(library, monkeypatch):
+    """Answers read from the workers and not yet taken in by the caller are one a worker at most: a caller slower
+    than the workers (the training tags pass storing beside the hasher) does not pile their answers up in memory.
+    A caller that stops early leaves no worker and no feeding thread behind."""
+    import threading
+
+    from lora_manager.library import probe_pool
+
+    for i in range(40):
+        write_lora(library / f"s{i:02d}.safetensors", seed=i)
+    entries = walk([str(library)]).files
+    lock = threading.Lock()
+    reads = [0]
+    real_read = probe_pool._read
+
+    def counted(stream):
+        got = real_read(stream)
+        if isinstance(got, list):
+            with lock:
+                reads[0] += 1
+        return got
+
+    monkeypatch.setattr(probe_pool, "_read", counted)
+    ahead: list[int] = []
+    taken = 0
+    for chunk in ProbePool(2).map([[e] for e in entries]):
+        taken += 1
+        time.sleep(0.03)  # slower than the workers: each reads a small header
+        with lock:
+            ahead.append(reads[0] - taken)
+    assert taken == len(entries) == 40
+    assert max(ahead) <= 2  # one answer a worker waiting, never the rest of the library
+
+    before = threading.active_count()
+    pool = ProbePool(2)
+    procs: list[subprocess.Popen] = []
+    spawn = pool._spawn
+    monkeypatch.setattr(pool, "_spawn", lambda: procs.append(spawn()) or procs[-1])
+    for i, _ in enumerate(pool.map([[e] for e in entries])):
+        if i == 2:
+            break  # the generator is closed: the rest is given up
+    assert len(procs) == 2 and all(p.wait(30) is not None for p in procs)
+    deadline = time.monotonic() + 10
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert threading.active_count() == before

@@ -108,7 +108,11 @@ class ProbePool:
             _finish(proc)
         procs = ready[:wanted] + [self._spawn() for _ in range(wanted - len(ready[:wanted]))]
 
-        threads = [threading.Thread(target=_feed, args=(p, todo, done), daemon=True) for p in procs]
+        # Answers read from the workers and not yet taken in by the caller: one a worker at most. A caller slower
+        # than the workers (a pass storing beside the hasher and a first query) holds them back instead of
+        # piling up their answers in memory (docs/performance-api.md, "Answers held back").
+        unread = threading.Semaphore(len(procs))
+        threads = [threading.Thread(target=_feed, args=(p, todo, done, unread), daemon=True) for p in procs]
         for t in threads:
             t.start()
         received = 0
@@ -124,7 +128,9 @@ class ProbePool:
                 else:
                     received += 1
                     yield item
+                    unread.release()  # taken in: a worker's next answer may be read
         finally:
+            unread.release(count + len(procs))  # a caller that stopped early: every feeder reads its worker to the end
             while not todo.empty():  # a consumer that stopped early: no more work
                 try:
                     todo.get_nowait()
@@ -139,10 +145,11 @@ class ProbePool:
             raise WorkerDied(str(failed or "header workers stopped"))
 
 
-def _feed(proc: subprocess.Popen, todo: queue.Queue, done: queue.Queue) -> None:
+def _feed(proc: subprocess.Popen, todo: queue.Queue, done: queue.Queue, unread: threading.Semaphore) -> None:
     """Keep AHEAD chunks with the worker (one in work, the next waiting in its pipe, so that it never
     waits for this process between chunks), written by a thread of their own while this one reads the
-    answers in order. A worker that dies leaves the chunks it was given to the others or the fallback."""
+    answers in order, each once `unread` has a place for it (the caller took in an earlier one). A worker
+    that dies leaves the chunks it was given to the others or the fallback."""
     given: deque[list[FileEntry]] = deque()  # sent, not answered yet, in order
     room = threading.Semaphore(AHEAD)
     stop = threading.Event()
@@ -168,11 +175,13 @@ def _feed(proc: subprocess.Popen, todo: queue.Queue, done: queue.Queue) -> None:
     writer.start()
     try:
         while True:
+            unread.acquire()
             try:
                 results = _read(proc.stdout)
             except (OSError, pickle.PickleError, EOFError):
                 results = None
             if results is None:
+                unread.release()  # no answer took the place
                 break
             given.popleft()
             done.put(results)
