@@ -4,8 +4,6 @@ file goes alone, and a stop is still heard between two files of a handful."""
 from __future__ import annotations
 
 import os
-import threading
-import time
 
 from lora_manager.library.hashing import SPLIT_AT
 from lora_manager.sync import hasher as hasher_mod
@@ -181,43 +179,3 @@ def test_a_file_put_in_its_place_while_hashed_gets_no_hash_of_the_file_before(ap
     assert file_sha256(target) != before
     assert stored[target] in (None, file_sha256(target))
     assert stored[paths[0]] == file_sha256(paths[0]) and stored[paths[2]] == file_sha256(paths[2])
-
-
-def test_the_last_save_of_a_pass_holds_the_last_hashes_only(app, library, monkeypatch):
-    """Once every row is handed out, a save is due as soon as it holds as many rows as are still being hashed:
-    the saves halve towards the end, and the last one holds the last file's hash, not the last half second's
-    hashes (which, stored only after the last file, would keep the pass from ending while the threads idle)."""
-    paths = [write_lora(library / f"t{i}.safetensors", seed=i) for i in range(40)]
-    _scanned(app)
-    gate = threading.Semaphore(0)
-    real = hasher_mod.hash_file
-
-    def gated(path, progress=None, **kw):
-        assert gate.acquire(timeout=30), "the test let no file through"
-        return real(path, progress, **kw)
-
-    saves: list[int] = []
-    store = app.hasher.scan_store
-    real_save = store.save_hashes
-
-    def save_hashes(results, stale=None, stored=None):
-        saves.append(len(results))
-        return real_save(results, stale, stored)
-
-    monkeypatch.setattr(hasher_mod, "hash_file", gated)
-    monkeypatch.setattr(hasher_mod, "SAVE_EVERY_S", 3600.0)  # no save for time's sake: only the ones due
-    monkeypatch.setattr(store, "save_hashes", save_hashes)
-    app.hasher.workers = 1
-    app.hasher.wake()
-    for k in range(1, len(paths) + 1):  # one file at a time, each taken in by the pass before the next
-        gate.release()
-        deadline = time.monotonic() + 30
-        while app.hasher.done_files < k and time.monotonic() < deadline:
-            time.sleep(0.002)
-        assert app.hasher.done_files == k
-    assert app.hasher.wait(30)
-    assert sum(saves) == len(paths) and saves[-1] == 1
-    assert saves == sorted(saves, reverse=True) and saves[0] == len(paths) // 2
-    assert len(saves) <= 7  # about log2 of the pass's last batch: few commits more
-    assert app.hasher.pending_totals() == (0, 0)
-    assert sorted(e["sha256"] for e in app.catalog.list(limit=50).items) == sorted(file_sha256(p) for p in paths)

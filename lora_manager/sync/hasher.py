@@ -207,11 +207,8 @@ class Hasher(Rounds):
                 got = [done.get(timeout=SAVE_EVERY_S)]
             except queue.Empty:
                 got = []
-            # The threads have work queued: take results in handfuls. Not for the last handfuls of a pass, which
-            # are stored as they come (the last hash is stored the sooner).
-            ending = exhausted and outstanding <= self.workers * HANDFUL_FILES
-            if got and len(got) < outstanding and not ending:
-                self._stop.wait(COLLECT_S)
+            if got and len(got) < outstanding:
+                self._stop.wait(COLLECT_S)  # the threads have work queued: take results in handfuls
             while len(got) < outstanding and not done.empty():
                 got.append(done.get())
             outstanding -= len(got)
@@ -223,11 +220,7 @@ class Hasher(Rounds):
             with self._lock:
                 self.done_files += len(got)
                 self.failed += sum(res.error is not None for res, _ in got)
-            # Once every row is handed out, a save is due as soon as it holds as many rows as are still being hashed:
-            # the pass's last save is then of its last handfuls, not of the last half second's hashes, which the
-            # threads would otherwise wait for with nothing left to hash (docs/performance-hashing.md, "The end of a pass").
-            due = not outstanding or (exhausted and len(results) >= outstanding)
-            if (results or moving) and (due or time.monotonic() - last_save >= SAVE_EVERY_S):
+            if (results or moving) and (time.monotonic() - last_save >= SAVE_EVERY_S or not outstanding):
                 self._save(results, moving, reprobed)
                 results, moving = [], []
                 last_save = time.monotonic()
