@@ -405,13 +405,15 @@
     async reload(reason, started) {
       const t0 = started || performance.now();
       if ((reason === 'search' || reason === 'filter') && this.selected.size) this.selected.clear(); // act only on what is seen
-      this.gen += 1;
+      const gen = ++this.gen;
+      this.root.dataset.busy = 'true'; // a list is on its way (tests wait for it to settle)
       this.chunks = new Map();
       this.cursors = new Map(); // chunk index -> cursor after its last entry
       this.failedAt = new Map();
       this.loadError = null;
       this.runHooks('reload', reason);
       const items = await this.fetchChunk(0);
+      if (gen === this.gen) delete this.root.dataset.busy; // settled: loaded, or its error shown
       if (items === null) return;
       this.loadError = null;
       this.hideMessage();
@@ -450,13 +452,7 @@
   LM.lib = { h, clear, append, t, shownName, stateText, fmtSize, fmtDate, familyLabel, badge, loraTag, previewImage, authImage, ApiError,
     FAMILIES, FAMILY_LABELS, CARD_FIELDS, CHUNK, VIEWS, KEY_STORE, makeApi };
   LM.detailActions = LM.detailActions || [];
-  LM.h = h;
-  LM.append = append;
-  LM.fmtSize = fmtSize;
-  LM.familyLabel = familyLabel;
-  LM.previewImage = previewImage;
-  LM.badge = badge;
-  LM.clear = clear;
+  Object.assign(LM, { h, append, fmtSize, familyLabel, previewImage, badge, clear });
 
   // ---------- finding the mount point (host page or standalone) ----------
 

@@ -115,6 +115,9 @@ def loaded(page, before: str) -> None:
 
 
 def generation(page) -> str:
+    """The list's data-loaded, once no reload is on its way: a reload that lands after this was read
+    (one a move or a poll started) would otherwise pass for the one the test's next step starts."""
+    page.wait_for_function("() => !document.querySelector('#lm-app').dataset.busy")
     return page.evaluate("document.querySelector('#lm-app').dataset.loaded || ''")
 
 
