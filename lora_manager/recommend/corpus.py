@@ -3,8 +3,9 @@ look-ups by id and prompt name. A change of files builds a new one; an edit of
 a few LoRAs' own data replaces their documents in place (`update`).
 
 Built from a stream of documents (`read_docs`): each one's words go into the
-index and are dropped from the document, so only the compact index stays (a
-document's words are read again from the database when a query needs them)."""
+index and the rest into columns (recommend/columns.py); no document object is
+kept, so only the compact index stays (a document's words are read again from
+the database when a query needs them)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 
 from ..errors import NotFound
 from ..storage.catalog_store import CatalogStore, LoraQuery
+from .columns import Docs, Names, Positions
 from .lexical import BM25, TriggerIndex
 from .text import DOC_FIELDS, LoraDoc, doc_of, training_head
 
@@ -112,26 +114,18 @@ def fresh_doc(store: CatalogStore, lid: int) -> LoraDoc:
 class Corpus:
     def __init__(self, docs: Iterable[LoraDoc], *, keep_text: bool = True):
         """`keep_text=False` drops the embedder's text and digest (no model to feed)."""
-        self.docs: list[LoraDoc] = []
+        self.docs = Docs(keep_text)  # by position (recommend/columns.py)
         self.bm25 = BM25()
         self.triggers = TriggerIndex()
         self.keep_text = keep_text
-        self.pos: dict[int, int] = {}  # id -> position in docs
-        self.by_name: dict[str, int] = {}  # prompt name (and its lower case) -> position
-        lower: list[tuple[str, int]] = []
         for d in docs:
-            i = len(self.docs)
             self.bm25.add(d.words)
-            self.triggers.add(i, d.triggers)
+            self.triggers.add(len(self.docs), d.triggers)
             self._keep(d)
             self.docs.append(d)
-            self.pos[d.id] = i
-            self.by_name.setdefault(d.prompt_name, i)
-            low = d.prompt_name.lower()
-            if low != d.prompt_name:
-                lower.append((low, i))
-        for low, i in lower:
-            self.by_name.setdefault(low, i)
+        self.pos = Positions(self.docs.ids)  # id -> position
+        self.pos.finish()
+        self._names = Names(self.docs.names)
         self.bm25.finish()
         self.triggers.finish()
 
@@ -139,7 +133,7 @@ class Corpus:
         """Each of `docs` replaces the document of its LoRA in place (its own data was edited). False, and
         nothing changed, when one is not here or its prompt name changed: the whole library is read again."""
         places = [self.pos.get(d.id) for d in docs]
-        if any(p is None or self.docs[p].prompt_name != d.prompt_name for p, d in zip(places, docs, strict=True)):
+        if any(p is None or self.docs.names[p] != d.prompt_name for p, d in zip(places, docs, strict=True)):
             return False
         for p, d in zip(places, docs, strict=True):
             self.bm25.remove(p)
@@ -152,22 +146,17 @@ class Corpus:
 
     def _keep(self, d: LoraDoc) -> None:
         """What a document keeps once its words and triggers are in the index."""
-        d.words, d.triggers = (), ()  # shared: no empty list per document
         if d.family is not None:
-            d.family = intern(d.family)
-        if not self.keep_text:
-            d.text, d.digest = "", ""
+            d.family = intern(d.family)  # a few families, each held once
 
     def drop_texts(self) -> None:
         """Every document is embedded: the texts go (a change reads the library again, with its texts).
         The digests stay, to tell what a later change needs embedded."""
-        for d in self.docs:
-            d.text = ""
+        self.docs.drop_texts()
 
     def __len__(self) -> int:
         return len(self.docs)
 
     def find(self, prompt_name: str) -> int | None:
         """Position of the LoRA a prompt names (as the host resolves it; case-blind as a fallback)."""
-        hit = self.by_name.get(prompt_name)
-        return hit if hit is not None else self.by_name.get(prompt_name.lower())
+        return self._names.find(prompt_name)

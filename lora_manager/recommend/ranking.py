@@ -113,7 +113,7 @@ def fuse(corpus: Corpus, sig: Signals, mode: str, allowed: Callable[[int], bool]
                 reasons.append({"kind": "feedback", "text": "you turned it down before", "value": -(dismisses + downs)})
         if score >= MIN_SCORE:
             out.append(Suggestion(pos, score, reasons))
-    out.sort(key=lambda s: (-s.score, corpus.docs[s.pos].prompt_name))
+    out.sort(key=lambda s: (-s.score, corpus.docs.names[s.pos]))
     return out[:limit]
 
 

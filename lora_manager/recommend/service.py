@@ -149,12 +149,12 @@ class Recommender:
                 sig.similar = self._semantic(self.embedder.encode([text])[0], corpus, limit, family)
             sig.words, sig.matched = top_matches(corpus.bm25, qwords)
             sig.triggers = corpus.triggers.hits(qwords)
-        names = [corpus.docs[p].prompt_name for p in in_prompt] + [r.name for r in refs if corpus.find(r.name) is None]
+        names = [corpus.docs.names[p] for p in in_prompt] + [r.name for r in refs if corpus.find(r.name) is None]
         sig.co_usage = self._co_usage(corpus, names)
         sig.popular = self._popular(corpus)
         sig.feedback = self._feedback(corpus, user)
         sig.popular_candidates = not qwords and not in_prompt
-        ranked = fuse(corpus, sig, mode, lambda p: p not in in_prompt and fits(corpus.docs[p].family, family), limit)
+        ranked = fuse(corpus, sig, mode, lambda p: p not in in_prompt and fits(corpus.docs.families[p], family), limit)
         return self._answer(ranked, corpus, mode, family, source)
 
     def similar(self, key: str | int, limit: int = 10, base: str | None = None, user: str = "") -> dict[str, Any]:
@@ -181,7 +181,7 @@ class Recommender:
         sig.co_usage = self._co_usage(corpus, [doc.prompt_name])
         sig.popular = self._popular(corpus)
         sig.feedback = self._feedback(corpus, user)
-        ranked = fuse(corpus, sig, mode, lambda p: p != me and fits(corpus.docs[p].family, family), limit)
+        ranked = fuse(corpus, sig, mode, lambda p: p != me and fits(corpus.docs.families[p], family), limit)
         return self._answer(ranked, corpus, mode, family, "given" if base else "this LoRA")
 
     def feedback(self, key: str | int, action: str, user: str = "") -> dict[str, Any]:
@@ -205,7 +205,7 @@ class Recommender:
                 pos = corpus.pos.get(lid)
                 if pos is not None:
                     out[pos] = cos
-            fitting = sum(1 for p in out if fits(corpus.docs[p].family, family))
+            fitting = sum(1 for p in out if fits(corpus.docs.families[p], family))
             if fitting >= limit * 3 or k >= snap.size:
                 return out
             k *= 8  # a rare family: look further down the list
@@ -220,7 +220,7 @@ class Recommender:
                 family = None
             if family in FAMILIES:
                 return family, "loaded checkpoint"
-        known = [corpus.docs[p].family for p in in_prompt if corpus.docs[p].family]
+        known = [corpus.docs.families[p] for p in in_prompt if corpus.docs.families[p]]
         if known:
             return max(set(known), key=known.count), "LoRAs in the prompt"
         return None, None
@@ -252,14 +252,14 @@ class Recommender:
 
     def _answer(self, ranked: list[Suggestion], corpus: Corpus, mode: str, family: str | None,
                 source: str | None) -> dict[str, Any]:
-        ids = [corpus.docs[s.pos].id for s in ranked]
+        ids = [corpus.docs.ids[s.pos] for s in ranked]
         entries = {}
         if ids:
             page = self.catalog_store.list_loras(LoraQuery(ids=ids, sort="id", limit=len(ids)))
             entries = {e["id"]: e for e in page.items}
         items = []
         for s in ranked:
-            entry = entries.get(corpus.docs[s.pos].id)
+            entry = entries.get(corpus.docs.ids[s.pos])
             if entry is None:
                 continue  # gone since the corpus was read
             items.append({"lora": entry, "score": round(s.score, 4), "reasons": s.reasons,

@@ -1,0 +1,128 @@
+"""The corpus's documents held as columns, and its look-ups by id and by prompt name, without an object per LoRA.
+
+At 100k LoRAs a `LoraDoc` per document (96 bytes), an int object for each id and each position (28 bytes each),
+and dicts from id and from prompt name to position held about 20 MB of small objects that live as long as the
+corpus. Made one at a time between the rows read to build it, they also kept the memory of those rows from going
+back to the system (docs/performance-api.md, "The corpus in columns"). Here an id is 8 bytes in an array, a
+weight 8, a family a reference to one interned string; a look-up by id or by name is a binary search.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterator
+
+from .text import LoraDoc
+
+NO_WEIGHT = math.nan  # a document without a preferred weight
+
+
+class Docs:
+    """The documents by position. `docs[p]` is a `LoraDoc` made on the spot (its words and triggers are in the
+    index, not here): changing it changes nothing held; `docs[p] = doc` does."""
+
+    def __init__(self, keep_text: bool = True):
+        self.ids = array("q")
+        self.names: list[str] = []
+        self.families: list[str | None] = []
+        self.weights = array("d")
+        self.texts: list[str] | None = [] if keep_text else None  # what the embedder reads, until embedded
+        self.digests: list[str] | None = [] if keep_text else None
+
+    def append(self, d: LoraDoc) -> None:
+        self.ids.append(d.id)
+        self.names.append(d.prompt_name)
+        self.families.append(d.family)
+        self.weights.append(NO_WEIGHT if d.weight is None else d.weight)
+        if self.texts is not None:
+            self.texts.append(d.text)
+            self.digests.append(d.digest)
+
+    def __setitem__(self, p: int, d: LoraDoc) -> None:
+        self.ids[p], self.names[p], self.families[p] = d.id, d.prompt_name, d.family
+        self.weights[p] = NO_WEIGHT if d.weight is None else d.weight
+        if self.texts is not None:
+            self.texts[p], self.digests[p] = d.text, d.digest
+
+    def __getitem__(self, p: int) -> LoraDoc:
+        w = self.weights[p]
+        return LoraDoc(id=self.ids[p], prompt_name=self.names[p], family=self.families[p],
+                       text=self.texts[p] if self.texts is not None else "", words=(), triggers=(),
+                       weight=None if math.isnan(w) else w, digest=self.digests[p] if self.digests is not None else "")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[LoraDoc]:
+        return (self[p] for p in range(len(self.ids)))
+
+    def drop_texts(self) -> None:
+        if self.texts is not None:
+            self.texts = [""] * len(self.texts)
+
+
+class Positions:
+    """Id -> position, read from the ids column: a binary search when the ids came in ascending order (the corpus
+    reads the library by id), else a dict. Call `finish()` once every document is in."""
+
+    def __init__(self, ids: array):
+        self.ids = ids
+        self._dict: dict[int, int] | None = None
+
+    def finish(self) -> None:
+        ids = self.ids
+        if any(ids[i] >= ids[i + 1] for i in range(len(ids) - 1)):
+            self._dict = {lid: p for p, lid in enumerate(ids)}
+
+    def get(self, lid: int, default: int | None = None) -> int | None:
+        if self._dict is not None:
+            return self._dict.get(lid, default)
+        ids = self.ids
+        p = bisect_left(ids, lid)
+        return p if p < len(ids) and ids[p] == lid else default
+
+    def __getitem__(self, lid: int) -> int:
+        p = self.get(lid)
+        if p is None:
+            raise KeyError(lid)
+        return p
+
+    def __contains__(self, lid: object) -> bool:
+        return isinstance(lid, int) and self.get(lid) is not None
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class Names:
+    """Prompt name -> position of the first document with it, as the host resolves a name; with a case-blind
+    fallback. Two arrays of positions, sorted by name and by lower-case name (a sort keeps positions ascending
+    among equal names)."""
+
+    def __init__(self, names: list[str]):
+        self.names = names
+        order = range(len(names))
+        self.exact = array("I", sorted(order, key=names.__getitem__))
+        self.lower = array("I", sorted(order, key=self._low))
+
+    def _low(self, p: int) -> str:
+        return self.names[p].lower()
+
+    def _first(self, order: array, key, name: str) -> int | None:
+        i = bisect_left(order, name, key=key)
+        return order[i] if i < len(order) and key(order[i]) == name else None
+
+    def find(self, prompt_name: str) -> int | None:
+        """A document named exactly so first, then one whose name in lower case is so; then the same for the
+        name in lower case."""
+        for name in dict.fromkeys((prompt_name, prompt_name.lower())):
+            for order, key in ((self.exact, self.names.__getitem__), (self.lower, self._low)):
+                hit = self._first(order, key, name)
+                if hit is not None:
+                    return hit
+        return None
