@@ -66,3 +66,47 @@ def test_the_server_lets_go_once_its_start_up_work_is_done(make_app, library):
         assert done_at == [True]  # told once, after the scan, the hashing and the training tags
         assert app.hasher.pending_totals()[0] == 0  # every file hashed by then
         assert client.get("/lora-manager/v1/loras").json()["total"] == 5  # a closed pool opens again
+
+
+def test_a_burst_of_requests_is_let_go_once_it_is_over():
+    released = []
+    trimmer = memtrim.Trimmer(interval=3600, slack=1 << 40, quiet=0.4, release=lambda: released.append(1))
+    trimmer.start()
+    try:
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:  # a burst: a request every 50 ms, never 0.4 s apart
+            trimmer.touch()
+            time.sleep(0.05)
+        assert trimmer.trims == 0  # not while requests come
+        assert _eventually(lambda: trimmer.trims == 1, 5) and released == [1]
+        time.sleep(1.0)
+        assert trimmer.trims == 1  # once per burst: a quiet server is left alone
+        trimmer.touch()
+        assert _eventually(lambda: trimmer.trims == 2, 5)
+    finally:
+        trimmer.stop()
+
+
+def test_the_server_drops_stale_pages_and_idle_connections_after_a_burst(make_app, library):
+    from fastapi.testclient import TestClient
+
+    from lora_manager.standalone.server import make_server_app
+
+    for i in range(3):
+        write_lora(library / f"l{i}.safetensors", seed=i)
+    app = make_app(library, embed_model="off")
+    server = make_server_app(app)
+    trimmer = server.state.trimmer
+    trimmer.quiet = 2.5  # longer than the pages are fresh (PAGE_TTL)
+    with TestClient(server, base_url="http://127.0.0.1") as client:
+        assert _eventually(lambda: trimmer.trims >= 1, 60)  # the start-up work's
+        app.scans.wait(30)
+        trims, touched = trimmer.trims, trimmer.touched
+        for q in ("", "?q=l1", "?limit=2"):
+            assert client.get("/lora-manager/v1/loras" + q).status_code == 200
+        assert trimmer.touched == touched + 3  # every request is heard
+        cache = next(r.endpoint.cache for r in server.routes if getattr(r, "path", "") == "/lora-manager/v1/loras")
+        assert len(cache) >= 1  # the pages read (api/list_route.py)
+        assert _eventually(lambda: trimmer.trims == trims + 1, 10)
+        assert len(cache) == 0  # older than their 2 s: gone with the trim, not left until asked for again
+        assert client.get("/lora-manager/v1/loras").json()["total"] == 3  # a closed pool opens again

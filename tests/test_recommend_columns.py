@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import random
 
-from lora_manager.recommend.columns import Docs, Names, Positions
+from lora_manager.recommend.columns import Docs, Names, Positions, Strings
 from lora_manager.recommend.corpus import Corpus
 from lora_manager.recommend.text import LoraDoc
 
@@ -66,10 +66,13 @@ def test_names_answer_as_the_dicts_did():
     rng = random.Random(7)
     stems = ["Ink", "ink", "INK", "neon_City", "neon_city", "Mira", "mira", "", "Ärger", "ärger", "ß"]
     names = [rng.choice(stems) + rng.choice(["", "", "_v2", "_V2"]) for _ in range(400)]
-    found = Names(names)
+    packed = Strings()
+    for n in names:
+        packed.append(n)
     asks = set(names) | {n.lower() for n in names} | {n.upper() for n in names} | {"absent", "NEON"}
-    for ask in sorted(asks):
-        assert found.find(ask) == _dict_find(names, ask), ask
+    for found in (Names(names), Names(packed)):
+        for ask in sorted(asks):
+            assert found.find(ask) == _dict_find(names, ask), ask
 
 
 def test_the_corpus_keeps_no_object_per_document():
@@ -82,3 +85,21 @@ def test_the_corpus_keeps_no_object_per_document():
     gc.collect()
     assert sum(1 for o in gc.get_objects() if isinstance(o, LoraDoc)) == held - 2000
     assert corpus.docs[1999].prompt_name == "LoRA_2000" and corpus.docs[1999].weight == 0.5
+
+
+def test_strings_packed_in_one_buffer_give_back_what_went_in():
+    texts = ["Ink", "", "ärger_v2", "夜の街", "emoji 🐉", "lone \udc80 surrogate", "plain"]
+    held = Strings()
+    for t in texts:
+        held.append(t)
+    assert list(held) == texts and len(held) == len(texts) and held[3] == "夜の街"
+    held[2] = "longer than ärger_v2 was"
+    held[0] = ""
+    held[6] = "plain"  # the same: nothing moves
+    assert list(held) == ["", "", "longer than ärger_v2 was", "夜の街", "emoji 🐉", "lone \udc80 surrogate", "plain"]
+    for bad in (len(texts), -1):
+        try:
+            held[bad]
+        except IndexError:
+            continue
+        raise AssertionError(f"{bad} gave a string")

@@ -45,3 +45,23 @@ def test_the_least_recently_used_go_first_by_count_and_by_bytes():
     assert cache.get("huge") is None and cache.get("e") == b"x" * 8
     cache.discard("e")
     assert cache.get("e") is None and cache.size == sum(len(cache.get(k) or b"") for k in "acd")
+
+
+def test_a_purge_drops_the_stale_entries_of_every_cache_and_keeps_the_fresh():
+    import time
+
+    from lora_manager.storage.ttl_cache import purge_all
+
+    version = [0]
+    by_version: TtlCache[bytes] = TtlCache(3600, version=lambda: version[0], max_bytes=100)
+    by_age: TtlCache[str] = TtlCache(0.2)
+    by_version.put("old", b"x" * 10)
+    by_age.put("a", "aged")
+    version[0] += 1  # a write since "old" was read
+    by_version.put("new", b"y" * 5)
+    time.sleep(0.25)
+    by_age.put("b", "young")
+    assert purge_all() >= 2  # caches made elsewhere in the process may hold stale entries too
+    assert len(by_version) == 1 and by_version.size == 5 and by_version.get("new") == b"y" * 5
+    assert len(by_age) == 1 and by_age.get("b") == "young"
+    assert by_version.purge() == 0 and by_age.purge() == 0

@@ -1,10 +1,11 @@
 """The corpus's documents held as columns, and its look-ups by id and by prompt name, without an object per LoRA.
 
 At 100k LoRAs a `LoraDoc` per document (96 bytes), an int object for each id and each position (28 bytes each),
-and dicts from id and from prompt name to position held about 20 MB of small objects that live as long as the
-corpus. Made one at a time between the rows read to build it, they also kept the memory of those rows from going
-back to the system (docs/performance-api.md, "The corpus in columns"). Here an id is 8 bytes in an array, a
-weight 8, a family a reference to one interned string; a look-up by id or by name is a binary search.
+the prompt names as strings, and dicts from id and from prompt name to position held about 25 MB of small
+objects that live as long as the corpus. Made one at a time between the rows read to build it, they also kept
+the memory of those rows from going back to the system (docs/performance-api.md, "The corpus in columns").
+Here an id is 8 bytes in an array, a weight 8, a family a reference to one interned string, a prompt name its
+bytes in one buffer; a look-up by id or by name is a binary search.
 """
 
 from __future__ import annotations
@@ -19,13 +20,51 @@ from .text import LoraDoc
 NO_WEIGHT = math.nan  # a document without a preferred weight
 
 
+class Strings:
+    """Strings packed as UTF-8 in one buffer, each found by where it ends: no object per string while held
+    (at 100k LoRAs the prompt names as strings held 7 MB, here 2 MB). Reading one decodes it."""
+
+    def __init__(self):
+        self.data = bytearray()
+        self.ends = array("Q")
+
+    def append(self, s: str) -> None:
+        self.data += s.encode("utf-8", "surrogatepass")
+        self.ends.append(len(self.data))
+
+    def _span(self, p: int) -> tuple[int, int]:
+        if not 0 <= p < len(self.ends):
+            raise IndexError(p)
+        return (self.ends[p - 1] if p else 0), self.ends[p]
+
+    def __getitem__(self, p: int) -> str:
+        start, end = self._span(p)
+        return self.data[start:end].decode("utf-8", "surrogatepass")
+
+    def __setitem__(self, p: int, s: str) -> None:
+        start, end = self._span(p)
+        raw = s.encode("utf-8", "surrogatepass")
+        if raw == self.data[start:end]:
+            return
+        self.data[start:end] = raw
+        shift = len(raw) - (end - start)
+        for i in range(p, len(self.ends)):
+            self.ends[i] += shift
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def __iter__(self) -> Iterator[str]:
+        return (self[p] for p in range(len(self.ends)))
+
+
 class Docs:
     """The documents by position. `docs[p]` is a `LoraDoc` made on the spot (its words and triggers are in the
     index, not here): changing it changes nothing held; `docs[p] = doc` does."""
 
     def __init__(self, keep_text: bool = True):
         self.ids = array("q")
-        self.names: list[str] = []
+        self.names = Strings()
         self.families: list[str | None] = []
         self.weights = array("d")
         self.texts: list[str] | None = [] if keep_text else None  # what the embedder reads, until embedded
@@ -104,7 +143,7 @@ class Names:
     fallback. Two arrays of positions, sorted by name and by lower-case name (a sort keeps positions ascending
     among equal names)."""
 
-    def __init__(self, names: list[str]):
+    def __init__(self, names: Strings | list[str]):
         self.names = names
         order = range(len(names))
         self.exact = array("I", sorted(order, key=names.__getitem__))

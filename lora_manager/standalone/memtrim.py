@@ -14,6 +14,7 @@ import gc
 import os
 import sys
 import threading
+import time
 from functools import lru_cache
 
 
@@ -48,15 +49,18 @@ def rss_bytes() -> int:
 
 
 class Trimmer:
-    """Every `interval` seconds, trims the heap if the resident size grew by `slack`
-    bytes since the last trim: after a burst of requests the memory goes back."""
+    """Trims the heap when the resident size grew by `slack` bytes since the last trim (looked at every
+    `interval` seconds), when a burst of requests is over (no request for `quiet` seconds after some:
+    `touch()` counts them), and at once when nudged. Each trim lets go of caches first (`release`)."""
 
-    def __init__(self, interval: float = 20.0, slack: int = 16 << 20, release=None):
+    def __init__(self, interval: float = 20.0, slack: int = 16 << 20, release=None, quiet: float = 10.0):
         """`release()` lets go of caches first (the database pool's idle connections and their page caches)."""
         self.interval = interval
+        self.quiet = quiet
         self.release = release
         self.slack = slack
         self.trims = 0
+        self.touched = 0  # requests seen (a lost count in a race only delays a trim)
         self._stop = threading.Event()
         self._nudged = threading.Event()
         self._thread: threading.Thread | None = None
@@ -76,15 +80,30 @@ class Trimmer:
         passes after it leave each pooled connection's page cache full)."""
         self._nudged.set()
 
+    def touch(self) -> None:
+        """A request came (the server's middleware calls this for each)."""
+        self.touched += 1
+
     def _run(self) -> None:
         floor = rss_bytes()
+        tick = min(self.interval, self.quiet / 2)
+        look_at = time.monotonic() + self.interval
+        seen, busy, last = self.touched, False, 0.0  # busy: requests came since the last trim, the last at `last`
         while True:
-            nudged = self._nudged.wait(self.interval)
+            nudged = self._nudged.wait(tick)
             if nudged:  # cleared only when seen: a nudge that came as the wait timed out is seen next time
                 self._nudged.clear()
             if self._stop.is_set():
                 return
-            if nudged or rss_bytes() > floor + self.slack:
+            now = time.monotonic()
+            if self.touched != seen:
+                seen, busy, last = self.touched, True, now
+            over = busy and now - last >= self.quiet  # requests came, and none for `quiet` seconds since
+            grown = False
+            if now >= look_at:
+                look_at = now + self.interval
+                grown = rss_bytes() > floor + self.slack
+            if nudged or over or grown:
                 if self.release is not None:
                     try:
                         self.release()
@@ -93,3 +112,4 @@ class Trimmer:
                 _libc().malloc_trim(0)  # ctypes lets go of the GIL meanwhile
                 self.trims += 1
                 floor = rss_bytes()
+                busy = False

@@ -12,6 +12,7 @@ from .gate import WILDCARD_BINDS
 from ..app import App
 from ..civitai import services as civitai_services
 from ..errors import Conflict
+from ..storage import ttl_cache
 from ..sync.watcher import Watcher
 
 log = logging.getLogger(__name__)
@@ -33,10 +34,10 @@ def make_server_app(core: App, *, ui: bool = False, bind: str = "127.0.0.1"):
                       interval=core.settings.watch_interval, skip={core.settings.data_dir},
                       events=core.settings.watch_events)
 
-    # This process is ours: after a burst, idle database connections (each with its page cache,
-    # up to 16 MiB on SQLite) are closed and freed memory goes back to the system.
+    # This process is ours: after a burst, stale cached reads are dropped, idle database connections (each
+    # with its page cache, up to 16 MiB on SQLite) are closed and freed memory goes back to the system.
     release = _pool_release(core)
-    trimmer = memtrim.Trimmer(release=release)
+    trimmer = memtrim.Trimmer(release=lambda: _let_go(release))
 
     def on_start() -> None:
         trimmer.start()
@@ -59,9 +60,28 @@ def make_server_app(core: App, *, ui: bool = False, bind: str = "127.0.0.1"):
 
     app = create_app(core, on_start=on_start, on_stop=on_stop, ui=ui,
                      hosts=trusted_hosts(core.settings.allowed_hosts, bind))
+    app.add_middleware(_Touch, touch=trimmer.touch)  # the trimmer hears when a burst of requests is over
     app.state.watcher = watcher
     app.state.trimmer = trimmer
     return app
+
+
+class _Touch:
+    """Tells the trimmer of each request (ASGI, around the whole app)."""
+
+    def __init__(self, app, touch):
+        self.app, self.touch = app, touch
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            self.touch()
+        await self.app(scope, receive, send)
+
+
+def _let_go(release: PoolRelease | None) -> None:
+    ttl_cache.purge_all()
+    if release is not None:
+        release()
 
 
 def _pool_release(core: App) -> PoolRelease | None:

@@ -5,19 +5,28 @@ Another process may write to the same database (a shared PostgreSQL, a second in
 SQLite file): its writes show within `ttl`. The one helper behind the list pages
 (api/list_route.py), the list totals (catalog_store.py), the autocomplete index
 (catalog/autocomplete.py) and the recommender's usage figures (recommend/service.py).
-Least recently used entries go first when `max_items` or `max_bytes` is reached.
+Least recently used entries go first when `max_items` or `max_bytes` is reached. A stale entry
+goes when it is asked for, or at `purge_all()` (our own server calls it once a burst of requests
+is over: standalone/memtrim.py), so that a quiet process does not hold them.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
 V = TypeVar("V")
 _MISSING: Any = object()
+_CACHES: weakref.WeakSet = weakref.WeakSet()  # every cache made, for purge_all
+
+
+def purge_all() -> int:
+    """Drop the stale entries of every cache; the number dropped."""
+    return sum(cache.purge() for cache in list(_CACHES))
 
 
 class TtlCache(Generic[V]):
@@ -31,6 +40,7 @@ class TtlCache(Generic[V]):
         self.size = 0  # bytes held, when max_bytes is set
         self._items: OrderedDict[Hashable, tuple[int | None, float, V, int]] = OrderedDict()
         self._lock = threading.Lock()
+        _CACHES.add(self)
 
     def _now_version(self) -> int | None:
         return self.version() if self.version is not None else None
@@ -80,6 +90,15 @@ class TtlCache(Generic[V]):
         with self._lock:
             if key in self._items:
                 self._drop(key)
+
+    def purge(self) -> int:
+        """Drop the entries too old or read before the last write; the number dropped."""
+        version, now = self._now_version(), time.monotonic()
+        with self._lock:
+            stale = [k for k, hit in self._items.items() if hit[0] != version or now - hit[1] >= self.ttl]
+            for key in stale:
+                self._drop(key)
+        return len(stale)
 
     def __len__(self) -> int:
         return len(self._items)
