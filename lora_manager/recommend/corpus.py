@@ -10,13 +10,14 @@ the database when a query needs them)."""
 from __future__ import annotations
 
 import threading
+from array import array
 from contextlib import contextmanager
 from sys import intern
 from collections.abc import Iterable
 
 from ..errors import NotFound
 from ..storage.catalog_store import CatalogStore, LoraQuery
-from .columns import Docs, Names, Positions
+from .columns import Docs, Names, Positions, Strings
 from .lexical import BM25, TriggerIndex
 from .text import DOC_FIELDS, LoraDoc, doc_of, training_head
 
@@ -118,11 +119,20 @@ class Corpus:
         self.bm25 = BM25()
         self.triggers = TriggerIndex()
         self.keep_text = keep_text
+        # The triggers wait in one buffer until the read is over: the index's objects (one string, one tuple of
+        # words and a count per distinct trigger) are then made one after another, packed in memory, rather than
+        # between the pages of rows read, whose memory they would keep from going back to the system.
+        trig_pos, trig_text = array("I"), Strings()
         for d in docs:
             self.bm25.add(d.words)
-            self.triggers.add(len(self.docs), d.triggers)
+            for trig in d.triggers:
+                trig_pos.append(len(self.docs))
+                trig_text.append(trig)
             self._keep(d)
             self.docs.append(d)
+        for pos, trig in zip(trig_pos, trig_text, strict=True):
+            self.triggers.add(pos, (trig,))
+        del trig_pos, trig_text
         self.pos = Positions(self.docs.ids)  # id -> position
         self.pos.finish()
         self._names = Names(self.docs.names)
