@@ -6,6 +6,8 @@ from __future__ import annotations
 import gc
 import random
 
+import numpy
+
 from lora_manager.recommend.columns import Docs, Names, Positions, Strings
 from lora_manager.recommend.corpus import Corpus
 from lora_manager.recommend.text import LoraDoc
@@ -56,7 +58,8 @@ def test_ids_find_their_positions_in_order_or_not():
         pos = Positions(col.ids)
         pos.finish()
         assert {i: pos.get(i) for i in ids} == {i: p for p, i in enumerate(ids)}
-        assert pos[41] == ids.index(41) and 41 in pos and 3 not in pos and "41" not in pos
+        assert pos[41] == ids.index(41) and 41 in pos and 3 not in pos and "41" not in pos and None not in pos
+        assert numpy.int64(41) in pos and pos.get(numpy.int64(9)) == ids.index(9)  # ids as the vectors hold them
         assert pos.get(3) is None and pos.get(100) is None and pos.get(0) is None
         assert sorted(pos) == sorted(ids) and len(pos) == len(ids)
         assert set(pos) - {2, 5} == {9, 40, 41}

@@ -11,6 +11,7 @@ bytes in one buffer; a look-up by id or by name is a binary search.
 from __future__ import annotations
 
 import math
+import operator
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterator
@@ -129,7 +130,10 @@ class Positions:
         return p
 
     def __contains__(self, lid: object) -> bool:
-        return isinstance(lid, int) and self.get(lid) is not None
+        try:
+            return self.get(operator.index(lid)) is not None  # an int, or numpy's
+        except TypeError:
+            return False
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.ids)
