@@ -83,10 +83,10 @@ def test_the_corpus_keeps_no_object_per_document():
     gc.collect()
     corpus = Corpus(iter(docs), keep_text=False)
     assert corpus.find("lora_1500") == 1499 and corpus.pos[2000] == 1999 and len(corpus) == 2000
-    held = sum(1 for o in gc.get_objects() if isinstance(o, LoraDoc))
+    held = sum(1 for o in gc.get_objects() if type(o) is LoraDoc)
     del docs
     gc.collect()
-    assert sum(1 for o in gc.get_objects() if isinstance(o, LoraDoc)) == held - 2000
+    assert sum(1 for o in gc.get_objects() if type(o) is LoraDoc) == held - 2000
     assert corpus.docs[1999].prompt_name == "LoRA_2000" and corpus.docs[1999].weight == 0.5
 
 
