@@ -4,6 +4,7 @@ order or not) and by prompt name as the dicts they replace answered, and no obje
 from __future__ import annotations
 
 import gc
+import hashlib
 import random
 
 import numpy
@@ -106,3 +107,17 @@ def test_strings_packed_in_one_buffer_give_back_what_went_in():
         except IndexError:
             continue
         raise AssertionError(f"{bad} gave a string")
+
+
+def test_digests_packed_give_back_what_went_in_whatever_its_form():
+    from lora_manager.recommend.columns import Digests
+
+    real = hashlib.blake2b(b"neon city", digest_size=16).hexdigest()
+    forms = [real, "", "A" * 32, "z" * 32, "abc", real]
+    held = Digests()
+    for d in forms:
+        held.append(d)
+    assert [held[p] for p in range(len(forms))] == forms
+    assert len(held.raw) == 16 * len(forms) and set(held.other) == {1, 2, 3, 4}  # only the odd ones beside
+    held[0], held[1] = "", real  # packed -> beside, beside -> packed
+    assert (held[0], held[1], held[5]) == ("", real, real) and set(held.other) == {0, 2, 3, 4}

@@ -59,6 +59,39 @@ class Strings:
         return (self[p] for p in range(len(self.ends)))
 
 
+class Digests:
+    """The texts' digests (32 hex digits each, `text.doc_of`) packed as 16 bytes each in one buffer; a digest of
+    another form (none, in documents made by hand) is kept as it is, beside."""
+
+    def __init__(self):
+        self.raw = bytearray()
+        self.other: dict[int, str] = {}
+
+    def _packed(self, digest: str) -> bytes | None:
+        try:
+            raw = bytes.fromhex(digest) if len(digest) == 32 else None
+        except ValueError:
+            return None
+        return raw if raw is not None and raw.hex() == digest else None
+
+    def append(self, digest: str) -> None:
+        raw = self._packed(digest)
+        if raw is None:
+            self.other[len(self.raw) // 16] = digest
+        self.raw += raw or bytes(16)
+
+    def __setitem__(self, p: int, digest: str) -> None:
+        raw = self._packed(digest)
+        self.other.pop(p, None)
+        if raw is None:
+            self.other[p] = digest
+        self.raw[16 * p: 16 * p + 16] = raw or bytes(16)
+
+    def __getitem__(self, p: int) -> str:
+        hit = self.other.get(p)
+        return hit if hit is not None else self.raw[16 * p: 16 * p + 16].hex()
+
+
 class Docs:
     """The documents by position. `docs[p]` is a `LoraDoc` made on the spot (its words and triggers are in the
     index, not here): changing it changes nothing held; `docs[p] = doc` does."""
@@ -69,7 +102,7 @@ class Docs:
         self.families: list[str | None] = []
         self.weights = array("d")
         self.texts: list[str] | None = [] if keep_text else None  # what the embedder reads, until embedded
-        self.digests: list[str] | None = [] if keep_text else None
+        self.digests = Digests() if keep_text else None
 
     def append(self, d: LoraDoc) -> None:
         self.ids.append(d.id)
@@ -84,7 +117,8 @@ class Docs:
         self.ids[p], self.names[p], self.families[p] = d.id, d.prompt_name, d.family
         self.weights[p] = NO_WEIGHT if d.weight is None else d.weight
         if self.texts is not None:
-            self.texts[p], self.digests[p] = d.text, d.digest
+            self.texts[p] = d.text
+            self.digests[p] = d.digest
 
     def __getitem__(self, p: int) -> LoraDoc:
         w = self.weights[p]
