@@ -136,7 +136,9 @@ def test_the_hasher_leaves_the_page_cache_as_it_found_it(app, library, monkeypat
     assert sorted(hinted) == sorted(cold)
     assert _open_in(library) == []  # each file opened ahead is hashed from that descriptor, and closed
     assert [cached_pages(p) for p in cold] == [0, 0, 0]
-    assert {p: cached_pages(p) for p in warm} == full
+    # Left as found: a drop (DONTNEED over the whole file) would leave none of its clean pages. The kernel may
+    # reclaim the odd page of any file meanwhile (a full suite saw one of 117 go), so not to the page.
+    assert all(cached_pages(p) >= 0.95 * full[p] > 0 for p in warm), ({p: cached_pages(p) for p in warm}, full)
     assert sorted(e["sha256"] for e in app.catalog.list(limit=20).items) == sorted(file_sha256(p) for p in paths)
 
     alone = {}
