@@ -76,12 +76,16 @@ def test_a_burst_of_requests_is_let_go_once_it_is_over():
         end = time.monotonic() + 1.5
         while time.monotonic() < end:  # a burst: a request every 50 ms, never 1 s apart
             trimmer.touch()
+            trimmer.touch(begun=False)
             time.sleep(0.05)
         assert trimmer.trims == 0  # not while requests come
         assert _eventually(lambda: trimmer.trims == 1, 5) and released == [1]
         time.sleep(1.0)
         assert trimmer.trims == 1  # once per burst: a quiet server is left alone
-        trimmer.touch()
+        trimmer.touch()  # a long request: begun, running for longer than the quiet
+        time.sleep(2.0)
+        assert trimmer.trims == 1  # not over while it runs
+        trimmer.touch(begun=False)
         assert _eventually(lambda: trimmer.trims == 2, 5)
     finally:
         trimmer.stop()
@@ -104,7 +108,7 @@ def test_the_server_drops_stale_pages_and_idle_connections_after_a_burst(make_ap
         trims, touched = trimmer.trims, trimmer.touched
         for q in ("", "?q=l1", "?limit=2"):
             assert client.get("/lora-manager/v1/loras" + q).status_code == 200
-        assert trimmer.touched == touched + 3  # every request is heard
+        assert trimmer.touched == touched + 6 and trimmer.open == 0  # every request heard, begun and ended
         cache = next(r.endpoint.cache for r in server.routes if getattr(r, "path", "") == "/lora-manager/v1/loras")
         assert len(cache) >= 1  # the pages read (api/list_route.py)
         assert _eventually(lambda: trimmer.trims == trims + 1, 10)

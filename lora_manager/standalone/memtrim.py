@@ -50,8 +50,9 @@ def rss_bytes() -> int:
 
 class Trimmer:
     """Trims the heap when the resident size grew by `slack` bytes since the last trim (looked at every
-    `interval` seconds), when a burst of requests is over (no request for `quiet` seconds after some:
-    `touch()` counts them), and at once when nudged. Each trim lets go of caches first (`release`)."""
+    `interval` seconds), when a burst of requests is over (none running, and none begun or ended for `quiet`
+    seconds after some: `touch()` counts them), and at once when nudged. Each trim lets go of caches first
+    (`release`)."""
 
     def __init__(self, interval: float = 20.0, slack: int = 16 << 20, release=None, quiet: float = 10.0):
         """`release()` lets go of caches first (the database pool's idle connections and their page caches)."""
@@ -60,7 +61,8 @@ class Trimmer:
         self.release = release
         self.slack = slack
         self.trims = 0
-        self.touched = 0  # requests seen (a lost count in a race only delays a trim)
+        self.touched = 0  # requests begun and ended (counted by one thread, the server's event loop)
+        self.open = 0  # requests begun and not ended: a burst is not over while one runs
         self._stop = threading.Event()
         self._nudged = threading.Event()
         self._thread: threading.Thread | None = None
@@ -80,9 +82,10 @@ class Trimmer:
         passes after it leave each pooled connection's page cache full)."""
         self._nudged.set()
 
-    def touch(self) -> None:
-        """A request came (the server's middleware calls this for each)."""
+    def touch(self, begun: bool = True) -> None:
+        """A request began, or ended (`begun=False`): the server's middleware calls this twice for each."""
         self.touched += 1
+        self.open += 1 if begun else -1
 
     def _run(self) -> None:
         floor = rss_bytes()
@@ -98,7 +101,7 @@ class Trimmer:
             now = time.monotonic()
             if self.touched != seen:
                 seen, busy, last = self.touched, True, now
-            over = busy and now - last >= self.quiet  # requests came, and none for `quiet` seconds since
+            over = busy and not self.open and now - last >= self.quiet  # requests came, none since for `quiet` s
             grown = False
             if now >= look_at:
                 look_at = now + self.interval

@@ -73,9 +73,13 @@ class _Touch:
         self.app, self.touch = app, touch
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
-            self.touch()
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        self.touch()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.touch(begun=False)
 
 
 def _let_go(release: PoolRelease | None) -> None:
