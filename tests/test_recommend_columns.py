@@ -57,7 +57,6 @@ def test_ids_find_their_positions_in_order_or_not():
         for i in ids:
             col.append(_doc(i, f"n{i}"))
         pos = Positions(col.ids)
-        pos.finish()
         assert {i: pos.get(i) for i in ids} == {i: p for p, i in enumerate(ids)}
         assert pos[41] == ids.index(41) and 41 in pos and 3 not in pos and "41" not in pos and None not in pos
         assert numpy.int64(41) in pos and pos.get(numpy.int64(9)) == ids.index(9)  # ids as the vectors hold them

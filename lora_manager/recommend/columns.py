@@ -139,14 +139,11 @@ class Docs:
 
 class Positions:
     """Id -> position, read from the ids column: a binary search when the ids came in ascending order (the corpus
-    reads the library by id), else a dict. Call `finish()` once every document is in."""
+    reads the library by id), else a dict. Made once every document is in (an edit keeps each id in place)."""
 
     def __init__(self, ids: array):
         self.ids = ids
         self._dict: dict[int, int] | None = None
-
-    def finish(self) -> None:
-        ids = self.ids
         if any(ids[i] >= ids[i + 1] for i in range(len(ids) - 1)):
             self._dict = {lid: p for p, lid in enumerate(ids)}
 

@@ -118,7 +118,6 @@ class Corpus:
         self.docs = Docs(keep_text)  # by position (recommend/columns.py)
         self.bm25 = BM25()
         self.triggers = TriggerIndex()
-        self.keep_text = keep_text
         # The triggers wait in one buffer until the read is over: the index's objects (one string, one tuple of
         # words and a count per distinct trigger) are then made one after another, packed in memory, rather than
         # between the pages of rows read, whose memory they would keep from going back to the system.
@@ -134,7 +133,6 @@ class Corpus:
             self.triggers.add(pos, (trig,))
         del trig_pos, trig_text
         self.pos = Positions(self.docs.ids)  # id -> position
-        self.pos.finish()
         self._names = Names(self.docs.names)
         self.bm25.finish()
         self.triggers.finish()

@@ -50,7 +50,7 @@ class TtlCache(Generic[V]):
             hit = self._items.get(key)
             if hit is None:
                 return default
-            if hit[0] != self._now_version() or time.monotonic() - hit[1] >= self.ttl:
+            if self._stale(hit, self._now_version(), time.monotonic()):
                 self._drop(key)
                 return default
             self._items.move_to_end(key)
@@ -95,13 +95,17 @@ class TtlCache(Generic[V]):
         """Drop the entries too old or read before the last write; the number dropped."""
         version, now = self._now_version(), time.monotonic()
         with self._lock:
-            stale = [k for k, hit in self._items.items() if hit[0] != version or now - hit[1] >= self.ttl]
+            stale = [k for k, hit in self._items.items() if self._stale(hit, version, now)]
             for key in stale:
                 self._drop(key)
         return len(stale)
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def _stale(self, hit: tuple, version: int | None, now: float) -> bool:
+        """Read before the last write here, or `ttl` old."""
+        return hit[0] != version or now - hit[1] >= self.ttl
 
     def _drop(self, key: Hashable) -> None:
         self.size -= self._items.pop(key)[3]
