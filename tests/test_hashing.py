@@ -113,6 +113,30 @@ def test_progress_counts_every_byte(tmp_path):
     assert sum(seen) == os.path.getsize(path)
 
 
+@pytest.mark.skipif(not hasattr(os, "readv"), reason="descriptors are opened ahead on POSIX only")
+def test_a_descriptor_opened_ahead_is_hashed_as_the_file_was_when_opened_and_closed(tmp_path):
+    """The hasher's handful is opened ahead (library/prefetch.py): the file is read from that descriptor up to the
+    size its fstat gave, and the descriptor is closed. Bytes that arrive after are not hashed (the hasher's stat
+    after the read tells it the file moved); a file cut short since ends the read early."""
+    path = tmp_path / "x.safetensors"
+    _safetensors_with_data(path, 3, 2 * hashing.CHUNK + 11)
+    before = path.read_bytes()
+    fd = os.open(path, os.O_RDONLY)
+    st = os.fstat(fd)
+    with open(path, "ab") as f:  # a download still arriving
+        f.write(os.urandom(5000))
+    h = hash_file(str(path), evict=False, fd=fd, st=st)
+    assert (h.sha256, h.size, h.file_id) == (hashlib.sha256(before).hexdigest(), len(before), (st.st_dev, st.st_ino))
+    with pytest.raises(OSError):
+        os.fstat(fd)  # closed
+    fd = os.open(path, os.O_RDONLY)
+    st = os.fstat(fd)
+    os.truncate(path, 100)
+    h = hash_file(str(path), evict=False, fd=fd, st=st)
+    assert h.size == st.st_size and h.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert hash_file(str(path)).size == 100  # by its path: opened and looked at here
+
+
 def test_file_vanishing_before_hashing_is_recorded(app, library):
     path = write_lora(library / "v.safetensors")
     app.scan(hash_after=False)

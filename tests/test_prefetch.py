@@ -176,14 +176,14 @@ def test_a_handful_is_opened_once_and_only_what_is_not_cached_is_asked_for(tmp_p
     opened = open_ahead([(p, os.path.getsize(p)) for p in paths] + odd)
     try:
         assert sorted(opened) == sorted(paths)  # what does not open, or is no regular file, is left to its hashing
-        assert {p for p, (_, was) in opened.items() if was} == set(warm)
-        assert all(os.fstat(fd).st_ino == os.stat(p).st_ino for p, (fd, _) in opened.items())
+        assert {p for p, (_, was, _) in opened.items() if was} == set(warm)
+        assert all(os.fstat(fd).st_ino == os.stat(p).st_ino for p, (fd, _, _) in opened.items())
         for p in cold:  # asked before it is hinted: after the hint it would look cached
             fd = opened[p][0]
             assert [c for c in calls if c[1] == fd] == [("asked", fd), ("hinted", fd)]
         assert not any(c == ("hinted", opened[p][0]) for p in warm for c in calls)
     finally:
-        for fd, _ in opened.values():
+        for fd, _, _ in opened.values():
             os.close(fd)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not all(n == total for n, total in map(resident_pages, cold)):

@@ -25,6 +25,7 @@ import queue
 import struct
 import threading
 from dataclasses import dataclass
+from functools import partial
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 CHUNK = 1 << 20  # 1 MiB: large enough that hashlib drops the GIL, small enough for the cache
@@ -73,6 +74,19 @@ def _data_offset(prefix: bytes, size: int) -> int | None:
     return 8 + n
 
 
+def _readv(fd: int, buf) -> int:
+    return os.readv(fd, (buf,))
+
+
+def _opened(path: str, fd: int | None):
+    """(fd, readinto, close) of the file to hash: opened here (a folder is refused), or the descriptor opened
+    ahead (library/prefetch.py; POSIX only), read as it is, with no file object over it."""
+    if fd is None:
+        f = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the caller, with the close given
+        return f.fileno(), f.readinto, f.close
+    return fd, partial(_readv, fd), partial(os.close, fd)
+
+
 class _TensorThread(threading.Thread):
     """Updates one digest from chunks the reader hands over, and hands the buffers back."""
 
@@ -99,41 +113,36 @@ def advise(fd: int, advice_name: str, length: int = 0) -> None:
 
 
 def cached(fd: int, size: int) -> bool:
-    """Whether the file was found in the page cache: its middle and last pages can be read without waiting for
-    the disk (a file cached in part elsewhere counts as cached). A file no longer than the head a scan asks
-    for (`HEAD_BYTES`, never dropped) counts as not cached: the scan brought it in. False where it cannot be
-    told (no `RWF_NOWAIT`, a file system that refuses it): the file is then taken as read from the disk."""
+    """Whether the file was found in the page cache: its last page can be read without waiting for the disk.
+    A file read whole (a model loaded, a file copied in) has it; a scan, which reads heads only, does not bring
+    it in. A file no longer than the head a scan asks for (`HEAD_BYTES`, never dropped) counts as not cached:
+    the scan brought it in. False where it cannot be told (no `RWF_NOWAIT`, a file system that refuses it): the
+    file is then taken as read from the disk."""
     if NOWAIT is None or size <= HEAD_BYTES:
         return False
-    probe = bytearray(1)
     try:
-        return all(os.preadv(fd, [probe], at, NOWAIT) == 1 for at in (size // 2, size - 1))
+        return os.preadv(fd, [bytearray(1)], size - 1, NOWAIT) == 1
     except (OSError, OverflowError):  # BlockingIOError: not in the cache; EOPNOTSUPP, EINVAL: cannot tell
         return False
 
 
 def hash_file(path: str, progress=None, *, evict: bool | None = None, split_at: int = SPLIT_AT,
-              fd: int | None = None) -> Hashes:
-    """Hash `path` in one read (from `fd` when given, a regular file opened on it already: it is closed here).
-    `progress(nbytes)` is called after each chunk.
+              fd: int | None = None, st: os.stat_result | None = None) -> Hashes:
+    """Hash `path` in one read (from `fd` when given, a regular file opened on it already, with `st`, its
+    `fstat` taken when opened: it is closed here). `progress(nbytes)` is called after each chunk.
 
     With `evict`, the file's pages leave the page cache afterwards; with None, unless it was found cached when
     opened here (`cached`; a caller that hinted `fd` already says which it is). Files of `split_at` bytes or
     more feed the tensor digest from a second thread. The result carries the size, mtime and identity the file
-    had when it was opened.
+    had when it was opened; the read stops at that size (a file that grew since is told by its size after).
     """
     full = hashlib.sha256()
     tensor = hashlib.sha256()
     legacy = None
+    fd, readinto, close = _opened(path, fd)
     try:
-        f = open(path if fd is None else fd, "rb", buffering=0)  # noqa: SIM115 - closed below, or here if it fails
-    except BaseException:
-        if fd is not None:
-            os.close(fd)
-        raise
-    with f:
-        fd = f.fileno()
-        st = os.fstat(fd)
+        if st is None:
+            st = os.fstat(fd)
         size = st.st_size
         if evict is None:
             evict = FADVISE and not cached(fd, size)
@@ -150,10 +159,11 @@ def hash_file(path: str, progress=None, *, evict: bool | None = None, split_at: 
         pos = 0
         data_start: int | None = -1  # unknown until the first chunk
         try:
-            while True:
+            while pos < size:
                 if side is not None:
                     buf = free.get()
-                n = f.readinto(buf)
+                left = size - pos  # no further than the size seen when opened
+                n = readinto(buf if left >= len(buf) else memoryview(buf)[:left])
                 if not n:
                     break
                 view = memoryview(buf)
@@ -180,6 +190,8 @@ def hash_file(path: str, progress=None, *, evict: bool | None = None, split_at: 
                 side.join()
             if evict:
                 advise(fd, "POSIX_FADV_DONTNEED")
+    finally:
+        close()
     tensor_hex = tensor.hexdigest() if data_start not in (None, -1) else None
     return Hashes(
         sha256=full.hexdigest(),

@@ -62,13 +62,13 @@ def probe_spans(entries: Iterable[FileEntry]) -> Iterable[tuple[str, int]]:
                     yield os.path.join(folder, name), MAX_SIDECAR_BYTES
 
 
-def open_ahead(files: Iterable[tuple[str, int]]) -> dict[str, tuple[int, bool]]:
+def open_ahead(files: Iterable[tuple[str, int]]) -> dict[str, tuple[int, bool, os.stat_result]]:
     """The hasher's handful: each (path, size) that is a regular file opened once, asked whether it is found
     cached (`hashing.cached`: before the hint, after which every file would look cached), and if not, asked
-    for whole. {path: (fd, cached)}; the caller closes the fds (`hash_file` does, given one). A file that does
-    not open, or is not a regular file, is left out: hashing it by its path reports why. Nothing is opened
-    where nothing can be hinted."""
-    out: dict[str, tuple[int, bool]] = {}
+    for whole. {path: (fd, cached, its fstat when opened)}; the caller closes the fds (`hash_file` does, given
+    one). A file that does not open, or is not a regular file, is left out: hashing it by its path reports why.
+    Nothing is opened where nothing can be hinted."""
+    out: dict[str, tuple[int, bool, os.stat_result]] = {}
     if not FADVISE:
         return out
     for path, size in files:
@@ -77,14 +77,15 @@ def open_ahead(files: Iterable[tuple[str, int]]) -> dict[str, tuple[int, bool]]:
         except (OSError, ValueError):
             continue
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder or a FIFO now: not read from this descriptor
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):  # a folder or a FIFO now: not read from this descriptor
                 os.close(fd)
                 continue
-            warm = cached(fd, size)
+            warm = cached(fd, st.st_size)
             if not warm:
                 advise(fd, "POSIX_FADV_WILLNEED", size)
         except Exception:  # noqa: BLE001 - this file is hashed by its path instead, which reports what is wrong
             os.close(fd)
             continue
-        out[path] = (fd, warm)
+        out[path] = (fd, warm, st)
     return out

@@ -91,19 +91,19 @@ class Hasher(Rounds):
             self.done_bytes += n
 
     def _hash_one(self, lid: int, path: str, size: int, alone: bool = False,
-                  opened: tuple[int, bool] | None = None) -> tuple[HashResult, bool]:
+                  opened: tuple[int, bool, os.stat_result] | None = None) -> tuple[HashResult, bool]:
         """The file's hashes and whether it held still while read (the same file, size and mtime before and after:
         a file put in its place meanwhile, even with the same size and mtime, is another file).
 
         `alone`: no other file is waiting, so a big file may take a second core for its tensor digest
         (with files waiting, both cores are busy anyway and the hand-over only costs). `opened`: the file's
-        descriptor, and whether it was found cached before its handful was asked for (`open_ahead`); None:
-        `hash_file` opens it and looks.
+        descriptor, whether it was found cached before its handful was asked for, and its fstat (`open_ahead`);
+        None: `hash_file` opens it and looks.
         """
-        fd, cached = opened if opened is not None else (None, None)
+        fd, cached, st = opened if opened is not None else (None, None, None)
         evict = (None if cached is None else not cached) if self.evict_cache else False
         try:
-            h = hash_file(path, self._progress, evict=evict, split_at=SPLIT_AT if alone else NEVER, fd=fd)
+            h = hash_file(path, self._progress, evict=evict, split_at=SPLIT_AT if alone else NEVER, fd=fd, st=st)
             st = os.stat(path)
         except OSError as exc:
             return HashResult(lid, size, -1, error=f"cannot read file: {exc.strerror or exc}"), True
@@ -130,7 +130,7 @@ class Hasher(Rounds):
                         error = f"cannot hash: {type(exc).__name__}: {exc}"[:500]
                         done.put((HashResult(item[0], item[2], -1, error=error), True))
             finally:
-                for fd, warm in opened.values():  # the rest of a handful a stop left: asked for, not read
+                for fd, warm, _ in opened.values():  # the rest of a handful a stop left: asked for, not read
                     if not warm and self.evict_cache:
                         advise(fd, "POSIX_FADV_DONTNEED")
                     os.close(fd)
@@ -220,7 +220,10 @@ class Hasher(Rounds):
             with self._lock:
                 self.done_files += len(got)
                 self.failed += sum(res.error is not None for res, _ in got)
-            if (results or moving) and (time.monotonic() - last_save >= SAVE_EVERY_S or not outstanding):
+            # Once every row is handed out, results are stored as they come: the pass ends when its last
+            # save does, and a small last save is a short wait (docs/performance-hashing.md, "The tail").
+            every = COLLECT_S if exhausted else SAVE_EVERY_S
+            if (results or moving) and (time.monotonic() - last_save >= every or not outstanding):
                 self._save(results, moving, reprobed)
                 results, moving = [], []
                 last_save = time.monotonic()
