@@ -15,7 +15,6 @@ from .base import L, T, U, chunks, utcnow
 from .bulk_load import indexes_deferred
 from .db import Db
 from .failures import retry_conflicts
-from .hash_reads import HASHABLE, pending_rows, waiting_checks
 from .hash_writes import ADOPTABLE, any_found, any_missing, civitai_changed, found_lookups, tags_turn, write_hashes
 from .models import HASH_PENDING, CollectionItem
 from .search import search_text
@@ -27,6 +26,7 @@ ON_DISK = (*PRESENT, "other")
 # Rows a scan rewrites in one transaction: short enough that an edit waiting for SQLite's
 # single writer waits a few milliseconds, not for a whole batch of wide rows.
 UPDATE_PART = 50
+HASHABLE = ("ok", "unsupported")
 # Columns a probe produces; everything else on a row belongs to identity, hashes or bookkeeping.
 FACT_COLUMNS = (
     "path", "root", "folder", "file_name", "prompt_name", "ext", "size", "mtime_ns", "companion_sig", "state", "error",
@@ -231,8 +231,10 @@ class SqlScanStore(ScanStore):
     def pending_hashes(self, limit: int = 1000, after: int = 0) -> list[tuple[int, str, int]]:
         """Up to `limit` rows waiting for a hash, by id, with ids above `after` (keyset): a pass walks the table
         once, each call costing the same however far it has come (docs/performance-hashing.md)."""
+        q = (select(L.c.id, L.c.path, L.c.size).where(self._needs_hash(), L.c.id > after)
+             .order_by(L.c.id).limit(limit))
         with self.db.engine.connect() as conn:
-            return pending_rows(conn, self.db.dialect, after, limit)  # plain SQL: hash_reads.py says why
+            return [tuple(r) for r in conn.execute(q)]
 
     def pending_hash_totals(self) -> tuple[int, int]:
         with self.db.engine.connect() as conn:
@@ -254,11 +256,15 @@ class SqlScanStore(ScanStore):
         held: list[int] = []
         # Rows still waiting for their hash, read from the partial index alone (the rows are wide);
         # a row that is not waiting any more needs nothing from this result.
+        cols = (L.c.id, L.c.size, L.c.mtime_ns, L.c.header_hash, L.c.prev_sha256)
+        # An id range (rather than a list) lets SQLite take that index instead of the table's rowids.
         ids = {r.id for r in results}
         with self.db.engine.begin() as conn:
+            current = {}
             if ids:
                 tags_turn(conn, self.db.dialect)  # a Civitai record stored meanwhile is seen (hash_writes.py)
-            current = waiting_checks(conn, self.db.dialect, ids)
+                q = select(*cols).where(self._needs_hash(), L.c.id.between(min(ids), max(ids)))
+                current = {row.id: row for row in conn.execute(q).all() if row.id in ids}
             errors: list[dict[str, Any]] = []
             done: list[tuple[HashResult, Any]] = []
             for r in results:
