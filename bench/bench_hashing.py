@@ -41,6 +41,7 @@ sys.path.insert(0, HERE)
 from lora_manager.app import build  # noqa: E402
 from lora_manager.settings import Settings  # noqa: E402
 from report import emit  # noqa: E402
+from thread_clock import PassClock, sched_s, split  # noqa: E402
 
 CHUNK = 1 << 20
 
@@ -86,13 +87,24 @@ def resident_mb(paths: list[str]) -> float:
     return round(pages * mmap.PAGESIZE / 1e6, 1)
 
 
-def bare(paths: list[str], tensor: bool = True, threads: int = 2) -> tuple[float, dict[str, str]]:
-    """Two threads of plain hashlib; returns (seconds, {path: full sha256})."""
+def bare(paths: list[str], tensor: bool = True, threads: int = 2, clocks: list | None = None
+         ) -> tuple[float, dict[str, str]]:
+    """Two threads of plain hashlib; returns (seconds, {path: full sha256}). Each thread's split of its time
+    (thread_clock.py) is appended to `clocks` when given."""
     todo = list(reversed(paths))
     lock = threading.Lock()
     out: dict[str, str] = {}
 
     def worker() -> None:
+        t0, s0 = time.monotonic(), sched_s(threading.get_native_id())
+        try:
+            run()
+        finally:
+            s1 = sched_s(threading.get_native_id())
+            if clocks is not None and s0 and s1:
+                clocks.append(split(time.monotonic() - t0, s0, s1))
+
+    def run() -> None:
         buf = bytearray(CHUNK)
         view = memoryview(buf)
         while True:
@@ -152,8 +164,9 @@ def pending_paths(db: str, lib: str, data: str) -> list[str]:
         app.close()
 
 
-def ours(db: str, lib: str, data: str, work: str) -> tuple[float, float, dict[str, str]]:
-    """(seconds to every hash stored, seconds until the hasher's thread ended, {path: sha256})."""
+def ours(db: str, lib: str, data: str, work: str, clocks: dict | None = None) -> tuple[float, float, dict[str, str]]:
+    """(seconds to every hash stored, seconds until the hasher's thread ended, {path: sha256}). With `clocks`,
+    each of the hasher's threads' split of its time until the last hash was stored goes in it (thread_clock.py)."""
     run_db = os.path.join(work, "run.db")
     for p in (run_db + "-wal", run_db + "-shm"):
         if os.path.exists(p):
@@ -161,10 +174,14 @@ def ours(db: str, lib: str, data: str, work: str) -> tuple[float, float, dict[st
     shutil.copyfile(db, run_db)
     app = build(Settings(lora_dirs=[lib], data_dir=data, db_url=f"sqlite:///{run_db}", embed_model="off"))
     try:
+        clock = PassClock("lora-manager-hash").start()
         t = time.monotonic()
         app.hasher.wake()
         app.hasher.wait()
         seconds = time.monotonic() - t
+        clock.stop(until=app.hasher.stored_at)
+        if clocks is not None:
+            clocks.update(clock.figures())
         assert app.hasher.pending_totals()[0] == 0, "files left unhashed"
         with app.db.engine.connect() as conn:
             got = dict(conn.exec_driver_sql("SELECT path, sha256 FROM loras WHERE sha256 IS NOT NULL").all())
@@ -183,15 +200,20 @@ def case(name: str, lib: str, work: str, rounds: int, small: bool, modes: list[s
     for mode in modes:
         times: dict[str, list[float]] = {"ours": [], "bare": [], "bare1": [], "ours_all": []}
         cpu: dict[str, list[float]] = {"ours": [], "bare": [], "bare1": []}
+        clocks: dict[str, list] = {"ours": [], "bare": []}  # each round's threads (thread_clock.py)
         for _ in range(rounds):
             for side in ("bare", "ours", "bare1"):
                 (evict if mode == "cold" else warm)(paths)
                 c0 = time.process_time()
                 if side == "ours":
-                    s, s_all, got = ours(db, lib, data, work)
+                    clocks["ours"].append({})
+                    s, s_all, got = ours(db, lib, data, work, clocks["ours"][-1])
                     times["ours_all"].append(s_all)
                 else:
-                    s, want = bare(paths, tensor=side == "bare")
+                    into = None
+                    if side == "bare":
+                        clocks["bare"].append(into := [])
+                    s, want = bare(paths, tensor=side == "bare", clocks=into)
                     if side == "bare":
                         expect = want
                 cpu[side].append(time.process_time() - c0)
@@ -210,6 +232,8 @@ def case(name: str, lib: str, work: str, rounds: int, small: bool, modes: list[s
             "ours_with_followups_s": round(best["ours_all"], 2),
             "ours_with_followups_vs_bare": round(best["ours_all"] / best["bare"], 3),
             "all_s": {k: [round(x, 2) for x in v] for k, v in times.items()},
+            # Where the threads' time went in the best round of each: on a CPU, waiting for one, asleep.
+            "threads": {side: clocks[side][times[side].index(best[side])] for side in ("ours", "bare")},
         }
     if not small and "cold" in modes:  # what each leaves in the page cache of the files it read from the disk
         evict(paths)

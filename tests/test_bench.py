@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 
 import pytest
 
@@ -75,3 +76,21 @@ def test_bench_first_minutes_samples_a_real_server(library, tmp_path, bench_path
     out = bench_first_minutes.case(str(library), str(tmp_path / "first"), 6, recommend=True)
     assert out["recommendation"]["status"] == 200
     assert len(out["samples"]) >= 2 and out["cpu_s"] > 0 and out["rss_mb_peak"] >= out["samples"][0]["rss_mb"] > 0
+
+
+def test_bench_hashing_runs_small_and_splits_each_threads_time(library, tmp_path, bench_path):
+    """Ours against the bare loop on a small library; where each thread's time went (on a CPU, waiting for one,
+    asleep) comes from the kernel where it tells (Linux), for our hashing threads and the bare loop's."""
+    import bench_hashing
+
+    generate_library(str(library), 30, seed=5, data_bytes=20_000)
+    out = bench_hashing.case("small-30", str(library), str(tmp_path), 1, small=True, modes=["warm"])
+    warm = out["warm"]
+    assert out["hashed_files"] >= 30 and warm["ours_s"] > 0 and warm["ours_vs_bare"] > 0  # (bare: ms, rounded)
+    threads = warm["threads"]
+    if not os.path.exists(f"/proc/self/task/{threading.get_native_id()}/schedstat"):
+        assert threads == {"ours": {}, "bare": []}
+        return
+    assert len(threads["bare"]) == 2 and {"lora-manager-hash-0", "lora-manager-hash-1"} <= set(threads["ours"])
+    for split in [*threads["bare"], *threads["ours"].values()]:
+        assert set(split) == {"cpu_s", "runq_s", "sleep_s"} and min(split.values()) >= 0
