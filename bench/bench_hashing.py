@@ -39,9 +39,10 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 from lora_manager.app import build  # noqa: E402
+from lora_manager.sync.hasher import Hasher  # noqa: E402
 from lora_manager.settings import Settings  # noqa: E402
 from report import emit  # noqa: E402
-from thread_clock import PassClock, sched_s, split  # noqa: E402
+from thread_clock import clocked, sched_s, split  # noqa: E402
 
 CHUNK = 1 << 20
 
@@ -166,7 +167,7 @@ def pending_paths(db: str, lib: str, data: str) -> list[str]:
 
 def ours(db: str, lib: str, data: str, work: str, clocks: dict | None = None) -> tuple[float, float, dict[str, str]]:
     """(seconds to every hash stored, seconds until the hasher's thread ended, {path: sha256}). With `clocks`,
-    each of the hasher's threads' split of its time until the last hash was stored goes in it (thread_clock.py)."""
+    each of the hasher's threads' split of its time over the pass goes in it (thread_clock.py)."""
     run_db = os.path.join(work, "run.db")
     for p in (run_db + "-wal", run_db + "-shm"):
         if os.path.exists(p):
@@ -174,14 +175,12 @@ def ours(db: str, lib: str, data: str, work: str, clocks: dict | None = None) ->
     shutil.copyfile(db, run_db)
     app = build(Settings(lora_dirs=[lib], data_dir=data, db_url=f"sqlite:///{run_db}", embed_model="off"))
     try:
-        clock = PassClock("lora-manager-hash").start()
-        t = time.monotonic()
-        app.hasher.wake()
-        app.hasher.wait()
-        seconds = time.monotonic() - t
-        clock.stop(until=app.hasher.stored_at)
-        if clocks is not None:
-            clocks.update(clock.figures())
+        # The hashing threads' whole lives, and the feeding thread's pass (which ends with the last save).
+        with clocked(Hasher, ("_work", "_pass"), clocks if clocks is not None else {}):
+            t = time.monotonic()
+            app.hasher.wake()
+            app.hasher.wait()
+            seconds = time.monotonic() - t
         assert app.hasher.pending_totals()[0] == 0, "files left unhashed"
         with app.db.engine.connect() as conn:
             got = dict(conn.exec_driver_sql("SELECT path, sha256 FROM loras WHERE sha256 IS NOT NULL").all())

@@ -1,14 +1,17 @@
-"""Where a thread's time went over a pass: on a CPU, waiting for one (run queue), or asleep (Linux only).
+"""Where a thread's time went over a call: on a CPU, waiting for one (run queue), or asleep (Linux only).
 
 `/proc/self/task/<tid>/schedstat` gives each thread's seconds on a CPU and waiting in the run queue; the rest of
-the pass it slept: for a hashing thread, that is mostly waiting for the interpreter's lock (its work queue is never
-empty in a pass). Both are None where the kernel does not give them (not Linux, no schedstats).
+the call it slept: for a hashing thread, that is mostly waiting for the interpreter's lock (its work queue is never
+empty in a pass). Read only when a call begins and ends, so that measuring takes nothing from what is measured
+(a thread sampling every few milliseconds would take the interpreter's lock itself). Nothing is recorded where
+the kernel does not tell (not Linux, no schedstats).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 
 
 def sched_s(tid: int) -> tuple[float, float] | None:
@@ -26,36 +29,27 @@ def split(span: float, first: tuple[float, float], last: tuple[float, float]) ->
     return {"cpu_s": round(cpu, 3), "runq_s": round(runq, 3), "sleep_s": round(max(0.0, span - cpu - runq), 3)}
 
 
-class PassClock:
-    """Samples the threads whose names start with `prefix` every `every` seconds, from `start()` to `stop(until)`
-    (a monotonic time: samples after it are left out). `figures()`: {name: split} over what was seen of each."""
+@contextmanager
+def clocked(cls, names: tuple[str, ...], into: dict[str, dict[str, float]]):
+    """While inside, each call of the methods `names` of `cls` records its thread's split of the call's time in
+    `into`, under the thread's name (a later call of the same thread replaces it)."""
+    originals = {name: getattr(cls, name) for name in names}
 
-    def __init__(self, prefix: str, every: float = 0.005):
-        self.prefix, self.every = prefix, every
-        self.seen: dict[int, list] = {}  # tid: [name, (at, sched) first, (at, sched) last]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bench-pass-clock", daemon=True)
+    def wrap(fn):
+        def run(*args, **kwargs):
+            t0, s0 = time.monotonic(), sched_s(threading.get_native_id())
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                s1 = sched_s(threading.get_native_id())
+                if s0 and s1:
+                    into[threading.current_thread().name] = split(time.monotonic() - t0, s0, s1)
+        return run
 
-    def start(self) -> PassClock:
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            now = time.monotonic()
-            for th in threading.enumerate():
-                if th.name.startswith(self.prefix) and th.native_id and (s := sched_s(th.native_id)):
-                    entry = self.seen.setdefault(th.native_id, [th.name, (now, s), (now, s)])
-                    if now <= self._until:
-                        entry[2] = (now, s)
-            self._stop.wait(self.every)
-
-    _until = float("inf")
-
-    def stop(self, until: float) -> None:
-        self._until = until
-        self._stop.set()
-        self._thread.join()
-
-    def figures(self) -> dict[str, dict[str, float]]:
-        return {name: split(last[0] - first[0], first[1], last[1]) for name, first, last in self.seen.values()}
+    for name, fn in originals.items():
+        setattr(cls, name, wrap(fn))
+    try:
+        yield into
+    finally:
+        for name, fn in originals.items():
+            setattr(cls, name, fn)
