@@ -4,7 +4,6 @@ file goes alone, and a stop is still heard between two files of a handful."""
 from __future__ import annotations
 
 import os
-import time
 
 from lora_manager.library.hashing import SPLIT_AT
 from lora_manager.sync import hasher as hasher_mod
@@ -75,34 +74,6 @@ def test_a_stop_is_heard_between_the_files_of_a_handful(app, library, monkeypatc
     app.hasher.wake()
     assert app.hasher.wait(30)
     assert app.hasher.pending_totals() == (0, 0)
-    assert sorted(e["sha256"] for e in app.catalog.list(limit=20).items) == sorted(file_sha256(p) for p in paths)
-
-
-def test_once_every_row_is_handed_out_results_are_stored_as_they_come(app, library, monkeypatch):
-    """The pass ends when its last save does: after the last rows are handed to the threads, their results are
-    stored in small saves as they arrive, not held for the half-second cadence of a long pass (before, these six
-    files were stored in one save at the end)."""
-    paths = [write_lora(library / f"t{i}.safetensors", seed=i) for i in range(6)]
-    _scanned(app)
-    real = hasher_mod.hash_file
-
-    def slow(path, progress=None, **kw):  # files that take a while: results come one pair at a time
-        time.sleep(0.2)
-        return real(path, progress, **kw)
-
-    saves: list[int] = []
-    real_save = app.hasher.scan_store.save_hashes
-
-    def counted(results, *a, **kw):
-        saves.append(len(results))
-        return real_save(results, *a, **kw)
-
-    monkeypatch.setattr(hasher_mod, "hash_file", slow)
-    monkeypatch.setattr(hasher_mod, "HANDFUL_FILES", 1)  # one file a hand-over, as big files go
-    monkeypatch.setattr(app.hasher.scan_store, "save_hashes", counted)
-    app.hasher.wake()
-    assert app.hasher.wait(30)
-    assert len(saves) > 1 and sum(saves) == 6
     assert sorted(e["sha256"] for e in app.catalog.list(limit=20).items) == sorted(file_sha256(p) for p in paths)
 
 

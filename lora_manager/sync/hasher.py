@@ -100,10 +100,11 @@ class Hasher(Rounds):
         descriptor, whether it was found cached before its handful was asked for, and its fstat (`open_ahead`);
         None: `hash_file` opens it and looks.
         """
-        fd, cached, st = opened if opened is not None else (None, None, None)
+        fd, cached, at_open = opened if opened is not None else (None, None, None)
         evict = (None if cached is None else not cached) if self.evict_cache else False
         try:
-            h = hash_file(path, self._progress, evict=evict, split_at=SPLIT_AT if alone else NEVER, fd=fd, st=st)
+            h = hash_file(path, self._progress, evict=evict, split_at=SPLIT_AT if alone else NEVER, fd=fd,
+                          st=at_open)
             st = os.stat(path)
         except OSError as exc:
             return HashResult(lid, size, -1, error=f"cannot read file: {exc.strerror or exc}"), True
@@ -220,10 +221,7 @@ class Hasher(Rounds):
             with self._lock:
                 self.done_files += len(got)
                 self.failed += sum(res.error is not None for res, _ in got)
-            # Once every row is handed out, results are stored as they come: the pass ends when its last
-            # save does, and a small last save is a short wait (docs/performance-hashing.md, "The tail").
-            every = COLLECT_S if exhausted else SAVE_EVERY_S
-            if (results or moving) and (time.monotonic() - last_save >= every or not outstanding):
+            if (results or moving) and (time.monotonic() - last_save >= SAVE_EVERY_S or not outstanding):
                 self._save(results, moving, reprobed)
                 results, moving = [], []
                 last_save = time.monotonic()
