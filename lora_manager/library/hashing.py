@@ -113,15 +113,20 @@ def advise(fd: int, advice_name: str, length: int = 0) -> None:
 
 
 def cached(fd: int, size: int) -> bool:
-    """Whether the file was found in the page cache: its last page can be read without waiting for the disk.
-    A file read whole (a model loaded, a file copied in) has it; a scan, which reads heads only, does not bring
-    it in. A file no longer than the head a scan asks for (`HEAD_BYTES`, never dropped) counts as not cached:
-    the scan brought it in. False where it cannot be told (no `RWF_NOWAIT`, a file system that refuses it): the
-    file is then taken as read from the disk."""
+    """Whether the file was found in the page cache: its middle and last pages can be read without waiting for
+    the disk (a file cached in part elsewhere counts as cached). A file no longer than the head a scan asks
+    for (`HEAD_BYTES`, never dropped) counts as not cached: the scan brought it in. False where it cannot be
+    told (no `RWF_NOWAIT`, a file system that refuses it): the file is then taken as read from the disk.
+
+    Two pages, in this order, and not the last alone: a read with `RWF_NOWAIT` that finds no page still starts
+    reading it in, so a page asked about once is cached the next time it is asked about (a second pass over the
+    same file). The middle page's read does not reach the last page of a LoRA, so a file asked about twice still
+    counts as not cached."""
     if NOWAIT is None or size <= HEAD_BYTES:
         return False
+    probe = bytearray(1)
     try:
-        return os.preadv(fd, [bytearray(1)], size - 1, NOWAIT) == 1
+        return all(os.preadv(fd, [probe], at, NOWAIT) == 1 for at in (size // 2, size - 1))
     except (OSError, OverflowError):  # BlockingIOError: not in the cache; EOPNOTSUPP, EINVAL: cannot tell
         return False
 
