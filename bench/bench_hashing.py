@@ -42,7 +42,7 @@ from lora_manager.app import build  # noqa: E402
 from lora_manager.sync.hasher import Hasher  # noqa: E402
 from lora_manager.settings import Settings  # noqa: E402
 from report import emit  # noqa: E402
-from thread_clock import clocked, sched_s, split  # noqa: E402
+from thread_clock import clocked, measured  # noqa: E402
 
 CHUNK = 1 << 20
 
@@ -97,13 +97,8 @@ def bare(paths: list[str], tensor: bool = True, threads: int = 2, clocks: list |
     out: dict[str, str] = {}
 
     def worker() -> None:
-        t0, s0 = time.monotonic(), sched_s(threading.get_native_id())
-        try:
+        with measured(clocks.append if clocks is not None else lambda _: None):
             run()
-        finally:
-            s1 = sched_s(threading.get_native_id())
-            if clocks is not None and s0 and s1:
-                clocks.append(split(time.monotonic() - t0, s0, s1))
 
     def run() -> None:
         buf = bytearray(CHUNK)

@@ -30,6 +30,19 @@ def split(span: float, first: tuple[float, float], last: tuple[float, float]) ->
 
 
 @contextmanager
+def measured(record):
+    """Around a piece of work on this thread: `record(split)` of its time when it ends (nothing where the kernel
+    does not tell)."""
+    t0, s0 = time.monotonic(), sched_s(threading.get_native_id())
+    try:
+        yield
+    finally:
+        s1 = sched_s(threading.get_native_id())
+        if s0 and s1:
+            record(split(time.monotonic() - t0, s0, s1))
+
+
+@contextmanager
 def clocked(cls, names: tuple[str, ...], into: dict[str, dict[str, float]]):
     """While inside, each call of the methods `names` of `cls` records its thread's split of the call's time in
     `into`, under the thread's name (a later call of the same thread replaces it)."""
@@ -37,13 +50,8 @@ def clocked(cls, names: tuple[str, ...], into: dict[str, dict[str, float]]):
 
     def wrap(fn):
         def run(*args, **kwargs):
-            t0, s0 = time.monotonic(), sched_s(threading.get_native_id())
-            try:
+            with measured(lambda got: into.__setitem__(threading.current_thread().name, got)):
                 return fn(*args, **kwargs)
-            finally:
-                s1 = sched_s(threading.get_native_id())
-                if s0 and s1:
-                    into[threading.current_thread().name] = split(time.monotonic() - t0, s0, s1)
         return run
 
     for name, fn in originals.items():
