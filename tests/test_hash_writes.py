@@ -27,8 +27,8 @@ def _rows(ids: list[int]) -> list[tuple]:
 
 def _read(db, ids: list[int]) -> list[tuple]:
     with db.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(f"SELECT {COLS} FROM loras WHERE id IN ({','.join(map(str, ids))}) "
-                                                    "ORDER BY id"))]
+        return [tuple(r) for r in conn.execute(text(f"SELECT {COLS} FROM lora_hashes "
+                                                    f"WHERE lora_id IN ({','.join(map(str, ids))}) ORDER BY lora_id"))]
 
 
 @pytest.mark.parametrize("one_statement", [True, False])
@@ -40,7 +40,7 @@ def test_a_batch_of_hashes_is_stored_whole(db, library, monkeypatch, one_stateme
     with db.engine.connect() as conn:
         ids = [r[0] for r in conn.execute(text("SELECT id FROM loras ORDER BY id"))]
     with db.engine.begin() as conn:
-        conn.execute(text("UPDATE loras SET hash_error = 'old error'"))
+        conn.execute(text("UPDATE lora_hashes SET hash_error = 'old error'"))
     monkeypatch.setattr(hash_writes, "ONE_STATEMENT", one_statement)
     rows = _rows(ids[:5])  # the sixth stays as it was
     with db.engine.begin() as conn:

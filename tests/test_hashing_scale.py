@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 
 from lora_manager.sync import hasher as hasher_mod
-from lora_manager.storage.base import L
+from lora_manager.storage.base import H, L, LH
 
 from .loras import file_sha256, write_lora
 
@@ -43,11 +43,13 @@ def test_pending_rows_come_from_the_partial_index_without_a_sort(make_app, libra
     app = make_app(library)
     store = app.hasher.scan_store
     queries = [
-        select(L.c.id, L.c.path, L.c.size).where(store._needs_hash(), L.c.id > 5).order_by(L.c.id).limit(1000),
-        select(L.c.id, L.c.size).where(store._needs_hash(), L.c.id.between(5, 50)),
+        select(H.c.lora_id, L.c.path, H.c.size).select_from(LH).where(store._needs_hash(), H.c.lora_id > 5)
+        .order_by(H.c.lora_id).limit(1000),
+        select(H.c.lora_id, H.c.size, L.c.header_hash).select_from(LH)
+        .where(store._needs_hash(), H.c.lora_id.between(5, 50)),
     ]
     with app.db.engine.connect() as conn:
         for q in queries:
             sql = str(q.compile(app.db.engine, compile_kwargs={"literal_binds": True}))
             plan = " | ".join(r[-1] for r in conn.execute(text("EXPLAIN QUERY PLAN " + sql)))
-            assert "ix_loras_hash_pending" in plan and "TEMP B-TREE" not in plan, plan
+            assert "ix_lora_hashes_pending" in plan and "TEMP B-TREE" not in plan, plan

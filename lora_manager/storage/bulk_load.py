@@ -26,7 +26,7 @@ from .models import Base
 
 log = logging.getLogger(__name__)
 
-TABLES = ("loras", "lora_model_tags")
+TABLES = ("loras", "lora_model_tags", "lora_hashes")
 
 
 class DeferredIndex(Base):

@@ -12,14 +12,14 @@ from sqlalchemy import Text, distinct, func, literal, select, type_coerce, union
 
 from ..errors import InvalidInput, NotFound
 from ..catalog.userdata import check_text
-from .base import MT, L, T, U
+from .base import MT, H, L, LH, T
 from .db import Db
 from .models import STATES, UNLISTED_STATES
 from .catalog_filters import NOT_TRASHED, broad_search, conditions, match_bound, norm_tag, tagged, under_path
 from .catalog_filters import words_only
 from .catalog_sort import SORTS, after, order_for, page_statement
 from .cursor import decode_cursor, encode_cursor
-from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, parse_fields
+from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, entry_from, parse_fields
 from .location_store import overlay
 from .first_rank import first_rank_rows, walkable
 from .search import count_sqlite_matches, terms
@@ -141,7 +141,7 @@ class SqlCatalogStore(CatalogStore):
         if not 1 <= q.limit <= cap or q.offset < 0:
             raise InvalidInput(f"limit must be 1..{cap} (with these fields) and offset >= 0")
         order = order_for(q.sort, self.db.dialect, q.query, q.favorites_first)
-        joined = L.outerjoin(U, U.c.lora_id == L.c.id)
+        joined = entry_from()
         cols, want_tags = columns_for(fields, raw=q.raw_json)
         cursor = decode_cursor(q.cursor, order.name) if q.cursor else None
         offset = 0 if cursor else q.offset
@@ -261,12 +261,13 @@ class SqlCatalogStore(CatalogStore):
             if _HEX.match(key):
                 h = key.lower()
                 hi = h + "g"  # a range scan uses the index where LIKE might not
-                for col in (L.c.sha256, L.c.tensor_sha256, L.c.header_hash):
-                    found = conn.execute(select(L.c.id).where(col >= h, col < hi).order_by(*order).limit(1)).scalar()
+                for col in (H.c.sha256, H.c.tensor_sha256, L.c.header_hash):
+                    found = conn.execute(select(L.c.id).select_from(LH).where(col >= h, col < hi)
+                                         .order_by(*order).limit(1)).scalar()
                     if found is not None:
                         return found
                 if len(h) == 8:
-                    found = conn.execute(select(L.c.id).where(L.c.legacy_hash == h).limit(1)).scalar()
+                    found = conn.execute(select(H.c.lora_id).where(H.c.legacy_hash == h).limit(1)).scalar()
                     if found is not None:
                         return found
             found = conn.execute(
@@ -281,14 +282,15 @@ class SqlCatalogStore(CatalogStore):
         cols, _ = columns_for(ALL_FIELDS)
         with self.db.engine.connect() as conn:
             row = conn.execute(
-                select(*cols, L.c.meta).select_from(L.outerjoin(U, U.c.lora_id == L.c.id)).where(L.c.id == lid)
+                select(*cols, L.c.meta).select_from(entry_from()).where(L.c.id == lid)
             ).one()
             out = build(row, tags=self._tags_for(conn, [lid]).get(lid, []))
             out["metadata"] = row.meta or {}
             out["duplicates"] = []
             if row.sha256:
                 others = conn.execute(
-                    select(L.c.id, L.c.path).where(L.c.sha256 == row.sha256, L.c.id != lid, L.c.state.in_(PRESENT))
+                    select(L.c.id, L.c.path).select_from(LH)
+                    .where(H.c.sha256 == row.sha256, L.c.id != lid, L.c.state.in_(PRESENT))
                 ).all()
                 out["duplicates"] = [{"id": i, "path": p} for i, p in others]
         out["civitai"] = (self.civitai_facts(lid) if self.civitai_facts else None) or {"status": "not_asked"}
@@ -305,9 +307,9 @@ class SqlCatalogStore(CatalogStore):
         """Files present at several paths with the same full hash, grouped."""
         with self.db.engine.connect() as conn:
             rows = conn.execute(
-                select(L.c.sha256, L.c.id, L.c.path, L.c.prompt_name)
-                .where(L.c.state.in_(PRESENT), L.c.sha256.in_(dup_hashes().limit(limit)))
-                .order_by(L.c.sha256, L.c.id)
+                select(H.c.sha256, L.c.id, L.c.path, L.c.prompt_name).select_from(LH)
+                .where(L.c.state.in_(PRESENT), H.c.sha256.in_(dup_hashes().limit(limit)))
+                .order_by(H.c.sha256, L.c.id)
             ).all()
         groups: dict[str, list[dict[str, Any]]] = {}
         for sha, lid, path, pname in rows:

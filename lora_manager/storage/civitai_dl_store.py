@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
 
+from .base import H, LH
 from .db import Db
 from .civitai_dl_models import CivitaiDownload, CivitaiLoraUpdate, CivitaiUpdateModel
 from .civitai_models import CivitaiLookup, CivitaiVersion
@@ -139,7 +140,7 @@ class SqlCivitaiDlStore(CivitaiDlStore):
             conn.execute(delete(DL).where(DL.c.id == job_id))
 
     def present_with_hash(self, sha256: str) -> tuple[int, str] | None:
-        q = (select(L.c.id, L.c.path).where(L.c.sha256 == sha256.lower(), L.c.state.in_(LINKED_STATES))
+        q = (select(L.c.id, L.c.path).select_from(LH).where(H.c.sha256 == sha256.lower(), L.c.state.in_(LINKED_STATES))
              .order_by(L.c.id).limit(1))
         with self.engine.connect() as conn:
             row = conn.execute(q).first()
@@ -171,8 +172,8 @@ class SqlCivitaiDlStore(CivitaiDlStore):
         stored (so a LoRA looked up with sidecar writing off is checked for updates too)."""
         q = (select(L.c.id, L.c.sidecars).where(L.c.state.in_(LINKED_STATES), L.c.sidecars.contains("civitai_model_id"))
              .order_by(L.c.id))
-        fetched = (select(L.c.id, V.c.model_id, V.c.version_id)
-                   .join(LK, and_(LK.c.sha256 == L.c.sha256, LK.c.status == "found"))
+        fetched = (select(L.c.id, V.c.model_id, V.c.version_id).select_from(LH)
+                   .join(LK, and_(LK.c.sha256 == H.c.sha256, LK.c.status == "found"))
                    .join(V, V.c.version_id == LK.c.version_id)
                    .where(L.c.state.in_(LINKED_STATES), V.c.model_id.is_not(None)))
         out: dict[int, Link] = {}

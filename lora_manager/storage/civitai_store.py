@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Text, and_, exists, func, not_, or_, select, type_coerce
 
-from .base import chunks
+from .base import H, LH, chunks
 from .civitai_models import CivitaiLookup, CivitaiModel, CivitaiVersion
 from .db import Db
 from .failures import retry_conflicts
@@ -113,41 +113,42 @@ class SqlCivitaiStore(CivitaiStore):
     # --- reads ----------------------------------------------------------------------------------
     @staticmethod
     def _hashed():
-        return and_(L.c.sha256.is_not(None), L.c.hashed_size == L.c.size, L.c.hashed_mtime_ns == L.c.mtime_ns,
-                    L.c.state.in_(ON_DISK))
+        # The hash row's size, mtime and state are its LoRA's (kept by triggers: hash_models.py).
+        return and_(H.c.sha256.is_not(None), H.c.hashed_size == H.c.size, H.c.hashed_mtime_ns == H.c.mtime_ns,
+                    H.c.state.in_(ON_DISK))
 
     @staticmethod
     def _known(cutoff: datetime, refresh: bool):
         recent_miss = and_(LK.c.status == "not_found", LK.c.checked_at >= cutoff)
         usable = recent_miss if refresh else or_(LK.c.status == "found", recent_miss)
-        return exists().where(LK.c.sha256 == L.c.sha256, usable)
+        return exists().where(LK.c.sha256 == H.c.sha256, usable)
 
     def lacking(self, cutoff: datetime, *, after: int = 0, limit: int = 500, refresh: bool = False) -> list[LoraTarget]:
-        q = (select(L.c.id, L.c.path, L.c.state, L.c.sha256, L.c.previews, L.c.sidecars)
+        q = (select(L.c.id, L.c.path, L.c.state, H.c.sha256, L.c.previews, L.c.sidecars).select_from(LH)
              .where(self._hashed(), L.c.id > after, not_(self._known(cutoff, refresh))).order_by(L.c.id).limit(limit))
         with self.engine.connect() as conn:
             return [_target(r, r.sha256) for r in conn.execute(q)]
 
     def lacking_count(self, cutoff: datetime) -> int:
-        q = select(func.count()).select_from(L).where(self._hashed(), not_(self._known(cutoff, False)))
+        q = select(func.count()).select_from(H).where(self._hashed(), not_(self._known(cutoff, False)))
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar() or 0)
 
     def targets(self, ids: list[int]) -> list[LoraTarget]:
-        cols = (L.c.id, L.c.path, L.c.state, L.c.sha256, L.c.previews, L.c.sidecars, L.c.size, L.c.mtime_ns,
-                L.c.hashed_size, L.c.hashed_mtime_ns)
+        cols = (L.c.id, L.c.path, L.c.state, H.c.sha256, L.c.previews, L.c.sidecars, L.c.size, L.c.mtime_ns,
+                H.c.hashed_size, H.c.hashed_mtime_ns)
         out: list[LoraTarget] = []
         with self.engine.connect() as conn:
             for i in range(0, len(ids), 500):
                 part = sorted(set(ids[i:i + 500]))
-                for r in conn.execute(select(*cols).where(L.c.id.in_(part))):
+                for r in conn.execute(select(*cols).select_from(LH).where(L.c.id.in_(part))):
                     fresh = r.hashed_size == r.size and r.hashed_mtime_ns == r.mtime_ns
                     out.append(_target(r, r.sha256 if fresh else None))
         return sorted(out, key=lambda t: t.id)
 
     def same_hash(self, sha256: str) -> list[LoraTarget]:
-        q = (select(L.c.id, L.c.path, L.c.state, L.c.sha256, L.c.previews, L.c.sidecars)
-             .where(L.c.sha256 == sha256, self._hashed()).order_by(L.c.id))
+        q = (select(L.c.id, L.c.path, L.c.state, H.c.sha256, L.c.previews, L.c.sidecars).select_from(LH)
+             .where(H.c.sha256 == sha256, self._hashed()).order_by(L.c.id))
         with self.engine.connect() as conn:
             return [_target(r, r.sha256) for r in conn.execute(q)]
 
@@ -170,9 +171,9 @@ class SqlCivitaiStore(CivitaiStore):
     def record(self, lora_id: int) -> dict[str, Any] | None:
         q = (select(LK, V.c.data.label("version"), V.c.fetched_at.label("version_fetched_at"),
                     M.c.data.label("model"))
-             .select_from(L.join(LK, LK.c.sha256 == L.c.sha256).outerjoin(V, V.c.version_id == LK.c.version_id)
+             .select_from(H.join(LK, LK.c.sha256 == H.c.sha256).outerjoin(V, V.c.version_id == LK.c.version_id)
                           .outerjoin(M, M.c.model_id == V.c.model_id))
-             .where(L.c.id == lora_id))
+             .where(H.c.lora_id == lora_id))
         with self.engine.connect() as conn:
             row = conn.execute(q).mappings().first()
         if row is None:
@@ -183,7 +184,7 @@ class SqlCivitaiStore(CivitaiStore):
     def version_guesses(self, ids: list[int] | None = None) -> dict[int, str]:
         text = type_coerce(L.c.sidecars, Text)  # the JSON's text: a pattern is no JSON value
         guessed = or_(text.like('%"version_match":"first"%'), text.like('%"version_match":"name"%'))
-        q = select(L.c.id, L.c.sha256, L.c.sidecars).where(self._hashed(), guessed)
+        q = select(L.c.id, H.c.sha256, L.c.sidecars).select_from(LH).where(self._hashed(), guessed)
         out: dict[int, str] = {}
         # Given ids: found by primary key, 500 at a time (within SQLite's limit of bound values).
         parts = [q] if ids is None else [q.where(L.c.id.in_(part)) for part in chunks(sorted(set(ids)))]
@@ -200,8 +201,8 @@ class SqlCivitaiStore(CivitaiStore):
         return out
 
     def counts(self, cutoff: datetime) -> dict[str, int]:
-        status = select(LK.c.status).where(LK.c.sha256 == L.c.sha256).limit(1).scalar_subquery()
-        q = select(status.label("status"), func.count()).select_from(L).where(self._hashed()).group_by(status)
+        status = select(LK.c.status).where(LK.c.sha256 == H.c.sha256).limit(1).scalar_subquery()
+        q = select(status.label("status"), func.count()).select_from(H).where(self._hashed()).group_by(status)
         with self.engine.connect() as conn:
             by = {s: int(n) for s, n in conn.execute(q)}
         return {"found": by.get("found", 0), "not_found": by.get("not_found", 0),
@@ -252,7 +253,7 @@ class SqlCivitaiStore(CivitaiStore):
     def _holders(self, conn, sha256: str) -> list[int]:
         """The LoRAs with this hash, their rows locked first and in id order (docs/data-safety.md): their model
         tags follow the stored record (storage/derived.py)."""
-        return self.db.existing_ids(conn, conn.execute(select(L.c.id).where(L.c.sha256 == sha256)).scalars())
+        return self.db.existing_ids(conn, conn.execute(select(H.c.lora_id).where(H.c.sha256 == sha256)).scalars())
 
 
 def _target(r, sha256: str | None) -> LoraTarget:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Engine, bindparam, event, select, text, update
 
 from . import derived
-from .base import L, U, chunks, utcnow
+from .base import H, L, U, chunks, utcnow
+from .hash_models import HASH_COLUMNS
 from .health import StorageHealth
 from .opening import open_engine
 
@@ -56,7 +57,9 @@ class Db:
 
     def insert_rows(self, conn, rows: list[dict]) -> list[int]:
         """Insert lora rows with their derived columns and model tags, and add them to the full-text
-        indexes (SQLite)."""
+        indexes (SQLite). A row's hashes (`HASH_COLUMNS`, an entry split from another) go to its hash row, which
+        the database made with the row (migration 0022)."""
+        hashes = [{k: row.pop(k) for k in HASH_COLUMNS if k in row} for row in rows]
         for row in rows:
             if "sort_name" not in row:
                 derived.fill(row)
@@ -73,6 +76,10 @@ class Db:
                          f"SELECT id, {column} FROM loras WHERE id BETWEEN :a AND :b"),
                     {"a": min(ids), "b": max(ids)},
                 )
+        carried = [{**h, "_id": i} for i, h in zip(ids, hashes, strict=True) if any(v is not None for v in h.values())]
+        for cols in {tuple(h) for h in carried}:
+            conn.execute(update(H).where(H.c.lora_id == bindparam("_id")),
+                         [h for h in carried if tuple(h) == cols])
         derived.insert_model_tags(conn, self.insert_ignore, ids, rows)
         return ids
 

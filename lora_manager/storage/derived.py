@@ -17,7 +17,7 @@ from sqlalchemy import and_, bindparam, delete, select, update
 
 from ..library.sidecar_values import _words
 from ..library.searchtext import infix_text, search_text, shown_name, sort_key
-from .base import MT, L, T, U, chunks
+from .base import MT, H, L, T, U, chunks
 from .civitai_models import CivitaiLookup, CivitaiModel, CivitaiVersion
 
 MAX_MODEL_TAG = 200  # the column's width
@@ -46,10 +46,10 @@ def model_tags(row: dict[str, Any]) -> list[str]:
 def civitai_tags(conn, ids: list[int]) -> dict[int, list[str]]:
     """The tags of the Civitai model stored for each LoRA's hash (a "found" lookup), normalised as model tags."""
     lk, v, m = CivitaiLookup.__table__, CivitaiVersion.__table__, CivitaiModel.__table__
-    q = (select(L.c.id, m.c.data).select_from(
-            L.join(lk, and_(lk.c.sha256 == L.c.sha256, lk.c.status == "found"))
+    q = (select(H.c.lora_id, m.c.data).select_from(
+            H.join(lk, and_(lk.c.sha256 == H.c.sha256, lk.c.status == "found"))
             .join(v, v.c.version_id == lk.c.version_id).join(m, m.c.model_id == v.c.model_id))
-         .where(L.c.id.in_(ids)))
+         .where(H.c.lora_id.in_(ids)))
     out: dict[int, list[str]] = {}
     for lid, data in conn.execute(q):
         data = _json(data)

@@ -24,7 +24,7 @@ import sqlite3
 import orjson
 from sqlalchemy import and_, select
 
-from .base import L, chunks
+from .base import H, L, chunks
 from .civitai_models import CivitaiLookup
 
 LK = CivitaiLookup.__table__
@@ -52,13 +52,13 @@ def write_hashes(conn, dialect: str, rows: list[tuple]) -> None:
     if dialect == "sqlite" and ONE_STATEMENT:
         cols = [f"json_extract(j.value, '$[{i}]')" for i in range(6)]
         conn.exec_driver_sql(
-            f"UPDATE loras SET {_SET.format(*cols)} FROM json_each(?) AS j "
-            f"WHERE loras.id = json_extract(j.value, '$[6]')",
+            f"UPDATE lora_hashes SET {_SET.format(*cols)} FROM json_each(?) AS j "
+            f"WHERE lora_hashes.lora_id = json_extract(j.value, '$[6]')",
             (orjson.dumps(rows).decode(),),
         )
         return
     ph = "?" if dialect == "sqlite" else "%s"
-    conn.exec_driver_sql(f"UPDATE loras SET {_SET.format(*[ph] * 6)} WHERE id = {ph}", rows)
+    conn.exec_driver_sql(f"UPDATE lora_hashes SET {_SET.format(*[ph] * 6)} WHERE lora_id = {ph}", rows)
 
 
 def any_found(conn) -> bool:
@@ -81,9 +81,9 @@ def any_missing(conn) -> bool:
 def found_lookups(conn, ids: list[int]) -> dict[int, str]:
     """{id: sha256} of the rows of `ids` whose hash has a "found" Civitai lookup."""
     out: dict[int, str] = {}
-    found = L.join(LK, and_(LK.c.sha256 == L.c.sha256, LK.c.status == "found"))
+    found = H.join(LK, and_(LK.c.sha256 == H.c.sha256, LK.c.status == "found"))
     for part in chunks(sorted(ids)):
-        out.update(conn.execute(select(L.c.id, L.c.sha256).select_from(found).where(L.c.id.in_(part))).all())
+        out.update(conn.execute(select(H.c.lora_id, H.c.sha256).select_from(found).where(H.c.lora_id.in_(part))).all())
     return out
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, exists, func, insert, literal, select, update
 
-from .base import L, chunks, utcnow
+from .base import H, L, LH, chunks, utcnow
 from .failures import retry_conflicts
 from .host_models import FileLocation
 from .scan_store import HASHABLE, ON_DISK, HashResult, IndexRow, ScanStore, SqlScanStore
@@ -48,8 +48,9 @@ class HostScanStore(ScanStore):
         self._claim()
         state = case((L.c.state == "trashed", L.c.state), else_=FL.c.state)
         q = (select(FL.c.path, L.c.id, FL.c.size, FL.c.mtime_ns, FL.c.companion_sig, state, L.c.header_digest,
-                    L.c.sha256)
-             .select_from(FL.join(L, L.c.id == FL.c.lora_id)).where(FL.c.host_id == self.host))
+                    H.c.sha256)
+             .select_from(FL.join(L, L.c.id == FL.c.lora_id).join(H, H.c.lora_id == L.c.id))
+             .where(FL.c.host_id == self.host))
         with self.db.engine.connect() as conn:
             return {r[0]: IndexRow(*r[1:]) for r in conn.execute(q)}
 
@@ -230,14 +231,14 @@ class HostScanStore(ScanStore):
                     FL.c.size == L.c.size, FL.c.mtime_ns == L.c.mtime_ns)
 
     def pending_hashes(self, limit: int = 1000, after: int = 0) -> list[tuple[int, str, int]]:
-        q = (select(L.c.id, FL.c.path, L.c.size).select_from(L.join(FL, self._mine_to_hash()))
-             .where(self.inner._needs_hash(), L.c.id > after).order_by(L.c.id).limit(limit))
+        q = (select(H.c.lora_id, FL.c.path, H.c.size).select_from(LH.join(FL, self._mine_to_hash()))
+             .where(self.inner._needs_hash(), H.c.lora_id > after).order_by(H.c.lora_id).limit(limit))
         with self.db.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(q)]
 
     def pending_hash_totals(self) -> tuple[int, int]:
-        q = (select(func.count(), func.coalesce(func.sum(L.c.size), 0))
-             .select_from(L.join(FL, self._mine_to_hash())).where(self.inner._needs_hash()))
+        q = (select(func.count(), func.coalesce(func.sum(H.c.size), 0))
+             .select_from(LH.join(FL, self._mine_to_hash())).where(self.inner._needs_hash()))
         with self.db.engine.connect() as conn:
             n, size = conn.execute(q).one()
         return int(n), int(size)
@@ -250,7 +251,7 @@ class HostScanStore(ScanStore):
         merged = self.inner.save_hashes(results, stale, held)
         # an undone move is found by its id, an adopted entry by the hash it shares with the new file
         self._follow(L.c.id, sorted({r.id for r in results if r.sha256}))
-        self._follow(L.c.sha256, sorted({r.sha256 for r in results if r.sha256}))
+        self._follow(H.c.sha256, sorted({r.sha256 for r in results if r.sha256}))
         adopted = self._adopt_here(sorted({r.id for r in results if r.sha256}))
         if stored is not None:
             stored.extend(adopted.get(i, i) for i in held)
@@ -263,15 +264,16 @@ class HostScanStore(ScanStore):
         LoRA missing everywhere; here another host may still have it. Returns {row merged away: LoRA kept}."""
         gone: dict[int, int] = {}
         mine = and_(FL.c.lora_id == L.c.id, FL.c.host_id == self.host)
+        hashes = H.c.lora_id == L.c.id
         other = FL.alias("other")
         with self.db.engine.begin() as conn:
             for part in chunks(ids):
-                fresh = conn.execute(select(L.c.id, L.c.sha256).select_from(L.join(FL, mine)).where(
-                    L.c.id.in_(part), L.c.sha256.is_not(None), FL.c.state.in_(ON_DISK),
+                fresh = conn.execute(select(L.c.id, H.c.sha256).select_from(L.join(FL, mine).join(H, hashes)).where(
+                    L.c.id.in_(part), H.c.sha256.is_not(None), FL.c.state.in_(ON_DISK),
                     ~exists().where(other.c.lora_id == L.c.id, other.c.host_id != self.host))).all()
                 for new_id, sha in fresh:
-                    old = conn.execute(select(L.c.id).select_from(L.join(FL, mine)).where(
-                        L.c.sha256 == sha, L.c.id != new_id, FL.c.state == "missing", L.c.state != "trashed",
+                    old = conn.execute(select(L.c.id).select_from(L.join(FL, mine).join(H, hashes)).where(
+                        H.c.sha256 == sha, L.c.id != new_id, FL.c.state == "missing", L.c.state != "trashed",
                         L.c.offline.is_(False))
                         .order_by(L.c.id).limit(1)).scalar()
                     if old is None or old in self.offline or len(self.db.existing_ids(conn, [old, new_id])) != 2:
@@ -296,7 +298,8 @@ class HostScanStore(ScanStore):
                 moved = conn.execute(
                     select(L.c.id, L.c.path, L.c.root, L.c.folder, L.c.state, L.c.size, L.c.mtime_ns,
                            L.c.companion_sig)
-                    .select_from(L.join(FL, and_(FL.c.lora_id == L.c.id, FL.c.host_id == self.host)))
+                    .select_from(L.join(FL, and_(FL.c.lora_id == L.c.id, FL.c.host_id == self.host))
+                                 .join(H, H.c.lora_id == L.c.id))
                     .where(col.in_(part), L.c.root.in_(self.roots), FL.c.path != L.c.path,
                            ~L.c.path.endswith("#" + self.host))).all()
                 for r in sorted(moved, key=lambda r: r.state != "missing"):  # the undone first: they free a path

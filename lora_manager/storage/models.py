@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, or_, text
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .jsontext import JSONText
@@ -16,11 +16,6 @@ SORT_TEXT = Text().with_variant(Text(collation="C"), "postgresql")
 STATES = ("ok", "broken", "unsupported", "other", "missing", "trashed")
 # Left out of the library's list unless asked for by state: trashed files, and files that are not LoRAs.
 UNLISTED_STATES = ("trashed", "other")
-# A row whose file was never hashed, or changed since: one text for the partial index's predicate
-# (migration 0008), and the same test as an expression (HASH_PENDING, below the table).
-HASH_PENDING_SQL = "hashed_size IS NULL OR hashed_size != size OR hashed_mtime_ns != mtime_ns"
-HASH_PENDING_COLUMNS = ("id", "state", "size", "mtime_ns", "hashed_size", "hashed_mtime_ns", "header_hash",
-                        "prev_sha256")
 
 
 class Base(DeclarativeBase):
@@ -44,13 +39,6 @@ class Lora(Base):
     error: Mapped[str | None] = mapped_column(Text)
     header_digest: Mapped[str | None] = mapped_column(String(64), index=True)
     header_hash: Mapped[str | None] = mapped_column(String(64), index=True)
-    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
-    tensor_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
-    legacy_hash: Mapped[str | None] = mapped_column(String(8))
-    hashed_size: Mapped[int | None] = mapped_column(BigInteger)
-    hashed_mtime_ns: Mapped[int | None] = mapped_column(BigInteger)
-    hash_error: Mapped[str | None] = mapped_column(Text)
-    header_hash_ok: Mapped[bool | None] = mapped_column(Boolean)
     title: Mapped[str | None] = mapped_column(Text)
     alias: Mapped[str | None] = mapped_column(Text)
     network_type: Mapped[str | None] = mapped_column(String(32), index=True)
@@ -98,20 +86,12 @@ class Lora(Base):
         Index("ix_loras_sort_mtime", "mtime_ns", "id"),
         Index("ix_loras_sort_added", "added_at", "id"),
         Index("ix_loras_sort_size", "size", "id"),
-        Index("ix_loras_filters", "state", "base_family", "preview_count", "network_type", "sha256"),
+        Index("ix_loras_filters", "state", "base_family", "preview_count", "network_type"),
         Index("ix_loras_state_size", "state", "size"),  # count and bytes of LoRAs on disk, index only
         Index("ix_loras_place", "root", "folder", "state"),  # a root's or folder's count, index only (0018)
-        # Rows waiting for a hash, in id order: the hasher's keyset walk, and what storing a hash
-        # checks, without reading the wide rows (migration 0008). No paths: an index row has a size limit.
-        Index("ix_loras_hash_pending", *HASH_PENDING_COLUMNS,
-              sqlite_where=text(HASH_PENDING_SQL), postgresql_where=text(HASH_PENDING_SQL)),
     )
 
 
-_L = Lora.__table__
-HASH_PENDING = or_(
-    _L.c.hashed_size.is_(None), _L.c.hashed_size != _L.c.size, _L.c.hashed_mtime_ns != _L.c.mtime_ns
-).self_group()
 
 
 class LoraUser(Base):
@@ -393,3 +373,4 @@ from . import job_images_models  # noqa: E402,F401
 from . import recipe_models  # noqa: E402,F401
 from . import host_models  # noqa: E402,F401
 from . import bulk_load  # noqa: E402,F401  (deferred_indexes: a cold load's dropped indexes, 0021)
+from . import hash_models  # noqa: E402,F401  (lora_hashes: a LoRA's hashes, 0022)

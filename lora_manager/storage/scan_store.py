@@ -11,12 +11,13 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, func, select, update
 
 from ..library.names import prompt_name
-from .base import L, T, U, chunks, utcnow
+from .base import H, L, LH, T, U, chunks, utcnow
 from .bulk_load import indexes_deferred
 from .db import Db
 from .failures import retry_conflicts
 from .hash_writes import ADOPTABLE, any_found, any_missing, civitai_changed, found_lookups, tags_turn, write_hashes
-from .models import HASH_PENDING, CollectionItem
+from .hash_models import HASH_COLUMNS, HASH_PENDING
+from .models import CollectionItem
 from .search import search_text
 
 CI = CollectionItem.__table__
@@ -38,13 +39,9 @@ FACT_COLUMNS = (
 def dup_hashes():
     """Full hashes shared by more than one file present at a path."""
     return (
-        select(L.c.sha256).where(L.c.state.in_(PRESENT), L.c.sha256.is_not(None))
-        .group_by(L.c.sha256).having(func.count() > 1)
+        select(H.c.sha256).where(H.c.state.in_(PRESENT), H.c.sha256.is_not(None))
+        .group_by(H.c.sha256).having(func.count() > 1)
     )
-
-
-HASH_COLUMNS = ("sha256", "tensor_sha256", "legacy_hash", "hashed_size", "hashed_mtime_ns", "hash_error",
-                "header_hash_ok")
 
 
 @dataclass(slots=True)
@@ -128,9 +125,9 @@ class SqlScanStore(ScanStore):
 
     def file_index(self) -> dict[str, IndexRow]:
         """{path: IndexRow} for every known file: what a rescan compares stat results against."""
-        cols = (L.c.path, L.c.id, L.c.size, L.c.mtime_ns, L.c.companion_sig, L.c.state, L.c.header_digest, L.c.sha256)
+        cols = (L.c.path, L.c.id, L.c.size, L.c.mtime_ns, L.c.companion_sig, L.c.state, L.c.header_digest, H.c.sha256)
         with self.db.engine.connect() as conn:
-            return {r[0]: IndexRow(*r[1:]) for r in conn.execute(select(*cols))}
+            return {r[0]: IndexRow(*r[1:]) for r in conn.execute(select(*cols).select_from(LH))}
 
     def insert_files(self, rows: list[dict[str, Any]]) -> None:
         now = utcnow()
@@ -221,25 +218,25 @@ class SqlScanStore(ScanStore):
 
     # --- hashing -------------------------------------------------------
     def _needs_hash(self):
-        # The first term is the predicate of the partial index ix_loras_hash_pending (models.py), which
-        # holds only rows waiting for a hash. The state and size tests are wrapped so that no planner
-        # takes the state indexes for them instead (SQLite has no statistics to know better).
+        # The first term is the predicate of the partial index ix_lora_hashes_pending (hash_models.py), which
+        # holds only rows waiting for a hash; the hash row's state and size are its LoRA's (kept by triggers).
+        # The state and size tests are wrapped so that no planner takes another index for them instead.
         return and_(
-            HASH_PENDING, func.coalesce(L.c.state, "").in_(HASHABLE), func.coalesce(L.c.size, 0) > 0,
+            HASH_PENDING, func.coalesce(H.c.state, "").in_(HASHABLE), func.coalesce(H.c.size, 0) > 0,
         )
 
     def pending_hashes(self, limit: int = 1000, after: int = 0) -> list[tuple[int, str, int]]:
         """Up to `limit` rows waiting for a hash, by id, with ids above `after` (keyset): a pass walks the table
         once, each call costing the same however far it has come (docs/performance-hashing.md)."""
-        q = (select(L.c.id, L.c.path, L.c.size).where(self._needs_hash(), L.c.id > after)
-             .order_by(L.c.id).limit(limit))
+        q = (select(H.c.lora_id, L.c.path, H.c.size).select_from(LH).where(self._needs_hash(), H.c.lora_id > after)
+             .order_by(H.c.lora_id).limit(limit))
         with self.db.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(q)]
 
     def pending_hash_totals(self) -> tuple[int, int]:
         with self.db.engine.connect() as conn:
             n, size = conn.execute(
-                select(func.count(), func.coalesce(func.sum(L.c.size), 0)).where(self._needs_hash())
+                select(func.count(), func.coalesce(func.sum(H.c.size), 0)).where(self._needs_hash())
             ).one()
         return int(n), int(size)
 
@@ -256,14 +253,14 @@ class SqlScanStore(ScanStore):
         held: list[int] = []
         # Rows still waiting for their hash, read from the partial index alone (the rows are wide);
         # a row that is not waiting any more needs nothing from this result.
-        cols = (L.c.id, L.c.size, L.c.mtime_ns, L.c.header_hash, L.c.prev_sha256)
+        cols = (H.c.lora_id.label("id"), H.c.size, H.c.mtime_ns, L.c.header_hash, L.c.prev_sha256)
         # An id range (rather than a list) lets SQLite take that index instead of the table's rowids.
         ids = {r.id for r in results}
         with self.db.engine.begin() as conn:
             current = {}
             if ids:
                 tags_turn(conn, self.db.dialect)  # a Civitai record stored meanwhile is seen (hash_writes.py)
-                q = select(*cols).where(self._needs_hash(), L.c.id.between(min(ids), max(ids)))
+                q = select(*cols).select_from(LH).where(self._needs_hash(), H.c.lora_id.between(min(ids), max(ids)))
                 current = {row.id: row for row in conn.execute(q).all() if row.id in ids}
             errors: list[dict[str, Any]] = []
             done: list[tuple[HashResult, Any]] = []
@@ -281,7 +278,8 @@ class SqlScanStore(ScanStore):
                 else:
                     done.append((r, cur))
             if errors:
-                conn.execute(update(L).where(L.c.id == bindparam("_id")).values(hash_error=bindparam("_error")), errors)
+                conn.execute(update(H).where(H.c.lora_id == bindparam("_id")).values(hash_error=bindparam("_error")),
+                             errors)
             written = {r.id: r.sha256 for r, _ in done if r.sha256}
             looked = written if written and any_found(conn) else {}  # no Civitai record at all: no tags move
             before = found_lookups(conn, list(looked))  # Civitai records of the rows' hashes until now
@@ -296,8 +294,8 @@ class SqlScanStore(ScanStore):
             shas = sorted({r.sha256 for r, c in done if r.sha256 and not c.prev_sha256}) if any_missing(conn) else []
             adoptable: set[str] = set()
             for part in chunks(shas):
-                adoptable.update(conn.execute(select(L.c.sha256).where(
-                    L.c.sha256.in_(part), ADOPTABLE)).scalars())
+                adoptable.update(conn.execute(select(H.c.sha256).select_from(LH).where(
+                    H.c.sha256.in_(part), ADOPTABLE)).scalars())
             for r, cur in done:
                 if not r.sha256:
                     continue
@@ -325,23 +323,19 @@ class SqlScanStore(ScanStore):
         facts; the new row goes. Returns the id that was kept (None: no entry adopted).
         """
         old = conn.execute(
-            select(L.c.id)
-            .where(L.c.sha256 == sha256, ADOPTABLE, L.c.id != new_id)
+            select(L.c.id).select_from(LH)
+            .where(H.c.sha256 == sha256, ADOPTABLE, L.c.id != new_id)
             .order_by(L.c.id).limit(1)
         ).scalar()
         if old is None:
             return None
-        row = (
-            conn.execute(select(*[L.c[c] for c in FACT_COLUMNS + HASH_COLUMNS]).where(L.c.id == new_id))
-            .mappings()
-            .one()
-        )
-        values = dict(row)
+        values, hashes = _facts_and_hashes(conn, new_id)
         old_path = conn.execute(select(L.c.path).where(L.c.id == old)).scalar()
         self._merge_user(conn, src=new_id, dst=old)
         conn.execute(delete(L).where(L.c.id == new_id))
         conn.execute(update(L).where(L.c.id == old).values(**values, moved_from=old_path, missing_since=None,
                                                            updated_at=utcnow()))
+        conn.execute(update(H).where(H.c.lora_id == old).values(**hashes))
         self.db.refresh_search(conn, [old])
         return old
 
@@ -372,8 +366,8 @@ class SqlScanStore(ScanStore):
         The row returns to its old path as missing (with its user data), and
         the file on disk becomes a new entry (its id returned).
         """
-        row = conn.execute(select(*[L.c[c] for c in FACT_COLUMNS + HASH_COLUMNS]).where(L.c.id == lid)).mappings().one()
-        new_row = dict(row)
+        row, hashes = _facts_and_hashes(conn, lid)
+        new_row = {**row, **hashes}
         new_row.update(search_text=search_text(new_row), added_at=utcnow(), updated_at=utcnow())
         old_path = old_path or f"{row['path']}#moved-{lid}"
         name = os.path.basename(old_path)
@@ -384,10 +378,11 @@ class SqlScanStore(ScanStore):
             update(L).where(L.c.id == lid).values(
                 path=old_path, file_name=name, prompt_name=prompt_name(name),
                 folder="" if folder == "." else folder.replace(os.sep, "/"),
-                state="missing", missing_since=utcnow(), sha256=old_sha, tensor_sha256=None, legacy_hash=None,
-                hashed_size=None, hashed_mtime_ns=None, moved_from=None, prev_sha256=None,
+                state="missing", missing_since=utcnow(), moved_from=None, prev_sha256=None,
             )
         )
+        conn.execute(update(H).where(H.c.lora_id == lid).values(
+            sha256=old_sha, tensor_sha256=None, legacy_hash=None, hashed_size=None, hashed_mtime_ns=None))
         [new_id] = self.db.insert_rows(conn, [new_row])
         self.db.refresh_search(conn, [lid, new_id])  # the new entry's model tags: its hash's Civitai record too
         return new_id
@@ -396,5 +391,12 @@ class SqlScanStore(ScanStore):
         """Files present at a path whose full hash another present file shares."""
         with self.db.engine.connect() as conn:
             return int(
-                conn.execute(select(func.count()).where(L.c.state.in_(PRESENT), L.c.sha256.in_(dup_hashes()))).scalar()
+                conn.execute(select(func.count()).where(H.c.state.in_(PRESENT), H.c.sha256.in_(dup_hashes()))).scalar()
             )
+
+
+def _facts_and_hashes(conn, lid: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A row's file facts (`loras`) and its hashes (`lora_hashes`)."""
+    facts = dict(conn.execute(select(*[L.c[c] for c in FACT_COLUMNS]).where(L.c.id == lid)).mappings().one())
+    hashes = dict(conn.execute(select(*[H.c[c] for c in HASH_COLUMNS]).where(H.c.lora_id == lid)).mappings().one())
+    return facts, hashes

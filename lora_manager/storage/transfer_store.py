@@ -14,6 +14,7 @@ from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, up
 from ..library.clock import as_utc as utc
 from ..usage.rollup_fold import aggregate
 from . import rollups
+from .base import H, LH
 from .db import refresh_search
 from .recipe_transfer import read_recipes, write_recipes
 from .models import Collection, CollectionItem, Generation, GenerationLora, Lora, LoraTag, LoraUser, RecommendFeedback
@@ -24,7 +25,7 @@ G, GL, F = Generation.__table__, GenerationLora.__table__, RecommendFeedback.__t
 USER_COLUMNS = tuple(c.name for c in U.c if c.name not in ("lora_id", "updated_at"))
 GEN_COLUMNS = tuple(c.name for c in G.c if c.name != "id")
 GL_COLUMNS = tuple(c.name for c in GL.c if c.name != "generation_id")
-IDENTITY = (L.c.id, L.c.path, L.c.root, L.c.folder, L.c.file_name, L.c.prompt_name, L.c.sha256, L.c.tensor_sha256,
+IDENTITY = (L.c.id, L.c.path, L.c.root, L.c.folder, L.c.file_name, L.c.prompt_name, H.c.sha256, H.c.tensor_sha256,
             L.c.header_hash, L.c.size, L.c.state, L.c.previews, L.c.triggers, L.c.description)
 BATCH = 2000
 
@@ -88,7 +89,7 @@ class SqlTransferStore(TransferStore):
 
     def identities(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(select(*IDENTITY).order_by(L.c.id))]
+            return [dict(r._mapping) for r in conn.execute(select(*IDENTITY).select_from(LH).order_by(L.c.id))]
 
     def user_data(self) -> dict[int, dict[str, Any]]:
         out: dict[int, dict[str, Any]] = {}

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 
 from ..library.records import GUESS_NOTES
-from .base import L
+from .base import H, L, LH
 from .db import Db
 from .failures import retry_conflicts
 
@@ -53,14 +53,15 @@ def settle_guesses(db: Db, hints: dict[int, str]) -> list[int]:
     with db.engine.begin() as conn:
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
-            rows = conn.execute(select(L.c.id, L.c.sha256, L.c.sidecars).where(L.c.id.in_(part))).all()
+            rows = conn.execute(select(L.c.id, H.c.sha256, L.c.sidecars).select_from(LH).where(L.c.id.in_(part))).all()
             writes = []
             for r in rows:
                 new = _settled(r.sidecars, hints[r.id]) if r.sha256 == hints[r.id] else None
                 if new is not None:
                     writes.append({"i": r.id, "h": r.sha256, "s": new})
             if writes:
-                stmt = (update(L).where(L.c.id == bindparam("i"), L.c.sha256 == bindparam("h"))
+                held = select(H.c.sha256).where(H.c.lora_id == L.c.id).scalar_subquery()
+                stmt = (update(L).where(L.c.id == bindparam("i"), held == bindparam("h"))
                         .values(sidecars=bindparam("s", type_=L.c.sidecars.type)))
                 conn.execute(stmt, writes)
                 done += [w["i"] for w in writes]
