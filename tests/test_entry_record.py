@@ -20,13 +20,14 @@ from lora_manager.jobs.queue import JobRequest
 from lora_manager.library.basemodel import FAMILIES
 from lora_manager.storage.base import L
 from lora_manager.storage.entries import COMPUTED, RAW_COLUMNS, USER_LABELS
+from lora_manager.storage.hash_models import HASH_COLUMNS
 from lora_manager.sync.scanner import ScanReport
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_field_reads_columns_that_exist_and_raw_text_reaches_only_raw_fields():
-    known = {c.name for c in L.c} | set(USER_LABELS) | set(COMPUTED) | {"tags"}
+    known = {c.name for c in L.c} | set(HASH_COLUMNS) | set(USER_LABELS) | set(COMPUTED) | {"tags"}
     for f in entry.ENTRY:
         assert set(f.columns) <= known, f.name
         assert (f.build is None) == (f.shown == "detail"), f.name

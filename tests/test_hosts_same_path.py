@@ -12,7 +12,7 @@ import shutil
 
 from sqlalchemy import select
 
-from lora_manager.storage.base import L
+from lora_manager.storage.base import LH, H, L
 
 from .loras import write_lora
 from .test_hosts import FL, _host, pg_url  # noqa: F401  (pytest injects the fixture)
@@ -48,7 +48,7 @@ def test_one_path_two_different_files_make_two_loras_each_shown_at_its_real_path
         report = b.scan(wait_hashes=True)
         assert (report.new, report.changed, report.moved, report.unchanged) == (1, 0, 0, 0)  # not A's file changed
         with a.db.engine.connect() as conn:
-            rows = {r.path: r for r in conn.execute(select(L.c.id, L.c.path, L.c.sha256, L.c.size))}
+            rows = {r.path: r for r in conn.execute(select(L.c.id, L.c.path, H.c.sha256, L.c.size).select_from(LH))}
             locations = sorted(conn.execute(select(FL.c.host_id, FL.c.lora_id, FL.c.path)).all())
         assert set(rows) == {str(path), f"{path}#host-b"}  # the column is unique: B's row is marked
         id_a, id_b = rows[str(path)].id, rows[f"{path}#host-b"].id

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from lora_manager.app import build
 from lora_manager.settings import Settings
-from lora_manager.storage.base import L, T
+from lora_manager.storage.base import LH, H, L, T
+from lora_manager.storage.hash_models import HASH_COLUMNS
 from lora_manager.storage.search import search_text
 
 from .loras import write_lora
@@ -62,7 +63,7 @@ def test_two_processes_scan_hash_and_bulk_edit_at_once(tmp_path, db_url):
         report = app.scan(wait_hashes=True)
         assert (report.total, report.new, report.moved, report.missing) == (FILES, 0, 0, 0)
         with app.db.engine.connect() as conn:
-            rows = conn.execute(select(L)).mappings().all()
+            rows = conn.execute(select(L, *[H.c[c] for c in HASH_COLUMNS]).select_from(LH)).mappings().all()
             tags: dict[int, list[str]] = {}
             for lid, tag in conn.execute(select(T.c.lora_id, T.c.tag)):
                 tags.setdefault(lid, []).append(tag)

@@ -6,6 +6,9 @@ Revision ID: 0022
 Revises: 0021
 """
 
+import sqlite3
+
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -91,13 +94,11 @@ def upgrade() -> None:
     for name in OLD_INDEXES:
         op.execute(f"DROP INDEX IF EXISTS {name}")
     op.create_index("ix_loras_filters", "loras", FILTERS)
-    if sqlite:
-        # SQLite rewrites the whole table for each column dropped (seven times the library's rows, a wide row
-        # each): the columns stay, emptied in one pass, and nothing declares or reads them any more.
-        op.execute("UPDATE loras SET " + ", ".join(f"{c} = NULL" for c in HASHES))  # noqa: S608 - our names
-    else:
-        for col in HASHES:
+    if not sqlite or sqlite3.sqlite_version_info >= (3, 35, 0):
+        for col in HASHES:  # SQLite rewrites the table for each (about a second per column at 100k LoRAs)
             op.drop_column("loras", col)
+    else:  # no DROP COLUMN before SQLite 3.35: the columns stay, emptied, and nothing declares or reads them
+        op.execute("UPDATE loras SET " + ", ".join(f"{c} = NULL" for c in HASHES))  # noqa: S608 - our names
 
 
 def downgrade() -> None:
