@@ -178,8 +178,8 @@ def ours(db: str, lib: str, data: str, work: str, clocks: dict | None = None) ->
             seconds = time.monotonic() - t
         assert app.hasher.pending_totals()[0] == 0, "files left unhashed"
         with app.db.engine.connect() as conn:
-            got = dict(conn.exec_driver_sql("SELECT l.path, h.sha256 FROM loras l JOIN lora_hashes h ON h.lora_id = l.id "
-                                            "WHERE h.sha256 IS NOT NULL").all())
+            got = dict(conn.exec_driver_sql("SELECT l.path, h.sha256 FROM loras l JOIN lora_hashes h "
+                                            "ON h.lora_id = l.id WHERE h.sha256 IS NOT NULL").all())
         return app.hasher.stored_at - t, seconds, got
     finally:
         app.close()

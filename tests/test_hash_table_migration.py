@@ -48,8 +48,8 @@ def test_hashes_stored_at_0021_move_to_their_own_table_and_back(app, library, db
             moved = {r[0]: tuple(r[1:]) for r in conn.execute(text(
                 f"SELECT l.prompt_name, {', '.join('h.' + c for c in HASHES)} FROM loras l "
                 "JOIN lora_hashes h ON h.lora_id = l.id"))}
-            facts = conn.execute(text("SELECT count(*) FROM loras l JOIN lora_hashes h ON h.lora_id = l.id "
-                                      "WHERE h.size = l.size AND h.mtime_ns = l.mtime_ns AND h.state = l.state")).scalar()
+            facts = conn.execute(text("SELECT count(*) FROM loras l JOIN lora_hashes h ON h.lora_id = l.id WHERE "
+                                      "h.size = l.size AND h.mtime_ns = l.mtime_ns AND h.state = l.state")).scalar()
         assert moved == before and facts == len(paths)
         downgrade(engine, "0021")
         assert _old_rows(engine) == before and "lora_hashes" not in inspect(engine).get_table_names()
@@ -85,7 +85,8 @@ def test_the_database_keeps_each_hash_row_in_step_with_its_lora(app, library, db
         facts = {r.id: r for r in conn.execute(text("SELECT id, size, mtime_ns, state FROM loras"))}
     assert {i: (r.size, r.mtime_ns, r.state) for i, r in rows.items()} == {
         i: (r.size, r.mtime_ns, r.state) for i, r in facts.items()}
-    assert bool(rows[ids["a"]].waits) and rows[ids["b"]].state == "missing" and os.path.getsize(a) == facts[ids["a"]].size
+    assert bool(rows[ids["a"]].waits) and rows[ids["b"]].state == "missing"
+    assert os.path.getsize(a) == facts[ids["a"]].size
     with app.db.engine.begin() as conn:
         conn.execute(text("DELETE FROM loras WHERE id = :i"), {"i": ids["b"]})
         left = conn.execute(text("SELECT lora_id FROM lora_hashes ORDER BY lora_id")).scalars().all()

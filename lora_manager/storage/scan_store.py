@@ -269,14 +269,14 @@ class SqlScanStore(ScanStore):
                 if r.error is not None:
                     # Recorded against the size/mtime we know, so the row reads
                     # "hash failed" until the file changes or a rescan retries it.
-                    errors.append({"_id": r.id, "_err": r.error})
+                    errors.append({"i": r.id, "e": r.error})
                 elif (cur.size, cur.mtime_ns) != (r.size, r.mtime_ns):
                     if stale is not None:
                         stale.append(r)
                 else:
                     done.append((r, cur))
             if errors:
-                conn.execute(update(H).where(H.c.lora_id == bindparam("_id")).values(hash_error=bindparam("_err")), errors)
+                conn.execute(update(H).where(H.c.lora_id == bindparam("i")).values(hash_error=bindparam("e")), errors)
             written = {r.id: r.sha256 for r, _ in done if r.sha256}
             looked = written if written and any_found(conn) else {}  # no Civitai record at all: no tags move
             before = found_lookups(conn, list(looked))  # Civitai records of the rows' hashes until now
