@@ -147,12 +147,12 @@ def open_db(url: str, before_migrate=None) -> Db:
     return Db(open_engine(url, before_migrate))
 
 
-def refresh_search(conn, ids: Iterable[int], part_size: int = 500) -> None:
+def refresh_search(conn, ids: Iterable[int], part_size: int = 500, hashes=None) -> None:
     """Recompute search_text and the other derived columns (sort key, substring text, NSFW flag, model tags;
     storage/derived.py) for `ids` from facts plus user tags, triggers and display name, inside the caller's
     transaction: rows read and written in id order (docs/data-safety.md), the changed ones of each part in one
     executemany (an import may touch 100k LoRAs; SQLite's triggers keep the full-text indexes in step)."""
-    derived.refresh(conn, lambda table: _insert_ignore(conn.dialect.name, table), ids, part_size)
+    derived.refresh(conn, lambda table: _insert_ignore(conn.dialect.name, table), ids, part_size, hashes)
 
 
 def _insert_ignore(dialect: str, table):

@@ -43,13 +43,16 @@ def model_tags(row: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(t for t in (norm_tag(x) for x in tags if isinstance(x, (str, int, float))) if t))
 
 
-def civitai_tags(conn, ids: list[int]) -> dict[int, list[str]]:
-    """The tags of the Civitai model stored for each LoRA's hash (a "found" lookup), normalised as model tags."""
+def civitai_tags(conn, ids: list[int], hashes=None) -> dict[int, list[str]]:
+    """The tags of the Civitai model stored for each LoRA's hash (a "found" lookup), normalised as model tags.
+    `hashes`: (LoRA id, its sha256) columns of one table, where the hashes are not in `lora_hashes` (a migration
+    from before it)."""
     lk, v, m = CivitaiLookup.__table__, CivitaiVersion.__table__, CivitaiModel.__table__
-    q = (select(H.c.lora_id, m.c.data).select_from(
-            H.join(lk, and_(lk.c.sha256 == H.c.sha256, lk.c.status == "found"))
+    key, sha = hashes if hashes is not None else (H.c.lora_id, H.c.sha256)
+    q = (select(key, m.c.data).select_from(
+            sha.table.join(lk, and_(lk.c.sha256 == sha, lk.c.status == "found"))
             .join(v, v.c.version_id == lk.c.version_id).join(m, m.c.model_id == v.c.model_id))
-         .where(H.c.lora_id.in_(ids)))
+         .where(key.in_(ids)))
     out: dict[int, list[str]] = {}
     for lid, data in conn.execute(q):
         data = _json(data)
@@ -95,7 +98,7 @@ def insert_model_tags(conn, insert_ignore, ids: list[int], rows: list[dict[str, 
         conn.execute(insert_ignore(MT), [{"lora_id": i, "tag": t} for i, t in pairs])
 
 
-def refresh(conn, insert_ignore, ids: Iterable[int], part_size: int = 500) -> None:
+def refresh(conn, insert_ignore, ids: Iterable[int], part_size: int = 500, hashes=None) -> None:
     """Recompute the derived columns and model tags of `ids` inside the caller's transaction: rows read and
     written in id order (docs/data-safety.md), only the changed ones written (SQLite's triggers keep the
     full-text indexes in step)."""
@@ -107,7 +110,7 @@ def refresh(conn, insert_ignore, ids: Iterable[int], part_size: int = 500) -> No
             tags.setdefault(lid, []).append(tag)
         user = {r[0]: (r[1], r[2]) for r in conn.execute(
             select(U.c.lora_id, U.c.triggers, U.c.display_name).where(U.c.lora_id.in_(part)))}
-        civitai = civitai_tags(conn, part)
+        civitai = civitai_tags(conn, part, hashes)
         have: dict[int, set[str]] = {}
         for lid, tag in conn.execute(select(MT.c.lora_id, MT.c.tag).where(MT.c.lora_id.in_(part))):
             have.setdefault(lid, set()).add(tag)

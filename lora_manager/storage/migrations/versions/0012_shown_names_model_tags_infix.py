@@ -49,7 +49,9 @@ def _backfill() -> None:
                                           {"a": last})]
         if not ids:
             return
-        db.refresh_search(conn, ids, part_size=2000)
+        # The hashes were in the LoRA's row at this revision (0022 moved them to a table of their own).
+        old = sa.table("loras", sa.column("id"), sa.column("sha256"))
+        db.refresh_search(conn, ids, part_size=2000, hashes=(old.c.id, old.c.sha256))
         last = ids[-1]
 
 
