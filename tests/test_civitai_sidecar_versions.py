@@ -109,9 +109,10 @@ def test_a_row_indexed_before_hash_keys_is_read_again(make_app, library):
     app.scan(hash_after=False)
     lid = app.catalog.get("pixel_v1")["id"]
     with app.db.engine.begin() as conn:
-        conn.execute(text("UPDATE loras SET sha256 = :h, sidecars = :s WHERE id = :i"),
-                     {"h": "ab" * 32, "i": lid, "s": json.dumps([{"kind": "civitai_model_json", "name": "pixel_v1.json",
-                                                                  "version_match": "first"}])})
+        conn.execute(text("UPDATE lora_hashes SET sha256 = :h WHERE lora_id = :i"), {"h": "ab" * 32, "i": lid})
+        conn.execute(text("UPDATE loras SET sidecars = :s WHERE id = :i"),
+                     {"i": lid, "s": json.dumps([{"kind": "civitai_model_json", "name": "pixel_v1.json",
+                                                  "version_match": "first"}])})
     assert settle_guesses(app.db, {lid: "ab" * 32}) == []  # no keys: not settled
     assert settle_guesses(app.db, {lid: "cd" * 32}) == []  # another hash than the row's: never written
 
