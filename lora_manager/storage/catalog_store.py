@@ -12,14 +12,14 @@ from sqlalchemy import Text, distinct, func, literal, select, type_coerce, union
 
 from ..errors import InvalidInput, NotFound
 from ..catalog.userdata import check_text
-from .base import MT, H, L, LH, T
+from .base import MT, H, L, LH, T, U
 from .db import Db
 from .models import STATES, UNLISTED_STATES
 from .catalog_filters import NOT_TRASHED, broad_search, conditions, match_bound, norm_tag, tagged, under_path
 from .catalog_filters import words_only
 from .catalog_sort import SORTS, after, order_for, page_statement
 from .cursor import decode_cursor, encode_cursor
-from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, entry_from, parse_fields
+from .entries import ALL_FIELDS, LIST_FIELDS, build, columns_for, parse_fields
 from .location_store import overlay
 from .first_rank import first_rank_rows, walkable
 from .search import count_sqlite_matches, terms
@@ -141,7 +141,7 @@ class SqlCatalogStore(CatalogStore):
         if not 1 <= q.limit <= cap or q.offset < 0:
             raise InvalidInput(f"limit must be 1..{cap} (with these fields) and offset >= 0")
         order = order_for(q.sort, self.db.dialect, q.query, q.favorites_first)
-        joined = entry_from()
+        joined = L.outerjoin(U, U.c.lora_id == L.c.id)
         cols, want_tags = columns_for(fields, raw=q.raw_json)
         cursor = decode_cursor(q.cursor, order.name) if q.cursor else None
         offset = 0 if cursor else q.offset
@@ -282,7 +282,7 @@ class SqlCatalogStore(CatalogStore):
         cols, _ = columns_for(ALL_FIELDS)
         with self.db.engine.connect() as conn:
             row = conn.execute(
-                select(*cols, L.c.meta).select_from(entry_from()).where(L.c.id == lid)
+                select(*cols, L.c.meta).select_from(L.outerjoin(U, U.c.lora_id == L.c.id)).where(L.c.id == lid)
             ).one()
             out = build(row, tags=self._tags_for(conn, [lid]).get(lid, []))
             out["metadata"] = row.meta or {}

@@ -22,8 +22,7 @@ from .base import H, L, U
 from .hash_models import HASH_COLUMNS
 from .models import UsageLoraTotal
 
-__all__ = ["ALL_FIELDS", "DETAIL_FIELDS", "FIELDS", "LIST_FIELDS", "RAW_FIELDS", "build", "columns_for", "entry_from",
-           "parse_fields"]
+__all__ = ["ALL_FIELDS", "DETAIL_FIELDS", "FIELDS", "LIST_FIELDS", "RAW_FIELDS", "build", "columns_for", "parse_fields"]
 
 UT = UsageLoraTotal.__table__
 # Usage figures from the recorder's rollup (one indexed lookup per row listed).
@@ -32,13 +31,10 @@ COMPUTED = {
     "x_last_used": lambda: select(UT.c.last_used).where(UT.c.lora_id == L.c.id).limit(1).scalar_subquery(),
 }
 USER_LABELS = {f"u_{c.name}": c for c in U.c if c.name != "lora_id"}
-HASHES = [H.c[name] for name in HASH_COLUMNS]  # from the LoRA's hash row (storage/hash_models.py)
-
-
-def entry_from():
-    """What entries are read from: a LoRA's row, with what the user said of it and its hashes (a LoRA has one
-    hash row, so the joins add no row; a database leaves out the one whose columns a query does not ask for)."""
-    return L.outerjoin(U, U.c.lora_id == L.c.id).outerjoin(H, H.c.lora_id == L.c.id)
+# A LoRA's hashes, from its row of `lora_hashes` (storage/hash_models.py): one look-up by key for each row shown.
+# Not a join: a page at a deep offset would look up the hashes of every row it skips.
+HASHES = {name: (lambda c=H.c[name]: select(c).where(H.c.lora_id == L.c.id).scalar_subquery())
+          for name in HASH_COLUMNS}
 # JSON columns whose value a raw field passes through untouched (so raw text will do).
 RAW_COLUMNS = frozenset(c for name in RAW_FIELDS for c in FIELDS[name].columns)
 
@@ -49,7 +45,7 @@ def columns_for(fields: tuple[str, ...], raw: bool = False):
     for f in fields:
         needed.update(FIELDS[f].columns)
     cols = [type_coerce(c, Text).label(c.name) if raw and c.name in RAW_COLUMNS else c for c in L.c if c.name in needed]
-    cols += [c for c in HASHES if c.name in needed]
+    cols += [make().label(name) for name, make in HASHES.items() if name in needed]
     for label, col in USER_LABELS.items():
         if label in needed:
             cols.append(type_coerce(col, Text).label(label) if raw and label in RAW_COLUMNS else col.label(label))
