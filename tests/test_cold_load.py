@@ -54,11 +54,12 @@ def sqlite_app(tmp_path):
 
 
 def _indexes(engine) -> set[str]:
-    """Every index of the LoRA tables, by name (SQLite's own automatic ones included)."""
+    """Every index of the LoRA tables (their hash rows too), by name (SQLite's own automatic ones included)."""
     if engine.dialect.name == "sqlite":
-        q = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('loras', 'lora_model_tags')"
+        q = ("SELECT name FROM sqlite_master WHERE type = 'index' "
+             "AND tbl_name IN ('loras', 'lora_model_tags', 'lora_hashes')")
     else:
-        q = "SELECT indexname FROM pg_indexes WHERE tablename IN ('loras', 'lora_model_tags')"
+        q = "SELECT indexname FROM pg_indexes WHERE tablename IN ('loras', 'lora_model_tags', 'lora_hashes')"
     with engine.connect() as conn:
         return {r[0] for r in conn.execute(text(q))}
 
@@ -103,7 +104,7 @@ def test_a_first_index_builds_its_indexes_after_the_rows(make_app, many, small_b
     assert len(seen) >= 2
     secondary = {n for n in before if n.startswith("ix_")}
     if app.db.dialect == "sqlite":
-        assert {"ix_loras_sort_name", "ix_loras_hash_pending", "ix_lora_model_tags_tag"} <= secondary
+        assert {"ix_loras_sort_name", "ix_lora_hashes_pending", "ix_lora_model_tags_tag"} <= secondary
         # During the load: none of the secondary indexes; the unique ones (paths, keys) stay.
         assert all(s.isdisjoint(secondary) for s in seen)
         assert all(before - secondary <= s for s in seen)
