@@ -37,7 +37,7 @@ SQLITE_TRIGGERS = [
     "CREATE TRIGGER lora_hashes_ad AFTER DELETE ON loras BEGIN DELETE FROM lora_hashes WHERE lora_id = old.id; END",
 ]
 PG_FUNCTION = """
-CREATE FUNCTION lora_hashes_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION lora_hashes_follow() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO lora_hashes (lora_id, size, mtime_ns, state) VALUES (NEW.id, NEW.size, NEW.mtime_ns, NEW.state)
