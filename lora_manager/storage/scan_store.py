@@ -249,8 +249,8 @@ class SqlScanStore(ScanStore):
         """
         merged: list[int] = []
         held: list[int] = []
-        # Rows still waiting for their hash, read from the partial index alone (the rows are wide);
-        # a row that is not waiting any more needs nothing from this result.
+        # Rows still waiting for their hash, from the hash rows' partial index (the LoRA's header and previous
+        # hash by key); a row that is not waiting any more needs nothing from this result.
         cols = (H.c.lora_id.label("id"), H.c.size, H.c.mtime_ns, L.c.header_hash, L.c.prev_sha256)
         # An id range (rather than a list) lets SQLite take that index instead of the table's rowids.
         ids = {r.id for r in results}
