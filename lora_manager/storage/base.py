@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..library.clock import utcnow  # noqa: F401 - the stores' clock, one for every layer
-
 from .hash_models import LoraHash
 from .models import Lora, LoraModelTag, LoraTag, LoraUser
 

@@ -25,16 +25,19 @@ from .models import UsageLoraTotal
 __all__ = ["ALL_FIELDS", "DETAIL_FIELDS", "FIELDS", "LIST_FIELDS", "RAW_FIELDS", "build", "columns_for", "parse_fields"]
 
 UT = UsageLoraTotal.__table__
-# Usage figures from the recorder's rollup (one indexed lookup per row listed).
-COMPUTED = {
-    "x_uses": lambda: select(UT.c.uses).where(UT.c.lora_id == L.c.id).limit(1).scalar_subquery(),
-    "x_last_used": lambda: select(UT.c.last_used).where(UT.c.lora_id == L.c.id).limit(1).scalar_subquery(),
-}
+
+
+def _of_lora(col):
+    """`col` of the row its table keeps for the listed LoRA (by `lora_id`): one indexed look-up for each row a
+    query returns, none for the rows a deep offset skips (which a join would make)."""
+    return lambda: select(col).where(col.table.c.lora_id == L.c.id).limit(1).scalar_subquery()
+
+
+# Usage figures from the recorder's rollup.
+COMPUTED = {"x_uses": _of_lora(UT.c.uses), "x_last_used": _of_lora(UT.c.last_used)}
 USER_LABELS = {f"u_{c.name}": c for c in U.c if c.name != "lora_id"}
-# A LoRA's hashes, from its row of `lora_hashes` (storage/hash_models.py): one look-up by key for each row shown.
-# Not a join: a page at a deep offset would look up the hashes of every row it skips.
-HASHES = {name: (lambda c=H.c[name]: select(c).where(H.c.lora_id == L.c.id).scalar_subquery())
-          for name in HASH_COLUMNS}
+# A LoRA's hashes, from its row of `lora_hashes` (storage/hash_models.py).
+HASHES = {name: _of_lora(H.c[name]) for name in HASH_COLUMNS}
 # JSON columns whose value a raw field passes through untouched (so raw text will do).
 RAW_COLUMNS = frozenset(c for name in RAW_FIELDS for c in FIELDS[name].columns)
 

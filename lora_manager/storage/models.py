@@ -92,8 +92,6 @@ class Lora(Base):
     )
 
 
-
-
 class LoraUser(Base):
     """What the user said about a LoRA. Never written by a scan."""
 

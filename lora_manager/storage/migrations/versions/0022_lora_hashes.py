@@ -8,7 +8,6 @@ Revises: 0021
 
 import sqlite3
 
-
 import sqlalchemy as sa
 from alembic import op
 
