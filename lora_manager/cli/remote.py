@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_URL = "http://127.0.0.1:7860"  # SDNext's own address; the standalone server's is 7870 (it runs no jobs)
 PREFIX = "/lora-manager/v1"
@@ -34,6 +35,10 @@ class Remote:
         base = (url or os.environ.get("LORA_MANAGER_URL") or DEFAULT_URL).rstrip("/")
         self.base = base if base.endswith(PREFIX) else base + PREFIX
         key = api_key or os.environ.get("LORA_MANAGER_API_KEY")
+        # Imported here: httpx brings its command line's rich and pygments, 4 MB that `serve` never uses
+        # (this module is on every command's import path, cli/jobs.py).
+        import httpx
+
         self.http = httpx.Client(base_url=self.base, headers={"X-API-Key": key} if key else {}, timeout=timeout,
                                  auth=_basic(auth or os.environ.get("LORA_MANAGER_HOST_AUTH")))
 
@@ -45,6 +50,8 @@ class Remote:
 
     def call(self, method: str, path: str, **kw) -> Any:
         """The answer's JSON (bytes for anything else); RemoteError with the server's own message."""
+        import httpx
+
         try:
             r = self.http.request(method, path, **kw)
         except httpx.TransportError as exc:
@@ -65,6 +72,8 @@ def _basic(auth: str | None) -> httpx.BasicAuth | None:
     user, sep, password = auth.partition(":")
     if not sep or not user:
         raise RemoteError("--auth takes USER:PASSWORD, as the host's --auth names them")
+    import httpx
+
     return httpx.BasicAuth(user, password)
 
 

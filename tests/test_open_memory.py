@@ -1,0 +1,59 @@
+"""What opening a library and starting `serve` keep in memory for the life of the process (issue 14: idle RSS).
+
+Each check runs in a fresh interpreter, as a user's process starts: imports and caches of an earlier test would
+hide what this one measures. See docs/performance-api.md.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+
+from lora_manager.storage.db import open_db
+
+
+def fresh(code: str, *args: str) -> str:
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def test_the_start_up_check_leaves_no_page_cache_behind(tmp_path):
+    """`PRAGMA quick_check` reads every page of the file at each start. Through the pooled connection's own
+    16 MiB cache, those pages stayed resident for as long as the connection lived (the host's whole life in
+    SDNext); now the check reads through a small cache, and the connection keeps its configured size."""
+    path = tmp_path / "library.db"
+    open_db(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as conn:  # 48 MB of pages beside the library's tables, all read by the check
+        conn.execute("CREATE TABLE filler (b BLOB)")
+        conn.executemany("INSERT INTO filler VALUES (randomblob(3000))", [()] * 16_000)
+    code = (
+        "import sys\n"
+        "from sqlalchemy import text\n"
+        "from lora_manager.storage.opening import open_engine\n"
+        "def rss():\n"
+        "    return int(open('/proc/self/statm').read().split()[1]) * 4096\n"
+        "engine = open_engine('sqlite:///' + sys.argv[1])\n"  # imports and a first open: not what is measured
+        "engine.dispose()\n"
+        "before = rss()\n"
+        "engine = open_engine('sqlite:///' + sys.argv[1])\n"
+        "grew = rss() - before\n"
+        "with engine.connect() as conn:\n"
+        "    size = conn.execute(text('PRAGMA cache_size')).scalar()\n"
+        "print(grew >> 20, size)\n"
+    )
+    grew_mb, size = fresh(code, str(path)).split()
+    assert int(size) == -16384  # the connection's cache is as configured for the queries after
+    assert int(grew_mb) < 8, f"opening kept {grew_mb} MiB (a full page cache is 16)"
+
+
+def test_serve_does_not_import_the_http_client_it_never_uses():
+    """httpx (and through it rich and pygments) serves the commands that call a running server; `serve`'s
+    import path (the CLI's, with cli/remote.py on it) must not load them."""
+    code = (
+        "import sys\n"
+        "import lora_manager.cli.main, lora_manager.standalone.server, lora_manager.cli.jobs\n"
+        "print(sorted(m for m in ('httpx', 'rich', 'pygments') if m in sys.modules))\n"
+    )
+    assert fresh(code).strip() == "[]"
