@@ -126,12 +126,14 @@ class App:
         self.db.close()
 
 
-def build(settings: Settings, *, host: dict[str, Any] | None = None) -> App:
-    """Every part, once, each service given only the stores it uses; then the App over them."""
+def build(settings: Settings, *, host: dict[str, Any] | None = None, schema_in_child: bool = False) -> App:
+    """Every part, once, each service given only the stores it uses; then the App over them.
+    `schema_in_child`: a new SQLite library's schema is built in a child process (`serve`: storage/new_schema.py)."""
     transfer = Transfer(settings)
     with transfer.advice():  # a damaged database is refused naming the newest good backup
         prepare_data_dir(settings)
-        db = open_db(settings.db_url, transfer.backups.before_migrate)  # a backup before any migration
+        db = open_db(settings.db_url, transfer.backups.before_migrate,  # a backup before any migration
+                     schema_in_child=schema_in_child)
     stores, guard = shared_stores(settings, db, sql_stores(db))  # several hosts: this host's locations
     events = EventBus()
     if guard is not None:

@@ -57,3 +57,45 @@ def test_serve_does_not_import_the_http_client_it_never_uses():
         "print(sorted(m for m in ('httpx', 'rich', 'pygments') if m in sys.modules))\n"
     )
     assert fresh(code).strip() == "[]"
+
+
+def test_serve_builds_a_new_library_without_loading_alembic(tmp_path):
+    """A new SQLite library opened the way `serve` opens it has its schema built in a child process: the same
+    database, at the newest revision, with Alembic (5-8 MB that would stay for the server's life) never loaded."""
+    code = (
+        "import sys\n"
+        "from lora_manager.storage.opening import open_engine\n"
+        "from lora_manager.storage.schema_version import head_revision, is_current\n"
+        "engine = open_engine('sqlite:///' + sys.argv[1], schema_in_child=True)\n"
+        "print(is_current(engine), head_revision(), sorted(m for m in ('alembic', 'mako') if m in sys.modules))\n"
+    )
+    served, plain = tmp_path / "served.db", tmp_path / "plain.db"
+    current, head, loaded = fresh(code, str(served)).split(maxsplit=2)
+    assert (current, loaded.strip()) == ("True", "[]")
+    open_db(f"sqlite:///{plain}").close()
+
+    def schema(path) -> list[tuple]:
+        with sqlite3.connect(path) as conn:
+            return sorted(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall())
+
+    assert schema(served) == schema(plain)  # tables, indexes, triggers: the same as built in process
+    with sqlite3.connect(served) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(head,)]
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 16384
+    assert not [p.name for p in tmp_path.iterdir() if ".new-" in p.name]  # no private copy left
+
+
+def test_a_child_that_cannot_build_the_schema_is_a_clear_error_and_leaves_nothing(tmp_path, monkeypatch):
+    from lora_manager.errors import StorageError
+    from lora_manager.storage import new_schema
+    from lora_manager.storage.opening import open_engine
+
+    monkeypatch.setattr(new_schema.sys, "executable", str(tmp_path / "no-python-here"))
+    path = tmp_path / "library.db"
+    try:
+        open_engine(f"sqlite:///{path}", schema_in_child=True)
+    except StorageError as exc:
+        assert "cannot build the new database" in exc.message
+    else:
+        raise AssertionError("a child that never ran built a database")
+    assert list(tmp_path.iterdir()) == []  # neither library.db nor its private copy

@@ -118,7 +118,9 @@ def _run(args, listener) -> int:
     from ..app import build
 
     try:
-        app = build(settings)
+        # The server runs for hours: a new library's schema is built in a child, so that Alembic is never
+        # loaded in it (storage/new_schema.py). A short command has no reason to pay for a process more.
+        app = build(settings, schema_in_child=args.command == "serve")
     except LoraManagerError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1

@@ -141,10 +141,11 @@ class Db:
         return found
 
 
-def open_db(url: str, before_migrate=None) -> Db:
+def open_db(url: str, before_migrate=None, *, schema_in_child: bool = False) -> Db:
     """Check the database, make the engine, run migrations (see opening.py; `before_migrate(engine)`
-    first, when a migration is due: a backup), hand back the `Db`."""
-    return Db(open_engine(url, before_migrate))
+    first, when a migration is due: a backup; `schema_in_child`: a new SQLite library's schema built in a
+    child process), hand back the `Db`."""
+    return Db(open_engine(url, before_migrate, schema_in_child=schema_in_child))
 
 
 def refresh_search(conn, ids: Iterable[int], part_size: int = 500, hashes=None) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from ..errors import DatabaseUnusable
 from .bulk_load import restore_left
 from .engine import make_engine, migrate, sqlite_file
+from .new_schema import build_in_child
 from .schema_version import is_current
 from .failures import damaged
 
@@ -68,13 +69,15 @@ def _check_existing(path: str) -> None:
         raise damaged(path, "is not a SQLite database (wrong file header; is --db / LORA_MANAGER_DB the right file?)")
 
 
-def open_engine(url: str, before_migrate: Callable[[Engine], None] | None = None) -> Engine:
+def open_engine(url: str, before_migrate: Callable[[Engine], None] | None = None, *,
+                schema_in_child: bool = False) -> Engine:
     """A ready engine: checked, created atomically when new, migrated under a lock, quick-checked.
-    `before_migrate(engine)` runs before an existing database is migrated (a backup: transfer/backups.py)."""
+    `before_migrate(engine)` runs before an existing database is migrated (a backup: transfer/backups.py).
+    `schema_in_child`: a new SQLite database's schema is built in a child process (new_schema.py: `serve`)."""
     check_location(url)
     path = sqlite_file(url)
     if path is not None and not os.path.exists(path):
-        _create_sqlite(path)
+        _create_sqlite(path, schema_in_child)
     engine = make_engine(url)
     try:
         if path is not None:
@@ -107,14 +110,18 @@ def quick_check(engine: Engine, path: str) -> None:
         raise damaged(path, f"fails SQLite's integrity check ({'; '.join(rows)[:300]})")
 
 
-def _create_sqlite(path: str) -> None:
-    """Build and migrate the new database under a private name, then link it into place.
-    If another process got there first, its database stands and ours is dropped."""
+def _create_sqlite(path: str, in_child: bool = False) -> None:
+    """Build and migrate the new database under a private name (`in_child`: in a child process), then link it
+    into place. If another process got there first, its database stands and ours is dropped."""
     tmp = f"{path}.new-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    engine = make_engine("sqlite:///" + tmp)
+    engine = None
     try:
-        migrate(engine)
-        engine.dispose()  # the last connection checkpoints and removes the -wal file
+        if in_child:
+            build_in_child(tmp)
+        else:
+            engine = make_engine("sqlite:///" + tmp)
+            migrate(engine)
+            engine.dispose()  # the last connection checkpoints and removes the -wal file
         try:
             os.link(tmp, path)
         except FileExistsError:
@@ -125,7 +132,8 @@ def _create_sqlite(path: str) -> None:
             if not os.path.exists(path):  # no hard links here: a rename, checked just before
                 os.rename(tmp, path)
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
         for suffix in ("", "-wal", "-shm", "-journal"):
             try:
                 os.unlink(tmp + suffix)
