@@ -109,6 +109,9 @@ class PoolRelease:
         if self.keeper is None and self.engine.dialect.name == "sqlite":
             keeper = self.engine.connect()
             keeper.exec_driver_sql("SELECT 1 FROM sqlite_master LIMIT 1")  # opens the WAL and its index
+            # The keeper is a pooled connection, maybe the one a scan read the whole library through: its page
+            # cache (up to 16 MiB) would stay for the server's life. It reads nothing from now on.
+            keeper.exec_driver_sql("PRAGMA shrink_memory")
             keeper.rollback()  # no read transaction held: checkpoints go past it
             self.keeper = keeper
         self.engine.dispose(close=True)
