@@ -19,15 +19,22 @@ def fresh(code: str, *args: str) -> str:
     return proc.stdout
 
 
+def filled_library(tmp_path):
+    """A new library with 48 MB of pages beside its tables: three times what a connection's page cache holds."""
+    path = tmp_path / "library.db"
+    open_db(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE filler (b BLOB)")
+        conn.executemany("INSERT INTO filler VALUES (randomblob(3000))", [()] * 16_000)
+    conn.close()
+    return path
+
+
 def test_the_start_up_check_leaves_no_page_cache_behind(tmp_path):
     """`PRAGMA quick_check` reads every page of the file at each start. Through the pooled connection's own
     16 MiB cache, those pages stayed resident for as long as the connection lived (the host's whole life in
     SDNext); now the check reads through a small cache, and the connection keeps its configured size."""
-    path = tmp_path / "library.db"
-    open_db(f"sqlite:///{path}").close()
-    with sqlite3.connect(path) as conn:  # 48 MB of pages beside the library's tables, all read by the check
-        conn.execute("CREATE TABLE filler (b BLOB)")
-        conn.executemany("INSERT INTO filler VALUES (randomblob(3000))", [()] * 16_000)
+    path = filled_library(tmp_path)
     code = (
         "import sys\n"
         "from sqlalchemy import text\n"
@@ -105,11 +112,7 @@ def test_the_connection_kept_open_after_a_burst_keeps_no_page_cache(tmp_path):
     """After a burst the server closes its idle connections but keeps one open (standalone/server.py,
     PoolRelease). That one comes from the pool, and may be the connection a scan read the whole library
     through: its 16 MiB of cached pages stayed for the server's life (in about half of the starts measured)."""
-    path = tmp_path / "library.db"
-    open_db(f"sqlite:///{path}").close()
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE filler (b BLOB)")
-        conn.executemany("INSERT INTO filler VALUES (randomblob(3000))", [()] * 16_000)
+    path = filled_library(tmp_path)
     code = (
         "import gc, sys\n"
         "from sqlalchemy import text\n"
