@@ -60,13 +60,16 @@ def main() -> None:
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--rest", type=float, default=20.0)
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--api-only", action="store_true",
+                    help="the first two rows only (a 100k library: the model would embed all of it)")
     args = ap.parse_args()
     rows = []
     off = {"LORA_MANAGER_EMBED_MODEL": "off"}
-    for name, extra, env in (("API alone, model off", ["--no-ui"], off),
-                             ("API alone, model off, started again", ["--no-ui"], off),
-                             ("with the tab, model off", [], off),
-                             ("API, model on (after the first recommendation)", ["--no-ui"], {})):
+    servers = [("API alone, model off", ["--no-ui"], off),
+               ("API alone, model off, started again", ["--no-ui"], off),
+               ("with the tab, model off", [], off),
+               ("API, model on (after the first recommendation)", ["--no-ui"], {})]
+    for name, extra, env in servers[:2] if args.api_only else servers:
         proc, client = serve(args, extra, env)
         try:
             if "model on" in name:
@@ -81,11 +84,13 @@ def main() -> None:
     print(f"{'serve':<50} {'idle RSS MB':>12} {'added MB':>9}")
     for i, (name, mb) in enumerate(rows):
         print(f"{name:<50} {mb:>12.0f} {'' if i < 2 else f'{mb - base:.0f}':>9}")
-    alone = model_alone()
-    print(f"{'the model alone (torch + sentence-transformers, peak)':<50} {alone:>12.0f}")
+    alone = None if args.api_only else model_alone()
+    if alone is not None:
+        print(f"{'the model alone (torch + sentence-transformers, peak)':<50} {alone:>12.0f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"idle_rss_mb": {name: round(mb, 1) for name, mb in rows}, "model_alone_peak_mb": round(alone, 1),
+            json.dump({"idle_rss_mb": {name: round(mb, 1) for name, mb in rows},
+                       "model_alone_peak_mb": None if alone is None else round(alone, 1),
                        "lora_dir": args.lora_dir}, f, indent=2)
 
 
