@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 from ..errors import LoraManagerError, StorageError
+from .engine import make_engine, migrate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # where `lora_manager` is
 
@@ -32,17 +33,21 @@ def build_in_child(path: str, timeout: float = 600.0) -> None:
         raise StorageError(lines[-1] if lines else f"cannot build the new database {path} (exit {proc.returncode})")
 
 
-def main(argv: list[str]) -> int:
-    from .engine import make_engine, migrate
-
-    engine = make_engine("sqlite:///" + argv[0])
+def build_schema(path: str) -> None:
+    """Migrate the new database file `path` to the newest revision, in this process."""
+    engine = make_engine("sqlite:///" + path)
     try:
         migrate(engine)
+    finally:
+        engine.dispose()  # the last connection checkpoints and removes the -wal file
+
+
+def main(argv: list[str]) -> int:
+    try:
+        build_schema(argv[0])
     except LoraManagerError as exc:
         print(exc.message, file=sys.stderr)
         return 1
-    finally:
-        engine.dispose()  # the last connection checkpoints and removes the -wal file
     return 0
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from ..errors import DatabaseUnusable
 from .bulk_load import restore_left
 from .engine import make_engine, migrate, sqlite_file
-from .new_schema import build_in_child
+from .new_schema import build_in_child, build_schema
 from .schema_version import is_current
 from .failures import damaged
 
@@ -114,14 +114,8 @@ def _create_sqlite(path: str, in_child: bool = False) -> None:
     """Build and migrate the new database under a private name (`in_child`: in a child process), then link it
     into place. If another process got there first, its database stands and ours is dropped."""
     tmp = f"{path}.new-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    engine = None
     try:
-        if in_child:
-            build_in_child(tmp)
-        else:
-            engine = make_engine("sqlite:///" + tmp)
-            migrate(engine)
-            engine.dispose()  # the last connection checkpoints and removes the -wal file
+        (build_in_child if in_child else build_schema)(tmp)
         try:
             os.link(tmp, path)
         except FileExistsError:
@@ -132,8 +126,6 @@ def _create_sqlite(path: str, in_child: bool = False) -> None:
             if not os.path.exists(path):  # no hard links here: a rename, checked just before
                 os.rename(tmp, path)
     finally:
-        if engine is not None:
-            engine.dispose()
         for suffix in ("", "-wal", "-shm", "-journal"):
             try:
                 os.unlink(tmp + suffix)
