@@ -6,10 +6,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from sqlalchemy import select, text
 
 from lora_manager.sync import hasher as hasher_mod
-from lora_manager.storage.base import H, L, LH
 
 from .loras import file_sha256, write_lora
 
@@ -42,14 +40,10 @@ def test_pending_rows_come_from_the_partial_index_without_a_sort(make_app, libra
         pytest.skip("the plan is checked on SQLite, which has no statistics to choose by")
     app = make_app(library)
     store = app.hasher.scan_store
-    queries = [
-        select(H.c.lora_id, L.c.path, H.c.size).select_from(LH).where(store._needs_hash(), H.c.lora_id > 5)
-        .order_by(H.c.lora_id).limit(1000),
-        select(H.c.lora_id, H.c.size, L.c.header_hash).select_from(LH)
-        .where(store._needs_hash(), H.c.lora_id.between(5, 50)),
-    ]
     with app.db.engine.connect() as conn:
-        for q in queries:
-            sql = str(q.compile(app.db.engine, compile_kwargs={"literal_binds": True}))
-            plan = " | ".join(r[-1] for r in conn.execute(text("EXPLAIN QUERY PLAN " + sql)))
+        for read in (store._pending, store._waiting):  # as they run: in one step (storage/at_once.py)
+            sql, names, fixed = read._compile(app.db.engine.dialect)
+            values = {**fixed, "after": 5, "limit": 1000, "lo": 5, "hi": 50}
+            plan = " | ".join(r[-1] for r in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + sql, tuple(values[n] for n in names)))
             assert "ix_lora_hashes_pending" in plan and "TEMP B-TREE" not in plan, plan

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, insert, literal, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, insert, literal, select, update
 
+from .at_once import AtOnce
 from .base import H, L, LH, chunks, utcnow
 from .failures import retry_conflicts
 from .host_models import FileLocation
@@ -42,6 +43,11 @@ class HostScanStore(ScanStore):
         # LoRAs this host flagged missing on an offline root: never taken over by a copy elsewhere
         # (the original may still be there), as on one host
         self.offline: set[int] = set()
+        # The hasher's walk of this host's files, built once (storage/at_once.py).
+        self._pending = AtOnce(
+            select(H.c.lora_id, FL.c.path, H.c.size).select_from(LH.join(FL, self._mine_to_hash()))
+            .where(inner._needs_hash(), H.c.lora_id > bindparam("after", 0)).order_by(H.c.lora_id)
+            .limit(bindparam("limit", 1)))
 
     # --- the index -----------------------------------------------------------------------------
     def file_index(self) -> dict[str, IndexRow]:
@@ -231,10 +237,8 @@ class HostScanStore(ScanStore):
                     FL.c.size == L.c.size, FL.c.mtime_ns == L.c.mtime_ns)
 
     def pending_hashes(self, limit: int = 1000, after: int = 0) -> list[tuple[int, str, int]]:
-        q = (select(H.c.lora_id, FL.c.path, H.c.size).select_from(LH.join(FL, self._mine_to_hash()))
-             .where(self.inner._needs_hash(), H.c.lora_id > after).order_by(H.c.lora_id).limit(limit))
         with self.db.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(q)]
+            return sorted(self._pending.rows(conn, after=after, limit=limit))
 
     def pending_hash_totals(self) -> tuple[int, int]:
         q = (select(func.count(), func.coalesce(func.sum(H.c.size), 0))

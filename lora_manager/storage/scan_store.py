@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, select, update
 
 from ..library.names import prompt_name
+from .at_once import AtOnce
 from .base import H, L, LH, T, U, chunks, utcnow
 from .bulk_load import indexes_deferred
 from .db import Db
@@ -18,9 +19,11 @@ from .failures import retry_conflicts
 from .hash_writes import ADOPTABLE, any_found, any_missing, civitai_changed, found_lookups, tags_turn, write_hashes
 from .hash_models import HASH_COLUMNS, HASH_PENDING
 from .models import CollectionItem
+from .scan_rows import HashResult, IndexRow
 from .search import search_text
 
 CI = CollectionItem.__table__
+_BY_ID = attrgetter("id")
 PRESENT = ("ok", "broken", "unsupported")
 # On disk, LoRA or not: "other" is an embedding, VAE, checkpoint or upscaler kept out of the LoRA list.
 ON_DISK = (*PRESENT, "other")
@@ -40,28 +43,6 @@ def dup_hashes():
     """Full hashes shared by more than one file present at a path."""
     return (select(H.c.sha256).where(H.c.state.in_(PRESENT), H.c.sha256.is_not(None))
             .group_by(H.c.sha256).having(func.count() > 1))
-
-
-@dataclass(slots=True)
-class IndexRow:
-    id: int
-    size: int
-    mtime_ns: int
-    companion_sig: int
-    state: str
-    header_digest: str | None
-    sha256: str | None
-
-
-@dataclass(slots=True)
-class HashResult:
-    id: int
-    size: int
-    mtime_ns: int
-    sha256: str | None = None
-    tensor_sha256: str | None = None
-    legacy: str | None = None
-    error: str | None = None
 
 
 class ScanStore(ABC):
@@ -117,6 +98,16 @@ class ScanStore(ABC):
 class SqlScanStore(ScanStore):
     def __init__(self, db: Db):
         self.db = db
+        # The hasher's two reads, built once and read in one step beside the hashing threads (storage/at_once.py).
+        self._pending = AtOnce(
+            select(H.c.lora_id, L.c.path, H.c.size).select_from(LH)
+            .where(self._needs_hash(), H.c.lora_id > bindparam("after", 0)).order_by(H.c.lora_id)
+            .limit(bindparam("limit", 1)))
+        # Rows still waiting for their hash, from the hash rows' partial index (the LoRA's header and previous
+        # hash by key); an id range (rather than a list) lets SQLite take that index instead of the table's rowids.
+        self._waiting = AtOnce(
+            select(H.c.lora_id, H.c.size, H.c.mtime_ns, L.c.header_hash, L.c.prev_sha256).select_from(LH)
+            .where(self._needs_hash(), H.c.lora_id.between(bindparam("lo", 0), bindparam("hi", 0))))
 
     def cold_load(self, lock) -> AbstractContextManager[bool]:
         return indexes_deferred(self.db.engine, lock)
@@ -226,10 +217,8 @@ class SqlScanStore(ScanStore):
     def pending_hashes(self, limit: int = 1000, after: int = 0) -> list[tuple[int, str, int]]:
         """Up to `limit` rows waiting for a hash, by id, with ids above `after` (keyset): a pass walks the table
         once, each call costing the same however far it has come (docs/performance-hashing.md)."""
-        q = (select(H.c.lora_id, L.c.path, H.c.size).select_from(LH).where(self._needs_hash(), H.c.lora_id > after)
-             .order_by(H.c.lora_id).limit(limit))
         with self.db.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(q)]
+            return sorted(self._pending.rows(conn, after=after, limit=limit))
 
     def pending_hash_totals(self) -> tuple[int, int]:
         with self.db.engine.connect() as conn:
@@ -249,20 +238,17 @@ class SqlScanStore(ScanStore):
         """
         merged: list[int] = []
         held: list[int] = []
-        # Rows still waiting for their hash, from the hash rows' partial index (the LoRA's header and previous
-        # hash by key); a row that is not waiting any more needs nothing from this result.
-        cols = (H.c.lora_id.label("id"), H.c.size, H.c.mtime_ns, L.c.header_hash, L.c.prev_sha256)
-        # An id range (rather than a list) lets SQLite take that index instead of the table's rowids.
+        # A row that is not waiting for its hash any more needs nothing from its result.
         ids = {r.id for r in results}
         with self.db.engine.begin() as conn:
             current = {}
             if ids:
                 tags_turn(conn, self.db.dialect)  # a Civitai record stored meanwhile is seen (hash_writes.py)
-                q = select(*cols).select_from(LH).where(self._needs_hash(), H.c.lora_id.between(min(ids), max(ids)))
-                current = {row.id: row for row in conn.execute(q).all() if row.id in ids}
+                # {id: (id, size, mtime_ns, header_hash, prev_sha256)}, as read: no object made a row
+                current = {row[0]: row for row in self._waiting.rows(conn, lo=min(ids), hi=max(ids)) if row[0] in ids}
             errors: list[dict[str, Any]] = []
-            done: list[tuple[HashResult, Any]] = []
-            for r in results:
+            done: list[tuple[HashResult, tuple]] = []
+            for r in sorted(results, key=_BY_ID):  # written in id order (storage/hash_writes.py)
                 cur = current.get(r.id)
                 if cur is None:
                     continue
@@ -270,7 +256,7 @@ class SqlScanStore(ScanStore):
                     # Recorded against the size/mtime we know, so the row reads
                     # "hash failed" until the file changes or a rescan retries it.
                     errors.append({"i": r.id, "e": r.error})
-                elif (cur.size, cur.mtime_ns) != (r.size, r.mtime_ns):
+                elif (cur[1], cur[2]) != (r.size, r.mtime_ns):
                     if stale is not None:
                         stale.append(r)
                 else:
@@ -284,11 +270,11 @@ class SqlScanStore(ScanStore):
             write_hashes(conn, self.db.dialect, [
                 (r.size, r.mtime_ns, r.sha256, r.tensor_sha256, r.legacy,
                  # sshs_model_hash stood in for the tensor hash until now; say whether it was true.
-                 None if not cur.header_hash else cur.header_hash == r.tensor_sha256, r.id)
-                for r, cur in sorted(done, key=lambda d: d[0].id)])
+                 None if not cur[3] else cur[3] == r.tensor_sha256, r.id)
+                for r, cur in done])
             self.db.refresh_search(conn, civitai_changed(conn, looked, before))  # model tags follow the hash
             # Only a hash a missing entry has can make a new file that entry, moved (none missing: no look-up).
-            shas = sorted({r.sha256 for r, c in done if r.sha256 and not c.prev_sha256}) if any_missing(conn) else []
+            shas = sorted({r.sha256 for r, c in done if r.sha256 and not c[4]}) if any_missing(conn) else []
             adoptable: set[str] = set()
             for part in chunks(shas):
                 adoptable.update(conn.execute(select(H.c.sha256).select_from(LH).where(
@@ -296,11 +282,11 @@ class SqlScanStore(ScanStore):
             for r, cur in done:
                 if not r.sha256:
                     continue
-                holder = r.id
-                if cur.prev_sha256 and cur.prev_sha256 != r.sha256:
+                holder, prev_sha256 = r.id, cur[4]
+                if prev_sha256 and prev_sha256 != r.sha256:
                     moved_from = conn.execute(select(L.c.moved_from).where(L.c.id == r.id)).scalar()
-                    holder = self._undo_move(conn, r.id, moved_from, cur.prev_sha256)
-                elif cur.prev_sha256:
+                    holder = self._undo_move(conn, r.id, moved_from, prev_sha256)
+                elif prev_sha256:
                     conn.execute(update(L).where(L.c.id == r.id).values(prev_sha256=None))
                 elif r.sha256 in adoptable:
                     kept = self._adopt(conn, r.id, r.sha256)

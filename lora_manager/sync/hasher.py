@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 SAVE_EVERY_S = 0.5
 BATCH = 1000  # rows asked for at a time
 NEVER = 1 << 62
-COLLECT_S = 0.05
 # Small files go to the hashing threads in handfuls: one queue hand-over per file cost about a tenth of the
 # hashing of 10k small files (docs/performance-hashing.md). A file of SPLIT_AT bytes or more goes alone.
 HANDFUL_FILES = 32
@@ -113,24 +112,27 @@ class Hasher(Rounds):
         return HashResult(lid, st.st_size, st.st_mtime_ns, h.sha256, h.tensor_sha256, h.legacy), True
 
     def _work(self, todo: queue.Queue, done: queue.SimpleQueue) -> None:
-        """A hashing thread: handfuls of rows in (`_handfuls`), one result out per row, until it gets None.
-        A stop is heard between files: the rest of a handful is left."""
+        """A hashing thread: handfuls of rows in (`_handfuls`), the handful's results out as one list (one result
+        a row) once it is hashed, until it gets None. A stop is heard between files: the rest of a handful is left,
+        and the results so far go out."""
         while (items := todo.get()) is not None:
             opened = {}
             if len(items) > 1:  # small files: the handful's reads in flight at once, but for files already cached
                 opened = open_ahead((path, size) for _, path, size in items if size)  # (library/prefetch.py)
+            out: list[tuple[HashResult, bool]] = []
             try:
                 for item in items:
                     if self._stop.is_set():
                         break
                     try:
-                        done.put(self._hash_one(*item, alone=len(items) == 1 and todo.empty(),
-                                                opened=opened.pop(item[1], None)))
+                        out.append(self._hash_one(*item, alone=len(items) == 1 and todo.empty(),
+                                                  opened=opened.pop(item[1], None)))
                     except Exception as exc:  # a bug on one file must not stall the pass waiting for its result
                         log.exception("hashing %s failed", item[1])
                         error = f"cannot hash: {type(exc).__name__}: {exc}"[:500]
-                        done.put((HashResult(item[0], item[2], -1, error=error), True))
+                        out.append((HashResult(item[0], item[2], -1, error=error), True))
             finally:
+                done.put(out)  # one hand-over a handful (the storing thread takes fewer, docs/performance-hashing.md)
                 for fd, warm, _ in opened.values():  # the rest of a handful a stop left: asked for, not read
                     if not warm and self.evict_cache:
                         advise(fd, "POSIX_FADV_DONTNEED")
@@ -205,13 +207,11 @@ class Hasher(Rounds):
             if not outstanding:
                 break
             try:
-                got = [done.get(timeout=SAVE_EVERY_S)]
+                got = done.get(timeout=SAVE_EVERY_S)  # a handful's results
             except queue.Empty:
                 got = []
-            if got and len(got) < outstanding:
-                self._stop.wait(COLLECT_S)  # the threads have work queued: take results in handfuls
             while len(got) < outstanding and not done.empty():
-                got.append(done.get())
+                got += done.get()
             outstanding -= len(got)
             for res, stable in got:
                 if stable:
