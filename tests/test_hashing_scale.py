@@ -42,8 +42,6 @@ def test_pending_rows_come_from_the_partial_index_without_a_sort(make_app, libra
     store = app.hasher.scan_store
     with app.db.engine.connect() as conn:
         for read in (store._pending, store._waiting):  # as they run: in one step (storage/at_once.py)
-            sql, names, fixed = read._compile(app.db.engine.dialect)
-            values = {**fixed, "after": 5, "limit": 1000, "lo": 5, "hi": 50}
-            plan = " | ".join(r[-1] for r in conn.exec_driver_sql(
-                "EXPLAIN QUERY PLAN " + sql, tuple(values[n] for n in names)))
+            sql, args = read.sqlite_statement(app.db.engine.dialect, after=5, limit=1000, lo=5, hi=50)
+            plan = " | ".join(r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, args))
             assert "ix_lora_hashes_pending" in plan and "TEMP B-TREE" not in plan, plan

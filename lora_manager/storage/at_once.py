@@ -38,12 +38,16 @@ class AtOnce:
     def rows(self, conn, **params) -> list[tuple]:
         if conn.dialect.name != "sqlite" or not ONE_STATEMENT:
             return [tuple(row) for row in conn.execute(self.query, params)]
+        arrays = conn.exec_driver_sql(*self.sqlite_statement(conn.dialect, **params)).one()
+        return list(zip(*map(orjson.loads, arrays), strict=True))
+
+    def sqlite_statement(self, dialect, **params) -> tuple[str, tuple]:
+        """The one-step read's SQLite text (compiled on first use) and its parameters, in their order."""
         if self._sqlite is None:
-            self._sqlite = self._compile(conn.dialect)
+            self._sqlite = self._compile(dialect)
         sql, names, fixed = self._sqlite
         values = {**fixed, **params}
-        arrays = conn.exec_driver_sql(sql, tuple(values[n] for n in names)).one()
-        return list(zip(*map(orjson.loads, arrays), strict=True))
+        return sql, tuple(values[n] for n in names)
 
     def _compile(self, dialect) -> tuple[str, tuple[str, ...], dict[str, Any]]:
         sub = self.query.subquery()
