@@ -186,3 +186,20 @@ def test_a_file_put_in_its_place_while_hashed_gets_no_hash_of_the_file_before(ap
     assert file_sha256(target) != before
     assert stored[target] in (None, file_sha256(target))
     assert stored[paths[0]] == file_sha256(paths[0]) and stored[paths[2]] == file_sha256(paths[2])
+
+
+def test_a_file_gone_from_a_handful_is_its_own_error_and_the_rest_are_hashed(app, library):
+    """A handful's results come back as one list (sync/hasher.py): a file that vanished after the scan is recorded
+    as its own error, and every other file of the same handful gets its hash."""
+    paths = [write_lora(library / f"g{i}.safetensors", seed=i) for i in range(5)]  # one handful
+    _scanned(app)
+    os.remove(paths[2])
+    app.hasher.wake()
+    assert app.hasher.wait(30)
+    for i, p in enumerate(paths):
+        e = app.catalog.get(f"g{i}")
+        if i == 2:
+            assert e["hash_state"] == "error" and "cannot read" in e["hash_error"] and e["sha256"] is None
+        else:
+            assert e["sha256"] == file_sha256(p) and not e["hash_error"]
+    assert app.hasher.status()["failed"] == 1 and app.hasher.status()["done_files"] == 5
